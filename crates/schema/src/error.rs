@@ -1,0 +1,65 @@
+//! Errors of the schema crate: config validation, file IO and (de)serialisation.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading settings or writing reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting broke a rule; `field` is its dotted path (`training.lr`).
+    #[error("{field}: {reason}")]
+    InvalidConfig {
+        /// Dotted path of the offending setting.
+        field: String,
+        /// The rule that was broken.
+        reason: String,
+    },
+    /// Several settings broke rules; all are listed so a user fixes them in one go.
+    #[error("{} invalid settings:\n  {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    InvalidSettings(Vec<Error>),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A TOML experiment file did not parse (unknown keys are errors too).
+    #[error("{}: {source}", path.display())]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with line and column.
+        source: toml::de::Error,
+    },
+    /// A JSON file did not parse or a value did not serialise.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What serde_json said.
+        source: serde_json::Error,
+    },
+    /// A number that must be finite was NaN or infinite; reports never carry such values.
+    #[error("{what} is not finite ({value})")]
+    NonFinite {
+        /// What the number is.
+        what: String,
+        /// The offending value.
+        value: f64,
+    },
+}
+
+/// Result with the schema [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Shorthand for [`Error::InvalidConfig`].
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}

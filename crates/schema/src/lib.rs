@@ -1,0 +1,38 @@
+//! Settings, experiment files and report types of advland. No burn: this crate compiles in
+//! seconds, so `advland report` and the plot crate can read every result without a tensor
+//! library.
+//!
+//! - [`threat`]: the attack norm ([`Norm`]), ε parsing ([`parse_fraction`]) and
+//!   [`PgdSettings`];
+//! - [`settings`]: [`TrainSettings`], read from hand-written TOML experiment files (unknown
+//!   keys rejected) and overridden by CLI flags;
+//! - [`report`]: the JSON envelope [`Report`] with its [`Meta`] (seed, resolved config,
+//!   versions, device, data subset, duration, [`Cost`]), written atomically by
+//!   [`write_json`], which refuses NaN/∞;
+//! - [`metrics`]: payloads of training and evaluation reports.
+//!
+//! ```
+//! use advland_schema::{Norm, PgdSettings, parse_fraction};
+//! let eps = parse_fraction("8/255").unwrap();
+//! let pgd = PgdSettings::new(Norm::Linf, eps, 10);
+//! assert!(pgd.check("attack").is_ok());
+//! ```
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod metrics;
+pub mod report;
+pub mod settings;
+pub mod threat;
+
+pub use error::{Error, Result};
+pub use metrics::{CheckpointEntry, EpochRecord, EvalResult, Metrics, RobustMetrics, TrainLog};
+pub use report::{
+    Cost, DataSubset, Meta, Report, finite, read_json, to_json_bytes, write_atomic, write_json,
+};
+pub use settings::{
+    DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EvalSettings,
+    LrSchedule, ModelKind, ModelSpec, OptimizerSettings, SCHEMA_VERSION, ThreatSpec,
+    TrainSettings, TrainingSettings,
+};
+pub use threat::{Norm, PgdSettings, default_step_size, parse_fraction};

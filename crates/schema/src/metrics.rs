@@ -1,0 +1,81 @@
+//! Payloads of training and evaluation reports.
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Cost;
+use crate::threat::PgdSettings;
+
+/// Mean loss and accuracy over a set of examples.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+    /// Number of examples.
+    pub examples: usize,
+}
+
+/// Loss and accuracy under one attack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobustMetrics {
+    /// The attack.
+    pub attack: PgdSettings,
+    /// Loss and accuracy on the attacked inputs.
+    pub metrics: Metrics,
+}
+
+/// Clean and attacked performance of one model on one data subset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalResult {
+    /// On unmodified inputs.
+    pub clean: Metrics,
+    /// One entry per attack.
+    pub robust: Vec<RobustMetrics>,
+}
+
+/// One line of the per-epoch training log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Learning rate used during the epoch.
+    pub lr: f64,
+    /// Mean loss/accuracy of the objective actually minimised (adversarial under PGD-AT),
+    /// accumulated over the epoch's minibatches while training.
+    pub train_objective: Metrics,
+    /// Clean loss/accuracy on the (evaluation subset of the) training split after the epoch.
+    pub train_clean: Metrics,
+    /// Clean and robust test performance after the epoch.
+    pub test: EvalResult,
+    /// Wall-clock seconds of the epoch, evaluation included.
+    pub duration_s: f64,
+    /// Work done in the epoch, evaluation included.
+    pub cost: Cost,
+}
+
+/// A saved checkpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointEntry {
+    /// Epoch after which it was saved.
+    pub epoch: usize,
+    /// Directory, relative to the run directory.
+    pub path: String,
+}
+
+/// Payload of a `train` report: the whole log of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainLog {
+    /// Number of trainable parameters.
+    pub parameters: usize,
+    /// One record per finished epoch.
+    pub epochs: Vec<EpochRecord>,
+    /// Saved checkpoints.
+    pub checkpoints: Vec<CheckpointEntry>,
+}

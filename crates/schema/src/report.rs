@@ -1,0 +1,260 @@
+//! The JSON documents advland writes: one envelope (`schema_version`, `kind`, `meta`, `data`)
+//! around a kind-specific payload, and the one way to write them (atomically, never NaN).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::settings::SCHEMA_VERSION;
+
+/// Provenance of a report: enough to re-run it and to know what it cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// advland's version.
+    pub advland_version: String,
+    /// burn's version.
+    pub burn_version: String,
+    /// The command line that produced the report.
+    pub command: Vec<String>,
+    /// The device, in words (`cpu (flex)`, `wgpu`, `cuda:0`).
+    pub device: String,
+    /// The seed every random choice derived from.
+    pub seed: u64,
+    /// The full resolved configuration.
+    pub config: serde_json::Value,
+    /// The data actually used.
+    pub data: DataSubset,
+    /// Seconds since the Unix epoch when the work started.
+    pub started_unix_s: u64,
+    /// Wall-clock seconds the work took.
+    pub duration_s: f64,
+    /// Forward/backward work done.
+    pub cost: Cost,
+}
+
+/// Which examples a result was computed on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSubset {
+    /// Data set name and split(s), e.g. `fashion-mnist/test`.
+    pub name: String,
+    /// Number of examples used.
+    pub examples: usize,
+    /// Number of examples in the split before sub-setting.
+    pub total: usize,
+    /// How the subset was chosen (`all`, `evenly-spaced`).
+    pub selection: String,
+}
+
+/// Counts of model passes, in examples (a batch of 128 counts 128), so that runs with
+/// different batch sizes and optimizers compare at equal budget.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    /// Examples passed forward (attack steps included).
+    pub forward: u64,
+    /// Examples passed backward (attack steps included).
+    pub backward: u64,
+}
+
+impl std::ops::AddAssign for Cost {
+    fn add_assign(&mut self, rhs: Self) {
+        self.forward += rhs.forward;
+        self.backward += rhs.backward;
+    }
+}
+
+/// The envelope every report shares.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report<T> {
+    /// [`SCHEMA_VERSION`] at the time of writing.
+    pub schema_version: u32,
+    /// What `data` holds (`train`, `eval`, ...).
+    pub kind: String,
+    /// Provenance.
+    pub meta: Meta,
+    /// The payload.
+    pub data: T,
+}
+
+impl<T> Report<T> {
+    /// Wraps a payload with the current schema version.
+    pub fn new(kind: impl Into<String>, meta: Meta, data: T) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            kind: kind.into(),
+            meta,
+            data,
+        }
+    }
+}
+
+/// A JSON formatter that refuses to write `null`.
+///
+/// serde_json writes NaN and ±∞ as `null`, and a report with such a value no longer reads
+/// back into its type. advland's documents never hold `null` on purpose (absent optional
+/// fields are skipped), so a `null` here can only be a non-finite number, and writing fails
+/// instead of producing a silently broken file.
+struct NoNullFormatter(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for NoNullFormatter {
+    fn write_null<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
+        Err(std::io::Error::other(
+            "a number is NaN or infinite (reports never store non-finite values)",
+        ))
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// Serialises `value` as pretty JSON, failing on non-finite numbers.
+///
+/// # Errors
+/// [`Error::Json`] naming `path` (used only in the message) when a value is NaN/∞.
+pub fn to_json_bytes<T: Serialize>(value: &T, path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        NoNullFormatter(serde_json::ser::PrettyFormatter::new()),
+    );
+    value.serialize(&mut ser).map_err(|source| Error::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// Writes bytes to `path` through a temporary file in the same directory and a rename, so a
+/// reader never sees a half-written file. Creates the parent directory.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// Writes `value` as JSON atomically (see [`to_json_bytes`], [`write_atomic`]).
+///
+/// # Errors
+/// Non-finite numbers or IO errors, naming the file; nothing is written then.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let bytes = to_json_bytes(value, path)?;
+    write_atomic(path, &bytes)
+}
+
+/// Reads a JSON document into `T`.
+///
+/// # Errors
+/// IO or parse errors naming the file.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Returns `value` if finite, else [`Error::NonFinite`] naming `what`.
+///
+/// # Errors
+/// When `value` is NaN or infinite.
+pub fn finite(what: &str, value: f64) -> Result<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::NonFinite {
+            what: what.to_owned(),
+            value,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Doc {
+        x: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        y: Option<f64>,
+    }
+
+    #[test]
+    fn write_json_refuses_nan_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let err = write_json(&path, &Doc { x: f64::NAN, y: None }).unwrap_err();
+        assert!(err.to_string().contains("r.json"), "{err}");
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn write_json_writes_finite_values_and_skips_absent_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/r.json");
+        write_json(&path, &Doc { x: 1.5, y: None }).unwrap();
+        let v: serde_json::Value = read_json(&path).unwrap();
+        assert_eq!(v, serde_json::json!({"x": 1.5}));
+    }
+
+    #[test]
+    fn finite_names_the_quantity() {
+        assert!(finite("loss", 1.0).is_ok());
+        let err = finite("test loss", f64::INFINITY).unwrap_err().to_string();
+        assert!(err.contains("test loss"), "{err}");
+    }
+}

@@ -1,0 +1,556 @@
+//! Resolved run settings, and the hand-written experiment files they are read from.
+//!
+//! One set of types serves both: an experiment file (TOML, `analysis/<exp>/experiment.toml`)
+//! deserialises straight into [`TrainSettings`] with every missing key taken from
+//! [`Default`] and every unknown key rejected (`deny_unknown_fields`), then the CLI overrides
+//! the fields the user passed as flags. This keeps one definition of each setting instead of a
+//! mirror of `Option` fields (uv's layout), at the price that "was this set in the file?" is
+//! not recorded; the resolved values are, next to every result.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{Error, Result};
+use crate::threat::{Norm, PgdSettings, collect, default_step_size, parse_fraction};
+
+/// The current version of every JSON document advland writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Which data set to train and evaluate on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetName {
+    /// The Fashion-MNIST subset bundled in the binary (8,000 train / 2,000 test).
+    FashionMnist,
+    /// The full Fashion-MNIST (60,000 / 10,000) from `--data-dir` or the Debian package.
+    FashionMnistFull,
+    /// MNIST IDX files from `--data-dir`.
+    Mnist,
+    /// CIFAR-10 binary batches from `--data-dir`.
+    Cifar10,
+    /// CIFAR-100 binary files (fine labels) from `--data-dir`.
+    Cifar100,
+}
+
+impl DatasetName {
+    /// The name used in files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::FashionMnistFull => "fashion-mnist-full",
+            DatasetName::Mnist => "mnist",
+            DatasetName::Cifar10 => "cifar10",
+            DatasetName::Cifar100 => "cifar100",
+        }
+    }
+}
+
+/// Where the data comes from and which part of it is used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSettings {
+    /// The data set.
+    pub dataset: DatasetName,
+    /// Directory holding the files of a non-bundled data set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Use only this many training examples, evenly spaced (indices `i*N/n`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_subset: Option<usize>,
+    /// Use only this many test examples, evenly spaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_subset: Option<usize>,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetName::FashionMnist,
+            data_dir: None,
+            train_subset: None,
+            test_subset: None,
+        }
+    }
+}
+
+/// The architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// flatten → (Linear → ReLU)* → Linear.
+    Mlp,
+    /// conv3x3(16) → ReLU → maxpool2 → conv3x3(32) → ReLU → maxpool2 → Linear(classes).
+    Cnn,
+}
+
+/// Which model to build.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The architecture.
+    pub kind: ModelKind,
+    /// Hidden layer widths of the MLP (ignored by the CNN).
+    pub hidden: Vec<usize>,
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        Self {
+            kind: ModelKind::Cnn,
+            hidden: vec![128],
+        }
+    }
+}
+
+/// Learning-rate schedule over epochs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LrSchedule {
+    /// The base rate throughout.
+    Constant,
+    /// Multiply by `factor` at each epoch listed in `milestones` (0-based epoch index).
+    Piecewise {
+        /// Epochs at which the rate drops.
+        milestones: Vec<usize>,
+        /// Multiplier applied at each milestone.
+        factor: f64,
+    },
+    /// Cosine decay from the base rate to 0 over the run, evaluated per epoch.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The learning rate of `epoch` (0-based) out of `epochs`.
+    pub fn lr(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => base,
+            LrSchedule::Piecewise { milestones, factor } => {
+                let drops = milestones.iter().filter(|&&m| epoch >= m).count();
+                base * factor.powi(i32::try_from(drops).unwrap_or(i32::MAX))
+            }
+            LrSchedule::Cosine => {
+                let t = epoch as f64 / epochs.max(1) as f64;
+                0.5 * base * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
+}
+
+/// The parameter update rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum OptimizerSettings {
+    /// Stochastic gradient descent with heavy-ball or Nesterov momentum and L2 weight decay
+    /// (PyTorch's `torch.optim.SGD` update: v ← μv + (g + λθ); θ ← θ − η·v).
+    Sgd {
+        /// Momentum μ (0 disables it).
+        #[serde(default = "default_momentum")]
+        momentum: f64,
+        /// Weight decay λ added to the gradient.
+        #[serde(default = "default_weight_decay")]
+        weight_decay: f64,
+        /// Nesterov momentum.
+        #[serde(default)]
+        nesterov: bool,
+    },
+}
+
+fn default_momentum() -> f64 {
+    0.9
+}
+fn default_weight_decay() -> f64 {
+    5e-4
+}
+
+impl Default for OptimizerSettings {
+    fn default() -> Self {
+        OptimizerSettings::Sgd {
+            momentum: default_momentum(),
+            weight_decay: default_weight_decay(),
+            nesterov: false,
+        }
+    }
+}
+
+/// An attack as written by a person: only `norm` and `eps` are required.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatSpec {
+    /// Norm of the ball.
+    pub norm: Norm,
+    /// Radius, a number or a fraction string such as `"8/255"`.
+    #[serde(deserialize_with = "deserialize_fraction")]
+    pub eps: f64,
+    /// PGD iterations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    /// Step size; default 2.5·ε/steps.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_opt_fraction",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub step_size: Option<f64>,
+    /// Random start (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_start: Option<bool>,
+    /// Restarts (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<usize>,
+}
+
+impl ThreatSpec {
+    /// Fills the unset fields; `default_steps` depends on use (training vs evaluation).
+    pub fn resolve(&self, default_steps: usize) -> PgdSettings {
+        let steps = self.steps.unwrap_or(default_steps);
+        PgdSettings {
+            norm: self.norm,
+            eps: self.eps,
+            step_size: self
+                .step_size
+                .unwrap_or_else(|| default_step_size(self.eps, steps)),
+            steps,
+            random_start: self.random_start.unwrap_or(true),
+            restarts: self.restarts.unwrap_or(1),
+        }
+    }
+}
+
+fn deserialize_fraction<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrText {
+        Num(f64),
+        Text(String),
+    }
+    match NumOrText::deserialize(d)? {
+        NumOrText::Num(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        NumOrText::Num(v) => Err(serde::de::Error::custom(format!(
+            "{v}: must be finite and non-negative"
+        ))),
+        NumOrText::Text(t) => parse_fraction(&t).map_err(serde::de::Error::custom),
+    }
+}
+
+fn deserialize_opt_fraction<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<f64>, D::Error> {
+    deserialize_fraction(d).map(Some)
+}
+
+/// Everything about a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSettings {
+    /// The one seed every random choice of the run derives from.
+    pub seed: u64,
+    /// Data set and subsets.
+    pub data: DataSettings,
+    /// Architecture.
+    pub model: ModelSpec,
+    /// Epochs, batches, learning rate, checkpoints.
+    pub training: TrainingSettings,
+    /// Update rule.
+    pub optimizer: OptimizerSettings,
+    /// PGD adversarial training; absent means standard training.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adversarial: Option<PgdSettings>,
+    /// The robustness evaluation run at the end of every epoch.
+    pub eval: EvalSettings,
+}
+
+/// Epochs, batches, learning rate and checkpointing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainingSettings {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Examples per minibatch.
+    pub batch_size: usize,
+    /// Base learning rate.
+    pub lr: f64,
+    /// Learning-rate schedule.
+    pub schedule: LrSchedule,
+    /// Save a checkpoint every this many epochs (the last epoch is always saved).
+    pub checkpoint_every: usize,
+}
+
+impl Default for TrainingSettings {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 128,
+            lr: 0.05,
+            schedule: LrSchedule::Cosine,
+            checkpoint_every: 1,
+        }
+    }
+}
+
+/// Per-epoch evaluation on the test split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalSettings {
+    /// Evaluate on this many test examples (evenly spaced); all when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subset: Option<usize>,
+    /// Attacks to evaluate robust loss/accuracy under; empty = clean only.
+    pub attacks: Vec<PgdSettings>,
+    /// Examples per evaluation batch.
+    pub batch_size: usize,
+}
+
+impl Default for EvalSettings {
+    fn default() -> Self {
+        Self {
+            subset: None,
+            attacks: Vec::new(),
+            batch_size: 500,
+        }
+    }
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            data: DataSettings::default(),
+            model: ModelSpec::default(),
+            training: TrainingSettings::default(),
+            optimizer: OptimizerSettings::default(),
+            adversarial: None,
+            eval: EvalSettings::default(),
+        }
+    }
+}
+
+impl TrainSettings {
+    /// Reads an experiment file; missing keys take defaults, unknown keys are errors.
+    ///
+    /// # Errors
+    /// IO and parse errors name the file; TOML errors carry line and column.
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file: ExperimentFile = toml::from_str(&text).map_err(|source| Error::Toml {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(file.into_settings())
+    }
+
+    /// Checks every rule and reports all broken ones at once.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSettings`] (or a single [`Error::InvalidConfig`]).
+    pub fn check(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        let t = &self.training;
+        if t.epochs == 0 {
+            problems.push(Error::invalid("training.epochs", "must be >= 1"));
+        }
+        if t.batch_size == 0 {
+            problems.push(Error::invalid("training.batch_size", "must be >= 1"));
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            problems.push(Error::invalid(
+                "training.lr",
+                format!("must be finite and > 0, got {}", t.lr),
+            ));
+        }
+        if t.checkpoint_every == 0 {
+            problems.push(Error::invalid("training.checkpoint_every", "must be >= 1"));
+        }
+        if let LrSchedule::Piecewise { factor, .. } = &t.schedule
+            && !(factor.is_finite() && *factor > 0.0)
+        {
+            problems.push(Error::invalid(
+                "training.schedule.factor",
+                format!("must be finite and > 0, got {factor}"),
+            ));
+        }
+        match &self.optimizer {
+            OptimizerSettings::Sgd {
+                momentum,
+                weight_decay,
+                ..
+            } => {
+                if !(0.0..1.0).contains(momentum) {
+                    problems.push(Error::invalid(
+                        "optimizer.momentum",
+                        format!("must be in [0, 1), got {momentum}"),
+                    ));
+                }
+                if !(weight_decay.is_finite() && *weight_decay >= 0.0) {
+                    problems.push(Error::invalid(
+                        "optimizer.weight_decay",
+                        format!("must be finite and >= 0, got {weight_decay}"),
+                    ));
+                }
+            }
+        }
+        if self.model.kind == ModelKind::Mlp && self.model.hidden.contains(&0) {
+            problems.push(Error::invalid("model.hidden", "widths must be >= 1"));
+        }
+        for (name, n) in [
+            ("data.train_subset", self.data.train_subset),
+            ("data.test_subset", self.data.test_subset),
+            ("eval.subset", self.eval.subset),
+        ] {
+            if n == Some(0) {
+                problems.push(Error::invalid(name, "must be >= 1 when given"));
+            }
+        }
+        if self.eval.batch_size == 0 {
+            problems.push(Error::invalid("eval.batch_size", "must be >= 1"));
+        }
+        if let Some(adv) = &self.adversarial
+            && let Err(e) = adv.check("adversarial")
+        {
+            problems.push(e);
+        }
+        for (i, a) in self.eval.attacks.iter().enumerate() {
+            if let Err(e) = a.check(&format!("eval.attacks[{i}]")) {
+                problems.push(e);
+            }
+        }
+        collect(problems)
+    }
+}
+
+/// The on-disk shape of an experiment file. Attacks are written as [`ThreatSpec`] (step size
+/// optional, ε as a fraction string allowed) and resolved here.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ExperimentFile {
+    schema_version: Option<u32>,
+    seed: Option<u64>,
+    data: DataSettings,
+    model: ModelSpec,
+    training: TrainingSettings,
+    optimizer: OptimizerSettings,
+    adversarial: Option<ThreatSpec>,
+    eval: EvalFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct EvalFile {
+    subset: Option<usize>,
+    attacks: Vec<ThreatSpec>,
+    batch_size: Option<usize>,
+}
+
+/// PGD steps used for training attacks unless set.
+pub const DEFAULT_TRAIN_STEPS: usize = 10;
+/// PGD steps used for evaluation attacks unless set.
+pub const DEFAULT_EVAL_STEPS: usize = 20;
+
+impl ExperimentFile {
+    fn into_settings(self) -> TrainSettings {
+        let defaults = TrainSettings::default();
+        // `schema_version` is accepted for forward compatibility; version 1 is the only one.
+        let _ = self.schema_version;
+        TrainSettings {
+            seed: self.seed.unwrap_or(defaults.seed),
+            data: self.data,
+            model: self.model,
+            training: self.training,
+            optimizer: self.optimizer,
+            adversarial: self.adversarial.map(|t| t.resolve(DEFAULT_TRAIN_STEPS)),
+            eval: EvalSettings {
+                subset: self.eval.subset,
+                attacks: self
+                    .eval
+                    .attacks
+                    .iter()
+                    .map(|t| t.resolve(DEFAULT_EVAL_STEPS))
+                    .collect(),
+                batch_size: self.eval.batch_size.unwrap_or(defaults.eval.batch_size),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<TrainSettings> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("experiment.toml");
+        std::fs::write(&path, text).unwrap();
+        TrainSettings::from_toml_file(&path)
+    }
+
+    #[test]
+    fn experiment_file_fills_defaults_and_resolves_attacks() {
+        let s = parse(
+            r#"
+            seed = 7
+            [model]
+            kind = "mlp"
+            [adversarial]
+            norm = "linf"
+            eps = "8/255"
+            steps = 7
+            [[eval.attacks]]
+            norm = "l2"
+            eps = 1.0
+            "#,
+        )
+        .unwrap();
+        assert_eq!(s.seed, 7);
+        assert_eq!(s.model.kind, ModelKind::Mlp);
+        assert_eq!(s.model.hidden, vec![128]);
+        let adv = s.adversarial.unwrap();
+        assert!((adv.eps - 8.0 / 255.0).abs() < 1e-15);
+        assert!((adv.step_size - 2.5 * adv.eps / 7.0).abs() < 1e-15);
+        assert_eq!(s.eval.attacks[0].steps, DEFAULT_EVAL_STEPS);
+        assert_eq!(s.training, TrainingSettings::default());
+    }
+
+    #[test]
+    fn experiment_file_rejects_unknown_keys_naming_file_and_key() {
+        let err = parse("[training]\nepochz = 3\n").unwrap_err().to_string();
+        assert!(err.contains("experiment.toml") && err.contains("epochz"), "{err}");
+        let err = parse("[adversarial]\nnorm = \"l3\"\neps = 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("l3"), "{err}");
+    }
+
+    #[test]
+    fn check_lists_all_problems() {
+        let mut s = TrainSettings::default();
+        s.training.epochs = 0;
+        s.training.lr = f64::NAN;
+        let err = s.check().unwrap_err().to_string();
+        assert!(err.contains("training.epochs") && err.contains("training.lr"), "{err}");
+    }
+
+    #[test]
+    fn settings_round_trip_through_json() {
+        let mut s = TrainSettings::default();
+        s.adversarial = Some(PgdSettings::new(Norm::L2, 1.0, 10));
+        let text = serde_json::to_string(&s).unwrap();
+        let back: TrainSettings = serde_json::from_str(&text).unwrap();
+        assert_eq!(s, back);
+    }
+
+    #[test]
+    fn schedules_give_expected_rates() {
+        let p = LrSchedule::Piecewise {
+            milestones: vec![2, 4],
+            factor: 0.1,
+        };
+        assert!((p.lr(1.0, 3, 6) - 0.1).abs() < 1e-12);
+        assert!((LrSchedule::Cosine.lr(1.0, 0, 10) - 1.0).abs() < 1e-12);
+        assert!(LrSchedule::Cosine.lr(1.0, 9, 10) < 0.05);
+    }
+}

@@ -1,0 +1,169 @@
+//! Threat models: the attack norm, its radius and the PGD settings (paper.md §1.3).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The norm of the perturbation ball B_p(ε).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Norm {
+    /// L∞ ball: every pixel moves by at most ε (sign steps, element-wise clipping).
+    Linf,
+    /// L2 ball: the perturbation's Euclidean norm is at most ε (normalised steps, rescaling).
+    L2,
+}
+
+impl Norm {
+    /// The name used in files, reports and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Norm::Linf => "linf",
+            Norm::L2 => "l2",
+        }
+    }
+}
+
+impl std::fmt::Display for Norm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses a non-negative finite number written as a decimal (`0.03`) or a fraction (`8/255`).
+///
+/// # Errors
+/// A message naming the text and the rule broken.
+pub fn parse_fraction(text: &str) -> std::result::Result<f64, String> {
+    let text = text.trim();
+    let value = match text.split_once('/') {
+        Some((num, den)) => {
+            let num: f64 = num
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{text}': numerator is not a number"))?;
+            let den: f64 = den
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{text}': denominator is not a number"))?;
+            if den == 0.0 {
+                return Err(format!("'{text}': denominator is zero"));
+            }
+            num / den
+        }
+        None => text
+            .parse()
+            .map_err(|_| format!("'{text}': expected a number like 0.03 or a fraction like 8/255"))?,
+    };
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("'{text}': must be finite and non-negative"));
+    }
+    Ok(value)
+}
+
+/// Fully resolved settings of one PGD attack.
+///
+/// Step size defaults follow common practice (not the paper, whose settings are UNKNOWN,
+/// paper.md §6): 2.5·ε/steps, so that the iterate can cross the ball and back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgdSettings {
+    /// Norm of the constraint.
+    pub norm: Norm,
+    /// Radius ε of the ball, in pixel units (inputs are in [0,1]).
+    pub eps: f64,
+    /// Step size α per iteration, in pixel units.
+    pub step_size: f64,
+    /// Number of PGD iterations (no early stopping).
+    pub steps: usize,
+    /// Start from a random point of the ball instead of δ = 0.
+    pub random_start: bool,
+    /// Number of independent runs; the per-example worst (highest loss) is kept.
+    pub restarts: usize,
+}
+
+impl PgdSettings {
+    /// Settings with the default step size 2.5·ε/steps, random start and one restart.
+    pub fn new(norm: Norm, eps: f64, steps: usize) -> Self {
+        Self {
+            norm,
+            eps,
+            step_size: default_step_size(eps, steps),
+            steps,
+            random_start: true,
+            restarts: 1,
+        }
+    }
+
+    /// Checks every rule; `prefix` is the dotted path used in messages.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSettings`] listing each broken rule.
+    pub fn check(&self, prefix: &str) -> Result<()> {
+        let mut problems = Vec::new();
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            problems.push(Error::invalid(
+                format!("{prefix}.eps"),
+                format!("must be finite and > 0, got {}", self.eps),
+            ));
+        }
+        if !(self.step_size.is_finite() && self.step_size > 0.0) {
+            problems.push(Error::invalid(
+                format!("{prefix}.step_size"),
+                format!("must be finite and > 0, got {}", self.step_size),
+            ));
+        }
+        if self.steps == 0 {
+            problems.push(Error::invalid(format!("{prefix}.steps"), "must be >= 1"));
+        }
+        if self.restarts == 0 {
+            problems.push(Error::invalid(format!("{prefix}.restarts"), "must be >= 1"));
+        }
+        collect(problems)
+    }
+}
+
+/// The default PGD step size 2.5·ε/steps (Madry et al.'s rule of thumb).
+pub fn default_step_size(eps: f64, steps: usize) -> f64 {
+    2.5 * eps / steps.max(1) as f64
+}
+
+/// Turns a list of problems into one error, or `Ok` when empty.
+pub(crate) fn collect(mut problems: Vec<Error>) -> Result<()> {
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(problems.remove(0)),
+        _ => Err(Error::InvalidSettings(problems)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_fraction_accepts_decimals_and_fractions() {
+        assert_eq!(parse_fraction("0.03").unwrap(), 0.03);
+        assert!((parse_fraction("8/255").unwrap() - 8.0 / 255.0).abs() < 1e-15);
+        assert_eq!(parse_fraction(" 1 ").unwrap(), 1.0);
+    }
+
+    #[test]
+    fn parse_fraction_rejects_garbage() {
+        for bad in ["", "abc", "1/0", "-0.1", "8/x", "inf", "NaN"] {
+            let err = parse_fraction(bad).unwrap_err();
+            assert!(err.contains(bad.trim()), "{err}");
+        }
+    }
+
+    #[test]
+    fn pgd_settings_check_reports_every_problem() {
+        let mut s = PgdSettings::new(Norm::L2, 0.5, 10);
+        s.check("attack").unwrap();
+        s.eps = -1.0;
+        s.steps = 0;
+        let msg = s.check("attack").unwrap_err().to_string();
+        assert!(msg.contains("attack.eps") && msg.contains("attack.steps"), "{msg}");
+    }
+}

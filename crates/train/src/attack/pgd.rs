@@ -1,0 +1,115 @@
+//! Projected gradient ascent on the input, generic over the constraint (paper.md §1.3).
+
+use advland_schema::{Cost, PgdSettings};
+use burn::module::Module;
+use burn::tensor::{Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::constraint::Constraint;
+use crate::batch::Batch;
+use crate::loss::cross_entropy;
+use crate::model::Model;
+
+/// The adversarial inputs PGD found and what it cost.
+#[derive(Clone, Debug)]
+pub struct AttackOutput {
+    /// x + δ, detached, in [0,1], `[b, c, h, w]`.
+    pub adversarial: Tensor<4>,
+    /// Forward/backward passes spent, in examples.
+    pub cost: Cost,
+}
+
+/// PGD: δ ← Π(δ + α·d(∇ₓℓ(x+δ))), then x+δ clipped to [0,1], for `settings.steps` steps from
+/// a random point (or 0), keeping over `settings.restarts` runs the per-example δ of highest
+/// loss. No early stopping. The model's parameters are not tracked during the attack (only
+/// ∇ₓ is computed), and δ comes back detached, so an outer loss on it back-propagates as if
+/// δ were a constant — Danskin's theorem (paper.md §1.2).
+///
+/// Projection then box clipping is the exact projection onto B∞(ε) ∩ [0,1]^d (both are
+/// boxes); for L2 it is the usual approximation (as in torchattacks).
+///
+/// `seed` fixes the random starts, so the same seed attacks every θ from the same point —
+/// what analysis needs to attribute differences to θ rather than to noise.
+///
+/// Requires `model` and `batch` on an autodiff device (ascent needs ∇ₓ).
+///
+/// # Shapes
+/// `batch.images`: `[b, c, h, w]` → `adversarial`: `[b, c, h, w]`
+pub fn pgd_attack<C: Constraint + ?Sized>(
+    model: &Model,
+    batch: &Batch,
+    constraint: &C,
+    settings: &PgdSettings,
+    seed: u64,
+) -> AttackOutput {
+    let x = batch.images.clone().detach();
+    let device = x.device();
+    debug_assert!(device.is_autodiff(), "pgd_attack requires an autodiff device");
+    let dims = x.dims();
+    let [b, c, h, w] = dims;
+    let per_example = c * h * w;
+    let attacker = model.clone().no_grad();
+    let examples = b as u64;
+    let mut cost = Cost::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut best: Option<(Tensor<4>, Tensor<1>)> = None;
+
+    for _ in 0..settings.restarts {
+        let mut delta = if settings.random_start {
+            let mut values = Vec::with_capacity(b * per_example);
+            for _ in 0..b {
+                values.extend(constraint.random_start(per_example, &mut rng));
+            }
+            Tensor::from_data(TensorData::new(values, dims), &device)
+        } else {
+            Tensor::zeros(dims, &device)
+        };
+        delta = clip_to_box(&x, delta);
+        for _ in 0..settings.steps {
+            let x_adv = (x.clone() + delta.clone()).detach().require_grad();
+            let loss = cross_entropy(attacker.forward(x_adv.clone()), batch.labels.clone()).sum();
+            let grads = loss.backward();
+            let grad = x_adv
+                .grad(&grads)
+                .expect("x_adv requires grad, so backward gives its gradient");
+            let step = constraint
+                .ascent_direction(grad.autodiff())
+                .mul_scalar(settings.step_size);
+            delta = clip_to_box(&x, constraint.project(delta.detach() + step));
+            cost.forward += examples;
+            cost.backward += examples;
+        }
+        if settings.restarts == 1 {
+            best = Some((delta, Tensor::zeros([b], &device)));
+            break;
+        }
+        let loss = cross_entropy(
+            attacker.forward(x.clone() + delta.clone()),
+            batch.labels.clone(),
+        )
+        .detach();
+        cost.forward += examples;
+        best = Some(match best {
+            None => (delta, loss),
+            Some((best_delta, best_loss)) => {
+                let better = loss.clone().greater(best_loss.clone());
+                let mask = better.clone().reshape([b, 1, 1, 1]).expand(dims);
+                (
+                    best_delta.mask_where(mask, delta),
+                    best_loss.mask_where(better, loss),
+                )
+            }
+        });
+    }
+    let delta = best.map_or_else(|| Tensor::zeros(dims, &device), |(d, _)| d);
+    AttackOutput {
+        adversarial: (x + delta).detach(),
+        cost,
+    }
+}
+
+/// δ such that x + δ ∈ [0,1].
+fn clip_to_box(x: &Tensor<4>, delta: Tensor<4>) -> Tensor<4> {
+    (x.clone() + delta).clamp(0.0, 1.0) - x.clone()
+}

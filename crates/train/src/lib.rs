@@ -1,0 +1,50 @@
+//! Models, the generic PGD attack, update rules and the training loop of advland, on burn.
+//!
+//! - [`model`]: [`Model`] (an enum over [`model::Mlp`] and [`model::Cnn`]), built from a
+//!   [`ModelSpec`](advland_schema::ModelSpec) and a [`ModelShape`];
+//! - [`params`]: θ as one flat tensor ([`params::flatten`], [`params::load_flat`],
+//!   [`params::flat_gradient`]) with PyTorch names ([`params::ParamLayout`]);
+//! - [`checkpoint`]: PyTorch-layout safetensors and checkpoint directories;
+//! - [`attack`]: [`pgd_attack`] over a [`Constraint`]; the norm appears only in
+//!   [`attack::constraint_for`];
+//! - [`optim`]: [`UpdateRule`]s fed by a [`GradientOracle`] (room for EntropySGD's inner loop);
+//! - [`trainer`]: [`train`] and [`evaluate`].
+//!
+//! Data flows: `Dataset` → [`Batch`] → (attack) → model → loss → flat gradient → update rule
+//! → [`params::load_flat`]. All functions that differentiate require an autodiff device
+//! (`Device::flex().autodiff()`); evaluation runs clean passes on the inner device.
+//!
+//! ```
+//! use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
+//! use advland_train::{Batch, Model, ModelShape, attack::constraint_for, pgd_attack};
+//! use burn::tensor::{Device, Tensor};
+//!
+//! let device = Device::flex().autodiff();
+//! let spec = ModelSpec { kind: ModelKind::Mlp, hidden: vec![8] };
+//! let model = Model::build(&spec, ModelShape { input: [1, 4, 4], classes: 3 }, &device).unwrap();
+//! let batch = Batch {
+//!     images: Tensor::ones([2, 1, 4, 4], &device).mul_scalar(0.5),
+//!     labels: Tensor::zeros([2], &device),
+//! };
+//! let pgd = PgdSettings::new(Norm::Linf, 0.1, 5);
+//! let out = pgd_attack(&model, &batch, constraint_for(&pgd).as_ref(), &pgd, 0);
+//! assert_eq!(out.adversarial.dims(), [2, 1, 4, 4]);
+//! ```
+
+pub mod attack;
+pub mod batch;
+pub mod checkpoint;
+pub mod data;
+pub mod error;
+pub mod loss;
+pub mod model;
+pub mod optim;
+pub mod params;
+pub mod trainer;
+
+pub use attack::{Constraint, pgd_attack};
+pub use batch::Batch;
+pub use error::{Error, Result};
+pub use model::{Model, ModelShape};
+pub use optim::{GradientOracle, UpdateRule};
+pub use trainer::{Observer, Silent, evaluate, train};

@@ -1,0 +1,45 @@
+//! Multi-layer perceptron: flatten → (Linear → ReLU)* → Linear.
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// A ReLU MLP. Layers are named `fc1`, `fc2`, … in exported weights (see
+/// [`crate::params`]).
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// The linear layers, input to output.
+    pub fc: Vec<Linear>,
+}
+
+impl Mlp {
+    /// Builds the layers for `inputs` features, the given hidden widths and `classes` outputs.
+    pub fn new(inputs: usize, hidden: &[usize], classes: usize, device: &Device) -> Self {
+        let mut widths = Vec::with_capacity(hidden.len() + 2);
+        widths.push(inputs);
+        widths.extend_from_slice(hidden);
+        widths.push(classes);
+        let fc = widths
+            .windows(2)
+            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .collect();
+        Self { fc }
+    }
+
+    /// Logits.
+    ///
+    /// # Shapes
+    /// `x`: `[b, c, h, w]` → `[b, classes]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let mut h: Tensor<2> = x.flatten(1, 3); // [b, c*h*w]
+        let last = self.fc.len().saturating_sub(1);
+        for (i, layer) in self.fc.iter().enumerate() {
+            h = layer.forward(h);
+            if i < last {
+                h = relu(h);
+            }
+        }
+        h
+    }
+}

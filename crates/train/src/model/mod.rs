@@ -1,0 +1,110 @@
+//! The architectures, one file each, and the one `match` that builds them.
+
+mod cnn;
+mod mlp;
+
+pub use cnn::Cnn;
+pub use mlp::Mlp;
+
+use advland_schema::{ModelKind, ModelSpec};
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Input and output sizes a model is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelShape {
+    /// `[channels, height, width]` of one input.
+    pub input: [usize; 3],
+    /// Number of classes (logits).
+    pub classes: usize,
+}
+
+/// Any advland model. Every analysis sees this one type.
+#[derive(Module, Debug)]
+pub enum Model {
+    /// See [`Mlp`].
+    Mlp(Mlp),
+    /// See [`Cnn`].
+    Cnn(Cnn),
+}
+
+impl Model {
+    /// Builds a model with burn's default initialisation; [`crate::params::init_seeded`]
+    /// then gives it its seeded, device-independent weights.
+    ///
+    /// # Errors
+    /// A shape the architecture cannot take.
+    pub fn build(spec: &ModelSpec, shape: ModelShape, device: &Device) -> Result<Self> {
+        let [c, h, w] = shape.input;
+        if c == 0 || h == 0 || w == 0 || shape.classes < 2 {
+            return Err(Error::invalid(
+                "model",
+                format!("needs a non-empty input and >= 2 classes, got {shape:?}"),
+            ));
+        }
+        Ok(match spec.kind {
+            ModelKind::Mlp => {
+                if spec.hidden.contains(&0) {
+                    return Err(Error::invalid("model.hidden", "widths must be >= 1"));
+                }
+                Model::Mlp(Mlp::new(c * h * w, &spec.hidden, shape.classes, device))
+            }
+            ModelKind::Cnn => {
+                if h < 10 || w < 10 {
+                    return Err(Error::invalid(
+                        "model.kind",
+                        format!("the CNN needs inputs of at least 10x10, got {h}x{w}"),
+                    ));
+                }
+                Model::Cnn(Cnn::new(shape.input, shape.classes, device))
+            }
+        })
+    }
+
+    /// Logits.
+    ///
+    /// # Shapes
+    /// `x`: `[b, c, h, w]` → `[b, classes]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Model::Mlp(m) => m.forward(x),
+            Model::Cnn(m) => m.forward(x),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cnn_has_12810_parameters_on_fashion_mnist() {
+        let spec = ModelSpec {
+            kind: ModelKind::Cnn,
+            hidden: vec![],
+        };
+        let shape = ModelShape {
+            input: [1, 28, 28],
+            classes: 10,
+        };
+        let model = Model::build(&spec, shape, &Device::flex()).unwrap();
+        assert_eq!(model.num_params(), 12_810);
+        let y = model.forward(Tensor::zeros([3, 1, 28, 28], &Device::flex()));
+        assert_eq!(y.dims(), [3, 10]);
+    }
+
+    #[test]
+    fn build_rejects_tiny_inputs() {
+        let spec = ModelSpec::default();
+        let shape = ModelShape {
+            input: [1, 8, 8],
+            classes: 10,
+        };
+        let err = Model::build(&spec, shape, &Device::flex()).unwrap_err();
+        assert!(err.to_string().contains("10x10"), "{err}");
+    }
+}

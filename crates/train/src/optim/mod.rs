@@ -1,0 +1,67 @@
+//! Update rules over the flat parameter vector.
+//!
+//! burn's per-tensor `Optimizer::step` receives one gradient and cannot ask for more, but
+//! EntropySGD's outer step needs L fresh minibatch gradients at points of its own choosing
+//! (paper.md §4.1). So an [`UpdateRule`] is handed a [`GradientOracle`] and draws as many
+//! minibatch gradients, at as many parameter points, as it needs; the training loop only
+//! says "step until the epoch's batches run out". SGD draws one. The objective (clean or
+//! adversarial, any norm) lives in the oracle, so rules and objectives combine freely.
+
+mod sgd;
+
+pub use sgd::Sgd;
+
+use advland_schema::OptimizerSettings;
+use burn::tensor::Tensor;
+
+use crate::error::Result;
+use crate::model::Model;
+
+/// Loss and parameter gradient of the training objective on one minibatch.
+#[derive(Clone, Debug)]
+pub struct MinibatchGradient {
+    /// ∇θ of the mean minibatch loss, flat ([`crate::params::flatten`] order).
+    pub grad: Tensor<1>,
+    /// Mean minibatch loss.
+    pub loss: f64,
+}
+
+/// Source of fresh minibatch gradients of the training objective.
+pub trait GradientOracle {
+    /// The next minibatch's loss and gradient at `model`, or `None` once the epoch's batches
+    /// are used up. `model` must live on an autodiff device.
+    ///
+    /// # Errors
+    /// A non-finite loss or gradient.
+    fn next_gradient(&mut self, model: &Model) -> Result<Option<MinibatchGradient>>;
+}
+
+/// What one call of [`UpdateRule::step`] did.
+#[derive(Debug)]
+pub enum StepOutcome {
+    /// The parameters were updated.
+    Stepped(Model),
+    /// The oracle ran out of batches before a full step; the model is returned unchanged.
+    Exhausted(Model),
+}
+
+/// A parameter update rule.
+pub trait UpdateRule {
+    /// One (outer) step at learning rate `lr`.
+    ///
+    /// # Errors
+    /// From the oracle.
+    fn step(&mut self, model: Model, lr: f64, oracle: &mut dyn GradientOracle)
+    -> Result<StepOutcome>;
+}
+
+/// The update rule of `settings` — the one `match` over optimizer kinds.
+pub fn build_update_rule(settings: &OptimizerSettings) -> Box<dyn UpdateRule> {
+    match settings {
+        OptimizerSettings::Sgd {
+            momentum,
+            weight_decay,
+            nesterov,
+        } => Box::new(Sgd::new(*momentum, *weight_decay, *nesterov)),
+    }
+}

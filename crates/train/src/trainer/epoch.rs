@@ -1,0 +1,75 @@
+//! One epoch's supply of minibatch gradients: the training objective lives here.
+
+use advland_data::{Dataset, derive_seed};
+use advland_schema::{Cost, PgdSettings};
+use burn::tensor::Device;
+
+use super::Observer;
+use super::eval::Tally;
+use crate::attack::{Constraint, pgd_attack};
+use crate::batch::Batch;
+use crate::error::{Error, Result};
+use crate::loss::{correct, cross_entropy};
+use crate::model::Model;
+use crate::optim::{GradientOracle, MinibatchGradient};
+use crate::params::flat_gradient;
+
+/// Serves the minibatches of one epoch, in order, as gradients of the training objective:
+/// the clean loss, or — under PGD-AT — the loss at x + δ* with δ* recomputed for the model
+/// the gradient is asked at (so EntropySGD's inner iterates get their own attacks).
+pub(crate) struct EpochOracle<'a> {
+    pub(crate) data: &'a Dataset,
+    pub(crate) batches: Vec<Vec<usize>>,
+    pub(crate) next: usize,
+    pub(crate) attack: Option<(&'a PgdSettings, &'a dyn Constraint)>,
+    pub(crate) seed: u64,
+    /// Global minibatch counter, so every attack in the run gets its own random start.
+    pub(crate) step: u64,
+    pub(crate) device: &'a Device,
+    pub(crate) tally: Tally,
+    pub(crate) cost: Cost,
+    pub(crate) observer: &'a mut dyn Observer,
+}
+
+impl GradientOracle for EpochOracle<'_> {
+    fn next_gradient(&mut self, model: &Model) -> Result<Option<MinibatchGradient>> {
+        let Some(indices) = self.batches.get(self.next) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        self.step += 1;
+        let n = indices.len();
+        let batch = Batch::gather(self.data, indices, self.device);
+        let inputs = match self.attack {
+            Some((settings, constraint)) => {
+                let seed = derive_seed(self.seed, "train-attack", self.step);
+                let out = pgd_attack(model, &batch, constraint, settings, seed);
+                self.cost += out.cost;
+                out.adversarial
+            }
+            None => batch.images,
+        };
+        let logits = model.forward(inputs);
+        let per_example = cross_entropy(logits.clone(), batch.labels.clone());
+        let loss_sum = f64::from(per_example.clone().detach().sum().into_scalar::<f32>());
+        if !loss_sum.is_finite() {
+            return Err(Error::NonFinite {
+                what: "training loss",
+                step: usize::try_from(self.step).unwrap_or(usize::MAX),
+            });
+        }
+        let grads = per_example.mean().backward();
+        let grad = flat_gradient(model, &grads);
+        self.tally
+            .add(loss_sum, correct(logits.detach(), batch.labels), n);
+        self.cost += Cost {
+            forward: n as u64,
+            backward: n as u64,
+        };
+        self.observer.progress("train", self.next, self.batches.len());
+        Ok(Some(MinibatchGradient {
+            grad,
+            loss: loss_sum / n as f64,
+        }))
+    }
+}
