@@ -1,1 +1,40 @@
-fn main() {}
+//! The `advland` command-line program.
+
+mod args;
+mod commands;
+mod device;
+mod meta;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// mimalloc: burn's CPU backend allocates a fresh buffer per op, and the system allocator
+/// made PGD-10 on 1,000 images 2.2× slower (4.9 s vs 2.2 s, see the README's benchmark line).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<()> {
+    let (device, device_name) = cli.global.device.build()?;
+    let quiet = cli.global.quiet;
+    match &cli.command {
+        Command::Train(a) => commands::train::run(a, &device, &device_name, quiet),
+        Command::Eval(a) => commands::eval::run(a, &device, &device_name, quiet),
+        Command::Export(a) => commands::export::run(a, &device),
+        Command::Demo(a) => commands::demo::run(a, &device, &device_name, quiet),
+    }
+}

@@ -79,3 +79,44 @@ pub struct TrainLog {
     /// Saved checkpoints.
     pub checkpoints: Vec<CheckpointEntry>,
 }
+
+/// Payload of an `eval` report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalReport {
+    /// The checkpoint or weights file evaluated.
+    pub model_path: String,
+    /// Epochs the model was trained for (0 when unknown).
+    pub epoch: usize,
+    /// Clean and robust results.
+    pub result: EvalResult,
+}
+
+/// One model of the demo.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoModel {
+    /// Short name (`standard`, `linf`, `l2`).
+    pub name: String,
+    /// Run directory, relative to the demo directory.
+    pub run_dir: String,
+    /// The training attack; absent for standard training.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adversarial: Option<PgdSettings>,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Seconds spent training (per-epoch evaluation included).
+    pub train_duration_s: f64,
+    /// Final evaluation on the test subset under every demo attack.
+    pub eval: EvalResult,
+}
+
+/// Payload of the `demo` report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSummary {
+    /// Whether `--quick` was used.
+    pub quick: bool,
+    /// The models, standard first.
+    pub models: Vec<DemoModel>,
+}

@@ -1,0 +1,238 @@
+//! Command-line arguments (clap derive). Help text is the doc comment of each field.
+
+use std::path::PathBuf;
+
+use advland_schema::{DatasetName, ModelKind, Norm, ThreatSpec, parse_fraction};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::device::DeviceArg;
+
+/// advland: train adversarially robust models and analyse their loss landscapes.
+#[derive(Debug, Parser)]
+#[command(name = "advland", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Compute device.
+    #[arg(long, value_enum, default_value = "cpu", global = true)]
+    pub device: DeviceArg,
+    /// No progress bars or epoch lines on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model (standard or PGD adversarial training) and save checkpoints + a JSON log.
+    Train(TrainArgs),
+    /// Clean and PGD-robust loss/accuracy of a checkpoint or weights file.
+    Eval(EvalArgs),
+    /// Write a checkpoint's weights as a PyTorch-layout safetensors file.
+    Export(ExportArgs),
+    /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
+    /// the report.
+    Demo(DemoArgs),
+}
+
+/// `NORM:EPS[:STEPS]`, e.g. `linf:8/255:20` or `l2:1.0`.
+pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
+    let mut parts = text.split(':');
+    let norm = match parts.next() {
+        Some(n) => Norm::from_str(n, true).map_err(|_| format!("'{n}': norm must be linf or l2"))?,
+        None => return Err("expected NORM:EPS[:STEPS]".into()),
+    };
+    let eps = parse_fraction(parts.next().ok_or("expected NORM:EPS[:STEPS]")?)?;
+    let steps = parts
+        .next()
+        .map(|s| s.parse::<usize>().map_err(|_| format!("'{s}': steps must be an integer")))
+        .transpose()?;
+    if parts.next().is_some() {
+        return Err(format!("'{text}': expected NORM:EPS[:STEPS]"));
+    }
+    Ok(ThreatSpec {
+        norm,
+        eps,
+        steps,
+        step_size: None,
+        random_start: None,
+        restarts: None,
+    })
+}
+
+fn parse_eps(text: &str) -> Result<f64, String> {
+    parse_fraction(text)
+}
+
+/// Which data, overriding the experiment file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DataArgs {
+    /// Data set.
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetName>,
+    /// Directory with the data files (full Fashion-MNIST defaults to the Debian package's).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Train on this many examples, evenly spaced (indices i*N/n).
+    #[arg(long)]
+    pub train_subset: Option<usize>,
+    /// Evaluate on this many test examples, evenly spaced.
+    #[arg(long)]
+    pub test_subset: Option<usize>,
+}
+
+/// Learning-rate schedules selectable from the command line (piecewise needs a file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleArg {
+    /// Constant rate.
+    Constant,
+    /// Cosine decay to 0.
+    Cosine,
+}
+
+/// `advland train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Experiment file (TOML); flags override its values.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Run directory for checkpoints and the log (default runs/<model>-<norm|std>-s<seed>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed of every random choice (init, shuffling, attack starts).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Architecture.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// MLP hidden widths, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Minibatch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Base learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleArg>,
+    /// SGD momentum.
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// SGD weight decay.
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Adversarial training under this norm (omit for standard training).
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Attack radius in pixel units, e.g. 0.1 or 8/255 (required with --norm).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps of the training attack.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// PGD step size (default 2.5·eps/steps).
+    #[arg(long, value_parser = parse_eps)]
+    pub step_size: Option<f64>,
+    /// Evaluate after every epoch under this attack (NORM:EPS[:STEPS]); repeatable. Default: the
+    /// training attack with 20 steps.
+    #[arg(long = "eval-attack", value_parser = parse_threat)]
+    pub eval_attacks: Vec<ThreatSpec>,
+    /// Evaluate on this many test examples after every epoch.
+    #[arg(long)]
+    pub eval_subset: Option<usize>,
+    /// Save a checkpoint every N epochs (the last is always saved).
+    #[arg(long)]
+    pub checkpoint_every: Option<usize>,
+}
+
+/// `advland eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Checkpoint directory (or its checkpoint.json / model.safetensors).
+    #[arg(long, conflicts_with = "weights")]
+    pub checkpoint: Option<PathBuf>,
+    /// A PyTorch-layout safetensors file; the architecture comes from --model/--hidden.
+    #[arg(long, requires = "model")]
+    pub weights: Option<PathBuf>,
+    /// Architecture of --weights.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// MLP hidden widths of --weights, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "128")]
+    pub hidden: Vec<usize>,
+    /// Data (default: the checkpoint's data set, all test examples).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Attack norm (with --eps); combine with --attack for several attacks.
+    #[arg(long, value_enum, requires = "eps")]
+    pub norm: Option<Norm>,
+    /// Attack radius, e.g. 0.1 or 8/255.
+    #[arg(long, value_parser = parse_eps, requires = "norm")]
+    pub eps: Option<f64>,
+    /// More attacks as NORM:EPS[:STEPS]; repeatable.
+    #[arg(long = "attack", value_parser = parse_threat)]
+    pub attacks: Vec<ThreatSpec>,
+    /// PGD steps (for attacks that do not set their own).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// PGD step size (default 2.5·eps/steps).
+    #[arg(long, value_parser = parse_eps)]
+    pub step_size: Option<f64>,
+    /// Random restarts (the per-example worst is kept).
+    #[arg(long, default_value_t = 1)]
+    pub restarts: usize,
+    /// Start every attack at δ = 0 instead of a random point.
+    #[arg(long)]
+    pub no_random_start: bool,
+    /// Examples per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Seed of the attacks' random starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write the JSON report here (default: print it to stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `advland export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Checkpoint directory.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Output safetensors file.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `advland demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Small and fast (under 2 minutes on 2 cores): fewer examples, epochs and PGD steps.
+    #[arg(long)]
+    pub quick: bool,
+    /// Output directory.
+    #[arg(long, default_value = "runs/demo")]
+    pub out: PathBuf,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}

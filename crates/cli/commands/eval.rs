@@ -1,0 +1,127 @@
+//! `advland eval`: clean and PGD-robust loss/accuracy of a checkpoint or weights file.
+
+use std::path::Path;
+use std::time::Instant;
+
+use advland_schema::{
+    DataSettings, EvalReport, EvalResult, ModelSpec, PgdSettings, Report, ThreatSpec, write_json,
+};
+use advland_train::checkpoint::{load_checkpoint, load_weights};
+use advland_train::data::{describe, load_splits};
+use advland_train::trainer::model_shape;
+use advland_train::{Model, evaluate};
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+
+use crate::args::{DataArgs, EvalArgs};
+use crate::meta::meta;
+use crate::progress::Bars;
+
+fn data_settings(base: DataSettings, args: &DataArgs) -> DataSettings {
+    DataSettings {
+        dataset: args.dataset.unwrap_or(base.dataset),
+        data_dir: args.data_dir.clone().or(base.data_dir),
+        train_subset: args.train_subset,
+        test_subset: args.test_subset.or(base.test_subset),
+    }
+}
+
+/// The attacks asked for: `--norm/--eps` first, then each `--attack`.
+fn attacks(args: &EvalArgs) -> Result<Vec<PgdSettings>> {
+    let mut specs: Vec<ThreatSpec> = Vec::new();
+    if let (Some(norm), Some(eps)) = (args.norm, args.eps) {
+        specs.push(ThreatSpec {
+            norm,
+            eps,
+            steps: None,
+            step_size: args.step_size,
+            random_start: None,
+            restarts: None,
+        });
+    }
+    specs.extend(args.attacks.iter().cloned());
+    let list: Vec<PgdSettings> = specs
+        .iter()
+        .map(|t| {
+            let mut p = t.resolve(args.steps);
+            p.restarts = args.restarts;
+            p.random_start = !args.no_random_start;
+            p
+        })
+        .collect();
+    for (i, p) in list.iter().enumerate() {
+        p.check(&format!("attack[{i}]"))?;
+    }
+    Ok(list)
+}
+
+/// Runs `advland eval`.
+pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
+    let start = Instant::now();
+    let attacks = attacks(args)?;
+    let (model, epoch, data, model_path) = match (&args.checkpoint, &args.weights) {
+        (Some(c), _) => {
+            let (model, info) = load_checkpoint(c, device)
+                .with_context(|| format!("loading checkpoint {}", c.display()))?;
+            (model, info.epoch, info.settings.data, c.clone())
+        }
+        (None, Some(w)) => {
+            let spec = ModelSpec {
+                kind: args.model.context("--weights needs --model")?,
+                hidden: args.hidden.clone(),
+            };
+            let data = data_settings(DataSettings::default(), &args.data);
+            let splits = load_splits(&data)?;
+            let model = Model::build(&spec, model_shape(&splits), device)?;
+            let model = load_weights(model, w)
+                .with_context(|| format!("loading weights {}", w.display()))?;
+            (model, 0, data, w.clone())
+        }
+        (None, None) => bail!("give --checkpoint DIR or --weights FILE.safetensors"),
+    };
+    let data = data_settings(data, &args.data);
+    let splits = load_splits(&data).context("loading the data")?;
+    let test = &splits.test;
+    let mut bars = Bars::new("eval", quiet);
+    let (result, cost) = evaluate(&model, test, &attacks, args.batch_size, args.seed, device, &mut bars)?;
+    bars.finish();
+    let config = serde_json::json!({ "data": data, "attacks": attacks, "batch_size": args.batch_size });
+    let mut meta = meta(device_name, args.seed, &config, describe(test, test.len()));
+    meta.duration_s = start.elapsed().as_secs_f64();
+    meta.cost = cost;
+    let report = Report::new(
+        "eval",
+        meta,
+        EvalReport {
+            model_path: model_path.display().to_string(),
+            epoch,
+            result: result.clone(),
+        },
+    );
+    match &args.out {
+        Some(out) => {
+            write_json(out, &report)?;
+            print_table(&result, Some(out));
+        }
+        None => {
+            let bytes = advland_schema::to_json_bytes(&report, Path::new("<stdout>"))?;
+            print!("{}", String::from_utf8_lossy(&bytes));
+        }
+    }
+    Ok(())
+}
+
+/// A small table of the results on stdout.
+pub fn print_table(result: &EvalResult, out: Option<&Path>) {
+    println!("| attack | loss | accuracy |\n|---|---|---|");
+    println!("| clean | {:.4} | {:.4} |", result.clean.loss, result.clean.accuracy);
+    for r in &result.robust {
+        println!(
+            "| {} eps={} PGD-{} | {:.4} | {:.4} |",
+            r.attack.norm, r.attack.eps, r.attack.steps, r.metrics.loss, r.metrics.accuracy
+        );
+    }
+    if let Some(out) = out {
+        println!("report: {}", out.display());
+    }
+}

@@ -1,0 +1,6 @@
+//! One file per command; each exposes `run`.
+
+pub mod demo;
+pub mod eval;
+pub mod export;
+pub mod train;

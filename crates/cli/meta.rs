@@ -1,0 +1,27 @@
+//! Report metadata the CLI knows: versions, command line, device, time.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use advland_schema::{Cost, DataSubset, Meta};
+use serde::Serialize;
+
+/// burn's version, pinned exactly in the workspace manifest.
+pub const BURN_VERSION: &str = "0.22.1";
+
+/// Metadata with zero duration and cost (filled in by whoever finishes the work).
+pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset) -> Meta {
+    Meta {
+        advland_version: env!("CARGO_PKG_VERSION").to_owned(),
+        burn_version: BURN_VERSION.to_owned(),
+        command: std::env::args().collect(),
+        device: device.to_owned(),
+        seed,
+        config: serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
+        data,
+        started_unix_s: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        duration_s: 0.0,
+        cost: Cost::default(),
+    }
+}
