@@ -48,13 +48,18 @@ pub enum Command {
 pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
     let mut parts = text.split(':');
     let norm = match parts.next() {
-        Some(n) => Norm::from_str(n, true).map_err(|_| format!("'{n}': norm must be linf or l2"))?,
+        Some(n) => {
+            Norm::from_str(n, true).map_err(|_| format!("'{n}': norm must be linf or l2"))?
+        }
         None => return Err("expected NORM:EPS[:STEPS]".into()),
     };
     let eps = parse_fraction(parts.next().ok_or("expected NORM:EPS[:STEPS]")?)?;
     let steps = parts
         .next()
-        .map(|s| s.parse::<usize>().map_err(|_| format!("'{s}': steps must be an integer")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("'{s}': steps must be an integer"))
+        })
         .transpose()?;
     if parts.next().is_some() {
         return Err(format!("'{text}': expected NORM:EPS[:STEPS]"));

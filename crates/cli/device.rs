@@ -29,7 +29,9 @@ impl DeviceArg {
                     )
                 }
                 #[cfg(not(feature = "wgpu"))]
-                bail!("--device wgpu: this advland was built without the `wgpu` feature (cargo build --features wgpu)")
+                bail!(
+                    "--device wgpu: this advland was built without the `wgpu` feature (cargo build --features wgpu)"
+                )
             }
             DeviceArg::Cuda => {
                 #[cfg(feature = "cuda")]
@@ -37,7 +39,9 @@ impl DeviceArg {
                     (Device::cuda(0), "cuda:0")
                 }
                 #[cfg(not(feature = "cuda"))]
-                bail!("--device cuda: this advland was built without the `cuda` feature (cargo build --features cuda)")
+                bail!(
+                    "--device cuda: this advland was built without the `cuda` feature (cargo build --features cuda)"
+                )
             }
         };
         Ok((device.autodiff(), name.to_owned()))

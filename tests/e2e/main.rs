@@ -1,1 +1,46 @@
-fn main() {}
+//! End-to-end tests: the real `advland` binary in temporary directories.
+
+mod cli;
+mod demo;
+mod errors;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `advland` with `args` in `dir`.
+pub fn advland(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_advland"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the advland binary runs")
+}
+
+/// stdout and stderr as text, for assertion messages.
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(out: &Output) -> String {
+    let (stdout, stderr) = text(out);
+    assert!(out.status.success(), "advland failed: {stderr}\n{stdout}");
+    stdout
+}
+
+/// Asserts a user error (exit code 1) whose message contains every needle; returns stderr.
+pub fn user_error(out: &Output, needles: &[&str]) -> String {
+    let (stdout, stderr) = text(out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit code 1: {stderr}\n{stdout}"
+    );
+    for n in needles {
+        assert!(stderr.contains(n), "stderr lacks '{n}': {stderr}");
+    }
+    stderr
+}

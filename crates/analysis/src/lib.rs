@@ -1,1 +1,32 @@
-//! placeholder
+//! Measurement of advland models: the maths of paper.md §2–§3 as estimators over two
+//! abstractions.
+//!
+//! - [`Objective`]: a scalar f(θ) with its gradient on a fixed data subset
+//!   ([`ObjectiveKind`]: clean, adversarial with δ*(θ) re-solved at every θ, or the
+//!   frozen-attack ablation), plus closed-form cases ([`objective::Quadratic`]);
+//! - [`LinearOperator`]: v ↦ Av, e.g. the [`hessian::FiniteDifferenceHessian`] of an
+//!   objective. Eigen-solvers ([`hessian::top_eigenpairs`]) only see this trait, so they are
+//!   tested on dense matrices against nalgebra.
+//!
+//! Vectors are host `f64` slices ([`vector`]); analysis never mutates a caller's model.
+//!
+//! ```
+//! use advland_analysis::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
+//! use advland_analysis::objective::Quadratic;
+//!
+//! let q = Quadratic { a: vec![3.0, 1.0, 1.0, 2.0], b: vec![0.0, 0.0] };
+//! let h = FiniteDifferenceHessian::new(&q, vec![0.0, 0.0], 1e-3).unwrap();
+//! let cfg = PowerIterationConfig { k: 1, tol: 1e-10, max_iter: 500, seed: 0 };
+//! let top = &top_eigenpairs(&h, &cfg).unwrap()[0];
+//! assert!((top.value - (2.5 + 1.25f64.sqrt())).abs() < 1e-6);
+//! ```
+
+pub mod error;
+pub mod hessian;
+pub mod objective;
+pub mod operator;
+pub mod vector;
+
+pub use error::{Error, Result};
+pub use objective::{Objective, ObjectiveKind};
+pub use operator::LinearOperator;

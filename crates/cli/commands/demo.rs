@@ -103,8 +103,14 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let mut cost = advland_schema::Cost::default();
     let runs: [(&str, Option<PgdSettings>); 3] = [
         ("standard", None),
-        ("linf", Some(PgdSettings::new(Norm::Linf, 0.1, plan.train_steps))),
-        ("l2", Some(PgdSettings::new(Norm::L2, 1.0, plan.train_steps))),
+        (
+            "linf",
+            Some(PgdSettings::new(Norm::Linf, 0.1, plan.train_steps)),
+        ),
+        (
+            "l2",
+            Some(PgdSettings::new(Norm::L2, 1.0, plan.train_steps)),
+        ),
     ];
     for (name, adversarial) in runs {
         let settings = plan.settings(args.seed, adversarial.clone());
@@ -116,7 +122,15 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         let (model, _) = load_checkpoint(&run_dir.join(&last.path), device)?;
         let splits = load_splits(&settings.data)?;
         let mut bars = Bars::new(name, quiet);
-        let (eval, c) = evaluate(&model, &splits.test, &final_attacks, 500, args.seed, device, &mut bars)?;
+        let (eval, c) = evaluate(
+            &model,
+            &splits.test,
+            &final_attacks,
+            500,
+            args.seed,
+            device,
+            &mut bars,
+        )?;
         bars.finish();
         cost += c;
         for e in &log.epochs {
@@ -159,7 +173,10 @@ fn print_summary(summary: &DemoSummary, path: &Path) {
     let mut header = "| model | clean acc |".to_owned();
     let mut rule = "|---|---|".to_owned();
     for r in &first.eval.robust {
-        header.push_str(&format!(" {} eps={} PGD-{} acc |", r.attack.norm, r.attack.eps, r.attack.steps));
+        header.push_str(&format!(
+            " {} eps={} PGD-{} acc |",
+            r.attack.norm, r.attack.eps, r.attack.steps
+        ));
         rule.push_str("---|");
     }
     println!("{header}\n{rule}");

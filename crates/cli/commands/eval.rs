@@ -83,9 +83,18 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let splits = load_splits(&data).context("loading the data")?;
     let test = &splits.test;
     let mut bars = Bars::new("eval", quiet);
-    let (result, cost) = evaluate(&model, test, &attacks, args.batch_size, args.seed, device, &mut bars)?;
+    let (result, cost) = evaluate(
+        &model,
+        test,
+        &attacks,
+        args.batch_size,
+        args.seed,
+        device,
+        &mut bars,
+    )?;
     bars.finish();
-    let config = serde_json::json!({ "data": data, "attacks": attacks, "batch_size": args.batch_size });
+    let config =
+        serde_json::json!({ "data": data, "attacks": attacks, "batch_size": args.batch_size });
     let mut meta = meta(device_name, args.seed, &config, describe(test, test.len()));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;
@@ -114,7 +123,10 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
 /// A small table of the results on stdout.
 pub fn print_table(result: &EvalResult, out: Option<&Path>) {
     println!("| attack | loss | accuracy |\n|---|---|---|");
-    println!("| clean | {:.4} | {:.4} |", result.clean.loss, result.clean.accuracy);
+    println!(
+        "| clean | {:.4} | {:.4} |",
+        result.clean.loss, result.clean.accuracy
+    );
     for r in &result.robust {
         println!(
             "| {} eps={} PGD-{} | {:.4} | {:.4} |",

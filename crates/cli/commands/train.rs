@@ -73,7 +73,11 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     set(m, *momentum);
     set(wd, *weight_decay);
     s.adversarial = match (norm, eps, s.adversarial.take()) {
-        (Some(n), Some(e), _) => Some(PgdSettings::new(*n, *e, advland_schema::DEFAULT_TRAIN_STEPS)),
+        (Some(n), Some(e), _) => Some(PgdSettings::new(
+            *n,
+            *e,
+            advland_schema::DEFAULT_TRAIN_STEPS,
+        )),
         (Some(n), None, Some(file)) => Some(PgdSettings { norm: *n, ..file }),
         (Some(_), None, None) => bail!("--norm needs --eps (the attack radius)"),
         (None, Some(e), Some(file)) => Some(PgdSettings { eps: *e, ..file }),
@@ -95,19 +99,24 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
         bail!("--steps/--step-size set the training attack: add --norm and --eps");
     }
     if !eval_attacks.is_empty() {
-        s.eval.attacks = eval_attacks.iter().map(|t| t.resolve(DEFAULT_EVAL_STEPS)).collect();
+        s.eval.attacks = eval_attacks
+            .iter()
+            .map(|t| t.resolve(DEFAULT_EVAL_STEPS))
+            .collect();
     } else if s.eval.attacks.is_empty()
         && let Some(adv) = &s.adversarial
     {
-        s.eval.attacks = vec![ThreatSpec {
-            norm: adv.norm,
-            eps: adv.eps,
-            steps: None,
-            step_size: None,
-            random_start: None,
-            restarts: None,
-        }
-        .resolve(DEFAULT_EVAL_STEPS)];
+        s.eval.attacks = vec![
+            ThreatSpec {
+                norm: adv.norm,
+                eps: adv.eps,
+                steps: None,
+                step_size: None,
+                random_start: None,
+                restarts: None,
+            }
+            .resolve(DEFAULT_EVAL_STEPS),
+        ];
     }
     s.eval.subset = eval_subset.or(s.eval.subset);
     s.check()?;
@@ -144,7 +153,12 @@ pub fn run_training(
 ) -> Result<advland_schema::TrainLog> {
     let splits = load_splits(&settings.data).context("loading the data")?;
     let total = splits.train.len();
-    let meta = meta(device_name, settings.seed, settings, describe(&splits.train, total));
+    let meta = meta(
+        device_name,
+        settings.seed,
+        settings,
+        describe(&splits.train, total),
+    );
     std::fs::create_dir_all(run_dir)
         .with_context(|| format!("creating run directory {}", run_dir.display()))?;
     advland_schema::write_json(&run_dir.join("config.resolved.json"), settings)?;
@@ -158,7 +172,10 @@ pub fn run_training(
 /// Runs `advland train`.
 pub fn run(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
     let settings = resolve(args)?;
-    let run_dir = args.out.clone().unwrap_or_else(|| default_run_dir(&settings));
+    let run_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_run_dir(&settings));
     let label = run_dir
         .file_name()
         .map_or("train".to_owned(), |n| n.to_string_lossy().into_owned());

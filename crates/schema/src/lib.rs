@@ -34,8 +34,8 @@ pub use report::{
     Cost, DataSubset, Meta, Report, finite, read_json, to_json_bytes, write_atomic, write_json,
 };
 pub use settings::{
-    DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EvalSettings,
-    LrSchedule, ModelKind, ModelSpec, OptimizerSettings, SCHEMA_VERSION, ThreatSpec,
-    TrainSettings, TrainingSettings,
+    DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EvalSettings, LrSchedule,
+    ModelKind, ModelSpec, OptimizerSettings, SCHEMA_VERSION, ThreatSpec, TrainSettings,
+    TrainingSettings,
 };
 pub use threat::{Norm, PgdSettings, default_step_size, parse_fraction};

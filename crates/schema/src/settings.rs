@@ -518,7 +518,10 @@ mod tests {
     #[test]
     fn experiment_file_rejects_unknown_keys_naming_file_and_key() {
         let err = parse("[training]\nepochz = 3\n").unwrap_err().to_string();
-        assert!(err.contains("experiment.toml") && err.contains("epochz"), "{err}");
+        assert!(
+            err.contains("experiment.toml") && err.contains("epochz"),
+            "{err}"
+        );
         let err = parse("[adversarial]\nnorm = \"l3\"\neps = 0.1\n")
             .unwrap_err()
             .to_string();
@@ -531,7 +534,10 @@ mod tests {
         s.training.epochs = 0;
         s.training.lr = f64::NAN;
         let err = s.check().unwrap_err().to_string();
-        assert!(err.contains("training.epochs") && err.contains("training.lr"), "{err}");
+        assert!(
+            err.contains("training.epochs") && err.contains("training.lr"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -52,9 +52,9 @@ pub fn parse_fraction(text: &str) -> std::result::Result<f64, String> {
             }
             num / den
         }
-        None => text
-            .parse()
-            .map_err(|_| format!("'{text}': expected a number like 0.03 or a fraction like 8/255"))?,
+        None => text.parse().map_err(|_| {
+            format!("'{text}': expected a number like 0.03 or a fraction like 8/255")
+        })?,
     };
     if !value.is_finite() || value < 0.0 {
         return Err(format!("'{text}': must be finite and non-negative"));
@@ -164,6 +164,9 @@ mod tests {
         s.eps = -1.0;
         s.steps = 0;
         let msg = s.check("attack").unwrap_err().to_string();
-        assert!(msg.contains("attack.eps") && msg.contains("attack.steps"), "{msg}");
+        assert!(
+            msg.contains("attack.eps") && msg.contains("attack.steps"),
+            "{msg}"
+        );
     }
 }

@@ -58,8 +58,7 @@ pub fn save_weights(model: &Model, path: &Path) -> Result<()> {
                 .map_err(|e| weights_error(path, format!("tensor {name}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let metadata: HashMap<String, String> =
-        HashMap::from([("format".to_owned(), "pt".to_owned())]);
+    let metadata: HashMap<String, String> = HashMap::from([("format".to_owned(), "pt".to_owned())]);
     let data = safetensors::serialize(views, &Some(metadata))
         .map_err(|e| weights_error(path, e.to_string()))?;
     write_atomic(path, &data)?;
@@ -88,7 +87,11 @@ pub fn load_weights(model: Model, path: &Path) -> Result<Model> {
         .map_err(|e| weights_error(path, format!("not a valid safetensors file: {e}")))?;
     let layout = ParamLayout::of(&model);
     let mut problems = Vec::new();
-    let expected: BTreeMap<&str, _> = layout.entries.iter().map(|e| (e.name.as_str(), e)).collect();
+    let expected: BTreeMap<&str, _> = layout
+        .entries
+        .iter()
+        .map(|e| (e.name.as_str(), e))
+        .collect();
     let mut extra: Vec<String> = file
         .names()
         .into_iter()
@@ -129,7 +132,10 @@ pub fn load_weights(model: Model, path: &Path) -> Result<Model> {
             }
         };
         if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
-            problems.push(format!("tensor {} has a non-finite value at index {bad}", e.name));
+            problems.push(format!(
+                "tensor {} has a non-finite value at index {bad}",
+                e.name
+            ));
             continue;
         }
         let burn = if e.transposed {
@@ -264,8 +270,14 @@ mod tests {
         let path = dir.path().join("bad.safetensors");
         let w = vec![0u8; 4 * 3];
         let views = vec![
-            ("conv1.weight".to_owned(), TensorView::new(Dtype::F32, vec![3], &w).unwrap()),
-            ("surplus".to_owned(), TensorView::new(Dtype::F32, vec![3], &w).unwrap()),
+            (
+                "conv1.weight".to_owned(),
+                TensorView::new(Dtype::F32, vec![3], &w).unwrap(),
+            ),
+            (
+                "surplus".to_owned(),
+                TensorView::new(Dtype::F32, vec![3], &w).unwrap(),
+            ),
         ];
         std::fs::write(&path, safetensors::serialize(views, &None).unwrap()).unwrap();
         let err = load_weights(cnn(0), &path).unwrap_err().to_string();
@@ -281,7 +293,10 @@ mod tests {
         let path = dir.path().join("junk.safetensors");
         std::fs::write(&path, b"not safetensors").unwrap();
         let err = load_weights(cnn(0), &path).unwrap_err().to_string();
-        assert!(err.contains("junk.safetensors") && err.contains("not a valid"), "{err}");
+        assert!(
+            err.contains("junk.safetensors") && err.contains("not a valid"),
+            "{err}"
+        );
     }
 
     #[test]

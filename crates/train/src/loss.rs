@@ -32,12 +32,16 @@ mod tests {
     #[test]
     fn cross_entropy_matches_hand_computation() {
         let d = Device::flex();
-        let logits = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, 2.0, 0.0], [2, 2]), &d);
+        let logits =
+            Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0, 2.0, 0.0], [2, 2]), &d);
         let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 0], [2]), &d);
         let ce = crate::params::to_host(&cross_entropy(logits.clone(), labels.clone()));
         let e1 = (1.0f32 + 1f32.exp()).ln() - 1.0;
         let e2 = (2f32.exp() + 1.0).ln() - 2.0;
-        assert!((ce[0] - e1).abs() < 1e-6 && (ce[1] - e2).abs() < 1e-6, "{ce:?}");
+        assert!(
+            (ce[0] - e1).abs() < 1e-6 && (ce[1] - e2).abs() < 1e-6,
+            "{ce:?}"
+        );
         assert_eq!(correct(logits, labels), 2);
     }
 }

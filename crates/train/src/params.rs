@@ -189,9 +189,10 @@ impl ModuleVisitor for GradVisitor<'_> {
         let value = param.val();
         let n = value.shape().num_elements();
         // A parameter the loss does not depend on has a zero gradient, not a missing one.
-        let g = value
-            .grad(self.grads)
-            .map_or_else(|| Tensor::zeros([n], &value.device().inner()), |g| g.reshape([n]));
+        let g = value.grad(self.grads).map_or_else(
+            || Tensor::zeros([n], &value.device().inner()),
+            |g| g.reshape([n]),
+        );
         self.parts.push(g);
     }
 }
@@ -282,7 +283,11 @@ pub fn init_seeded(model: Model, seed: u64) -> Result<Model> {
     let mut values = Vec::with_capacity(layout.len());
     for e in &layout.entries {
         let bound = 1.0 / (e.fan_in as f64).sqrt();
-        values.extend((0..e.len).map(|_| (rng.random::<f64>() * 2.0 - 1.0) * bound).map(|v| v as f32));
+        values.extend(
+            (0..e.len)
+                .map(|_| (rng.random::<f64>() * 2.0 - 1.0) * bound)
+                .map(|v| v as f32),
+        );
     }
     let device = model
         .devices()
@@ -346,7 +351,14 @@ mod tests {
         let names: Vec<_> = layout.entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(
             names,
-            ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
+            [
+                "fc1.weight",
+                "fc1.bias",
+                "fc2.weight",
+                "fc2.bias",
+                "fc3.weight",
+                "fc3.bias"
+            ]
         );
         let w1 = layout.get("fc1.weight").unwrap();
         assert_eq!(w1.shape, vec![6, 5]);
@@ -388,6 +400,9 @@ mod tests {
 
     #[test]
     fn transpose2_transposes() {
-        assert_eq!(transpose2(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        assert_eq!(
+            transpose2(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3),
+            [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
+        );
     }
 }

@@ -37,7 +37,13 @@ fn linear_model(w: &[f32], device: &Device) -> Model {
 
 fn weights() -> Vec<f32> {
     (0..D)
-        .map(|i| if i % 3 == 0 { -0.7 } else { 0.2 + 0.1 * i as f32 })
+        .map(|i| {
+            if i % 3 == 0 {
+                -0.7
+            } else {
+                0.2 + 0.1 * i as f32
+            }
+        })
         .collect()
 }
 
@@ -51,7 +57,13 @@ fn optimum(norm: Norm, eps: f64, w: &[f32], y: f32) -> Vec<f32> {
         .collect()
 }
 
-fn check_pgd_reaches_closed_form(norm: Norm, eps: f64, random_start: bool, step_size: f64, tol: f32) {
+fn check_pgd_reaches_closed_form(
+    norm: Norm,
+    eps: f64,
+    random_start: bool,
+    step_size: f64,
+    tol: f32,
+) {
     let steps = 40;
     let device = Device::flex().autodiff();
     let w = weights();
@@ -98,7 +110,9 @@ fn pgd_keeps_inputs_in_the_unit_box() {
     let device = Device::flex().autodiff();
     let w = weights();
     let model = linear_model(&w, &device);
-    let pixels: Vec<f32> = (0..2 * D).map(|i| if i % 2 == 0 { 0.0 } else { 1.0 }).collect();
+    let pixels: Vec<f32> = (0..2 * D)
+        .map(|i| if i % 2 == 0 { 0.0 } else { 1.0 })
+        .collect();
     let batch = Batch {
         images: Tensor::from_data(TensorData::new(pixels, [2, 1, 3, 4]), &device),
         labels: Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1], [2]), &device),
@@ -107,7 +121,10 @@ fn pgd_keeps_inputs_in_the_unit_box() {
         let pgd = PgdSettings::new(norm, 0.5, 10);
         let out = pgd_attack(&model, &batch, constraint_for(&pgd).as_ref(), &pgd, 1);
         let adv = to_host(&out.adversarial.inner().reshape([2 * D]));
-        assert!(adv.iter().all(|v| (0.0..=1.0).contains(v)), "{norm}: {adv:?}");
+        assert!(
+            adv.iter().all(|v| (0.0..=1.0).contains(v)),
+            "{norm}: {adv:?}"
+        );
     }
 }
 

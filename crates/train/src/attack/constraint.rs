@@ -87,7 +87,12 @@ impl Constraint for L2 {
         // torchattacks' PGDL2 start: a Gaussian direction scaled to a radius uniform in
         // [0, ε], kept for comparability with the PyTorch tools.
         let direction: Vec<f64> = (0..dim).map(|_| standard_normal(rng)).collect();
-        let norm = direction.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+        let norm = direction
+            .iter()
+            .map(|v| v * v)
+            .sum::<f64>()
+            .sqrt()
+            .max(1e-12);
         let radius = rng.random::<f64>() * self.eps;
         direction
             .into_iter()
@@ -139,7 +144,9 @@ mod tests {
     /// and leaves points inside the ball alone; random starts lie in the ball.
     fn check_projection<C: Constraint>(c: &C, linf: bool) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let raw: Vec<f32> = (0..40).map(|_| (standard_normal(&mut rng) * 0.7) as f32).collect();
+        let raw: Vec<f32> = (0..40)
+            .map(|_| (standard_normal(&mut rng) * 0.7) as f32)
+            .collect();
         let p1 = c.project(batch(raw.clone(), 4));
         let p1h = to_host(&p1.clone().reshape([40]));
         for n in norms_of(&p1h, 4, linf) {
@@ -186,7 +193,13 @@ mod tests {
 
     #[test]
     fn l2_direction_has_unit_norm() {
-        let d = to_host(&L2 { eps: 1.0 }.ascent_direction(batch(vec![3.0, 4.0, 0.0, 2.0], 2)).reshape([4]));
-        assert!((d[0] - 0.6).abs() < 1e-6 && (d[1] - 0.8).abs() < 1e-6 && (d[3] - 1.0).abs() < 1e-6);
+        let d = to_host(
+            &L2 { eps: 1.0 }
+                .ascent_direction(batch(vec![3.0, 4.0, 0.0, 2.0], 2))
+                .reshape([4]),
+        );
+        assert!(
+            (d[0] - 0.6).abs() < 1e-6 && (d[1] - 0.8).abs() < 1e-6 && (d[3] - 1.0).abs() < 1e-6
+        );
     }
 }

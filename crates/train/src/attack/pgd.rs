@@ -45,7 +45,10 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
 ) -> AttackOutput {
     let x = batch.images.clone().detach();
     let device = x.device();
-    debug_assert!(device.is_autodiff(), "pgd_attack requires an autodiff device");
+    debug_assert!(
+        device.is_autodiff(),
+        "pgd_attack requires an autodiff device"
+    );
     let dims = x.dims();
     let [b, c, h, w] = dims;
     let per_example = c * h * w;

@@ -51,8 +51,12 @@ pub trait UpdateRule {
     ///
     /// # Errors
     /// From the oracle.
-    fn step(&mut self, model: Model, lr: f64, oracle: &mut dyn GradientOracle)
-    -> Result<StepOutcome>;
+    fn step(
+        &mut self,
+        model: Model,
+        lr: f64,
+        oracle: &mut dyn GradientOracle,
+    ) -> Result<StepOutcome>;
 }
 
 /// The update rule of `settings` — the one `match` over optimizer kinds.

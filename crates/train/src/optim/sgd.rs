@@ -83,7 +83,10 @@ mod tests {
         assert_eq!(d1, vec![0.6, 0.3]);
         let d2 = to_host(&sgd.direction(&theta, from_host(vec![0.0, 1.0], &d)));
         let want = [0.9 * 0.6 + 0.1, 0.9 * 0.3 + 0.8];
-        assert!((d2[0] - want[0]).abs() < 1e-6 && (d2[1] - want[1]).abs() < 1e-6, "{d2:?}");
+        assert!(
+            (d2[0] - want[0]).abs() < 1e-6 && (d2[1] - want[1]).abs() < 1e-6,
+            "{d2:?}"
+        );
         let mut nesterov = Sgd::new(0.5, 0.0, true);
         let n1 = to_host(&nesterov.direction(&theta, from_host(vec![2.0, 0.0], &d)));
         assert_eq!(n1, vec![3.0, 0.0]);

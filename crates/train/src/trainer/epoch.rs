@@ -66,7 +66,8 @@ impl GradientOracle for EpochOracle<'_> {
             forward: n as u64,
             backward: n as u64,
         };
-        self.observer.progress("train", self.next, self.batches.len());
+        self.observer
+            .progress("train", self.next, self.batches.len());
         Ok(Some(MinibatchGradient {
             grad,
             loss: loss_sum / n as f64,

@@ -66,7 +66,11 @@ pub fn evaluate(
     for chunk in &chunks {
         let batch = Batch::gather(data, chunk, &plain);
         let logits = valid.forward(batch.images.clone());
-        let loss: f64 = f64::from(cross_entropy(logits.clone(), batch.labels.clone()).sum().into_scalar::<f32>());
+        let loss: f64 = f64::from(
+            cross_entropy(logits.clone(), batch.labels.clone())
+                .sum()
+                .into_scalar::<f32>(),
+        );
         clean.add(loss, correct(logits, batch.labels), chunk.len());
         cost.forward += chunk.len() as u64;
         done += 1;
@@ -78,14 +82,24 @@ pub fn evaluate(
         let mut tally = Tally::default();
         for (i, chunk) in chunks.iter().enumerate() {
             let batch = Batch::gather(data, chunk, device);
-            let out = pgd_attack(model, &batch, constraint.as_ref(), attack, derive_seed(seed, "eval-attack", i as u64));
+            let out = pgd_attack(
+                model,
+                &batch,
+                constraint.as_ref(),
+                attack,
+                derive_seed(seed, "eval-attack", i as u64),
+            );
             cost += out.cost;
             let adv = Batch {
                 images: out.adversarial.inner(),
                 labels: batch.labels.inner(),
             };
             let logits = valid.forward(adv.images);
-            let loss = f64::from(cross_entropy(logits.clone(), adv.labels.clone()).sum().into_scalar::<f32>());
+            let loss = f64::from(
+                cross_entropy(logits.clone(), adv.labels.clone())
+                    .sum()
+                    .into_scalar::<f32>(),
+            );
             tally.add(loss, correct(logits, adv.labels), chunk.len());
             cost.forward += chunk.len() as u64;
             done += 1;

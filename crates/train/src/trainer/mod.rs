@@ -79,10 +79,7 @@ pub fn train(
     )?;
     let mut rule = build_update_rule(&settings.optimizer);
     let constraint = settings.adversarial.as_ref().map(constraint_for);
-    let attack = settings
-        .adversarial
-        .as_ref()
-        .zip(constraint.as_deref());
+    let attack = settings.adversarial.as_ref().zip(constraint.as_deref());
     let eval_test = subset(splits.test.clone(), settings.eval.subset, "eval.subset")?;
     let eval_train = subset(
         splits.train.clone(),
@@ -102,7 +99,13 @@ pub fn train(
         let lr = t.schedule.lr(t.lr, epoch, t.epochs);
         let mut oracle = EpochOracle {
             data: &splits.train,
-            batches: epoch_batches(splits.train.len(), t.batch_size, settings.seed, epoch as u64, false),
+            batches: epoch_batches(
+                splits.train.len(),
+                t.batch_size,
+                settings.seed,
+                epoch as u64,
+                false,
+            ),
             next: 0,
             attack,
             seed: settings.seed,
@@ -124,7 +127,15 @@ pub fn train(
         step = oracle.step;
         let train_objective = oracle.tally.metrics("training loss")?;
         let mut cost = oracle.cost;
-        let (train_eval, c1) = evaluate(&model, &eval_train, &[], settings.eval.batch_size, settings.seed, device, observer)?;
+        let (train_eval, c1) = evaluate(
+            &model,
+            &eval_train,
+            &[],
+            settings.eval.batch_size,
+            settings.seed,
+            device,
+            observer,
+        )?;
         let (test, c2) = evaluate(
             &model,
             &eval_test,
@@ -165,7 +176,10 @@ pub fn train(
         let mut meta = meta.clone();
         meta.duration_s = start.elapsed().as_secs_f64();
         meta.cost = total_cost;
-        write_json(&run_dir.join(TRAIN_LOG_FILE), &Report::new("train", meta, log.clone()))?;
+        write_json(
+            &run_dir.join(TRAIN_LOG_FILE),
+            &Report::new("train", meta, log.clone()),
+        )?;
     }
     Ok((model, log))
 }

@@ -1,0 +1,37 @@
+//! Errors of the analysis crate.
+
+/// What can go wrong while measuring a model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting broke a rule.
+    #[error("{field}: {reason}")]
+    InvalidConfig {
+        /// The setting.
+        field: &'static str,
+        /// The rule broken.
+        reason: String,
+    },
+    /// An estimate became NaN/∞.
+    #[error("{what} is not finite at iteration {step}")]
+    NonFinite {
+        /// The quantity.
+        what: &'static str,
+        /// Iteration where it happened.
+        step: usize,
+    },
+    /// Vectors of different dimension met.
+    #[error("dimension mismatch: expected {expected}, got {got}")]
+    Dimension {
+        /// Expected length.
+        expected: usize,
+        /// Actual length.
+        got: usize,
+    },
+    /// From the training crate (models, attacks, data).
+    #[error(transparent)]
+    Train(#[from] advland_train::Error),
+}
+
+/// Result with the analysis [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,71 @@
+//! Differentiable scalar objectives of the parameters θ ∈ R^m.
+//!
+//! The parameter-space analyses (Hessian spectra, gradient-Lipschitz probes, surfaces) see a
+//! model only through this trait, so the same estimator runs on the clean loss, the
+//! adversarial loss with δ*(θ) re-solved at every θ, the frozen-attack ablation, a closed-form
+//! linear model or a test quadratic (paper.md §3.2 E-B).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// Which loss of a model an analysis measures (paper.md §1.2, §3.2 E-B item 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectiveKind {
+    /// ℓ(x, θ).
+    Clean,
+    /// ℓ(x + δ*(θ), θ) with PGD re-run at every θ (same seed, same random start); gradient by
+    /// Danskin (δ* held fixed in the backward pass).
+    Adversarial,
+    /// ℓ(x + δ₀, θ) with δ₀ computed once at the reference θ₀ and reused everywhere: isolates
+    /// the dependence of δ* on θ (paper.md C6).
+    AdversarialFrozen,
+}
+
+/// A scalar function of θ with its gradient, evaluated on a fixed data subset.
+pub trait Objective {
+    /// m, the number of parameters.
+    fn dim(&self) -> usize;
+
+    /// f(θ) and ∇f(θ).
+    ///
+    /// # Errors
+    /// Non-finite values or model failures.
+    fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)>;
+
+    /// f(θ); by default through [`Objective::loss_and_gradient`].
+    ///
+    /// # Errors
+    /// As [`Objective::loss_and_gradient`].
+    fn loss(&self, theta: &[f64]) -> Result<f64> {
+        self.loss_and_gradient(theta).map(|(l, _)| l)
+    }
+}
+
+/// f(θ) = ½ θᵀAθ + bᵀθ: the oracle for curvature and smoothness estimators (Hessian A,
+/// gradient Lipschitz constant ‖A‖₂).
+#[derive(Clone, Debug)]
+pub struct Quadratic {
+    /// Symmetric A, row-major n×n.
+    pub a: Vec<f64>,
+    /// b.
+    pub b: Vec<f64>,
+}
+
+impl Objective for Quadratic {
+    fn dim(&self) -> usize {
+        self.b.len()
+    }
+    fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let n = self.dim();
+        let at: Vec<f64> = self
+            .a
+            .chunks_exact(n)
+            .map(|row| crate::vector::dot(row, theta))
+            .collect();
+        let loss = 0.5 * crate::vector::dot(theta, &at) + crate::vector::dot(&self.b, theta);
+        let grad = at.iter().zip(&self.b).map(|(x, y)| x + y).collect();
+        Ok((loss, grad))
+    }
+}

@@ -1,0 +1,134 @@
+//! Train → eval → export → eval of the exported weights.
+
+use advland_schema::{EvalReport, Report, TrainLog, read_json};
+
+use crate::{advland, ok};
+
+#[test]
+fn train_eval_export_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&advland(
+        d,
+        &[
+            "train",
+            "-q",
+            "--model",
+            "mlp",
+            "--hidden",
+            "32",
+            "--epochs",
+            "1",
+            "--train-subset",
+            "500",
+            "--test-subset",
+            "200",
+            "--norm",
+            "l2",
+            "--eps",
+            "1.0",
+            "--steps",
+            "2",
+            "--out",
+            "run",
+        ],
+    ));
+    let log: Report<TrainLog> = read_json(&d.join("run/train.json")).unwrap();
+    assert_eq!(log.kind, "train");
+    assert_eq!(log.data.parameters, 784 * 32 + 32 + 32 * 10 + 10);
+    assert_eq!(log.meta.data.examples, 500);
+    assert!(log.meta.cost.backward > 0 && log.meta.duration_s > 0.0);
+    let robust = &log.data.epochs[0].test.robust[0];
+    assert_eq!((robust.attack.steps, robust.attack.eps), (20, 1.0));
+    assert!(d.join("run/config.resolved.json").exists());
+
+    let ckpt = "run/checkpoints/epoch-0001";
+    ok(&advland(
+        d,
+        &[
+            "eval",
+            "-q",
+            "--checkpoint",
+            ckpt,
+            "--norm",
+            "linf",
+            "--eps",
+            "8/255",
+            "--steps",
+            "3",
+            "--out",
+            "eval-ckpt.json",
+        ],
+    ));
+    ok(&advland(
+        d,
+        &["export", "--checkpoint", ckpt, "--out", "w.safetensors"],
+    ));
+    let bytes = std::fs::read(d.join("w.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensor("fc1.weight").unwrap().shape(), &[32, 784]);
+    assert_eq!(st.tensor("fc2.bias").unwrap().shape(), &[10]);
+    ok(&advland(
+        d,
+        &[
+            "eval",
+            "-q",
+            "--weights",
+            "w.safetensors",
+            "--model",
+            "mlp",
+            "--hidden",
+            "32",
+            "--test-subset",
+            "200",
+            "--norm",
+            "linf",
+            "--eps",
+            "8/255",
+            "--steps",
+            "3",
+            "--out",
+            "eval-weights.json",
+        ],
+    ));
+    let a: Report<EvalReport> = read_json(&d.join("eval-ckpt.json")).unwrap();
+    let b: Report<EvalReport> = read_json(&d.join("eval-weights.json")).unwrap();
+    assert_eq!(
+        a.data.result, b.data.result,
+        "exported weights evaluate differently"
+    );
+    assert!((a.data.result.robust[0].attack.eps - 8.0 / 255.0).abs() < 1e-12);
+    assert!(a.data.result.robust[0].metrics.accuracy <= a.data.result.clean.accuracy);
+}
+
+#[test]
+fn eval_prints_json_to_stdout_without_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&advland(
+        d,
+        &[
+            "train",
+            "-q",
+            "--model",
+            "mlp",
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--train-subset",
+            "200",
+            "--test-subset",
+            "100",
+            "--out",
+            "run",
+        ],
+    ));
+    let stdout = ok(&advland(
+        d,
+        &["eval", "-q", "--checkpoint", "run/checkpoints/epoch-0001"],
+    ));
+    let report: Report<EvalReport> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report.data.result.clean.examples, 100);
+    assert!(report.data.result.robust.is_empty());
+}

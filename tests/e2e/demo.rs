@@ -1,0 +1,53 @@
+//! The main job in its quick form.
+
+use advland_schema::{DemoSummary, Norm, Report, read_json};
+
+use crate::{advland, ok};
+
+#[test]
+fn demo_quick_trains_three_models_and_adversarial_training_helps() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = ok(&advland(
+        dir.path(),
+        &["demo", "--quick", "-q", "--out", "demo"],
+    ));
+    assert!(stdout.contains("| standard |"), "{stdout}");
+    let report: Report<DemoSummary> = read_json(&dir.path().join("demo/demo.json")).unwrap();
+    assert_eq!(report.kind, "demo");
+    let names: Vec<&str> = report.data.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["standard", "linf", "l2"]);
+    for m in &report.data.models {
+        assert!(
+            dir.path()
+                .join("demo")
+                .join(&m.run_dir)
+                .join("train.json")
+                .exists()
+        );
+        for r in &m.eval.robust {
+            assert!(
+                r.metrics.accuracy <= m.eval.clean.accuracy,
+                "{}: attack helped",
+                m.name
+            );
+        }
+    }
+    let robust = |model: usize, norm: Norm| {
+        report.data.models[model]
+            .eval
+            .robust
+            .iter()
+            .find(|r| r.attack.norm == norm)
+            .unwrap()
+            .metrics
+            .accuracy
+    };
+    assert!(
+        robust(1, Norm::Linf) > robust(0, Norm::Linf),
+        "L∞-AT not more robust than standard"
+    );
+    assert!(
+        robust(2, Norm::L2) > robust(0, Norm::L2),
+        "L2-AT not more robust than standard"
+    );
+}

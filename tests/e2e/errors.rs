@@ -1,0 +1,129 @@
+//! Bad input: a clear message naming the file or field and the rule, exit code 1, and no
+//! half-written output.
+
+use std::io::Write;
+
+use crate::{advland, user_error};
+
+#[test]
+fn unknown_config_key_is_rejected_naming_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("exp.toml"),
+        "[training]\nepochs = 1\nlearning_rate = 0.1\n",
+    )
+    .unwrap();
+    let out = advland(
+        dir.path(),
+        &["train", "--config", "exp.toml", "--out", "run"],
+    );
+    user_error(&out, &["exp.toml", "learning_rate"]);
+    assert!(
+        !dir.path().join("run").exists(),
+        "a run directory was created"
+    );
+}
+
+#[test]
+fn invalid_settings_are_all_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = advland(
+        dir.path(),
+        &["train", "--epochs", "0", "--lr=-1", "--out", "run"],
+    );
+    user_error(&out, &["training.epochs", "training.lr"]);
+    assert!(!dir.path().join("run").exists());
+}
+
+#[test]
+fn bad_eps_and_missing_norm_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    user_error(
+        &advland(dir.path(), &["train", "--norm", "linf", "--eps", "8/0"]),
+        &["denominator"],
+    );
+    user_error(
+        &advland(dir.path(), &["train", "--eps", "0.1"]),
+        &["--norm"],
+    );
+    user_error(&advland(dir.path(), &["train", "--norm", "l3"]), &["l3"]);
+}
+
+#[test]
+fn corrupt_dataset_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mnist");
+    std::fs::create_dir(&data).unwrap();
+    // Valid labels, images with a wrong magic number.
+    let mut images = std::fs::File::create(data.join("train-images-idx3-ubyte")).unwrap();
+    images
+        .write_all(&[0, 0, 8, 1, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28])
+        .unwrap();
+    images.write_all(&[0u8; 784]).unwrap();
+    let mut labels = std::fs::File::create(data.join("train-labels-idx1-ubyte")).unwrap();
+    labels.write_all(&[0, 0, 8, 1, 0, 0, 0, 1, 3]).unwrap();
+    for name in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+        std::fs::copy(data.join(name.replace("t10k", "train")), data.join(name)).unwrap();
+    }
+    let out = advland(
+        dir.path(),
+        &[
+            "train",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            "mnist",
+            "--out",
+            "run",
+        ],
+    );
+    user_error(&out, &["train-images-idx3-ubyte", "magic"]);
+    let out = advland(
+        dir.path(),
+        &["train", "--dataset", "cifar10", "--data-dir", "nowhere"],
+    );
+    user_error(&out, &["nowhere"]);
+}
+
+#[test]
+fn mismatched_weights_are_rejected_naming_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = vec![0u8; 4 * 10];
+    let views = vec![(
+        "fc1.bias".to_owned(),
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![10], &w).unwrap(),
+    )];
+    std::fs::write(
+        dir.path().join("w.safetensors"),
+        safetensors::serialize(views, &None).unwrap(),
+    )
+    .unwrap();
+    let out = advland(
+        dir.path(),
+        &[
+            "eval",
+            "--weights",
+            "w.safetensors",
+            "--model",
+            "mlp",
+            "--hidden",
+            "16",
+        ],
+    );
+    user_error(
+        &out,
+        &[
+            "w.safetensors",
+            "fc1.bias has shape [10], expected [16]",
+            "missing tensor fc1.weight",
+        ],
+    );
+    std::fs::write(dir.path().join("junk.safetensors"), b"junk").unwrap();
+    let out = advland(
+        dir.path(),
+        &["eval", "--weights", "junk.safetensors", "--model", "cnn"],
+    );
+    user_error(&out, &["junk.safetensors"]);
+    let out = advland(dir.path(), &["eval", "--checkpoint", "missing-dir"]);
+    user_error(&out, &["missing-dir"]);
+}
