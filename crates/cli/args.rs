@@ -81,8 +81,9 @@ fn parse_eps(text: &str) -> Result<f64, String> {
 /// Which data, overriding the experiment file.
 #[derive(Debug, Args, Clone, Default)]
 pub struct DataArgs {
-    /// Data set.
-    #[arg(long, value_enum)]
+    /// Data set (`fashion-mnist` is the bundled subset; `fashion-mnist-full` reads the Debian
+    /// package dataset-fashion-mnist or --data-dir).
+    #[arg(long, visible_alias = "data", value_enum)]
     pub dataset: Option<DatasetName>,
     /// Directory with the data files (full Fashion-MNIST defaults to the Debian package's).
     #[arg(long)]
@@ -91,7 +92,7 @@ pub struct DataArgs {
     #[arg(long)]
     pub train_subset: Option<usize>,
     /// Evaluate on this many test examples, evenly spaced.
-    #[arg(long)]
+    #[arg(long, visible_alias = "subset")]
     pub test_subset: Option<usize>,
 }
 

@@ -23,6 +23,8 @@
 
 pub mod error;
 pub mod hessian;
+pub mod linear;
+pub mod model_objective;
 pub mod objective;
 pub mod operator;
 pub mod vector;

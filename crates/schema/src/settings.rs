@@ -560,3 +560,24 @@ mod tests {
         assert!(LrSchedule::Cosine.lr(1.0, 9, 10) < 0.05);
     }
 }
+
+#[cfg(test)]
+mod committed_experiments {
+    use super::*;
+
+    /// Every experiment file committed under `analysis/` must parse and validate.
+    #[test]
+    fn committed_experiment_files_parse_and_validate() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../analysis");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&root).unwrap() {
+            let path = entry.unwrap().path().join("experiment.toml");
+            if path.exists() {
+                let s = TrainSettings::from_toml_file(&path).unwrap();
+                s.check().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen > 0, "no experiment files under {}", root.display());
+    }
+}

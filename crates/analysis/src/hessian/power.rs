@@ -139,7 +139,7 @@ pub fn top_eigenpairs(
 }
 
 /// A deterministic pseudo-random start (splitmix64 → uniform(−1, 1)).
-fn start_vector(n: usize, seed: u64) -> Vec<f64> {
+pub(crate) fn start_vector(n: usize, seed: u64) -> Vec<f64> {
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
     (0..n)
         .map(|_| {

@@ -45,6 +45,8 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
 ) -> AttackOutput {
     let x = batch.images.clone().detach();
     let device = x.device();
+    // Everything PGD creates takes the inputs' dtype, so f64 analyses stay in f64.
+    let options = (&device, x.dtype());
     debug_assert!(
         device.is_autodiff(),
         "pgd_attack requires an autodiff device"
@@ -64,9 +66,9 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
             for _ in 0..b {
                 values.extend(constraint.random_start(per_example, &mut rng));
             }
-            Tensor::from_data(TensorData::new(values, dims), &device)
+            Tensor::from_data(TensorData::new(values, dims), options)
         } else {
-            Tensor::zeros(dims, &device)
+            Tensor::zeros(dims, options)
         };
         delta = clip_to_box(&x, delta);
         for _ in 0..settings.steps {
@@ -84,7 +86,7 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
             cost.backward += examples;
         }
         if settings.restarts == 1 {
-            best = Some((delta, Tensor::zeros([b], &device)));
+            best = Some((delta, Tensor::zeros([b], options)));
             break;
         }
         let loss = cross_entropy(
@@ -105,7 +107,7 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
             }
         });
     }
-    let delta = best.map_or_else(|| Tensor::zeros(dims, &device), |(d, _)| d);
+    let delta = best.map_or_else(|| Tensor::zeros(dims, options), |(d, _)| d);
     AttackOutput {
         adversarial: (x + delta).detach(),
         cost,

@@ -1,0 +1,729 @@
+//! The binary linear case in closed form (paper.md §2.3 [DERIVED], §3.2 E-A, claims C1/C2).
+//!
+//! For a score wᵀx + b, a label y = ±1 and the logistic margin loss ℓ, the inner maximisation
+//! over an ε-ball is solved exactly by Hölder's inequality:
+//!
+//! max_{‖δ‖_p ≤ ε} ℓ(y(wᵀ(x+δ) + b)) = ℓ(y(wᵀx + b) − ε‖w‖_q),  1/p + 1/q = 1,
+//!
+//! attained at δ* = −yε·s(w) with s(w) = sign(w) (p = ∞, q = 1) or w/‖w‖₂ (p = q = 2).
+//! [`AdversarialLinearLoss`] is this robust loss as an [`Objective`] over θ = (w, b), with its
+//! exact Hessian where one exists, the predicted and measured L∞ gradient jumps on the
+//! hyper-planes w_i = 0, and the L2 smoothness bound that blows up like ε/‖w‖. It is the
+//! oracle against which PGD-based estimates of the same quantities are checked.
+//!
+//! The box constraint x + δ ∈ [0,1]^d is ignored throughout: this is the unconstrained-input
+//! case of §2.3, and it equals the PGD problem only on inputs where the box is inactive.
+//!
+//! ```
+//! use advland_analysis::Objective;
+//! use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData};
+//! use advland_schema::Norm;
+//!
+//! let data = BinaryLinearData::new(vec![1.0, 0.0, 0.0, 1.0], vec![1.0, -1.0], 2).unwrap();
+//! let loss = AdversarialLinearLoss::new(data, Norm::Linf, 0.1, false).unwrap();
+//! // Both margins are 1 − 0.1·‖w‖₁ = 0.8 at w = (1, −1).
+//! let l = loss.loss(&[1.0, -1.0]).unwrap();
+//! assert!((l - (1.0 + (-0.8f64).exp()).ln()).abs() < 1e-15);
+//! // L∞: crossing w₁ = 0 moves ∂L/∂w₁ by 2ε·mean|ℓ'(m)| (claim C2).
+//! assert!(loss.linf_jump(&[1.0, -1.0], 0).unwrap() > 0.0);
+//! ```
+
+use advland_data::Dataset;
+use advland_schema::Norm;
+
+use crate::error::{Error, Result};
+use crate::objective::Objective;
+use crate::vector::{axpy, dot, norm, normalize};
+
+/// ℓ(m) = log(1 + e^{−m}), the logistic margin loss (paper.md §2.3).
+pub fn logistic_loss(m: f64) -> f64 {
+    // max(−m, 0) + log1p(e^{−|m|}): the exponent is never positive, so nothing overflows and
+    // tiny losses at large margins keep their digits.
+    (-m).max(0.0) + (-m.abs()).exp().ln_1p()
+}
+
+/// ℓ'(m) = −1/(1 + e^{m}) ∈ (−1, 0) (paper.md §2.3: |ℓ'| ≤ 1).
+pub fn logistic_loss_d1(m: f64) -> f64 {
+    let e = (-m.abs()).exp();
+    if m >= 0.0 {
+        -e / (1.0 + e)
+    } else {
+        -1.0 / (1.0 + e)
+    }
+}
+
+/// ℓ''(m) = e^{−|m|}/(1 + e^{−|m|})² ∈ (0, 1/4] (paper.md §2.3).
+pub fn logistic_loss_d2(m: f64) -> f64 {
+    let e = (-m.abs()).exp();
+    e / ((1.0 + e) * (1.0 + e))
+}
+
+/// sign(v) with sign(0) = 0 (also for −0.0, which `f64::signum` maps to −1).
+fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// A binary data set for the linear analysis: inputs in f64 and labels y ∈ {−1, +1}.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BinaryLinearData {
+    /// Inputs, row-major `[n, d]`.
+    x: Vec<f64>,
+    /// Labels ±1, `[n]`.
+    y: Vec<f64>,
+    d: usize,
+}
+
+impl BinaryLinearData {
+    /// From row-major inputs `x` of `d` features each and labels `y`.
+    ///
+    /// # Shapes
+    /// `x`: `[n * d]`, `y`: `[n]`
+    ///
+    /// # Errors
+    /// No examples, `d = 0`, lengths that disagree, a label other than ±1, a non-finite input.
+    pub fn new(x: Vec<f64>, y: Vec<f64>, d: usize) -> Result<Self> {
+        if d == 0 || y.is_empty() {
+            return Err(invalid("data", format!("needs n, d >= 1, got n = {}, d = {d}", y.len())));
+        }
+        if x.len() != y.len() * d {
+            return Err(Error::Dimension {
+                expected: y.len() * d,
+                got: x.len(),
+            });
+        }
+        if let Some(bad) = y.iter().find(|&&v| v != 1.0 && v != -1.0) {
+            return Err(invalid("data.y", format!("labels must be ±1, got {bad}")));
+        }
+        if !x.iter().all(|v| v.is_finite()) {
+            return Err(invalid("data.x", "inputs must be finite".to_owned()));
+        }
+        Ok(Self { x, y, d })
+    }
+
+    /// The examples of `classes = [negative, positive]` in `data` (via
+    /// [`Dataset::filter_classes`], which relabels them 0 and 1): label 0 → y = −1, label 1 →
+    /// y = +1, pixels as f64, flattened `[c, h, w]`.
+    ///
+    /// # Errors
+    /// A class that does not exist or is repeated, or neither class present.
+    pub fn from_dataset(data: &Dataset, classes: [u8; 2]) -> Result<Self> {
+        let pair = data
+            .filter_classes(&classes)
+            .map_err(|e| Error::Train(e.into()))?;
+        let x = pair.images.iter().map(|&p| f64::from(p)).collect();
+        let y = pair
+            .labels
+            .iter()
+            .map(|&l| if l == 1 { 1.0 } else { -1.0 })
+            .collect();
+        Self::new(x, y, pair.image_len())
+    }
+
+    /// n, the number of examples.
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    /// d, the number of features.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
+    /// Inputs, row-major `[n, d]`.
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+
+    /// Labels ±1.
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+
+    /// Example `i`'s input.
+    ///
+    /// # Panics
+    /// If `i >= n`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.x[i * self.d..(i + 1) * self.d]
+    }
+
+    /// max_n ‖x_n‖₂.
+    pub fn max_row_norm(&self) -> f64 {
+        self.x.chunks_exact(self.d).map(norm).fold(0.0, f64::max)
+    }
+}
+
+/// The exact adversarial loss of a binary linear classifier (paper.md §2.3 [DERIVED]):
+///
+/// L(θ) = (1/N) Σ_n ℓ(m_n),  m_n = y_n(wᵀx_n + b) − ε‖w‖_q,  θ = (w, b),
+///
+/// with q = 1 for [`Norm::Linf`] and q = 2 for [`Norm::L2`], ℓ the logistic loss, and b
+/// present (last in θ) only when `bias` is on. The [0,1] input box is ignored (unconstrained
+/// inputs). L is convex: ℓ is convex and decreasing, m is concave in θ.
+#[derive(Clone, Debug)]
+pub struct AdversarialLinearLoss {
+    data: BinaryLinearData,
+    norm: Norm,
+    eps: f64,
+    bias: bool,
+}
+
+impl AdversarialLinearLoss {
+    /// The loss of `data` under an ε-ball of `norm`.
+    ///
+    /// # Errors
+    /// ε not finite or negative.
+    pub fn new(data: BinaryLinearData, norm: Norm, eps: f64, bias: bool) -> Result<Self> {
+        if !(eps.is_finite() && eps >= 0.0) {
+            return Err(invalid("eps", format!("must be finite and >= 0, got {eps}")));
+        }
+        Ok(Self {
+            data,
+            norm,
+            eps,
+            bias,
+        })
+    }
+
+    /// The data.
+    pub fn data(&self) -> &BinaryLinearData {
+        &self.data
+    }
+
+    /// The attack norm p.
+    pub fn norm(&self) -> Norm {
+        self.norm
+    }
+
+    /// The radius ε.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+
+    /// Whether θ ends with a bias b.
+    pub fn bias(&self) -> bool {
+        self.bias
+    }
+
+    /// ‖w‖_q, the dual norm of the attack norm: ‖w‖₁ for L∞, ‖w‖₂ for L2 (paper.md §2.3).
+    pub fn dual_norm(&self, w: &[f64]) -> f64 {
+        match self.norm {
+            Norm::Linf => w.iter().map(|v| v.abs()).sum(),
+            Norm::L2 => norm(w),
+        }
+    }
+
+    /// s(w) = ∇‖w‖_q where it exists: sign(w) for L∞, w/‖w‖₂ for L2 (paper.md §2.3). The
+    /// optimal attack is δ*_n = −y_n ε s(w).
+    ///
+    /// Where ‖·‖_q has a kink (w_i = 0 for L∞, w = 0 for L2) this returns the centre of the
+    /// subdifferential (sign(0) = 0, s(0) = 0). For L∞ that is also what PGD does there: the
+    /// input gradient's coordinate is exactly 0 and its sign step is 0.
+    pub fn dual_direction(&self, w: &[f64]) -> Vec<f64> {
+        match self.norm {
+            Norm::Linf => w.iter().map(|&v| sign(v)).collect(),
+            Norm::L2 => {
+                let mut s = w.to_vec();
+                normalize(&mut s);
+                s
+            }
+        }
+    }
+
+    /// The adversarial margins m_n = y_n(wᵀx_n + b) − ε‖w‖_q (paper.md §2.3).
+    ///
+    /// # Errors
+    /// θ of the wrong length.
+    pub fn margins(&self, theta: &[f64]) -> Result<Vec<f64>> {
+        let (w, b) = self.split(theta)?;
+        let penalty = self.eps * self.dual_norm(w);
+        Ok(self
+            .data
+            .x
+            .chunks_exact(self.data.d)
+            .zip(&self.data.y)
+            .map(|(x, &y)| y * (dot(w, x) + b) - penalty)
+            .collect())
+    }
+
+    /// The exact Hessian ∇²L(θ), dense row-major `[p, p]` with p = d (+1 with a bias)
+    /// (paper.md §2.3 [DERIVED]). With a_n = ∂m_n/∂θ = (y_n x_n − ε s(w), y_n):
+    ///
+    /// ∇²L = (1/N) Σ_n ℓ''(m_n) a_n a_nᵀ + (1/N) Σ_n ℓ'(m_n) ∇²m_n.
+    ///
+    /// - L∞: ∇²m_n = 0 off the hyper-planes w_i = 0, so only the first term remains.
+    /// - L2: ∇²m_n = −ε(I − ŵŵᵀ)/‖w‖ on the w block (the Jacobian of ŵ = w/‖w‖), so the w block
+    ///   gains −ε·mean ℓ'(m)·(I − ŵŵᵀ)/‖w‖ = +ε·mean|ℓ'(m)|·(I − ŵŵᵀ)/‖w‖ (ℓ' < 0: positive
+    ///   semi-definite, as convexity demands). Its norm ε·mean|ℓ'|/‖w‖ is the 1/‖w‖ blow-up of C1.
+    ///
+    /// # Errors
+    /// θ of the wrong length, or a point where no Hessian exists: some w_i = 0 (L∞; the
+    /// gradient jumps there) or w = 0 (L2).
+    pub fn hessian(&self, theta: &[f64]) -> Result<Vec<f64>> {
+        let (w, _) = self.split(theta)?;
+        match self.norm {
+            Norm::Linf if w.contains(&0.0) => {
+                return Err(invalid(
+                    "theta",
+                    "the L∞ adversarial loss has no Hessian where some w_i = 0 (paper.md §2.3)"
+                        .to_owned(),
+                ));
+            }
+            Norm::L2 if norm(w) == 0.0 => {
+                return Err(invalid(
+                    "theta",
+                    "the L2 adversarial loss has no Hessian at w = 0 (paper.md §2.3)".to_owned(),
+                ));
+            }
+            _ => {}
+        }
+        let (d, p) = (self.data.d, self.dim());
+        let n = self.data.n() as f64;
+        let s = self.dual_direction(w);
+        let margins = self.margins(theta)?;
+        let mut h = vec![0.0; p * p];
+        let mut a = vec![0.0; p];
+        let mut mean_d1 = 0.0;
+        for ((x, &y), &m) in self.data.x.chunks_exact(d).zip(&self.data.y).zip(&margins) {
+            for ((ai, xi), si) in a.iter_mut().zip(x).zip(&s) {
+                *ai = y * xi - self.eps * si;
+            }
+            if self.bias {
+                a[d] = y;
+            }
+            let c = logistic_loss_d2(m) / n;
+            // Upper triangle only; mirrored below.
+            for j in 0..p {
+                let cj = c * a[j];
+                for (hjk, ak) in h[j * p + j..(j + 1) * p].iter_mut().zip(&a[j..]) {
+                    *hjk += cj * ak;
+                }
+            }
+            mean_d1 += logistic_loss_d1(m) / n;
+        }
+        for j in 0..p {
+            for k in 0..j {
+                h[j * p + k] = h[k * p + j];
+            }
+        }
+        if self.norm == Norm::L2 {
+            let coef = -self.eps * mean_d1 / norm(w);
+            for j in 0..d {
+                h[j * p + j] += coef;
+                for k in 0..d {
+                    h[j * p + k] -= coef * s[j] * s[k];
+                }
+            }
+        }
+        Ok(h)
+    }
+
+    /// The gradient jump in coordinate i predicted when w_i crosses 0 (paper.md §2.3
+    /// [DERIVED], claim C2), with m⁰ the margins at θ with w_i set to 0:
+    ///
+    /// - L∞: ∂L/∂w_i = mean ℓ'(m)(y x_i − ε sign(w_i)) and m is continuous, so the one-sided
+    ///   limits differ by 2ε·mean|ℓ'(m⁰)| (ℓ' < 0);
+    /// - L2: 0, because s(w) = w/‖w‖ is continuous across w_i = 0 — unless every other weight is
+    ///   0 too, when the crossing passes through w = 0, s flips from e_i to −e_i and the jump is
+    ///   again 2ε·mean|ℓ'(m⁰)|.
+    ///
+    /// # Errors
+    /// θ of the wrong length, `i >= d`.
+    pub fn linf_jump(&self, theta: &[f64], i: usize) -> Result<f64> {
+        let at_zero = self.with_weight(theta, i, 0.0)?;
+        let through_kink = match self.norm {
+            Norm::Linf => true,
+            Norm::L2 => norm(&at_zero[..self.data.d]) == 0.0,
+        };
+        if !through_kink {
+            return Ok(0.0);
+        }
+        let margins = self.margins(&at_zero)?;
+        let mean_abs_d1 =
+            margins.iter().map(|&m| logistic_loss_d1(m).abs()).sum::<f64>() / margins.len() as f64;
+        Ok(2.0 * self.eps * mean_abs_d1)
+    }
+
+    /// The measured jump ‖∇L(θ with w_i = +t) − ∇L(θ with w_i = −t)‖₂ across the hyper-plane
+    /// w_i = 0 (paper.md §3.2 E-A (i)). As t → 0 it tends to [`Self::linf_jump`] for L∞ and
+    /// to 0 (as O(t)) for L2.
+    ///
+    /// # Errors
+    /// θ of the wrong length, `i >= d`, `t` not finite and positive.
+    pub fn gradient_jump(&self, theta: &[f64], i: usize, t: f64) -> Result<f64> {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(invalid("t", format!("must be finite and > 0, got {t}")));
+        }
+        let (_, g_plus) = self.loss_and_gradient(&self.with_weight(theta, i, t)?)?;
+        let (_, mut diff) = self.loss_and_gradient(&self.with_weight(theta, i, -t)?)?;
+        for (a, b) in diff.iter_mut().zip(&g_plus) {
+            *a = b - *a;
+        }
+        Ok(norm(&diff))
+    }
+
+    /// Upper bound on ‖∇²L‖₂ at weights `w` for the L2 loss (paper.md §2.3 [DERIVED], C1):
+    ///
+    /// ‖∇²L‖ ≤ mean ℓ''(m)‖a‖² + ε·mean|ℓ'(m)|/‖w‖ ≤ ((max_n ‖x_n‖ + ε)² + [bias])/4 + ε/‖w‖,
+    ///
+    /// using ℓ'' ≤ 1/4, |ℓ'| ≤ 1 and ‖a_n‖² ≤ (‖x_n‖ + ε)² + 1, where the + 1 is the bias
+    /// coordinate of a_n (absent, as in paper.md, without a bias). +∞ at w = 0. Uses this
+    /// loss's ε and data whatever its norm; the bound is meaningful for [`Norm::L2`].
+    ///
+    /// # Errors
+    /// `w` not of length d.
+    pub fn l2_smoothness_bound(&self, w: &[f64]) -> Result<f64> {
+        if w.len() != self.data.d {
+            return Err(Error::Dimension {
+                expected: self.data.d,
+                got: w.len(),
+            });
+        }
+        let reach = self.data.max_row_norm() + self.eps;
+        let bias = if self.bias { 1.0 } else { 0.0 };
+        let w_norm = norm(w);
+        let curvature = if w_norm > 0.0 {
+            self.eps / w_norm
+        } else {
+            f64::INFINITY
+        };
+        Ok((reach * reach + bias) / 4.0 + curvature)
+    }
+
+    /// Local Lipschitz estimate of ∇L (paper.md §3.2 E-A (ii)):
+    ///
+    /// κ(θ, r) = max_{k ≤ K} ‖∇L(θ + r u_k) − ∇L(θ)‖₂ / r,
+    ///
+    /// over K = `directions` unit vectors u_k uniform on the sphere (normalised Gaussians from a
+    /// splitmix64 stream seeded by `seed`, so every platform draws the same directions).
+    ///
+    /// # Errors
+    /// θ of the wrong length, `r` not finite and positive, `directions = 0`.
+    pub fn local_lipschitz(
+        &self,
+        theta: &[f64],
+        r: f64,
+        directions: usize,
+        seed: u64,
+    ) -> Result<f64> {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(invalid("r", format!("must be finite and > 0, got {r}")));
+        }
+        if directions == 0 {
+            return Err(invalid("directions", "must be >= 1".to_owned()));
+        }
+        let (_, g0) = self.loss_and_gradient(theta)?;
+        let mut rng = SplitMix64(seed);
+        let mut best = 0.0f64;
+        for _ in 0..directions {
+            let mut u: Vec<f64> = (0..theta.len()).map(|_| rng.normal()).collect();
+            if normalize(&mut u) == 0.0 {
+                continue;
+            }
+            let mut point = theta.to_vec();
+            axpy(r, &u, &mut point);
+            let (_, g) = self.loss_and_gradient(&point)?;
+            let diff: Vec<f64> = g.iter().zip(&g0).map(|(a, b)| a - b).collect();
+            best = best.max(norm(&diff) / r);
+        }
+        Ok(best)
+    }
+
+    /// Splits θ into (w, b), b = 0 without a bias.
+    fn split<'t>(&self, theta: &'t [f64]) -> Result<(&'t [f64], f64)> {
+        if theta.len() != self.dim() {
+            return Err(Error::Dimension {
+                expected: self.dim(),
+                got: theta.len(),
+            });
+        }
+        let (w, rest) = theta.split_at(self.data.d);
+        Ok((w, rest.first().copied().unwrap_or(0.0)))
+    }
+
+    /// θ with w_i replaced by `value`.
+    fn with_weight(&self, theta: &[f64], i: usize, value: f64) -> Result<Vec<f64>> {
+        self.split(theta)?;
+        if i >= self.data.d {
+            return Err(invalid(
+                "i",
+                format!("weight index {i} out of range for d = {}", self.data.d),
+            ));
+        }
+        let mut out = theta.to_vec();
+        out[i] = value;
+        Ok(out)
+    }
+}
+
+impl Objective for AdversarialLinearLoss {
+    fn dim(&self) -> usize {
+        self.data.d + usize::from(self.bias)
+    }
+
+    /// L(θ) and, by the chain rule through the closed-form inner max (equivalently Danskin with
+    /// δ* = −yε s(w) held fixed; paper.md §2.3 [DERIVED]):
+    ///
+    /// ∇_w L = mean ℓ'(m)(y x − ε s(w)),  ∂L/∂b = mean ℓ'(m) y,
+    ///
+    /// with s(w) from [`AdversarialLinearLoss::dual_direction`] (the subdifferential's centre at
+    /// the kinks).
+    fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let margins = self.margins(theta)?;
+        let (w, _) = self.split(theta)?;
+        let d = self.data.d;
+        let n = self.data.n() as f64;
+        let mut grad = vec![0.0; self.dim()];
+        let (mut loss, mut sum_c, mut sum_cy) = (0.0, 0.0, 0.0);
+        for ((x, &y), &m) in self.data.x.chunks_exact(d).zip(&self.data.y).zip(&margins) {
+            let c = logistic_loss_d1(m) / n;
+            loss += logistic_loss(m) / n;
+            axpy(c * y, x, &mut grad[..d]);
+            sum_c += c;
+            sum_cy += c * y;
+        }
+        // The −ε s(w) part of ∂m/∂w is the same for every example, so it is added once.
+        axpy(-self.eps * sum_c, &self.dual_direction(w), &mut grad[..d]);
+        if self.bias {
+            grad[d] = sum_cy;
+        }
+        if !loss.is_finite() || !grad.iter().all(|g| g.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "adversarial linear loss",
+                step: 0,
+            });
+        }
+        Ok((loss, grad))
+    }
+}
+
+fn invalid(field: &'static str, reason: String) -> Error {
+    Error::InvalidConfig { field, reason }
+}
+
+/// splitmix64: a tiny seeded stream, enough for probe directions.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// N(0, 1) by Box–Muller; 1 − U keeps the logarithm's argument in (0, 1].
+    fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::{DMatrix, SymmetricEigen};
+
+    /// n = 12 examples in d = 4, labels alternating, inputs in a bounded range.
+    fn data() -> BinaryLinearData {
+        let mut rng = SplitMix64(7);
+        let (n, d) = (12, 4);
+        let x = (0..n * d).map(|_| rng.uniform() * 2.0 - 1.0).collect();
+        let y = (0..n).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        BinaryLinearData::new(x, y, d).unwrap()
+    }
+
+    fn loss(norm: Norm, bias: bool) -> AdversarialLinearLoss {
+        AdversarialLinearLoss::new(data(), norm, 0.3, bias).unwrap()
+    }
+
+    const THETA: [f64; 5] = [0.8, -0.5, 0.3, -1.1, 0.2];
+
+    #[test]
+    fn logistic_loss_matches_naive_formula_and_is_stable() {
+        for m in [-5.0, -0.3, 0.0, 0.7, 4.0] {
+            let naive = (1.0 + (-m as f64).exp()).ln();
+            assert!((logistic_loss(m) - naive).abs() < 1e-15);
+            let h = 1e-5;
+            let fd1 = (logistic_loss(m + h) - logistic_loss(m - h)) / (2.0 * h);
+            let fd2 = (logistic_loss_d1(m + h) - logistic_loss_d1(m - h)) / (2.0 * h);
+            assert!((logistic_loss_d1(m) - fd1).abs() < 1e-9, "ℓ' at {m}");
+            assert!((logistic_loss_d2(m) - fd2).abs() < 1e-9, "ℓ'' at {m}");
+        }
+        assert_eq!(logistic_loss(-800.0), 800.0);
+        assert!(logistic_loss(800.0) >= 0.0 && logistic_loss(40.0) > 0.0);
+        assert_eq!(logistic_loss_d1(-800.0), -1.0);
+        assert!(logistic_loss_d2(800.0) >= 0.0 && logistic_loss_d2(0.0) == 0.25);
+    }
+
+    #[test]
+    fn sign_of_zero_is_zero() {
+        assert_eq!([sign(-0.0), sign(0.0), sign(-2.0), sign(3.0)], [0.0, 0.0, -1.0, 1.0]);
+    }
+
+    #[test]
+    fn new_rejects_bad_labels_and_shapes() {
+        assert!(BinaryLinearData::new(vec![0.0; 4], vec![1.0, 0.0], 2).is_err());
+        assert!(BinaryLinearData::new(vec![0.0; 3], vec![1.0, -1.0], 2).is_err());
+        assert!(BinaryLinearData::new(vec![], vec![], 2).is_err());
+        assert!(AdversarialLinearLoss::new(data(), Norm::L2, -0.1, false).is_err());
+        assert!(loss(Norm::L2, true).loss(&THETA[..4]).is_err());
+    }
+
+    /// The closed form is the true inner maximum: no vertex of the L∞ cube (which contains
+    /// the maximiser of a monotone function of a linear score) nor any sampled point of the L2
+    /// sphere beats ℓ(y(wᵀx + b) − ε‖w‖_q), and δ* = −yε s(w) attains it.
+    fn check_closed_form_is_the_inner_max(norm: Norm) {
+        let l = loss(norm, true);
+        let (w, b, eps) = (&THETA[..4], THETA[4], l.eps());
+        let margins = l.margins(&THETA).unwrap();
+        let s = l.dual_direction(w);
+        let mut rng = SplitMix64(3);
+        for (k, &m) in margins.iter().enumerate() {
+            let (x, y) = (l.data().row(k), l.data().y()[k]);
+            let attacked = |delta: &[f64]| {
+                let xd: Vec<f64> = x.iter().zip(delta).map(|(a, b)| a + b).collect();
+                logistic_loss(y * (dot(w, &xd) + b))
+            };
+            let star: Vec<f64> = s.iter().map(|si| -y * eps * si).collect();
+            assert!((attacked(&star) - logistic_loss(m)).abs() < 1e-14);
+            let candidates: Vec<Vec<f64>> = match norm {
+                Norm::Linf => (0..16u32)
+                    .map(|c| (0..4).map(|i| if c >> i & 1 == 1 { eps } else { -eps }).collect())
+                    .collect(),
+                Norm::L2 => (0..200)
+                    .map(|_| {
+                        let mut u: Vec<f64> = (0..4).map(|_| rng.normal()).collect();
+                        normalize(&mut u);
+                        u.iter().map(|v| v * eps).collect()
+                    })
+                    .collect(),
+            };
+            for delta in candidates {
+                assert!(attacked(&delta) <= logistic_loss(m) + 1e-14, "{norm} example {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn closed_form_linf_is_the_inner_max() {
+        check_closed_form_is_the_inner_max(Norm::Linf);
+    }
+
+    #[test]
+    fn closed_form_l2_is_the_inner_max() {
+        check_closed_form_is_the_inner_max(Norm::L2);
+    }
+
+    fn check_gradient_and_hessian_match_finite_differences(norm: Norm) {
+        let l = loss(norm, true);
+        let (_, g) = l.loss_and_gradient(&THETA).unwrap();
+        let hess = l.hessian(&THETA).unwrap();
+        let h = 1e-5;
+        for j in 0..5 {
+            let mut plus = THETA.to_vec();
+            plus[j] += h;
+            let mut minus = THETA.to_vec();
+            minus[j] -= h;
+            let (lp, gp) = l.loss_and_gradient(&plus).unwrap();
+            let (lm, gm) = l.loss_and_gradient(&minus).unwrap();
+            assert!((g[j] - (lp - lm) / (2.0 * h)).abs() < 1e-9, "{norm} ∂L/∂θ_{j}");
+            for k in 0..5 {
+                let fd = (gp[k] - gm[k]) / (2.0 * h);
+                assert!((hess[k * 5 + j] - fd).abs() < 1e-8, "{norm} H[{k},{j}]");
+            }
+        }
+    }
+
+    #[test]
+    fn gradient_and_hessian_linf_match_finite_differences() {
+        check_gradient_and_hessian_match_finite_differences(Norm::Linf);
+    }
+
+    #[test]
+    fn gradient_and_hessian_l2_match_finite_differences() {
+        check_gradient_and_hessian_match_finite_differences(Norm::L2);
+    }
+
+    fn check_hessian_is_psd(norm: Norm) {
+        let h = loss(norm, true).hessian(&THETA).unwrap();
+        let eig = SymmetricEigen::new(DMatrix::from_row_slice(5, 5, &h)).eigenvalues;
+        assert!(eig.min() > -1e-14, "{norm}: L is convex, got {eig}");
+    }
+
+    #[test]
+    fn hessian_linf_is_positive_semidefinite() {
+        check_hessian_is_psd(Norm::Linf);
+    }
+
+    #[test]
+    fn hessian_l2_is_positive_semidefinite() {
+        check_hessian_is_psd(Norm::L2);
+    }
+
+    #[test]
+    fn hessian_refuses_points_where_it_does_not_exist() {
+        let mut theta = THETA;
+        theta[2] = 0.0;
+        assert!(loss(Norm::Linf, true).hessian(&theta).is_err());
+        assert!(loss(Norm::L2, true).hessian(&theta).is_ok());
+        assert!(loss(Norm::L2, true).hessian(&[0.0, 0.0, 0.0, 0.0, 0.3]).is_err());
+    }
+
+    /// At w_i = 0 the gradient with sign(0) = 0 is the midpoint of the two one-sided limits
+    /// (the centre of the convex loss's subdifferential interval), half a jump from each.
+    #[test]
+    fn linf_gradient_on_hyperplane_is_midpoint_of_one_sided_limits() {
+        let l = loss(Norm::Linf, false);
+        let mut theta = THETA[..4].to_vec();
+        theta[1] = 0.0;
+        let t = 1e-9;
+        let g = |v: f64| {
+            let mut p = theta.clone();
+            p[1] = v;
+            l.loss_and_gradient(&p).unwrap().1[1]
+        };
+        let (left, mid, right) = (g(-t), g(0.0), g(t));
+        let jump = l.linf_jump(&theta, 1).unwrap();
+        assert!((mid - 0.5 * (left + right)).abs() < 1e-8);
+        assert!(((right - left) - jump).abs() < 1e-8 * jump, "{right} - {left} vs {jump}");
+    }
+
+    #[test]
+    fn l2_jump_is_zero_unless_crossing_passes_through_origin() {
+        let l = loss(Norm::L2, false);
+        assert_eq!(l.linf_jump(&THETA[..4], 0).unwrap(), 0.0);
+        let axis = [0.4, 0.0, 0.0, 0.0];
+        let predicted = l.linf_jump(&axis, 0).unwrap();
+        let measured = l.gradient_jump(&axis, 0, 1e-9).unwrap();
+        assert!(predicted > 0.0 && (measured - predicted).abs() < 1e-7 * predicted);
+    }
+
+    #[test]
+    fn local_lipschitz_of_a_hessian_is_reached_along_its_range() {
+        // κ is a max of secant ratios, so it never exceeds the largest Hessian eigenvalue
+        // over the probed ball, and with many directions gets within a modest factor of it.
+        let l = loss(Norm::L2, true);
+        let h = l.hessian(&THETA).unwrap();
+        let top = SymmetricEigen::new(DMatrix::from_row_slice(5, 5, &h))
+            .eigenvalues
+            .max();
+        let kappa = l.local_lipschitz(&THETA, 1e-6, 200, 1).unwrap();
+        assert!(kappa <= top * (1.0 + 1e-4) && kappa >= 0.5 * top, "{kappa} vs {top}");
+        assert!(kappa <= l.l2_smoothness_bound(&THETA[..4]).unwrap());
+        assert!(l.local_lipschitz(&THETA, 0.0, 1, 0).is_err());
+    }
+}

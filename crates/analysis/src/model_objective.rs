@@ -1,0 +1,300 @@
+//! A model's loss on a fixed data subset as an [`Objective`] of its flat parameters.
+
+use std::cell::Cell;
+
+use advland_data::{Dataset, derive_seed};
+use advland_schema::{Cost, PgdSettings};
+use advland_train::attack::{Constraint, constraint_for};
+use advland_train::loss::cross_entropy;
+use advland_train::params::{flat_gradient, flatten, load_flat};
+use advland_train::{Batch, Model, pgd_attack};
+use burn::module::Module;
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::objective::{Objective, ObjectiveKind};
+
+/// Floating-point precision of the parameters, inputs and losses during analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// Single precision: as trained, fastest.
+    F32,
+    /// Double precision end to end (parameters, inputs, attack, loss): finite-difference
+    /// curvature needs the extra digits (an f32 central difference loses ~half of them).
+    F64,
+}
+
+impl Precision {
+    fn dtype(self) -> DType {
+        match self {
+            Precision::F32 => DType::F32,
+            Precision::F64 => DType::F64,
+        }
+    }
+}
+
+/// The mean cross-entropy of a model on a fixed subset, as a function of θ: clean, adversarial
+/// (PGD re-solved at every θ from the same seeded starts) or adversarial-frozen (inputs attacked
+/// once at the reference θ₀). See [`ObjectiveKind`].
+///
+/// The caller's model is never modified: every evaluation loads θ into a clone.
+pub struct ModelObjective {
+    template: Model,
+    batches: Vec<Batch>,
+    frozen: Vec<Tensor<4>>,
+    kind: ObjectiveKind,
+    attack: Option<PgdSettings>,
+    constraint: Option<Box<dyn Constraint>>,
+    seed: u64,
+    examples: usize,
+    dim: usize,
+    dtype: DType,
+    device: Device,
+    cost: Cell<Cost>,
+    evaluations: Cell<u64>,
+}
+
+impl std::fmt::Debug for ModelObjective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelObjective")
+            .field("kind", &self.kind)
+            .field("attack", &self.attack)
+            .field("examples", &self.examples)
+            .field("dim", &self.dim)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModelObjective {
+    /// The objective of `kind` for `model` (on an autodiff `device`) on all of `data`, in
+    /// batches of `batch_size`. Adversarial kinds need `attack`; the frozen kind attacks once
+    /// here, at the model's own parameters.
+    ///
+    /// # Errors
+    /// A missing attack for an adversarial kind, an empty data set.
+    pub fn new(
+        model: &Model,
+        data: &Dataset,
+        kind: ObjectiveKind,
+        attack: Option<PgdSettings>,
+        precision: Precision,
+        batch_size: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
+        if data.is_empty() {
+            return Err(Error::InvalidConfig {
+                field: "subset",
+                reason: "the data subset is empty".to_owned(),
+            });
+        }
+        let attack = match kind {
+            ObjectiveKind::Clean => None,
+            _ => Some(attack.ok_or_else(|| Error::InvalidConfig {
+                field: "attack",
+                reason: "adversarial objectives need --norm and --eps".to_owned(),
+            })?),
+        };
+        let dtype = precision.dtype();
+        let theta = flatten(model).cast(dtype);
+        let template = load_flat(model.clone(), theta)?;
+        let indices: Vec<usize> = (0..data.len()).collect();
+        let batches: Vec<Batch> = indices
+            .chunks(batch_size.max(1))
+            .map(|chunk| {
+                let (pixels, labels) = data.gather(chunk);
+                let [c, h, w] = data.shape;
+                Batch {
+                    images: Tensor::from_data(
+                        TensorData::new(pixels, [chunk.len(), c, h, w]),
+                        (device, dtype),
+                    ),
+                    labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [chunk.len()]), device),
+                }
+            })
+            .collect();
+        let mut objective = Self {
+            dim: template_dim(&template),
+            template,
+            batches,
+            frozen: Vec::new(),
+            kind,
+            constraint: attack.as_ref().map(constraint_for),
+            attack,
+            seed,
+            examples: data.len(),
+            dtype,
+            device: device.clone(),
+            cost: Cell::new(Cost::default()),
+            evaluations: Cell::new(0),
+        };
+        if kind == ObjectiveKind::AdversarialFrozen {
+            let model = objective.template.clone();
+            objective.frozen = (0..objective.batches.len())
+                .map(|i| objective.attack_batch(&model, i))
+                .collect();
+        }
+        Ok(objective)
+    }
+
+    /// The reference parameters θ₀ (the model's own), as host f64.
+    pub fn reference(&self) -> Vec<f64> {
+        to_host_f64(&flatten(&self.template))
+    }
+
+    /// Which objective this is.
+    pub fn kind(&self) -> ObjectiveKind {
+        self.kind
+    }
+
+    /// Work done so far (attacks included), in examples.
+    pub fn cost(&self) -> Cost {
+        self.cost.get()
+    }
+
+    /// Number of loss/gradient evaluations so far.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.get()
+    }
+
+    /// Number of examples in the subset.
+    pub fn examples(&self) -> usize {
+        self.examples
+    }
+
+    fn model_at(&self, theta: &[f64]) -> Result<Model> {
+        if theta.len() != self.dim {
+            return Err(Error::Dimension {
+                expected: self.dim,
+                got: theta.len(),
+            });
+        }
+        let flat = Tensor::<1>::from_data(
+            TensorData::new(theta.to_vec(), [theta.len()]),
+            (&self.device.clone().inner(), self.dtype),
+        );
+        Ok(load_flat(self.template.clone(), flat)?)
+    }
+
+    /// PGD on batch `i` at `model`, from the same seeded start whatever the model.
+    fn attack_batch(&self, model: &Model, i: usize) -> Tensor<4> {
+        let (Some(settings), Some(constraint)) = (&self.attack, &self.constraint) else {
+            return self.batches[i].images.clone();
+        };
+        let out = pgd_attack(
+            model,
+            &self.batches[i],
+            constraint.as_ref(),
+            settings,
+            derive_seed(self.seed, "analysis-attack", i as u64),
+        );
+        self.add_cost(out.cost);
+        out.adversarial
+    }
+
+    fn add_cost(&self, c: Cost) {
+        let mut total = self.cost.get();
+        total += c;
+        self.cost.set(total);
+    }
+
+    /// The inputs the loss is evaluated at for `model`, per batch.
+    fn inputs(&self, model: &Model) -> Vec<Tensor<4>> {
+        match self.kind {
+            ObjectiveKind::Clean => self.batches.iter().map(|b| b.images.clone()).collect(),
+            ObjectiveKind::Adversarial => (0..self.batches.len())
+                .map(|i| self.attack_batch(model, i))
+                .collect(),
+            ObjectiveKind::AdversarialFrozen => self.frozen.clone(),
+        }
+    }
+
+    /// The perturbations δ = x' − x at θ, flattened over the subset (host f64): δ*(θ) for
+    /// the adversarial kind, the frozen δ₀ for the frozen kind, zeros for clean.
+    ///
+    /// # Errors
+    /// A θ of the wrong length.
+    pub fn perturbation(&self, theta: &[f64]) -> Result<Vec<f64>> {
+        let model = self.model_at(theta)?;
+        let mut out = Vec::new();
+        for (x_adv, batch) in self.inputs(&model).into_iter().zip(&self.batches) {
+            let delta = (x_adv - batch.images.clone()).inner();
+            let n = delta.shape().num_elements();
+            out.extend(to_host_f64(&delta.reshape([n])));
+        }
+        Ok(out)
+    }
+}
+
+fn template_dim(model: &Model) -> usize {
+    flatten(model).dims()[0]
+}
+
+/// Host copy of a 1-D tensor as f64.
+pub fn to_host_f64(t: &Tensor<1>) -> Vec<f64> {
+    t.to_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .expect("a float tensor converts to f64")
+}
+
+impl Objective for ModelObjective {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Mean loss over the subset and its θ-gradient. For the adversarial kind the gradient is
+    /// Danskin's: δ*(θ) is held fixed in the backward pass (paper.md §1.2).
+    fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let model = self.model_at(theta)?;
+        let inputs = self.inputs(&model);
+        let n = self.examples as f64;
+        let mut loss_sum = 0.0;
+        let mut grad: Option<Tensor<1>> = None;
+        for (x, batch) in inputs.into_iter().zip(&self.batches) {
+            let b = batch.labels.dims()[0];
+            let per_example = cross_entropy(model.forward(x), batch.labels.clone());
+            let sum = per_example.sum();
+            loss_sum += sum.clone().detach().inner().into_scalar::<f64>();
+            let grads = sum.div_scalar(n).backward();
+            let g = flat_gradient(&model, &grads);
+            grad = Some(match grad {
+                Some(acc) => acc + g,
+                None => g,
+            });
+            self.add_cost(Cost {
+                forward: b as u64,
+                backward: b as u64,
+            });
+        }
+        self.evaluations.set(self.evaluations.get() + 1);
+        let loss = loss_sum / n;
+        if !loss.is_finite() {
+            return Err(Error::NonFinite {
+                what: "loss",
+                step: usize::try_from(self.evaluations.get()).unwrap_or(usize::MAX),
+            });
+        }
+        let grad = grad.map_or_else(|| vec![0.0; self.dim], |g| to_host_f64(&g));
+        Ok((loss, grad))
+    }
+
+    fn loss(&self, theta: &[f64]) -> Result<f64> {
+        let model = self.model_at(theta)?;
+        let inputs = self.inputs(&model);
+        let valid = model.valid();
+        let mut loss_sum = 0.0;
+        for (x, batch) in inputs.into_iter().zip(&self.batches) {
+            let per_example = cross_entropy(valid.forward(x.inner()), batch.labels.clone().inner());
+            loss_sum += per_example.sum().into_scalar::<f64>();
+            self.add_cost(Cost {
+                forward: batch.labels.dims()[0] as u64,
+                backward: 0,
+            });
+        }
+        self.evaluations.set(self.evaluations.get() + 1);
+        Ok(loss_sum / self.examples as f64)
+    }
+}
