@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use advland_schema::{DatasetName, ModelKind, Norm, ThreatSpec, parse_fraction};
+use advland_schema::{
+    DatasetName, ModelKind, Norm, ObjectiveKind, PgdSettings, Precision, ThreatSpec, parse_fraction,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::device::DeviceArg;
@@ -39,6 +41,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write a checkpoint's weights as a PyTorch-layout safetensors file.
     Export(ExportArgs),
+    /// Smoothness and sharpness of a checkpoint's loss in parameter space: Hessian eigenvalues,
+    /// gradient-Lipschitz probes (adversarial next to adversarial-frozen), gradient jumps.
+    Sharpness(SharpnessArgs),
     /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
     /// the report.
     Demo(DemoArgs),
@@ -241,4 +246,113 @@ pub struct DemoArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// What `advland sharpness` estimates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Estimator {
+    /// Top-k Hessian eigenvalues (signed) by power iteration with deflation on
+    /// finite-difference Hessian-vector products.
+    Hessian,
+    /// Gradient-Lipschitz estimates κ(r) = ‖g(θ+ru) − g(θ)‖/r over random and gradient
+    /// directions, worst-case ascent, and secants between consecutive checkpoints.
+    Lipschitz,
+    /// Gradient jumps ‖g(tᵢ₊₁) − g(tᵢ)‖ along a random line through θ.
+    Kinks,
+}
+
+impl Estimator {
+    /// The name used in file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Estimator::Hessian => "hessian",
+            Estimator::Lipschitz => "lipschitz",
+            Estimator::Kinks => "kinks",
+        }
+    }
+}
+
+/// `advland sharpness`.
+#[derive(Debug, Args)]
+pub struct SharpnessArgs {
+    /// What to estimate.
+    #[arg(value_enum)]
+    pub estimator: Estimator,
+    /// Checkpoint directory; give several (in training order) for trajectory secants.
+    #[arg(long, required = true)]
+    pub checkpoint: Vec<PathBuf>,
+    /// The loss measured.
+    #[arg(long, value_enum, default_value = "adversarial")]
+    pub objective: ObjectiveKind,
+    /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Attack radius (default: the checkpoint's training radius).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps of the objective's attack.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Number of test examples (evenly spaced) the objective averages over.
+    #[arg(long, default_value_t = 256)]
+    pub subset: usize,
+    /// Examples per batch.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Precision of the computation.
+    #[arg(long, value_enum, default_value = "f64")]
+    pub precision: Precision,
+    /// Number of eigenvalues (hessian).
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    /// Relative tolerance on the Rayleigh quotient (hessian).
+    #[arg(long, default_value_t = 1e-3)]
+    pub tol: f64,
+    /// Iteration cap per eigenvalue (hessian).
+    #[arg(long, default_value_t = 100)]
+    pub max_iter: usize,
+    /// Finite-difference step of the Hessian-vector products (default 1e-4 in f64, 1e-2 in f32).
+    #[arg(long)]
+    pub fd_step: Option<f64>,
+    /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
+    #[arg(long, value_delimiter = ',', default_value = "1e-4,1e-3,1e-2")]
+    pub radii: Vec<f64>,
+    /// Random directions per radius (lipschitz).
+    #[arg(long, default_value_t = 3)]
+    pub directions: usize,
+    /// Ascent steps of the worst-case probe (lipschitz).
+    #[arg(long, default_value_t = 3)]
+    pub ascent_steps: usize,
+    /// Grid points along the line (kinks).
+    #[arg(long, default_value_t = 41)]
+    pub points: usize,
+    /// Seed of the directions, start vectors and attack starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Report path (default: next to the checkpoint).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl SharpnessArgs {
+    /// The attack of the adversarial objectives: the flags, falling back on the checkpoint's
+    /// training attack (`trained`) for whichever of norm/ε is not given.
+    pub fn attack(&self, trained: Option<&PgdSettings>) -> anyhow::Result<Option<PgdSettings>> {
+        if self.objective == ObjectiveKind::Clean {
+            return Ok(None);
+        }
+        let norm = self.norm.or(trained.map(|t| t.norm));
+        let eps = self.eps.or(trained.map(|t| t.eps));
+        match (norm, eps) {
+            (Some(norm), Some(eps)) => {
+                let p = PgdSettings::new(norm, eps, self.steps);
+                p.check("attack")?;
+                Ok(Some(p))
+            }
+            _ => anyhow::bail!(
+                "--objective {} needs --norm and --eps (the checkpoint was trained without an attack)",
+                self.objective.as_str()
+            ),
+        }
+    }
 }

@@ -9,6 +9,10 @@ use serde::Serialize;
 pub const BURN_VERSION: &str = "0.22.1";
 
 /// Metadata with zero duration and cost (filled in by whoever finishes the work).
+///
+/// # Panics
+/// If `config` cannot be represented as JSON (a map with non-string keys): configs are our
+/// own plain structs, so that is a programming error.
 pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset) -> Meta {
     Meta {
         advland_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -16,7 +20,7 @@ pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset)
         command: std::env::args().collect(),
         device: device.to_owned(),
         seed,
-        config: serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
+        config: serde_json::to_value(config).expect("run configs serialise to JSON"),
         data,
         started_unix_s: SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -3,6 +3,7 @@
 mod cli;
 mod demo;
 mod errors;
+mod sharpness;
 
 use std::path::Path;
 use std::process::{Command, Output};

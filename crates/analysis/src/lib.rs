@@ -24,6 +24,7 @@
 pub mod error;
 pub mod hessian;
 pub mod linear;
+pub mod lipschitz;
 pub mod model_objective;
 pub mod objective;
 pub mod operator;

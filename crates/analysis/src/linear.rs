@@ -89,7 +89,10 @@ impl BinaryLinearData {
     /// No examples, `d = 0`, lengths that disagree, a label other than ±1, a non-finite input.
     pub fn new(x: Vec<f64>, y: Vec<f64>, d: usize) -> Result<Self> {
         if d == 0 || y.is_empty() {
-            return Err(invalid("data", format!("needs n, d >= 1, got n = {}, d = {d}", y.len())));
+            return Err(invalid(
+                "data",
+                format!("needs n, d >= 1, got n = {}, d = {d}", y.len()),
+            ));
         }
         if x.len() != y.len() * d {
             return Err(Error::Dimension {
@@ -181,7 +184,10 @@ impl AdversarialLinearLoss {
     /// ε not finite or negative.
     pub fn new(data: BinaryLinearData, norm: Norm, eps: f64, bias: bool) -> Result<Self> {
         if !(eps.is_finite() && eps >= 0.0) {
-            return Err(invalid("eps", format!("must be finite and >= 0, got {eps}")));
+            return Err(invalid(
+                "eps",
+                format!("must be finite and >= 0, got {eps}"),
+            ));
         }
         Ok(Self {
             data,
@@ -345,8 +351,11 @@ impl AdversarialLinearLoss {
             return Ok(0.0);
         }
         let margins = self.margins(&at_zero)?;
-        let mean_abs_d1 =
-            margins.iter().map(|&m| logistic_loss_d1(m).abs()).sum::<f64>() / margins.len() as f64;
+        let mean_abs_d1 = margins
+            .iter()
+            .map(|&m| logistic_loss_d1(m).abs())
+            .sum::<f64>()
+            / margins.len() as f64;
         Ok(2.0 * self.eps * mean_abs_d1)
     }
 
@@ -542,7 +551,9 @@ mod tests {
         let mut rng = SplitMix64(7);
         let (n, d) = (12, 4);
         let x = (0..n * d).map(|_| rng.uniform() * 2.0 - 1.0).collect();
-        let y = (0..n).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let y = (0..n)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
         BinaryLinearData::new(x, y, d).unwrap()
     }
 
@@ -554,8 +565,8 @@ mod tests {
 
     #[test]
     fn logistic_loss_matches_naive_formula_and_is_stable() {
-        for m in [-5.0, -0.3, 0.0, 0.7, 4.0] {
-            let naive = (1.0 + (-m as f64).exp()).ln();
+        for m in [-5.0f64, -0.3, 0.0, 0.7, 4.0] {
+            let naive = (1.0 + (-m).exp()).ln();
             assert!((logistic_loss(m) - naive).abs() < 1e-15);
             let h = 1e-5;
             let fd1 = (logistic_loss(m + h) - logistic_loss(m - h)) / (2.0 * h);
@@ -571,7 +582,10 @@ mod tests {
 
     #[test]
     fn sign_of_zero_is_zero() {
-        assert_eq!([sign(-0.0), sign(0.0), sign(-2.0), sign(3.0)], [0.0, 0.0, -1.0, 1.0]);
+        assert_eq!(
+            [sign(-0.0), sign(0.0), sign(-2.0), sign(3.0)],
+            [0.0, 0.0, -1.0, 1.0]
+        );
     }
 
     #[test]
@@ -602,7 +616,11 @@ mod tests {
             assert!((attacked(&star) - logistic_loss(m)).abs() < 1e-14);
             let candidates: Vec<Vec<f64>> = match norm {
                 Norm::Linf => (0..16u32)
-                    .map(|c| (0..4).map(|i| if c >> i & 1 == 1 { eps } else { -eps }).collect())
+                    .map(|c| {
+                        (0..4)
+                            .map(|i| if c >> i & 1 == 1 { eps } else { -eps })
+                            .collect()
+                    })
                     .collect(),
                 Norm::L2 => (0..200)
                     .map(|_| {
@@ -613,7 +631,10 @@ mod tests {
                     .collect(),
             };
             for delta in candidates {
-                assert!(attacked(&delta) <= logistic_loss(m) + 1e-14, "{norm} example {k}");
+                assert!(
+                    attacked(&delta) <= logistic_loss(m) + 1e-14,
+                    "{norm} example {k}"
+                );
             }
         }
     }
@@ -640,7 +661,10 @@ mod tests {
             minus[j] -= h;
             let (lp, gp) = l.loss_and_gradient(&plus).unwrap();
             let (lm, gm) = l.loss_and_gradient(&minus).unwrap();
-            assert!((g[j] - (lp - lm) / (2.0 * h)).abs() < 1e-9, "{norm} ∂L/∂θ_{j}");
+            assert!(
+                (g[j] - (lp - lm) / (2.0 * h)).abs() < 1e-9,
+                "{norm} ∂L/∂θ_{j}"
+            );
             for k in 0..5 {
                 let fd = (gp[k] - gm[k]) / (2.0 * h);
                 assert!((hess[k * 5 + j] - fd).abs() < 1e-8, "{norm} H[{k},{j}]");
@@ -680,7 +704,11 @@ mod tests {
         theta[2] = 0.0;
         assert!(loss(Norm::Linf, true).hessian(&theta).is_err());
         assert!(loss(Norm::L2, true).hessian(&theta).is_ok());
-        assert!(loss(Norm::L2, true).hessian(&[0.0, 0.0, 0.0, 0.0, 0.3]).is_err());
+        assert!(
+            loss(Norm::L2, true)
+                .hessian(&[0.0, 0.0, 0.0, 0.0, 0.3])
+                .is_err()
+        );
     }
 
     /// At w_i = 0 the gradient with sign(0) = 0 is the midpoint of the two one-sided limits
@@ -699,7 +727,10 @@ mod tests {
         let (left, mid, right) = (g(-t), g(0.0), g(t));
         let jump = l.linf_jump(&theta, 1).unwrap();
         assert!((mid - 0.5 * (left + right)).abs() < 1e-8);
-        assert!(((right - left) - jump).abs() < 1e-8 * jump, "{right} - {left} vs {jump}");
+        assert!(
+            ((right - left) - jump).abs() < 1e-8 * jump,
+            "{right} - {left} vs {jump}"
+        );
     }
 
     #[test]
@@ -712,6 +743,28 @@ mod tests {
         assert!(predicted > 0.0 && (measured - predicted).abs() < 1e-7 * predicted);
     }
 
+    /// One example with w = −c·y·x̂ and b chosen so that m = 0: a = (y x − εŵ, y) has norm²
+    /// (‖x‖ + ε)² + 1 and ℓ''(0) = 1/4, so the top eigenvalue is the bound's data term exactly
+    /// (the curvature term acts on ŵ^⊥, orthogonal to a).
+    #[test]
+    fn l2_smoothness_bound_is_attained_by_a_worst_case_example() {
+        let data = BinaryLinearData::new(vec![0.6, 0.8, 0.0], vec![1.0], 3).unwrap();
+        let (eps, c) = (0.1, 10.0);
+        let l = AdversarialLinearLoss::new(data, Norm::L2, eps, true).unwrap();
+        let theta = [-c * 0.6, -c * 0.8, 0.0, c + eps * c];
+        assert!(l.margins(&theta).unwrap()[0].abs() < 1e-14);
+        let h = l.hessian(&theta).unwrap();
+        let top = SymmetricEigen::new(DMatrix::from_row_slice(4, 4, &h))
+            .eigenvalues
+            .max();
+        let bound = l.l2_smoothness_bound(&theta[..3]).unwrap();
+        assert!((top - (1.1f64 * 1.1 + 1.0) / 4.0).abs() < 1e-12, "{top}");
+        assert!(
+            top <= bound && bound - top <= eps / c + 1e-12,
+            "{top} vs {bound}"
+        );
+    }
+
     #[test]
     fn local_lipschitz_of_a_hessian_is_reached_along_its_range() {
         // κ is a max of secant ratios, so it never exceeds the largest Hessian eigenvalue
@@ -722,7 +775,10 @@ mod tests {
             .eigenvalues
             .max();
         let kappa = l.local_lipschitz(&THETA, 1e-6, 200, 1).unwrap();
-        assert!(kappa <= top * (1.0 + 1e-4) && kappa >= 0.5 * top, "{kappa} vs {top}");
+        assert!(
+            kappa <= top * (1.0 + 1e-4) && kappa >= 0.5 * top,
+            "{kappa} vs {top}"
+        );
         assert!(kappa <= l.l2_smoothness_bound(&THETA[..4]).unwrap());
         assert!(l.local_lipschitz(&THETA, 0.0, 1, 0).is_err());
     }

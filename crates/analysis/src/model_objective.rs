@@ -3,6 +3,7 @@
 use std::cell::Cell;
 
 use advland_data::{Dataset, derive_seed};
+pub use advland_schema::Precision;
 use advland_schema::{Cost, PgdSettings};
 use advland_train::attack::{Constraint, constraint_for};
 use advland_train::loss::cross_entropy;
@@ -10,25 +11,13 @@ use advland_train::params::{flat_gradient, flatten, load_flat};
 use advland_train::{Batch, Model, pgd_attack};
 use burn::module::Module;
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::objective::{Objective, ObjectiveKind};
 
-/// Floating-point precision of the parameters, inputs and losses during analysis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Precision {
-    /// Single precision: as trained, fastest.
-    F32,
-    /// Double precision end to end (parameters, inputs, attack, loss): finite-difference
-    /// curvature needs the extra digits (an f32 central difference loses ~half of them).
-    F64,
-}
-
-impl Precision {
-    fn dtype(self) -> DType {
-        match self {
+fn dtype_of(precision: Precision) -> DType {
+    {
+        match precision {
             Precision::F32 => DType::F32,
             Precision::F64 => DType::F64,
         }
@@ -67,23 +56,41 @@ impl std::fmt::Debug for ModelObjective {
     }
 }
 
+/// How a [`ModelObjective`] evaluates its loss.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectiveSpec {
+    /// Clean, adversarial or adversarial-frozen.
+    pub kind: ObjectiveKind,
+    /// The attack of the adversarial kinds.
+    pub attack: Option<PgdSettings>,
+    /// f32 or f64 end to end.
+    pub precision: Precision,
+    /// Examples per batch.
+    pub batch_size: usize,
+    /// Seed of the attacks' random starts (the same for every θ).
+    pub seed: u64,
+}
+
 impl ModelObjective {
-    /// The objective of `kind` for `model` (on an autodiff `device`) on all of `data`, in
-    /// batches of `batch_size`. Adversarial kinds need `attack`; the frozen kind attacks once
-    /// here, at the model's own parameters.
+    /// The objective `spec` for `model` (on an autodiff `device`) on all of `data`.
+    /// Adversarial kinds need an attack; the frozen kind attacks once here, at the model's own
+    /// parameters.
     ///
     /// # Errors
     /// A missing attack for an adversarial kind, an empty data set.
     pub fn new(
         model: &Model,
         data: &Dataset,
-        kind: ObjectiveKind,
-        attack: Option<PgdSettings>,
-        precision: Precision,
-        batch_size: usize,
-        seed: u64,
+        spec: &ObjectiveSpec,
         device: &Device,
     ) -> Result<Self> {
+        let ObjectiveSpec {
+            kind,
+            attack,
+            precision,
+            batch_size,
+            seed,
+        } = spec.clone();
         if data.is_empty() {
             return Err(Error::InvalidConfig {
                 field: "subset",
@@ -97,7 +104,7 @@ impl ModelObjective {
                 reason: "adversarial objectives need --norm and --eps".to_owned(),
             })?),
         };
-        let dtype = precision.dtype();
+        let dtype = dtype_of(precision);
         let theta = flatten(model).cast(dtype);
         let template = load_flat(model.clone(), theta)?;
         let indices: Vec<usize> = (0..data.len()).collect();
@@ -111,7 +118,10 @@ impl ModelObjective {
                         TensorData::new(pixels, [chunk.len(), c, h, w]),
                         (device, dtype),
                     ),
-                    labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [chunk.len()]), device),
+                    labels: Tensor::<1, Int>::from_data(
+                        TensorData::new(labels, [chunk.len()]),
+                        device,
+                    ),
                 }
             })
             .collect();
@@ -216,7 +226,7 @@ impl ModelObjective {
     ///
     /// # Errors
     /// A θ of the wrong length.
-    pub fn perturbation(&self, theta: &[f64]) -> Result<Vec<f64>> {
+    pub fn perturbation_at(&self, theta: &[f64]) -> Result<Vec<f64>> {
         let model = self.model_at(theta)?;
         let mut out = Vec::new();
         for (x_adv, batch) in self.inputs(&model).into_iter().zip(&self.batches) {
@@ -279,6 +289,13 @@ impl Objective for ModelObjective {
         }
         let grad = grad.map_or_else(|| vec![0.0; self.dim], |g| to_host_f64(&g));
         Ok((loss, grad))
+    }
+
+    fn perturbation(&self, theta: &[f64]) -> Result<Option<Vec<f64>>> {
+        match self.kind {
+            ObjectiveKind::Clean => Ok(None),
+            _ => self.perturbation_at(theta).map(Some),
+        }
     }
 
     fn loss(&self, theta: &[f64]) -> Result<f64> {

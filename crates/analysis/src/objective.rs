@@ -5,23 +5,9 @@
 //! adversarial loss with δ*(θ) re-solved at every θ, the frozen-attack ablation, a closed-form
 //! linear model or a test quadratic (paper.md §3.2 E-B).
 
-use serde::{Deserialize, Serialize};
+pub use advland_schema::ObjectiveKind;
 
 use crate::error::Result;
-
-/// Which loss of a model an analysis measures (paper.md §1.2, §3.2 E-B item 4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ObjectiveKind {
-    /// ℓ(x, θ).
-    Clean,
-    /// ℓ(x + δ*(θ), θ) with PGD re-run at every θ (same seed, same random start); gradient by
-    /// Danskin (δ* held fixed in the backward pass).
-    Adversarial,
-    /// ℓ(x + δ₀, θ) with δ₀ computed once at the reference θ₀ and reused everywhere: isolates
-    /// the dependence of δ* on θ (paper.md C6).
-    AdversarialFrozen,
-}
 
 /// A scalar function of θ with its gradient, evaluated on a fixed data subset.
 pub trait Objective {
@@ -40,6 +26,16 @@ pub trait Objective {
     /// As [`Objective::loss_and_gradient`].
     fn loss(&self, theta: &[f64]) -> Result<f64> {
         self.loss_and_gradient(theta).map(|(l, _)| l)
+    }
+
+    /// The input perturbations the loss is evaluated at, flattened over the data subset, for
+    /// objectives that have them (δ*(θ) of an adversarial objective); `None` otherwise.
+    ///
+    /// # Errors
+    /// As [`Objective::loss_and_gradient`].
+    fn perturbation(&self, theta: &[f64]) -> Result<Option<Vec<f64>>> {
+        let _ = theta;
+        Ok(None)
     }
 }
 

@@ -41,7 +41,11 @@ impl Rng {
 /// the inputs the closed form sees).
 fn fashion_pair() -> Dataset {
     let all = advland_data::fashion_mnist_bundled().unwrap().train;
-    let mut pair = all.filter_classes(&[0, 6]).unwrap().subset_evenly(300).unwrap();
+    let mut pair = all
+        .filter_classes(&[0, 6])
+        .unwrap()
+        .subset_evenly(300)
+        .unwrap();
     for p in &mut pair.images {
         *p = 0.5 + 0.1 * (*p - 0.5);
     }
@@ -57,7 +61,9 @@ fn fashion_data(pair: &Dataset) -> BinaryLinearData {
 fn blobs() -> BinaryLinearData {
     let (n, d) = (40, 6);
     let mut rng = Rng(11);
-    let y: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
     let x = y
         .iter()
         .flat_map(|&yi| (0..d).map(|_| 0.5 * yi + rng.normal()).collect::<Vec<_>>())
@@ -72,7 +78,11 @@ fn theta(d: usize, lo: f64, seed: u64) -> Vec<f64> {
     let mut t: Vec<f64> = (0..d)
         .map(|_| {
             let magnitude = lo + 0.045 * rng.uniform();
-            let v = if rng.uniform() < 0.5 { -magnitude } else { magnitude };
+            let v = if rng.uniform() < 0.5 {
+                -magnitude
+            } else {
+                magnitude
+            };
             f64::from(v as f32)
         })
         .collect();
@@ -84,7 +94,7 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
 
-fn norm(v: &[f64]) -> f64 {
+fn l2(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
@@ -125,20 +135,27 @@ fn check_derivatives(data: BinaryLinearData, norm: Norm, full_hessian: bool) {
     let p = th.len();
     let fdh = FiniteDifferenceHessian::new(&loss, th.clone(), 1e-5).unwrap();
     let probes: Vec<Vec<f64>> = if full_hessian {
-        (0..p).map(|j| (0..p).map(|k| f64::from(j == k)).collect()).collect()
+        (0..p)
+            .map(|j| (0..p).map(|k| f64::from(j == k)).collect())
+            .collect()
     } else {
         let mut rng = Rng(17);
-        (0..4).map(|_| (0..p).map(|_| rng.normal()).collect()).collect()
+        (0..4)
+            .map(|_| (0..p).map(|_| rng.normal()).collect())
+            .collect()
     };
     for v in probes {
-        let hv: Vec<f64> = hess.chunks_exact(p).map(|row| row.iter().zip(&v).map(|(a, b)| a * b).sum()).collect();
+        let hv: Vec<f64> = hess
+            .chunks_exact(p)
+            .map(|row| row.iter().zip(&v).map(|(a, b)| a * b).sum())
+            .collect();
         let fd = fdh.apply(&v).unwrap();
         let err: Vec<f64> = hv.iter().zip(&fd).map(|(a, b)| a - b).collect();
         assert!(
-            norm(&err) <= 1e-6 * norm(&hv),
+            l2(&err) <= 1e-6 * l2(&hv),
             "{norm}: Hv vs FD {} (|Hv| {})",
-            norm(&err),
-            norm(&hv)
+            l2(&err),
+            l2(&hv)
         );
     }
 }
@@ -179,7 +196,15 @@ fn two_logit_model(theta: &[f64], image: [usize; 3], device: &Device) -> Model {
         kind: ModelKind::Mlp,
         hidden: vec![],
     };
-    let model = Model::build(&spec, ModelShape { input: image, classes: 2 }, device).unwrap();
+    let model = Model::build(
+        &spec,
+        ModelShape {
+            input: image,
+            classes: 2,
+        },
+        device,
+    )
+    .unwrap();
     let d = theta.len() - 1;
     let layout = ParamLayout::of(&model);
     assert_eq!(layout.entries[0].shape, vec![d, 2]);
@@ -194,7 +219,11 @@ fn two_logit_model(theta: &[f64], image: [usize; 3], device: &Device) -> Model {
 }
 
 /// (∇θ of mean CE at the PGD points for w₁ and b₁, the same for w₀ and b₀, max |δ_PGD − δ*|).
-fn pgd_gradient(pair: &Dataset, loss: &AdversarialLinearLoss, th: &[f64]) -> (Vec<f64>, Vec<f64>, f64) {
+fn pgd_gradient(
+    pair: &Dataset,
+    loss: &AdversarialLinearLoss,
+    th: &[f64],
+) -> (Vec<f64>, Vec<f64>, f64) {
     let device = Device::flex().autodiff();
     let model = two_logit_model(th, pair.shape, &device);
     let indices: Vec<usize> = (0..pair.len()).collect();
@@ -217,7 +246,10 @@ fn pgd_gradient(pair: &Dataset, loss: &AdversarialLinearLoss, th: &[f64]) -> (Ve
 
     let ce = cross_entropy(model.forward(out.adversarial), batch.labels).mean();
     let grads = ce.backward();
-    let g: Vec<f64> = to_host(&flat_gradient(&model, &grads)).into_iter().map(f64::from).collect();
+    let g: Vec<f64> = to_host(&flat_gradient(&model, &grads))
+        .into_iter()
+        .map(f64::from)
+        .collect();
     let one = (0..d).map(|i| g[2 * i + 1]).chain([g[2 * d + 1]]).collect();
     let zero = (0..d).map(|i| g[2 * i]).chain([g[2 * d]]).collect();
     (one, zero, delta_err)
@@ -236,13 +268,15 @@ fn check_pgd_matches_closed_form(norm: Norm, zero_weights: bool) {
     }
     let (_, want) = loss.loss_and_gradient(&th).unwrap();
     let (g1, g0, delta_err) = pgd_gradient(&pair, &loss, &th);
-    // x + δ is formed in f32: δ is exact to a few ulps of 0.5.
-    assert!(delta_err <= 1e-6, "{norm}: max |δ_PGD − δ*| = {delta_err}");
+    // x + δ is formed in f32 near 0.5 (ulp 6e-8); the L2 direction is normalised in f32 too.
+    // Measured: 1.8e-8 (L∞), 6e-7 (L2).
+    assert!(delta_err <= 5e-6, "{norm}: max |δ_PGD − δ*| = {delta_err}");
     let scale = max_abs(&want);
     let err1: Vec<f64> = g1.iter().zip(&want).map(|(a, b)| a - b).collect();
     let err0: Vec<f64> = g0.iter().zip(&want).map(|(a, b)| a + b).collect();
+    // f32 forward/backward over 300 examples; measured 9e-7 (L∞) and 2.6e-6 (L2) relative.
     assert!(
-        max_abs(&err1) <= 1e-4 * scale && max_abs(&err0) <= 1e-4 * scale,
+        max_abs(&err1) <= 2e-5 * scale && max_abs(&err0) <= 2e-5 * scale,
         "{norm}: PGD ∂/∂w₁ off by {}, ∂/∂w₀ by {} (|∇L|∞ = {scale})",
         max_abs(&err1),
         max_abs(&err0)
@@ -306,11 +340,18 @@ fn l2_gradient_jump_vanishes_linearly_in_t() {
         let mut ratios = Vec::new();
         for t in [1e-2, 1e-4, 1e-6] {
             let jump = loss.gradient_jump(&th, i, t).unwrap();
-            assert!(jump <= 2.0 * t * bound, "t = {t}: jump {jump} > {}", 2.0 * t * bound);
+            assert!(
+                jump <= 2.0 * t * bound,
+                "t = {t}: jump {jump} > {}",
+                2.0 * t * bound
+            );
             ratios.push(jump / t);
         }
         // O(t), not O(1): jump/t settles (to 2‖∇²L e_i‖) instead of growing like 1/t.
-        assert!((ratios[2] - ratios[1]).abs() <= 1e-2 * ratios[1], "{ratios:?}");
+        assert!(
+            (ratios[2] - ratios[1]).abs() <= 1e-2 * ratios[1],
+            "{ratios:?}"
+        );
         assert!(ratios[0] <= 2.0 * ratios[2], "{ratios:?}");
     }
 }
@@ -324,7 +365,7 @@ fn l2_local_lipschitz_is_below_bound_and_grows_like_eps_over_norm() {
     let loss = AdversarialLinearLoss::new(fashion_data(&pair), Norm::L2, EPS, true).unwrap();
     let d = pair.image_len();
     let th = theta(d, 0.005, 5);
-    let w_norm = norm(&th[..d]);
+    let w_norm = l2(&th[..d]);
     let mut kappas = Vec::new();
     for s in [1.0, 0.1, 0.01, 0.001] {
         let mut ts = th.clone();
@@ -338,15 +379,18 @@ fn l2_local_lipschitz_is_below_bound_and_grows_like_eps_over_norm() {
         // The curvature term alone, ε·mean|ℓ'(m)|·‖(I − ŵŵᵀ)u‖/‖w‖, with ‖(I − ŵŵᵀ)u‖ ≈ 1 for
         // random u in 785 dimensions.
         let curvature = EPS * mean_abs_d1(&loss, &ts) / (s * w_norm);
-        eprintln!("s = {s}: κ = {kappa}, bound = {bound}, ε mean|ℓ'|/‖w‖ = {curvature}");
         kappas.push((s, kappa, curvature));
     }
     for pair in kappas.windows(2) {
-        assert!(pair[1].1 > pair[0].1, "κ must grow as w shrinks: {kappas:?}");
+        assert!(
+            pair[1].1 > pair[0].1,
+            "κ must grow as w shrinks: {kappas:?}"
+        );
     }
-    // κ·‖w‖ stays bounded (by the bound's ε plus a vanishing data term) ...
+    // κ(s·w)·s stays bounded while κ itself grows ...
+    let kappa_at_one = kappas[0].1;
     for &(s, kappa, _) in &kappas {
-        assert!(kappa * s * w_norm <= 2.0 * EPS + 50.0 * s * w_norm, "{kappas:?}");
+        assert!(kappa * s <= kappa_at_one, "{kappas:?}");
     }
     // ... and at small ‖w‖ the ε/‖w‖ term is all of κ.
     let (_, kappa, curvature) = kappas[3];

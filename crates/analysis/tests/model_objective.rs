@@ -1,7 +1,7 @@
 //! The model objective: gradients against finite differences, the frozen ablation at θ₀, and
 //! no mutation of the caller's model.
 
-use advland_analysis::model_objective::{ModelObjective, Precision};
+use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec, Precision};
 use advland_analysis::{Objective, ObjectiveKind};
 use advland_data::fashion_mnist_bundled;
 use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
@@ -11,7 +11,11 @@ use burn::tensor::Device;
 
 fn setup() -> (Model, advland_data::Dataset, Device) {
     let device = Device::flex().autodiff();
-    let data = fashion_mnist_bundled().unwrap().test.subset_evenly(40).unwrap();
+    let data = fashion_mnist_bundled()
+        .unwrap()
+        .test
+        .subset_evenly(40)
+        .unwrap();
     let spec = ModelSpec {
         kind: ModelKind::Mlp,
         hidden: vec![6],
@@ -31,8 +35,14 @@ fn objective(kind: ObjectiveKind, norm: Norm) -> (ModelObjective, Model) {
         Norm::L2 => 0.5,
     };
     let attack = PgdSettings::new(norm, eps, 5);
-    let o = ModelObjective::new(&model, &data, kind, Some(attack), Precision::F64, 16, 3, &device)
-        .unwrap();
+    let spec = ObjectiveSpec {
+        kind,
+        attack: Some(attack),
+        precision: Precision::F64,
+        batch_size: 16,
+        seed: 3,
+    };
+    let o = ModelObjective::new(&model, &data, &spec, &device).unwrap();
     (o, model)
 }
 
@@ -69,11 +79,18 @@ fn check_adversarial_objectives_agree_at_reference(norm: Norm) {
     let (lf, gf) = frozen.loss_and_gradient(&theta).unwrap();
     assert!((la - lf).abs() < 1e-12, "{norm}: {la} vs {lf}");
     assert!(ga.iter().zip(&gf).all(|(a, b)| (a - b).abs() < 1e-12));
-    assert!(la > clean.loss(&theta).unwrap(), "{norm}: attack did not raise the loss");
+    assert!(
+        la > clean.loss(&theta).unwrap(),
+        "{norm}: attack did not raise the loss"
+    );
     // Away from θ₀ the frozen δ₀ no longer maximises, so it gives a lower loss.
-    let moved: Vec<f64> = theta.iter().enumerate().map(|(i, t)| t + 0.02 * ((i % 7) as f64 - 3.0)).collect();
+    let moved: Vec<f64> = theta
+        .iter()
+        .enumerate()
+        .map(|(i, t)| t + 0.02 * ((i % 7) as f64 - 3.0))
+        .collect();
     assert!(adv.loss(&moved).unwrap() + 1e-9 >= frozen.loss(&moved).unwrap());
-    let delta = adv.perturbation(&theta).unwrap();
+    let delta = adv.perturbation_at(&theta).unwrap();
     let per_example = 784;
     for chunk in delta.chunks(per_example) {
         let n = match norm {

@@ -3,4 +3,5 @@
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod sharpness;
 pub mod train;

@@ -9,7 +9,8 @@
 //! - [`report`]: the JSON envelope [`Report`] with its [`Meta`] (seed, resolved config,
 //!   versions, device, data subset, duration, [`Cost`]), written atomically by
 //!   [`write_json`], which refuses NaN/∞;
-//! - [`metrics`]: payloads of training and evaluation reports.
+//! - [`metrics`]: payloads of training and evaluation reports;
+//! - [`sharpness`]: payloads of parameter-space analysis reports.
 //!
 //! ```
 //! use advland_schema::{Norm, PgdSettings, parse_fraction};
@@ -23,6 +24,7 @@ pub mod error;
 pub mod metrics;
 pub mod report;
 pub mod settings;
+pub mod sharpness;
 pub mod threat;
 
 pub use error::{Error, Result};
@@ -37,5 +39,10 @@ pub use settings::{
     DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EvalSettings, LrSchedule,
     ModelKind, ModelSpec, OptimizerSettings, SCHEMA_VERSION, ThreatSpec, TrainSettings,
     TrainingSettings,
+};
+pub use sharpness::{
+    Eigenvalue, HessianResult, KinkProfile, LipschitzResult, ObjectiveInfo, ObjectiveKind,
+    Precision, RadiusProbe, Secant, SharpnessEstimate, SharpnessReport, SmoothnessEstimates,
+    StopReason, WorstCase,
 };
 pub use threat::{Norm, PgdSettings, default_step_size, parse_fraction};

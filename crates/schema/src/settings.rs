@@ -242,7 +242,7 @@ fn deserialize_opt_fraction<'de, D: Deserializer<'de>>(
 }
 
 /// Everything about a training run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainSettings {
     /// The one seed every random choice of the run derives from.
@@ -309,20 +309,6 @@ impl Default for EvalSettings {
             subset: None,
             attacks: Vec::new(),
             batch_size: 500,
-        }
-    }
-}
-
-impl Default for TrainSettings {
-    fn default() -> Self {
-        Self {
-            seed: 0,
-            data: DataSettings::default(),
-            model: ModelSpec::default(),
-            training: TrainingSettings::default(),
-            optimizer: OptimizerSettings::default(),
-            adversarial: None,
-            eval: EvalSettings::default(),
         }
     }
 }
@@ -542,8 +528,10 @@ mod tests {
 
     #[test]
     fn settings_round_trip_through_json() {
-        let mut s = TrainSettings::default();
-        s.adversarial = Some(PgdSettings::new(Norm::L2, 1.0, 10));
+        let s = TrainSettings {
+            adversarial: Some(PgdSettings::new(Norm::L2, 1.0, 10)),
+            ..TrainSettings::default()
+        };
         let text = serde_json::to_string(&s).unwrap();
         let back: TrainSettings = serde_json::from_str(&text).unwrap();
         assert_eq!(s, back);
@@ -574,7 +562,8 @@ mod committed_experiments {
             let path = entry.unwrap().path().join("experiment.toml");
             if path.exists() {
                 let s = TrainSettings::from_toml_file(&path).unwrap();
-                s.check().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                s.check()
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 seen += 1;
             }
         }

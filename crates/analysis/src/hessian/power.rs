@@ -1,5 +1,6 @@
 //! Top-k eigenpairs of a symmetric operator by power iteration with deflation.
 
+pub use advland_schema::StopReason;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -30,16 +31,6 @@ impl Default for PowerIterationConfig {
             seed: 0,
         }
     }
-}
-
-/// Why an iteration stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StopReason {
-    /// The relative change fell below the tolerance.
-    Converged,
-    /// The iteration cap was reached first.
-    MaxIter,
 }
 
 /// One estimated eigenpair.

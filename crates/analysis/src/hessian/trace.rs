@@ -63,7 +63,7 @@ fn rademacher(n: usize, seed: u64, index: usize) -> Vec<f64> {
         .collect()
 }
 
-/// tr(A) by Hutchinson's estimator, tr(A) = E[vᵀAv] for v with i.i.d. Rademacher entries
+/// tr(A) by Hutchinson's estimator, tr(A) = 𝔼 vᵀAv for v with i.i.d. Rademacher entries
 /// (anchors.md §2.2, PyHessian `trace`; paper.md §3.2 E-B item 5 for the curvature it
 /// summarises).
 ///

@@ -24,6 +24,9 @@ pub struct ModelShape {
 }
 
 /// Any advland model. Every analysis sees this one type.
+// The CNN variant is larger, but burn's Module derive needs plain (unboxed) variants, and a
+// model is built once and then moved, not copied in hot loops.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Model {
     /// See [`Mlp`].

@@ -1,0 +1,270 @@
+//! `advland sharpness`: parameter-space smoothness and sharpness of a checkpoint's loss
+//! (paper.md §3.2 E-B): Hessian eigenvalues, gradient-Lipschitz probes, gradient jumps.
+
+use std::path::Path;
+use std::time::Instant;
+
+use advland_analysis::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
+use advland_analysis::lipschitz::{
+    Anchor, gradient_jumps, probe_directions, random_directions, worst_case_ascent,
+};
+use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec};
+use advland_analysis::vector::{norm, normalize};
+use advland_analysis::{Objective, ObjectiveKind};
+use advland_schema::{
+    Cost, Eigenvalue, HessianResult, LipschitzResult, ObjectiveInfo, Precision, Report,
+    SharpnessEstimate, SharpnessReport, SmoothnessEstimates, write_json,
+};
+use advland_train::checkpoint::load_checkpoint;
+use advland_train::data::{describe, load_splits, subset};
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+
+use crate::args::{Estimator, SharpnessArgs};
+use crate::meta::meta;
+
+/// Runs `advland sharpness`.
+pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<()> {
+    let start = Instant::now();
+    let checkpoint = args
+        .checkpoint
+        .first()
+        .context("--checkpoint is required")?;
+    let (model, info) = load_checkpoint(checkpoint, device)
+        .with_context(|| format!("loading checkpoint {}", checkpoint.display()))?;
+    let mut data = info.settings.data.clone();
+    data.test_subset = None;
+    let test = load_splits(&data).context("loading the data")?.test;
+    let total = test.len();
+    let test = subset(test, Some(args.subset.min(total)), "--subset")?;
+    let attack = args.attack(info.settings.adversarial.as_ref())?;
+    let build = |kind: ObjectiveKind, model: &advland_train::Model| {
+        let spec = ObjectiveSpec {
+            kind,
+            attack: attack.clone(),
+            precision: args.precision,
+            batch_size: args.batch_size,
+            seed: args.seed,
+        };
+        ModelObjective::new(model, &test, &spec, device)
+    };
+    let objective = build(args.objective, &model)?;
+    let theta = objective.reference();
+    let loss = objective.loss(&theta)?;
+    let mut evaluations = objective.evaluations();
+    let mut cost = objective.cost();
+    let estimate = match args.estimator {
+        Estimator::Hessian => SharpnessEstimate::Hessian(hessian(args, &objective, &theta)?),
+        Estimator::Lipschitz => {
+            let mut objectives = vec![smoothness(args, &objective, &theta)?];
+            if args.objective == ObjectiveKind::Adversarial {
+                let frozen = build(ObjectiveKind::AdversarialFrozen, &model)?;
+                objectives.push(smoothness(args, &frozen, &theta)?);
+                evaluations += frozen.evaluations();
+                cost += frozen.cost();
+            }
+            let mut trajectory = Vec::new();
+            let mut previous = Anchor::at(&objective, theta.clone())?;
+            for path in &args.checkpoint[1..] {
+                let (next, _) = load_checkpoint(path, device)
+                    .with_context(|| format!("loading checkpoint {}", path.display()))?;
+                let theta_next = build(ObjectiveKind::Clean, &next)?.reference();
+                let anchor = Anchor::at(&objective, theta_next)?;
+                trajectory.push(anchor.secant(&previous)?);
+                previous = anchor;
+            }
+            SharpnessEstimate::Lipschitz(LipschitzResult {
+                relative_radii: args.radii.clone(),
+                objectives,
+                trajectory,
+            })
+        }
+        Estimator::Kinks => {
+            let direction = random_directions(theta.len(), 1, args.seed).remove(0);
+            let t_max = args.radii.iter().copied().fold(0.0, f64::max) * norm(&theta);
+            SharpnessEstimate::Kinks(gradient_jumps(
+                &objective,
+                &theta,
+                &direction,
+                t_max,
+                args.points,
+            )?)
+        }
+    };
+    evaluations = evaluations.max(objective.evaluations());
+    cost = add(cost, objective.cost());
+    let report = SharpnessReport {
+        objective: ObjectiveInfo {
+            kind: args.objective,
+            attack: attack.clone(),
+            precision: args.precision,
+            examples: objective.examples(),
+            checkpoint: checkpoint.display().to_string(),
+            epoch: info.epoch,
+            theta_norm: norm(&theta),
+            parameters: theta.len(),
+            loss,
+        },
+        estimate,
+        gradient_evaluations: evaluations,
+    };
+    // No `null` for an absent attack: reports never hold nulls (they mark non-finite numbers).
+    let mut config = serde_json::json!({ "args": format!("{args:?}") });
+    if let Some(a) = &attack {
+        config["attack"] = serde_json::to_value(a)?;
+    }
+    let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
+    meta.duration_s = start.elapsed().as_secs_f64();
+    meta.cost = cost;
+    let report = Report::new("sharpness", meta, report);
+    let out = args.out.clone().unwrap_or_else(|| {
+        checkpoint.join(format!(
+            "sharpness-{}-{}.json",
+            args.estimator.as_str(),
+            args.objective.as_str()
+        ))
+    });
+    write_json(&out, &report)?;
+    print_summary(&report.data, &out);
+    Ok(())
+}
+
+fn add(mut a: Cost, b: Cost) -> Cost {
+    a.forward = a.forward.max(b.forward);
+    a.backward = a.backward.max(b.backward);
+    a
+}
+
+fn hessian(
+    args: &SharpnessArgs,
+    objective: &ModelObjective,
+    theta: &[f64],
+) -> Result<HessianResult> {
+    let fd_step = args.fd_step.unwrap_or(match args.precision {
+        Precision::F64 => 1e-4,
+        Precision::F32 => 1e-2,
+    });
+    let op = FiniteDifferenceHessian::new(objective, theta.to_vec(), fd_step)?;
+    let config = PowerIterationConfig {
+        k: args.k,
+        tol: args.tol,
+        max_iter: args.max_iter,
+        seed: args.seed,
+    };
+    let pairs = top_eigenpairs(&op, &config)?;
+    Ok(HessianResult {
+        fd_step,
+        tol: args.tol,
+        eigenvalues: pairs
+            .into_iter()
+            .map(|p| Eigenvalue {
+                value: p.value,
+                trace: p.trace,
+                residual: p.residual,
+                hvps: p.applications,
+                stop: p.stop,
+            })
+            .collect(),
+    })
+}
+
+fn smoothness(
+    args: &SharpnessArgs,
+    objective: &ModelObjective,
+    theta: &[f64],
+) -> Result<SmoothnessEstimates> {
+    let scale = norm(theta);
+    let radii: Vec<f64> = args.radii.iter().map(|r| r * scale).collect();
+    let center = Anchor::at(objective, theta.to_vec())?;
+    let directions = random_directions(theta.len(), args.directions, args.seed);
+    let random = probe_directions(objective, &center, &directions, &radii)?;
+    let mut descent: Vec<f64> = center.grad.iter().map(|g| -g).collect();
+    if normalize(&mut descent) == 0.0 {
+        bail!("the gradient is zero at the checkpoint: no gradient direction to probe");
+    }
+    let gradient_direction = probe_directions(objective, &center, &[descent], &radii)?;
+    let smallest = radii.iter().copied().fold(f64::INFINITY, f64::min);
+    let start = directions.first().cloned().unwrap_or_default();
+    let (worst_case, _) =
+        worst_case_ascent(objective, &center, start, smallest, args.ascent_steps)?;
+    let kappa_max = random
+        .iter()
+        .chain(&gradient_direction)
+        .map(|p| p.kappa_max)
+        .fold(worst_case.kappa, f64::max);
+    Ok(SmoothnessEstimates {
+        kind: objective.kind(),
+        random,
+        gradient_direction,
+        worst_case,
+        kappa_max,
+    })
+}
+
+fn print_summary(r: &SharpnessReport, out: &Path) {
+    println!(
+        "objective {} on {} examples, loss {:.5}, |theta| {:.4}",
+        r.objective.kind.as_str(),
+        r.objective.examples,
+        r.objective.loss,
+        r.objective.theta_norm
+    );
+    match &r.estimate {
+        SharpnessEstimate::Hessian(h) => {
+            for (i, e) in h.eigenvalues.iter().enumerate() {
+                println!(
+                    "lambda_{} = {:+.6e}  ({} HVPs, {:?}, residual {:.2e})",
+                    i + 1,
+                    e.value,
+                    e.hvps,
+                    e.stop,
+                    e.residual
+                );
+            }
+        }
+        SharpnessEstimate::Lipschitz(l) => {
+            for o in &l.objectives {
+                println!("{}: kappa_max {:.6e}", o.kind.as_str(), o.kappa_max);
+                for p in &o.random {
+                    let ratio = p
+                        .secants
+                        .iter()
+                        .filter_map(|s| s.delta_ratio)
+                        .fold(0.0, f64::max);
+                    let flips = p
+                        .secants
+                        .iter()
+                        .filter_map(|s| s.sign_flip_fraction)
+                        .fold(0.0, f64::max);
+                    println!(
+                        "  r = {:.3e}: kappa max {:.6e} mean {:.6e} | max |d delta|/|d theta| {:.3e} | max sign flips {:.2e}",
+                        p.radius, p.kappa_max, p.kappa_mean, ratio, flips
+                    );
+                }
+                println!(
+                    "  worst case (r = {:.3e}): {:.6e}",
+                    o.worst_case.radius, o.worst_case.kappa
+                );
+            }
+            for (i, s) in l.trajectory.iter().enumerate() {
+                println!(
+                    "trajectory secant {}->{}: kappa {:.6e}",
+                    i + 1,
+                    i + 2,
+                    s.kappa
+                );
+            }
+        }
+        SharpnessEstimate::Kinks(k) => {
+            println!(
+                "largest gradient jump {:.6e} at t = {:.4e} (median jump {:.6e}, {} points)",
+                k.max_jump,
+                k.max_jump_at,
+                k.median_jump,
+                k.t.len()
+            );
+        }
+    }
+    println!("gradient evaluations: {}", r.gradient_evaluations);
+    println!("report: {}", out.display());
+}

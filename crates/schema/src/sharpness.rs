@@ -1,0 +1,217 @@
+//! Payloads of parameter-space analysis reports (`advland sharpness`), paper.md §3.2 E-B.
+
+use serde::{Deserialize, Serialize};
+
+use crate::threat::PgdSettings;
+
+/// Which loss of a model an analysis measures (paper.md §1.2, §3.2 E-B item 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectiveKind {
+    /// ℓ(x, θ).
+    Clean,
+    /// ℓ(x + δ*(θ), θ) with PGD re-run at every θ (same seed, same random start); gradient by
+    /// Danskin (δ* held fixed in the backward pass).
+    Adversarial,
+    /// ℓ(x + δ₀, θ) with δ₀ computed once at the reference θ₀ and reused everywhere: isolates
+    /// the dependence of δ* on θ (paper.md C6).
+    AdversarialFrozen,
+}
+
+impl ObjectiveKind {
+    /// The name used in files and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectiveKind::Clean => "clean",
+            ObjectiveKind::Adversarial => "adversarial",
+            ObjectiveKind::AdversarialFrozen => "adversarial-frozen",
+        }
+    }
+}
+
+/// Floating-point precision of an analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// Single precision, as trained; fastest.
+    F32,
+    /// Double precision end to end: finite-difference curvature needs the digits.
+    F64,
+}
+
+/// What was measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectiveInfo {
+    /// The objective.
+    pub kind: ObjectiveKind,
+    /// Its attack (adversarial kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<PgdSettings>,
+    /// Precision of the computation.
+    pub precision: Precision,
+    /// Examples in the fixed data subset.
+    pub examples: usize,
+    /// Checkpoint measured.
+    pub checkpoint: String,
+    /// Its epoch.
+    pub epoch: usize,
+    /// ‖θ₀‖₂.
+    pub theta_norm: f64,
+    /// Number of parameters.
+    pub parameters: usize,
+    /// f(θ₀).
+    pub loss: f64,
+}
+
+/// Why an iteration stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The relative change fell below the tolerance.
+    Converged,
+    /// The iteration cap was reached first.
+    MaxIter,
+}
+
+/// One estimated Hessian eigenvalue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Eigenvalue {
+    /// Signed eigenvalue (Rayleigh quotient).
+    pub value: f64,
+    /// Rayleigh quotient after each iteration.
+    pub trace: Vec<f64>,
+    /// ‖Hv − λv‖ at the end.
+    pub residual: f64,
+    /// Hessian-vector products spent.
+    pub hvps: usize,
+    /// Why it stopped.
+    pub stop: StopReason,
+}
+
+/// `sharpness hessian`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HessianResult {
+    /// Finite-difference step of the HVPs (distance in parameter space).
+    pub fd_step: f64,
+    /// Relative tolerance.
+    pub tol: f64,
+    /// Eigenvalues of largest |λ|, in the order found.
+    pub eigenvalues: Vec<Eigenvalue>,
+}
+
+/// One secant between θ and θ + t·u.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secant {
+    /// Distance ‖θ₁ − θ₂‖.
+    pub distance: f64,
+    /// ‖g(θ₁) − g(θ₂)‖ / ‖θ₁ − θ₂‖.
+    pub kappa: f64,
+    /// ‖δ(θ₁) − δ(θ₂)‖ / ‖θ₁ − θ₂‖ when the objective has perturbations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_ratio: Option<f64>,
+    /// Fraction of input coordinates whose perturbation changed sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_flip_fraction: Option<f64>,
+}
+
+/// κ at one radius over several directions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadiusProbe {
+    /// The radius r.
+    pub radius: f64,
+    /// max over directions of κ.
+    pub kappa_max: f64,
+    /// Mean over directions of κ.
+    pub kappa_mean: f64,
+    /// One secant per direction.
+    pub secants: Vec<Secant>,
+}
+
+/// The worst-case secant over a sphere of radius ρ.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorstCase {
+    /// ρ.
+    pub radius: f64,
+    /// The largest κ seen.
+    pub kappa: f64,
+    /// κ after each ascent step.
+    pub trace: Vec<f64>,
+}
+
+/// κ estimates of one objective.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmoothnessEstimates {
+    /// The objective.
+    pub kind: ObjectiveKind,
+    /// κ(r) over random unit directions.
+    pub random: Vec<RadiusProbe>,
+    /// κ(r) along the normalised negative gradient.
+    pub gradient_direction: Vec<RadiusProbe>,
+    /// Worst case over the smallest sphere.
+    pub worst_case: WorstCase,
+    /// Largest κ of all probes.
+    pub kappa_max: f64,
+}
+
+/// `sharpness lipschitz`: the chosen objective and, for `adversarial`, the frozen ablation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LipschitzResult {
+    /// Radii as fractions of ‖θ₀‖.
+    pub relative_radii: Vec<f64>,
+    /// One entry per objective measured (the requested one first).
+    pub objectives: Vec<SmoothnessEstimates>,
+    /// Secants between consecutive checkpoints (trajectory), if several were given.
+    pub trajectory: Vec<Secant>,
+}
+
+/// Gradient jumps along a line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KinkProfile {
+    /// Grid positions.
+    pub t: Vec<f64>,
+    /// f along the grid.
+    pub loss: Vec<f64>,
+    /// ‖g(tᵢ₊₁) − g(tᵢ)‖, one per neighbouring pair.
+    pub jumps: Vec<f64>,
+    /// The largest jump.
+    pub max_jump: f64,
+    /// Where it happened (midpoint of the pair).
+    pub max_jump_at: f64,
+    /// Median jump.
+    pub median_jump: f64,
+}
+
+/// The estimate a `sharpness` report holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "estimator", rename_all = "kebab-case")]
+pub enum SharpnessEstimate {
+    /// Top Hessian eigenvalues.
+    Hessian(HessianResult),
+    /// Gradient-Lipschitz estimates.
+    Lipschitz(LipschitzResult),
+    /// Gradient jumps along a line.
+    Kinks(KinkProfile),
+}
+
+/// Payload of a `sharpness` report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharpnessReport {
+    /// What was measured.
+    pub objective: ObjectiveInfo,
+    /// The estimate.
+    pub estimate: SharpnessEstimate,
+    /// Loss/gradient evaluations spent (an HVP is two).
+    pub gradient_evaluations: u64,
+}

@@ -1,0 +1,138 @@
+//! `advland sharpness` on a tiny adversarially trained MLP: every estimator writes a report
+//! that reads back, with the frozen ablation next to the adversarial objective.
+
+use advland_schema::{ObjectiveKind, Report, SharpnessEstimate, SharpnessReport, read_json};
+
+use crate::{advland, ok, user_error};
+
+#[test]
+fn sharpness_estimators_write_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&advland(
+        d,
+        &[
+            "train",
+            "-q",
+            "--model",
+            "mlp",
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+            "--train-subset",
+            "300",
+            "--test-subset",
+            "100",
+            "--norm",
+            "linf",
+            "--eps",
+            "0.1",
+            "--steps",
+            "2",
+            "--eval-subset",
+            "50",
+            "--out",
+            "run",
+        ],
+    ));
+    let c1 = "run/checkpoints/epoch-0001";
+    let c2 = "run/checkpoints/epoch-0002";
+    let common = ["--subset", "32", "--steps", "3", "--seed", "1"];
+    let mut args = vec![
+        "sharpness",
+        "lipschitz",
+        "--checkpoint",
+        c1,
+        "--checkpoint",
+        c2,
+        "--directions",
+        "2",
+        "--radii",
+        "1e-3,1e-2",
+        "--out",
+        "lip.json",
+    ];
+    args.extend(common);
+    ok(&advland(d, &args));
+    let r: Report<SharpnessReport> = read_json(&d.join("lip.json")).unwrap();
+    let SharpnessEstimate::Lipschitz(l) = &r.data.estimate else {
+        panic!("not lipschitz")
+    };
+    let kinds: Vec<ObjectiveKind> = l.objectives.iter().map(|o| o.kind).collect();
+    assert_eq!(
+        kinds,
+        [ObjectiveKind::Adversarial, ObjectiveKind::AdversarialFrozen]
+    );
+    assert_eq!(l.trajectory.len(), 1);
+    for o in &l.objectives {
+        assert_eq!(o.random.len(), 2);
+        assert!(o.kappa_max > 0.0 && o.kappa_max.is_finite());
+    }
+    // The re-solved attack moves with θ; the frozen one cannot.
+    let moved = |i: usize| l.objectives[i].random[1].secants[0].delta_ratio.unwrap();
+    assert!(moved(0) > 0.0);
+    assert_eq!(moved(1), 0.0);
+    assert_eq!(r.data.objective.attack.as_ref().unwrap().eps, 0.1);
+
+    let mut args = vec![
+        "sharpness",
+        "hessian",
+        "--checkpoint",
+        c2,
+        "--objective",
+        "clean",
+        "--k",
+        "2",
+        "--max-iter",
+        "20",
+        "--out",
+        "h.json",
+    ];
+    args.extend(common);
+    ok(&advland(d, &args));
+    let r: Report<SharpnessReport> = read_json(&d.join("h.json")).unwrap();
+    let SharpnessEstimate::Hessian(h) = &r.data.estimate else {
+        panic!("not hessian")
+    };
+    assert_eq!(h.eigenvalues.len(), 2);
+    assert!(h.eigenvalues[0].value.abs() >= h.eigenvalues[1].value.abs() * 0.5);
+    assert!(r.data.gradient_evaluations >= 2 * h.eigenvalues[0].hvps as u64);
+
+    let mut args = vec![
+        "sharpness",
+        "kinks",
+        "--checkpoint",
+        c2,
+        "--norm",
+        "l2",
+        "--eps",
+        "1.0",
+        "--points",
+        "9",
+        "--out",
+        "k.json",
+    ];
+    args.extend(common);
+    ok(&advland(d, &args));
+    let r: Report<SharpnessReport> = read_json(&d.join("k.json")).unwrap();
+    let SharpnessEstimate::Kinks(k) = &r.data.estimate else {
+        panic!("not kinks")
+    };
+    assert_eq!((k.t.len(), k.jumps.len()), (9, 8));
+
+    user_error(
+        &advland(
+            d,
+            &[
+                "sharpness",
+                "hessian",
+                "--checkpoint",
+                "run",
+                "--objective",
+                "adversarial",
+            ],
+        ),
+        &["run"],
+    );
+}
