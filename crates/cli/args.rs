@@ -44,6 +44,9 @@ pub enum Command {
     /// Smoothness and sharpness of a checkpoint's loss in parameter space: Hessian eigenvalues,
     /// gradient-Lipschitz probes (adversarial next to adversarial-frozen), gradient jumps.
     Sharpness(SharpnessArgs),
+    /// The closed-form binary linear model on two classes: L∞ gradient jumps at w_i = 0 and
+    /// L2 smoothness growing like ε/‖w‖ (paper.md §2.3).
+    Linear(crate::commands::linear::LinearArgs),
     /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
     /// the report.
     Demo(DemoArgs),
@@ -314,6 +317,10 @@ pub struct SharpnessArgs {
     /// Finite-difference step of the Hessian-vector products (default 1e-4 in f64, 1e-2 in f32).
     #[arg(long)]
     pub fd_step: Option<f64>,
+    /// Hessian of the live network instead of θ₀'s linear piece (ReLU/pool gates frozen, the
+    /// default for clean and adversarial-frozen; the adversarial objective is always live).
+    #[arg(long)]
+    pub live_activations: bool,
     /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
     #[arg(long, value_delimiter = ',', default_value = "1e-4,1e-3,1e-2")]
     pub radii: Vec<f64>,

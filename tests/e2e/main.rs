@@ -3,6 +3,7 @@
 mod cli;
 mod demo;
 mod errors;
+mod linear;
 mod sharpness;
 
 use std::path::Path;

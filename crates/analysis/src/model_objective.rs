@@ -7,6 +7,7 @@ pub use advland_schema::Precision;
 use advland_schema::{Cost, PgdSettings};
 use advland_train::attack::{Constraint, constraint_for};
 use advland_train::loss::cross_entropy;
+use advland_train::model::ActivationPattern;
 use advland_train::params::{flat_gradient, flatten, load_flat};
 use advland_train::{Batch, Model, pgd_attack};
 use burn::module::Module;
@@ -33,6 +34,7 @@ pub struct ModelObjective {
     template: Model,
     batches: Vec<Batch>,
     frozen: Vec<Tensor<4>>,
+    patterns: Option<Vec<ActivationPattern>>,
     kind: ObjectiveKind,
     attack: Option<PgdSettings>,
     constraint: Option<Box<dyn Constraint>>,
@@ -69,6 +71,12 @@ pub struct ObjectiveSpec {
     pub batch_size: usize,
     /// Seed of the attacks' random starts (the same for every θ).
     pub seed: u64,
+    /// Evaluate through the activation pattern (ReLU masks, pooling choices) recorded at θ₀
+    /// instead of the live network: the smooth function on θ₀'s linear piece, whose
+    /// finite-difference Hessian is the exact local Hessian (see
+    /// [`advland_train::model::ActivationPattern`]). Needs fixed inputs, so not with the
+    /// adversarial kind.
+    pub freeze_activations: bool,
 }
 
 impl ModelObjective {
@@ -90,7 +98,16 @@ impl ModelObjective {
             precision,
             batch_size,
             seed,
+            freeze_activations,
         } = spec.clone();
+        if freeze_activations && kind == ObjectiveKind::Adversarial {
+            return Err(Error::InvalidConfig {
+                field: "freeze_activations",
+                reason: "a frozen activation pattern needs fixed inputs; use the clean or \
+                         adversarial-frozen objective"
+                    .to_owned(),
+            });
+        }
         if data.is_empty() {
             return Err(Error::InvalidConfig {
                 field: "subset",
@@ -130,6 +147,7 @@ impl ModelObjective {
             template,
             batches,
             frozen: Vec::new(),
+            patterns: None,
             kind,
             constraint: attack.as_ref().map(constraint_for),
             attack,
@@ -146,7 +164,25 @@ impl ModelObjective {
                 .map(|i| objective.attack_batch(&model, i))
                 .collect();
         }
+        if freeze_activations {
+            let model = objective.template.clone();
+            let inputs = objective.inputs(&model);
+            objective.patterns = Some(
+                inputs
+                    .into_iter()
+                    .map(|x| model.forward_recording(x).1)
+                    .collect(),
+            );
+        }
         Ok(objective)
+    }
+
+    /// Logits of batch `i` at inputs `x`: live, or through θ₀'s activation pattern.
+    fn logits(&self, model: &Model, x: Tensor<4>, i: usize) -> Tensor<2> {
+        match &self.patterns {
+            Some(patterns) => model.forward_with_pattern(x, &patterns[i]),
+            None => model.forward(x),
+        }
     }
 
     /// The reference parameters θ₀ (the model's own), as host f64.
@@ -263,9 +299,9 @@ impl Objective for ModelObjective {
         let n = self.examples as f64;
         let mut loss_sum = 0.0;
         let mut grad: Option<Tensor<1>> = None;
-        for (x, batch) in inputs.into_iter().zip(&self.batches) {
+        for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
             let b = batch.labels.dims()[0];
-            let per_example = cross_entropy(model.forward(x), batch.labels.clone());
+            let per_example = cross_entropy(self.logits(&model, x, i), batch.labels.clone());
             let sum = per_example.sum();
             loss_sum += sum.clone().detach().inner().into_scalar::<f64>();
             let grads = sum.div_scalar(n).backward();
@@ -303,8 +339,13 @@ impl Objective for ModelObjective {
         let inputs = self.inputs(&model);
         let valid = model.valid();
         let mut loss_sum = 0.0;
-        for (x, batch) in inputs.into_iter().zip(&self.batches) {
-            let per_example = cross_entropy(valid.forward(x.inner()), batch.labels.clone().inner());
+        for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
+            let logits = match &self.patterns {
+                // Recorded gates live on the autodiff device; replay there, without a backward.
+                Some(_) => self.logits(&model, x, i).detach().inner(),
+                None => valid.forward(x.inner()),
+            };
+            let per_example = cross_entropy(logits, batch.labels.clone().inner());
             loss_sum += per_example.sum().into_scalar::<f64>();
             self.add_cost(Cost {
                 forward: batch.labels.dims()[0] as u64,

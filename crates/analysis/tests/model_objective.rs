@@ -41,6 +41,7 @@ fn objective(kind: ObjectiveKind, norm: Norm) -> (ModelObjective, Model) {
         precision: Precision::F64,
         batch_size: 16,
         seed: 3,
+        freeze_activations: false,
     };
     let o = ModelObjective::new(&model, &data, &spec, &device).unwrap();
     (o, model)

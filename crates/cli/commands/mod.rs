@@ -3,5 +3,6 @@
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod linear;
 pub mod sharpness;
 pub mod train;

@@ -38,6 +38,11 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<(
     let total = test.len();
     let test = subset(test, Some(args.subset.min(total)), "--subset")?;
     let attack = args.attack(info.settings.adversarial.as_ref())?;
+    // Hessians are taken on θ₀'s linear piece (what double-backward reports); smoothness probes
+    // and kinks look at the live network, whose gate switches are part of what they measure.
+    let freeze = args.estimator == Estimator::Hessian
+        && !args.live_activations
+        && args.objective != ObjectiveKind::Adversarial;
     let build = |kind: ObjectiveKind, model: &advland_train::Model| {
         let spec = ObjectiveSpec {
             kind,
@@ -45,6 +50,7 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<(
             precision: args.precision,
             batch_size: args.batch_size,
             seed: args.seed,
+            freeze_activations: freeze,
         };
         ModelObjective::new(model, &test, &spec, device)
     };
@@ -98,6 +104,7 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<(
             kind: args.objective,
             attack: attack.clone(),
             precision: args.precision,
+            frozen_activations: freeze,
             examples: objective.examples(),
             checkpoint: checkpoint.display().to_string(),
             epoch: info.epoch,

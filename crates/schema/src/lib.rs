@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod linear;
 pub mod metrics;
 pub mod report;
 pub mod settings;

@@ -52,6 +52,9 @@ pub struct ObjectiveInfo {
     pub attack: Option<PgdSettings>,
     /// Precision of the computation.
     pub precision: Precision,
+    /// Whether the network was evaluated through the activation pattern recorded at θ₀
+    /// (exact local Hessian) instead of live (gates may switch between evaluation points).
+    pub frozen_activations: bool,
     /// Examples in the fixed data subset.
     pub examples: usize,
     /// Checkpoint measured.

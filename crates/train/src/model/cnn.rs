@@ -1,13 +1,15 @@
 //! The small CNN of the foundation issue:
 //! conv3x3(16) → ReLU → maxpool2 → conv3x3(32) → ReLU → maxpool2 (floor) → flatten → Linear.
+//! ReLUs and 2×2 pools go through [`Gating`] so that an activation pattern can be recorded
+//! and replayed (see [`super::pattern`]).
 //! On 1×28×28 input with 10 classes it has 12,810 parameters.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+
+use super::pattern::Gating;
 
 /// The CNN. Parameter names follow PyTorch: `conv1`, `conv2`, `fc1`.
 #[derive(Module, Debug)]
@@ -16,8 +18,6 @@ pub struct Cnn {
     pub conv1: Conv2d,
     /// 3×3 convolution, 32 filters, no padding.
     pub conv2: Conv2d,
-    /// 2×2 max pooling, stride 2, floor mode.
-    pub pool: MaxPool2d,
     /// Classifier on the flattened (C, H, W) features.
     pub fc1: Linear,
 }
@@ -40,7 +40,6 @@ impl Cnn {
         Self {
             conv1: Conv2dConfig::new([c, 16], [3, 3]).init(device),
             conv2: Conv2dConfig::new([16, 32], [3, 3]).init(device),
-            pool: MaxPool2dConfig::new([2, 2]).init(),
             fc1: LinearConfig::new(32 * h2 * w2, classes).init(device),
         }
     }
@@ -50,8 +49,14 @@ impl Cnn {
     /// # Shapes
     /// `x`: `[b, c, h, w]` → `[b, classes]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.pool.forward(relu(self.conv1.forward(x)));
-        let x = self.pool.forward(relu(self.conv2.forward(x))); // [b, 32, h2, w2]
+        self.forward_gated(x, &mut Gating::Live)
+    }
+
+    pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
+        let x = gating.relu4(self.conv1.forward(x));
+        let x = gating.pool2(x);
+        let x = gating.relu4(self.conv2.forward(x));
+        let x = gating.pool2(x); // [b, 32, h2, w2]
         self.fc1.forward(x.flatten(1, 3))
     }
 }

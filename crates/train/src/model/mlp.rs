@@ -2,8 +2,9 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+
+use super::pattern::Gating;
 
 /// A ReLU MLP. Layers are named `fc1`, `fc2`, … in exported weights (see
 /// [`crate::params`]).
@@ -32,12 +33,16 @@ impl Mlp {
     /// # Shapes
     /// `x`: `[b, c, h, w]` → `[b, classes]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.forward_gated(x, &mut Gating::Live)
+    }
+
+    pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
         let mut h: Tensor<2> = x.flatten(1, 3); // [b, c*h*w]
         let last = self.fc.len().saturating_sub(1);
         for (i, layer) in self.fc.iter().enumerate() {
             h = layer.forward(h);
             if i < last {
-                h = relu(h);
+                h = gating.relu2(h);
             }
         }
         h

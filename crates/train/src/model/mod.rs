@@ -2,9 +2,13 @@
 
 mod cnn;
 mod mlp;
+mod pattern;
 
 pub use cnn::Cnn;
 pub use mlp::Mlp;
+pub use pattern::{ActivationPattern, Gate};
+
+use pattern::Gating;
 
 use advland_schema::{ModelKind, ModelSpec};
 use burn::module::Module;
@@ -73,9 +77,32 @@ impl Model {
     /// # Shapes
     /// `x`: `[b, c, h, w]` → `[b, classes]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.forward_gated(x, &mut Gating::Live)
+    }
+
+    /// Logits and the activation pattern (ReLU masks, pooling choices) on `x`.
+    ///
+    /// # Shapes
+    /// `x`: `[b, c, h, w]` → `[b, classes]`
+    pub fn forward_recording(&self, x: Tensor<4>) -> (Tensor<2>, ActivationPattern) {
+        let mut pattern = ActivationPattern::default();
+        let logits = self.forward_gated(x, &mut Gating::Record(&mut pattern));
+        (logits, pattern)
+    }
+
+    /// Logits with the gates of `pattern` (recorded on inputs of the same shape) in place of
+    /// the live ReLUs and pools: the network as a smooth function of θ on one linear piece.
+    ///
+    /// # Panics
+    /// If `pattern` was recorded on inputs of another shape or another architecture.
+    pub fn forward_with_pattern(&self, x: Tensor<4>, pattern: &ActivationPattern) -> Tensor<2> {
+        self.forward_gated(x, &mut Gating::Replay(pattern, 0))
+    }
+
+    fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
         match self {
-            Model::Mlp(m) => m.forward(x),
-            Model::Cnn(m) => m.forward(x),
+            Model::Mlp(m) => m.forward_gated(x, gating),
+            Model::Cnn(m) => m.forward_gated(x, gating),
         }
     }
 }
@@ -98,6 +125,37 @@ mod tests {
         assert_eq!(model.num_params(), 12_810);
         let y = model.forward(Tensor::zeros([3, 1, 28, 28], &Device::flex()));
         assert_eq!(y.dims(), [3, 10]);
+    }
+
+    #[test]
+    fn replayed_pattern_reproduces_logits_and_gradients_at_the_recording_point() {
+        use crate::params::{flat_gradient, init_seeded, to_host};
+        let device = Device::flex().autodiff();
+        for kind in [ModelKind::Cnn, ModelKind::Mlp] {
+            let spec = ModelSpec {
+                kind,
+                hidden: vec![7],
+            };
+            let shape = ModelShape {
+                input: [1, 12, 12],
+                classes: 3,
+            };
+            let model = init_seeded(Model::build(&spec, shape, &device).unwrap(), 2).unwrap();
+            let x = Tensor::<4>::random(
+                [4, 1, 12, 12],
+                burn::tensor::Distribution::Uniform(0.0, 1.0),
+                &device,
+            );
+            let (live, pattern) = model.forward_recording(x.clone());
+            let replay = model.forward_with_pattern(x.clone(), &pattern);
+            assert_eq!(
+                to_host(&live.clone().reshape([12])),
+                to_host(&replay.clone().reshape([12]))
+            );
+            let g_live = flat_gradient(&model, &live.sum().backward());
+            let g_replay = flat_gradient(&model, &replay.sum().backward());
+            assert_eq!(to_host(&g_live), to_host(&g_replay), "{kind:?}");
+        }
     }
 
     #[test]

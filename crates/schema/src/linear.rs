@@ -1,0 +1,1 @@
+//! Payloads of `advland linear` reports (being written).

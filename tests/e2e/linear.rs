@@ -1,0 +1,1 @@
+//! `advland linear` end-to-end tests (being written).
