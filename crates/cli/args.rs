@@ -262,6 +262,10 @@ pub enum Estimator {
     Lipschitz,
     /// Gradient jumps ‖g(tᵢ₊₁) − g(tᵢ)‖ along a random line through θ.
     Kinks,
+    /// Hessian trace by Hutchinson's estimator (Rademacher probes) with a 95 % interval.
+    Trace,
+    /// Hessian spectral density by stochastic Lanczos quadrature.
+    Density,
 }
 
 impl Estimator {
@@ -271,6 +275,8 @@ impl Estimator {
             Estimator::Hessian => "hessian",
             Estimator::Lipschitz => "lipschitz",
             Estimator::Kinks => "kinks",
+            Estimator::Trace => "trace",
+            Estimator::Density => "density",
         }
     }
 }
@@ -311,9 +317,12 @@ pub struct SharpnessArgs {
     /// Relative tolerance on the Rayleigh quotient (hessian).
     #[arg(long, default_value_t = 1e-3)]
     pub tol: f64,
-    /// Iteration cap per eigenvalue (hessian).
+    /// Iteration cap per eigenvalue (hessian), probe cap (trace), Lanczos steps (density).
     #[arg(long, default_value_t = 100)]
     pub max_iter: usize,
+    /// Lanczos runs averaged (density).
+    #[arg(long, default_value_t = 1)]
+    pub probes: usize,
     /// Finite-difference step of the Hessian-vector products (default 1e-4 in f64, 1e-2 in f32).
     #[arg(long)]
     pub fd_step: Option<f64>,

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use advland_analysis::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
+use advland_analysis::hessian::{
+    DensityConfig, FiniteDifferenceHessian, PowerIterationConfig, TraceConfig, hutchinson_trace,
+    spectral_density, top_eigenpairs,
+};
 use advland_analysis::lipschitz::{
     Anchor, gradient_jumps, probe_directions, random_directions, worst_case_ascent,
 };
@@ -12,8 +15,8 @@ use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec};
 use advland_analysis::vector::{norm, normalize};
 use advland_analysis::{Objective, ObjectiveKind};
 use advland_schema::{
-    Cost, Eigenvalue, HessianResult, LipschitzResult, ObjectiveInfo, Precision, Report,
-    SharpnessEstimate, SharpnessReport, SmoothnessEstimates, write_json,
+    Cost, DensityResult, Eigenvalue, HessianResult, LipschitzResult, ObjectiveInfo, Precision,
+    Report, SharpnessEstimate, SharpnessReport, SmoothnessEstimates, TraceResult, write_json,
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits, subset};
@@ -40,8 +43,10 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<(
     let attack = args.attack(info.settings.adversarial.as_ref())?;
     // Hessians are taken on θ₀'s linear piece (what double-backward reports); smoothness probes
     // and kinks look at the live network, whose gate switches are part of what they measure.
-    let freeze = args.estimator == Estimator::Hessian
-        && !args.live_activations
+    let freeze = matches!(
+        args.estimator,
+        Estimator::Hessian | Estimator::Trace | Estimator::Density
+    ) && !args.live_activations
         && args.objective != ObjectiveKind::Adversarial;
     let build = |kind: ObjectiveKind, model: &advland_train::Model| {
         let spec = ObjectiveSpec {
@@ -83,6 +88,46 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<(
                 relative_radii: args.radii.clone(),
                 objectives,
                 trajectory,
+            })
+        }
+        Estimator::Trace => {
+            let fd_step = fd_step(args);
+            let op = FiniteDifferenceHessian::new(&objective, theta.clone(), fd_step)?;
+            let config = TraceConfig {
+                max_samples: args.max_iter,
+                tol: args.tol,
+                seed: args.seed,
+                ..TraceConfig::default()
+            };
+            let t = hutchinson_trace(&op, &config)?;
+            SharpnessEstimate::Trace(TraceResult {
+                fd_step,
+                mean: t.mean,
+                std_error: t.std_error,
+                ci95_low: t.ci95.0,
+                ci95_high: t.ci95.1,
+                samples: t.samples,
+                running_mean: t.trace_of_running_mean,
+                stop: t.stop,
+            })
+        }
+        Estimator::Density => {
+            let fd_step = fd_step(args);
+            let op = FiniteDifferenceHessian::new(&objective, theta.clone(), fd_step)?;
+            let config = DensityConfig {
+                steps: args.max_iter,
+                probes: args.probes,
+                seed: args.seed,
+                ..DensityConfig::default()
+            };
+            let d = spectral_density(&op, &config)?;
+            SharpnessEstimate::Density(DensityResult {
+                fd_step,
+                nodes: d.nodes,
+                weights: d.weights,
+                sigma: d.sigma,
+                grid: d.grid,
+                density: d.density,
             })
         }
         Estimator::Kinks => {
@@ -142,15 +187,21 @@ fn add(mut a: Cost, b: Cost) -> Cost {
     a
 }
 
+/// The HVP step: f64 keeps ~1e-10 relative error at 1e-4 (rounding ~1e-16/h² is far below
+/// truncation); f32's optimum is near 1e-2 (measured in the analysis crate's HVP test).
+fn fd_step(args: &SharpnessArgs) -> f64 {
+    args.fd_step.unwrap_or(match args.precision {
+        Precision::F64 => 1e-4,
+        Precision::F32 => 1e-2,
+    })
+}
+
 fn hessian(
     args: &SharpnessArgs,
     objective: &ModelObjective,
     theta: &[f64],
 ) -> Result<HessianResult> {
-    let fd_step = args.fd_step.unwrap_or(match args.precision {
-        Precision::F64 => 1e-4,
-        Precision::F32 => 1e-2,
-    });
+    let fd_step = fd_step(args);
     let op = FiniteDifferenceHessian::new(objective, theta.to_vec(), fd_step)?;
     let config = PowerIterationConfig {
         k: args.k,
@@ -261,6 +312,31 @@ fn print_summary(r: &SharpnessReport, out: &Path) {
                     s.kappa
                 );
             }
+        }
+        SharpnessEstimate::Trace(t) => {
+            println!(
+                "trace(H) = {:.6e} ± {:.2e} (95% CI [{:.6e}, {:.6e}], {} probes, {:?})",
+                t.mean, t.std_error, t.ci95_low, t.ci95_high, t.samples, t.stop
+            );
+        }
+        SharpnessEstimate::Density(d) => {
+            let lo = d
+                .nodes
+                .iter()
+                .flatten()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let hi = d
+                .nodes
+                .iter()
+                .flatten()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
+            println!(
+                "spectrum in [{lo:.6e}, {hi:.6e}], {} probes, sigma {:.2e}",
+                d.nodes.len(),
+                d.sigma
+            );
         }
         SharpnessEstimate::Kinks(k) => {
             println!(

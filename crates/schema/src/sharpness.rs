@@ -195,6 +195,46 @@ pub struct KinkProfile {
     pub median_jump: f64,
 }
 
+/// `sharpness trace`: Hutchinson's estimate of tr(H) with Rademacher probes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceResult {
+    /// Finite-difference step of the HVPs.
+    pub fd_step: f64,
+    /// Mean of vᵀHv over the probes.
+    pub mean: f64,
+    /// Standard error of the mean.
+    pub std_error: f64,
+    /// 95 % confidence interval (normal approximation), low end.
+    pub ci95_low: f64,
+    /// 95 % confidence interval, high end.
+    pub ci95_high: f64,
+    /// Probes used.
+    pub samples: usize,
+    /// Running mean after each probe.
+    pub running_mean: Vec<f64>,
+    /// Why it stopped.
+    pub stop: StopReason,
+}
+
+/// `sharpness density`: stochastic Lanczos quadrature of the Hessian's spectrum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DensityResult {
+    /// Finite-difference step of the HVPs.
+    pub fd_step: f64,
+    /// Ritz values, one list per probe.
+    pub nodes: Vec<Vec<f64>>,
+    /// Their quadrature weights (squared first components), one list per probe.
+    pub weights: Vec<Vec<f64>>,
+    /// Width of the Gaussian broadening.
+    pub sigma: f64,
+    /// Evenly spaced eigenvalue grid.
+    pub grid: Vec<f64>,
+    /// Density on the grid (integrates to 1).
+    pub density: Vec<f64>,
+}
+
 /// The estimate a `sharpness` report holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "estimator", rename_all = "kebab-case")]
@@ -205,6 +245,10 @@ pub enum SharpnessEstimate {
     Lipschitz(LipschitzResult),
     /// Gradient jumps along a line.
     Kinks(KinkProfile),
+    /// Hessian trace.
+    Trace(TraceResult),
+    /// Hessian spectral density.
+    Density(DensityResult),
 }
 
 /// Payload of a `sharpness` report.
