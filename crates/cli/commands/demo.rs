@@ -6,12 +6,13 @@
 //! which are unknown, paper.md §6); on 784 pixels an L∞ ball of 0.1 has L2 diameter 2.8, so
 //! the L2 ball is the smaller one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_schema::{
-    DataSettings, DemoModel, DemoSummary, EvalSettings, LrSchedule, Norm, PgdSettings, Report,
-    TrainSettings, TrainingSettings, write_json,
+    DataSettings, DemoModel, DemoSharpness, DemoSummary, EvalSettings, LrSchedule, Norm,
+    ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate, TrainSettings,
+    TrainingSettings, write_json,
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
@@ -19,8 +20,9 @@ use advland_train::evaluate;
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 
+use super::sharpness;
 use super::train::run_training;
-use crate::args::DemoArgs;
+use crate::args::{DemoArgs, Estimator, SharpnessArgs};
 use crate::meta::meta;
 use crate::progress::Bars;
 
@@ -33,6 +35,12 @@ struct Plan {
     epoch_eval_subset: usize,
     epoch_eval_steps: usize,
     final_steps: usize,
+    sharpness_subset: usize,
+    sharpness_steps: usize,
+    eigenvalues: usize,
+    max_iter: usize,
+    radii: Vec<f64>,
+    directions: usize,
 }
 
 impl Plan {
@@ -46,6 +54,12 @@ impl Plan {
                 epoch_eval_subset: 200,
                 epoch_eval_steps: 5,
                 final_steps: 10,
+                sharpness_subset: 32,
+                sharpness_steps: 5,
+                eigenvalues: 2,
+                max_iter: 10,
+                radii: vec![1e-2],
+                directions: 1,
             }
         } else {
             Plan {
@@ -56,7 +70,47 @@ impl Plan {
                 epoch_eval_subset: 500,
                 epoch_eval_steps: 10,
                 final_steps: 20,
+                sharpness_subset: 256,
+                sharpness_steps: 10,
+                eigenvalues: 5,
+                max_iter: 30,
+                radii: vec![1e-3, 1e-2],
+                directions: 2,
             }
+        }
+    }
+
+    /// `advland sharpness` arguments for one estimator on a checkpoint.
+    fn sharpness_args(
+        &self,
+        estimator: Estimator,
+        objective: ObjectiveKind,
+        attack: &PgdSettings,
+        checkpoint: PathBuf,
+        seed: u64,
+    ) -> SharpnessArgs {
+        SharpnessArgs {
+            estimator,
+            checkpoint: vec![checkpoint],
+            objective,
+            norm: Some(attack.norm),
+            eps: Some(attack.eps),
+            steps: self.sharpness_steps,
+            subset: self.sharpness_subset,
+            batch_size: 256,
+            precision: Precision::F64,
+            k: self.eigenvalues,
+            tol: 1e-3,
+            max_iter: self.max_iter,
+            probes: 1,
+            fd_step: None,
+            live_activations: false,
+            radii: self.radii.clone(),
+            directions: self.directions,
+            ascent_steps: self.directions,
+            points: 41,
+            seed,
+            out: None,
         }
     }
 
@@ -136,6 +190,14 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         for e in &log.epochs {
             cost += e.cost;
         }
+        let checkpoint = run_dir.join(&last.path);
+        let mut sharpness = Vec::new();
+        for attack in threats(plan.sharpness_steps) {
+            let (entry, c) =
+                measure_sharpness(&plan, &attack, &checkpoint, name, args, device, device_name)?;
+            cost += c;
+            sharpness.push(entry);
+        }
         models.push(DemoModel {
             name: name.to_owned(),
             run_dir: name.to_owned(),
@@ -143,6 +205,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
             epochs: log.epochs.len(),
             train_duration_s,
             eval,
+            sharpness,
         });
     }
     let summary = DemoSummary {
@@ -166,6 +229,78 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     Ok(())
 }
 
+/// Hessian eigenvalues of the adversarial-frozen loss and κ of the adversarial loss (with its
+/// frozen ablation) for one model under one attack; writes both reports into the run directory.
+fn measure_sharpness(
+    plan: &Plan,
+    attack: &PgdSettings,
+    checkpoint: &Path,
+    name: &str,
+    args: &DemoArgs,
+    device: &Device,
+    device_name: &str,
+) -> Result<(DemoSharpness, advland_schema::Cost)> {
+    let mut cost = advland_schema::Cost::default();
+    let mut reports = Vec::new();
+    let mut eigenvalues = Vec::new();
+    let mut curves: Vec<(ObjectiveKind, f64, Vec<(f64, f64)>)> = Vec::new();
+    for (estimator, objective) in [
+        (Estimator::Hessian, ObjectiveKind::AdversarialFrozen),
+        (Estimator::Lipschitz, ObjectiveKind::Adversarial),
+    ] {
+        let sharp_args = plan.sharpness_args(
+            estimator,
+            objective,
+            attack,
+            checkpoint.to_owned(),
+            args.seed,
+        );
+        let report = sharpness::measure(&sharp_args, device, device_name)
+            .with_context(|| format!("sharpness of {name} under {}", attack.norm))?;
+        cost += report.meta.cost;
+        let file = format!(
+            "{name}/sharpness-{}-{}.json",
+            estimator.as_str(),
+            attack.norm
+        );
+        write_json(&args.out.join(&file), &report)?;
+        reports.push(file);
+        match &report.data.estimate {
+            SharpnessEstimate::Hessian(h) => {
+                eigenvalues = h.eigenvalues.iter().map(|e| e.value).collect();
+            }
+            SharpnessEstimate::Lipschitz(l) => {
+                for o in &l.objectives {
+                    let curve = o.random.iter().map(|p| (p.radius, p.kappa_max)).collect();
+                    curves.push((o.kind, o.kappa_max, curve));
+                }
+            }
+            _ => {}
+        }
+    }
+    let pick = |kind: ObjectiveKind| {
+        curves
+            .iter()
+            .find(|c| c.0 == kind)
+            .map(|c| (c.1, c.2.clone()))
+            .unwrap_or_default()
+    };
+    let (kappa_adversarial, kappa_curve_adversarial) = pick(ObjectiveKind::Adversarial);
+    let (kappa_frozen, kappa_curve_frozen) = pick(ObjectiveKind::AdversarialFrozen);
+    Ok((
+        DemoSharpness {
+            attack: attack.clone(),
+            eigenvalues,
+            kappa_adversarial,
+            kappa_frozen,
+            kappa_curve_adversarial,
+            kappa_curve_frozen,
+            reports,
+        },
+        cost,
+    ))
+}
+
 fn print_summary(summary: &DemoSummary, path: &Path) {
     let Some(first) = summary.models.first() else {
         return;
@@ -186,6 +321,24 @@ fn print_summary(summary: &DemoSummary, path: &Path) {
             row.push_str(&format!(" {:.4} |", r.metrics.accuracy));
         }
         println!("{row}");
+    }
+    println!(
+        "\n| model | attack | lambda_1..k (adversarial-frozen) | kappa adversarial | kappa frozen |"
+    );
+    println!("|---|---|---|---|---|");
+    for m in &summary.models {
+        for sh in &m.sharpness {
+            let lambdas: Vec<String> = sh.eigenvalues.iter().map(|l| format!("{l:+.3}")).collect();
+            println!(
+                "| {} | {} eps={} | {} | {:.3} | {:.3} |",
+                m.name,
+                sh.attack.norm,
+                sh.attack.eps,
+                lambdas.join(" "),
+                sh.kappa_adversarial,
+                sh.kappa_frozen
+            );
+        }
     }
     println!("report: {}", path.display());
 }

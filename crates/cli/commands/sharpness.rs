@@ -28,6 +28,35 @@ use crate::meta::meta;
 
 /// Runs `advland sharpness`.
 pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<()> {
+    let report = measure(args, device, device_name)?;
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => default_out(args)?,
+    };
+    write_json(&out, &report)?;
+    print_summary(&report.data, &out);
+    Ok(())
+}
+
+/// Where a report goes without `--out`: next to the (first) checkpoint.
+pub fn default_out(args: &SharpnessArgs) -> Result<std::path::PathBuf> {
+    let checkpoint = args
+        .checkpoint
+        .first()
+        .context("--checkpoint is required")?;
+    Ok(checkpoint.join(format!(
+        "sharpness-{}-{}.json",
+        args.estimator.as_str(),
+        args.objective.as_str()
+    )))
+}
+
+/// Computes the report `args` asks for, without writing it.
+pub fn measure(
+    args: &SharpnessArgs,
+    device: &Device,
+    device_name: &str,
+) -> Result<Report<SharpnessReport>> {
     let start = Instant::now();
     let checkpoint = args
         .checkpoint
@@ -62,8 +91,8 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<(
     let objective = build(args.objective, &model)?;
     let theta = objective.reference();
     let loss = objective.loss(&theta)?;
-    let mut evaluations = objective.evaluations();
-    let mut cost = objective.cost();
+    let mut evaluations = 0;
+    let mut cost = Cost::default();
     let estimate = match args.estimator {
         Estimator::Hessian => SharpnessEstimate::Hessian(hessian(args, &objective, &theta)?),
         Estimator::Lipschitz => {
@@ -142,8 +171,8 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<(
             )?)
         }
     };
-    evaluations = evaluations.max(objective.evaluations());
-    cost = add(cost, objective.cost());
+    evaluations += objective.evaluations();
+    cost += objective.cost();
     let report = SharpnessReport {
         objective: ObjectiveInfo {
             kind: args.objective,
@@ -168,23 +197,7 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<(
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;
-    let report = Report::new("sharpness", meta, report);
-    let out = args.out.clone().unwrap_or_else(|| {
-        checkpoint.join(format!(
-            "sharpness-{}-{}.json",
-            args.estimator.as_str(),
-            args.objective.as_str()
-        ))
-    });
-    write_json(&out, &report)?;
-    print_summary(&report.data, &out);
-    Ok(())
-}
-
-fn add(mut a: Cost, b: Cost) -> Cost {
-    a.forward = a.forward.max(b.forward);
-    a.backward = a.backward.max(b.backward);
-    a
+    Ok(Report::new("sharpness", meta, report))
 }
 
 /// The HVP step: f64 keeps ~1e-10 relative error at 1e-4 (rounding ~1e-16/h² is far below

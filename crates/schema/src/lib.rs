@@ -30,8 +30,8 @@ pub mod threat;
 
 pub use error::{Error, Result};
 pub use metrics::{
-    CheckpointEntry, DemoModel, DemoSummary, EpochRecord, EvalReport, EvalResult, Metrics,
-    RobustMetrics, TrainLog,
+    CheckpointEntry, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport, EvalResult,
+    Metrics, RobustMetrics, TrainLog,
 };
 pub use report::{
     Cost, DataSubset, Meta, Report, finite, read_json, to_json_bytes, write_atomic, write_json,

@@ -109,6 +109,28 @@ pub struct DemoModel {
     pub train_duration_s: f64,
     /// Final evaluation on the test subset under every demo attack.
     pub eval: EvalResult,
+    /// Parameter-space sharpness and smoothness of the final checkpoint, one entry per attack.
+    pub sharpness: Vec<DemoSharpness>,
+}
+
+/// Sharpness and smoothness of one demo model under one attack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSharpness {
+    /// The attack of the objectives.
+    pub attack: PgdSettings,
+    /// Top Hessian eigenvalues (signed, largest |λ| first) of the adversarial-frozen loss.
+    pub eigenvalues: Vec<f64>,
+    /// Largest gradient-Lipschitz estimate κ of the adversarial loss (attack re-solved).
+    pub kappa_adversarial: f64,
+    /// The same for the adversarial-frozen loss.
+    pub kappa_frozen: f64,
+    /// κ(r) of the adversarial loss: (radius, max κ over directions).
+    pub kappa_curve_adversarial: Vec<(f64, f64)>,
+    /// κ(r) of the adversarial-frozen loss.
+    pub kappa_curve_frozen: Vec<(f64, f64)>,
+    /// The two full reports, relative to the demo directory.
+    pub reports: Vec<String>,
 }
 
 /// Payload of the `demo` report.
