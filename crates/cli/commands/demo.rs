@@ -243,7 +243,7 @@ fn measure_sharpness(
     let mut cost = advland_schema::Cost::default();
     let mut reports = Vec::new();
     let mut eigenvalues = Vec::new();
-    let mut curves: Vec<(ObjectiveKind, f64, Vec<(f64, f64)>)> = Vec::new();
+    let mut smoothness: Vec<SmoothnessEstimates> = Vec::new();
     for (estimator, objective) in [
         (Estimator::Hessian, ObjectiveKind::AdversarialFrozen),
         (Estimator::Lipschitz, ObjectiveKind::Adversarial),
@@ -269,20 +269,18 @@ fn measure_sharpness(
             SharpnessEstimate::Hessian(h) => {
                 eigenvalues = h.eigenvalues.iter().map(|e| e.value).collect();
             }
-            SharpnessEstimate::Lipschitz(l) => {
-                for o in &l.objectives {
-                    let curve = o.random.iter().map(|p| (p.radius, p.kappa_max)).collect();
-                    curves.push((o.kind, o.kappa_max, curve));
-                }
-            }
+            SharpnessEstimate::Lipschitz(l) => smoothness.clone_from(&l.objectives),
             _ => {}
         }
     }
     let pick = |kind: ObjectiveKind| {
-        curves
+        smoothness
             .iter()
-            .find(|c| c.0 == kind)
-            .map(|c| (c.1, c.2.clone()))
+            .find(|o| o.kind == kind)
+            .map(|o| {
+                let curve = o.random.iter().map(|p| (p.radius, p.kappa_max)).collect();
+                (o.kappa_max, curve)
+            })
             .unwrap_or_default()
     };
     let (kappa_adversarial, kappa_curve_adversarial) = pick(ObjectiveKind::Adversarial);
