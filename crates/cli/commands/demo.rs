@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use advland_schema::{
     DataSettings, DemoModel, DemoSharpness, DemoSummary, EvalSettings, LrSchedule, Norm,
-    ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate, TrainSettings,
-    TrainingSettings, write_json,
+    ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate, SmoothnessEstimates,
+    TrainSettings, TrainingSettings, write_json,
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
