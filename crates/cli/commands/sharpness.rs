@@ -27,8 +27,25 @@ use crate::args::{Estimator, SharpnessArgs};
 use crate::meta::meta;
 
 /// Runs `advland sharpness`.
-pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str) -> Result<()> {
-    let report = measure(args, device, device_name)?;
+pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
+    // The estimators report no intermediate progress, so a ticking spinner with the elapsed
+    // time shows the run is alive.
+    let spinner = indicatif::ProgressBar::hidden();
+    if !quiet {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+            spinner.set_style(style);
+        }
+        spinner.set_message(format!(
+            "sharpness {} ({})",
+            args.estimator.as_str(),
+            args.objective.as_str()
+        ));
+        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
+    let report = measure(args, device, device_name);
+    spinner.finish_and_clear();
+    let report = report?;
     let out = match &args.out {
         Some(out) => out.clone(),
         None => default_out(args)?,
