@@ -52,16 +52,16 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
-/// `NORM:EPS[:STEPS]`, e.g. `linf:8/255:20` or `l2:1.0`.
+/// ``NORM:EPS[:STEPS]``, e.g. `linf:8/255:20` or `l2:1.0`.
 pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
     let mut parts = text.split(':');
     let norm = match parts.next() {
         Some(n) => {
             Norm::from_str(n, true).map_err(|_| format!("'{n}': norm must be linf or l2"))?
         }
-        None => return Err("expected NORM:EPS[:STEPS]".into()),
+        None => return Err("expected `NORM:EPS[:STEPS]`".into()),
     };
-    let eps = parse_fraction(parts.next().ok_or("expected NORM:EPS[:STEPS]")?)?;
+    let eps = parse_fraction(parts.next().ok_or("expected `NORM:EPS[:STEPS]`")?)?;
     let steps = parts
         .next()
         .map(|s| {
@@ -70,7 +70,7 @@ pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
         })
         .transpose()?;
     if parts.next().is_some() {
-        return Err(format!("'{text}': expected NORM:EPS[:STEPS]"));
+        return Err(format!("'{text}': expected `NORM:EPS[:STEPS]`"));
     }
     Ok(ThreatSpec {
         norm,
@@ -119,7 +119,7 @@ pub struct TrainArgs {
     /// Experiment file (TOML); flags override its values.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Run directory for checkpoints and the log (default runs/<model>-<norm|std>-s<seed>).
+    /// Run directory for checkpoints and the log (default `runs/<model>-<norm|std>-s<seed>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Seed of every random choice (init, shuffling, attack starts).
@@ -164,7 +164,7 @@ pub struct TrainArgs {
     /// PGD step size (default 2.5·eps/steps).
     #[arg(long, value_parser = parse_eps)]
     pub step_size: Option<f64>,
-    /// Evaluate after every epoch under this attack (NORM:EPS[:STEPS]); repeatable. Default: the
+    /// Evaluate after every epoch under this attack (`NORM:EPS[:STEPS]`); repeatable. Default: the
     /// training attack with 20 steps.
     #[arg(long = "eval-attack", value_parser = parse_threat)]
     pub eval_attacks: Vec<ThreatSpec>,
@@ -200,7 +200,7 @@ pub struct EvalArgs {
     /// Attack radius, e.g. 0.1 or 8/255.
     #[arg(long, value_parser = parse_eps, requires = "norm")]
     pub eps: Option<f64>,
-    /// More attacks as NORM:EPS[:STEPS]; repeatable.
+    /// More attacks as `NORM:EPS[:STEPS]`; repeatable.
     #[arg(long = "attack", value_parser = parse_threat)]
     pub attacks: Vec<ThreatSpec>,
     /// PGD steps (for attacks that do not set their own).

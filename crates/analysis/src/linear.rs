@@ -1,4 +1,4 @@
-//! The binary linear case in closed form (paper.md §2.3 [DERIVED], §3.2 E-A, claims C1/C2).
+//! The binary linear case in closed form (paper.md §2.3 \[DERIVED\], §3.2 E-A, claims C1/C2).
 //!
 //! For a score wᵀx + b, a label y = ±1 and the logistic margin loss ℓ, the inner maximisation
 //! over an ε-ball is solved exactly by Hölder's inequality:
@@ -11,7 +11,7 @@
 //! hyper-planes w_i = 0, and the L2 smoothness bound that blows up like ε/‖w‖. It is the
 //! oracle against which PGD-based estimates of the same quantities are checked.
 //!
-//! The box constraint x + δ ∈ [0,1]^d is ignored throughout: this is the unconstrained-input
+//! The box constraint x + δ ∈ `[0,1]^d` is ignored throughout: this is the unconstrained-input
 //! case of §2.3, and it equals the PGD problem only on inputs where the box is inactive.
 //!
 //! ```
@@ -162,12 +162,12 @@ impl BinaryLinearData {
     }
 }
 
-/// The exact adversarial loss of a binary linear classifier (paper.md §2.3 [DERIVED]):
+/// The exact adversarial loss of a binary linear classifier (paper.md §2.3 \[DERIVED\]):
 ///
 /// L(θ) = (1/N) Σ_n ℓ(m_n),  m_n = y_n(wᵀx_n + b) − ε‖w‖_q,  θ = (w, b),
 ///
 /// with q = 1 for [`Norm::Linf`] and q = 2 for [`Norm::L2`], ℓ the logistic loss, and b
-/// present (last in θ) only when `bias` is on. The [0,1] input box is ignored (unconstrained
+/// present (last in θ) only when `bias` is on. The `[0,1]` input box is ignored (unconstrained
 /// inputs). L is convex: ℓ is convex and decreasing, m is concave in θ.
 #[derive(Clone, Debug)]
 pub struct AdversarialLinearLoss {
@@ -259,7 +259,7 @@ impl AdversarialLinearLoss {
     }
 
     /// The exact Hessian ∇²L(θ), dense row-major `[p, p]` with p = d (+1 with a bias)
-    /// (paper.md §2.3 [DERIVED]). With a_n = ∂m_n/∂θ = (y_n x_n − ε s(w), y_n):
+    /// (paper.md §2.3 \[DERIVED\]). With a_n = ∂m_n/∂θ = (y_n x_n − ε s(w), y_n):
     ///
     /// ∇²L = (1/N) Σ_n ℓ''(m_n) a_n a_nᵀ + (1/N) Σ_n ℓ'(m_n) ∇²m_n.
     ///
@@ -331,7 +331,7 @@ impl AdversarialLinearLoss {
     }
 
     /// The gradient jump in coordinate i predicted when w_i crosses 0 (paper.md §2.3
-    /// [DERIVED], claim C2), with m⁰ the margins at θ with w_i set to 0:
+    /// \[DERIVED\], claim C2), with m⁰ the margins at θ with w_i set to 0:
     ///
     /// - L∞: ∂L/∂w_i = mean ℓ'(m)(y x_i − ε sign(w_i)) and m is continuous, so the one-sided
     ///   limits differ by 2ε·mean|ℓ'(m⁰)| (ℓ' < 0);
@@ -377,7 +377,7 @@ impl AdversarialLinearLoss {
         Ok(norm(&diff))
     }
 
-    /// Upper bound on ‖∇²L‖₂ at weights `w` for the L2 loss (paper.md §2.3 [DERIVED], C1):
+    /// Upper bound on ‖∇²L‖₂ at weights `w` for the L2 loss (paper.md §2.3 \[DERIVED\], C1):
     ///
     /// ‖∇²L‖ ≤ mean ℓ''(m)‖a‖² + ε·mean|ℓ'(m)|/‖w‖ ≤ ((max_n ‖x_n‖ + ε)² + [bias])/4 + ε/‖w‖,
     ///
@@ -477,7 +477,7 @@ impl Objective for AdversarialLinearLoss {
     }
 
     /// L(θ) and, by the chain rule through the closed-form inner max (equivalently Danskin with
-    /// δ* = −yε s(w) held fixed; paper.md §2.3 [DERIVED]):
+    /// δ* = −yε s(w) held fixed; paper.md §2.3 \[DERIVED\]):
     ///
     /// ∇_w L = mean ℓ'(m)(y x − ε s(w)),  ∂L/∂b = mean ℓ'(m) y,
     ///

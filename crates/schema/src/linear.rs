@@ -21,7 +21,7 @@ pub struct LinearReport {
     pub examples: usize,
     /// Examples with y = +1.
     pub positives: usize,
-    /// d, input features (pixels in [0, 1], flattened `[c, h, w]`).
+    /// d, input features (pixels in `[0, 1]`, flattened `[c, h, w]`).
     pub features: usize,
     /// max_n ‖x_n‖₂, the data term of the L2 bound.
     pub max_input_norm: f64,

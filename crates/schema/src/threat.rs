@@ -71,7 +71,7 @@ pub fn parse_fraction(text: &str) -> std::result::Result<f64, String> {
 pub struct PgdSettings {
     /// Norm of the constraint.
     pub norm: Norm,
-    /// Radius ε of the ball, in pixel units (inputs are in [0,1]).
+    /// Radius ε of the ball, in pixel units (inputs are in `[0,1]`).
     pub eps: f64,
     /// Step size α per iteration, in pixel units.
     pub step_size: f64,

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 /// Inputs and labels of one minibatch on a device.
 #[derive(Clone, Debug)]
 pub struct Batch {
-    /// Inputs in [0,1], `[b, c, h, w]`.
+    /// Inputs in `[0,1]`, `[b, c, h, w]`.
     pub images: Tensor<4>,
     /// Class indices, `[b]`.
     pub labels: Tensor<1, Int>,

@@ -14,19 +14,19 @@ use crate::model::Model;
 /// The adversarial inputs PGD found and what it cost.
 #[derive(Clone, Debug)]
 pub struct AttackOutput {
-    /// x + δ, detached, in [0,1], `[b, c, h, w]`.
+    /// x + δ, detached, in `[0,1]`, `[b, c, h, w]`.
     pub adversarial: Tensor<4>,
     /// Forward/backward passes spent, in examples.
     pub cost: Cost,
 }
 
-/// PGD: δ ← Π(δ + α·d(∇ₓℓ(x+δ))), then x+δ clipped to [0,1], for `settings.steps` steps from
+/// PGD: δ ← Π(δ + α·d(∇ₓℓ(x+δ))), then x+δ clipped to `[0,1]`, for `settings.steps` steps from
 /// a random point (or 0), keeping over `settings.restarts` runs the per-example δ of highest
 /// loss. No early stopping. The model's parameters are not tracked during the attack (only
 /// ∇ₓ is computed), and δ comes back detached, so an outer loss on it back-propagates as if
 /// δ were a constant — Danskin's theorem (paper.md §1.2).
 ///
-/// Projection then box clipping is the exact projection onto B∞(ε) ∩ [0,1]^d (both are
+/// Projection then box clipping is the exact projection onto B∞(ε) ∩ `[0,1]^d` (both are
 /// boxes); for L2 it is the usual approximation (as in torchattacks).
 ///
 /// `seed` fixes the random starts, so the same seed attacks every θ from the same point —
@@ -114,7 +114,7 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
     }
 }
 
-/// δ such that x + δ ∈ [0,1].
+/// δ such that x + δ ∈ `[0,1]`.
 fn clip_to_box(x: &Tensor<4>, delta: Tensor<4>) -> Tensor<4> {
     (x.clone() + delta).clamp(0.0, 1.0) - x.clone()
 }

@@ -1,5 +1,5 @@
 //! The training loop: epochs of [`UpdateRule`](crate::optim::UpdateRule) steps over an
-//! [`EpochOracle`](epoch::EpochOracle), evaluation, checkpoints and the JSON log.
+//! `EpochOracle` (the epoch's minibatch gradients), evaluation, checkpoints and the JSON log.
 
 mod epoch;
 mod eval;
