@@ -1,6 +1,6 @@
 //! A model's loss on a fixed data subset as an [`Objective`] of its flat parameters.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use advland_data::{Dataset, derive_seed};
 pub use advland_schema::Precision;
@@ -45,6 +45,7 @@ pub struct ModelObjective {
     device: Device,
     cost: Cell<Cost>,
     evaluations: Cell<u64>,
+    last_attack: RefCell<Option<(Vec<f64>, Vec<Tensor<4>>)>>,
 }
 
 impl std::fmt::Debug for ModelObjective {
@@ -157,6 +158,7 @@ impl ModelObjective {
             device: device.clone(),
             cost: Cell::new(Cost::default()),
             evaluations: Cell::new(0),
+            last_attack: RefCell::new(None),
         };
         if kind == ObjectiveKind::AdversarialFrozen {
             let model = objective.template.clone();
@@ -166,7 +168,7 @@ impl ModelObjective {
         }
         if freeze_activations {
             let model = objective.template.clone();
-            let inputs = objective.inputs(&model);
+            let inputs = objective.inputs(&objective.reference(), &model);
             objective.patterns = Some(
                 inputs
                     .into_iter()
@@ -246,13 +248,24 @@ impl ModelObjective {
         self.cost.set(total);
     }
 
-    /// The inputs the loss is evaluated at for `model`, per batch.
-    fn inputs(&self, model: &Model) -> Vec<Tensor<4>> {
+    /// The inputs the loss is evaluated at for `model` (whose parameters are `theta`), per
+    /// batch. The adversarial inputs of the last θ are kept: a probe asks for the gradient and
+    /// then δ*(θ) at the same point, and the attack is most of the cost.
+    fn inputs(&self, theta: &[f64], model: &Model) -> Vec<Tensor<4>> {
         match self.kind {
             ObjectiveKind::Clean => self.batches.iter().map(|b| b.images.clone()).collect(),
-            ObjectiveKind::Adversarial => (0..self.batches.len())
-                .map(|i| self.attack_batch(model, i))
-                .collect(),
+            ObjectiveKind::Adversarial => {
+                if let Some((cached_theta, cached)) = &*self.last_attack.borrow()
+                    && cached_theta.as_slice() == theta
+                {
+                    return cached.clone();
+                }
+                let attacked: Vec<Tensor<4>> = (0..self.batches.len())
+                    .map(|i| self.attack_batch(model, i))
+                    .collect();
+                *self.last_attack.borrow_mut() = Some((theta.to_vec(), attacked.clone()));
+                attacked
+            }
             ObjectiveKind::AdversarialFrozen => self.frozen.clone(),
         }
     }
@@ -265,7 +278,7 @@ impl ModelObjective {
     pub fn perturbation_at(&self, theta: &[f64]) -> Result<Vec<f64>> {
         let model = self.model_at(theta)?;
         let mut out = Vec::new();
-        for (x_adv, batch) in self.inputs(&model).into_iter().zip(&self.batches) {
+        for (x_adv, batch) in self.inputs(theta, &model).into_iter().zip(&self.batches) {
             let delta = (x_adv - batch.images.clone()).inner();
             let n = delta.shape().num_elements();
             out.extend(to_host_f64(&delta.reshape([n])));
@@ -295,7 +308,7 @@ impl Objective for ModelObjective {
     /// Danskin's: δ*(θ) is held fixed in the backward pass (paper.md §1.2).
     fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
         let model = self.model_at(theta)?;
-        let inputs = self.inputs(&model);
+        let inputs = self.inputs(theta, &model);
         let n = self.examples as f64;
         let mut loss_sum = 0.0;
         let mut grad: Option<Tensor<1>> = None;
@@ -336,7 +349,7 @@ impl Objective for ModelObjective {
 
     fn loss(&self, theta: &[f64]) -> Result<f64> {
         let model = self.model_at(theta)?;
-        let inputs = self.inputs(&model);
+        let inputs = self.inputs(theta, &model);
         let valid = model.valid();
         let mut loss_sum = 0.0;
         for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {

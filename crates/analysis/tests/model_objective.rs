@@ -122,3 +122,23 @@ fn objective_never_mutates_the_callers_model() {
     assert_eq!(before, to_host(&flatten(&model)));
     assert!(o.cost().backward > 0 && o.evaluations() == 1);
 }
+
+#[test]
+fn adversarial_inputs_are_reused_at_the_same_theta() {
+    let (o, _) = objective(ObjectiveKind::Adversarial, Norm::L2);
+    let theta = o.reference();
+    o.loss_and_gradient(&theta).unwrap();
+    let after_gradient = o.cost();
+    o.perturbation(&theta).unwrap();
+    assert_eq!(
+        o.cost(),
+        after_gradient,
+        "δ*(θ) was recomputed at the same θ"
+    );
+    let moved: Vec<f64> = theta.iter().map(|t| t + 1e-3).collect();
+    o.perturbation(&moved).unwrap();
+    assert!(
+        o.cost().backward > after_gradient.backward,
+        "a new θ must be attacked anew"
+    );
+}
