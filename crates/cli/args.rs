@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DatasetName, ModelKind, Norm, ObjectiveKind, PgdSettings, Precision, ThreatSpec, parse_fraction,
+    DatasetName, EigenMethod, ModelKind, Norm, ObjectiveKind, PgdSettings, Precision, ThreatSpec,
+    parse_fraction,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -311,6 +312,10 @@ pub struct SharpnessArgs {
     /// Precision of the computation.
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: Precision,
+    /// Eigen-solver (hessian): power iteration (largest |λ|) or Lanczos (largest λ and λmin;
+    /// --max-iter is its number of steps).
+    #[arg(long, value_enum, default_value = "power")]
+    pub method: EigenMethod,
     /// Number of eigenvalues (hessian).
     #[arg(long, default_value_t = 5)]
     pub k: usize,

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_schema::{
-    DataSettings, DemoModel, DemoSharpness, DemoSummary, EvalSettings, LrSchedule, Norm,
-    ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate, SmoothnessEstimates,
+    DataSettings, DemoModel, DemoSharpness, DemoSummary, EigenMethod, EvalSettings, LrSchedule,
+    Norm, ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate, SmoothnessEstimates,
     TrainSettings, TrainingSettings, write_json,
 };
 use advland_train::checkpoint::load_checkpoint;
@@ -99,6 +99,7 @@ impl Plan {
             subset: self.sharpness_subset,
             batch_size: 256,
             precision: Precision::F64,
+            method: EigenMethod::Power,
             k: self.eigenvalues,
             tol: 1e-3,
             max_iter: self.max_iter,

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use advland_analysis::hessian::{
-    DensityConfig, FiniteDifferenceHessian, PowerIterationConfig, TraceConfig, hutchinson_trace,
-    spectral_density, top_eigenpairs,
+    DensityConfig, FiniteDifferenceHessian, LanczosConfig, LanczosStop, PowerIterationConfig,
+    TraceConfig, hutchinson_trace, lanczos, spectral_density, top_eigenpairs,
 };
 use advland_analysis::lipschitz::{
     Anchor, gradient_jumps, probe_directions, random_directions, worst_case_ascent,
@@ -15,8 +15,9 @@ use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec};
 use advland_analysis::vector::{norm, normalize};
 use advland_analysis::{Objective, ObjectiveKind};
 use advland_schema::{
-    Cost, DensityResult, Eigenvalue, HessianResult, LipschitzResult, ObjectiveInfo, Precision,
-    Report, SharpnessEstimate, SharpnessReport, SmoothnessEstimates, TraceResult, write_json,
+    Cost, DensityResult, EigenMethod, Eigenvalue, HessianResult, LipschitzResult, ObjectiveInfo,
+    Precision, Report, SharpnessEstimate, SharpnessReport, SmoothnessEstimates, StopReason,
+    TraceResult, write_json,
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits, subset};
@@ -233,6 +234,37 @@ fn hessian(
 ) -> Result<HessianResult> {
     let fd_step = fd_step(args);
     let op = FiniteDifferenceHessian::new(objective, theta.to_vec(), fd_step)?;
+    if args.method == EigenMethod::Lanczos {
+        let steps = args.max_iter.max(args.k);
+        let result = lanczos(
+            &op,
+            &LanczosConfig {
+                steps,
+                seed: args.seed,
+            },
+        )?;
+        let stop = match result.stop {
+            LanczosStop::InvariantSubspace => StopReason::Converged,
+            LanczosStop::StepLimit => StopReason::MaxIter,
+        };
+        return Ok(HessianResult {
+            method: EigenMethod::Lanczos,
+            fd_step,
+            tol: args.tol,
+            eigenvalues: result
+                .top_k(args.k)
+                .into_iter()
+                .map(|p| Eigenvalue {
+                    value: p.value,
+                    trace: Vec::new(),
+                    residual: p.residual,
+                    hvps: result.applications,
+                    stop,
+                })
+                .collect(),
+            lambda_min: Some(result.smallest()),
+        });
+    }
     let config = PowerIterationConfig {
         k: args.k,
         tol: args.tol,
@@ -241,6 +273,7 @@ fn hessian(
     };
     let pairs = top_eigenpairs(&op, &config)?;
     Ok(HessianResult {
+        method: EigenMethod::Power,
         fd_step,
         tol: args.tol,
         eigenvalues: pairs
@@ -253,6 +286,7 @@ fn hessian(
                 stop: p.stop,
             })
             .collect(),
+        lambda_min: None,
     })
 }
 
@@ -299,6 +333,9 @@ fn print_summary(r: &SharpnessReport, out: &Path) {
     );
     match &r.estimate {
         SharpnessEstimate::Hessian(h) => {
+            if let Some(min) = h.lambda_min {
+                println!("lambda_min = {min:+.6e}");
+            }
             for (i, e) in h.eigenvalues.iter().enumerate() {
                 println!(
                     "lambda_{} = {:+.6e}  ({} HVPs, {:?}, residual {:.2e})",

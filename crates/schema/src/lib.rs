@@ -42,8 +42,8 @@ pub use settings::{
     TrainingSettings,
 };
 pub use sharpness::{
-    DensityResult, Eigenvalue, HessianResult, KinkProfile, LipschitzResult, ObjectiveInfo,
-    ObjectiveKind, Precision, RadiusProbe, Secant, SharpnessEstimate, SharpnessReport,
-    SmoothnessEstimates, StopReason, TraceResult, WorstCase,
+    DensityResult, EigenMethod, Eigenvalue, HessianResult, KinkProfile, LipschitzResult,
+    ObjectiveInfo, ObjectiveKind, Precision, RadiusProbe, Secant, SharpnessEstimate,
+    SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, WorstCase,
 };
 pub use threat::{Norm, PgdSettings, default_step_size, parse_fraction};

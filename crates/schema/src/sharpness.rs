@@ -95,16 +95,33 @@ pub struct Eigenvalue {
     pub stop: StopReason,
 }
 
+/// How Hessian eigenvalues are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum EigenMethod {
+    /// Power iteration with deflation: the k eigenvalues of largest |λ|, signed (PyHessian).
+    Power,
+    /// Lanczos with full reorthogonalisation: the k largest (signed) Ritz values and λmin.
+    Lanczos,
+}
+
 /// `sharpness hessian`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HessianResult {
+    /// The eigen-solver.
+    pub method: EigenMethod,
     /// Finite-difference step of the HVPs (distance in parameter space).
     pub fd_step: f64,
     /// Relative tolerance.
     pub tol: f64,
-    /// Eigenvalues of largest |λ|, in the order found.
+    /// Eigenvalues: of largest |λ| in the order found (power), or the largest signed Ritz
+    /// values in descending order (Lanczos).
     pub eigenvalues: Vec<Eigenvalue>,
+    /// The smallest eigenvalue (Lanczos only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_min: Option<f64>,
 }
 
 /// One secant between θ and θ + t·u.
