@@ -36,9 +36,10 @@ ci:
 doc:
     cargo doc --workspace --no-deps
 
-# Backend benchmarks (flex vs ndarray); never run in CI.
+# Benchmarks (backends flex vs ndarray; analysis primitives); never run in CI.
 bench:
     cargo bench -p advland-train --bench backends --features ndarray
+    cargo bench -p advland-analysis --bench analysis
 
 # Train from an experiment file, e.g. `just train analysis/foundation/experiment.toml`.
 train CONFIG *ARGS:
