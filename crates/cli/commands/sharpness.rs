@@ -196,6 +196,7 @@ pub fn measure(
             kind: args.objective,
             attack: attack.clone(),
             precision: args.precision,
+            model_mode: "eval".to_owned(),
             frozen_activations: freeze,
             examples: objective.examples(),
             checkpoint: checkpoint.display().to_string(),

@@ -52,6 +52,9 @@ pub struct ObjectiveInfo {
     pub attack: Option<PgdSettings>,
     /// Precision of the computation.
     pub precision: Precision,
+    /// Train/eval mode of the model during the analysis. advland's models have no dropout or
+    /// batch normalisation, so both modes compute the same function; recorded as `eval`.
+    pub model_mode: String,
     /// Whether the network was evaluated through the activation pattern recorded at θ₀
     /// (exact local Hessian) instead of live (gates may switch between evaluation points).
     pub frozen_activations: bool,
