@@ -2,37 +2,19 @@
 
 use advland_schema::{EvalReport, Report, TrainLog, read_json};
 
-use crate::{advland, ok};
+use crate::{advland, ok, train_mlp};
 
 #[test]
 fn train_eval_export_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(&advland(
+    train_mlp(
         d,
-        &[
-            "train",
-            "-q",
-            "--model",
-            "mlp",
-            "--hidden",
-            "32",
-            "--epochs",
-            "1",
-            "--train-subset",
-            "500",
-            "--test-subset",
-            "200",
-            "--norm",
-            "l2",
-            "--eps",
-            "1.0",
-            "--steps",
-            "2",
-            "--out",
-            "run",
-        ],
-    ));
+        "32",
+        "1",
+        ["500", "200"],
+        &["--norm", "l2", "--eps", "1.0", "--steps", "2"],
+    );
     let log: Report<TrainLog> = read_json(&d.join("run/train.json")).unwrap();
     assert_eq!(log.kind, "train");
     assert_eq!(log.data.parameters, 784 * 32 + 32 + 32 * 10 + 10);
@@ -105,25 +87,7 @@ fn train_eval_export_round_trip() {
 fn eval_prints_json_to_stdout_without_out() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(&advland(
-        d,
-        &[
-            "train",
-            "-q",
-            "--model",
-            "mlp",
-            "--hidden",
-            "8",
-            "--epochs",
-            "1",
-            "--train-subset",
-            "200",
-            "--test-subset",
-            "100",
-            "--out",
-            "run",
-        ],
-    ));
+    train_mlp(d, "8", "1", ["200", "100"], &[]);
     let stdout = ok(&advland(
         d,
         &["eval", "-q", "--checkpoint", "run/checkpoints/epoch-0001"],

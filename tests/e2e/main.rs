@@ -46,3 +46,27 @@ pub fn user_error(out: &Output, needles: &[&str]) -> String {
     }
     stderr
 }
+
+/// Trains a small MLP into `dir/run`: `hidden` units, `epochs` epochs on `train` training and
+/// `test` test examples, plus `extra` flags. Returns stdout.
+pub fn train_mlp(
+    dir: &Path,
+    hidden: &str,
+    epochs: &str,
+    sizes: [&str; 2],
+    extra: &[&str],
+) -> String {
+    let mut args = vec![
+        "train", "-q", "--model", "mlp", "--hidden", hidden, "--epochs", epochs,
+    ];
+    args.extend([
+        "--train-subset",
+        sizes[0],
+        "--test-subset",
+        sizes[1],
+        "--out",
+        "run",
+    ]);
+    args.extend(extra);
+    ok(&advland(dir, &args))
+}

@@ -3,27 +3,18 @@
 
 use advland_schema::{ObjectiveKind, Report, SharpnessEstimate, SharpnessReport, read_json};
 
-use crate::{advland, ok, user_error};
+use crate::{advland, ok, train_mlp, user_error};
 
 #[test]
 fn sharpness_estimators_write_reports() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(&advland(
+    train_mlp(
         d,
+        "8",
+        "2",
+        ["300", "100"],
         &[
-            "train",
-            "-q",
-            "--model",
-            "mlp",
-            "--hidden",
-            "8",
-            "--epochs",
-            "2",
-            "--train-subset",
-            "300",
-            "--test-subset",
-            "100",
             "--norm",
             "linf",
             "--eps",
@@ -32,10 +23,8 @@ fn sharpness_estimators_write_reports() {
             "2",
             "--eval-subset",
             "50",
-            "--out",
-            "run",
         ],
-    ));
+    );
     let c1 = "run/checkpoints/epoch-0001";
     let c2 = "run/checkpoints/epoch-0002";
     let common = ["--subset", "32", "--steps", "3", "--seed", "1"];
