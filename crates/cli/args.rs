@@ -45,6 +45,9 @@ pub enum Command {
     /// Smoothness and sharpness of a checkpoint's loss in parameter space: Hessian eigenvalues,
     /// gradient-Lipschitz probes (adversarial next to adversarial-frozen), gradient jumps.
     Sharpness(SharpnessArgs),
+    /// Input-space flatness at clean and adversarial points: input-gradient norms, input-Hessian
+    /// top eigenvalue, curvature along the gradient, trace, L2 KKT multiplier, 1-D loss curves.
+    Flatness(crate::commands::flatness::FlatnessArgs),
     /// The closed-form binary linear model on two classes: L∞ gradient jumps at w_i = 0 and
     /// L2 smoothness growing like ε/‖w‖ (paper.md §2.3).
     Linear(crate::commands::linear::LinearArgs),
@@ -83,7 +86,8 @@ pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
     })
 }
 
-fn parse_eps(text: &str) -> Result<f64, String> {
+/// A non-negative radius: `0.03` or `8/255`.
+pub fn parse_eps(text: &str) -> Result<f64, String> {
     parse_fraction(text)
 }
 

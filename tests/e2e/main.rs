@@ -3,6 +3,7 @@
 mod cli;
 mod demo;
 mod errors;
+mod flatness;
 mod linear;
 mod sharpness;
 

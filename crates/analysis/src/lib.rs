@@ -22,6 +22,7 @@
 //! ```
 
 pub mod error;
+pub mod flatness;
 pub mod hessian;
 pub mod linear;
 pub mod lipschitz;

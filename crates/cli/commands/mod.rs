@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod flatness;
 pub mod linear;
 pub mod sharpness;
 pub mod train;

@@ -10,7 +10,8 @@
 //!   versions, device, data subset, duration, [`Cost`]), written atomically by
 //!   [`write_json`], which refuses NaN/∞;
 //! - [`metrics`]: payloads of training and evaluation reports;
-//! - [`sharpness`]: payloads of parameter-space analysis reports.
+//! - [`sharpness`]: payloads of parameter-space analysis reports;
+//! - [`flatness`]: payloads of input-space flatness reports.
 //!
 //! ```
 //! use advland_schema::{Norm, PgdSettings, parse_fraction};
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod flatness;
 pub mod linear;
 pub mod metrics;
 pub mod report;

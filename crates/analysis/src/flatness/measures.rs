@@ -1,0 +1,261 @@
+//! The per-example flatness measures, the Prop. B multiplier and 1-D loss curves.
+
+use advland_train::Model;
+use advland_train::loss::cross_entropy;
+use burn::tensor::{Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::operator::{InputHessian, check_batch, check_finite, model_in, to_host};
+use crate::error::{Error, Result};
+use crate::vector::{dot, norm};
+
+/// Settings of [`input_flatness`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputFlatnessConfig {
+    /// Finite-difference step h of the input HVP, along unit directions (default 1e-4).
+    pub fd_step: f64,
+    /// Power-iteration steps (HVPs) for the dominant eigenvalue (default 20).
+    pub power_iterations: usize,
+    /// Rademacher probes of the Hutchinson trace (default 10).
+    pub trace_samples: usize,
+    /// Seed of the power-iteration start and the probes.
+    pub seed: u64,
+    /// Differentiate through the activation pattern recorded at x (default true; see the
+    /// module docs).
+    pub freeze_activations: bool,
+}
+
+impl Default for InputFlatnessConfig {
+    fn default() -> Self {
+        Self {
+            fd_step: 1e-4,
+            power_iterations: 20,
+            trace_samples: 10,
+            seed: 0,
+            freeze_activations: true,
+        }
+    }
+}
+
+/// Input-space flatness of one example (paper.md §3.2 E-C).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExampleFlatness {
+    /// ℓ(x) = −log softmax(f(x))_y.
+    pub loss: f64,
+    /// ‖∇ₓℓ‖₂.
+    pub grad_l2: f64,
+    /// ‖∇ₓℓ‖₁.
+    pub grad_l1: f64,
+    /// Signed Rayleigh quotient vᵀHv of the unit vector v after power iteration on
+    /// H = ∇²ₓℓ: the eigenvalue of largest |λ|.
+    pub hessian_top: f64,
+    /// gᵀHg/‖g‖² with g = ∇ₓℓ (0 when g = 0).
+    pub curvature_along_gradient: f64,
+    /// Hutchinson estimate of tr H: the mean of zᵀHz over Rademacher z.
+    pub hessian_trace: f64,
+}
+
+/// splitmix64 stream: uniform(−1, 1) values, deterministic in the seed.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next_uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+}
+
+/// Normalises each example's block of `v` to unit norm; returns the former norms.
+fn normalize_examples(v: &mut [f64], d: usize) -> Vec<f64> {
+    v.chunks_exact_mut(d)
+        .map(|block| {
+            let n = norm(block);
+            if n > 0.0 {
+                block.iter_mut().for_each(|x| *x /= n);
+            }
+            n
+        })
+        .collect()
+}
+
+/// Per-example ⟨a_n, b_n⟩.
+fn dot_examples(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
+    a.chunks_exact(d)
+        .zip(b.chunks_exact(d))
+        .map(|(x, y)| dot(x, y))
+        .collect()
+}
+
+/// Input-space flatness of every example of a batch (paper.md §3.2 E-C), at `images`
+/// (clean or adversarial x + δ*; on an autodiff device, their dtype used throughout).
+///
+/// With H_n = ∇²ₓℓ(x_n) and g_n = ∇ₓℓ(x_n), all examples in lockstep:
+/// - power iteration v ← Hv/‖Hv‖ per example from a seeded uniform start, reporting the last
+///   Rayleigh quotient vᵀHv (‖v‖ = 1) — the eigenvalue of largest |λ|, signed;
+/// - gᵀHg/‖g‖² from one HVP along g;
+/// - Hutchinson tr H ≈ (1/S)Σ_s z_sᵀHz_s, z_s Rademacher (unbiased; for H = uuᵀ the variance
+///   per probe is 2Σ_{i≠j}u_i²u_j²).
+///
+/// Cost: 1 + 2·(power_iterations + 1 + trace_samples) batched gradient passes (each HVP is 2
+/// passes, see [`InputHessian`]). The caller's model is not modified.
+///
+/// # Errors
+/// Bad settings (zero iterations or probes, non-positive step), a non-autodiff device,
+/// mismatched labels, non-finite values.
+pub fn input_flatness(
+    model: &Model,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    config: &InputFlatnessConfig,
+) -> Result<Vec<ExampleFlatness>> {
+    if config.power_iterations == 0 {
+        return Err(Error::InvalidConfig {
+            field: "power_iterations",
+            reason: "must be >= 1".to_owned(),
+        });
+    }
+    if config.trace_samples == 0 {
+        return Err(Error::InvalidConfig {
+            field: "trace_samples",
+            reason: "must be >= 1".to_owned(),
+        });
+    }
+    let op = InputHessian::new(
+        model,
+        images,
+        labels,
+        config.fd_step,
+        config.freeze_activations,
+    )?;
+    let d = op.example_dim();
+    let total = op.gradient().len();
+    let mut rng = SplitMix(config.seed ^ 0x5851_F42D_4C95_7F2D);
+
+    // Power iteration, every example at once.
+    let mut v: Vec<f64> = (0..total).map(|_| rng.next_uniform()).collect();
+    normalize_examples(&mut v, d);
+    let mut top = vec![0.0; op.examples()];
+    for step in 0..config.power_iterations {
+        let mut hv = op.apply(&v, step)?;
+        top = dot_examples(&v, &hv, d);
+        let norms = normalize_examples(&mut hv, d);
+        // An example whose Hv vanished (H = 0 along v) keeps its v: its quotient stays 0.
+        for (n, &hn) in norms.iter().enumerate() {
+            if hn > 0.0 {
+                v[n * d..(n + 1) * d].copy_from_slice(&hv[n * d..(n + 1) * d]);
+            }
+        }
+    }
+
+    // Curvature along the gradient.
+    let g = op.gradient();
+    let hg = op.apply(g, config.power_iterations)?;
+    let ghg = dot_examples(g, &hg, d);
+
+    // Hutchinson trace.
+    let mut trace = vec![0.0; op.examples()];
+    for s in 0..config.trace_samples {
+        let z: Vec<f64> = (0..total)
+            .map(|_| if rng.next_uniform() < 0.0 { -1.0 } else { 1.0 })
+            .collect();
+        let hz = op.apply(&z, config.power_iterations + 1 + s)?;
+        for (t, q) in trace.iter_mut().zip(dot_examples(&z, &hz, d)) {
+            *t += q / config.trace_samples as f64;
+        }
+    }
+
+    let out: Vec<ExampleFlatness> = (0..op.examples())
+        .map(|n| {
+            let gn = &g[n * d..(n + 1) * d];
+            let g2 = dot(gn, gn);
+            ExampleFlatness {
+                loss: op.losses()[n],
+                grad_l2: g2.sqrt(),
+                grad_l1: gn.iter().map(|x| x.abs()).sum(),
+                hessian_top: top[n],
+                curvature_along_gradient: if g2 > 0.0 { ghg[n] / g2 } else { 0.0 },
+                hessian_trace: trace[n],
+            }
+        })
+        .collect();
+    let step = config.power_iterations + 1 + config.trace_samples;
+    for e in &out {
+        check_finite(
+            "input flatness",
+            &[e.hessian_top, e.curvature_along_gradient, e.hessian_trace],
+            step,
+        )?;
+    }
+    Ok(out)
+}
+
+/// The KKT multiplier of an active L2 constraint (paper.md §2.4 Prop. B): at δ* on the
+/// sphere ‖δ‖ = ε, ∇ₓℓ(x+δ*) = λδ* with λ = ‖∇ₓℓ(x+δ*)‖₂/ε ≥ 0 — the extra curvature the
+/// sphere adds to the inner problem, so β_adv,L2 ≲ L_θθ + L_θx·L_xθ/(μ + λ).
+///
+/// `eps` must be positive (ε = 0 gives ∞ or NaN).
+pub fn kkt_multiplier_l2(grad_l2_at_adversarial: f64, eps: f64) -> f64 {
+    grad_l2_at_adversarial / eps
+}
+
+/// 1-D loss curves (paper.md §3.2 E-C): `out[i][n]` = ℓ(x_n + t_i·v_n) for each t in `ts`
+/// and example n, through the live network, with per-example `directions` (`[b, c, h, w]`,
+/// normalised by the caller, e.g. gradient or random unit directions, t ∈ [−2ε, 2ε]).
+///
+/// Points are not clipped to `[0,1]`: the curve is a section of the loss as a function of the
+/// input, whose shape (curvature, kinks) is what flatness is about, not a set of valid
+/// images; clipping would bend the section wherever it leaves the box. One batched forward
+/// pass per t.
+///
+/// # Errors
+/// A non-autodiff device, mismatched shapes, non-finite losses.
+pub fn loss_curves(
+    model: &Model,
+    images: Tensor<4>,
+    labels: Tensor<1, Int>,
+    directions: &Tensor<4>,
+    ts: &[f64],
+) -> Result<Vec<Vec<f64>>> {
+    check_batch(&images, &labels)?;
+    if directions.dims() != images.dims() {
+        return Err(Error::Dimension {
+            expected: images.dims().iter().product(),
+            got: directions.dims().iter().product(),
+        });
+    }
+    let dtype = images.dtype();
+    let model = model_in(model, dtype)?;
+    let x = images.detach();
+    let v = directions.clone().detach().cast(dtype);
+    ts.iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let logits = model.forward(x.clone() + v.clone().mul_scalar(t));
+            let loss = to_host(cross_entropy(logits, labels.clone()).to_data());
+            check_finite("loss curve", &loss, i)?;
+            Ok(loss)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kkt_multiplier_is_gradient_norm_over_radius() {
+        assert_eq!(kkt_multiplier_l2(0.5, 0.25), 2.0);
+    }
+
+    #[test]
+    fn rademacher_probes_are_balanced() {
+        let mut rng = SplitMix(1);
+        let n = 10_000;
+        let plus = (0..n).filter(|_| rng.next_uniform() >= 0.0).count();
+        assert!((plus as f64 / n as f64 - 0.5).abs() < 0.02, "{plus}");
+    }
+}

@@ -1,0 +1,35 @@
+//! Input-space flatness of the per-example loss ℓ(x) = CE(f(x), y) (paper.md §2.4
+//! Props. A–C, §3.2 E-C).
+//!
+//! Per example, at clean or adversarial inputs x:
+//! - ‖∇ₓℓ‖₂ and ‖∇ₓℓ‖₁ — Prop. B's KKT multiplier is λ = ‖∇ₓℓ(x+δ*)‖₂/ε
+//!   ([`kkt_multiplier_l2`]);
+//! - the dominant eigenvalue of the input Hessian ∇²ₓℓ (Prop. A's curvature μ enters the
+//!   bound β_adv ≤ L_θθ + L_θx·L_xθ/μ), the curvature along the gradient gᵀHg/‖g‖² and the
+//!   Hessian trace (Hutchinson);
+//! - 1-D loss curves ℓ(x + t·v) ([`loss_curves`]).
+//!
+//! Everything is batched over the examples: the examples of a batch are independent, so the
+//! gradient of the summed loss with respect to the batch input is the stack of per-example
+//! input gradients, and one batched pass serves all examples at once.
+//!
+//! **Frozen activations.** A ReLU/max-pool network with its gates (ReLU masks, pooling choices)
+//! frozen at x is affine in x, so ℓ is CE∘affine there and its input Hessian is exactly
+//! Jᵀ∇²_z CE J (J the network's input Jacobian on x's linear piece). Finite differences of
+//! input gradients through the frozen pattern estimate it with O(h²) error; through the live
+//! network a gate switching inside ±h adds a gradient jump divided by 2h that swamps the
+//! curvature (measured for parameter Hessians; see [`advland_train::model::ActivationPattern`]).
+//! Hence [`InputFlatnessConfig::freeze_activations`] defaults to true.
+//!
+//! Vectors are host f64 (`[b·c·h·w]`, example-major); device tensors take the inputs' dtype,
+//! so f64 inputs keep the whole computation in f64.
+
+mod measures;
+mod operator;
+mod summary;
+
+pub use measures::{
+    ExampleFlatness, InputFlatnessConfig, input_flatness, kkt_multiplier_l2, loss_curves,
+};
+pub use operator::InputHessian;
+pub use summary::{Summary, summarize};

@@ -1,0 +1,89 @@
+//! Distribution summaries of per-example measures.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Distribution summary of a per-example measure.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// 0.5-quantile.
+    pub median: f64,
+    /// 0.1-quantile.
+    pub q10: f64,
+    /// 0.9-quantile.
+    pub q90: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// Mean, min, max and quantiles of `values`. Quantile q of the sorted s₀ ≤ … ≤ s_{n−1} is
+/// linear interpolation at position q·(n−1) (NumPy's default, R type 7), so the median of an
+/// even count is the mean of the two middle values.
+///
+/// # Errors
+/// Empty input, or a NaN/∞ value.
+pub fn summarize(values: &[f64]) -> Result<Summary> {
+    if values.is_empty() {
+        return Err(Error::InvalidConfig {
+            field: "values",
+            reason: "cannot summarise an empty list".to_owned(),
+        });
+    }
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "summarised value",
+            step: i,
+        });
+    }
+    let mut s = values.to_vec();
+    s.sort_by(f64::total_cmp);
+    let quantile = |q: f64| {
+        let pos = q * (s.len() - 1) as f64;
+        let lo = pos.floor() as usize;
+        let hi = pos.ceil() as usize;
+        s[lo] + (pos - lo as f64) * (s[hi] - s[lo])
+    };
+    Ok(Summary {
+        mean: s.iter().sum::<f64>() / s.len() as f64,
+        median: quantile(0.5),
+        q10: quantile(0.1),
+        q90: quantile(0.9),
+        min: s[0],
+        max: s[s.len() - 1],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summarize_interpolates_quantiles() {
+        let odd = summarize(&[5.0, 1.0, 3.0]).unwrap();
+        assert_eq!(odd.median, 3.0);
+        assert_eq!((odd.min, odd.max, odd.mean), (1.0, 5.0, 3.0));
+        // position 0.1·2 = 0.2 between 1 and 3.
+        assert!((odd.q10 - 1.4).abs() < 1e-12, "{odd:?}");
+        assert!((odd.q90 - 4.6).abs() < 1e-12, "{odd:?}");
+        let even = summarize(&[4.0, 1.0, 3.0, 2.0]).unwrap();
+        assert_eq!(even.median, 2.5);
+        // position 0.9·3 = 2.7 between 3 and 4.
+        assert!((even.q90 - 3.7).abs() < 1e-12, "{even:?}");
+        let one = summarize(&[7.0]).unwrap();
+        assert_eq!((one.q10, one.median, one.q90), (7.0, 7.0, 7.0));
+    }
+
+    #[test]
+    fn summarize_rejects_empty_and_nan() {
+        assert!(matches!(summarize(&[]), Err(Error::InvalidConfig { .. })));
+        assert!(matches!(
+            summarize(&[1.0, f64::NAN]),
+            Err(Error::NonFinite { step: 1, .. })
+        ));
+    }
+}

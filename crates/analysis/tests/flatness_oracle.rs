@@ -1,0 +1,335 @@
+//! Input-space flatness against closed forms (linear model), dense Hessians (ReLU MLP) and
+//! finite differences of the loss.
+
+use advland_analysis::flatness::{
+    ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, loss_curves,
+};
+use advland_schema::{ModelKind, ModelSpec};
+use advland_train::params::{ParamLayout, from_host, init_seeded, load_flat};
+use advland_train::{Model, ModelShape};
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use nalgebra::{DMatrix, SymmetricEigen};
+
+const D: usize = 12;
+
+/// A linear 2-class model with margin direction `w` (w₁ = w/2, w₀ = −w/2, zero biases), as in
+/// the train crate's attack oracle.
+fn linear_model(w: &[f64], device: &Device) -> Model {
+    let spec = ModelSpec {
+        kind: ModelKind::Mlp,
+        hidden: vec![],
+    };
+    let shape = ModelShape {
+        input: [1, 3, 4],
+        classes: 2,
+    };
+    let model = Model::build(&spec, shape, device).unwrap();
+    let layout = ParamLayout::of(&model);
+    assert_eq!(layout.entries[0].shape, vec![D, 2]);
+    let mut flat = vec![0.0f32; layout.len()];
+    for (i, wi) in w.iter().enumerate() {
+        flat[2 * i] = -(*wi as f32) / 2.0; // burn layout [in, out]: row i, column 0
+        flat[2 * i + 1] = *wi as f32 / 2.0;
+    }
+    load_flat(model, from_host(flat, device)).unwrap()
+}
+
+/// Weights exactly representable in f32, so the f64 copy of the model has exactly w.
+fn weights() -> Vec<f64> {
+    (0..D)
+        .map(|i| {
+            if i % 3 == 0 {
+                -0.75
+            } else {
+                0.25 * i as f64 - 1.0
+            }
+        })
+        .collect()
+}
+
+fn images(values: Vec<f64>, dims: [usize; 4], device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(values, dims), (device, DType::F64))
+}
+
+fn labels(values: Vec<i64>, device: &Device) -> Tensor<1, Int> {
+    let n = values.len();
+    Tensor::from_data(TensorData::new(values, [n]), device)
+}
+
+fn pseudo_random(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        })
+        .collect()
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+#[test]
+fn linear_model_matches_rank_one_closed_form() {
+    let device = Device::flex().autodiff();
+    let w = weights();
+    let model = linear_model(&w, &device);
+    let b = 4;
+    let x = pseudo_random(b * D, 7);
+    let y = vec![0i64, 1, 1, 0];
+    let samples = 400;
+    let config = InputFlatnessConfig {
+        trace_samples: samples,
+        seed: 3,
+        ..InputFlatnessConfig::default()
+    };
+    let out = input_flatness(
+        &model,
+        images(x.clone(), [b, 1, 3, 4], &device),
+        labels(y.clone(), &device),
+        &config,
+    )
+    .unwrap();
+    let w2: f64 = w.iter().map(|v| v * v).sum();
+    let w4: f64 = w.iter().map(|v| v.powi(4)).sum();
+    let w1: f64 = w.iter().map(|v| v.abs()).sum();
+    for (n, e) in out.iter().enumerate() {
+        // Margin of the true class: ±wᵀx; p = σ(margin) is its softmax probability.
+        let sign = if y[n] == 1 { 1.0 } else { -1.0 };
+        let m = sign * (0..D).map(|i| w[i] * x[n * D + i]).sum::<f64>();
+        let p = 1.0 / (1.0 + (-m).exp());
+        let curv = p * (1.0 - p) * w2;
+        assert!(rel(e.loss, -p.ln()) < 1e-10, "{n}: {e:?}");
+        assert!(rel(e.grad_l2, (1.0 - p) * w2.sqrt()) < 1e-3, "{n}: {e:?}");
+        assert!(rel(e.grad_l1, (1.0 - p) * w1) < 1e-3, "{n}: {e:?}");
+        assert!(rel(e.hessian_top, curv) < 1e-3, "{n}: {e:?} want {curv}");
+        assert!(
+            rel(e.curvature_along_gradient, curv) < 1e-3,
+            "{n}: {e:?} want {curv}"
+        );
+        // H = uuᵀ, u = √(p(1−p))·w: zᵀHz = (uᵀz)² has variance 2Σ_{i≠j}u_i²u_j² per probe.
+        let var = 2.0 * (p * (1.0 - p)).powi(2) * (w2 * w2 - w4);
+        let std = (var / samples as f64).sqrt();
+        assert!(
+            (e.hessian_trace - curv).abs() < 4.0 * std,
+            "{n}: trace {} want {curv} ± {std}",
+            e.hessian_trace
+        );
+        // The estimate is not trivially exact: the tolerance is a real bound.
+        assert!(std > 1e-3 * curv, "{std}");
+    }
+}
+
+/// A ReLU MLP 16 → 12 → 5 with seeded weights.
+fn relu_mlp(device: &Device) -> Model {
+    let spec = ModelSpec {
+        kind: ModelKind::Mlp,
+        hidden: vec![12],
+    };
+    let shape = ModelShape {
+        input: [1, 4, 4],
+        classes: 5,
+    };
+    init_seeded(Model::build(&spec, shape, device).unwrap(), 11).unwrap()
+}
+
+#[test]
+fn relu_mlp_top_eigenvalue_matches_dense_hessian() {
+    let device = Device::flex().autodiff();
+    let model = relu_mlp(&device);
+    let (b, d) = (3, 16);
+    let x = pseudo_random(b * d, 5);
+    let y = vec![0i64, 3, 4];
+    let dims = [b, 1, 4, 4];
+    let op = InputHessian::new(
+        &model,
+        images(x.clone(), dims, &device),
+        labels(y.clone(), &device),
+        1e-4,
+        true,
+    )
+    .unwrap();
+    // Column j of every example's Hessian from one batched HVP along e_j.
+    let mut dense = vec![DMatrix::<f64>::zeros(d, d); b];
+    for j in 0..d {
+        let mut v = vec![0.0; b * d];
+        for n in 0..b {
+            v[n * d + j] = 1.0;
+        }
+        let hv = op.apply(&v, j).unwrap();
+        for n in 0..b {
+            for i in 0..d {
+                dense[n][(i, j)] = hv[n * d + i];
+            }
+        }
+    }
+    let config = InputFlatnessConfig {
+        power_iterations: 200,
+        ..InputFlatnessConfig::default()
+    };
+    let out = input_flatness(
+        &model,
+        images(x.clone(), dims, &device),
+        labels(y.clone(), &device),
+        &config,
+    )
+    .unwrap();
+    for n in 0..b {
+        let h = &dense[n];
+        let asym = (h - h.transpose()).amax();
+        assert!(asym < 1e-6 * h.amax(), "{n}: asymmetry {asym}");
+        let eig = SymmetricEigen::new((h + h.transpose()) * 0.5);
+        let top = eig
+            .eigenvalues
+            .iter()
+            .copied()
+            .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+            .unwrap();
+        assert!(top.abs() > 1e-6, "{n}: degenerate Hessian");
+        assert!(
+            rel(out[n].hessian_top, top) < 1e-3,
+            "{n}: power {} dense {top}",
+            out[n].hessian_top
+        );
+        assert!(
+            rel(out[n].hessian_trace, h.trace()) < 0.5,
+            "{n}: trace {} dense {}",
+            out[n].hessian_trace,
+            h.trace()
+        );
+        // CE∘affine has a PSD input Hessian.
+        assert!(eig.eigenvalues.min() > -1e-6 * top.abs(), "{n}");
+    }
+
+    // Input-gradient norms against central differences of the loss along each e_j.
+    let step = 1e-6;
+    let mut fd = vec![0.0; b * d];
+    for j in 0..d {
+        let mut e = vec![0.0; b * d];
+        for n in 0..b {
+            e[n * d + j] = 1.0;
+        }
+        let curves = loss_curves(
+            &model,
+            images(x.clone(), dims, &device),
+            labels(y.clone(), &device),
+            &images(e, dims, &device),
+            &[step, -step],
+        )
+        .unwrap();
+        for n in 0..b {
+            fd[n * d + j] = (curves[0][n] - curves[1][n]) / (2.0 * step);
+        }
+    }
+    for (n, e) in out.iter().enumerate() {
+        let g = &fd[n * d..(n + 1) * d];
+        let l2 = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let l1: f64 = g.iter().map(|v| v.abs()).sum();
+        assert!(rel(e.grad_l2, l2) < 1e-6, "{n}: {} vs fd {l2}", e.grad_l2);
+        assert!(rel(e.grad_l1, l1) < 1e-6, "{n}: {} vs fd {l1}", e.grad_l1);
+    }
+}
+
+#[test]
+fn frozen_pattern_reproduces_the_live_gradient_at_x() {
+    let device = Device::flex().autodiff();
+    let model = relu_mlp(&device);
+    let (b, d) = (4, 16);
+    let x = pseudo_random(b * d, 9);
+    let dims = [b, 1, 4, 4];
+    let make = |freeze| {
+        InputHessian::new(
+            &model,
+            images(x.clone(), dims, &device),
+            labels(vec![1, 2, 0, 4], &device),
+            1e-4,
+            freeze,
+        )
+        .unwrap()
+    };
+    let (frozen, live) = (make(true), make(false));
+    let (loss_f, grad_f) = frozen.gradient_at(&x).unwrap();
+    let (loss_l, grad_l) = live.gradient_at(&x).unwrap();
+    assert_eq!(grad_f, grad_l);
+    assert_eq!(loss_f, loss_l);
+    assert_eq!(grad_f, frozen.gradient());
+    assert!(grad_f.iter().any(|g| *g != 0.0));
+    // Summaries at x agree whatever the gating; the curvature may only differ via switches.
+    let run = |freeze_activations| -> Vec<ExampleFlatness> {
+        let config = InputFlatnessConfig {
+            freeze_activations,
+            ..InputFlatnessConfig::default()
+        };
+        input_flatness(
+            &model,
+            images(x.clone(), dims, &device),
+            labels(vec![1, 2, 0, 4], &device),
+            &config,
+        )
+        .unwrap()
+    };
+    let (f, l) = (run(true), run(false));
+    for (a, c) in f.iter().zip(&l) {
+        assert_eq!(
+            (a.loss, a.grad_l2, a.grad_l1),
+            (c.loss, c.grad_l2, c.grad_l1)
+        );
+    }
+}
+
+#[test]
+fn linear_model_is_unaffected_by_freezing_and_f32_inputs_work() {
+    let device = Device::flex().autodiff();
+    let model = linear_model(&weights(), &device);
+    let x = pseudo_random(2 * D, 1);
+    let run = |freeze_activations, dtype| {
+        let config = InputFlatnessConfig {
+            freeze_activations,
+            ..InputFlatnessConfig::default()
+        };
+        let imgs =
+            Tensor::<4>::from_data(TensorData::new(x.clone(), [2, 1, 3, 4]), (&device, dtype));
+        input_flatness(&model, imgs, labels(vec![1, 0], &device), &config).unwrap()
+    };
+    let (a, b) = (run(true, DType::F64), run(false, DType::F64));
+    assert_eq!(a, b);
+    let c = run(true, DType::F32);
+    for (e, f) in a.iter().zip(&c) {
+        assert!(rel(f.grad_l2, e.grad_l2) < 1e-5, "{e:?} {f:?}");
+        // f32 finite differences with h = 1e-4 lose digits, but not the order of magnitude.
+        assert!(rel(f.hessian_top, e.hessian_top) < 0.1, "{e:?} {f:?}");
+    }
+}
+
+#[test]
+fn invalid_settings_are_rejected() {
+    let device = Device::flex().autodiff();
+    let model = linear_model(&weights(), &device);
+    let imgs = || images(vec![0.5; D], [1, 1, 3, 4], &device);
+    for config in [
+        InputFlatnessConfig {
+            fd_step: 0.0,
+            ..InputFlatnessConfig::default()
+        },
+        InputFlatnessConfig {
+            power_iterations: 0,
+            ..InputFlatnessConfig::default()
+        },
+        InputFlatnessConfig {
+            trace_samples: 0,
+            ..InputFlatnessConfig::default()
+        },
+    ] {
+        assert!(input_flatness(&model, imgs(), labels(vec![0], &device), &config).is_err());
+    }
+    let err = input_flatness(
+        &model,
+        imgs(),
+        labels(vec![0, 1], &device),
+        &InputFlatnessConfig::default(),
+    );
+    assert!(err.is_err());
+}

@@ -1,0 +1,273 @@
+//! `advland flatness`: input-space flatness of a checkpoint at clean and adversarial points
+//! (paper.md §2.4, §3.2 E-C): input-gradient norms, input-Hessian top eigenvalue, curvature
+//! along the gradient, trace, the L2 KKT multiplier, and 1-D input-space loss curves.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use advland_analysis::flatness::{
+    ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, kkt_multiplier_l2,
+    loss_curves, summarize,
+};
+use advland_data::derive_seed;
+use advland_schema::flatness::{
+    Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, LossCurve,
+};
+use advland_schema::{Norm, PgdSettings, Precision, Report, write_json};
+use advland_train::attack::{constraint_for, standard_normal};
+use advland_train::checkpoint::load_checkpoint;
+use advland_train::data::{describe, load_splits, subset};
+use advland_train::params::{flatten, load_flat};
+use advland_train::{Batch, pgd_attack};
+use anyhow::{Context, Result};
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use clap::Args;
+use rand::SeedableRng;
+
+use crate::args::parse_eps;
+use crate::meta::meta;
+
+/// `advland flatness`.
+#[derive(Debug, Args)]
+pub struct FlatnessArgs {
+    /// Checkpoint directory.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Norm of the attack giving the adversarial points (default: the checkpoint's training norm,
+    /// else linf).
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Its radius (default: the checkpoint's training radius, else 0.1).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Number of test examples (evenly spaced).
+    #[arg(long, default_value_t = 256)]
+    pub subset: usize,
+    /// Precision of the computation.
+    #[arg(long, value_enum, default_value = "f64")]
+    pub precision: Precision,
+    /// Power-iteration steps for the input-Hessian top eigenvalue.
+    #[arg(long, default_value_t = 20)]
+    pub power_iterations: usize,
+    /// Rademacher probes of the input-Hessian trace.
+    #[arg(long, default_value_t = 10)]
+    pub trace_samples: usize,
+    /// Input Hessians of the live network instead of through each point's activation pattern.
+    #[arg(long)]
+    pub live_activations: bool,
+    /// Points of each 1-D loss curve over t ∈ [−2ε, 2ε].
+    #[arg(long, default_value_t = 21)]
+    pub curve_points: usize,
+    /// Random directions for loss curves (besides the gradient direction).
+    #[arg(long, default_value_t = 2)]
+    pub random_directions: usize,
+    /// Seed of the attack starts, probes and directions.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Report path (default: `flatness-<norm>.json` in the checkpoint directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `advland flatness`.
+pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
+    let start = Instant::now();
+    let (model, info) = load_checkpoint(&args.checkpoint, device)
+        .with_context(|| format!("loading checkpoint {}", args.checkpoint.display()))?;
+    let trained = info.settings.adversarial.as_ref();
+    let attack = PgdSettings::new(
+        args.norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
+        args.eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
+        args.steps,
+    );
+    attack.check("attack")?;
+    let mut data = info.settings.data.clone();
+    data.test_subset = None;
+    let test = load_splits(&data).context("loading the data")?.test;
+    let total = test.len();
+    let test = subset(test, Some(args.subset.min(total)), "--subset")?;
+    let dtype = match args.precision {
+        Precision::F64 => DType::F64,
+        Precision::F32 => DType::F32,
+    };
+    let theta = flatten(&model).cast(dtype);
+    let model = load_flat(model, theta)?;
+    let indices: Vec<usize> = (0..test.len()).collect();
+    let (pixels, labels) = test.gather(&indices);
+    let [c, h, w] = test.shape;
+    let n = test.len();
+    let batch = Batch {
+        images: Tensor::from_data(TensorData::new(pixels, [n, c, h, w]), (device, dtype)),
+        labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
+    };
+    let config = InputFlatnessConfig {
+        power_iterations: args.power_iterations,
+        trace_samples: args.trace_samples,
+        seed: args.seed,
+        freeze_activations: !args.live_activations,
+        ..InputFlatnessConfig::default()
+    };
+    let constraint = constraint_for(&attack);
+    let adversarial = pgd_attack(
+        &model,
+        &batch,
+        constraint.as_ref(),
+        &attack,
+        derive_seed(args.seed, "flatness-attack", 0),
+    );
+    let mut points = Vec::new();
+    for (point, images) in [
+        (InputPoint::Clean, batch.images.clone()),
+        (InputPoint::Adversarial, adversarial.adversarial.clone()),
+    ] {
+        let per_example = input_flatness(&model, images, batch.labels.clone(), &config)?;
+        let kkt = (point == InputPoint::Adversarial && attack.norm == Norm::L2).then(|| {
+            per_example
+                .iter()
+                .map(|e| kkt_multiplier_l2(e.grad_l2, attack.eps))
+                .collect::<Vec<_>>()
+        });
+        points.push(at_point(point, &per_example, kkt.as_deref())?);
+    }
+    let curves = curves(args, &attack, &model, &batch)?;
+    let report = FlatnessReport {
+        checkpoint: args.checkpoint.display().to_string(),
+        epoch: info.epoch,
+        attack: attack.clone(),
+        precision: args.precision,
+        examples: n,
+        frozen_activations: !args.live_activations,
+        points,
+        curves,
+    };
+    let config = serde_json::json!({ "args": format!("{args:?}"), "attack": attack });
+    let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
+    meta.duration_s = start.elapsed().as_secs_f64();
+    meta.cost = adversarial.cost;
+    let out = args.out.clone().unwrap_or_else(|| {
+        args.checkpoint
+            .join(format!("flatness-{}.json", attack.norm))
+    });
+    write_json(&out, &Report::new("flatness", meta, report.clone()))?;
+    print_summary(&report, &out);
+    Ok(())
+}
+
+fn dist(values: &[f64]) -> Result<Distribution> {
+    let s = summarize(values)?;
+    Ok(Distribution {
+        mean: s.mean,
+        median: s.median,
+        q10: s.q10,
+        q90: s.q90,
+        min: s.min,
+        max: s.max,
+    })
+}
+
+fn at_point(
+    point: InputPoint,
+    examples: &[ExampleFlatness],
+    kkt: Option<&[f64]>,
+) -> Result<FlatnessAtPoint> {
+    let pick = |f: fn(&ExampleFlatness) -> f64| dist(&examples.iter().map(f).collect::<Vec<_>>());
+    Ok(FlatnessAtPoint {
+        point,
+        loss: pick(|e| e.loss)?,
+        grad_l2: pick(|e| e.grad_l2)?,
+        grad_l1: pick(|e| e.grad_l1)?,
+        hessian_top: pick(|e| e.hessian_top)?,
+        curvature_along_gradient: pick(|e| e.curvature_along_gradient)?,
+        hessian_trace: pick(|e| e.hessian_trace)?,
+        kkt_multiplier: kkt.map(dist).transpose()?,
+    })
+}
+
+/// Mean loss along the normalised input gradient and along random unit directions (per
+/// example, L2-normalised), t ∈ [−2ε, 2ε].
+fn curves(
+    args: &FlatnessArgs,
+    attack: &PgdSettings,
+    model: &advland_train::Model,
+    batch: &Batch,
+) -> Result<Vec<LossCurve>> {
+    let points = args.curve_points.max(2);
+    let ts: Vec<f64> = (0..points)
+        .map(|i| -2.0 * attack.eps + 4.0 * attack.eps * i as f64 / (points - 1) as f64)
+        .collect();
+    let dims = batch.images.dims();
+    let [n, c, h, w] = dims;
+    let d = c * h * w;
+    let device = batch.images.device();
+    let dtype = batch.images.dtype();
+    let at_x = InputHessian::new(
+        model,
+        batch.images.clone(),
+        batch.labels.clone(),
+        InputFlatnessConfig::default().fd_step,
+        false,
+    )?;
+    let mut directions = vec![(
+        "gradient".to_owned(),
+        unit_rows(at_x.gradient().to_vec(), d),
+    )];
+    let mut rng =
+        rand_chacha::ChaCha8Rng::seed_from_u64(derive_seed(args.seed, "flatness-directions", 0));
+    for k in 0..args.random_directions {
+        let raw: Vec<f64> = (0..n * d).map(|_| standard_normal(&mut rng)).collect();
+        directions.push((format!("random-{}", k + 1), unit_rows(raw, d)));
+    }
+    let mut out = Vec::with_capacity(directions.len());
+    for (name, values) in directions {
+        let v = Tensor::<4>::from_data(TensorData::new(values, dims), (&device, dtype));
+        let losses = loss_curves(model, batch.images.clone(), batch.labels.clone(), &v, &ts)?;
+        out.push(LossCurve {
+            direction: name,
+            t: ts.clone(),
+            mean_loss: losses
+                .iter()
+                .map(|l| l.iter().sum::<f64>() / l.len().max(1) as f64)
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Rows of length `d` scaled to unit L2 norm (zero rows stay zero).
+fn unit_rows(mut values: Vec<f64>, d: usize) -> Vec<f64> {
+    for row in values.chunks_mut(d) {
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+    values
+}
+
+fn print_summary(r: &FlatnessReport, out: &std::path::Path) {
+    println!(
+        "{} examples, attack {} eps={} PGD-{}",
+        r.examples, r.attack.norm, r.attack.eps, r.attack.steps
+    );
+    println!("| point | loss | |grad|_2 | |grad|_1 | lambda_top | g'Hg/|g|^2 | trace | KKT |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for p in &r.points {
+        println!(
+            "| {:?} | {:.4} | {:.4e} | {:.4e} | {:+.4e} | {:+.4e} | {:+.4e} | {} |",
+            p.point,
+            p.loss.median,
+            p.grad_l2.median,
+            p.grad_l1.median,
+            p.hessian_top.median,
+            p.curvature_along_gradient.median,
+            p.hessian_trace.median,
+            p.kkt_multiplier
+                .map_or("-".to_owned(), |k| format!("{:.4e}", k.median))
+        );
+    }
+    println!("(medians over examples)");
+    println!("report: {}", out.display());
+}

@@ -1,0 +1,92 @@
+//! Payloads of input-space flatness reports (`advland flatness`), paper.md §2.4, §3.2 E-C.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sharpness::Precision;
+use crate::threat::PgdSettings;
+
+/// Distribution of one per-example measure.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Distribution {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub median: f64,
+    /// 10th percentile.
+    pub q10: f64,
+    /// 90th percentile.
+    pub q90: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// Where in the input space the measures were taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputPoint {
+    /// At the data points x.
+    Clean,
+    /// At the adversarial points x + δ*.
+    Adversarial,
+}
+
+/// Per-example input-space measures at one kind of point, aggregated over the subset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlatnessAtPoint {
+    /// Clean or adversarial points.
+    pub point: InputPoint,
+    /// ℓ.
+    pub loss: Distribution,
+    /// ‖∇ₓℓ‖₂.
+    pub grad_l2: Distribution,
+    /// ‖∇ₓℓ‖₁.
+    pub grad_l1: Distribution,
+    /// Top input-Hessian eigenvalue (signed, largest |λ|).
+    pub hessian_top: Distribution,
+    /// Curvature along the input gradient gᵀHg/‖g‖².
+    pub curvature_along_gradient: Distribution,
+    /// Input-Hessian trace (Hutchinson).
+    pub hessian_trace: Distribution,
+    /// KKT multiplier λ = ‖∇ₓℓ(x+δ*)‖₂/ε (L2 attacks at adversarial points only; paper.md
+    /// §2.4 Prop. B).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kkt_multiplier: Option<Distribution>,
+}
+
+/// Mean loss along a 1-D line ℓ(x + t·v) in input space.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossCurve {
+    /// `gradient` (normalised input gradient) or `random-K`.
+    pub direction: String,
+    /// Offsets t (pixel units, L2 length of the step).
+    pub t: Vec<f64>,
+    /// Mean loss over the subset at each t.
+    pub mean_loss: Vec<f64>,
+}
+
+/// Payload of a `flatness` report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlatnessReport {
+    /// Checkpoint measured.
+    pub checkpoint: String,
+    /// Its epoch.
+    pub epoch: usize,
+    /// The attack giving the adversarial points.
+    pub attack: PgdSettings,
+    /// Precision of the computation.
+    pub precision: Precision,
+    /// Examples in the subset.
+    pub examples: usize,
+    /// Whether input Hessians were taken through the activation pattern at each point.
+    pub frozen_activations: bool,
+    /// Measures at clean and at adversarial points.
+    pub points: Vec<FlatnessAtPoint>,
+    /// 1-D loss curves around the clean points, t ∈ [−2ε, 2ε].
+    pub curves: Vec<LossCurve>,
+}
