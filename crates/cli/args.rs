@@ -48,6 +48,9 @@ pub enum Command {
     /// Input-space flatness at clean and adversarial points: input-gradient norms, input-Hessian
     /// top eigenvalue, curvature along the gradient, trace, L2 KKT multiplier, 1-D loss curves.
     Flatness(crate::commands::flatness::FlatnessArgs),
+    /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with
+    /// Spearman rank correlations (paper.md claim C5).
+    Relate(crate::commands::relate::RelateArgs),
     /// The closed-form binary linear model on two classes: L∞ gradient jumps at w_i = 0 and
     /// L2 smoothness growing like ε/‖w‖ (paper.md §2.3).
     Linear(crate::commands::linear::LinearArgs),

@@ -49,6 +49,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Export(a) => commands::export::run(a, &device),
         Command::Sharpness(a) => commands::sharpness::run(a, &device, &device_name, quiet),
         Command::Flatness(a) => commands::flatness::run(a, &device, &device_name),
+        Command::Relate(a) => commands::relate::run(a, &device, &device_name),
         Command::Linear(a) => commands::linear::run(a, &device_name),
         Command::Demo(a) => commands::demo::run(a, &device, &device_name, quiet),
     }

@@ -65,3 +65,61 @@ fn flatness_reports_clean_and_adversarial_points_and_curves() {
         "loss does not rise along the gradient"
     );
 }
+
+#[test]
+fn relate_tabulates_flatness_against_kappa_with_rank_correlations() {
+    use advland_schema::flatness::RelationReport;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train_mlp(
+        d,
+        "8",
+        "2",
+        ["300", "100"],
+        &["--norm", "linf", "--eps", "0.1", "--steps", "2"],
+    );
+    ok(&advland(
+        d,
+        &[
+            "relate",
+            "--checkpoint",
+            "run/checkpoints/epoch-0001",
+            "--checkpoint",
+            "run/checkpoints/epoch-0002",
+            "--attack",
+            "linf:0.1:3",
+            "--attack",
+            "l2:1.0:3",
+            "--subset",
+            "8",
+            "--radii",
+            "1e-2",
+            "--directions",
+            "1",
+            "--power-iterations",
+            "3",
+            "--out",
+            "relate.json",
+        ],
+    ));
+    let r: Report<RelationReport> = advland_schema::read_json(&d.join("relate.json")).unwrap();
+    assert_eq!(r.kind, "relate");
+    assert_eq!(r.data.rows.len(), 4);
+    for row in &r.data.rows {
+        assert!(
+            row.kappa_adversarial.is_finite() && row.kappa_adversarial >= 0.0,
+            "{row:?}"
+        );
+        assert!(
+            row.grad_l2_adversarial >= 0.0 && row.grad_l2_clean >= 0.0,
+            "{row:?}"
+        );
+    }
+    assert_eq!(r.data.correlations.len(), 5);
+    for c in &r.data.correlations {
+        assert_eq!(c.rows, 4);
+        if let Some(rho) = c.spearman {
+            assert!((-1.0..=1.0).contains(&rho));
+        }
+    }
+}

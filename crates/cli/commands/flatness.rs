@@ -74,6 +74,22 @@ pub struct FlatnessArgs {
 
 /// Runs `advland flatness`.
 pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
+    let report = measure(args, device, device_name)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        args.checkpoint
+            .join(format!("flatness-{}.json", report.data.attack.norm))
+    });
+    write_json(&out, &report)?;
+    print_summary(&report.data, &out);
+    Ok(())
+}
+
+/// Computes the report `args` asks for, without writing it.
+pub fn measure(
+    args: &FlatnessArgs,
+    device: &Device,
+    device_name: &str,
+) -> Result<Report<FlatnessReport>> {
     let start = Instant::now();
     let (model, info) = load_checkpoint(&args.checkpoint, device)
         .with_context(|| format!("loading checkpoint {}", args.checkpoint.display()))?;
@@ -147,13 +163,7 @@ pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = adversarial.cost;
-    let out = args.out.clone().unwrap_or_else(|| {
-        args.checkpoint
-            .join(format!("flatness-{}.json", attack.norm))
-    });
-    write_json(&out, &Report::new("flatness", meta, report.clone()))?;
-    print_summary(&report, &out);
-    Ok(())
+    Ok(Report::new("flatness", meta, report))
 }
 
 fn dist(values: &[f64]) -> Result<Distribution> {

@@ -5,5 +5,6 @@ pub mod eval;
 pub mod export;
 pub mod flatness;
 pub mod linear;
+pub mod relate;
 pub mod sharpness;
 pub mod train;

@@ -90,3 +90,58 @@ pub struct FlatnessReport {
     /// 1-D loss curves around the clean points, t ∈ [−2ε, 2ε].
     pub curves: Vec<LossCurve>,
 }
+
+/// One checkpoint under one attack: input flatness next to parameter smoothness.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelationRow {
+    /// Checkpoint measured.
+    pub checkpoint: String,
+    /// Its epoch.
+    pub epoch: usize,
+    /// Its training attack; absent for standard training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_with: Option<PgdSettings>,
+    /// The attack of both measurements.
+    pub attack: PgdSettings,
+    /// Largest κ of the adversarial loss (attack re-solved), over the probes.
+    pub kappa_adversarial: f64,
+    /// Largest κ of the adversarial-frozen loss.
+    pub kappa_frozen: f64,
+    /// Median input-Hessian top eigenvalue at the adversarial points.
+    pub hessian_top_adversarial: f64,
+    /// Median curvature along the input gradient at the adversarial points.
+    pub curvature_adversarial: f64,
+    /// Median ‖∇ₓℓ‖₂ at the adversarial points.
+    pub grad_l2_adversarial: f64,
+    /// Median input-Hessian top eigenvalue at the clean points.
+    pub hessian_top_clean: f64,
+    /// Median ‖∇ₓℓ‖₂ at the clean points.
+    pub grad_l2_clean: f64,
+}
+
+/// Spearman's rank correlation of one flatness measure with κ across the rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correlation {
+    /// The flatness measure (a [`RelationRow`] field name).
+    pub measure: String,
+    /// The smoothness measure it is compared with (`kappa_adversarial`).
+    pub with: String,
+    /// Spearman's ρ; absent when undefined (fewer than 3 rows or a constant column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spearman: Option<f64>,
+    /// Rows used.
+    pub rows: usize,
+}
+
+/// Payload of a `relate` report (paper.md §5 C5: flatter input loss ⇒ larger κ, i.e. a
+/// negative ρ between input curvature or gradient size and κ).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelationReport {
+    /// One row per checkpoint and attack.
+    pub rows: Vec<RelationRow>,
+    /// ρ of each flatness measure with κ of the adversarial loss.
+    pub correlations: Vec<Correlation>,
+}

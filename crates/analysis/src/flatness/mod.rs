@@ -32,4 +32,4 @@ pub use measures::{
     ExampleFlatness, InputFlatnessConfig, input_flatness, kkt_multiplier_l2, loss_curves,
 };
 pub use operator::InputHessian;
-pub use summary::{Summary, summarize};
+pub use summary::{Summary, spearman, summarize};
