@@ -32,6 +32,17 @@ fn demo_quick_trains_three_models_and_adversarial_training_helps() {
             );
         }
     }
+    // 3 models × 2 epochs × 2 attacks, and a defined ρ for every measure.
+    assert_eq!(report.data.relation.rows.len(), 12);
+    assert!(
+        report
+            .data
+            .relation
+            .correlations
+            .iter()
+            .all(|c| c.spearman.is_some())
+    );
+    assert!(dir.path().join("demo/relate.json").exists());
     let robust = |model: usize, norm: Norm| {
         report.data.models[model]
             .eval

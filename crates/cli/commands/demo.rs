@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_schema::{
-    DataSettings, DemoModel, DemoSharpness, DemoSummary, EigenMethod, EvalSettings, LrSchedule,
-    Norm, ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate, SmoothnessEstimates,
-    TrainSettings, TrainingSettings, write_json,
+    DataSettings, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EigenMethod, EvalSettings,
+    LrSchedule, Norm, ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate,
+    SmoothnessEstimates, ThreatSpec, TrainSettings, TrainingSettings, write_json,
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
@@ -20,8 +20,8 @@ use advland_train::evaluate;
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 
-use super::sharpness;
 use super::train::run_training;
+use super::{flatness, relate, sharpness};
 use crate::args::{DemoArgs, Estimator, SharpnessArgs};
 use crate::meta::meta;
 use crate::progress::Bars;
@@ -41,6 +41,8 @@ struct Plan {
     max_iter: usize,
     radii: Vec<f64>,
     directions: usize,
+    flatness_subset: usize,
+    relation_epochs: Vec<usize>,
 }
 
 impl Plan {
@@ -60,6 +62,8 @@ impl Plan {
                 max_iter: 10,
                 radii: vec![1e-2],
                 directions: 1,
+                flatness_subset: 16,
+                relation_epochs: vec![1, 3],
             }
         } else {
             Plan {
@@ -76,6 +80,8 @@ impl Plan {
                 max_iter: 30,
                 radii: vec![1e-3, 1e-2],
                 directions: 2,
+                flatness_subset: 128,
+                relation_epochs: vec![2, 5, 10],
             }
         }
     }
@@ -199,6 +205,34 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
             cost += c;
             sharpness.push(entry);
         }
+        let mut flatness_entries = Vec::new();
+        for attack in threats(plan.final_steps) {
+            let flat_args = flatness::FlatnessArgs {
+                checkpoint: checkpoint.clone(),
+                norm: Some(attack.norm),
+                eps: Some(attack.eps),
+                steps: attack.steps,
+                subset: plan.flatness_subset,
+                precision: Precision::F64,
+                power_iterations: 20,
+                trace_samples: 5,
+                live_activations: false,
+                curve_points: 21,
+                random_directions: 1,
+                seed: args.seed,
+                out: None,
+            };
+            let report = flatness::measure(&flat_args, device, device_name)
+                .with_context(|| format!("input flatness of {name} under {}", attack.norm))?;
+            cost += report.meta.cost;
+            let file = format!("{name}/flatness-{}.json", attack.norm);
+            write_json(&args.out.join(&file), &report)?;
+            flatness_entries.push(DemoFlatness {
+                attack,
+                points: report.data.points,
+                report: file,
+            });
+        }
         models.push(DemoModel {
             name: name.to_owned(),
             run_dir: name.to_owned(),
@@ -207,11 +241,59 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
             train_duration_s,
             eval,
             sharpness,
+            flatness: flatness_entries,
         });
     }
+    let relate_args = relate::RelateArgs {
+        checkpoint: ["standard", "linf", "l2"]
+            .iter()
+            .flat_map(|name| {
+                plan.relation_epochs.iter().map(move |e| {
+                    args.out
+                        .join(name)
+                        .join(format!("checkpoints/epoch-{e:04}"))
+                })
+            })
+            .collect(),
+        attacks: threats(plan.sharpness_steps)
+            .into_iter()
+            .map(|a| ThreatSpec {
+                norm: a.norm,
+                eps: a.eps,
+                steps: Some(a.steps),
+                step_size: None,
+                random_start: None,
+                restarts: None,
+            })
+            .collect(),
+        subset: plan.flatness_subset.min(64),
+        radii: plan.radii.clone(),
+        directions: plan.directions,
+        power_iterations: 10,
+        seed: args.seed,
+        out: args.out.join("relate.json"),
+    };
+    let relate_start = Instant::now();
+    let (relation, c) = relate::compute(&relate_args, device, device_name)?;
+    cost += c;
+    let subset = advland_schema::DataSubset {
+        name: "fashion-mnist bundled test split".to_owned(),
+        examples: relate_args.subset,
+        total: 2000,
+        selection: "evenly-spaced".to_owned(),
+    };
+    let relate_config = serde_json::json!({ "args": format!("{relate_args:?}") });
+    let mut relate_meta = meta(device_name, args.seed, &relate_config, subset);
+    relate_meta.duration_s = relate_start.elapsed().as_secs_f64();
+    relate_meta.cost = c;
+    write_json(
+        &relate_args.out,
+        &Report::new("relate", relate_meta, relation.clone()),
+    )?;
     let summary = DemoSummary {
         quick: args.quick,
         models,
+        relation,
     };
     let base = plan.settings(args.seed, None);
     let test = load_splits(&base.data)?.test;
@@ -339,5 +421,27 @@ fn print_summary(summary: &DemoSummary, path: &Path) {
             );
         }
     }
+    println!(
+        "\n| model | attack | point | median loss | median |g|_2 | median lambda_top (input) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for m in &summary.models {
+        for f in &m.flatness {
+            for p in &f.points {
+                println!(
+                    "| {} | {} eps={} | {:?} | {:.4} | {:.4e} | {:+.4e} |",
+                    m.name,
+                    f.attack.norm,
+                    f.attack.eps,
+                    p.point,
+                    p.loss.median,
+                    p.grad_l2.median,
+                    p.hessian_top.median
+                );
+            }
+        }
+    }
+    println!();
+    relate::print_table(&summary.relation);
     println!("report: {}", path.display());
 }

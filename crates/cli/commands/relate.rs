@@ -73,6 +73,29 @@ fn measure_of(row: &RelationRow, name: &str) -> f64 {
 /// Runs `advland relate`.
 pub fn run(args: &RelateArgs, device: &Device, device_name: &str) -> Result<()> {
     let start = Instant::now();
+    let (report, cost) = compute(args, device, device_name)?;
+    let config = serde_json::json!({ "args": format!("{args:?}") });
+    let subset = advland_schema::DataSubset {
+        name: "test subsets of each checkpoint's data set".to_owned(),
+        examples: args.subset,
+        total: args.subset,
+        selection: "evenly-spaced".to_owned(),
+    };
+    let mut meta = meta(device_name, args.seed, &config, subset);
+    meta.duration_s = start.elapsed().as_secs_f64();
+    meta.cost = cost;
+    write_json(&args.out, &Report::new("relate", meta, report.clone()))?;
+    print_table(&report);
+    println!("report: {}", args.out.display());
+    Ok(())
+}
+
+/// The relation table and correlations `args` ask for, and their cost.
+pub fn compute(
+    args: &RelateArgs,
+    device: &Device,
+    device_name: &str,
+) -> Result<(RelationReport, advland_schema::Cost)> {
     let mut rows = Vec::new();
     let mut cost = advland_schema::Cost::default();
     for checkpoint in &args.checkpoint {
@@ -113,22 +136,11 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str) -> Result<()> 
             rows: rows.len(),
         })
         .collect();
-    let report = RelationReport { rows, correlations };
-    let config = serde_json::json!({ "args": format!("{args:?}") });
-    let mut meta = meta(
-        device_name,
-        args.seed,
-        &config,
-        advland_schema::DataSubset {
-            name: "test subsets of each checkpoint's data set".to_owned(),
-            examples: args.subset,
-            total: args.subset,
-            selection: "evenly-spaced".to_owned(),
-        },
-    );
-    meta.duration_s = start.elapsed().as_secs_f64();
-    meta.cost = cost;
-    write_json(&args.out, &Report::new("relate", meta, report.clone()))?;
+    Ok((RelationReport { rows, correlations }, cost))
+}
+
+/// The table and correlations on stdout.
+pub fn print_table(report: &RelationReport) {
     println!("| checkpoint | attack | kappa adv | kappa frozen | lambda_top adv | |g|_2 adv |");
     println!("|---|---|---|---|---|---|");
     for r in &report.rows {
@@ -152,11 +164,8 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str) -> Result<()> 
             c.measure, c.rows
         );
     }
-    println!("report: {}", args.out.display());
-    Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn relation_row(
     args: &RelateArgs,
     checkpoint: &std::path::Path,

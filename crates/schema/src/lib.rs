@@ -32,8 +32,8 @@ pub mod threat;
 
 pub use error::{Error, Result};
 pub use metrics::{
-    CheckpointEntry, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport, EvalResult,
-    Metrics, RobustMetrics, TrainLog,
+    CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport,
+    EvalResult, Metrics, RobustMetrics, TrainLog,
 };
 pub use report::{
     Cost, DataSubset, Meta, Report, finite, read_json, to_json_bytes, write_atomic, write_json,

@@ -111,6 +111,21 @@ pub struct DemoModel {
     pub eval: EvalResult,
     /// Parameter-space sharpness and smoothness of the final checkpoint, one entry per attack.
     pub sharpness: Vec<DemoSharpness>,
+    /// Input-space flatness of the final checkpoint at clean and adversarial points, one entry
+    /// per attack.
+    pub flatness: Vec<DemoFlatness>,
+}
+
+/// Input-space flatness of one demo model under one attack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoFlatness {
+    /// The attack giving the adversarial points.
+    pub attack: PgdSettings,
+    /// Measures at clean and at adversarial points.
+    pub points: Vec<crate::flatness::FlatnessAtPoint>,
+    /// The full report, relative to the demo directory.
+    pub report: String,
 }
 
 /// Sharpness and smoothness of one demo model under one attack.
@@ -141,4 +156,6 @@ pub struct DemoSummary {
     pub quick: bool,
     /// The models, standard first.
     pub models: Vec<DemoModel>,
+    /// Input flatness next to κ across the demo's checkpoints (several epochs, both norms).
+    pub relation: crate::flatness::RelationReport,
 }
