@@ -167,15 +167,7 @@ pub fn measure(
 }
 
 fn dist(values: &[f64]) -> Result<Distribution> {
-    let s = summarize(values)?;
-    Ok(Distribution {
-        mean: s.mean,
-        median: s.median,
-        q10: s.q10,
-        q90: s.q90,
-        min: s.min,
-        max: s.max,
-    })
+    Ok(summarize(values)?)
 }
 
 fn at_point(

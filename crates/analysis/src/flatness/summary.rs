@@ -1,25 +1,10 @@
 //! Distribution summaries of per-example measures.
 
-use serde::{Deserialize, Serialize};
+/// Distribution summary of a per-example measure: the report type itself, so reports need no
+/// conversion.
+pub use advland_schema::flatness::Distribution as Summary;
 
 use crate::error::{Error, Result};
-
-/// Distribution summary of a per-example measure.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Arithmetic mean.
-    pub mean: f64,
-    /// 0.5-quantile.
-    pub median: f64,
-    /// 0.1-quantile.
-    pub q10: f64,
-    /// 0.9-quantile.
-    pub q90: f64,
-    /// Smallest value.
-    pub min: f64,
-    /// Largest value.
-    pub max: f64,
-}
 
 /// Mean, min, max and quantiles of `values`. Quantile q of the sorted s₀ ≤ … ≤ s_{n−1} is
 /// linear interpolation at position q·(n−1) (NumPy's default, R type 7), so the median of an
