@@ -5,33 +5,16 @@ use advland_analysis::flatness::{
     ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, loss_curves,
 };
 use advland_schema::{ModelKind, ModelSpec};
-use advland_train::params::{ParamLayout, from_host, init_seeded, load_flat};
+use advland_train::params::init_seeded;
 use advland_train::{Model, ModelShape};
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use nalgebra::{DMatrix, SymmetricEigen};
 
 const D: usize = 12;
 
-/// A linear 2-class model with margin direction `w` (w₁ = w/2, w₀ = −w/2, zero biases), as in
-/// the train crate's attack oracle.
+/// The 2-logit linear model with margin direction `w` and zero bias.
 fn linear_model(w: &[f64], device: &Device) -> Model {
-    let spec = ModelSpec {
-        kind: ModelKind::Mlp,
-        hidden: vec![],
-    };
-    let shape = ModelShape {
-        input: [1, 3, 4],
-        classes: 2,
-    };
-    let model = Model::build(&spec, shape, device).unwrap();
-    let layout = ParamLayout::of(&model);
-    assert_eq!(layout.entries[0].shape, vec![D, 2]);
-    let mut flat = vec![0.0f32; layout.len()];
-    for (i, wi) in w.iter().enumerate() {
-        flat[2 * i] = -(*wi as f32) / 2.0; // burn layout [in, out]: row i, column 0
-        flat[2 * i + 1] = *wi as f32 / 2.0;
-    }
-    load_flat(model, from_host(flat, device)).unwrap()
+    Model::two_class_linear([1, 3, 4], w, 0.0, device).unwrap()
 }
 
 /// Weights exactly representable in f32, so the f64 copy of the model has exactly w.

@@ -11,11 +11,11 @@ use advland_analysis::hessian::FiniteDifferenceHessian;
 use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData, logistic_loss_d1};
 use advland_analysis::operator::LinearOperator;
 use advland_data::Dataset;
-use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
+use advland_schema::{Norm, PgdSettings};
 use advland_train::attack::constraint_for;
 use advland_train::loss::cross_entropy;
-use advland_train::params::{ParamLayout, flat_gradient, from_host, load_flat, to_host};
-use advland_train::{Batch, Model, ModelShape, pgd_attack};
+use advland_train::params::{flat_gradient, to_host};
+use advland_train::{Batch, Model, pgd_attack};
 use burn::tensor::Device;
 
 const EPS: f64 = 0.05;
@@ -192,30 +192,8 @@ fn gradient_and_hessian_l2_match_finite_differences_on_fashion() {
 // s(w)) = ∇_w L, ∂/∂w₀ = −∇_w L, and likewise for the biases; the model computes in f32.
 
 fn two_logit_model(theta: &[f64], image: [usize; 3], device: &Device) -> Model {
-    let spec = ModelSpec {
-        kind: ModelKind::Mlp,
-        hidden: vec![],
-    };
-    let model = Model::build(
-        &spec,
-        ModelShape {
-            input: image,
-            classes: 2,
-        },
-        device,
-    )
-    .unwrap();
-    let d = theta.len() - 1;
-    let layout = ParamLayout::of(&model);
-    assert_eq!(layout.entries[0].shape, vec![d, 2]);
-    assert_eq!(layout.len(), 2 * d + 2);
-    let mut flat = vec![0.0f32; 2 * d + 2];
-    for (i, &wi) in theta.iter().enumerate() {
-        // burn layout [in, out]: row i, column 0 (w₀) then column 1 (w₁); then bias (b₀, b₁).
-        flat[2 * i] = -(wi as f32) / 2.0;
-        flat[2 * i + 1] = (wi as f32) / 2.0;
-    }
-    load_flat(model, from_host(flat, device)).unwrap()
+    let (w, b) = theta.split_at(theta.len() - 1);
+    Model::two_class_linear(image, w, b[0], device).unwrap()
 }
 
 /// (∇θ of mean CE at the PGD points for w₁ and b₁, the same for w₀ and b₀, max |δ_PGD − δ*|).

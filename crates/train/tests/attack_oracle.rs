@@ -6,33 +6,18 @@
 //! δ* = −ε·y·w/‖w‖₂ for L2 (paper.md §2.3), provided the [0,1] box is inactive — inputs sit
 //! at 0.5 and ε ≤ 0.2 here.
 
-use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
+use advland_schema::{Norm, PgdSettings};
 use advland_train::attack::constraint_for;
-use advland_train::params::{ParamLayout, from_host, load_flat, to_host};
-use advland_train::{Batch, Model, ModelShape, pgd_attack};
+use advland_train::params::to_host;
+use advland_train::{Batch, Model, pgd_attack};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 const D: usize = 12;
 
-/// A linear 2-class model with margin direction `w` (w₁ = w/2, w₀ = −w/2).
+/// The 2-logit linear model with margin direction `w` and zero bias.
 fn linear_model(w: &[f32], device: &Device) -> Model {
-    let spec = ModelSpec {
-        kind: ModelKind::Mlp,
-        hidden: vec![],
-    };
-    let shape = ModelShape {
-        input: [1, 3, 4],
-        classes: 2,
-    };
-    let model = Model::build(&spec, shape, device).unwrap();
-    let layout = ParamLayout::of(&model);
-    assert_eq!(layout.entries[0].shape, vec![D, 2]);
-    let mut flat = vec![0.0f32; layout.len()];
-    for (i, wi) in w.iter().enumerate() {
-        flat[2 * i] = -wi / 2.0; // burn layout [in, out]: row i, column 0
-        flat[2 * i + 1] = wi / 2.0;
-    }
-    load_flat(model, from_host(flat, device)).unwrap()
+    let w: Vec<f64> = w.iter().map(|&v| f64::from(v)).collect();
+    Model::two_class_linear([1, 3, 4], &w, 0.0, device).unwrap()
 }
 
 fn weights() -> Vec<f32> {

@@ -72,6 +72,34 @@ impl Model {
         })
     }
 
+    /// The binary linear classifier of paper.md §2.3 as a 2-logit model: z₁ − z₀ = wᵀx + b with
+    /// w₁ = w/2, w₀ = −w/2, b₁ = b/2, b₀ = −b/2, so that cross-entropy equals the logistic loss
+    /// of the margin y(wᵀx + b). The oracle of every closed-form attack and curvature test.
+    ///
+    /// # Errors
+    /// If `w` does not have one weight per input value.
+    pub fn two_class_linear(input: [usize; 3], w: &[f64], b: f64, device: &Device) -> Result<Self> {
+        let d: usize = input.iter().product();
+        if w.len() != d {
+            return Err(Error::invalid(
+                "w",
+                format!("needs {d} weights for input {input:?}, got {}", w.len()),
+            ));
+        }
+        let spec = ModelSpec {
+            kind: ModelKind::Mlp,
+            hidden: vec![],
+        };
+        let model = Model::build(&spec, ModelShape { input, classes: 2 }, device)?;
+        // burn stores the weight as [in, out] (row i: w₀ᵢ, w₁ᵢ), then the bias (b₀, b₁).
+        let flat: Vec<f32> = w
+            .iter()
+            .chain(std::iter::once(&b))
+            .flat_map(|&v| [(-v / 2.0) as f32, (v / 2.0) as f32])
+            .collect();
+        crate::params::load_flat(model, crate::params::from_host(flat, device))
+    }
+
     /// Logits.
     ///
     /// # Shapes
