@@ -58,7 +58,7 @@ pub struct FlatnessArgs {
     /// Input Hessians of the live network instead of through each point's activation pattern.
     #[arg(long)]
     pub live_activations: bool,
-    /// Points of each 1-D loss curve over t ∈ [−2ε, 2ε].
+    /// Points of each 1-D loss curve over t ∈ [−2ε, 2ε] (0: no curves).
     #[arg(long, default_value_t = 21)]
     pub curve_points: usize,
     /// Random directions for loss curves (besides the gradient direction).
@@ -196,6 +196,9 @@ fn curves(
     model: &advland_train::Model,
     batch: &Batch,
 ) -> Result<Vec<LossCurve>> {
+    if args.curve_points == 0 {
+        return Ok(Vec::new());
+    }
     let points = args.curve_points.max(2);
     let ts: Vec<f64> = (0..points)
         .map(|i| -2.0 * attack.eps + 4.0 * attack.eps * i as f64 / (points - 1) as f64)
