@@ -3,7 +3,7 @@
 use advland_data::{Dataset, derive_seed};
 use advland_schema::{Cost, EvalResult, Metrics, PgdSettings, RobustMetrics, finite};
 use burn::module::Module;
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor};
 
 use super::Observer;
 use crate::attack::{constraint_for, pgd_attack};
@@ -25,6 +25,16 @@ impl Tally {
         self.loss_sum += loss_sum;
         self.correct += correct;
         self.examples += examples;
+    }
+
+    /// Adds the loss sum and correct count of `model` on one batch.
+    fn score(&mut self, model: &Model, images: Tensor<4>, labels: Tensor<1, Int>) {
+        let n = labels.dims()[0];
+        let logits = model.forward(images);
+        let loss = cross_entropy(logits.clone(), labels.clone())
+            .sum()
+            .into_scalar::<f32>();
+        self.add(f64::from(loss), correct(logits, labels), n);
     }
 
     pub(crate) fn metrics(&self, what: &str) -> Result<Metrics> {
@@ -65,13 +75,7 @@ pub fn evaluate(
     let mut clean = Tally::default();
     for chunk in &chunks {
         let batch = Batch::gather(data, chunk, &plain);
-        let logits = valid.forward(batch.images.clone());
-        let loss: f64 = f64::from(
-            cross_entropy(logits.clone(), batch.labels.clone())
-                .sum()
-                .into_scalar::<f32>(),
-        );
-        clean.add(loss, correct(logits, batch.labels), chunk.len());
+        clean.score(&valid, batch.images, batch.labels);
         cost.forward += chunk.len() as u64;
         done += 1;
         observer.progress("eval", done, total);
@@ -90,17 +94,7 @@ pub fn evaluate(
                 derive_seed(seed, "eval-attack", i as u64),
             );
             cost += out.cost;
-            let adv = Batch {
-                images: out.adversarial.inner(),
-                labels: batch.labels.inner(),
-            };
-            let logits = valid.forward(adv.images);
-            let loss = f64::from(
-                cross_entropy(logits.clone(), adv.labels.clone())
-                    .sum()
-                    .into_scalar::<f32>(),
-            );
-            tally.add(loss, correct(logits, adv.labels), chunk.len());
+            tally.score(&valid, out.adversarial.inner(), batch.labels.inner());
             cost.forward += chunk.len() as u64;
             done += 1;
             observer.progress("eval", done, total);
