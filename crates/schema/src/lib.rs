@@ -11,7 +11,8 @@
 //!   [`write_json`], which refuses NaN/∞;
 //! - [`metrics`]: payloads of training and evaluation reports;
 //! - [`sharpness`]: payloads of parameter-space analysis reports;
-//! - [`flatness`]: payloads of input-space flatness reports.
+//! - [`flatness`]: payloads of input-space flatness reports;
+//! - [`surface`]: payloads of loss-surface reports (grids, shards, directions).
 //!
 //! ```
 //! use advland_schema::{Norm, PgdSettings, parse_fraction};
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod report;
 pub mod settings;
 pub mod sharpness;
+pub mod surface;
 pub mod threat;
 
 pub use error::{Error, Result};
@@ -47,5 +49,9 @@ pub use sharpness::{
     DensityResult, EigenMethod, Eigenvalue, HessianResult, KinkProfile, LipschitzResult,
     ObjectiveInfo, ObjectiveKind, Precision, RadiusProbe, Secant, SharpnessEstimate,
     SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, WorstCase,
+};
+pub use surface::{
+    Axis, DirectionKind, DirectionsInfo, IgnoreParams, Normalization, Shard, SurfaceReport,
+    SurfaceValues,
 };
 pub use threat::{Norm, PgdSettings, default_step_size, parse_fraction};
