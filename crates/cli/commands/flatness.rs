@@ -158,6 +158,8 @@ pub fn measure(
         frozen_activations: !args.live_activations,
         points,
         curves,
+        surface: None,
+        logit_lipschitz: None,
     };
     let config = serde_json::json!({ "args": format!("{args:?}"), "attack": attack });
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));

@@ -89,6 +89,48 @@ pub struct FlatnessReport {
     pub points: Vec<FlatnessAtPoint>,
     /// 1-D loss curves around the clean points, t ∈ [−2ε, 2ε].
     pub curves: Vec<LossCurve>,
+    /// 2-D loss surface around one example (absent when not asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surface: Option<InputSurface>,
+    /// Local Lipschitz constant of the logits in the ε-ball (absent when not asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logit_lipschitz: Option<LogitLipschitz>,
+}
+
+/// The loss ℓ(x + a·u + b·v) of one example on a grid of (a, b): u the normalised input
+/// gradient at x, v a seeded random direction orthogonal to u (unit L2 norm).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSurface {
+    /// Index of the example in the subset.
+    pub example: usize,
+    /// Its label.
+    pub label: usize,
+    /// Names of the two directions (`gradient`, `random`).
+    pub directions: [String; 2],
+    /// Offsets a along u (pixel units, L2 length).
+    pub x: crate::surface::Axis,
+    /// Offsets b along v.
+    pub y: crate::surface::Axis,
+    /// ℓ on the grid, row-major (b outer, a inner).
+    pub loss: Vec<f64>,
+    /// Predicted class on the grid, same order.
+    pub predicted: Vec<usize>,
+}
+
+/// Local Lipschitz constant of the logits f in the ε-ball, estimated per example by PGD ascent
+/// of ‖f(x') − f(x)‖ / ‖x' − x‖ over x' in the ball (as RobustBench does): a lower bound.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogitLipschitz {
+    /// Norm of the logit difference (`l2`) and of the input difference (the attack's norm).
+    pub output_norm: String,
+    /// Ascent steps.
+    pub steps: usize,
+    /// Restarts per example (the best is kept).
+    pub restarts: usize,
+    /// The per-example estimates.
+    pub estimate: Distribution,
 }
 
 /// One checkpoint under one attack: input flatness next to parameter smoothness.
