@@ -28,6 +28,14 @@ pub enum Error {
         /// Actual length.
         got: usize,
     },
+    /// A file (e.g. saved surface directions) is missing, malformed or does not fit.
+    #[error("{}: {reason}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// From the training crate (models, attacks, data).
     #[error(transparent)]
     Train(#[from] advland_train::Error),

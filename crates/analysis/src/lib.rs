@@ -29,6 +29,7 @@ pub mod lipschitz;
 pub mod model_objective;
 pub mod objective;
 pub mod operator;
+pub mod surface;
 pub mod vector;
 
 pub use error::{Error, Result};

@@ -10,7 +10,7 @@ use advland_schema::{KinkProfile, RadiusProbe, Secant, WorstCase};
 
 use crate::error::{Error, Result};
 use crate::objective::Objective;
-use crate::vector::{axpy, norm, normalize};
+use crate::vector::{axpy, gaussian, norm, normalize};
 
 /// The objective's gradient (and perturbation) at one point, kept to form secants from.
 pub struct Anchor {
@@ -149,25 +149,13 @@ pub fn probe_directions(
     Ok(out)
 }
 
-/// Seeded unit Gaussian directions in R^m (splitmix64 + Box–Muller).
+/// Seeded unit Gaussian directions in R^m (consecutive draws of one stream).
 pub fn random_directions(m: usize, count: usize, seed: u64) -> Vec<Vec<f64>> {
-    let mut state = seed ^ 0xD1B5_4A32_D192_ED03;
-    let mut uniform = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    (0..count)
-        .map(|_| {
-            let mut v: Vec<f64> = (0..m)
-                .map(|_| {
-                    let (u1, u2) = (uniform(), uniform());
-                    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-                })
-                .collect();
+    gaussian(m * count, seed)
+        .chunks_exact(m.max(1))
+        .take(count)
+        .map(|chunk| {
+            let mut v = chunk.to_vec();
             normalize(&mut v);
             v
         })

@@ -1,12 +1,13 @@
 //! A model's loss on a fixed data subset as an [`Objective`] of its flat parameters.
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
 use advland_data::{Dataset, derive_seed};
 pub use advland_schema::Precision;
 use advland_schema::{Cost, PgdSettings};
 use advland_train::attack::{Constraint, constraint_for};
-use advland_train::loss::cross_entropy;
+use advland_train::loss::{correct as correct_count, cross_entropy};
 use advland_train::model::ActivationPattern;
 use advland_train::params::{flat_gradient, flatten, load_flat};
 use advland_train::{Batch, Model, pgd_attack};
@@ -29,7 +30,10 @@ fn dtype_of(precision: Precision) -> DType {
 /// (PGD re-solved at every θ from the same seeded starts) or adversarial-frozen (inputs attacked
 /// once at the reference θ₀). See [`ObjectiveKind`].
 ///
-/// The caller's model is never modified: every evaluation loads θ into a clone.
+/// The caller's model is never modified: every evaluation loads θ into a clone. A clone of
+/// the objective shares its data and frozen attacks (tensors are reference-counted) and
+/// counts its own cost, so grid evaluations can run one clone per thread.
+#[derive(Clone)]
 pub struct ModelObjective {
     template: Model,
     batches: Vec<Batch>,
@@ -37,7 +41,7 @@ pub struct ModelObjective {
     patterns: Option<Vec<ActivationPattern>>,
     kind: ObjectiveKind,
     attack: Option<PgdSettings>,
-    constraint: Option<Box<dyn Constraint>>,
+    constraint: Option<Arc<dyn Constraint>>,
     seed: u64,
     examples: usize,
     dim: usize,
@@ -150,7 +154,7 @@ impl ModelObjective {
             frozen: Vec::new(),
             patterns: None,
             kind,
-            constraint: attack.as_ref().map(constraint_for),
+            constraint: attack.as_ref().map(|a| Arc::from(constraint_for(a))),
             attack,
             seed,
             examples: data.len(),
@@ -348,17 +352,24 @@ impl Objective for ModelObjective {
     }
 
     fn loss(&self, theta: &[f64]) -> Result<f64> {
+        self.loss_and_accuracy(theta).map(|(loss, _)| loss)
+    }
+
+    fn loss_and_accuracy(&self, theta: &[f64]) -> Result<(f64, Option<f64>)> {
         let model = self.model_at(theta)?;
         let inputs = self.inputs(theta, &model);
         let valid = model.valid();
         let mut loss_sum = 0.0;
+        let mut correct = 0usize;
         for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
             let logits = match &self.patterns {
                 // Recorded gates live on the autodiff device; replay there, without a backward.
                 Some(_) => self.logits(&model, x, i).detach().inner(),
                 None => valid.forward(x.inner()),
             };
-            let per_example = cross_entropy(logits, batch.labels.clone().inner());
+            let labels = batch.labels.clone().inner();
+            correct += correct_count(logits.clone(), labels.clone());
+            let per_example = cross_entropy(logits, labels);
             loss_sum += per_example.sum().into_scalar::<f64>();
             self.add_cost(Cost {
                 forward: batch.labels.dims()[0] as u64,
@@ -366,6 +377,14 @@ impl Objective for ModelObjective {
             });
         }
         self.evaluations.set(self.evaluations.get() + 1);
-        Ok(loss_sum / self.examples as f64)
+        let n = self.examples as f64;
+        let loss = loss_sum / n;
+        if !loss.is_finite() {
+            return Err(Error::NonFinite {
+                what: "loss",
+                step: usize::try_from(self.evaluations.get()).unwrap_or(usize::MAX),
+            });
+        }
+        Ok((loss, Some(correct as f64 / n)))
     }
 }

@@ -28,6 +28,15 @@ pub trait Objective {
         self.loss_and_gradient(theta).map(|(l, _)| l)
     }
 
+    /// f(θ) and, for objectives that classify, the accuracy on the (attacked) inputs the loss
+    /// is evaluated at; `None` for closed-form test functions.
+    ///
+    /// # Errors
+    /// As [`Objective::loss_and_gradient`].
+    fn loss_and_accuracy(&self, theta: &[f64]) -> Result<(f64, Option<f64>)> {
+        Ok((self.loss(theta)?, None))
+    }
+
     /// The input perturbations the loss is evaluated at, flattened over the data subset, for
     /// objectives that have them (δ*(θ) of an adversarial objective); `None` otherwise.
     ///

@@ -24,6 +24,7 @@
 
 pub mod error;
 pub mod flatness;
+pub mod hash;
 pub mod linear;
 pub mod metrics;
 pub mod report;
@@ -33,6 +34,7 @@ pub mod surface;
 pub mod threat;
 
 pub use error::{Error, Result};
+pub use hash::{file_sha256, sha256_f32, sha256_hex};
 pub use metrics::{
     CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport,
     EvalResult, Metrics, RobustMetrics, TrainLog,

@@ -227,7 +227,9 @@ pub struct SurfaceValues {
     pub objective: ObjectiveKind,
     /// Mean cross-entropy, parallel to [`SurfaceReport::points`].
     pub loss: Vec<f64>,
-    /// Accuracy on the (attacked) inputs, parallel to [`SurfaceReport::points`].
+    /// Accuracy on the (attacked) inputs, parallel to [`SurfaceReport::points`]; empty for
+    /// objectives without one (closed-form test functions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accuracy: Vec<f64>,
 }
 
@@ -281,6 +283,9 @@ impl SurfaceReport {
     pub fn dense(&self, objective: ObjectiveKind, accuracy: bool) -> Option<Vec<f64>> {
         let values = self.values.iter().find(|v| v.objective == objective)?;
         let source = if accuracy {
+            if values.accuracy.is_empty() {
+                return None;
+            }
             &values.accuracy
         } else {
             &values.loss

@@ -7,8 +7,9 @@ use advland_schema::{Norm, PgdSettings};
 use burn::tensor::Tensor;
 use rand::Rng;
 
-/// A perturbation ball B(ε) as seen by projected gradient ascent.
-pub trait Constraint {
+/// A perturbation ball B(ε) as seen by projected gradient ascent. `Send + Sync` so that
+/// analyses can evaluate grid points on several threads with one shared constraint.
+pub trait Constraint: Send + Sync {
     /// The radius ε.
     fn eps(&self) -> f64;
 
