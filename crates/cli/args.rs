@@ -54,6 +54,13 @@ pub enum Command {
     /// The closed-form binary linear model on two classes: L∞ gradient jumps at w_i = 0 and
     /// L2 smoothness growing like ε/‖w‖ (paper.md §2.3).
     Linear(crate::commands::linear::LinearArgs),
+    /// Loss and accuracy on a 1-D/2-D grid θ₀ + a·d₁ + b·d₂ in parameter space (random
+    /// filter-normalised, checkpoint or Hessian directions), clean / adversarial (attack
+    /// re-solved at every point) / adversarial-frozen; resumable and shardable.
+    Surface(crate::commands::surface::SurfaceArgs),
+    /// Join the shards of a surface (`surface --shard i/n`) into one report, checking that they
+    /// belong together.
+    Merge(crate::commands::merge::MergeArgs),
     /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
     /// the report.
     Demo(DemoArgs),
@@ -369,18 +376,36 @@ impl SharpnessArgs {
         if self.objective == ObjectiveKind::Clean {
             return Ok(None);
         }
-        let norm = self.norm.or(trained.map(|t| t.norm));
-        let eps = self.eps.or(trained.map(|t| t.eps));
-        match (norm, eps) {
-            (Some(norm), Some(eps)) => {
-                let p = PgdSettings::new(norm, eps, self.steps);
-                p.check("attack")?;
-                Ok(Some(p))
-            }
-            _ => anyhow::bail!(
-                "--objective {} needs --norm and --eps (the checkpoint was trained without an attack)",
-                self.objective.as_str()
-            ),
+        resolve_attack(
+            self.norm,
+            self.eps,
+            self.steps,
+            trained,
+            &format!("--objective {}", self.objective.as_str()),
+        )
+        .map(Some)
+    }
+}
+
+/// The attack given by `--norm`/`--eps`/`--steps`, each missing one taken from the checkpoint's
+/// training attack `trained`; `needed_by` names what needs it in the error.
+pub fn resolve_attack(
+    norm: Option<Norm>,
+    eps: Option<f64>,
+    steps: usize,
+    trained: Option<&PgdSettings>,
+    needed_by: &str,
+) -> anyhow::Result<PgdSettings> {
+    let norm = norm.or(trained.map(|t| t.norm));
+    let eps = eps.or(trained.map(|t| t.eps));
+    match (norm, eps) {
+        (Some(norm), Some(eps)) => {
+            let p = PgdSettings::new(norm, eps, steps);
+            p.check("attack")?;
+            Ok(p)
         }
+        _ => anyhow::bail!(
+            "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"
+        ),
     }
 }

@@ -50,6 +50,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Sharpness(a) => commands::sharpness::run(a, &device, &device_name, quiet),
         Command::Flatness(a) => commands::flatness::run(a, &device, &device_name),
         Command::Relate(a) => commands::relate::run(a, &device, &device_name),
+        Command::Surface(a) => commands::surface::run(a, &device, &device_name, quiet),
+        Command::Merge(a) => commands::merge::run(a),
         Command::Linear(a) => commands::linear::run(a, &device_name),
         Command::Demo(a) => commands::demo::run(a, &device, &device_name, quiet),
     }

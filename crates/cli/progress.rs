@@ -46,6 +46,22 @@ impl Bars {
     }
 }
 
+/// A bar counting `total` items on stderr (hidden with `--quiet`).
+pub fn counter(label: &str, total: u64, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::hidden();
+    if !quiet {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {elapsed} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(label.to_owned());
+    bar.set_length(total);
+    bar
+}
+
 impl Observer for Bars {
     fn progress(&mut self, phase: &str, done: usize, total: usize) {
         if phase != self.phase {

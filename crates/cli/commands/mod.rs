@@ -5,6 +5,8 @@ pub mod eval;
 pub mod export;
 pub mod flatness;
 pub mod linear;
+pub mod merge;
 pub mod relate;
 pub mod sharpness;
+pub mod surface;
 pub mod train;

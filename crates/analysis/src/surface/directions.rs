@@ -64,7 +64,11 @@ fn filters(entry: &ParamEntry) -> Vec<Vec<usize>> {
 /// Scales `d` on `indices` to the norm of `theta` there (zero stays zero).
 fn match_norm(d: &mut [f64], theta: &[f64], indices: &[usize]) {
     let dn = indices.iter().map(|&i| d[i] * d[i]).sum::<f64>().sqrt();
-    let wn = indices.iter().map(|&i| theta[i] * theta[i]).sum::<f64>().sqrt();
+    let wn = indices
+        .iter()
+        .map(|&i| theta[i] * theta[i])
+        .sum::<f64>()
+        .sqrt();
     let s = if dn > 0.0 { wn / dn } else { 0.0 };
     for &i in indices {
         d[i] *= s;
@@ -413,7 +417,10 @@ mod tests {
         let negative = d.iter().filter(|&&x| x < 0.0).count() as f64 / n;
         assert!(mean.abs() < 4.0 / n.sqrt(), "mean {mean}");
         assert!((var - 1.0).abs() < 0.1, "variance {var}");
-        assert!((negative - 0.5).abs() < 0.05, "negative fraction {negative}");
+        assert!(
+            (negative - 0.5).abs() < 0.05,
+            "negative fraction {negative}"
+        );
     }
 
     #[test]
@@ -459,7 +466,10 @@ mod tests {
         let mut other = layout.clone();
         other.entries[0].name = "conv9.weight".into();
         let err = Directions::load(&other, &path).unwrap_err().to_string();
-        assert!(err.contains("dirs.safetensors") && err.contains("other parameters"), "{err}");
+        assert!(
+            err.contains("dirs.safetensors") && err.contains("other parameters"),
+            "{err}"
+        );
 
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 1;
@@ -474,10 +484,13 @@ mod tests {
         let a = vec![1.0, 2.0, 3.0];
         let b = vec![2.0, 0.0, 3.0];
         let c = vec![1.0, 2.0, 5.0];
-        let dirs = Directions::between(&a, &[b, c], vec!["A".into(), "B".into(), "C".into()])
-            .unwrap();
+        let dirs =
+            Directions::between(&a, &[b, c], vec!["A".into(), "B".into(), "C".into()]).unwrap();
         assert_eq!(dirs.info.kind, DirectionKind::Plane);
-        assert_eq!(dirs.vectors, vec![vec![1.0, -2.0, 0.0], vec![0.0, 0.0, 2.0]]);
+        assert_eq!(
+            dirs.vectors,
+            vec![vec![1.0, -2.0, 0.0], vec![0.0, 0.0, 2.0]]
+        );
         assert!(Directions::between(&a, &[], vec![]).is_err());
     }
 }

@@ -185,7 +185,10 @@ where
         }
         let workers: Vec<Vec<O>> = handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect();
         outcome.map(|()| workers)
     })
@@ -245,7 +248,10 @@ mod tests {
         for (k, &value) in got.iter().enumerate() {
             let (a, b) = p.coordinates(k);
             let want = closed_form(&q, &p, a, b);
-            assert!((value - want).abs() < 1e-12, "k={k} ({a},{b}): {value} vs {want}");
+            assert!(
+                (value - want).abs() < 1e-12,
+                "k={k} ({a},{b}): {value} vs {want}"
+            );
         }
         let centre = p.len() / 2;
         assert_eq!(p.coordinates(centre), (0.0, 0.0));

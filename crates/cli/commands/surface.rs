@@ -1,0 +1,579 @@
+//! `advland surface`: loss and accuracy of a checkpoint on a 1-D/2-D grid in parameter space,
+//! for the clean, adversarial (attack re-solved at every point) and adversarial-frozen losses.
+//!
+//! Results stream to `<out>.partial` (one JSON line per grid point after a header that
+//! fingerprints the whole configuration), so a killed run continues where it stopped when the
+//! same command is run again; the report itself is written only when the shard is complete.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use advland_analysis::ObjectiveKind;
+use advland_analysis::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
+use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec};
+use advland_analysis::surface::{Directions, Plane, PointValues, RandomSpec, evaluate};
+use advland_analysis::vector::norm;
+use advland_data::Dataset;
+use advland_schema::{
+    Axis, Cost, DirectionKind, IgnoreParams, Normalization, PgdSettings, Precision, Report, Shard,
+    SurfaceReport, SurfaceValues, file_sha256, sha256_hex, write_json,
+};
+use advland_train::Model;
+use advland_train::checkpoint::{WEIGHTS_FILE, load_checkpoint};
+use advland_train::data::{describe, load_splits, subset};
+use advland_train::params::ParamLayout;
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use crate::args::{parse_eps, resolve_attack};
+use crate::meta::meta;
+
+/// `advland surface`.
+#[derive(Clone, Debug, Args)]
+pub struct SurfaceArgs {
+    /// The origin θ₀ (checkpoint directory); A of interpolation and plane directions.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// How d₁ (and d₂) are made: Gaussian filter-normalised (`random`), θ_B − θ_A
+    /// (`interpolation`, one --to), θ_B − θ_A and θ_C − θ_A (`plane`, two --to), or the top
+    /// Hessian eigenvectors of the clean loss at θ₀ (`hessian`).
+    #[arg(long, value_enum, default_value = "random")]
+    pub directions: DirectionKind,
+    /// The other checkpoint(s) of interpolation/plane directions.
+    #[arg(long)]
+    pub to: Vec<PathBuf>,
+    /// Reuse directions saved by --save-directions (same model architecture), so surfaces of
+    /// several checkpoints or norms are comparable; overrides --directions.
+    #[arg(long)]
+    pub load_directions: Option<PathBuf>,
+    /// Save the directions used (safetensors, with their content hash).
+    #[arg(long)]
+    pub save_directions: Option<PathBuf>,
+    /// Scaling of random directions.
+    #[arg(long, value_enum, default_value = "filter")]
+    pub normalization: Normalization,
+    /// Parameters random directions leave at zero.
+    #[arg(long, value_enum, default_value = "biasbn")]
+    pub ignore: IgnoreParams,
+    /// The losses evaluated, comma separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "clean")]
+    pub objective: Vec<ObjectiveKind>,
+    /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
+    #[arg(long, value_enum)]
+    pub norm: Option<advland_schema::Norm>,
+    /// Attack radius (default: the checkpoint's training radius).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps of the attack.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Coordinates along d₁ as MIN:MAX:POINTS.
+    #[arg(long, default_value = "-1:1:21", allow_hyphen_values = true)]
+    pub x: Axis,
+    /// Coordinates along d₂ as MIN:MAX:POINTS (2-D surfaces).
+    #[arg(long, allow_hyphen_values = true)]
+    pub y: Option<Axis>,
+    /// Number of test examples (evenly spaced) the loss averages over.
+    #[arg(long, default_value_t = 1000)]
+    pub subset: usize,
+    /// Examples per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Precision of the evaluation.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub precision: Precision,
+    /// Compute only the grid points k with k mod N = I (`I/N`); join shards with `merge`.
+    #[arg(long, default_value = "0/1")]
+    pub shard: Shard,
+    /// Grid points evaluated at once, one model copy each (the backend's threads are shared).
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// Discard the results of an interrupted run instead of continuing it.
+    #[arg(long)]
+    pub restart: bool,
+    /// Seed of random directions and attack starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Report path (default: `surface-<directions>-<1d|2d>[-shard-I-of-N].json` in the checkpoint
+    /// directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `advland surface`.
+pub fn run(args: &SurfaceArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| default_out(args));
+    let report = compute(args, device, device_name, &out, quiet)?;
+    print_summary(&report.data, &out);
+    Ok(())
+}
+
+fn default_out(args: &SurfaceArgs) -> PathBuf {
+    let dims = if args.y.is_some() { "2d" } else { "1d" };
+    let shard = if args.shard.count > 1 {
+        format!("-shard-{}-of-{}", args.shard.index, args.shard.count)
+    } else {
+        String::new()
+    };
+    let kind = match &args.load_directions {
+        Some(_) => "loaded".to_owned(),
+        None => kind_name(args.directions).to_owned(),
+    };
+    args.checkpoint
+        .join(format!("surface-{kind}-{dims}{shard}.json"))
+}
+
+fn kind_name(kind: DirectionKind) -> &'static str {
+    match kind {
+        DirectionKind::Random => "random",
+        DirectionKind::Interpolation => "interpolation",
+        DirectionKind::Plane => "plane",
+        DirectionKind::Hessian => "hessian",
+    }
+}
+
+/// Computes (or resumes) the surface `args` asks for and writes it to `out`.
+pub fn compute(
+    args: &SurfaceArgs,
+    device: &Device,
+    device_name: &str,
+    out: &Path,
+    quiet: bool,
+) -> Result<Report<SurfaceReport>> {
+    let start = Instant::now();
+    check_args(args)?;
+    let (model, info) = load_checkpoint(&args.checkpoint, device)
+        .with_context(|| format!("loading checkpoint {}", args.checkpoint.display()))?;
+    let mut data = info.settings.data.clone();
+    data.test_subset = None;
+    let test = load_splits(&data).context("loading the data")?.test;
+    let total = test.len();
+    let test = subset(test, Some(args.subset.min(total)), "--subset")?;
+    let attack = if args.objective.iter().any(|k| *k != ObjectiveKind::Clean) {
+        Some(resolve_attack(
+            args.norm,
+            args.eps,
+            args.steps,
+            info.settings.adversarial.as_ref(),
+            "an adversarial --objective",
+        )?)
+    } else {
+        None
+    };
+    let objectives = args
+        .objective
+        .iter()
+        .map(|&kind| build(&model, &test, args, kind, attack.clone(), false, device))
+        .collect::<Result<Vec<_>>>()?;
+    let origin = objectives[0].reference();
+    let layout = ParamLayout::of(&model);
+    let directions = directions(args, &model, &test, &origin, &layout, device)?;
+    if let Some(path) = &args.save_directions {
+        directions.save(&layout, path)?;
+    }
+    let plane = Plane::new(
+        origin.clone(),
+        directions.vectors.clone(),
+        args.x,
+        if directions.vectors.len() == 2 {
+            Some(args.y.unwrap_or(args.x))
+        } else {
+            None
+        },
+    )?;
+    let skeleton = SurfaceReport {
+        checkpoint: args.checkpoint.display().to_string(),
+        checkpoint_hash: file_sha256(&args.checkpoint.join(WEIGHTS_FILE))?,
+        epoch: info.epoch,
+        theta_norm: norm(&origin),
+        directions: directions.info.clone(),
+        x: plane.x,
+        y: plane.y,
+        attack: attack.clone(),
+        precision: args.precision,
+        examples: test.len(),
+        shard: args.shard,
+        points: Vec::new(),
+        values: args
+            .objective
+            .iter()
+            .map(|&objective| SurfaceValues {
+                objective,
+                loss: Vec::new(),
+                accuracy: Vec::new(),
+            })
+            .collect(),
+    };
+    let fingerprint = fingerprint(&skeleton, args)?;
+    let partial = partial_path(out);
+    if args.restart && partial.exists() {
+        fs_err::remove_file(&partial)?;
+    }
+    let mut done = read_partial(&partial, &fingerprint, args.objective.len())?;
+    let resumed = done.len();
+    let pending: Vec<usize> = (0..plane.len())
+        .filter(|&k| args.shard.owns(k) && !done.contains_key(&k))
+        .collect();
+
+    let bar = crate::progress::counter(
+        &format!("surface {}", args.shard),
+        (pending.len() + resumed) as u64,
+        quiet,
+    );
+    bar.set_position(resumed as u64);
+    let mut stream = open_partial(&partial, &fingerprint)?;
+    let workers = (0..args.workers.max(1))
+        .map(|_| objectives.clone())
+        .collect::<Vec<_>>();
+    let workers = evaluate(workers, &plane, &pending, |k, values| {
+        append_point(&mut stream, &partial, k, &values)?;
+        done.insert(k, values);
+        bar.inc(1);
+        Ok(())
+    });
+    bar.finish_and_clear();
+    let workers = workers?;
+    drop(stream);
+
+    let mut report = skeleton;
+    report.points = done.keys().copied().collect();
+    for (i, values) in report.values.iter_mut().enumerate() {
+        for point in done.values() {
+            let (loss, accuracy) = point[i];
+            values.loss.push(loss);
+            if let Some(a) = accuracy {
+                values.accuracy.push(a);
+            }
+        }
+    }
+    let mut cost = Cost::default();
+    for objective in workers.iter().flatten() {
+        cost += objective.cost();
+    }
+    let mut config = serde_json::json!({
+        "args": format!("{args:?}"),
+        "objectives": args.objective,
+        "batch_size": args.batch_size,
+        "workers": args.workers,
+        "resumed_points": resumed,
+        "fingerprint": fingerprint,
+    });
+    if let Some(a) = &attack {
+        config["attack"] = serde_json::to_value(a)?;
+    }
+    let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
+    meta.duration_s = start.elapsed().as_secs_f64();
+    meta.cost = cost;
+    let report = Report::new("surface", meta, report);
+    write_json(out, &report)?;
+    fs_err::remove_file(&partial)?;
+    Ok(report)
+}
+
+fn check_args(args: &SurfaceArgs) -> Result<()> {
+    if args.objective.is_empty() {
+        bail!("--objective: give at least one of clean, adversarial, adversarial-frozen");
+    }
+    let mut seen = args.objective.clone();
+    seen.sort_by_key(|k| k.as_str());
+    seen.dedup();
+    if seen.len() != args.objective.len() {
+        bail!("--objective: each objective at most once");
+    }
+    if args.load_directions.is_none() {
+        let wanted = match args.directions {
+            DirectionKind::Interpolation => 1,
+            DirectionKind::Plane => 2,
+            _ => 0,
+        };
+        if args.to.len() != wanted {
+            bail!(
+                "--directions {} takes {wanted} --to checkpoint(s), got {}",
+                kind_name(args.directions),
+                args.to.len()
+            );
+        }
+        if args.directions == DirectionKind::Plane && args.y.is_none() {
+            bail!("--directions plane is 2-D: give --y MIN:MAX:POINTS");
+        }
+        if args.directions == DirectionKind::Interpolation && args.y.is_some() {
+            bail!("--directions interpolation is 1-D: drop --y");
+        }
+    } else if !args.to.is_empty() {
+        bail!("--to and --load-directions exclude each other");
+    }
+    if args.batch_size == 0 || args.subset == 0 {
+        bail!("--batch-size and --subset must be at least 1");
+    }
+    Ok(())
+}
+
+fn build(
+    model: &Model,
+    data: &Dataset,
+    args: &SurfaceArgs,
+    kind: ObjectiveKind,
+    attack: Option<PgdSettings>,
+    freeze_activations: bool,
+    device: &Device,
+) -> Result<ModelObjective> {
+    let spec = ObjectiveSpec {
+        kind,
+        attack,
+        precision: args.precision,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        freeze_activations,
+    };
+    Ok(ModelObjective::new(model, data, &spec, device)?)
+}
+
+fn directions(
+    args: &SurfaceArgs,
+    model: &Model,
+    data: &Dataset,
+    origin: &[f64],
+    layout: &ParamLayout,
+    device: &Device,
+) -> Result<Directions> {
+    if let Some(path) = &args.load_directions {
+        let d = Directions::load(layout, path)?;
+        if (d.vectors.len() == 2) != args.y.is_some() {
+            bail!(
+                "{}: holds {} direction(s); {} --y",
+                path.display(),
+                d.vectors.len(),
+                if d.vectors.len() == 2 { "give" } else { "drop" }
+            );
+        }
+        return Ok(d);
+    }
+    let count = 1 + usize::from(args.y.is_some());
+    match args.directions {
+        DirectionKind::Random => {
+            let spec = RandomSpec {
+                normalization: args.normalization,
+                ignore: args.ignore,
+                seed: args.seed,
+            };
+            Ok(Directions::random(layout, origin, &spec, count)?)
+        }
+        DirectionKind::Interpolation | DirectionKind::Plane => {
+            let mut names = vec![args.checkpoint.display().to_string()];
+            let mut others = Vec::new();
+            for path in &args.to {
+                let (other, _) = load_checkpoint(path, device)
+                    .with_context(|| format!("loading checkpoint {}", path.display()))?;
+                if ParamLayout::of(&other) != *layout {
+                    bail!(
+                        "{}: another architecture than {}",
+                        path.display(),
+                        args.checkpoint.display()
+                    );
+                }
+                names.push(path.display().to_string());
+                others.push(advland_analysis::model_objective::to_host_f64(
+                    &advland_train::params::flatten(&other),
+                ));
+            }
+            Ok(Directions::between(origin, &others, names)?)
+        }
+        DirectionKind::Hessian => {
+            // The exact local Hessian (θ₀'s activation pattern) of the clean loss in f64: the
+            // finite-difference HVPs of a live ReLU network do not converge.
+            let spec = SurfaceArgs {
+                precision: Precision::F64,
+                ..args.clone()
+            };
+            let objective = build(model, data, &spec, ObjectiveKind::Clean, None, true, device)?;
+            let op = FiniteDifferenceHessian::new(&objective, objective.reference(), 1e-4)?;
+            let config = PowerIterationConfig {
+                k: count,
+                tol: 1e-4,
+                max_iter: 200,
+                seed: args.seed,
+            };
+            let pairs = top_eigenpairs(&op, &config)?;
+            let values = pairs.iter().map(|p| p.value).collect();
+            Ok(Directions::eigenvectors(
+                pairs.into_iter().map(|p| p.vector).collect(),
+                values,
+            )?)
+        }
+    }
+}
+
+/// Hash of everything that decides the values of the grid points, so a partial file is only
+/// continued by the same computation.
+fn fingerprint(skeleton: &SurfaceReport, args: &SurfaceArgs) -> Result<String> {
+    let text = serde_json::to_string(&serde_json::json!({
+        "surface": skeleton,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+    }))?;
+    Ok(sha256_hex(text.as_bytes()))
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    advland_surface_partial: u32,
+    fingerprint: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Line {
+    k: usize,
+    /// (loss, accuracy) per objective; accuracy absent for objectives without one.
+    v: Vec<(f64, Option<f64>)>,
+}
+
+/// Points already computed by an interrupted run with the same fingerprint. A last line cut
+/// short by the interruption is ignored (that point is recomputed).
+fn read_partial(
+    path: &Path,
+    fingerprint: &str,
+    objectives: usize,
+) -> Result<BTreeMap<usize, PointValues>> {
+    let mut done = BTreeMap::new();
+    let Ok(file) = fs_err::File::open(path) else {
+        return Ok(done);
+    };
+    let mut lines = std::io::BufReader::new(file).lines();
+    let header: Option<Header> = lines
+        .next()
+        .transpose()?
+        .and_then(|l| serde_json::from_str(&l).ok());
+    match header {
+        Some(h) if h.fingerprint == fingerprint => {}
+        Some(_) => bail!(
+            "{}: left by an interrupted run with other settings; run the same command to \
+             continue it, or add --restart to discard it",
+            path.display()
+        ),
+        None => return Ok(done),
+    }
+    for line in lines {
+        let line = line?;
+        match serde_json::from_str::<Line>(&line) {
+            Ok(l) if l.v.len() == objectives => {
+                done.insert(l.k, l.v);
+            }
+            _ => break,
+        }
+    }
+    Ok(done)
+}
+
+/// Rewrites the partial file with its header and the points of the same computation read back
+/// (dropping a cut-short last line), then keeps it open for appending.
+fn open_partial(path: &Path, fingerprint: &str) -> Result<std::io::BufWriter<fs_err::File>> {
+    let mut text = serde_json::to_string(&Header {
+        advland_surface_partial: 1,
+        fingerprint: fingerprint.to_owned(),
+    })?;
+    text.push('\n');
+    if let Ok(old) = fs_err::read_to_string(path) {
+        let mut lines = old.lines();
+        let same = lines
+            .next()
+            .and_then(|l| serde_json::from_str::<Header>(l).ok())
+            .is_some_and(|h| h.fingerprint == fingerprint);
+        if same {
+            for l in lines.take_while(|l| serde_json::from_str::<Line>(l).is_ok()) {
+                text.push_str(l);
+                text.push('\n');
+            }
+        }
+    }
+    advland_schema::write_atomic(path, text.as_bytes())?;
+    let file = fs_err::OpenOptions::new().append(true).open(path)?;
+    Ok(std::io::BufWriter::new(file))
+}
+
+fn append_point(
+    stream: &mut std::io::BufWriter<fs_err::File>,
+    path: &Path,
+    k: usize,
+    values: &PointValues,
+) -> advland_analysis::Result<()> {
+    let io = |e: std::io::Error| advland_analysis::Error::File {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    let mut line = serde_json::to_string(&Line {
+        k,
+        v: values.clone(),
+    })
+    .map_err(|e| io(e.into()))?;
+    line.push('\n');
+    stream.write_all(line.as_bytes()).map_err(io)?;
+    stream.flush().map_err(io)
+}
+
+fn print_summary(r: &SurfaceReport, out: &Path) {
+    let centre = (0..r.grid_len()).find(|&k| {
+        let nx = r.x.points;
+        r.x.values()[k % nx] == 0.0 && r.y.is_none_or(|y| y.values()[k / nx] == 0.0)
+    });
+    for v in &r.values {
+        let (lo, hi) = v
+            .loss
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
+        let at_origin = centre
+            .and_then(|c| r.points.iter().position(|&k| k == c))
+            .map(|i| format!(", at θ₀ {:.4}", v.loss[i]))
+            .unwrap_or_default();
+        println!(
+            "{:<20} loss {lo:.4} … {hi:.4}{at_origin} ({} points)",
+            v.objective.as_str(),
+            r.points.len()
+        );
+    }
+    println!(
+        "directions {} ({})",
+        r.directions.hash,
+        kind_name(r.directions.kind)
+    );
+    println!("report: {}", out.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_files_resume_and_ignore_cut_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json.partial");
+        {
+            let mut w = open_partial(&path, "abc").unwrap();
+            append_point(&mut w, &path, 3, &vec![(0.5, Some(1.0))]).unwrap();
+            append_point(&mut w, &path, 1, &vec![(0.25, Some(0.5))]).unwrap();
+        }
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"k\":7,\"v\":[[0.1");
+        std::fs::write(&path, text).unwrap();
+        let done = read_partial(&path, "abc", 1).unwrap();
+        assert_eq!(done.keys().copied().collect::<Vec<_>>(), vec![1, 3]);
+        // Reopening drops the cut line, so later appends stay parseable.
+        let mut w = open_partial(&path, "abc").unwrap();
+        append_point(&mut w, &path, 7, &vec![(0.1, None)]).unwrap();
+        drop(w);
+        assert_eq!(read_partial(&path, "abc", 1).unwrap().len(), 3);
+        let err = read_partial(&path, "other", 1).unwrap_err().to_string();
+        assert!(err.contains("--restart"), "{err}");
+    }
+}
