@@ -212,7 +212,8 @@ pub fn fmt_tick(v: f64) -> String {
     if !v.is_finite() {
         return String::new();
     }
-    if v == 0.0 {
+    // Tick positions computed as sums of steps land at ±1e-17 instead of 0.
+    if v.abs() < 1e-12 {
         return "0".to_owned();
     }
     let a = v.abs();

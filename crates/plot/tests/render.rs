@@ -28,7 +28,7 @@ fn render_is_byte_for_byte_deterministic() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = common::write_inputs(tmp.path());
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    render(&[inputs.clone()], &a).unwrap();
+    render(std::slice::from_ref(&inputs), &a).unwrap();
     render(&[inputs], &b).unwrap();
     let (fa, fb) = (files(&a), files(&b));
     assert_eq!(fa, fb);

@@ -118,7 +118,8 @@ pub fn render_with(
         body.push_str("<section id=\"comparisons\"><h2>Comparisons across reports</h2>\n");
         for (names, spec) in &comparisons {
             let _ = writeln!(body, "<p>From {}.</p>", html::escape(&names.join(", ")));
-            let prefix = format!("compare-{}", label::slug(&names.join("-")));
+            let stems: Vec<&str> = names.iter().map(|n| n.trim_end_matches(".json")).collect();
+            let prefix = format!("compare-{}", label::slug(&stems.join("-")));
             body.push_str(&draw(spec, &prefix, &figures_dir, &mut summary.figures)?);
         }
         body.push_str("</section>\n");
@@ -184,14 +185,16 @@ fn report_figures(r: &AnyReport, name: &str, log: LogScale) -> Result<Vec<Figure
     })
 }
 
+/// Surfaces are comparable when they share directions (hash) and grid (x, y as text).
+type GroupKey = (String, String, String);
+
 /// Groups surfaces by (directions hash, grid) and compares the attacks within each group:
 /// one report per distinct attack (the most complete one), L∞ before L2, smaller ε first.
 fn comparison_figures(
     reports: &[(String, AnyReport)],
     log: LogScale,
 ) -> Vec<(Vec<String>, FigureSpec)> {
-    let mut groups: BTreeMap<(String, String, String), Vec<(&str, &SurfaceReport)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<(&str, &SurfaceReport)>> = BTreeMap::new();
     for (name, r) in reports {
         if let AnyReport::Surface(s) = r {
             let d = &s.data;
