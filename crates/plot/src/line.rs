@@ -85,6 +85,8 @@ pub struct LineChart {
     pub legend: Legend,
     /// A horizontal reference line (e.g. 0 for signed eigenvalues).
     pub reference_y: Option<f64>,
+    /// The horizontal axis counts things (epochs, indices): label whole numbers only.
+    pub integer_x: bool,
 }
 
 impl LineChart {
@@ -104,6 +106,7 @@ impl LineChart {
             log_y: false,
             legend: Legend::UpperRight,
             reference_y: None,
+            integer_x: false,
         }
     }
 
@@ -111,6 +114,12 @@ impl LineChart {
     pub fn log(mut self, log_x: bool, log_y: bool) -> Self {
         self.log_x = log_x;
         self.log_y = log_y;
+        self
+    }
+
+    /// Labels only whole numbers on the horizontal axis.
+    pub fn integer_x(mut self) -> Self {
+        self.integer_x = true;
         self
     }
 
@@ -163,7 +172,14 @@ impl LineChart {
             .build_cartesian_2d(x0..x1, y0..y1)
             .drawn()?;
         let (lx, ly) = (self.log_x, self.log_y);
-        let fx = move |v: &f64| fmt_tick(if lx { 10f64.powf(*v) } else { *v });
+        let integer = self.integer_x;
+        let fx = move |v: &f64| {
+            if integer && (v - v.round()).abs() > 1e-9 {
+                String::new()
+            } else {
+                fmt_tick(if lx { 10f64.powf(*v) } else { *v })
+            }
+        };
         let fy = move |v: &f64| fmt_tick(if ly { 10f64.powf(*v) } else { *v });
         chart
             .configure_mesh()

@@ -190,3 +190,59 @@ fn a_missing_input_is_an_io_error_naming_it() {
     let err = render(&[missing], &tmp.path().join("out")).unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+#[test]
+fn linear_reports_draw_training_kappa_and_the_l2_scaling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let norm = |name: &str, eps: f64| {
+        serde_json::json!({
+            "norm": name, "eps": eps,
+            "trajectory": (0..5).map(|s| serde_json::json!({
+                "step": s, "loss": 0.7 / (1.0 + s as f64), "w_norm": 1.0 + s as f64,
+                "min_abs_weight": 0.01, "sign_changes": s % 2
+            })).collect::<Vec<_>>(),
+            "total_sign_changes": 2, "steps_with_sign_changes": 2,
+            "last": {
+                "loss": 0.2, "gradient_norm": 0.01, "clean_accuracy": 0.95, "robust_accuracy": 0.8,
+                "w_norm": 5.0, "bias": 0.1, "mean_abs_slope": 0.2, "hessian_max_eigenvalue": 3.0,
+                "lipschitz": [{"radius": 0.001, "kappa": 3.0}, {"radius": 0.1, "kappa": 2.0}],
+                "jump": {"index": 3, "weight": 0.01, "t": 0.001, "predicted": 0.4, "measured": 0.39}
+            }
+        })
+    };
+    let scaling: Vec<serde_json::Value> = [1.0, 0.1, 0.01]
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "scale": s, "w_norm": 5.0 * s, "radius": 0.05 * s, "kappa": 1.0 / s,
+                "curvature_term": 0.9 / s, "bound": 60.0 + 1.0 / s
+            })
+        })
+        .collect();
+    let data = serde_json::json!({
+        "dataset": "fashion-mnist-bundled/train", "classes": [0, 1],
+        "class_names": ["T-shirt", "Trouser"], "examples": 200, "positives": 100,
+        "features": 784, "max_input_norm": 15.0, "init_weight_norm": 0.1,
+        "norms": [norm("linf", 0.1), norm("l2", 1.0)],
+        "l2_scaling": scaling
+    });
+    let report = advland_schema::Report::new("linear", common::meta("advland linear"), data);
+    advland_schema::write_json(&dir.join("linear.json"), &report).unwrap();
+    let summary = render(&[dir], &tmp.path().join("out")).unwrap();
+    let names: Vec<String> = summary
+        .figures
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.contains(&"in-linear--linear.svg".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"in-linear--l2-scaling.png".to_owned()),
+        "{names:?}"
+    );
+    let html = std::fs::read_to_string(&summary.index).unwrap();
+    assert!(html.contains("T-shirt vs Trouser"));
+}

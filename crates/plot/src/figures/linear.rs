@@ -42,12 +42,10 @@ pub fn linear_figures(r: &LinearReport) -> Vec<FigureSpec> {
             ),
             2,
             vec![
-                Chart::Lines(LineChart::new(
-                    "training",
-                    "gradient step",
-                    "adversarial loss (nats)",
-                    loss,
-                )),
+                Chart::Lines(
+                    LineChart::new("training", "gradient step", "adversarial loss (nats)", loss)
+                        .integer_x(),
+                ),
                 Chart::Lines(
                     LineChart::new(
                         "κ(r) at the final point",

@@ -46,7 +46,8 @@ pub fn sharpness_figures(r: &SharpnessReport) -> Vec<FigureSpec> {
                 "index k (order found)",
                 "Hessian eigenvalue λ (signed)",
                 spectrum,
-            );
+            )
+            .integer_x();
             chart.reference_y = Some(0.0);
             let traces = h
                 .eigenvalues
@@ -63,7 +64,8 @@ pub fn sharpness_figures(r: &SharpnessReport) -> Vec<FigureSpec> {
                 })
                 .collect();
             let conv = LineChart::new("convergence", "iteration", "Rayleigh quotient", traces)
-                .legend(Legend::LowerRight);
+                .legend(Legend::LowerRight)
+                .integer_x();
             vec![FigureSpec::new(
                 "spectrum",
                 Plot::grid(
@@ -124,7 +126,8 @@ pub fn sharpness_figures(r: &SharpnessReport) -> Vec<FigureSpec> {
                 "κ",
                 worst,
             )
-            .legend(Legend::LowerRight);
+            .legend(Legend::LowerRight)
+            .integer_x();
             vec![FigureSpec::new(
                 "kappa",
                 Plot::grid(
@@ -197,7 +200,9 @@ pub fn sharpness_figures(r: &SharpnessReport) -> Vec<FigureSpec> {
                 "trace",
                 Plot::single(
                     format!("Hessian trace (Hutchinson), {what}"),
-                    Chart::Lines(LineChart::new("", "probes", "tr(H) estimate", series)),
+                    Chart::Lines(
+                        LineChart::new("", "probes", "tr(H) estimate", series).integer_x(),
+                    ),
                 ),
             )]
         }

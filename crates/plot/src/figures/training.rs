@@ -89,15 +89,13 @@ pub fn train_figures(log: &TrainLog) -> Vec<FigureSpec> {
             format!("Training curves ({} parameters)", log.parameters),
             2,
             vec![
-                Chart::Lines(LineChart::new(
-                    "loss",
-                    "epoch",
-                    "mean cross-entropy (nats)",
-                    loss,
-                )),
+                Chart::Lines(
+                    LineChart::new("loss", "epoch", "mean cross-entropy (nats)", loss).integer_x(),
+                ),
                 Chart::Lines(
                     LineChart::new("accuracy", "epoch", "accuracy (fraction)", acc)
-                        .legend(Legend::LowerRight),
+                        .legend(Legend::LowerRight)
+                        .integer_x(),
                 ),
             ],
         ),
