@@ -6,7 +6,7 @@
 //! - [`report`] finds `*.json` files, keeps those with the report envelope and parses them
 //!   into [`report::AnyReport`] (schema types of `advland-schema`);
 //! - [`figures`] turns each payload into [`plot::FigureSpec`]s: a title and a grid of
-//!   [`plot::Chart`]s ([`line`] curves and scatters, [`boxes`] distributions, [`heatmap`]
+//!   [`plot::Chart`]s ([`line`](mod@line) curves and scatters, [`boxes`] distributions, [`heatmap`]
 //!   filled contours and 3-D views) with at most one shared colour bar ([`scale`]);
 //! - [`figure::Figure::render`] draws a layout once into an SVG and once into a PNG (same
 //!   code, any plotters backend, the bundled DejaVu Sans of [`theme`] for every glyph);

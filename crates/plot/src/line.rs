@@ -56,6 +56,8 @@ impl Series {
 pub enum Legend {
     /// Top right corner (default).
     UpperRight,
+    /// Top centre (U-shaped curves: loss surfaces around a minimum).
+    UpperMiddle,
     /// Top left corner.
     UpperLeft,
     /// Bottom right corner.
@@ -258,6 +260,7 @@ impl LineChart {
         if labelled && self.legend != Legend::Hidden {
             let position = match self.legend {
                 Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+                Legend::UpperMiddle => SeriesLabelPosition::UpperMiddle,
                 Legend::LowerRight => SeriesLabelPosition::LowerRight,
                 Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
                 _ => SeriesLabelPosition::UpperRight,

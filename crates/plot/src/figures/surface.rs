@@ -5,7 +5,7 @@ use advland_schema::{DirectionKind, ObjectiveKind, SurfaceReport};
 use crate::error::{Error, Result};
 use crate::heatmap::{Field, HeatmapChart, SurfaceChart};
 use crate::label;
-use crate::line::{LineChart, Series, Style};
+use crate::line::{Legend, LineChart, Series, Style};
 use crate::plot::{Chart, FigureSpec, Plot};
 use crate::scale::ColourScale;
 
@@ -141,13 +141,14 @@ pub fn surface_figures(r: &SurfaceReport, what: &str, log: LogScale) -> Result<V
             format!("Loss surface along one direction, {at}{completeness}"),
             2,
             vec![
-                Chart::Lines(LineChart::new(
-                    "loss",
-                    &xl,
-                    "mean cross-entropy (nats)",
-                    loss,
-                )),
-                Chart::Lines(LineChart::new("accuracy", &xl, "accuracy (fraction)", acc)),
+                Chart::Lines(
+                    LineChart::new("loss", &xl, "mean cross-entropy (nats)", loss)
+                        .legend(Legend::UpperMiddle),
+                ),
+                Chart::Lines(
+                    LineChart::new("accuracy", &xl, "accuracy (fraction)", acc)
+                        .legend(Legend::LowerRight),
+                ),
             ],
         );
         return Ok(vec![FigureSpec::new("surface-1d", plot)]);
@@ -267,7 +268,10 @@ pub fn surface_comparison_figures(reports: &[&SurfaceReport], log: LogScale) -> 
         }
         let plot = Plot::single(
             format!("Loss along shared direction: {joined}"),
-            Chart::Lines(LineChart::new("", &xl, "mean cross-entropy (nats)", series)),
+            Chart::Lines(
+                LineChart::new("", &xl, "mean cross-entropy (nats)", series)
+                    .legend(Legend::UpperMiddle),
+            ),
         );
         return vec![FigureSpec::new("compare-1d", plot)];
     }
