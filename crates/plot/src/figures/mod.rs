@@ -1,0 +1,16 @@
+//! From report payloads to figure layouts, one module per report family. Each function only
+//! arranges numbers into [`crate::plot::Plot`]s; drawing lives in the chart modules.
+
+mod flatness;
+mod linear;
+mod relation;
+mod sharpness;
+mod surface;
+mod training;
+
+pub use flatness::flatness_figures;
+pub use linear::linear_figures;
+pub use relation::relation_figures;
+pub use sharpness::sharpness_figures;
+pub use surface::{LogScale, surface_comparison_figures, surface_figures};
+pub use training::{demo_figures, train_figures};

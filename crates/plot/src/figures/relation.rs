@@ -1,0 +1,78 @@
+//! κ of the adversarial loss against input-space flatness (paper.md §5 C5).
+
+use advland_schema::flatness::{RelationReport, RelationRow};
+
+use crate::label;
+use crate::line::{LineChart, Series, Style};
+use crate::plot::{Chart, FigureSpec, Plot};
+
+/// The flatness columns of a [`RelationRow`], with their axis descriptions.
+const MEASURES: [(&str, &str); 5] = [
+    (
+        "hessian_top_adversarial",
+        "input-Hessian λmax at x+δ* (median)",
+    ),
+    ("curvature_adversarial", "gᵀHg/‖g‖² at x+δ* (median)"),
+    ("grad_l2_adversarial", "‖∇ₓℓ‖₂ at x+δ* (median)"),
+    ("hessian_top_clean", "input-Hessian λmax at x (median)"),
+    ("grad_l2_clean", "‖∇ₓℓ‖₂ at x (median)"),
+];
+
+fn measure(row: &RelationRow, name: &str) -> f64 {
+    match name {
+        "hessian_top_adversarial" => row.hessian_top_adversarial,
+        "curvature_adversarial" => row.curvature_adversarial,
+        "grad_l2_adversarial" => row.grad_l2_adversarial,
+        "hessian_top_clean" => row.hessian_top_clean,
+        _ => row.grad_l2_clean,
+    }
+}
+
+/// One scatter per flatness measure: κ of the adversarial loss against it, one colour per
+/// attack norm, Spearman's ρ in the caption.
+pub fn relation_figures(r: &RelationReport) -> Vec<FigureSpec> {
+    if r.rows.is_empty() {
+        return Vec::new();
+    }
+    let mut norms = Vec::new();
+    for row in &r.rows {
+        if !norms.contains(&row.attack.norm) {
+            norms.push(row.attack.norm);
+        }
+    }
+    let charts = MEASURES
+        .iter()
+        .map(|(name, desc)| {
+            let rho = r.correlations.iter().find(|c| c.measure == *name).map_or(
+                "ρ n/a".to_owned(),
+                |c| match c.spearman {
+                    Some(s) => format!("Spearman ρ = {s:.2} (n={})", c.rows),
+                    None => format!("ρ undefined (n={})", c.rows),
+                },
+            );
+            let series = norms
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    let pts = r
+                        .rows
+                        .iter()
+                        .filter(|row| row.attack.norm == n)
+                        .map(|row| (measure(row, name), row.kappa_adversarial))
+                        .collect();
+                    Series::new(format!("{} attack", label::norm(n)), pts, i, Style::Markers)
+                })
+                .collect();
+            Chart::Lines(LineChart::new(
+                rho,
+                *desc,
+                "κ of the adversarial loss",
+                series,
+            ))
+        })
+        .collect();
+    vec![FigureSpec::new(
+        "relation",
+        Plot::grid("Parameter smoothness κ vs input flatness", 3, charts),
+    )]
+}
