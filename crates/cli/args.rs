@@ -61,6 +61,9 @@ pub enum Command {
     /// Join the shards of a surface (`surface --shard i/n`) into one report, checking that they
     /// belong together.
     Merge(crate::commands::merge::MergeArgs),
+    /// Redraw every figure from report JSON alone and write a self-contained index.html
+    /// (figures, tables of the numbers, the configs that produced them).
+    Report(crate::commands::report::ReportArgs),
     /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
     /// the report.
     Demo(DemoArgs),

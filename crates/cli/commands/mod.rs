@@ -7,6 +7,7 @@ pub mod flatness;
 pub mod linear;
 pub mod merge;
 pub mod relate;
+pub mod report;
 pub mod sharpness;
 pub mod surface;
 pub mod train;
