@@ -215,6 +215,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
                 subset: plan.flatness_subset,
                 precision: Precision::F64,
                 power_iterations: 20,
+                top_k: 1,
                 trace_samples: 5,
                 live_activations: false,
                 curve_points: 21,

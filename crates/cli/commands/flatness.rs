@@ -19,7 +19,7 @@ use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits, subset};
 use advland_train::params::{flatten, load_flat};
 use advland_train::{Batch, pgd_attack};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use clap::Args;
 use rand::SeedableRng;
@@ -49,9 +49,14 @@ pub struct FlatnessArgs {
     /// Precision of the computation.
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: Precision,
-    /// Power-iteration steps for the input-Hessian top eigenvalue.
+    /// Power-iteration steps per input-Hessian eigenvalue.
     #[arg(long, default_value_t = 20)]
     pub power_iterations: usize,
+    /// Number k of input-Hessian eigenvalues of largest |λ| per example (power iteration with
+    /// deflation, all examples in lockstep; costs k times the power iterations). k > 1 adds
+    /// `hessian_top_k` to each point of the report.
+    #[arg(long, default_value_t = 1)]
+    pub top_k: usize,
     /// Rademacher probes of the input-Hessian trace.
     #[arg(long, default_value_t = 10)]
     pub trace_samples: usize,
@@ -119,8 +124,16 @@ pub fn measure(
         images: Tensor::from_data(TensorData::new(pixels, [n, c, h, w]), (device, dtype)),
         labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
     };
+    let d = c * h * w;
+    if args.top_k == 0 || args.top_k > d {
+        bail!(
+            "--top-k: must be in 1..={d} (the input dimension), got {}",
+            args.top_k
+        );
+    }
     let config = InputFlatnessConfig {
         power_iterations: args.power_iterations,
+        top_k: args.top_k,
         trace_samples: args.trace_samples,
         seed: args.seed,
         freeze_activations: !args.live_activations,
@@ -184,10 +197,30 @@ fn at_point(
         grad_l2: pick(|e| e.grad_l2)?,
         grad_l1: pick(|e| e.grad_l1)?,
         hessian_top: pick(|e| e.hessian_top)?,
+        hessian_top_k: top_k_distributions(examples)?,
         curvature_along_gradient: pick(|e| e.curvature_along_gradient)?,
         hessian_trace: pick(|e| e.hessian_trace)?,
         kkt_multiplier: kkt.map(dist).transpose()?,
     })
+}
+
+/// One distribution per eigenvalue rank j over the examples' j-th eigenvalue; empty for k = 1
+/// (the report then carries `hessian_top` only, as before `--top-k`).
+fn top_k_distributions(examples: &[ExampleFlatness]) -> Result<Vec<Distribution>> {
+    let k = examples.first().map_or(0, |e| e.hessian_top_k.len());
+    if k <= 1 {
+        return Ok(Vec::new());
+    }
+    (0..k)
+        .map(|j| {
+            dist(
+                &examples
+                    .iter()
+                    .map(|e| e.hessian_top_k[j])
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
 }
 
 /// Mean loss along the normalised input gradient and along random unit directions (per
@@ -273,6 +306,19 @@ fn print_summary(r: &FlatnessReport, out: &std::path::Path) {
             p.hessian_trace.median,
             p.kkt_multiplier
                 .map_or("-".to_owned(), |k| format!("{:.4e}", k.median))
+        );
+    }
+    for p in r.points.iter().filter(|p| !p.hessian_top_k.is_empty()) {
+        let medians: Vec<String> = p
+            .hessian_top_k
+            .iter()
+            .map(|d| format!("{:+.4e}", d.median))
+            .collect();
+        println!(
+            "{:?} top-{} eigenvalues: {}",
+            p.point,
+            medians.len(),
+            medians.join(", ")
         );
     }
     println!("(medians over examples)");

@@ -183,6 +183,7 @@ fn relation_row(
         subset: args.subset,
         precision: Precision::F64,
         power_iterations: args.power_iterations,
+        top_k: 1,
         trace_samples: 2,
         live_activations: false,
         // Only the point measures enter the table; curves would be work thrown away.

@@ -4,9 +4,9 @@
 //! Per example, at clean or adversarial inputs x:
 //! - ‖∇ₓℓ‖₂ and ‖∇ₓℓ‖₁ — Prop. B's KKT multiplier is λ = ‖∇ₓℓ(x+δ*)‖₂/ε
 //!   ([`kkt_multiplier_l2`]);
-//! - the dominant eigenvalue of the input Hessian ∇²ₓℓ (Prop. A's curvature μ enters the
-//!   bound β_adv ≤ L_θθ + L_θx·L_xθ/μ), the curvature along the gradient gᵀHg/‖g‖² and the
-//!   Hessian trace (Hutchinson);
+//! - the k eigenvalues of largest |λ| of the input Hessian ∇²ₓℓ (Prop. A's curvature μ
+//!   enters the bound β_adv ≤ L_θθ + L_θx·L_xθ/μ), the curvature along the gradient
+//!   gᵀHg/‖g‖² and the Hessian trace (Hutchinson);
 //! - 1-D loss curves ℓ(x + t·v) ([`loss_curves`]).
 //!
 //! Everything is batched over the examples: the examples of a batch are independent, so the
@@ -21,6 +21,10 @@
 //! curvature (measured for parameter Hessians; see [`advland_train::model::ActivationPattern`]).
 //! Hence [`InputFlatnessConfig::freeze_activations`] defaults to true.
 //!
+//! The estimators ([`estimate_input_flatness`]) see the loss only through [`InputGradients`]
+//! (per-example losses and input gradients at chosen inputs), so they are tested on
+//! closed-form losses (a quadratic in x) as well as on models.
+//!
 //! Vectors are host f64 (`[b·c·h·w]`, example-major); device tensors take the inputs' dtype,
 //! so f64 inputs keep the whole computation in f64.
 
@@ -29,7 +33,8 @@ mod operator;
 mod summary;
 
 pub use measures::{
-    ExampleFlatness, InputFlatnessConfig, input_flatness, kkt_multiplier_l2, loss_curves,
+    ExampleFlatness, InputFlatnessConfig, estimate_input_flatness, input_flatness,
+    kkt_multiplier_l2, loss_curves,
 };
-pub use operator::InputHessian;
+pub use operator::{GradientFn, InputGradients, InputHessian, ModelGradients};
 pub use summary::{Summary, spearman, summarize};
