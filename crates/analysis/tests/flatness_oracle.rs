@@ -460,3 +460,111 @@ fn quadratic_in_x_matches_dense_eigenvalues_trace_and_curvature() {
     };
     assert!(estimate_input_flatness(&op, &too_many).is_err());
 }
+
+fn softplus(z: f64) -> f64 {
+    if z > 0.0 {
+        z + (-z).exp().ln_1p()
+    } else {
+        z.exp().ln_1p()
+    }
+}
+
+/// Two-class linear model, margin m = s·wᵀx (s = ±1 for y = 1/0): ℓ = softplus(−m), so
+/// ∇ₓℓ = −σ(−m)·s·w and u = −s·w/‖w‖. Along u the margin falls by ‖w‖ per unit, and v ⊥ u
+/// leaves it alone: ℓ(x + a·u + b·v) = softplus(a‖w‖ − m) for every b, and the prediction is
+/// the true class while m − a‖w‖ > 0.
+#[test]
+fn input_surface_of_linear_model_matches_closed_form() {
+    let device = Device::flex().autodiff();
+    let w = weights();
+    let model = linear_model(&w, &device);
+    let x = pseudo_random(D, 3);
+    let norm_w = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let random = pseudo_random(D, 4);
+    let a: Vec<f64> = (0..9).map(|i| -2.0 + 0.5 * f64::from(i)).collect();
+    let b = [-1.0, 0.0, 0.7];
+    for y in [0i64, 1] {
+        let s = if y == 1 { 1.0 } else { -1.0 };
+        let m = s * (0..D).map(|i| w[i] * x[i]).sum::<f64>();
+        let out = advland_analysis::flatness::input_surface(
+            &model,
+            images(x.clone(), [1, 1, 3, 4], &device),
+            labels(vec![y], &device),
+            &random,
+            &a,
+            &b,
+            4,
+        )
+        .unwrap();
+        for (i, ui) in out.u.iter().enumerate() {
+            assert!((ui + s * w[i] / norm_w).abs() < 1e-9, "u = −s·w/‖w‖");
+        }
+        assert_eq!(out.loss.len(), a.len() * b.len());
+        let mut worst: f64 = 0.0;
+        for (bi, _) in b.iter().enumerate() {
+            for (ai, &av) in a.iter().enumerate() {
+                let k = bi * a.len() + ai;
+                let want = softplus(av * norm_w - m);
+                worst = worst.max(rel(out.loss[k], want));
+                assert!(
+                    rel(out.loss[k], want) < 1e-9,
+                    "({av}, {bi}): {} vs {want}",
+                    out.loss[k]
+                );
+                let margin = m - av * norm_w;
+                let expected = if margin > 0.0 { y } else { 1 - y };
+                assert_eq!(
+                    out.predicted[k] as i64, expected,
+                    "({av}, {bi}) margin {margin}"
+                );
+            }
+        }
+        eprintln!("linear surface (y = {y}): worst rel error {worst:.2e}");
+    }
+}
+
+/// On a ReLU MLP: the centre is the example's loss, and the b = 0 row is the 1-D gradient
+/// curve of [`loss_curves`].
+#[test]
+fn input_surface_centre_is_the_loss_and_its_axis_is_the_gradient_curve() {
+    let device = Device::flex().autodiff();
+    let model = relu_mlp(&device);
+    let d = 16;
+    let dims = [1, 1, 4, 4];
+    let x = pseudo_random(d, 12);
+    let a = [-0.2, -0.1, 0.0, 0.1, 0.2];
+    let b = [-0.1, 0.0, 0.1];
+    let out = advland_analysis::flatness::input_surface(
+        &model,
+        images(x.clone(), dims, &device),
+        labels(vec![2], &device),
+        &pseudo_random(d, 13),
+        &a,
+        &b,
+        7,
+    )
+    .unwrap();
+    let op = InputHessian::new(
+        &model,
+        images(x.clone(), dims, &device),
+        labels(vec![2], &device),
+        1e-4,
+        false,
+    )
+    .unwrap();
+    assert!((out.loss[a.len() + 2] - op.losses()[0]).abs() < 1e-12);
+    let curve = loss_curves(
+        &model,
+        images(x, dims, &device),
+        labels(vec![2], &device),
+        &images(out.u.clone(), dims, &device),
+        &a,
+    )
+    .unwrap();
+    for (ai, c) in curve.iter().enumerate() {
+        assert!((out.loss[a.len() + ai] - c[0]).abs() < 1e-12, "{ai}");
+    }
+    let uv: f64 = out.u.iter().zip(&out.v).map(|(p, q)| p * q).sum();
+    assert!(uv.abs() < 1e-12);
+    assert!(out.predicted.iter().all(|&p| p < 5));
+}

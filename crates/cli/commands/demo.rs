@@ -220,6 +220,8 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
                 live_activations: false,
                 curve_points: 21,
                 random_directions: 1,
+                surface_example: None,
+                surface_grid: None,
                 seed: args.seed,
                 out: None,
             };

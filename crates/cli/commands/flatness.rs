@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::flatness::{
-    ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, kkt_multiplier_l2,
-    loss_curves, summarize,
+    ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, input_surface,
+    kkt_multiplier_l2, loss_curves, summarize,
 };
 use advland_data::derive_seed;
 use advland_schema::flatness::{
-    Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, LossCurve,
+    Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, InputSurface, LossCurve,
 };
-use advland_schema::{Norm, PgdSettings, Precision, Report, write_json};
+use advland_schema::{Axis, Cost, Norm, PgdSettings, Precision, Report, write_json};
 use advland_train::attack::{constraint_for, standard_normal};
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits, subset};
@@ -69,6 +69,22 @@ pub struct FlatnessArgs {
     /// Random directions for loss curves (besides the gradient direction).
     #[arg(long, default_value_t = 2)]
     pub random_directions: usize,
+    /// Index (in the evaluated subset) of an example whose 2-D input-space loss surface
+    /// ℓ(x + a·u + b·v) to record: u its normalised input gradient, v a seeded random unit
+    /// direction orthogonal to u, at the clean point x, with the predicted class per grid
+    /// point. Absent: no surface.
+    #[arg(long, value_name = "I")]
+    pub surface_example: Option<usize>,
+    /// Grid of the surface, MIN:MAX:POINTS, used for both a and b; offsets are L2 lengths in
+    /// pixel units (default: -2ε:2ε:21, with ε the attack's radius taken as an L2 length, as
+    /// for the 1-D curves).
+    #[arg(
+        long,
+        value_name = "MIN:MAX:POINTS",
+        allow_hyphen_values = true,
+        requires = "surface_example"
+    )]
+    pub surface_grid: Option<Axis>,
     /// Seed of the attack starts, probes and directions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -162,6 +178,11 @@ pub fn measure(
         points.push(at_point(point, &per_example, kkt.as_deref())?);
     }
     let curves = curves(args, &attack, &model, &batch)?;
+    let mut cost = adversarial.cost;
+    let surface = args
+        .surface_example
+        .map(|example| surface(args, &attack, &model, &batch, example, &mut cost))
+        .transpose()?;
     let report = FlatnessReport {
         checkpoint: args.checkpoint.display().to_string(),
         epoch: info.epoch,
@@ -171,13 +192,13 @@ pub fn measure(
         frozen_activations: !args.live_activations,
         points,
         curves,
-        surface: None,
+        surface,
         logit_lipschitz: None,
     };
     let config = serde_json::json!({ "args": format!("{args:?}"), "attack": attack });
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
     meta.duration_s = start.elapsed().as_secs_f64();
-    meta.cost = adversarial.cost;
+    meta.cost = cost;
     Ok(Report::new("flatness", meta, report))
 }
 
@@ -275,6 +296,68 @@ fn curves(
     }
     Ok(out)
 }
+
+/// The 2-D input-space surface around example `example` of the subset (see
+/// [`FlatnessArgs::surface_example`]).
+fn surface(
+    args: &FlatnessArgs,
+    attack: &PgdSettings,
+    model: &advland_train::Model,
+    batch: &Batch,
+    example: usize,
+    cost: &mut Cost,
+) -> Result<InputSurface> {
+    let [n, c, h, w] = batch.images.dims();
+    if example >= n {
+        bail!(
+            "--surface-example: {example} is out of range, the subset has {n} examples \
+             (0..={})",
+            n - 1
+        );
+    }
+    let axis = args.surface_grid.unwrap_or(Axis {
+        min: -2.0 * attack.eps,
+        max: 2.0 * attack.eps,
+        points: 21,
+    });
+    axis.check("--surface-grid")?;
+    let index = Tensor::<1, Int>::from_data(
+        TensorData::new(vec![example as i64], [1]),
+        &batch.images.device(),
+    );
+    let image = batch.images.clone().select(0, index.clone());
+    let label = batch.labels.clone().select(0, index);
+    let label_value =
+        usize::try_from(label.clone().into_scalar::<i64>()).context("a negative label")?;
+    let mut rng =
+        rand_chacha::ChaCha8Rng::seed_from_u64(derive_seed(args.seed, "flatness-surface", 0));
+    let random: Vec<f64> = (0..c * h * w).map(|_| standard_normal(&mut rng)).collect();
+    let values = axis.values();
+    let out = input_surface(
+        model,
+        image,
+        label,
+        &random,
+        &values,
+        &values,
+        SURFACE_BATCH,
+    )?;
+    let points = (values.len() * values.len()) as u64;
+    cost.forward += points + 1;
+    cost.backward += 1;
+    Ok(InputSurface {
+        example,
+        label: label_value,
+        directions: ["gradient".to_owned(), "random".to_owned()],
+        x: axis,
+        y: axis,
+        loss: out.loss,
+        predicted: out.predicted,
+    })
+}
+
+/// Grid points per forward pass of the surface.
+const SURFACE_BATCH: usize = 256;
 
 /// Rows of length `d` scaled to unit L2 norm (zero rows stay zero).
 fn unit_rows(mut values: Vec<f64>, d: usize) -> Vec<f64> {

@@ -189,6 +189,8 @@ fn relation_row(
         // Only the point measures enter the table; curves would be work thrown away.
         curve_points: 0,
         random_directions: 0,
+        surface_example: None,
+        surface_grid: None,
         seed: args.seed,
         out: None,
     };

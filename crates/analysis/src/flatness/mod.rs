@@ -7,7 +7,10 @@
 //! - the k eigenvalues of largest |λ| of the input Hessian ∇²ₓℓ (Prop. A's curvature μ
 //!   enters the bound β_adv ≤ L_θθ + L_θx·L_xθ/μ), the curvature along the gradient
 //!   gᵀHg/‖g‖² and the Hessian trace (Hutchinson);
-//! - 1-D loss curves ℓ(x + t·v) ([`loss_curves`]).
+//! - 1-D loss curves ℓ(x + t·v) ([`loss_curves`]) and the 2-D surface ℓ(x + a·u + b·v) of one
+//!   example in the plane of its gradient u and a random direction v ([`input_surface`]);
+//! - a lower bound of the local Lipschitz constant of the logits in the ε-ball, by the
+//!   attack's projected ascent on ‖f(x') − f(x)‖₂/‖x' − x‖ ([`logit_lipschitz`]).
 //!
 //! Everything is batched over the examples: the examples of a batch are independent, so the
 //! gradient of the summed loss with respect to the batch input is the stack of per-example
@@ -28,13 +31,17 @@
 //! Vectors are host f64 (`[b·c·h·w]`, example-major); device tensors take the inputs' dtype,
 //! so f64 inputs keep the whole computation in f64.
 
+mod logit_lipschitz;
 mod measures;
 mod operator;
 mod summary;
+mod surface;
 
+pub use logit_lipschitz::{LogitLipschitzEstimate, logit_lipschitz};
 pub use measures::{
     ExampleFlatness, InputFlatnessConfig, estimate_input_flatness, input_flatness,
     kkt_multiplier_l2, loss_curves,
 };
 pub use operator::{GradientFn, InputGradients, InputHessian, ModelGradients};
 pub use summary::{Summary, spearman, summarize};
+pub use surface::{InputSurfaceValues, input_surface, surface_directions};
