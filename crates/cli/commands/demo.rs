@@ -222,6 +222,8 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
                 random_directions: 1,
                 surface_example: None,
                 surface_grid: None,
+                lipschitz_steps: 0,
+                lipschitz_restarts: 1,
                 seed: args.seed,
                 out: None,
             };

@@ -1,20 +1,24 @@
 //! `advland flatness`: input-space flatness of a checkpoint at clean and adversarial points
-//! (paper.md §2.4, §3.2 E-C): input-gradient norms, input-Hessian top eigenvalue, curvature
-//! along the gradient, trace, the L2 KKT multiplier, and 1-D input-space loss curves.
+//! (paper.md §2.4, §3.2 E-C): input-gradient norms, the input Hessian's k eigenvalues of largest
+//! |λ| (`--top-k`), curvature along the gradient, trace, the L2 KKT multiplier, and 1-D
+//! input-space loss curves; on request the 2-D loss surface around one example
+//! (`--surface-example`) and a lower bound of the logits' local Lipschitz constant in the
+//! ε-ball (`--lipschitz-steps`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::flatness::{
     ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, input_surface,
-    kkt_multiplier_l2, loss_curves, summarize,
+    kkt_multiplier_l2, logit_lipschitz, loss_curves, summarize,
 };
 use advland_data::derive_seed;
 use advland_schema::flatness::{
-    Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, InputSurface, LossCurve,
+    Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, InputSurface, LogitLipschitz,
+    LossCurve,
 };
 use advland_schema::{Axis, Cost, Norm, PgdSettings, Precision, Report, write_json};
-use advland_train::attack::{constraint_for, standard_normal};
+use advland_train::attack::{Constraint, constraint_for, standard_normal};
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits, subset};
 use advland_train::params::{flatten, load_flat};
@@ -55,7 +59,7 @@ pub struct FlatnessArgs {
     /// Number k of input-Hessian eigenvalues of largest |λ| per example (power iteration with
     /// deflation, all examples in lockstep; costs k times the power iterations). k > 1 adds
     /// `hessian_top_k` to each point of the report.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_name = "K")]
     pub top_k: usize,
     /// Rademacher probes of the input-Hessian trace.
     #[arg(long, default_value_t = 10)]
@@ -85,6 +89,15 @@ pub struct FlatnessArgs {
         requires = "surface_example"
     )]
     pub surface_grid: Option<Axis>,
+    /// Ascent steps of the logit local Lipschitz estimate (0: skip it). Per example, projected
+    /// gradient ascent of ‖f(x') − f(x)‖₂ / ‖x' − x‖ over x' in the attack's ε-ball around the
+    /// clean x (input norm = the attack's norm, step 2.5·ε/steps, PGD's projections and random
+    /// starts) gives a lower bound of the local Lipschitz constant of the logits f.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub lipschitz_steps: usize,
+    /// Restarts of the Lipschitz ascent (the largest ratio per example is kept).
+    #[arg(long, default_value_t = 1, value_name = "R")]
+    pub lipschitz_restarts: usize,
     /// Seed of the attack starts, probes and directions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -147,6 +160,9 @@ pub fn measure(
             args.top_k
         );
     }
+    if args.lipschitz_restarts == 0 {
+        bail!("--lipschitz-restarts: must be >= 1, got 0");
+    }
     let config = InputFlatnessConfig {
         power_iterations: args.power_iterations,
         top_k: args.top_k,
@@ -183,6 +199,18 @@ pub fn measure(
         .surface_example
         .map(|example| surface(args, &attack, &model, &batch, example, &mut cost))
         .transpose()?;
+    let logit_lipschitz = (args.lipschitz_steps > 0)
+        .then(|| {
+            lipschitz(
+                args,
+                &attack,
+                constraint.as_ref(),
+                &model,
+                &batch,
+                &mut cost,
+            )
+        })
+        .transpose()?;
     let report = FlatnessReport {
         checkpoint: args.checkpoint.display().to_string(),
         epoch: info.epoch,
@@ -193,7 +221,7 @@ pub fn measure(
         points,
         curves,
         surface,
-        logit_lipschitz: None,
+        logit_lipschitz,
     };
     let config = serde_json::json!({ "args": format!("{args:?}"), "attack": attack });
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
@@ -356,6 +384,36 @@ fn surface(
     })
 }
 
+/// The logit local Lipschitz estimate around the clean points (see
+/// [`FlatnessArgs::lipschitz_steps`]).
+fn lipschitz(
+    args: &FlatnessArgs,
+    attack: &PgdSettings,
+    constraint: &dyn Constraint,
+    model: &advland_train::Model,
+    batch: &Batch,
+    cost: &mut Cost,
+) -> Result<LogitLipschitz> {
+    let settings = PgdSettings {
+        restarts: args.lipschitz_restarts,
+        ..PgdSettings::new(attack.norm, attack.eps, args.lipschitz_steps)
+    };
+    let out = logit_lipschitz(
+        model,
+        batch.images.clone(),
+        constraint,
+        &settings,
+        derive_seed(args.seed, "flatness-lipschitz", 0),
+    )?;
+    *cost += out.cost;
+    Ok(LogitLipschitz {
+        output_norm: "l2".to_owned(),
+        steps: settings.steps,
+        restarts: settings.restarts,
+        estimate: dist(&out.estimate)?,
+    })
+}
+
 /// Grid points per forward pass of the surface.
 const SURFACE_BATCH: usize = 256;
 
@@ -402,6 +460,24 @@ fn print_summary(r: &FlatnessReport, out: &std::path::Path) {
             p.point,
             medians.len(),
             medians.join(", ")
+        );
+    }
+    if let Some(s) = &r.surface {
+        let (lo, hi) = s
+            .loss
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &l| {
+                (a.min(l), b.max(l))
+            });
+        println!(
+            "surface around example {} (label {}): {}x{} grid, loss {lo:.4} to {hi:.4}",
+            s.example, s.label, s.x.points, s.y.points
+        );
+    }
+    if let Some(l) = &r.logit_lipschitz {
+        println!(
+            "logit Lipschitz (lower bound, {} steps x {} restarts): median {:.4e}, max {:.4e}",
+            l.steps, l.restarts, l.estimate.median, l.estimate.max
         );
     }
     println!("(medians over examples)");

@@ -191,6 +191,8 @@ fn relation_row(
         random_directions: 0,
         surface_example: None,
         surface_grid: None,
+        lipschitz_steps: 0,
+        lipschitz_restarts: 1,
         seed: args.seed,
         out: None,
     };
