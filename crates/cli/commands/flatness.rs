@@ -160,6 +160,13 @@ pub fn measure(
             args.top_k
         );
     }
+    if let Some(example) = args.surface_example.filter(|&i| i >= n) {
+        bail!(
+            "--surface-example: {example} is out of range, the subset has {n} examples \
+             (0..={})",
+            n - 1
+        );
+    }
     if args.lipschitz_restarts == 0 {
         bail!("--lipschitz-restarts: must be >= 1, got 0");
     }
@@ -326,7 +333,8 @@ fn curves(
 }
 
 /// The 2-D input-space surface around example `example` of the subset (see
-/// [`FlatnessArgs::surface_example`]).
+/// [`FlatnessArgs::surface_example`]); `example` is in range (checked by [`measure`] before
+/// the costly part).
 fn surface(
     args: &FlatnessArgs,
     attack: &PgdSettings,
@@ -335,14 +343,7 @@ fn surface(
     example: usize,
     cost: &mut Cost,
 ) -> Result<InputSurface> {
-    let [n, c, h, w] = batch.images.dims();
-    if example >= n {
-        bail!(
-            "--surface-example: {example} is out of range, the subset has {n} examples \
-             (0..={})",
-            n - 1
-        );
-    }
+    let [_, c, h, w] = batch.images.dims();
     let axis = args.surface_grid.unwrap_or(Axis {
         min: -2.0 * attack.eps,
         max: 2.0 * attack.eps,
