@@ -3,7 +3,7 @@
 use advland_schema::Report;
 use advland_schema::flatness::{FlatnessReport, InputPoint};
 
-use crate::{advland, ok, train_mlp};
+use crate::{advland, ok, train_mlp, user_error};
 
 #[test]
 fn flatness_reports_clean_and_adversarial_points_and_curves() {
@@ -41,6 +41,12 @@ fn flatness_reports_clean_and_adversarial_points_and_curves() {
     let r: Report<FlatnessReport> = advland_schema::read_json(&d.join("f.json")).unwrap();
     let f = &r.data;
     assert_eq!((f.attack.eps, f.examples), (1.0, 16));
+    // Without the new flags the report is as before: no top-k, surface or Lipschitz keys.
+    let raw = std::fs::read_to_string(d.join("f.json")).unwrap();
+    for key in ["hessian_top_k", "\"surface\"", "logit_lipschitz", "null"] {
+        assert!(!raw.contains(key), "default report contains {key}");
+    }
+    assert!(f.surface.is_none() && f.logit_lipschitz.is_none());
     let [clean, adv] = [&f.points[0], &f.points[1]];
     assert_eq!(
         (clean.point, adv.point),
@@ -122,4 +128,214 @@ fn relate_tabulates_flatness_against_kappa_with_rank_correlations() {
             assert!((-1.0..=1.0).contains(&rho));
         }
     }
+}
+
+/// `--top-k`, `--surface-example` and `--lipschitz-steps` on one example (`--subset 1`), so
+/// the report's distributions are that example's values and can be cross-checked exactly.
+#[test]
+fn flatness_reports_top_k_surface_and_logit_lipschitz() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train_mlp(
+        d,
+        "16",
+        "1",
+        ["300", "100"],
+        &["--norm", "l2", "--eps", "1.0", "--steps", "2"],
+    );
+    let out = ok(&advland(
+        d,
+        &[
+            "flatness",
+            "--checkpoint",
+            "run/checkpoints/epoch-0001",
+            "--subset",
+            "1",
+            "--steps",
+            "3",
+            "--power-iterations",
+            "10",
+            "--trace-samples",
+            "2",
+            "--curve-points",
+            "21",
+            "--random-directions",
+            "0",
+            "--top-k",
+            "3",
+            "--surface-example",
+            "0",
+            "--lipschitz-steps",
+            "10",
+            "--lipschitz-restarts",
+            "2",
+            "--out",
+            "f.json",
+        ],
+    ));
+    assert!(
+        out.contains("top-3 eigenvalues") && out.contains("logit Lipschitz"),
+        "{out}"
+    );
+    let r: Report<FlatnessReport> = advland_schema::read_json(&d.join("f.json")).unwrap();
+    let f = &r.data;
+    let eps = f.attack.eps;
+    for p in &f.points {
+        assert_eq!(p.hessian_top_k.len(), 3, "{:?}", p.point);
+        assert_eq!(p.hessian_top_k[0], p.hessian_top);
+        for pair in p.hessian_top_k.windows(2) {
+            assert!(
+                pair[0].median.abs() >= pair[1].median.abs(),
+                "{:?}",
+                p.hessian_top_k
+            );
+        }
+        assert!(p.hessian_top_k.iter().all(|e| e.median.is_finite()));
+    }
+    let clean = &f.points[0];
+    assert_eq!(clean.point, InputPoint::Clean);
+
+    let s = f.surface.as_ref().expect("a surface");
+    assert_eq!(
+        (s.example, s.directions.clone()),
+        (0, ["gradient".to_owned(), "random".to_owned()])
+    );
+    assert!(s.label < 10);
+    for axis in [s.x, s.y] {
+        assert_eq!(
+            (axis.min, axis.max, axis.points),
+            (-2.0 * eps, 2.0 * eps, 21)
+        );
+    }
+    assert_eq!((s.loss.len(), s.predicted.len()), (21 * 21, 21 * 21));
+    assert!(s.loss.iter().all(|l| l.is_finite() && *l >= 0.0));
+    assert!(s.predicted.iter().all(|&p| p < 10));
+    let centre = s.loss[10 * 21 + 10];
+    assert!(
+        (centre - clean.loss.median).abs() < 1e-9,
+        "surface centre {centre} vs clean loss {}",
+        clean.loss.median
+    );
+    // The b = 0 row is the gradient-direction loss curve of the same (only) example.
+    let g = &f.curves[0];
+    assert_eq!((g.direction.as_str(), g.t.len()), ("gradient", 21));
+    for (i, want) in g.mean_loss.iter().enumerate() {
+        let got = s.loss[10 * 21 + i];
+        assert!(
+            (got - want).abs() < 1e-9,
+            "a = {}: surface {got} vs curve {want}",
+            g.t[i]
+        );
+    }
+
+    let l = f.logit_lipschitz.as_ref().expect("a Lipschitz estimate");
+    assert_eq!((l.output_norm.as_str(), l.steps, l.restarts), ("l2", 10, 2));
+    assert!(l.estimate.min > 0.0 && l.estimate.max.is_finite(), "{l:?}");
+    assert!(r.meta.cost.backward > 0);
+}
+
+/// The same flags under an L∞ attack on several examples.
+#[test]
+fn flatness_top_k_and_lipschitz_under_linf() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train_mlp(
+        d,
+        "16",
+        "1",
+        ["300", "100"],
+        &["--norm", "linf", "--eps", "0.1", "--steps", "2"],
+    );
+    ok(&advland(
+        d,
+        &[
+            "flatness",
+            "--checkpoint",
+            "run/checkpoints/epoch-0001",
+            "--subset",
+            "8",
+            "--steps",
+            "3",
+            "--power-iterations",
+            "5",
+            "--trace-samples",
+            "2",
+            "--curve-points",
+            "0",
+            "--top-k",
+            "2",
+            "--surface-example",
+            "7",
+            "--surface-grid",
+            "-0.3:0.3:4",
+            "--lipschitz-steps",
+            "5",
+            "--out",
+            "f.json",
+        ],
+    ));
+    let r: Report<FlatnessReport> = advland_schema::read_json(&d.join("f.json")).unwrap();
+    let f = &r.data;
+    assert!(
+        f.points
+            .iter()
+            .all(|p| p.hessian_top_k.len() == 2 && p.hessian_top_k[0] == p.hessian_top)
+    );
+    let s = f.surface.as_ref().unwrap();
+    assert_eq!((s.example, s.x.points, s.loss.len()), (7, 4, 16));
+    assert_eq!((s.x.min, s.x.max), (-0.3, 0.3));
+    let l = f.logit_lipschitz.as_ref().unwrap();
+    assert_eq!((l.steps, l.restarts), (5, 1));
+    assert!(l.estimate.min > 0.0 && l.estimate.max.is_finite(), "{l:?}");
+}
+
+#[test]
+fn flatness_rejects_bad_top_k_surface_and_lipschitz_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train_mlp(d, "8", "1", ["100", "50"], &[]);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "flatness",
+            "--checkpoint",
+            "run/checkpoints/epoch-0001",
+            "--subset",
+            "4",
+            "--steps",
+            "1",
+            "--power-iterations",
+            "1",
+            "--trace-samples",
+            "1",
+            "--curve-points",
+            "0",
+            "--out",
+            "f.json",
+        ];
+        args.extend(extra);
+        advland(d, &args)
+    };
+    user_error(&run(&["--top-k", "0"]), &["--top-k", "1..="]);
+    user_error(
+        &run(&["--top-k", "100000"]),
+        &["--top-k", "input dimension"],
+    );
+    user_error(
+        &run(&["--surface-example", "4"]),
+        &["--surface-example", "out of range", "4 examples"],
+    );
+    user_error(
+        &run(&["--surface-example", "0", "--surface-grid", "1:-1:5"]),
+        &["--surface-grid", "min must be smaller than max"],
+    );
+    user_error(
+        &run(&["--surface-example", "0", "--surface-grid", "-1:1"]),
+        &["--surface-grid", "MIN:MAX:POINTS"],
+    );
+    user_error(&run(&["--surface-grid", "-1:1:5"]), &["--surface-example"]);
+    user_error(
+        &run(&["--lipschitz-steps", "2", "--lipschitz-restarts", "0"]),
+        &["--lipschitz-restarts"],
+    );
+    assert!(!d.join("f.json").exists(), "a report was written");
 }

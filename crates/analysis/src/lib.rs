@@ -34,4 +34,4 @@ pub mod vector;
 
 pub use error::{Error, Result};
 pub use objective::{Objective, ObjectiveKind};
-pub use operator::LinearOperator;
+pub use operator::{BlockOperator, LinearOperator};

@@ -14,6 +14,22 @@ pub trait LinearOperator {
     fn apply(&self, v: &[f64]) -> Result<Vec<f64>>;
 }
 
+/// b independent symmetric linear maps on R^d applied together to a block-major vector
+/// `[v_1; …; v_b]` (`[b·d]`): the per-example input Hessians of a batch, where one batched model
+/// pass serves every example. Block eigen-solvers
+/// ([`top_eigenpairs_blocks`](crate::hessian::top_eigenpairs_blocks)) see only this trait.
+pub trait BlockOperator {
+    /// b.
+    fn blocks(&self) -> usize;
+    /// d.
+    fn block_dim(&self) -> usize;
+    /// `[A_1 v_1; …; A_b v_b]`; `step` labels a failure (e.g. which iteration went non-finite).
+    ///
+    /// # Errors
+    /// Whatever evaluating the operators can fail with.
+    fn apply_blocks(&self, v: &[f64], step: usize) -> Result<Vec<f64>>;
+}
+
 /// A dense symmetric matrix as an operator (tests and small closed-form cases).
 #[derive(Clone, Debug)]
 pub struct DenseOperator {

@@ -1,25 +1,29 @@
 //! `advland flatness`: input-space flatness of a checkpoint at clean and adversarial points
-//! (paper.md §2.4, §3.2 E-C): input-gradient norms, input-Hessian top eigenvalue, curvature
-//! along the gradient, trace, the L2 KKT multiplier, and 1-D input-space loss curves.
+//! (paper.md §2.4, §3.2 E-C): input-gradient norms, the input Hessian's k eigenvalues of largest
+//! |λ| (`--top-k`), curvature along the gradient, trace, the L2 KKT multiplier, and 1-D
+//! input-space loss curves; on request the 2-D loss surface around one example
+//! (`--surface-example`) and a lower bound of the logits' local Lipschitz constant in the
+//! ε-ball (`--lipschitz-steps`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::flatness::{
-    ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, kkt_multiplier_l2,
-    loss_curves, summarize,
+    ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, input_surface,
+    kkt_multiplier_l2, logit_lipschitz, loss_curves, summarize,
 };
 use advland_data::derive_seed;
 use advland_schema::flatness::{
-    Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, LossCurve,
+    Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, InputSurface, LogitLipschitz,
+    LossCurve,
 };
-use advland_schema::{Norm, PgdSettings, Precision, Report, write_json};
-use advland_train::attack::{constraint_for, standard_normal};
+use advland_schema::{Axis, Cost, Norm, PgdSettings, Precision, Report, write_json};
+use advland_train::attack::{Constraint, constraint_for, standard_normal};
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits, subset};
 use advland_train::params::{flatten, load_flat};
 use advland_train::{Batch, pgd_attack};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use clap::Args;
 use rand::SeedableRng;
@@ -49,9 +53,14 @@ pub struct FlatnessArgs {
     /// Precision of the computation.
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: Precision,
-    /// Power-iteration steps for the input-Hessian top eigenvalue.
+    /// Power-iteration steps per input-Hessian eigenvalue.
     #[arg(long, default_value_t = 20)]
     pub power_iterations: usize,
+    /// Number k of input-Hessian eigenvalues of largest |λ| per example (power iteration with
+    /// deflation, all examples in lockstep; costs k times the power iterations). k > 1 adds
+    /// `hessian_top_k` to each point of the report.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub top_k: usize,
     /// Rademacher probes of the input-Hessian trace.
     #[arg(long, default_value_t = 10)]
     pub trace_samples: usize,
@@ -64,6 +73,31 @@ pub struct FlatnessArgs {
     /// Random directions for loss curves (besides the gradient direction).
     #[arg(long, default_value_t = 2)]
     pub random_directions: usize,
+    /// Index (in the evaluated subset) of an example whose 2-D input-space loss surface
+    /// ℓ(x + a·u + b·v) to record: u its normalised input gradient, v a seeded random unit
+    /// direction orthogonal to u, at the clean point x, with the predicted class per grid
+    /// point. Absent: no surface.
+    #[arg(long, value_name = "I")]
+    pub surface_example: Option<usize>,
+    /// Grid of the surface, MIN:MAX:POINTS, used for both a and b; offsets are L2 lengths in
+    /// pixel units (default: -2ε:2ε:21, with ε the attack's radius taken as an L2 length, as
+    /// for the 1-D curves).
+    #[arg(
+        long,
+        value_name = "MIN:MAX:POINTS",
+        allow_hyphen_values = true,
+        requires = "surface_example"
+    )]
+    pub surface_grid: Option<Axis>,
+    /// Ascent steps of the logit local Lipschitz estimate (0: skip it). Per example, projected
+    /// gradient ascent of ‖f(x') − f(x)‖₂ / ‖x' − x‖ over x' in the attack's ε-ball around the
+    /// clean x (input norm = the attack's norm, step 2.5·ε/steps, PGD's projections and random
+    /// starts) gives a lower bound of the local Lipschitz constant of the logits f.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub lipschitz_steps: usize,
+    /// Restarts of the Lipschitz ascent (the largest ratio per example is kept).
+    #[arg(long, default_value_t = 1, value_name = "R")]
+    pub lipschitz_restarts: usize,
     /// Seed of the attack starts, probes and directions.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -119,8 +153,26 @@ pub fn measure(
         images: Tensor::from_data(TensorData::new(pixels, [n, c, h, w]), (device, dtype)),
         labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
     };
+    let d = c * h * w;
+    if args.top_k == 0 || args.top_k > d {
+        bail!(
+            "--top-k: must be in 1..={d} (the input dimension), got {}",
+            args.top_k
+        );
+    }
+    if let Some(example) = args.surface_example.filter(|&i| i >= n) {
+        bail!(
+            "--surface-example: {example} is out of range, the subset has {n} examples \
+             (0..={})",
+            n - 1
+        );
+    }
+    if args.lipschitz_restarts == 0 {
+        bail!("--lipschitz-restarts: must be >= 1, got 0");
+    }
     let config = InputFlatnessConfig {
         power_iterations: args.power_iterations,
+        top_k: args.top_k,
         trace_samples: args.trace_samples,
         seed: args.seed,
         freeze_activations: !args.live_activations,
@@ -149,6 +201,23 @@ pub fn measure(
         points.push(at_point(point, &per_example, kkt.as_deref())?);
     }
     let curves = curves(args, &attack, &model, &batch)?;
+    let mut cost = adversarial.cost;
+    let surface = args
+        .surface_example
+        .map(|example| surface(args, &attack, &model, &batch, example, &mut cost))
+        .transpose()?;
+    let logit_lipschitz = (args.lipschitz_steps > 0)
+        .then(|| {
+            lipschitz(
+                args,
+                &attack,
+                constraint.as_ref(),
+                &model,
+                &batch,
+                &mut cost,
+            )
+        })
+        .transpose()?;
     let report = FlatnessReport {
         checkpoint: args.checkpoint.display().to_string(),
         epoch: info.epoch,
@@ -158,13 +227,13 @@ pub fn measure(
         frozen_activations: !args.live_activations,
         points,
         curves,
-        surface: None,
-        logit_lipschitz: None,
+        surface,
+        logit_lipschitz,
     };
     let config = serde_json::json!({ "args": format!("{args:?}"), "attack": attack });
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
     meta.duration_s = start.elapsed().as_secs_f64();
-    meta.cost = adversarial.cost;
+    meta.cost = cost;
     Ok(Report::new("flatness", meta, report))
 }
 
@@ -184,10 +253,30 @@ fn at_point(
         grad_l2: pick(|e| e.grad_l2)?,
         grad_l1: pick(|e| e.grad_l1)?,
         hessian_top: pick(|e| e.hessian_top)?,
+        hessian_top_k: top_k_distributions(examples)?,
         curvature_along_gradient: pick(|e| e.curvature_along_gradient)?,
         hessian_trace: pick(|e| e.hessian_trace)?,
         kkt_multiplier: kkt.map(dist).transpose()?,
     })
+}
+
+/// One distribution per eigenvalue rank j over the examples' j-th eigenvalue; empty for k = 1
+/// (the report then carries `hessian_top` only, as before `--top-k`).
+fn top_k_distributions(examples: &[ExampleFlatness]) -> Result<Vec<Distribution>> {
+    let k = examples.first().map_or(0, |e| e.hessian_top_k.len());
+    if k <= 1 {
+        return Ok(Vec::new());
+    }
+    (0..k)
+        .map(|j| {
+            dist(
+                &examples
+                    .iter()
+                    .map(|e| e.hessian_top_k[j])
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
 }
 
 /// Mean loss along the normalised input gradient and along random unit directions (per
@@ -243,6 +332,92 @@ fn curves(
     Ok(out)
 }
 
+/// The 2-D input-space surface around example `example` of the subset (see
+/// [`FlatnessArgs::surface_example`]); `example` is in range (checked by [`measure`] before
+/// the costly part).
+fn surface(
+    args: &FlatnessArgs,
+    attack: &PgdSettings,
+    model: &advland_train::Model,
+    batch: &Batch,
+    example: usize,
+    cost: &mut Cost,
+) -> Result<InputSurface> {
+    let [_, c, h, w] = batch.images.dims();
+    let axis = args.surface_grid.unwrap_or(Axis {
+        min: -2.0 * attack.eps,
+        max: 2.0 * attack.eps,
+        points: 21,
+    });
+    axis.check("--surface-grid")?;
+    let index = Tensor::<1, Int>::from_data(
+        TensorData::new(vec![example as i64], [1]),
+        &batch.images.device(),
+    );
+    let image = batch.images.clone().select(0, index.clone());
+    let label = batch.labels.clone().select(0, index);
+    let label_value =
+        usize::try_from(label.clone().into_scalar::<i64>()).context("a negative label")?;
+    let mut rng =
+        rand_chacha::ChaCha8Rng::seed_from_u64(derive_seed(args.seed, "flatness-surface", 0));
+    let random: Vec<f64> = (0..c * h * w).map(|_| standard_normal(&mut rng)).collect();
+    let values = axis.values();
+    let out = input_surface(
+        model,
+        image,
+        label,
+        &random,
+        &values,
+        &values,
+        SURFACE_BATCH,
+    )?;
+    let points = (values.len() * values.len()) as u64;
+    cost.forward += points + 1;
+    cost.backward += 1;
+    Ok(InputSurface {
+        example,
+        label: label_value,
+        directions: ["gradient".to_owned(), "random".to_owned()],
+        x: axis,
+        y: axis,
+        loss: out.loss,
+        predicted: out.predicted,
+    })
+}
+
+/// The logit local Lipschitz estimate around the clean points (see
+/// [`FlatnessArgs::lipschitz_steps`]).
+fn lipschitz(
+    args: &FlatnessArgs,
+    attack: &PgdSettings,
+    constraint: &dyn Constraint,
+    model: &advland_train::Model,
+    batch: &Batch,
+    cost: &mut Cost,
+) -> Result<LogitLipschitz> {
+    let settings = PgdSettings {
+        restarts: args.lipschitz_restarts,
+        ..PgdSettings::new(attack.norm, attack.eps, args.lipschitz_steps)
+    };
+    let out = logit_lipschitz(
+        model,
+        batch.images.clone(),
+        constraint,
+        &settings,
+        derive_seed(args.seed, "flatness-lipschitz", 0),
+    )?;
+    *cost += out.cost;
+    Ok(LogitLipschitz {
+        output_norm: "l2".to_owned(),
+        steps: settings.steps,
+        restarts: settings.restarts,
+        estimate: dist(&out.estimate)?,
+    })
+}
+
+/// Grid points per forward pass of the surface.
+const SURFACE_BATCH: usize = 256;
+
 /// Rows of length `d` scaled to unit L2 norm (zero rows stay zero).
 fn unit_rows(mut values: Vec<f64>, d: usize) -> Vec<f64> {
     for row in values.chunks_mut(d) {
@@ -273,6 +448,37 @@ fn print_summary(r: &FlatnessReport, out: &std::path::Path) {
             p.hessian_trace.median,
             p.kkt_multiplier
                 .map_or("-".to_owned(), |k| format!("{:.4e}", k.median))
+        );
+    }
+    for p in r.points.iter().filter(|p| !p.hessian_top_k.is_empty()) {
+        let medians: Vec<String> = p
+            .hessian_top_k
+            .iter()
+            .map(|d| format!("{:+.4e}", d.median))
+            .collect();
+        println!(
+            "{:?} top-{} eigenvalues: {}",
+            p.point,
+            medians.len(),
+            medians.join(", ")
+        );
+    }
+    if let Some(s) = &r.surface {
+        let (lo, hi) = s
+            .loss
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &l| {
+                (a.min(l), b.max(l))
+            });
+        println!(
+            "surface around example {} (label {}): {}x{} grid, loss {lo:.4} to {hi:.4}",
+            s.example, s.label, s.x.points, s.y.points
+        );
+    }
+    if let Some(l) = &r.logit_lipschitz {
+        println!(
+            "logit Lipschitz (lower bound, {} steps x {} restarts): median {:.4e}, max {:.4e}",
+            l.steps, l.restarts, l.estimate.median, l.estimate.max
         );
     }
     println!("(medians over examples)");

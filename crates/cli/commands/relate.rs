@@ -183,11 +183,16 @@ fn relation_row(
         subset: args.subset,
         precision: Precision::F64,
         power_iterations: args.power_iterations,
+        top_k: 1,
         trace_samples: 2,
         live_activations: false,
         // Only the point measures enter the table; curves would be work thrown away.
         curve_points: 0,
         random_directions: 0,
+        surface_example: None,
+        surface_grid: None,
+        lipschitz_steps: 0,
+        lipschitz_restarts: 1,
         seed: args.seed,
         out: None,
     };

@@ -47,6 +47,11 @@ pub struct FlatnessAtPoint {
     pub grad_l1: Distribution,
     /// Top input-Hessian eigenvalue (signed, largest |λ|).
     pub hessian_top: Distribution,
+    /// The k input-Hessian eigenvalues of largest |λ| (`--top-k`): entry j is the distribution
+    /// over examples of each example's j-th eigenvalue, signed, ranked by |λ| per example, so
+    /// entry 0 equals `hessian_top`. Absent when k = 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hessian_top_k: Vec<Distribution>,
     /// Curvature along the input gradient gᵀHg/‖g‖².
     pub curvature_along_gradient: Distribution,
     /// Input-Hessian trace (Hutchinson).

@@ -5,20 +5,26 @@ use advland_train::loss::cross_entropy;
 use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::operator::{InputHessian, check_batch, check_finite, model_in, to_host};
+use super::operator::{InputGradients, InputHessian, check_batch, check_finite, model_in, to_host};
 use crate::error::{Error, Result};
-use crate::vector::{dot, norm};
+use crate::hessian::{PowerIterationConfig, top_eigenpairs_blocks};
+use crate::vector::dot;
 
 /// Settings of [`input_flatness`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputFlatnessConfig {
     /// Finite-difference step h of the input HVP, along unit directions (default 1e-4).
     pub fd_step: f64,
-    /// Power-iteration steps (HVPs) for the dominant eigenvalue (default 20).
+    /// Power-iteration steps (HVPs) per eigenvalue, the cap when `power_tol` > 0 (default 20).
     pub power_iterations: usize,
+    /// Number k of input-Hessian eigenvalues of largest |λ| per example (default 1).
+    pub top_k: usize,
+    /// An example's power iteration stops once its Rayleigh quotient changes by less than
+    /// this, relative (default 0: always `power_iterations` steps).
+    pub power_tol: f64,
     /// Rademacher probes of the Hutchinson trace (default 10).
     pub trace_samples: usize,
-    /// Seed of the power-iteration start and the probes.
+    /// Seed of the power-iteration starts and the probes.
     pub seed: u64,
     /// Differentiate through the activation pattern recorded at x (default true; see the
     /// module docs).
@@ -30,6 +36,8 @@ impl Default for InputFlatnessConfig {
         Self {
             fd_step: 1e-4,
             power_iterations: 20,
+            top_k: 1,
+            power_tol: 0.0,
             trace_samples: 10,
             seed: 0,
             freeze_activations: true,
@@ -47,8 +55,11 @@ pub struct ExampleFlatness {
     /// ‖∇ₓℓ‖₁.
     pub grad_l1: f64,
     /// Signed Rayleigh quotient vᵀHv of the unit vector v after power iteration on
-    /// H = ∇²ₓℓ: the eigenvalue of largest |λ|.
+    /// H = ∇²ₓℓ: the eigenvalue of largest |λ| (the first of `hessian_top_k`).
     pub hessian_top: f64,
+    /// The k eigenvalues of largest |λ| (power iteration with deflation), signed, sorted by
+    /// |λ| in decreasing order.
+    pub hessian_top_k: Vec<f64>,
     /// gᵀHg/‖g‖² with g = ∇ₓℓ (0 when g = 0).
     pub curvature_along_gradient: f64,
     /// Hutchinson estimate of tr H: the mean of zᵀHz over Rademacher z.
@@ -69,19 +80,6 @@ impl SplitMix {
     }
 }
 
-/// Normalises each example's block of `v` to unit norm; returns the former norms.
-fn normalize_examples(v: &mut [f64], d: usize) -> Vec<f64> {
-    v.chunks_exact_mut(d)
-        .map(|block| {
-            let n = norm(block);
-            if n > 0.0 {
-                block.iter_mut().for_each(|x| *x /= n);
-            }
-            n
-        })
-        .collect()
-}
-
 /// Per-example ⟨a_n, b_n⟩.
 fn dot_examples(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
     a.chunks_exact(d)
@@ -90,21 +88,43 @@ fn dot_examples(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
         .collect()
 }
 
+impl InputFlatnessConfig {
+    /// Checks the settings that [`InputHessian`] does not.
+    ///
+    /// # Errors
+    /// Zero iterations, probes or k; a negative or non-finite tolerance.
+    pub fn check(&self) -> Result<()> {
+        for (field, value) in [
+            ("power_iterations", self.power_iterations),
+            ("trace_samples", self.trace_samples),
+            ("top_k", self.top_k),
+        ] {
+            if value == 0 {
+                return Err(Error::InvalidConfig {
+                    field,
+                    reason: "must be >= 1".to_owned(),
+                });
+            }
+        }
+        if !(self.power_tol.is_finite() && self.power_tol >= 0.0) {
+            return Err(Error::InvalidConfig {
+                field: "power_tol",
+                reason: format!("must be finite and >= 0, got {}", self.power_tol),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Input-space flatness of every example of a batch (paper.md §3.2 E-C), at `images`
-/// (clean or adversarial x + δ*; on an autodiff device, their dtype used throughout).
+/// (clean or adversarial x + δ*; on an autodiff device, their dtype used throughout):
+/// [`estimate_input_flatness`] of the model's [`InputHessian`].
 ///
-/// With H_n = ∇²ₓℓ(x_n) and g_n = ∇ₓℓ(x_n), all examples in lockstep:
-/// - power iteration v ← Hv/‖Hv‖ per example from a seeded uniform start, reporting the last
-///   Rayleigh quotient vᵀHv (‖v‖ = 1) — the eigenvalue of largest |λ|, signed;
-/// - gᵀHg/‖g‖² from one HVP along g;
-/// - Hutchinson tr H ≈ (1/S)Σ_s z_sᵀHz_s, z_s Rademacher (unbiased; for H = uuᵀ the variance
-///   per probe is 2Σ_{i≠j}u_i²u_j²).
-///
-/// Cost: 1 + 2·(power_iterations + 1 + trace_samples) batched gradient passes (each HVP is 2
-/// passes, see [`InputHessian`]). The caller's model is not modified.
+/// Cost: 1 + 2·(k·power_iterations + 1 + trace_samples) batched gradient passes at most (each
+/// HVP is 2 passes, see [`InputHessian`]). The caller's model is not modified.
 ///
 /// # Errors
-/// Bad settings (zero iterations or probes, non-positive step), a non-autodiff device,
+/// Bad settings (zero iterations, probes or k, non-positive step), a non-autodiff device,
 /// mismatched labels, non-finite values.
 pub fn input_flatness(
     model: &Model,
@@ -112,18 +132,7 @@ pub fn input_flatness(
     labels: Tensor<1, Int>,
     config: &InputFlatnessConfig,
 ) -> Result<Vec<ExampleFlatness>> {
-    if config.power_iterations == 0 {
-        return Err(Error::InvalidConfig {
-            field: "power_iterations",
-            reason: "must be >= 1".to_owned(),
-        });
-    }
-    if config.trace_samples == 0 {
-        return Err(Error::InvalidConfig {
-            field: "trace_samples",
-            reason: "must be >= 1".to_owned(),
-        });
-    }
+    config.check()?;
     let op = InputHessian::new(
         model,
         images,
@@ -131,62 +140,90 @@ pub fn input_flatness(
         config.fd_step,
         config.freeze_activations,
     )?;
+    estimate_input_flatness(&op, config)
+}
+
+/// The flatness measures of every example from its input Hessian H_n = ∇²ₓℓ(x_n) and
+/// gradient g_n = ∇ₓℓ(x_n), whatever gives them (a model, or a closed-form loss), all examples
+/// in lockstep:
+/// - the k eigenvalues of largest |λ|: power iteration with Gram–Schmidt deflation
+///   ([`top_eigenpairs_blocks`], one batched HVP per step for all examples) from a seeded
+///   start, each reported as the Rayleigh quotient vᵀHv (‖v‖ = 1) of its last iterate, signed;
+///   sorted by |λ|, so `hessian_top` is the largest |λ| found;
+/// - gᵀHg/‖g‖² from one HVP along g;
+/// - Hutchinson tr H ≈ (1/S)Σ_s z_sᵀHz_s, z_s Rademacher (unbiased; for H = uuᵀ the variance
+///   per probe is 2Σ_{i≠j}u_i²u_j², in general 2Σ_{i≠j}H_ij²).
+///
+/// `config.fd_step` and `config.freeze_activations` are the operator's business and are not
+/// read here.
+///
+/// # Errors
+/// Bad settings (see [`InputFlatnessConfig::check`]; `top_k` above the input dimension),
+/// non-finite values.
+pub fn estimate_input_flatness<G: InputGradients>(
+    op: &InputHessian<G>,
+    config: &InputFlatnessConfig,
+) -> Result<Vec<ExampleFlatness>> {
+    config.check()?;
     let d = op.example_dim();
     let total = op.gradient().len();
-    let mut rng = SplitMix(config.seed ^ 0x5851_F42D_4C95_7F2D);
-
-    // Power iteration, every example at once.
-    let mut v: Vec<f64> = (0..total).map(|_| rng.next_uniform()).collect();
-    normalize_examples(&mut v, d);
-    let mut top = vec![0.0; op.examples()];
-    for step in 0..config.power_iterations {
-        let mut hv = op.apply(&v, step)?;
-        top = dot_examples(&v, &hv, d);
-        let norms = normalize_examples(&mut hv, d);
-        // An example whose Hv vanished (H = 0 along v) keeps its v: its quotient stays 0.
-        for (n, &hn) in norms.iter().enumerate() {
-            if hn > 0.0 {
-                v[n * d..(n + 1) * d].copy_from_slice(&hv[n * d..(n + 1) * d]);
-            }
-        }
-    }
+    let power = PowerIterationConfig {
+        k: config.top_k,
+        tol: config.power_tol,
+        max_iter: config.power_iterations,
+        seed: config.seed,
+    };
+    let pairs = top_eigenpairs_blocks(op, &power)?;
+    let mut step: usize = pairs
+        .iter()
+        .map(|p| p.iter().map(|e| e.applications).sum::<usize>())
+        .max()
+        .unwrap_or(0);
 
     // Curvature along the gradient.
     let g = op.gradient();
-    let hg = op.apply(g, config.power_iterations)?;
+    let hg = op.apply(g, step)?;
+    step += 1;
     let ghg = dot_examples(g, &hg, d);
 
     // Hutchinson trace.
+    let mut rng = SplitMix(config.seed ^ 0x5851_F42D_4C95_7F2D);
     let mut trace = vec![0.0; op.examples()];
     for s in 0..config.trace_samples {
         let z: Vec<f64> = (0..total)
             .map(|_| if rng.next_uniform() < 0.0 { -1.0 } else { 1.0 })
             .collect();
-        let hz = op.apply(&z, config.power_iterations + 1 + s)?;
+        let hz = op.apply(&z, step + s)?;
         for (t, q) in trace.iter_mut().zip(dot_examples(&z, &hz, d)) {
             *t += q / config.trace_samples as f64;
         }
     }
+    step += config.trace_samples;
 
-    let out: Vec<ExampleFlatness> = (0..op.examples())
-        .map(|n| {
+    let out: Vec<ExampleFlatness> = pairs
+        .iter()
+        .enumerate()
+        .map(|(n, found)| {
             let gn = &g[n * d..(n + 1) * d];
             let g2 = dot(gn, gn);
+            let mut top_k: Vec<f64> = found.iter().map(|e| e.value).collect();
+            top_k.sort_by(|a, b| b.abs().total_cmp(&a.abs()));
             ExampleFlatness {
                 loss: op.losses()[n],
                 grad_l2: g2.sqrt(),
                 grad_l1: gn.iter().map(|x| x.abs()).sum(),
-                hessian_top: top[n],
+                hessian_top: top_k[0],
+                hessian_top_k: top_k,
                 curvature_along_gradient: if g2 > 0.0 { ghg[n] / g2 } else { 0.0 },
                 hessian_trace: trace[n],
             }
         })
         .collect();
-    let step = config.power_iterations + 1 + config.trace_samples;
     for e in &out {
+        check_finite("input flatness", &e.hessian_top_k, step)?;
         check_finite(
             "input flatness",
-            &[e.hessian_top, e.curvature_along_gradient, e.hessian_trace],
+            &[e.curvature_along_gradient, e.hessian_trace],
             step,
         )?;
     }

@@ -4,10 +4,13 @@
 //! Per example, at clean or adversarial inputs x:
 //! - ‖∇ₓℓ‖₂ and ‖∇ₓℓ‖₁ — Prop. B's KKT multiplier is λ = ‖∇ₓℓ(x+δ*)‖₂/ε
 //!   ([`kkt_multiplier_l2`]);
-//! - the dominant eigenvalue of the input Hessian ∇²ₓℓ (Prop. A's curvature μ enters the
-//!   bound β_adv ≤ L_θθ + L_θx·L_xθ/μ), the curvature along the gradient gᵀHg/‖g‖² and the
-//!   Hessian trace (Hutchinson);
-//! - 1-D loss curves ℓ(x + t·v) ([`loss_curves`]).
+//! - the k eigenvalues of largest |λ| of the input Hessian ∇²ₓℓ (Prop. A's curvature μ
+//!   enters the bound β_adv ≤ L_θθ + L_θx·L_xθ/μ), the curvature along the gradient
+//!   gᵀHg/‖g‖² and the Hessian trace (Hutchinson);
+//! - 1-D loss curves ℓ(x + t·v) ([`loss_curves`]) and the 2-D surface ℓ(x + a·u + b·v) of one
+//!   example in the plane of its gradient u and a random direction v ([`input_surface`]);
+//! - a lower bound of the local Lipschitz constant of the logits in the ε-ball, by the
+//!   attack's projected ascent on ‖f(x') − f(x)‖₂/‖x' − x‖ ([`logit_lipschitz`]).
 //!
 //! Everything is batched over the examples: the examples of a batch are independent, so the
 //! gradient of the summed loss with respect to the batch input is the stack of per-example
@@ -21,15 +24,24 @@
 //! curvature (measured for parameter Hessians; see [`advland_train::model::ActivationPattern`]).
 //! Hence [`InputFlatnessConfig::freeze_activations`] defaults to true.
 //!
+//! The estimators ([`estimate_input_flatness`]) see the loss only through [`InputGradients`]
+//! (per-example losses and input gradients at chosen inputs), so they are tested on
+//! closed-form losses (a quadratic in x) as well as on models.
+//!
 //! Vectors are host f64 (`[b·c·h·w]`, example-major); device tensors take the inputs' dtype,
 //! so f64 inputs keep the whole computation in f64.
 
+mod logit_lipschitz;
 mod measures;
 mod operator;
 mod summary;
+mod surface;
 
+pub use logit_lipschitz::{LogitLipschitzEstimate, logit_lipschitz};
 pub use measures::{
-    ExampleFlatness, InputFlatnessConfig, input_flatness, kkt_multiplier_l2, loss_curves,
+    ExampleFlatness, InputFlatnessConfig, estimate_input_flatness, input_flatness,
+    kkt_multiplier_l2, loss_curves,
 };
-pub use operator::InputHessian;
+pub use operator::{GradientFn, InputGradients, InputHessian, ModelGradients};
 pub use summary::{Summary, spearman, summarize};
+pub use surface::{InputSurfaceValues, input_surface, surface_directions};

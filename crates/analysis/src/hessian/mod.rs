@@ -10,5 +10,7 @@ mod trace;
 pub use density::{DensityConfig, SpectralDensity, spectral_density};
 pub use hvp::FiniteDifferenceHessian;
 pub use lanczos::{LanczosConfig, LanczosResult, LanczosStop, RitzPair, lanczos};
-pub use power::{EigenEstimate, PowerIterationConfig, StopReason, top_eigenpairs};
+pub use power::{
+    EigenEstimate, PowerIterationConfig, StopReason, top_eigenpairs, top_eigenpairs_blocks,
+};
 pub use trace::{TraceConfig, TraceEstimate, hutchinson_trace};

@@ -26,6 +26,13 @@ pub trait Constraint: Send + Sync {
     /// `[b, c, h, w]` → `[b, c, h, w]`
     fn project(&self, delta: Tensor<4>) -> Tensor<4>;
 
+    /// Per-example size of `delta` in this norm (‖δ‖∞ or ‖δ‖₂), differentiable almost
+    /// everywhere, for objectives measured in the attack's norm (e.g. a Lipschitz ratio).
+    ///
+    /// # Shapes
+    /// `[b, c, h, w]` → `[b]`
+    fn norm(&self, delta: Tensor<4>) -> Tensor<1>;
+
     /// A random starting point in the ball for one example of `dim` values, drawn on the host
     /// so that a seed gives the same start on every backend.
     fn random_start(&self, dim: usize, rng: &mut dyn rand::RngCore) -> Vec<f32>;
@@ -55,6 +62,10 @@ impl Constraint for Linf {
     fn project(&self, delta: Tensor<4>) -> Tensor<4> {
         delta.clamp(-self.eps, self.eps)
     }
+    fn norm(&self, delta: Tensor<4>) -> Tensor<1> {
+        let [b, c, h, w] = delta.dims();
+        delta.abs().reshape([b, c * h * w]).max_dim(1).reshape([b])
+    }
     fn random_start(&self, dim: usize, rng: &mut dyn rand::RngCore) -> Vec<f32> {
         (0..dim)
             .map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * self.eps) as f32)
@@ -83,6 +94,10 @@ impl Constraint for L2 {
         // ε / max(‖δ‖, ε) is min(1, ε/‖δ‖) without dividing by zero.
         let norms = example_norms(delta.clone()).clamp_min(self.eps);
         delta * norms.recip().mul_scalar(self.eps)
+    }
+    fn norm(&self, delta: Tensor<4>) -> Tensor<1> {
+        let [b, _, _, _] = delta.dims();
+        example_norms(delta).reshape([b])
     }
     fn random_start(&self, dim: usize, rng: &mut dyn rand::RngCore) -> Vec<f32> {
         // torchattacks' PGDL2 start: a Gaussian direction scaled to a radius uniform in
@@ -190,6 +205,24 @@ mod tests {
     #[test]
     fn zero_gradient_l2_gives_zero_direction() {
         check_zero_gradient_gives_zero_direction(&L2 { eps: 0.1 });
+    }
+
+    fn check_norm<C: Constraint>(c: &C, want: [f32; 2]) {
+        let n = to_host(&c.norm(batch(vec![3.0, -4.0, 0.0, -2.0], 2)));
+        assert!(
+            (n[0] - want[0]).abs() < 1e-6 && (n[1] - want[1]).abs() < 1e-6,
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn linf_norm_is_largest_magnitude() {
+        check_norm(&Linf { eps: 1.0 }, [4.0, 2.0]);
+    }
+
+    #[test]
+    fn l2_norm_is_euclidean() {
+        check_norm(&L2 { eps: 1.0 }, [5.0, 2.0]);
     }
 
     #[test]

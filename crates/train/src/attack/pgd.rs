@@ -43,18 +43,49 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
     settings: &PgdSettings,
     seed: u64,
 ) -> AttackOutput {
-    let x = batch.images.clone().detach();
+    let attacker = model.clone().no_grad();
+    projected_ascent(&batch.images, constraint, settings, seed, |x_adv| {
+        cross_entropy(attacker.forward(x_adv), batch.labels.clone())
+    })
+}
+
+/// The loop of [`pgd_attack`] for any per-example objective φ(x') (`[b, c, h, w]` → `[b]`, to
+/// be maximised): δ ← Π(δ + α·d(∇ₓ Σφ(x+δ))), x+δ clipped to `[0,1]`, `settings.steps` steps
+/// from a random point of the ball (or 0), keeping over `settings.restarts` runs the
+/// per-example δ of highest φ. [`pgd_attack`] is φ = cross-entropy; other analyses (e.g. the
+/// local Lipschitz constant of the logits) plug in their own φ and get the same projections.
+///
+/// `objective` is called once per step on inputs that require grad (it must keep them in the
+/// graph and should not track parameters) and once per restart on detached inputs when
+/// `restarts > 1`; the cost counts one forward (and per step one backward) pass of the batch
+/// per call.
+///
+/// Requires `x` on an autodiff device.
+///
+/// # Shapes
+/// `x`: `[b, c, h, w]` → `adversarial`: `[b, c, h, w]`
+pub fn projected_ascent<C, F>(
+    x: &Tensor<4>,
+    constraint: &C,
+    settings: &PgdSettings,
+    seed: u64,
+    objective: F,
+) -> AttackOutput
+where
+    C: Constraint + ?Sized,
+    F: Fn(Tensor<4>) -> Tensor<1>,
+{
+    let x = x.clone().detach();
     let device = x.device();
     // Everything PGD creates takes the inputs' dtype, so f64 analyses stay in f64.
     let options = (&device, x.dtype());
     debug_assert!(
         device.is_autodiff(),
-        "pgd_attack requires an autodiff device"
+        "projected_ascent requires an autodiff device"
     );
     let dims = x.dims();
     let [b, c, h, w] = dims;
     let per_example = c * h * w;
-    let attacker = model.clone().no_grad();
     let examples = b as u64;
     let mut cost = Cost::default();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -73,8 +104,8 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
         delta = clip_to_box(&x, delta);
         for _ in 0..settings.steps {
             let x_adv = (x.clone() + delta.clone()).detach().require_grad();
-            let loss = cross_entropy(attacker.forward(x_adv.clone()), batch.labels.clone()).sum();
-            let grads = loss.backward();
+            let value = objective(x_adv.clone()).sum();
+            let grads = value.backward();
             let grad = x_adv
                 .grad(&grads)
                 .expect("x_adv requires grad, so backward gives its gradient");
@@ -89,20 +120,16 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
             best = Some((delta, Tensor::zeros([b], options)));
             break;
         }
-        let loss = cross_entropy(
-            attacker.forward(x.clone() + delta.clone()),
-            batch.labels.clone(),
-        )
-        .detach();
+        let value = objective(x.clone() + delta.clone()).detach();
         cost.forward += examples;
         best = Some(match best {
-            None => (delta, loss),
-            Some((best_delta, best_loss)) => {
-                let better = loss.clone().greater(best_loss.clone());
+            None => (delta, value),
+            Some((best_delta, best_value)) => {
+                let better = value.clone().greater(best_value.clone());
                 let mask = better.clone().reshape([b, 1, 1, 1]).expand(dims);
                 (
                     best_delta.mask_where(mask, delta),
-                    best_loss.mask_where(better, loss),
+                    best_value.mask_where(better, value),
                 )
             }
         });
