@@ -6,6 +6,7 @@ mod errors;
 mod flatness;
 mod linear;
 mod sharpness;
+mod surface;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -220,13 +220,10 @@ mod tests {
     fn closed_form(q: &Quadratic, p: &Plane, a: f64, b: f64) -> f64 {
         let (f0, g) = q.loss_and_gradient(&p.origin).unwrap();
         let qa = |u: &[f64], v: &[f64]| {
-            let mut s = 0.0;
-            for i in 0..3 {
-                for j in 0..3 {
-                    s += u[i] * q.a[i * 3 + j] * v[j];
-                }
-            }
-            s
+            q.a.chunks_exact(3)
+                .zip(u)
+                .map(|(row, ui)| ui * crate::vector::dot(row, v))
+                .sum::<f64>()
         };
         let (d1, d2) = (&p.directions[0], &p.directions[1]);
         f0 + a * crate::vector::dot(&g, d1)
