@@ -365,3 +365,33 @@ fn report_redraws_every_figure_from_json() {
         &["bad.json"],
     );
 }
+
+#[test]
+fn hessian_directions_have_their_eigenvalue_as_curvature() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    trained(d);
+    let a = 1e-5;
+    let r = surface(
+        d,
+        "h.json",
+        &[
+            "--directions",
+            "hessian",
+            "--x",
+            "-1e-5:1e-5:3",
+            "--subset",
+            "100",
+            "--precision",
+            "f64",
+        ],
+    );
+    let lambda = r.data.directions.eigenvalues[0];
+    assert!((r.data.directions.norms[0] - 1.0).abs() < 1e-6);
+    let f = r.data.dense(ObjectiveKind::Clean, false).unwrap();
+    let curvature = (f[0] + f[2] - 2.0 * f[1]) / (a * a);
+    assert!(
+        (curvature - lambda).abs() <= 1e-3 * lambda.abs(),
+        "second difference {curvature} vs eigenvalue {lambda}"
+    );
+}
