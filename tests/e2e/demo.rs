@@ -1,6 +1,6 @@
 //! The main job in its quick form.
 
-use advland_schema::{DemoSummary, Norm, Report, read_json};
+use advland_schema::{DemoSummary, Norm, Report, SurfaceReport, read_json};
 
 use crate::{advland, ok};
 
@@ -61,4 +61,31 @@ fn demo_quick_trains_three_models_and_adversarial_training_helps() {
         robust(2, Norm::L2) > robust(0, Norm::L2),
         "L2-AT not more robust than standard"
     );
+
+    // Surfaces of both norms on shared directions, and the report that draws them.
+    let surfaces: Vec<Report<SurfaceReport>> = report
+        .data
+        .surfaces
+        .iter()
+        .map(|f| read_json(&dir.path().join("demo").join(f)).unwrap())
+        .collect();
+    assert_eq!(surfaces.len(), 4);
+    for pair in surfaces.chunks(2) {
+        assert_eq!(pair[0].data.directions, pair[1].data.directions);
+        assert_ne!(pair[0].data.attack, pair[1].data.attack);
+        for s in pair {
+            assert!(s.data.is_complete());
+            assert_eq!(s.data.values.len(), 3);
+        }
+    }
+    let index = std::fs::read_to_string(dir.path().join("demo/report/index.html")).unwrap();
+    for needle in [
+        "linf-2d.json",
+        "l2-1d.json",
+        "train.json",
+        "relate.json",
+        "compare",
+    ] {
+        assert!(index.contains(needle), "the report lacks {needle}");
+    }
 }

@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use burn::tensor::Device;
 
 use super::train::run_training;
-use super::{flatness, relate, sharpness};
+use super::{flatness, relate, report, sharpness, surface};
 use crate::args::{DemoArgs, Estimator, SharpnessArgs};
 use crate::meta::meta;
 use crate::progress::Bars;
@@ -43,6 +43,10 @@ struct Plan {
     directions: usize,
     flatness_subset: usize,
     relation_epochs: Vec<usize>,
+    surface_subset: usize,
+    surface_steps: usize,
+    surface_grid_2d: &'static str,
+    surface_grid_1d: &'static str,
 }
 
 impl Plan {
@@ -64,6 +68,10 @@ impl Plan {
                 directions: 1,
                 flatness_subset: 16,
                 relation_epochs: vec![1, 3],
+                surface_subset: 100,
+                surface_steps: 3,
+                surface_grid_2d: "-1:1:5",
+                surface_grid_1d: "-1:1:11",
             }
         } else {
             Plan {
@@ -82,6 +90,10 @@ impl Plan {
                 directions: 2,
                 flatness_subset: 128,
                 relation_epochs: vec![2, 5, 10],
+                surface_subset: 256,
+                surface_steps: 5,
+                surface_grid_2d: "-1:1:11",
+                surface_grid_1d: "-1:1:21",
             }
         }
     }
@@ -295,10 +307,16 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         &relate_args.out,
         &Report::new("relate", relate_meta, relation.clone()),
     )?;
-    let summary = DemoSummary {
+    let surfaces = draw_surfaces(&plan, args, device, device_name, quiet)?;
+    for (_, c) in &surfaces {
+        cost += *c;
+    }
+    let mut summary = DemoSummary {
         quick: args.quick,
         models,
         relation,
+        surfaces: surfaces.into_iter().map(|(f, _)| f).collect(),
+        report: None,
     };
     let base = plan.settings(args.seed, None);
     let test = load_splits(&base.data)?.test;
@@ -312,9 +330,84 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;
     let path = args.out.join("demo.json");
+    summary.report = Some("report/index.html".to_owned());
     write_json(&path, &Report::new("demo", meta, summary.clone()))?;
+    let rendered = report::write(
+        std::slice::from_ref(&args.out),
+        &args.out.join("report"),
+        report::LogColour::Auto,
+    )
+    .context("drawing the report")?;
     print_summary(&summary, &path);
+    println!(
+        "figures: {} in {}",
+        rendered.figures.len(),
+        rendered.index.display()
+    );
     Ok(())
+}
+
+/// Loss surfaces of the L∞ and L2 models on shared directions (drawn once at the L∞ model and
+/// reused, so the two norms' surfaces are comparable point for point): 2-D and 1-D, clean,
+/// adversarial (attack re-solved at every point) and adversarial-frozen, each model under its
+/// own training attack. Returns the reports' relative paths and costs.
+fn draw_surfaces(
+    plan: &Plan,
+    args: &DemoArgs,
+    device: &Device,
+    device_name: &str,
+    quiet: bool,
+) -> Result<Vec<(String, advland_schema::Cost)>> {
+    let dir = args.out.join("surfaces");
+    let mut out = Vec::new();
+    let last = format!("checkpoints/epoch-{:04}", plan.epochs);
+    for (dims, grid) in [("2d", plan.surface_grid_2d), ("1d", plan.surface_grid_1d)] {
+        let axis = grid
+            .parse::<advland_schema::Axis>()
+            .map_err(anyhow::Error::msg)?;
+        let directions = dir.join(format!("directions-{dims}.safetensors"));
+        for (name, attack) in [("linf", &threats(0)[0]), ("l2", &threats(0)[1])] {
+            let first = name == "linf";
+            let surface_args = surface::SurfaceArgs {
+                checkpoint: args.out.join(name).join(&last),
+                directions: advland_schema::DirectionKind::Random,
+                to: Vec::new(),
+                load_directions: (!first).then(|| directions.clone()),
+                save_directions: first.then(|| directions.clone()),
+                normalization: advland_schema::Normalization::Filter,
+                ignore: advland_schema::IgnoreParams::Biasbn,
+                objective: vec![
+                    ObjectiveKind::Clean,
+                    ObjectiveKind::Adversarial,
+                    ObjectiveKind::AdversarialFrozen,
+                ],
+                norm: Some(attack.norm),
+                eps: Some(attack.eps),
+                steps: plan.surface_steps,
+                x: axis,
+                y: (dims == "2d").then_some(axis),
+                subset: plan.surface_subset,
+                batch_size: 500,
+                precision: Precision::F32,
+                shard: advland_schema::Shard::WHOLE,
+                workers: 1,
+                restart: true,
+                seed: args.seed,
+                out: None,
+            };
+            let file = format!("surfaces/{name}-{dims}.json");
+            let report = surface::compute(
+                &surface_args,
+                device,
+                device_name,
+                &args.out.join(&file),
+                quiet,
+            )
+            .with_context(|| format!("{dims} surface of {name}"))?;
+            out.push((file, report.meta.cost));
+        }
+    }
+    Ok(out)
 }
 
 /// Hessian eigenvalues of the adversarial-frozen loss and κ of the adversarial loss (with its

@@ -158,4 +158,10 @@ pub struct DemoSummary {
     pub models: Vec<DemoModel>,
     /// Input flatness next to κ across the demo's checkpoints (several epochs, both norms).
     pub relation: crate::flatness::RelationReport,
+    /// Surface reports (relative paths): L∞ and L2 models on shared directions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub surfaces: Vec<String>,
+    /// The HTML report (relative path of its `index.html`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
 }
