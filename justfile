@@ -41,6 +41,10 @@ bench:
     cargo bench -p advland-train --bench backends --features ndarray
     cargo bench -p advland-analysis --bench analysis
 
+# Redraw every figure and index.html from report JSON, e.g. `just report runs/demo`.
+report +INPUTS:
+    cargo run -- report {{INPUTS}} --out report
+
 # Train from an experiment file, e.g. `just train analysis/foundation/experiment.toml`.
 train CONFIG *ARGS:
     cargo run -- train --config {{CONFIG}} {{ARGS}}
