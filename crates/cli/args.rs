@@ -62,6 +62,9 @@ pub enum Command {
     /// Join the shards of a surface (`surface --shard i/n`) into one report, checking that they
     /// belong together.
     Merge(crate::commands::merge::MergeArgs),
+    /// Every measure of several runs per checkpoint (accuracies, λ1, trace, κ, input flatness)
+    /// in one table, with measure-versus-epoch figures; runs must share data and directions.
+    Compare(crate::commands::compare::CompareArgs),
     /// Redraw every figure from report JSON alone and write a self-contained index.html
     /// (figures, tables of the numbers, the configs that produced them).
     Report(crate::commands::report::ReportArgs),

@@ -53,6 +53,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Surface(a) => commands::surface::run(a, &device, &device_name, quiet),
         Command::Merge(a) => commands::merge::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Compare(a) => commands::compare::run(a, &device_name),
         Command::Linear(a) => commands::linear::run(a, &device_name),
         Command::Demo(a) => commands::demo::run(a, &device, &device_name, quiet),
     }

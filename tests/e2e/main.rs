@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `advland` binary in temporary directories.
 
 mod cli;
+mod compare;
 mod demo;
 mod errors;
 mod flatness;

@@ -232,9 +232,11 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
                 live_activations: false,
                 curve_points: 21,
                 random_directions: 1,
-                surface_example: None,
+                // One example's 2-D input surface (±2ε, 21×21) and the logit Lipschitz
+                // estimate: cheap next to the Hessian measures.
+                surface_example: Some(0),
                 surface_grid: None,
-                lipschitz_steps: 0,
+                lipschitz_steps: 10,
                 lipschitz_restarts: 1,
                 seed: args.seed,
                 out: None,

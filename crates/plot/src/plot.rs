@@ -179,8 +179,10 @@ fn draw_colour_bar<DB: DrawingBackend>(
         .caption(&bar.label, (theme::FONT, theme::TICK_PX))
         .margin_top(24)
         .margin_bottom(70)
-        .margin_right(18)
-        .y_label_area_size(72)
+        .margin_left(8)
+        .margin_right(4)
+        // Labels right of the bar: drawn on the left, ab_glyph-measured text ran into the bar.
+        .right_y_label_area_size(72)
         .build_cartesian_2d(0.0..1.0, a..b)
         .drawn()?;
     let fmt = |t: &f64| fmt_tick(s.untransform(*t));

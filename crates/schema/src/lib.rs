@@ -22,6 +22,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod compare;
 pub mod error;
 pub mod flatness;
 pub mod hash;
@@ -33,6 +34,7 @@ pub mod sharpness;
 pub mod surface;
 pub mod threat;
 
+pub use compare::{CompareReport, CompareRow};
 pub use error::{Error, Result};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
 pub use metrics::{

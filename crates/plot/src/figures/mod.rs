@@ -1,6 +1,7 @@
 //! From report payloads to figure layouts, one module per report family. Each function only
 //! arranges numbers into [`crate::plot::Plot`]s; drawing lives in the chart modules.
 
+mod compare;
 mod flatness;
 mod linear;
 mod relation;
@@ -8,6 +9,7 @@ mod sharpness;
 mod surface;
 mod training;
 
+pub use compare::compare_figures;
 pub use flatness::flatness_figures;
 pub use linear::linear_figures;
 pub use relation::relation_figures;

@@ -99,6 +99,8 @@ pub enum AnyReport {
     Relate(Report<RelationReport>),
     Linear(Report<LinearReport>),
     Surface(Report<SurfaceReport>),
+    /// `advland compare`.
+    Compare(Report<advland_schema::CompareReport>),
 }
 
 impl AnyReport {
@@ -113,6 +115,7 @@ impl AnyReport {
             AnyReport::Relate(r) => &r.meta,
             AnyReport::Linear(r) => &r.meta,
             AnyReport::Surface(r) => &r.meta,
+            AnyReport::Compare(r) => &r.meta,
         }
     }
 
@@ -127,6 +130,7 @@ impl AnyReport {
             AnyReport::Relate(r) => &r.kind,
             AnyReport::Linear(r) => &r.kind,
             AnyReport::Surface(r) => &r.kind,
+            AnyReport::Compare(r) => &r.kind,
         }
     }
 }
@@ -188,6 +192,7 @@ pub fn classify(path: &Path) -> Result<Classified> {
         "relate" => AnyReport::Relate(parse(path, kind, &text)?),
         "linear" => AnyReport::Linear(parse(path, kind, &text)?),
         "surface" => AnyReport::Surface(parse(path, kind, &text)?),
+        "compare" => AnyReport::Compare(parse(path, kind, &text)?),
         other => return Ok(Classified::Skip(format!("unknown report kind `{other}`"))),
     };
     Ok(Classified::Report(Box::new(report)))

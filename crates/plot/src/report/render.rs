@@ -182,6 +182,7 @@ fn report_figures(r: &AnyReport, name: &str, log: LogScale) -> Result<Vec<Figure
         AnyReport::Relate(r) => figures::relation_figures(&r.data),
         AnyReport::Linear(r) => figures::linear_figures(&r.data),
         AnyReport::Surface(r) => figures::surface_figures(&r.data, name, log)?,
+        AnyReport::Compare(r) => figures::compare_figures(&r.data),
     })
 }
 

@@ -21,6 +21,7 @@ pub fn tables(r: &AnyReport) -> Vec<Table> {
         AnyReport::Relate(r) => relation(&r.data),
         AnyReport::Linear(r) => linear(&r.data),
         AnyReport::Surface(r) => surface(&r.data),
+        AnyReport::Compare(r) => vec![compare(&r.data)],
     }
 }
 
@@ -550,4 +551,26 @@ pub fn meta_html(m: &Meta) -> String {
         t.to_html(),
         escape(&config)
     )
+}
+
+fn compare(r: &advland_schema::CompareReport) -> Table {
+    let mut head = vec!["run".to_owned(), "epoch".to_owned()];
+    head.extend(r.measures.iter().cloned());
+    Table {
+        caption: format!("measures per checkpoint ({} runs)", r.runs.len()),
+        head,
+        rows: r
+            .rows
+            .iter()
+            .map(|row| {
+                let mut cells = vec![row.run.clone(), s(row.epoch)];
+                cells.extend(
+                    r.measures
+                        .iter()
+                        .map(|m| row.values.get(m).map_or_else(String::new, |&v| num(v))),
+                );
+                cells
+            })
+            .collect(),
+    }
 }

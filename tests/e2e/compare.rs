@@ -1,0 +1,122 @@
+//! `advland compare`: runs side by side per checkpoint; different data or directions refused.
+
+use advland_schema::{CompareReport, Report, read_json};
+
+use crate::{advland, ok, user_error};
+
+fn train(d: &std::path::Path, out: &str, seed: &str, test: &str) {
+    ok(&advland(
+        d,
+        &[
+            "train",
+            "-q",
+            "--model",
+            "mlp",
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+            "--train-subset",
+            "200",
+            "--test-subset",
+            test,
+            "--norm",
+            "l2",
+            "--eps",
+            "0.5",
+            "--steps",
+            "2",
+            "--seed",
+            seed,
+            "--out",
+            out,
+        ],
+    ));
+}
+
+#[test]
+fn compare_tabulates_runs_and_refuses_mismatches() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train(d, "a", "1", "60");
+    train(d, "b", "2", "60");
+    for run in ["a", "b"] {
+        let checkpoint = format!("{run}/checkpoints/epoch-0002");
+        ok(&advland(
+            d,
+            &[
+                "sharpness",
+                "lipschitz",
+                "-q",
+                "--checkpoint",
+                &checkpoint,
+                "--subset",
+                "20",
+                "--steps",
+                "2",
+                "--radii",
+                "1e-2",
+                "--directions",
+                "1",
+                "--out",
+                &format!("{run}/lip.json"),
+            ],
+        ));
+    }
+    let stdout = ok(&advland(d, &["compare", "a", "b", "--out", "cmp"]));
+    assert!(stdout.contains("| a | 2 |"), "{stdout}");
+    let r: Report<CompareReport> = read_json(&d.join("cmp/compare.json")).unwrap();
+    assert_eq!(r.data.rows.len(), 4);
+    let last = |run: &str| {
+        r.data
+            .rows
+            .iter()
+            .find(|row| row.run == run && row.epoch == 2)
+            .unwrap()
+    };
+    for run in ["a", "b"] {
+        let values = &last(run).values;
+        assert!(values["κ adversarial l2 ε=0.5"] > 0.0, "{values:?}");
+        assert!(values.contains_key("κ adversarial-frozen l2 ε=0.5"));
+        assert!((0.0..=1.0).contains(&values["test l2 ε=0.5 accuracy"]));
+    }
+    // Epoch 1 has no sharpness report: the measure is absent, not a placeholder.
+    let first = r.data.rows.iter().find(|row| row.epoch == 1).unwrap();
+    assert!(!first.values.contains_key("κ adversarial l2 ε=0.5"));
+    assert!(d.join("cmp/index.html").exists());
+
+    train(d, "c", "3", "80");
+    user_error(
+        &advland(d, &["compare", "a", "c", "--out", "cmp2"]),
+        &["c: evaluated on other test data"],
+    );
+    user_error(
+        &advland(d, &["compare", "a", "nothing", "--out", "cmp2"]),
+        &["nothing: no train.json"],
+    );
+
+    // Surfaces on different directions make runs incomparable.
+    for (run, seed) in [("a", "0"), ("b", "1")] {
+        ok(&advland(
+            d,
+            &[
+                "surface",
+                "-q",
+                "--checkpoint",
+                &format!("{run}/checkpoints/epoch-0002"),
+                "--x",
+                "-1:1:3",
+                "--subset",
+                "20",
+                "--seed",
+                seed,
+                "--out",
+                &format!("{run}/surface.json"),
+            ],
+        ));
+    }
+    user_error(
+        &advland(d, &["compare", "a", "b", "--out", "cmp3"]),
+        &["surface directions", "--load-directions"],
+    );
+}
