@@ -65,6 +65,9 @@ pub enum Command {
     /// Every measure of several runs per checkpoint (accuracies, λ1, trace, κ, input flatness)
     /// in one table, with measure-versus-epoch figures; runs must share data and directions.
     Compare(crate::commands::compare::CompareArgs),
+    /// Re-run a committed analysis: the advland commands listed in an experiment file
+    /// (`analysis/<name>/experiment.toml`), from its directory.
+    Experiment(crate::commands::experiment::ExperimentArgs),
     /// Redraw every figure from report JSON alone and write a self-contained index.html
     /// (figures, tables of the numbers, the configs that produced them).
     Report(crate::commands::report::ReportArgs),

@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> anyhow::Result<()> {
+pub(crate) fn run(cli: &Cli) -> anyhow::Result<()> {
     let (device, device_name) = cli.global.device.build()?;
     let quiet = cli.global.quiet;
     match &cli.command {
@@ -54,6 +54,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Merge(a) => commands::merge::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Compare(a) => commands::compare::run(a, &device_name),
+        Command::Experiment(a) => commands::experiment::run(a, &cli.global),
         Command::Linear(a) => commands::linear::run(a, &device_name),
         Command::Demo(a) => commands::demo::run(a, &device, &device_name, quiet),
     }

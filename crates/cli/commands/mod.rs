@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod demo;
 pub mod eval;
+pub mod experiment;
 pub mod export;
 pub mod flatness;
 pub mod linear;
