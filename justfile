@@ -45,9 +45,15 @@ bench:
 report +INPUTS:
     cargo run -- report {{INPUTS}} --out report
 
-# Train from an experiment file, e.g. `just train analysis/foundation/experiment.toml`.
+# Train from an experiment file, e.g. `just train analysis/foundation/train.toml`.
 train CONFIG *ARGS:
     cargo run -- train --config {{CONFIG}} {{ARGS}}
+
+# Re-run every committed analysis (analysis/*/experiment.toml) in release mode; finished steps
+# are skipped, so an interrupted run continues.
+reproduce:
+    cargo build --release
+    for f in analysis/*/experiment.toml; do ./target/release/advland experiment "$f" || exit 1; done
 
 # Remove the gitignored run directories.
 clean-runs:

@@ -120,3 +120,56 @@ fn compare_tabulates_runs_and_refuses_mismatches() {
         &["surface directions", "--load-directions"],
     );
 }
+
+#[test]
+fn experiment_files_run_their_steps_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("exp")).unwrap();
+    std::fs::write(
+        d.join("exp/experiment.toml"),
+        r#"
+name = "tiny"
+question = "Does the runner run?"
+[[step]]
+args = ["linear", "--subset", "100", "--steps", "20", "--out", "reports/linear.json"]
+[[step]]
+args = ["report", "reports", "--out", "site"]
+"#,
+    )
+    .unwrap();
+    let run = || advland(d, &["experiment", "-q", "exp/experiment.toml"]);
+    ok(&run());
+    assert!(d.join("exp/reports/linear.json").exists());
+    assert!(d.join("exp/site/index.html").exists());
+    let before = std::fs::metadata(d.join("exp/reports/linear.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let (_, stderr) = crate::text(&run());
+    assert!(stderr.contains("skip (output exists)"), "{stderr}");
+    let after = std::fs::metadata(d.join("exp/reports/linear.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+
+    std::fs::write(
+        d.join("exp/bad.toml"),
+        "name = \"bad\"\nquestion = \"?\"\n[[step]]\nargs = [\"linear\", \"--no-such-flag\"]\n",
+    )
+    .unwrap();
+    user_error(
+        &advland(d, &["experiment", "exp/bad.toml"]),
+        &["bad.toml: step 1", "--no-such-flag"],
+    );
+    std::fs::write(
+        d.join("exp/typo.toml"),
+        "name = \"t\"\nquestion = \"?\"\nsteps = []\n",
+    )
+    .unwrap();
+    user_error(
+        &advland(d, &["experiment", "exp/typo.toml"]),
+        &["typo.toml", "steps"],
+    );
+}

@@ -9,7 +9,7 @@
 //! args = ["linear", "--eps-linf", "0.01", "--out", "reports/linear.json"]
 //! ```
 //!
-//! A step whose `--out` file already exists is skipped (so an interrupted experiment continues),
+//! A step whose output already exists is skipped (so an interrupted experiment continues),
 //! unless `--force` is given.
 
 use std::path::{Path, PathBuf};
@@ -59,14 +59,25 @@ pub struct Step {
 /// Unreadable TOML, unknown keys, or a step that is not a valid command line.
 pub fn load(path: &Path) -> Result<Experiment> {
     let text = fs_err::read_to_string(path)?;
-    let e: Experiment =
-        toml::from_str(&text).with_context(|| format!("{}: not an experiment file", path.display()))?;
+    let e: Experiment = toml::from_str(&text)
+        .with_context(|| format!("{}: not an experiment file", path.display()))?;
     if e.step.is_empty() {
-        bail!("{}: step: an experiment needs at least one step", path.display());
+        bail!(
+            "{}: step: an experiment needs at least one step",
+            path.display()
+        );
     }
     for (i, s) in e.step.iter().enumerate() {
-        if s.args.first().is_some_and(|a| a == "experiment" || a == "demo") {
-            bail!("{}: step {}: `{}` cannot be a step", path.display(), i + 1, s.args[0]);
+        if s.args
+            .first()
+            .is_some_and(|a| a == "experiment" || a == "demo")
+        {
+            bail!(
+                "{}: step {}: `{}` cannot be a step",
+                path.display(),
+                i + 1,
+                s.args[0]
+            );
         }
         parse(&s.args).with_context(|| format!("{}: step {}", path.display(), i + 1))?;
     }
@@ -78,11 +89,19 @@ fn parse(args: &[String]) -> Result<Cli> {
         .map_err(|e| anyhow::anyhow!("{}", e.render().to_string().trim()))
 }
 
-fn out_of(args: &[String]) -> Option<&str> {
-    args.iter()
+/// The file whose existence means the step is done: `--out`, or a training run's `train.json`
+/// (written last, so an interrupted run is not mistaken for a finished one).
+fn done_marker(args: &[String]) -> Option<PathBuf> {
+    let out = args
+        .iter()
         .position(|a| a == "--out")
         .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
+        .map(PathBuf::from)?;
+    match args.first().map(String::as_str) {
+        Some("train") => Some(out.join("train.json")),
+        Some("report" | "compare") => None,
+        _ => Some(out),
+    }
 }
 
 /// Runs `advland experiment`.
@@ -101,11 +120,12 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
     let result = (|| {
         for (i, step) in e.step.iter().enumerate() {
             let line = step.args.join(" ");
-            if !args.force
-                && out_of(&step.args).is_some_and(|o| Path::new(o).exists())
-                && step.args[0] != "report"
-            {
-                eprintln!("[{}/{}] skip (output exists): advland {line}", i + 1, e.step.len());
+            if !args.force && done_marker(&step.args).is_some_and(|m| m.exists()) {
+                eprintln!(
+                    "[{}/{}] skip (output exists): advland {line}",
+                    i + 1,
+                    e.step.len()
+                );
                 continue;
             }
             eprintln!("[{}/{}] advland {line}", i + 1, e.step.len());
@@ -122,4 +142,28 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
     })();
     std::env::set_current_dir(home)?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every committed experiment must parse, and each of its steps must be a valid command.
+    #[test]
+    fn committed_experiments_are_valid() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("analysis");
+        let mut seen = 0;
+        for entry in fs_err::read_dir(&root).unwrap() {
+            let path = entry.unwrap().path().join("experiment.toml");
+            if path.exists() {
+                let e = load(&path).unwrap_or_else(|err| panic!("{err:#}"));
+                assert_eq!(
+                    Some(e.name.as_str()),
+                    path.parent().unwrap().file_name().unwrap().to_str()
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen > 0, "no experiments under {}", root.display());
+    }
 }

@@ -1,6 +1,6 @@
 //! Resolved run settings, and the hand-written experiment files they are read from.
 //!
-//! One set of types serves both: an experiment file (TOML, `analysis/<exp>/experiment.toml`)
+//! One set of types serves both: a settings file (TOML, e.g. `analysis/<exp>/train.toml`)
 //! deserialises straight into [`TrainSettings`] with every missing key taken from
 //! [`Default`] and every unknown key rejected (`deny_unknown_fields`), then the CLI overrides
 //! the fields the user passed as flags. This keeps one definition of each setting instead of a
@@ -553,13 +553,13 @@ mod tests {
 mod committed_experiments {
     use super::*;
 
-    /// Every experiment file committed under `analysis/` must parse and validate.
+    /// Every training settings file committed under `analysis/` must parse and validate.
     #[test]
-    fn committed_experiment_files_parse_and_validate() {
+    fn committed_settings_files_parse_and_validate() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../analysis");
         let mut seen = 0;
         for entry in std::fs::read_dir(&root).unwrap() {
-            let path = entry.unwrap().path().join("experiment.toml");
+            let path = entry.unwrap().path().join("train.toml");
             if path.exists() {
                 let s = TrainSettings::from_toml_file(&path).unwrap();
                 s.check()
@@ -567,6 +567,6 @@ mod committed_experiments {
                 seen += 1;
             }
         }
-        assert!(seen > 0, "no experiment files under {}", root.display());
+        assert!(seen > 0, "no settings files under {}", root.display());
     }
 }
