@@ -124,16 +124,23 @@ pub fn compute(
         }
     }
     let kappa: Vec<f64> = rows.iter().map(|r| r.kappa_adversarial).collect();
-    let correlations = MEASURES
+    let random: Option<Vec<f64>> = rows.iter().map(|r| r.kappa_adversarial_random).collect();
+    let mut targets = vec![("kappa_adversarial", kappa)];
+    if let Some(random) = random {
+        targets.push(("kappa_adversarial_random", random));
+    }
+    let correlations = targets
         .iter()
-        .map(|m| Correlation {
-            measure: (*m).to_owned(),
-            with: "kappa_adversarial".to_owned(),
-            spearman: spearman(
-                &rows.iter().map(|r| measure_of(r, m)).collect::<Vec<_>>(),
-                &kappa,
-            ),
-            rows: rows.len(),
+        .flat_map(|(with, kappa)| {
+            MEASURES.iter().map(|m| Correlation {
+                measure: (*m).to_owned(),
+                with: (*with).to_owned(),
+                spearman: spearman(
+                    &rows.iter().map(|r| measure_of(r, m)).collect::<Vec<_>>(),
+                    kappa,
+                ),
+                rows: rows.len(),
+            })
         })
         .collect();
     Ok((RelationReport { rows, correlations }, cost))
@@ -160,8 +167,8 @@ pub fn print_table(report: &RelationReport) {
             .spearman
             .map_or("undefined".to_owned(), |r| format!("{r:+.3}"));
         println!(
-            "Spearman rho({}, kappa_adversarial) = {rho} over {} rows",
-            c.measure, c.rows
+            "Spearman rho({}, {}) = {rho} over {} rows",
+            c.measure, c.with, c.rows
         );
     }
 }
@@ -249,6 +256,12 @@ fn relation_row(
             attack: attack.clone(),
             kappa_adversarial: kappa(ObjectiveKind::Adversarial),
             kappa_frozen: kappa(ObjectiveKind::AdversarialFrozen),
+            kappa_adversarial_random: l
+                .objectives
+                .iter()
+                .find(|o| o.kind == ObjectiveKind::Adversarial)
+                .and_then(|o| o.random.iter().min_by(|a, b| a.radius.total_cmp(&b.radius)))
+                .map(|p| p.kappa_max),
             hessian_top_adversarial: adv.hessian_top.median,
             curvature_adversarial: adv.curvature_along_gradient.median,
             grad_l2_adversarial: adv.grad_l2.median,

@@ -155,6 +155,11 @@ pub struct RelationRow {
     pub kappa_adversarial: f64,
     /// Largest κ of the adversarial-frozen loss.
     pub kappa_frozen: f64,
+    /// κ of the adversarial loss over random directions at the smallest radius only: the
+    /// largest κ is often set by the probe along −∇L, where the loss's ordinary curvature
+    /// dominates, while the small random secants see the non-smoothness the constraint adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kappa_adversarial_random: Option<f64>,
     /// Median input-Hessian top eigenvalue at the adversarial points.
     pub hessian_top_adversarial: f64,
     /// Median curvature along the input gradient at the adversarial points.

@@ -29,11 +29,38 @@ fn measure(row: &RelationRow, name: &str) -> f64 {
 }
 
 /// One scatter per flatness measure: κ of the adversarial loss against it, one colour per
-/// attack norm, Spearman's ρ in the caption.
+/// attack norm, Spearman's ρ in the caption. A second figure uses the small-radius random κ
+/// when the rows carry it.
 pub fn relation_figures(r: &RelationReport) -> Vec<FigureSpec> {
     if r.rows.is_empty() {
         return Vec::new();
     }
+    let mut out = vec![scatter(
+        r,
+        "relation",
+        "kappa_adversarial",
+        "κ of the adversarial loss (largest probe)",
+        &|row| Some(row.kappa_adversarial),
+    )];
+    if r.rows.iter().all(|row| row.kappa_adversarial_random.is_some()) {
+        out.push(scatter(
+            r,
+            "relation-random",
+            "kappa_adversarial_random",
+            "κ of the adversarial loss (random directions, smallest radius)",
+            &|row| row.kappa_adversarial_random,
+        ));
+    }
+    out
+}
+
+fn scatter(
+    r: &RelationReport,
+    name: &str,
+    with: &str,
+    y_label: &str,
+    kappa: &dyn Fn(&RelationRow) -> Option<f64>,
+) -> FigureSpec {
     let mut norms = Vec::new();
     for row in &r.rows {
         if !norms.contains(&row.attack.norm) {
@@ -42,14 +69,15 @@ pub fn relation_figures(r: &RelationReport) -> Vec<FigureSpec> {
     }
     let charts = MEASURES
         .iter()
-        .map(|(name, desc)| {
-            let rho = r.correlations.iter().find(|c| c.measure == *name).map_or(
-                "ρ n/a".to_owned(),
-                |c| match c.spearman {
+        .map(|(measure_name, desc)| {
+            let rho = r
+                .correlations
+                .iter()
+                .find(|c| c.measure == *measure_name && c.with == with)
+                .map_or("ρ n/a".to_owned(), |c| match c.spearman {
                     Some(s) => format!("Spearman ρ = {s:.2} (n={})", c.rows),
                     None => format!("ρ undefined (n={})", c.rows),
-                },
-            );
+                });
             let series = norms
                 .iter()
                 .enumerate()
@@ -58,21 +86,16 @@ pub fn relation_figures(r: &RelationReport) -> Vec<FigureSpec> {
                         .rows
                         .iter()
                         .filter(|row| row.attack.norm == n)
-                        .map(|row| (measure(row, name), row.kappa_adversarial))
+                        .filter_map(|row| kappa(row).map(|k| (measure(row, measure_name), k)))
                         .collect();
                     Series::new(format!("{} attack", label::norm(n)), pts, i, Style::Markers)
                 })
                 .collect();
-            Chart::Lines(LineChart::new(
-                rho,
-                *desc,
-                "κ of the adversarial loss",
-                series,
-            ))
+            Chart::Lines(LineChart::new(rho, *desc, y_label, series))
         })
         .collect();
-    vec![FigureSpec::new(
-        "relation",
+    FigureSpec::new(
+        name,
         Plot::grid("Parameter smoothness κ vs input flatness", 3, charts),
-    )]
+    )
 }
