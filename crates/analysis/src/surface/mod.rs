@@ -221,9 +221,9 @@ mod tests {
         let (f0, g) = q.loss_and_gradient(&p.origin).unwrap();
         let qa = |u: &[f64], v: &[f64]| {
             let mut s = 0.0;
-            for i in 0..3 {
-                for j in 0..3 {
-                    s += u[i] * q.a[i * 3 + j] * v[j];
+            for (i, ui) in u.iter().enumerate().take(3) {
+                for (j, vj) in v.iter().enumerate().take(3) {
+                    s += ui * q.a[i * 3 + j] * vj;
                 }
             }
             s
