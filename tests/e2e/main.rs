@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod entropy_sgd;
 mod errors;
 mod flatness;
 mod linear;
