@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DatasetName, EigenMethod, ModelKind, Norm, ObjectiveKind, PgdSettings, Precision, ThreatSpec,
-    parse_fraction,
+    DatasetName, EigenMethod, ModelKind, NoiseConvention, Norm, ObjectiveKind, OuterConvention,
+    PgdSettings, Precision, Scoping, ThreatSpec, parse_fraction,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -35,6 +35,10 @@ pub struct GlobalArgs {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing buys nothing"
+)]
 pub enum Command {
     /// Train a model (standard or PGD adversarial training) and save checkpoints + a JSON log.
     Train(TrainArgs),
@@ -171,12 +175,26 @@ pub struct TrainArgs {
     /// Learning-rate schedule.
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleArg>,
-    /// SGD momentum.
+    /// Update rule (default: the experiment file's, else sgd). Switching kind starts from the
+    /// new kind's defaults.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Momentum [sgd: 0.9; entropy-sgd: 0.9, both loops, as the reference code shares it].
     #[arg(long)]
     pub momentum: Option<f64>,
-    /// SGD weight decay.
+    /// Weight decay [sgd: 5e-4; entropy-sgd: 0, both loops].
     #[arg(long)]
     pub weight_decay: Option<f64>,
+    /// Nesterov momentum [sgd: false; entropy-sgd: true, both loops].
+    #[arg(long)]
+    pub nesterov: Option<bool>,
+    /// Stop once this many minibatch gradients of the training objective (adversarial under
+    /// AT) have been computed, to compare update rules at equal gradient budget.
+    #[arg(long)]
+    pub gradient_budget: Option<u64>,
+    /// EntropySGD.
+    #[command(flatten)]
+    pub entropy: EntropySgdArgs,
     /// Adversarial training under this norm (omit for standard training).
     #[arg(long, value_enum)]
     pub norm: Option<Norm>,
@@ -199,6 +217,103 @@ pub struct TrainArgs {
     /// Save a checkpoint every N epochs (the last is always saved).
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
+}
+
+/// Update rules selectable from the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// SGD with momentum and weight decay (PyTorch's update).
+    Sgd,
+    /// EntropySGD (research/paper.md §4.1): per outer step, a Langevin chain of L minibatch
+    /// steps coupled to θ, then a step towards its running mean. One epoch is one pass of
+    /// minibatch gradients, so it has ⌊batches/L⌋ outer steps and costs what an SGD epoch
+    /// costs. Set --lr (outer rate; the paper's CIFAR-10 run: 1).
+    EntropySgd,
+}
+
+/// EntropySGD's settings (`--optimizer entropy-sgd`); defaults are the reference code's
+/// (research/paper.md §4.2), Kanai et al.'s being unknown (§4.3).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "EntropySGD (--optimizer entropy-sgd)")]
+pub struct EntropySgdArgs {
+    /// L, Langevin steps (fresh minibatches) per outer step [20].
+    #[arg(long)]
+    pub inner_steps: Option<usize>,
+    /// γ0, initial scope (coupling strength) [0.03].
+    #[arg(long)]
+    pub gamma0: Option<f64>,
+    /// γ1, scoping rate: γ_t = γ0·(1+γ1)^t [1e-3].
+    #[arg(long)]
+    pub gamma1: Option<f64>,
+    /// What t counts [outer-step]; frozen keeps γ = γ0 like the reference PyTorch code.
+    #[arg(long, value_enum)]
+    pub scoping: Option<Scoping>,
+    /// η', Langevin learning rate, not scheduled [0.1].
+    #[arg(long)]
+    pub inner_lr: Option<f64>,
+    /// ε, thermal noise [1e-4].
+    #[arg(long)]
+    pub noise: Option<f64>,
+    /// Noise sd: code = ε·√(2η'), algorithm = ε·√η' [code].
+    #[arg(long, value_enum)]
+    pub noise_convention: Option<NoiseConvention>,
+    /// Weight of the old mean in μ ← w·μ + (1−w)·x' [0.75].
+    #[arg(long)]
+    pub mean_weight: Option<f64>,
+    /// Outer step: code = η·(θ−μ), algorithm = η·γ·(θ−μ) [code].
+    #[arg(long, value_enum)]
+    pub outer_convention: Option<OuterConvention>,
+    /// Momentum of the outer step only (after --momentum) [0.9].
+    #[arg(long)]
+    pub outer_momentum: Option<f64>,
+    /// Nesterov form of the outer momentum only (after --nesterov) [true].
+    #[arg(long)]
+    pub outer_nesterov: Option<bool>,
+    /// Weight decay of the outer step only (after --weight-decay) [0].
+    #[arg(long)]
+    pub outer_weight_decay: Option<f64>,
+    /// Spend one extra, unused gradient at θ per outer step, as the reference code does [false].
+    #[arg(long)]
+    pub anchor_gradient: Option<bool>,
+}
+
+impl EntropySgdArgs {
+    /// The flags given, for "needs --optimizer entropy-sgd" messages.
+    pub fn given(&self) -> Vec<&'static str> {
+        let Self {
+            inner_steps,
+            gamma0,
+            gamma1,
+            scoping,
+            inner_lr,
+            noise,
+            noise_convention,
+            mean_weight,
+            outer_convention,
+            outer_momentum,
+            outer_nesterov,
+            outer_weight_decay,
+            anchor_gradient,
+        } = self;
+        [
+            ("--inner-steps", inner_steps.is_some()),
+            ("--gamma0", gamma0.is_some()),
+            ("--gamma1", gamma1.is_some()),
+            ("--scoping", scoping.is_some()),
+            ("--inner-lr", inner_lr.is_some()),
+            ("--noise", noise.is_some()),
+            ("--noise-convention", noise_convention.is_some()),
+            ("--mean-weight", mean_weight.is_some()),
+            ("--outer-convention", outer_convention.is_some()),
+            ("--outer-momentum", outer_momentum.is_some()),
+            ("--outer-nesterov", outer_nesterov.is_some()),
+            ("--outer-weight-decay", outer_weight_decay.is_some()),
+            ("--anchor-gradient", anchor_gradient.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect()
+    }
 }
 
 /// `advland eval`.

@@ -3,6 +3,7 @@
 mod cli;
 mod compare;
 mod demo;
+mod entropy_sgd;
 mod errors;
 mod flatness;
 mod linear;

@@ -26,6 +26,7 @@ pub mod flatness;
 pub mod hessian;
 pub mod linear;
 pub mod lipschitz;
+pub mod local_entropy;
 pub mod model_objective;
 pub mod objective;
 pub mod operator;

@@ -147,6 +147,7 @@ impl Plan {
                 lr: 0.05,
                 schedule: LrSchedule::Cosine,
                 checkpoint_every: 1,
+                gradient_budget: None,
             },
             adversarial,
             eval: EvalSettings {

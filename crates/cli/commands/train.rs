@@ -3,15 +3,15 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DEFAULT_EVAL_STEPS, LrSchedule, OptimizerSettings, PgdSettings, ThreatSpec, TrainSettings,
-    default_step_size,
+    DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, OptimizerSettings, PgdSettings, ThreatSpec,
+    TrainSettings, default_step_size,
 };
 use advland_train::data::{describe, load_splits};
 use advland_train::trainer::TRAIN_LOG_FILE;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 
-use crate::args::{ScheduleArg, TrainArgs};
+use crate::args::{EntropySgdArgs, OptimizerArg, ScheduleArg, TrainArgs};
 use crate::meta::meta;
 use crate::progress::Bars;
 
@@ -32,8 +32,12 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
         batch_size,
         lr,
         schedule,
+        optimizer,
         momentum,
         weight_decay,
+        nesterov,
+        gradient_budget,
+        entropy,
         norm,
         eps,
         steps,
@@ -65,13 +69,17 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
             ScheduleArg::Cosine => LrSchedule::Cosine,
         };
     }
-    let OptimizerSettings::Sgd {
-        momentum: m,
-        weight_decay: wd,
-        ..
-    } = &mut s.optimizer;
-    set(m, *momentum);
-    set(wd, *weight_decay);
+    if gradient_budget.is_some() {
+        s.training.gradient_budget = *gradient_budget;
+    }
+    resolve_optimizer(
+        &mut s.optimizer,
+        *optimizer,
+        *momentum,
+        *weight_decay,
+        *nesterov,
+        entropy,
+    )?;
     s.adversarial = match (norm, eps, s.adversarial.take()) {
         (Some(n), Some(e), _) => Some(PgdSettings::new(
             *n,
@@ -123,6 +131,88 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     Ok(s)
 }
 
+/// Applies `--optimizer` (a new kind starts from its defaults), then the shared flags (both
+/// EntropySGD loops, as the reference code shares them), then the EntropySGD-only ones.
+fn resolve_optimizer(
+    settings: &mut OptimizerSettings,
+    kind: Option<OptimizerArg>,
+    momentum: Option<f64>,
+    weight_decay: Option<f64>,
+    nesterov: Option<bool>,
+    entropy: &EntropySgdArgs,
+) -> Result<()> {
+    match (kind, &*settings) {
+        (Some(OptimizerArg::Sgd), OptimizerSettings::EntropySgd(_)) => {
+            *settings = OptimizerSettings::default();
+        }
+        (Some(OptimizerArg::EntropySgd), OptimizerSettings::Sgd { .. }) => {
+            *settings = OptimizerSettings::EntropySgd(EntropySgdSettings::default());
+        }
+        _ => {}
+    }
+    match settings {
+        OptimizerSettings::Sgd {
+            momentum: m,
+            weight_decay: wd,
+            nesterov: n,
+        } => {
+            let given = entropy.given();
+            if !given.is_empty() {
+                bail!(
+                    "{} set EntropySGD: add --optimizer entropy-sgd",
+                    given.join(", ")
+                );
+            }
+            set(m, momentum);
+            set(wd, weight_decay);
+            set(n, nesterov);
+        }
+        OptimizerSettings::EntropySgd(e) => {
+            if let Some(v) = momentum {
+                e.momentum = v;
+                e.outer_momentum = v;
+            }
+            if let Some(v) = weight_decay {
+                e.weight_decay = v;
+                e.outer_weight_decay = v;
+            }
+            if let Some(v) = nesterov {
+                e.nesterov = v;
+                e.outer_nesterov = v;
+            }
+            let EntropySgdArgs {
+                inner_steps,
+                gamma0,
+                gamma1,
+                scoping,
+                inner_lr,
+                noise,
+                noise_convention,
+                mean_weight,
+                outer_convention,
+                outer_momentum,
+                outer_nesterov,
+                outer_weight_decay,
+                anchor_gradient,
+            } = entropy;
+            set(&mut e.inner_steps, *inner_steps);
+            set(&mut e.gamma0, *gamma0);
+            set(&mut e.gamma1, *gamma1);
+            set(&mut e.scoping, *scoping);
+            set(&mut e.inner_lr, *inner_lr);
+            set(&mut e.noise, *noise);
+            set(&mut e.noise_convention, *noise_convention);
+            set(&mut e.mean_weight, *mean_weight);
+            set(&mut e.outer_convention, *outer_convention);
+            set(&mut e.outer_momentum, *outer_momentum);
+            set(&mut e.outer_nesterov, *outer_nesterov);
+            set(&mut e.outer_weight_decay, *outer_weight_decay);
+            set(&mut e.anchor_gradient, *anchor_gradient);
+        }
+    }
+    Ok(())
+}
+
 fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
@@ -139,7 +229,11 @@ pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
         .adversarial
         .as_ref()
         .map_or("std".to_owned(), |a| format!("{}-{}", a.norm, a.eps));
-    PathBuf::from("runs").join(format!("{kind}-{objective}-s{}", s.seed))
+    let rule = match s.optimizer {
+        OptimizerSettings::Sgd { .. } => "",
+        OptimizerSettings::EntropySgd(_) => "-esgd",
+    };
+    PathBuf::from("runs").join(format!("{kind}-{objective}{rule}-s{}", s.seed))
 }
 
 /// Trains one model as `settings` say into `run_dir`; returns its log.
@@ -186,6 +280,11 @@ pub fn run(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) ->
     if let Some(c) = log.checkpoints.last() {
         println!("last checkpoint: {}", run_dir.join(&c.path).display());
     }
+    let u = &log.updates;
+    println!(
+        "training gradients: {} ({} discarded), outer steps: {}, inner steps: {}",
+        u.gradient_evaluations, u.discarded_gradient_evaluations, u.outer_steps, u.inner_steps
+    );
     println!("test clean accuracy: {:.4}", last.test.clean.accuracy);
     for r in &last.test.robust {
         println!(

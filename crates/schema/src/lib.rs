@@ -39,15 +39,15 @@ pub use error::{Error, Result};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
 pub use metrics::{
     CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport,
-    EvalResult, Metrics, RobustMetrics, TrainLog,
+    EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
 };
 pub use report::{
     Cost, DataSubset, Meta, Report, finite, read_json, to_json_bytes, write_atomic, write_json,
 };
 pub use settings::{
-    DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EvalSettings, LrSchedule,
-    ModelKind, ModelSpec, OptimizerSettings, SCHEMA_VERSION, ThreatSpec, TrainSettings,
-    TrainingSettings,
+    DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
+    EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, OptimizerSettings,
+    OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings, TrainingSettings,
 };
 pub use sharpness::{
     DensityResult, EigenMethod, Eigenvalue, HessianResult, KinkProfile, LipschitzResult,

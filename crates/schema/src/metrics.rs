@@ -56,6 +56,39 @@ pub struct EpochRecord {
     pub duration_s: f64,
     /// Work done in the epoch, evaluation included.
     pub cost: Cost,
+    /// What the update rule did and spent in the epoch (evaluation excluded).
+    #[serde(default)]
+    pub updates: UpdateCost,
+}
+
+/// The optimizer's side of the cost, so that update rules compare at equal gradient budget:
+/// SGD spends one minibatch gradient per step, EntropySGD L (+1 with `anchor_gradient`) per
+/// outer step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCost {
+    /// Parameter updates (EntropySGD: outer steps).
+    pub outer_steps: u64,
+    /// Langevin steps (0 for SGD), those of a chain cut short by the end of the epoch included.
+    pub inner_steps: u64,
+    /// Minibatch gradients of the training objective computed; under AT each is an
+    /// adversarial gradient with its own PGD attack at the point it was asked at.
+    pub gradient_evaluations: u64,
+    /// Of those, the ones that moved no parameter: a Langevin chain the epoch's end cut
+    /// short, or EntropySGD's anchor gradient.
+    pub discarded_gradient_evaluations: u64,
+    /// Examples passed forward/backward for them, attack steps included.
+    pub examples: Cost,
+}
+
+impl std::ops::AddAssign for UpdateCost {
+    fn add_assign(&mut self, rhs: Self) {
+        self.outer_steps += rhs.outer_steps;
+        self.inner_steps += rhs.inner_steps;
+        self.gradient_evaluations += rhs.gradient_evaluations;
+        self.discarded_gradient_evaluations += rhs.discarded_gradient_evaluations;
+        self.examples += rhs.examples;
+    }
 }
 
 /// A saved checkpoint.
@@ -78,6 +111,9 @@ pub struct TrainLog {
     pub epochs: Vec<EpochRecord>,
     /// Saved checkpoints.
     pub checkpoints: Vec<CheckpointEntry>,
+    /// The epochs' [`EpochRecord::updates`] summed.
+    #[serde(default)]
+    pub updates: UpdateCost,
 }
 
 /// Payload of an `eval` report.

@@ -156,6 +156,163 @@ pub enum OptimizerSettings {
         #[serde(default)]
         nesterov: bool,
     },
+    /// EntropySGD (Chaudhari et al.; `research/paper.md` §4.1): each outer step runs a Langevin
+    /// chain of `inner_steps` minibatch steps from θ, coupled to θ with strength γ, and moves θ
+    /// towards the chain's running mean μ.
+    EntropySgd(EntropySgdSettings),
+}
+
+/// How the outer step scales the local-entropy direction θ − μ (`research/paper.md` §4.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum OuterConvention {
+    /// θ ← θ − η·(θ − μ), as the reference code (PyTorch and Lua) does [VERIFIED, E1].
+    Code,
+    /// θ ← θ − η·γ·(θ − μ), Algorithm 1 of the Entropy-SGD paper (recalled, not re-read).
+    Algorithm,
+}
+
+/// The standard deviation of the Langevin noise for thermal noise ε and inner rate η'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseConvention {
+    /// ε·√(2η') (the code adds η'·ε/√(η'/2)·ξ) [VERIFIED, E1]: samples exp(−U/ε²).
+    Code,
+    /// ε·√η', Algorithm 1 of the Entropy-SGD paper (recalled, not re-read): samples exp(−2U/ε²).
+    Algorithm,
+}
+
+/// When the scope γ_t = γ0·(1 + γ1)^t advances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Scoping {
+    /// t counts outer steps (the Lua code used for the paper, and the E2 reproduction).
+    OuterStep,
+    /// t stays 0, so γ = γ0 throughout: what the reference PyTorch code does, because it never
+    /// increments its counter (`research/paper.md` §4.1, the bug noted there).
+    Frozen,
+}
+
+/// EntropySGD's settings. Defaults are the reference code's (`research/paper.md` §4.1–4.2,
+/// ucla-vision/entropy-sgd, CIFAR-10 recipe). Kanai et al.'s values for AT are all
+/// [UNKNOWN] (§4.3), so none of these is theirs. The outer learning rate is
+/// `training.lr` (the paper's CIFAR-10 run uses 1 with the code convention).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EntropySgdSettings {
+    /// L, Langevin steps per outer step, each on a fresh minibatch. 20 [VERIFIED §4.2].
+    pub inner_steps: usize,
+    /// γ0, initial scope (coupling strength). 0.03, the CIFAR-10 recipe [VERIFIED §4.2]; the
+    /// MNIST recipe uses 1e-4.
+    pub gamma0: f64,
+    /// γ1, scoping rate: γ_t = γ0·(1 + γ1)^t. 1e-3 [VERIFIED §4.2].
+    pub gamma1: f64,
+    /// What t counts. `outer-step` (the Lua code) [VERIFIED §4.1].
+    pub scoping: Scoping,
+    /// η', the Langevin learning rate, fixed (not scheduled). 0.1 [VERIFIED §4.1].
+    pub inner_lr: f64,
+    /// ε, thermal noise. 1e-4 [VERIFIED §4.2].
+    pub noise: f64,
+    /// How ε becomes a noise standard deviation. `code` [VERIFIED §4.1].
+    pub noise_convention: NoiseConvention,
+    /// Weight of the old mean in μ ← w·μ + (1 − w)·θ'. 0.75 [VERIFIED §4.1, code `beta1`].
+    pub mean_weight: f64,
+    /// How the outer step scales θ − μ. `code` [VERIFIED §4.1].
+    pub outer_convention: OuterConvention,
+    /// Momentum on the Langevin minibatch gradient (buffer reset every outer step).
+    /// 0.9 [VERIFIED §4.2, PyTorch CLI default].
+    pub momentum: f64,
+    /// Nesterov form of the inner momentum. true [VERIFIED §4.1].
+    pub nesterov: bool,
+    /// Weight decay added to the Langevin minibatch gradient. 0 [VERIFIED §4.2, PyTorch CLI
+    /// default; the CIFAR-10 recipe uses 1e-3].
+    pub weight_decay: f64,
+    /// Momentum of the outer step on θ − μ (buffer kept across outer steps). 0.9: the
+    /// PyTorch code shares one momentum between both loops [VERIFIED §4.1]; the Lua code
+    /// uses none (0).
+    pub outer_momentum: f64,
+    /// Nesterov form of the outer momentum. true [VERIFIED §4.1].
+    pub outer_nesterov: bool,
+    /// Weight decay added to θ − μ in the outer step. 0, shared with the inner loop in the
+    /// PyTorch code [VERIFIED §4.1]; the Lua code uses none.
+    pub outer_weight_decay: f64,
+    /// Spend one extra minibatch gradient at θ before the chain, as the reference PyTorch
+    /// code does (its result only feeds the logged loss, so an outer step costs L + 1
+    /// gradients there; our reading of E1). false: it changes no parameter.
+    pub anchor_gradient: bool,
+}
+
+impl Default for EntropySgdSettings {
+    fn default() -> Self {
+        Self {
+            inner_steps: 20,
+            gamma0: 0.03,
+            gamma1: 1e-3,
+            scoping: Scoping::OuterStep,
+            inner_lr: 0.1,
+            noise: 1e-4,
+            noise_convention: NoiseConvention::Code,
+            mean_weight: 0.75,
+            outer_convention: OuterConvention::Code,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 0.0,
+            outer_momentum: 0.9,
+            outer_nesterov: true,
+            outer_weight_decay: 0.0,
+            anchor_gradient: false,
+        }
+    }
+}
+
+impl EntropySgdSettings {
+    /// Every broken rule, each naming its field under `prefix` (e.g. `optimizer`).
+    pub fn problems(&self, prefix: &str) -> Vec<Error> {
+        let mut problems = Vec::new();
+        let field = |name: &str| format!("{prefix}.{name}");
+        if self.inner_steps == 0 {
+            problems.push(Error::invalid(field("inner_steps"), "must be >= 1"));
+        }
+        let positive = [("gamma0", self.gamma0), ("inner_lr", self.inner_lr)];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                problems.push(Error::invalid(
+                    field(name),
+                    format!("must be finite and > 0, got {v}"),
+                ));
+            }
+        }
+        let non_negative = [
+            ("gamma1", self.gamma1),
+            ("noise", self.noise),
+            ("weight_decay", self.weight_decay),
+            ("outer_weight_decay", self.outer_weight_decay),
+        ];
+        for (name, v) in non_negative {
+            if !(v.is_finite() && v >= 0.0) {
+                problems.push(Error::invalid(
+                    field(name),
+                    format!("must be finite and >= 0, got {v}"),
+                ));
+            }
+        }
+        for (name, v) in [
+            ("mean_weight", self.mean_weight),
+            ("momentum", self.momentum),
+            ("outer_momentum", self.outer_momentum),
+        ] {
+            if !(0.0..1.0).contains(&v) {
+                problems.push(Error::invalid(
+                    field(name),
+                    format!("must be in [0, 1), got {v}"),
+                ));
+            }
+        }
+        problems
+    }
 }
 
 fn default_momentum() -> f64 {
@@ -276,6 +433,11 @@ pub struct TrainingSettings {
     pub schedule: LrSchedule,
     /// Save a checkpoint every this many epochs (the last epoch is always saved).
     pub checkpoint_every: usize,
+    /// Stop once this many minibatch gradients of the training objective (adversarial ones
+    /// under AT, attack recomputed for each) have been computed, so that update rules are
+    /// compared at equal gradient budget; the epoch in progress ends early and is the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gradient_budget: Option<u64>,
 }
 
 impl Default for TrainingSettings {
@@ -286,6 +448,7 @@ impl Default for TrainingSettings {
             lr: 0.05,
             schedule: LrSchedule::Cosine,
             checkpoint_every: 1,
+            gradient_budget: None,
         }
     }
 }
@@ -379,6 +542,13 @@ impl TrainSettings {
                     ));
                 }
             }
+            OptimizerSettings::EntropySgd(e) => problems.extend(e.problems("optimizer")),
+        }
+        if t.gradient_budget == Some(0) {
+            problems.push(Error::invalid(
+                "training.gradient_budget",
+                "must be >= 1 when given",
+            ));
         }
         if self.model.kind == ModelKind::Mlp && self.model.hidden.contains(&0) {
             problems.push(Error::invalid("model.hidden", "widths must be >= 1"));
@@ -535,6 +705,60 @@ mod tests {
         let text = serde_json::to_string(&s).unwrap();
         let back: TrainSettings = serde_json::from_str(&text).unwrap();
         assert_eq!(s, back);
+    }
+
+    #[test]
+    fn entropy_sgd_reads_from_toml_with_reference_defaults() {
+        let s = parse(
+            r#"
+            [optimizer]
+            kind = "entropy-sgd"
+            inner_steps = 5
+            outer_convention = "algorithm"
+            scoping = "frozen"
+            "#,
+        )
+        .unwrap();
+        let OptimizerSettings::EntropySgd(e) = &s.optimizer else {
+            panic!("{:?}", s.optimizer);
+        };
+        assert_eq!(e.inner_steps, 5);
+        assert_eq!(e.outer_convention, OuterConvention::Algorithm);
+        assert_eq!(e.scoping, Scoping::Frozen);
+        assert_eq!(e.mean_weight, 0.75);
+        assert_eq!(e.gamma0, 0.03);
+        s.check().unwrap();
+        let back: TrainSettings =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(s, back);
+        let err = parse("[optimizer]\nkind = \"entropy-sgd\"\ngama0 = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gama0"), "{err}");
+    }
+
+    #[test]
+    fn entropy_sgd_check_names_each_broken_field() {
+        let s = TrainSettings {
+            optimizer: OptimizerSettings::EntropySgd(EntropySgdSettings {
+                inner_steps: 0,
+                gamma0: -1.0,
+                mean_weight: 1.0,
+                noise: f64::NAN,
+                ..EntropySgdSettings::default()
+            }),
+            ..TrainSettings::default()
+        };
+        let err = s.check().unwrap_err().to_string();
+        for f in [
+            "optimizer.inner_steps",
+            "optimizer.gamma0",
+            "optimizer.mean_weight",
+            "optimizer.noise",
+        ] {
+            assert!(err.contains(f), "{f} missing from {err}");
+        }
+        assert!(!err.contains("optimizer.gamma1"), "{err}");
     }
 
     #[test]

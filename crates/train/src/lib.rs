@@ -7,7 +7,8 @@
 //! - [`checkpoint`]: PyTorch-layout safetensors and checkpoint directories;
 //! - [`attack`]: [`pgd_attack`] over a [`Constraint`]; the norm appears only in
 //!   [`attack::constraint_for`];
-//! - [`optim`]: [`UpdateRule`]s fed by a [`GradientOracle`] (room for EntropySGD's inner loop);
+//! - [`optim`]: [`UpdateRule`]s fed by a [`GradientOracle`]: [`optim::Sgd`] and
+//!   [`optim::EntropySgd`], whose Langevin chain asks the oracle at its own iterates;
 //! - [`trainer`]: [`train`] and [`evaluate`].
 //!
 //! Data flows: `Dataset` → [`Batch`] → (attack) → model → loss → flat gradient → update rule

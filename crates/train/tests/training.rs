@@ -29,6 +29,7 @@ fn settings(adversarial: Option<PgdSettings>) -> TrainSettings {
             lr: 0.05,
             schedule: LrSchedule::Constant,
             checkpoint_every: 2,
+            gradient_budget: None,
         },
         adversarial,
         eval: EvalSettings {

@@ -7,8 +7,10 @@
 //! says "step until the epoch's batches run out". SGD draws one. The objective (clean or
 //! adversarial, any norm) lives in the oracle, so rules and objectives combine freely.
 
+mod entropy_sgd;
 mod sgd;
 
+pub use entropy_sgd::{ChainOutcome, EntropySgd, LangevinChain, run_langevin_chain};
 pub use sgd::Sgd;
 
 use advland_schema::OptimizerSettings;
@@ -45,6 +47,17 @@ pub enum StepOutcome {
     Exhausted(Model),
 }
 
+/// The work an update rule has done since it was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleCounts {
+    /// Parameter updates (EntropySGD: outer steps).
+    pub outer_steps: u64,
+    /// Langevin steps, a chain cut short included.
+    pub inner_steps: u64,
+    /// Gradients drawn from the oracle that moved no parameter.
+    pub discarded_gradients: u64,
+}
+
 /// A parameter update rule.
 pub trait UpdateRule {
     /// One (outer) step at learning rate `lr`.
@@ -57,15 +70,25 @@ pub trait UpdateRule {
         lr: f64,
         oracle: &mut dyn GradientOracle,
     ) -> Result<StepOutcome>;
+
+    /// Totals since the rule was built.
+    fn counts(&self) -> RuleCounts;
+
+    /// Minibatch gradients one full step draws from the oracle.
+    fn gradients_per_step(&self) -> usize {
+        1
+    }
 }
 
-/// The update rule of `settings` — the one `match` over optimizer kinds.
-pub fn build_update_rule(settings: &OptimizerSettings) -> Box<dyn UpdateRule> {
+/// The update rule of `settings` — the one `match` over optimizer kinds. Random streams
+/// (EntropySGD's noise) derive from the run `seed`.
+pub fn build_update_rule(settings: &OptimizerSettings, seed: u64) -> Box<dyn UpdateRule> {
     match settings {
         OptimizerSettings::Sgd {
             momentum,
             weight_decay,
             nesterov,
         } => Box::new(Sgd::new(*momentum, *weight_decay, *nesterov)),
+        OptimizerSettings::EntropySgd(e) => Box::new(EntropySgd::new(e.clone(), seed)),
     }
 }

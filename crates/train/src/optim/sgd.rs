@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use super::{GradientOracle, StepOutcome, UpdateRule};
+use super::{GradientOracle, RuleCounts, StepOutcome, UpdateRule};
 use crate::error::Result;
 use crate::model::Model;
 use crate::params::{flatten, load_flat};
@@ -15,6 +15,7 @@ pub struct Sgd {
     weight_decay: f64,
     nesterov: bool,
     velocity: Option<Tensor<1>>,
+    steps: u64,
 }
 
 impl Sgd {
@@ -25,6 +26,7 @@ impl Sgd {
             weight_decay,
             nesterov,
             velocity: None,
+            steps: 0,
         }
     }
 
@@ -63,7 +65,15 @@ impl UpdateRule for Sgd {
         let theta = flatten(&model);
         let d = self.direction(&theta, g.grad);
         let updated = load_flat(model, theta - d.mul_scalar(lr))?;
+        self.steps += 1;
         Ok(StepOutcome::Stepped(updated))
+    }
+
+    fn counts(&self) -> RuleCounts {
+        RuleCounts {
+            outer_steps: self.steps,
+            ..RuleCounts::default()
+        }
     }
 }
 

@@ -27,12 +27,20 @@ pub(crate) struct EpochOracle<'a> {
     pub(crate) step: u64,
     pub(crate) device: &'a Device,
     pub(crate) tally: Tally,
+    /// Examples passed for the training gradients, attacks included.
     pub(crate) cost: Cost,
+    /// Gradients served this epoch.
+    pub(crate) gradients: u64,
+    /// Gradients this epoch may still serve under `training.gradient_budget`.
+    pub(crate) budget: Option<u64>,
     pub(crate) observer: &'a mut dyn Observer,
 }
 
 impl GradientOracle for EpochOracle<'_> {
     fn next_gradient(&mut self, model: &Model) -> Result<Option<MinibatchGradient>> {
+        if self.budget.is_some_and(|b| self.gradients >= b) {
+            return Ok(None);
+        }
         let Some(indices) = self.batches.get(self.next) else {
             return Ok(None);
         };
@@ -66,6 +74,7 @@ impl GradientOracle for EpochOracle<'_> {
             forward: n as u64,
             backward: n as u64,
         };
+        self.gradients += 1;
         self.observer
             .progress("train", self.next, self.batches.len());
         Ok(Some(MinibatchGradient {

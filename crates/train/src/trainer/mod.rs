@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use advland_data::{Splits, epoch_batches};
 use advland_schema::{
-    CheckpointEntry, Cost, EpochRecord, Meta, Report, TrainLog, TrainSettings, write_json,
+    CheckpointEntry, Cost, EpochRecord, Meta, Report, TrainLog, TrainSettings, UpdateCost,
+    write_json,
 };
 use burn::module::Module;
 use burn::tensor::Device;
@@ -19,7 +20,7 @@ use burn::tensor::Device;
 use crate::attack::constraint_for;
 use crate::checkpoint::{CheckpointInfo, save_checkpoint};
 use crate::data::subset;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Model, ModelShape};
 use crate::optim::{StepOutcome, build_update_rule};
 use crate::params::init_seeded;
@@ -77,7 +78,20 @@ pub fn train(
         Model::build(&settings.model, shape, device)?,
         advland_data::derive_seed(settings.seed, "init", 0),
     )?;
-    let mut rule = build_update_rule(&settings.optimizer);
+    let mut rule = build_update_rule(&settings.optimizer, settings.seed);
+    let batches_per_epoch = splits.train.len().div_ceil(settings.training.batch_size);
+    if rule.gradients_per_step() > batches_per_epoch {
+        return Err(Error::invalid(
+            "optimizer.inner_steps",
+            format!(
+                "one step needs {} minibatch gradients but an epoch has only {batches_per_epoch} \
+                 ({} examples, batch size {}), so no step could complete",
+                rule.gradients_per_step(),
+                splits.train.len(),
+                settings.training.batch_size
+            ),
+        ));
+    }
     let constraint = settings.adversarial.as_ref().map(constraint_for);
     let attack = settings.adversarial.as_ref().zip(constraint.as_deref());
     let eval_test = subset(splits.test.clone(), settings.eval.subset, "eval.subset")?;
@@ -90,6 +104,7 @@ pub fn train(
         parameters: model.num_params(),
         epochs: Vec::new(),
         checkpoints: Vec::new(),
+        updates: UpdateCost::default(),
     };
     let mut total_cost = Cost::default();
     let mut step = 0u64;
@@ -113,8 +128,13 @@ pub fn train(
             device,
             tally: Default::default(),
             cost: Cost::default(),
+            gradients: 0,
+            budget: t
+                .gradient_budget
+                .map(|b| b.saturating_sub(log.updates.gradient_evaluations)),
             observer,
         };
+        let before = rule.counts();
         loop {
             match rule.step(model, lr, &mut oracle)? {
                 StepOutcome::Stepped(m) => model = m,
@@ -125,6 +145,19 @@ pub fn train(
             }
         }
         step = oracle.step;
+        let after = rule.counts();
+        let updates = UpdateCost {
+            outer_steps: after.outer_steps - before.outer_steps,
+            inner_steps: after.inner_steps - before.inner_steps,
+            gradient_evaluations: oracle.gradients,
+            // A step cut short by the epoch's end drew gradients it never used.
+            discarded_gradient_evaluations: after.discarded_gradients - before.discarded_gradients,
+            examples: oracle.cost,
+        };
+        log.updates += updates;
+        let budget_spent = t
+            .gradient_budget
+            .is_some_and(|b| log.updates.gradient_evaluations >= b);
         let train_objective = oracle.tally.metrics("training loss")?;
         let mut cost = oracle.cost;
         let (train_eval, c1) = evaluate(
@@ -156,10 +189,12 @@ pub fn train(
             test,
             duration_s: epoch_start.elapsed().as_secs_f64(),
             cost,
+            updates,
         };
         observer.epoch(&record);
         log.epochs.push(record);
-        if (epoch + 1) % t.checkpoint_every == 0 || epoch + 1 == t.epochs {
+        let last = epoch + 1 == t.epochs || budget_spent;
+        if (epoch + 1) % t.checkpoint_every == 0 || last {
             let rel = format!("checkpoints/epoch-{:04}", epoch + 1);
             let info = CheckpointInfo {
                 model: settings.model.clone(),
@@ -180,6 +215,9 @@ pub fn train(
             &run_dir.join(TRAIN_LOG_FILE),
             &Report::new("train", meta, log.clone()),
         )?;
+        if last {
+            break;
+        }
     }
     Ok((model, log))
 }

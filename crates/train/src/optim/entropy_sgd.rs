@@ -1,0 +1,496 @@
+//! EntropySGD (Chaudhari et al., ICLR 2017) as in `research/paper.md` §4.1.
+//!
+//! One outer step at θ = x runs a Langevin chain x' (started at x) for L steps, each on a fresh
+//! minibatch drawn from the oracle at x' (under PGD-AT the attack is recomputed at x', as the
+//! smoothing argument of paper.md §2.5 needs):
+//!
+//! ```text
+//! d  ← ∇f_B(x') + λ'·x'                         inner weight decay
+//! b  ← m'·b + d;  d ← d + m'·b (Nesterov) or b   inner momentum, b = 0 at every outer step
+//! x' ← x' − η'·(d − γ_t·(x − x')) + σ·ξ          σ = ε·√(2η') (code) or ε·√η' (Algorithm 1)
+//! μ  ← w·μ + (1 − w)·x'                          μ = x before the chain
+//! ```
+//!
+//! then moves x along G = x − μ (code) or γ_t·(x − μ) (Algorithm 1) with PyTorch's SGD
+//! recurrence (outer momentum and weight decay, [`Sgd::direction`]): x ← x − η·direction(G).
+//! The scope is γ_t = γ0·(1 + γ1)^t with t the number of outer steps taken (or 0 throughout
+//! under [`Scoping::Frozen`], the reference PyTorch behaviour). As t counts outer steps, γ grows
+//! once per parameter update, as in the CIFAR-10 recipe "×1.001 per parameter update".
+//!
+//! For p(x') ∝ exp(−f(x') − γ/2·‖x − x'‖²) the chain is a sampler at temperature ε² (code
+//! noise), and γ(x − μ) estimates γ(x − E[x']) = −∇ of the local entropy (paper.md §2.5).
+
+use advland_data::derive_seed;
+use advland_schema::{EntropySgdSettings, NoiseConvention, OuterConvention, Scoping};
+use burn::tensor::Tensor;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{GradientOracle, RuleCounts, StepOutcome, UpdateRule};
+use crate::attack::standard_normal;
+use crate::error::Result;
+use crate::model::Model;
+use crate::optim::Sgd;
+use crate::params::{flatten, from_host, load_flat};
+
+/// The end state of one Langevin chain.
+#[derive(Clone, Debug)]
+pub struct LangevinChain {
+    /// μ, the running mean of the iterates.
+    pub mean: Tensor<1>,
+    /// The last iterate x'.
+    pub last: Tensor<1>,
+}
+
+/// How a chain ended.
+#[derive(Clone, Debug)]
+pub enum ChainOutcome {
+    /// All L steps were taken.
+    Complete(Box<LangevinChain>),
+    /// The gradient source ran dry after this many steps.
+    CutShort(usize),
+}
+
+/// Runs EntropySGD's Langevin chain from `anchor` (= x) at scope `gamma`: `settings.inner_steps`
+/// steps, each calling `grad_at(x')` for a fresh minibatch gradient at the current iterate.
+/// Noise is drawn on the host from ChaCha8 seeded with `seed`, so a seed gives the same chain
+/// on every backend; with `noise = 0` nothing is drawn.
+///
+/// # Errors
+/// From `grad_at`.
+pub fn run_langevin_chain(
+    settings: &EntropySgdSettings,
+    anchor: &Tensor<1>,
+    gamma: f64,
+    seed: u64,
+    grad_at: &mut dyn FnMut(&Tensor<1>) -> Result<Option<Tensor<1>>>,
+) -> Result<ChainOutcome> {
+    let s = settings;
+    let device = anchor.device();
+    let [n] = anchor.dims();
+    let noise_std = match s.noise_convention {
+        NoiseConvention::Code => s.noise * (2.0 * s.inner_lr).sqrt(),
+        NoiseConvention::Algorithm => s.noise * s.inner_lr.sqrt(),
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut x = anchor.clone();
+    let mut mean = anchor.clone();
+    let mut buffer: Option<Tensor<1>> = None;
+    for step in 0..s.inner_steps {
+        let Some(grad) = grad_at(&x)? else {
+            return Ok(ChainOutcome::CutShort(step));
+        };
+        let mut d = grad;
+        if s.weight_decay != 0.0 {
+            d = d + x.clone().mul_scalar(s.weight_decay);
+        }
+        if s.momentum != 0.0 {
+            // The reference zeroes the buffer per outer step, so the first step's buffer is d.
+            let b = match buffer.take() {
+                Some(b) => b.mul_scalar(s.momentum) + d.clone(),
+                None => d.clone(),
+            };
+            d = if s.nesterov {
+                d + b.clone().mul_scalar(s.momentum)
+            } else {
+                b.clone()
+            };
+            buffer = Some(b);
+        }
+        // The coupling and the noise bypass momentum, as in the reference code.
+        d = d - (anchor.clone() - x.clone()).mul_scalar(gamma);
+        x = x - d.mul_scalar(s.inner_lr);
+        if noise_std != 0.0 {
+            let xi: Vec<f32> = (0..n)
+                .map(|_| (standard_normal(&mut rng) * noise_std) as f32)
+                .collect();
+            x = x + from_host(xi, &device);
+        }
+        mean = mean.mul_scalar(s.mean_weight) + x.clone().mul_scalar(1.0 - s.mean_weight);
+    }
+    Ok(ChainOutcome::Complete(Box::new(LangevinChain {
+        mean,
+        last: x,
+    })))
+}
+
+/// EntropySGD over the flat parameter vector; see the module docs for the update.
+#[derive(Debug)]
+pub struct EntropySgd {
+    settings: EntropySgdSettings,
+    seed: u64,
+    outer: Sgd,
+    /// Chains started, the index of each chain's noise stream (a chain cut short by the end
+    /// of an epoch must not hand its noise to the next one).
+    chains: u64,
+    counts: RuleCounts,
+}
+
+impl EntropySgd {
+    /// A fresh optimizer (t = 0, no outer momentum yet); noise streams derive from `seed`
+    /// (the run seed) as `derive_seed(seed, "entropy-sgd", chain)`.
+    pub fn new(settings: EntropySgdSettings, seed: u64) -> Self {
+        let outer = Sgd::new(
+            settings.outer_momentum,
+            settings.outer_weight_decay,
+            settings.outer_nesterov,
+        );
+        Self {
+            settings,
+            seed,
+            outer,
+            chains: 0,
+            counts: RuleCounts::default(),
+        }
+    }
+
+    /// The scope of the next outer step, γ_t = γ0·(1 + γ1)^t (γ0 under [`Scoping::Frozen`]).
+    pub fn gamma(&self) -> f64 {
+        match self.settings.scoping {
+            Scoping::OuterStep => {
+                let t = self.counts.outer_steps as f64;
+                self.settings.gamma0 * (1.0 + self.settings.gamma1).powf(t)
+            }
+            Scoping::Frozen => self.settings.gamma0,
+        }
+    }
+
+    /// The outer gradient G for anchor x, chain mean μ and scope γ: x − μ or γ(x − μ).
+    fn outer_gradient(&self, anchor: &Tensor<1>, mean: Tensor<1>, gamma: f64) -> Tensor<1> {
+        let g = anchor.clone() - mean;
+        match self.settings.outer_convention {
+            OuterConvention::Code => g,
+            OuterConvention::Algorithm => g.mul_scalar(gamma),
+        }
+    }
+}
+
+impl UpdateRule for EntropySgd {
+    fn step(
+        &mut self,
+        model: Model,
+        lr: f64,
+        oracle: &mut dyn GradientOracle,
+    ) -> Result<StepOutcome> {
+        if self.settings.anchor_gradient {
+            if oracle.next_gradient(&model)?.is_none() {
+                return Ok(StepOutcome::Exhausted(model));
+            }
+            self.counts.discarded_gradients += 1;
+        }
+        let anchor = flatten(&model);
+        let gamma = self.gamma();
+        let seed = derive_seed(self.seed, "entropy-sgd", self.chains);
+        self.chains += 1;
+        let mut grad_at = |theta: &Tensor<1>| -> Result<Option<Tensor<1>>> {
+            let at = load_flat(model.clone(), theta.clone())?;
+            Ok(oracle.next_gradient(&at)?.map(|g| g.grad))
+        };
+        let outcome = run_langevin_chain(&self.settings, &anchor, gamma, seed, &mut grad_at)?;
+        let chain = match outcome {
+            ChainOutcome::Complete(chain) => chain,
+            ChainOutcome::CutShort(taken) => {
+                self.counts.inner_steps += taken as u64;
+                self.counts.discarded_gradients += taken as u64;
+                return Ok(StepOutcome::Exhausted(model));
+            }
+        };
+        self.counts.inner_steps += self.settings.inner_steps as u64;
+        let g = self.outer_gradient(&anchor, chain.mean, gamma);
+        let d = self.outer.direction(&anchor, g);
+        let updated = load_flat(model, anchor - d.mul_scalar(lr))?;
+        self.counts.outer_steps += 1;
+        Ok(StepOutcome::Stepped(updated))
+    }
+
+    fn counts(&self) -> RuleCounts {
+        self.counts
+    }
+
+    fn gradients_per_step(&self) -> usize {
+        self.settings.inner_steps + usize::from(self.settings.anchor_gradient)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelShape;
+    use crate::optim::MinibatchGradient;
+    use crate::params::to_host;
+    use advland_schema::{ModelKind, ModelSpec};
+    use burn::module::Module;
+    use burn::tensor::Device;
+
+    /// f(θ) = ½ Σ aᵢθᵢ², served as "minibatch" gradients; `left` limits how many.
+    struct Quadratic {
+        a: Vec<f32>,
+        left: Option<usize>,
+    }
+
+    impl Quadratic {
+        fn value(&self, theta: &[f32]) -> f64 {
+            theta
+                .iter()
+                .zip(&self.a)
+                .map(|(t, a)| 0.5 * f64::from(*a) * f64::from(*t).powi(2))
+                .sum()
+        }
+    }
+
+    impl GradientOracle for Quadratic {
+        fn next_gradient(&mut self, model: &Model) -> Result<Option<MinibatchGradient>> {
+            if let Some(left) = &mut self.left {
+                if *left == 0 {
+                    return Ok(None);
+                }
+                *left -= 1;
+            }
+            let theta = to_host(&flatten(model));
+            let g: Vec<f32> = theta.iter().zip(&self.a).map(|(t, a)| t * a).collect();
+            let loss = self.value(&theta);
+            Ok(Some(MinibatchGradient {
+                grad: from_host(g, &Device::flex()),
+                loss,
+            }))
+        }
+    }
+
+    /// A 16-parameter MLP at θ = (1, −0.5, 0.75, …) and the quadratic's curvatures in [0.5, 2].
+    fn setup() -> (Model, Quadratic) {
+        let d = Device::flex();
+        let spec = ModelSpec {
+            kind: ModelKind::Mlp,
+            hidden: vec![2],
+        };
+        let shape = ModelShape {
+            input: [1, 2, 2],
+            classes: 2,
+        };
+        let model = Model::build(&spec, shape, &d).unwrap();
+        let m = model.num_params();
+        let theta: Vec<f32> = (0..m)
+            .map(|i| [1.0, -0.5, 0.75, -1.25][i % 4] * (1.0 + i as f32 / 8.0))
+            .collect();
+        let a = (0..m)
+            .map(|i| 0.5 + 1.5 * i as f32 / (m - 1) as f32)
+            .collect();
+        let model = load_flat(model, from_host(theta, &d)).unwrap();
+        (model, Quadratic { a, left: None })
+    }
+
+    fn stepped(outcome: StepOutcome) -> Model {
+        match outcome {
+            StepOutcome::Stepped(m) => m,
+            StepOutcome::Exhausted(_) => panic!("the oracle ran dry"),
+        }
+    }
+
+    #[test]
+    fn entropy_sgd_decreases_a_convex_quadratic() {
+        let (mut model, mut q) = setup();
+        let f0 = q.value(&to_host(&flatten(&model)));
+        let mut rule = EntropySgd::new(EntropySgdSettings::default(), 3);
+        for _ in 0..20 {
+            model = stepped(rule.step(model, 0.5, &mut q).unwrap());
+        }
+        let f = q.value(&to_host(&flatten(&model)));
+        assert!(f < 1e-2 * f0, "f went from {f0} to {f}");
+        assert_eq!(
+            rule.counts(),
+            RuleCounts {
+                outer_steps: 20,
+                inner_steps: 400,
+                discarded_gradients: 0
+            }
+        );
+    }
+
+    #[test]
+    fn entropy_sgd_with_large_gamma_and_no_noise_follows_sgd() {
+        // With γ ≫ ‖A‖ the chain settles at x' = γ(A + γI)⁻¹x, so γ(x − μ) = A(I + A/γ)⁻¹x =
+        // ∇f(x) + O(‖A‖²/γ): Algorithm 1's outer step is an SGD step up to a relative 2e-3.
+        let gamma = 1000.0;
+        let settings = EntropySgdSettings {
+            inner_steps: 60,
+            gamma0: gamma,
+            gamma1: 0.0,
+            inner_lr: 1.0 / (gamma + 1.25),
+            noise: 0.0,
+            outer_convention: OuterConvention::Algorithm,
+            momentum: 0.0,
+            outer_momentum: 0.0,
+            ..EntropySgdSettings::default()
+        };
+        let (mut esgd_model, mut q) = setup();
+        let mut sgd_model = esgd_model.clone();
+        let mut esgd = EntropySgd::new(settings, 0);
+        let mut sgd = Sgd::new(0.0, 0.0, false);
+        let mut worst = 0.0f64;
+        for _ in 0..20 {
+            esgd_model = stepped(esgd.step(esgd_model, 0.1, &mut q).unwrap());
+            sgd_model = stepped(sgd.step(sgd_model, 0.1, &mut q).unwrap());
+            let (e, s) = (
+                to_host(&flatten(&esgd_model)),
+                to_host(&flatten(&sgd_model)),
+            );
+            let diff: f64 = e
+                .iter()
+                .zip(&s)
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum();
+            let size: f64 = s.iter().map(|b| f64::from(*b).powi(2)).sum();
+            worst = worst.max((diff / size).sqrt());
+        }
+        assert!(
+            worst < 1e-2,
+            "relative distance to SGD's trajectory {worst}"
+        );
+    }
+
+    #[test]
+    fn scoping_advances_gamma_once_per_outer_step() {
+        let settings = EntropySgdSettings {
+            inner_steps: 2,
+            gamma0: 0.03,
+            gamma1: 0.1,
+            ..EntropySgdSettings::default()
+        };
+        let (mut model, mut q) = setup();
+        let mut rule = EntropySgd::new(settings.clone(), 0);
+        let mut expected = 0.03;
+        for _ in 0..5 {
+            assert!((rule.gamma() - expected).abs() < 1e-12 * expected);
+            model = stepped(rule.step(model, 0.1, &mut q).unwrap());
+            expected *= 1.1;
+        }
+        assert!((rule.gamma() - 0.03 * 1.1f64.powi(5)).abs() < 1e-12);
+        let mut frozen = EntropySgd::new(
+            EntropySgdSettings {
+                scoping: Scoping::Frozen,
+                ..settings
+            },
+            0,
+        );
+        for _ in 0..3 {
+            model = stepped(frozen.step(model, 0.1, &mut q).unwrap());
+        }
+        assert_eq!(frozen.gamma(), 0.03);
+    }
+
+    #[test]
+    fn langevin_mean_matches_local_entropy_gradient_closed_form() {
+        // f(x') = ½a·x'² and p(x') ∝ exp(−f(x') − γ/2·(x − x')²) is N(γx/(a+γ), T/(a+γ)), so
+        // γ(x − E[x']) = aγx/(a+γ) = 2 for a = 2, γ = 1, x = 3. With a linear gradient the
+        // chain is an AR(1) whose stationary mean is exactly γx/(a+γ) (no step-size bias), and
+        // its variance is 2η'ε²/(h(2−h)), h = η'(a+γ), with code noise ε·√(2η') (temperature
+        // T = ε²; the mean does not depend on T, the spread does). Each of the n = 4096
+        // coordinates is an independent chain; μ's per-coordinate sd is ≈ 0.48 (EMA weight 0.25,
+        // lag-1 correlation 1 − h), so the coordinate average has sd ≈ 0.0075 (0.4 %) and the
+        // 2 % tolerance is ≈ 5 sd. The sample variance of n values has relative sd √(2/n) = 2.2 %,
+        // so 10 % is ≈ 4.5 sd and rejects the Algorithm-1 noise (half the variance).
+        let (a, gamma, x0, eps, lr) = (2.0f32, 1.0, 3.0f32, 1.0, 0.05);
+        let n = 4096;
+        let settings = EntropySgdSettings {
+            inner_steps: 400,
+            inner_lr: lr,
+            noise: eps,
+            momentum: 0.0,
+            ..EntropySgdSettings::default()
+        };
+        let d = Device::flex();
+        let anchor = from_host(vec![x0; n], &d);
+        let mut grad_at =
+            |x: &Tensor<1>| -> Result<Option<Tensor<1>>> { Ok(Some(x.clone().mul_scalar(a))) };
+        let ChainOutcome::Complete(chain) =
+            run_langevin_chain(&settings, &anchor, gamma, 11, &mut grad_at).unwrap()
+        else {
+            panic!("an endless source ran dry");
+        };
+        let mean = to_host(&chain.mean);
+        let estimate = mean.iter().map(|m| gamma * f64::from(x0 - m)).sum::<f64>() / n as f64;
+        let exact = f64::from(a) * gamma * f64::from(x0) / (f64::from(a) + gamma);
+        assert!(
+            (estimate - exact).abs() < 0.02 * exact,
+            "γ(x − μ) = {estimate}, closed form {exact}"
+        );
+        let last = to_host(&chain.last);
+        let centre = last.iter().map(|v| f64::from(*v)).sum::<f64>() / n as f64;
+        let var = last
+            .iter()
+            .map(|v| (f64::from(*v) - centre).powi(2))
+            .sum::<f64>()
+            / (n - 1) as f64;
+        let h = lr * (f64::from(a) + gamma);
+        let want = 2.0 * lr * eps * eps / (h * (2.0 - h));
+        assert!(
+            (var - want).abs() < 0.1 * want,
+            "chain variance {var}, stationary {want}"
+        );
+    }
+
+    #[test]
+    fn outer_conventions_differ_by_exactly_gamma() {
+        let base = EntropySgdSettings {
+            inner_steps: 5,
+            gamma0: 0.5,
+            noise: 1e-2,
+            ..EntropySgdSettings::default()
+        };
+        let (model, mut q) = setup();
+        let theta = to_host(&flatten(&model));
+        let mut moves = Vec::new();
+        for convention in [OuterConvention::Code, OuterConvention::Algorithm] {
+            let settings = EntropySgdSettings {
+                outer_convention: convention,
+                ..base.clone()
+            };
+            let mut rule = EntropySgd::new(settings, 9);
+            let after = to_host(&flatten(&stepped(
+                rule.step(model.clone(), 0.1, &mut q).unwrap(),
+            )));
+            moves.push(
+                after
+                    .iter()
+                    .zip(&theta)
+                    .map(|(a, b)| f64::from(a - b))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        for (code, algorithm) in moves[0].iter().zip(&moves[1]) {
+            assert!(
+                code.abs() > 1e-4,
+                "a step of {code} is too small to compare"
+            );
+            assert!(
+                (algorithm / code - 0.5).abs() < 1e-4,
+                "algorithm {algorithm} vs code {code}"
+            );
+        }
+    }
+
+    #[test]
+    fn chain_cut_short_leaves_the_model_and_counts_its_gradients() {
+        let (model, mut q) = setup();
+        q.left = Some(5);
+        let theta = to_host(&flatten(&model));
+        let settings = EntropySgdSettings {
+            inner_steps: 3,
+            ..EntropySgdSettings::default()
+        };
+        let mut rule = EntropySgd::new(settings, 0);
+        let model = stepped(rule.step(model, 0.1, &mut q).unwrap());
+        let StepOutcome::Exhausted(model) = rule.step(model.clone(), 0.1, &mut q).unwrap() else {
+            panic!("two gradients cannot make a 3-step chain");
+        };
+        assert_ne!(to_host(&flatten(&model)), theta);
+        assert_eq!(
+            rule.counts(),
+            RuleCounts {
+                outer_steps: 1,
+                inner_steps: 5,
+                discarded_gradients: 2
+            }
+        );
+    }
+}
