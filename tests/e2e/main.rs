@@ -74,3 +74,25 @@ pub fn train_mlp(
     args.extend(extra);
     ok(&advland(dir, &args))
 }
+
+/// Trains an MLP with `hidden` units for 2 epochs of L∞ PGD-AT (ε = 0.1, PGD-2) on 300
+/// training and 100 test examples into `dir/run`: the small adversarial model the analysis
+/// tests measure.
+pub fn train_linf_mlp(dir: &Path, hidden: &str) -> String {
+    train_mlp(
+        dir,
+        hidden,
+        "2",
+        ["300", "100"],
+        &[
+            "--norm",
+            "linf",
+            "--eps",
+            "0.1",
+            "--steps",
+            "2",
+            "--eval-subset",
+            "50",
+        ],
+    )
+}

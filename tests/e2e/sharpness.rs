@@ -3,28 +3,13 @@
 
 use advland_schema::{ObjectiveKind, Report, SharpnessEstimate, SharpnessReport, read_json};
 
-use crate::{advland, ok, train_mlp, user_error};
+use crate::{advland, ok, train_linf_mlp, user_error};
 
 #[test]
 fn sharpness_estimators_write_reports() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    train_mlp(
-        d,
-        "8",
-        "2",
-        ["300", "100"],
-        &[
-            "--norm",
-            "linf",
-            "--eps",
-            "0.1",
-            "--steps",
-            "2",
-            "--eval-subset",
-            "50",
-        ],
-    );
+    train_linf_mlp(d, "8");
     let c1 = "run/checkpoints/epoch-0001";
     let c2 = "run/checkpoints/epoch-0002";
     let common = ["--subset", "32", "--steps", "3", "--seed", "1"];

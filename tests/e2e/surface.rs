@@ -8,28 +8,13 @@ use std::time::{Duration, Instant};
 
 use advland_schema::{EvalReport, ObjectiveKind, Report, SurfaceReport, read_json};
 
-use crate::{advland, ok, train_mlp, user_error};
+use crate::{advland, ok, train_linf_mlp, train_mlp, user_error};
 
 const C1: &str = "run/checkpoints/epoch-0001";
 const C2: &str = "run/checkpoints/epoch-0002";
 
 fn trained(d: &Path) {
-    train_mlp(
-        d,
-        "16",
-        "2",
-        ["300", "100"],
-        &[
-            "--norm",
-            "linf",
-            "--eps",
-            "0.1",
-            "--steps",
-            "2",
-            "--eval-subset",
-            "50",
-        ],
-    );
+    train_linf_mlp(d, "16");
 }
 
 fn surface(d: &Path, out: &str, extra: &[&str]) -> Report<SurfaceReport> {

@@ -24,6 +24,16 @@ pub struct Field {
 }
 
 impl Field {
+    /// A linear scale over the field's own values (the unit interval for an empty field), for
+    /// charts drawn without a shared colour bar.
+    pub fn own_scale(&self) -> ColourScale {
+        ColourScale::fit(self.z.iter().copied(), false).unwrap_or(ColourScale {
+            min: 0.0,
+            max: 1.0,
+            log: false,
+        })
+    }
+
     /// Checks that the lengths agree: `z.len() == x.len() · y.len()`, both axes non-empty.
     pub fn is_consistent(&self) -> bool {
         !self.x.is_empty() && !self.y.is_empty() && self.z.len() == self.x.len() * self.y.len()
@@ -78,13 +88,7 @@ impl HeatmapChart {
                 self.caption
             ));
         }
-        let scale = scale
-            .or_else(|| ColourScale::fit(f.z.iter().copied(), false))
-            .unwrap_or(ColourScale {
-                min: 0.0,
-                max: 1.0,
-                log: false,
-            });
+        let scale = scale.unwrap_or_else(|| f.own_scale());
         let (x0, x1) = (Field::cell(&f.x, 0).0, Field::cell(&f.x, f.x.len() - 1).1);
         let (y0, y1) = (Field::cell(&f.y, 0).0, Field::cell(&f.y, f.y.len() - 1).1);
         let mut builder = ChartBuilder::on(area);
@@ -168,13 +172,7 @@ impl SurfaceChart {
                 self.caption
             ));
         }
-        let scale = scale
-            .or_else(|| ColourScale::fit(f.z.iter().copied(), false))
-            .unwrap_or(ColourScale {
-                min: 0.0,
-                max: 1.0,
-                log: false,
-            });
+        let scale = scale.unwrap_or_else(|| f.own_scale());
         // Heights in scale space, so a log colour scale also gives a log height axis.
         let h = |v: f64| scale.transform(v);
         let (zlo, zhi) = crate::plot::padded_range(f.z.iter().map(|&v| h(v)));

@@ -42,7 +42,10 @@ pub fn relation_figures(r: &RelationReport) -> Vec<FigureSpec> {
         "κ of the adversarial loss (largest probe)",
         &|row| Some(row.kappa_adversarial),
     )];
-    if r.rows.iter().all(|row| row.kappa_adversarial_random.is_some()) {
+    if r.rows
+        .iter()
+        .all(|row| row.kappa_adversarial_random.is_some())
+    {
         out.push(scatter(
             r,
             "relation-random",
