@@ -129,7 +129,10 @@ def prepare_weights(runner):
 def divan_advland(args):
     """Runs advland-train's divan GEMM and batch-1,000 training-step benchmarks (burn on flex);
     returns their output text, or "" if cargo fails."""
-    cmd = ["cargo", "bench", "-q", "-p", "advland-train", "--bench", "backends", "--", "gemm", "train_step_b1000"]
+    # Both bench crates in one call, as `just bench` builds them (alone, advland-train resolves
+    # burn's features differently and rebuilds it).
+    cmd = ["cargo", "bench", "-q", "-p", "advland-train", "--bench", "backends", "-p", "advland-analysis",
+           "--bench", "analysis", "--", "gemm", "train_step_b1000"]
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
     log("advland divan benchmarks: " + " ".join(cmd))
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
