@@ -36,10 +36,26 @@ ci:
 doc:
     cargo doc --workspace --no-deps
 
-# Benchmarks (backends flex vs ndarray; analysis primitives); never run in CI.
+# Benchmarks, never run in CI (both bench crates in one cargo call: built apart, their features
+# differ and burn is rebuilt each time): the divan micro-benchmarks (training step, PGD-10 L∞/L2, GEMM peak,
+# adversarial gradient, HVP, surface row), then advland vs PyTorch on the same weights, data and
+# threads, printed as one table (bench/compare.py; bench/setup_venv.sh installs torch and
+# torchattacks into bench/.venv first, several GB). Results: bench/RESULTS.md.
 bench:
+    cargo build --release
+    bash bench/setup_venv.sh
+    cargo bench -p advland-train --bench backends -p advland-analysis --bench analysis
+    python3 bench/compare.py
+
+# Only the advland vs PyTorch table (needs the release build and bench/.venv).
+bench-compare *ARGS:
+    cargo build --release
+    bash bench/setup_venv.sh
+    python3 bench/compare.py {{ARGS}}
+
+# CPU backends flex vs ndarray (builds burn's NdArray backend too; see bench/BACKENDS.md).
+bench-backends:
     cargo bench -p advland-train --bench backends --features ndarray
-    cargo bench -p advland-analysis --bench analysis
 
 # Redraw every figure and index.html from report JSON, e.g. `just report runs/demo`.
 report +INPUTS:
