@@ -120,8 +120,22 @@ fn relate_tabulates_flatness_against_kappa_with_rank_correlations() {
             row.grad_l2_adversarial >= 0.0 && row.grad_l2_clean >= 0.0,
             "{row:?}"
         );
+        // The small-radius random κ is one of the probes the largest κ is taken over.
+        let random = row.kappa_adversarial_random.unwrap();
+        assert!(random >= 0.0 && random <= row.kappa_adversarial, "{row:?}");
     }
-    assert_eq!(r.data.correlations.len(), 5);
+    // Five flatness measures, each against both κ variants.
+    assert_eq!(r.data.correlations.len(), 10);
+    for with in ["kappa_adversarial", "kappa_adversarial_random"] {
+        assert_eq!(
+            r.data
+                .correlations
+                .iter()
+                .filter(|c| c.with == with)
+                .count(),
+            5
+        );
+    }
     for c in &r.data.correlations {
         assert_eq!(c.rows, 4);
         if let Some(rho) = c.spearman {
