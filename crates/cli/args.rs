@@ -486,6 +486,19 @@ pub struct SharpnessArgs {
     /// Grid points along the line (kinks).
     #[arg(long, default_value_t = 41)]
     pub points: usize,
+    /// Also probe EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) of the objective at this scope γ
+    /// (lipschitz; paper.md §2.5, claim C8). Each of its gradients runs a Langevin chain.
+    #[arg(long)]
+    pub local_entropy_gamma: Option<f64>,
+    /// Langevin steps of that chain (full-subset gradients, the same noise at every θ).
+    #[arg(long, default_value_t = 5)]
+    pub local_entropy_steps: usize,
+    /// Inner learning rate η' of that chain.
+    #[arg(long, default_value_t = 0.1)]
+    pub local_entropy_lr: f64,
+    /// Thermal noise ε of that chain.
+    #[arg(long, default_value_t = 1e-4)]
+    pub local_entropy_noise: f64,
     /// Seed of the directions, start vectors and attack starts.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -110,3 +110,63 @@ fn sharpness_estimators_write_reports() {
         &["run"],
     );
 }
+
+/// The local-entropy probe of claim C8: κ of θ ↦ γ(θ − μ(θ)) next to the adversarial loss's own.
+#[test]
+fn lipschitz_probes_the_local_entropy_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train_linf_mlp(d, "8");
+    let out = ok(&advland(
+        d,
+        &[
+            "sharpness",
+            "lipschitz",
+            "--checkpoint",
+            "run/checkpoints/epoch-0002",
+            "--subset",
+            "16",
+            "--steps",
+            "2",
+            "--radii",
+            "1e-2",
+            "--directions",
+            "1",
+            "--local-entropy-gamma",
+            "5",
+            "--local-entropy-steps",
+            "3",
+            "--out",
+            "le.json",
+        ],
+    ));
+    assert!(out.contains("local-entropy map"), "{out}");
+    let r: Report<SharpnessReport> = read_json(&d.join("le.json")).unwrap();
+    let SharpnessEstimate::Lipschitz(l) = &r.data.estimate else {
+        panic!("not lipschitz")
+    };
+    let e = l.local_entropy.as_ref().unwrap();
+    assert_eq!((e.gamma, e.inner_steps), (5.0, 3));
+    assert_eq!(e.random.len(), 1);
+    assert!(e.kappa_max.is_finite() && e.kappa_max > 0.0, "{e:?}");
+    assert!(
+        !std::fs::read_to_string(d.join("le.json"))
+            .unwrap()
+            .contains("null")
+    );
+
+    let bad = advland(
+        d,
+        &[
+            "sharpness",
+            "lipschitz",
+            "--checkpoint",
+            "run/checkpoints/epoch-0002",
+            "--local-entropy-gamma",
+            "0",
+            "--out",
+            "bad.json",
+        ],
+    );
+    user_error(&bad, &["gamma", "> 0"]);
+}

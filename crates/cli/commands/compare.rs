@@ -202,6 +202,12 @@ fn add_report(
                     v.insert(format!("trace {suffix}"), t.mean);
                 }
                 SharpnessEstimate::Lipschitz(l) => {
+                    if let Some(e) = &l.local_entropy {
+                        v.insert(
+                            format!("κ local-entropy γ={} {suffix}", e.gamma),
+                            e.kappa_max,
+                        );
+                    }
                     for s in &l.objectives {
                         let name = match &o.attack {
                             Some(a) => format!("κ {} {}", s.kind.as_str(), label(a)),

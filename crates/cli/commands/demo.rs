@@ -128,6 +128,10 @@ impl Plan {
             directions: self.directions,
             ascent_steps: self.directions,
             points: 41,
+            local_entropy_gamma: None,
+            local_entropy_steps: 5,
+            local_entropy_lr: 0.1,
+            local_entropy_noise: 1e-4,
             seed,
             out: None,
         }

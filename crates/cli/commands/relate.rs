@@ -225,6 +225,10 @@ fn relation_row(
         directions: args.directions,
         ascent_steps: args.directions,
         points: 2,
+        local_entropy_gamma: None,
+        local_entropy_steps: 5,
+        local_entropy_lr: 0.1,
+        local_entropy_noise: 1e-4,
         seed: args.seed,
         out: None,
     };

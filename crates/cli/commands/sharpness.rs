@@ -11,13 +11,14 @@ use advland_analysis::hessian::{
 use advland_analysis::lipschitz::{
     Anchor, gradient_jumps, probe_directions, random_directions, worst_case_ascent,
 };
+use advland_analysis::local_entropy::{LocalEntropyObjective, local_entropy_kappa};
 use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec};
 use advland_analysis::vector::{norm, normalize};
 use advland_analysis::{Objective, ObjectiveKind};
 use advland_schema::{
-    Cost, DensityResult, EigenMethod, Eigenvalue, HessianResult, LipschitzResult, ObjectiveInfo,
-    Precision, Report, SharpnessEstimate, SharpnessReport, SmoothnessEstimates, StopReason,
-    TraceResult, write_json,
+    Cost, DensityResult, EigenMethod, Eigenvalue, EntropySgdSettings, HessianResult,
+    LipschitzResult, LocalEntropyKappa, ObjectiveInfo, Precision, Report, SharpnessEstimate,
+    SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, write_json,
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits, subset};
@@ -76,6 +77,14 @@ pub fn measure(
     device_name: &str,
 ) -> Result<Report<SharpnessReport>> {
     let start = Instant::now();
+    if let Some(gamma) = args.local_entropy_gamma {
+        if args.estimator != Estimator::Lipschitz {
+            bail!("--local-entropy-gamma belongs to the lipschitz estimator");
+        }
+        if !(gamma.is_finite() && gamma > 0.0) {
+            bail!("--local-entropy-gamma: the scope γ must be finite and > 0, got {gamma}");
+        }
+    }
     let checkpoint = args
         .checkpoint
         .first()
@@ -131,10 +140,15 @@ pub fn measure(
                 trajectory.push(anchor.secant(&previous)?);
                 previous = anchor;
             }
+            let local_entropy = match args.local_entropy_gamma {
+                Some(gamma) => Some(local_entropy(args, &objective, &theta, gamma, device)?),
+                None => None,
+            };
             SharpnessEstimate::Lipschitz(LipschitzResult {
                 relative_radii: args.radii.clone(),
                 objectives,
                 trajectory,
+                local_entropy,
             })
         }
         Estimator::Trace => {
@@ -324,6 +338,40 @@ fn smoothness(
     })
 }
 
+/// κ of the local-entropy map of `objective` on the random directions and radii of
+/// [`smoothness`]. The chain keeps no momentum and no weight decay: μ(θ) is then the plain
+/// Langevin mean of paper.md §2.5.
+fn local_entropy(
+    args: &SharpnessArgs,
+    objective: &ModelObjective,
+    theta: &[f64],
+    gamma: f64,
+    device: &Device,
+) -> Result<LocalEntropyKappa> {
+    let settings = EntropySgdSettings {
+        inner_steps: args.local_entropy_steps,
+        inner_lr: args.local_entropy_lr,
+        noise: args.local_entropy_noise,
+        momentum: 0.0,
+        weight_decay: 0.0,
+        ..EntropySgdSettings::default()
+    };
+    let map = LocalEntropyObjective::new(objective, settings.clone(), gamma, args.seed, device)?;
+    let scale = norm(theta);
+    let radii: Vec<f64> = args.radii.iter().map(|r| r * scale).collect();
+    let directions = random_directions(theta.len(), args.directions, args.seed);
+    let random = local_entropy_kappa(&map, theta.to_vec(), &directions, &radii)?;
+    let kappa_max = random.iter().map(|p| p.kappa_max).fold(0.0, f64::max);
+    Ok(LocalEntropyKappa {
+        gamma,
+        inner_steps: settings.inner_steps,
+        inner_lr: settings.inner_lr,
+        noise: settings.noise,
+        random,
+        kappa_max,
+    })
+}
+
 fn print_summary(r: &SharpnessReport, out: &Path) {
     println!(
         "objective {} on {} examples, loss {:.5}, |theta| {:.4}",
@@ -349,6 +397,12 @@ fn print_summary(r: &SharpnessReport, out: &Path) {
             }
         }
         SharpnessEstimate::Lipschitz(l) => {
+            if let Some(e) = &l.local_entropy {
+                println!(
+                    "local-entropy map (gamma {}, L = {}): kappa_max {:.6e}",
+                    e.gamma, e.inner_steps, e.kappa_max
+                );
+            }
             for o in &l.objectives {
                 println!("{}: kappa_max {:.6e}", o.kind.as_str(), o.kappa_max);
                 for p in &o.random {

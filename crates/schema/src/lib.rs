@@ -52,8 +52,8 @@ pub use settings::{
 };
 pub use sharpness::{
     DensityResult, EigenMethod, Eigenvalue, HessianResult, KinkProfile, LipschitzResult,
-    ObjectiveInfo, ObjectiveKind, Precision, RadiusProbe, Secant, SharpnessEstimate,
-    SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, WorstCase,
+    LocalEntropyKappa, ObjectiveInfo, ObjectiveKind, Precision, RadiusProbe, Secant,
+    SharpnessEstimate, SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, WorstCase,
 };
 pub use surface::{
     Axis, DirectionKind, DirectionsInfo, IgnoreParams, Normalization, Shard, SurfaceReport,

@@ -195,6 +195,28 @@ pub struct LipschitzResult {
     pub objectives: Vec<SmoothnessEstimates>,
     /// Secants between consecutive checkpoints (trajectory), if several were given.
     pub trajectory: Vec<Secant>,
+    /// κ of EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) built on the requested objective
+    /// (paper.md §2.5, claim C8), on the same random directions and radii.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_entropy: Option<LocalEntropyKappa>,
+}
+
+/// κ(r) of the local-entropy map of an objective: the smoothness EntropySGD's update sees.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalEntropyKappa {
+    /// The scope γ.
+    pub gamma: f64,
+    /// Langevin steps L of the chain giving μ(θ) (full-subset gradients, common noise).
+    pub inner_steps: usize,
+    /// Inner learning rate η'.
+    pub inner_lr: f64,
+    /// Thermal noise ε.
+    pub noise: f64,
+    /// κ(r) over the random directions.
+    pub random: Vec<RadiusProbe>,
+    /// Largest κ of these probes.
+    pub kappa_max: f64,
 }
 
 /// Gradient jumps along a line.

@@ -112,6 +112,14 @@ pub fn sharpness_figures(r: &SharpnessReport) -> Vec<FigureSpec> {
                     Style::LineMarkers,
                 ));
             }
+            if let Some(e) = &l.local_entropy {
+                series.push(Series::new(
+                    format!("local-entropy map, γ = {}", e.gamma),
+                    e.random.iter().map(|p| (p.radius, p.kappa_max)).collect(),
+                    l.objectives.len(),
+                    Style::LineMarkers,
+                ));
+            }
             let log_y = wants_log(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
             let kappa = LineChart::new(
                 "κ(r) = ‖∇f(θ+ru) − ∇f(θ)‖ / r",
