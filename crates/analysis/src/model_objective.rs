@@ -289,6 +289,43 @@ impl ModelObjective {
         }
         Ok(out)
     }
+
+    /// Mean loss at θ without a backward pass and, when `accuracy` is set, the accuracy on
+    /// the same inputs (an argmax per batch that loss-only probes do not pay for).
+    fn evaluate(&self, theta: &[f64], accuracy: bool) -> Result<(f64, Option<f64>)> {
+        let model = self.model_at(theta)?;
+        let inputs = self.inputs(theta, &model);
+        let valid = model.valid();
+        let mut loss_sum = 0.0;
+        let mut correct = 0usize;
+        for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
+            let logits = match &self.patterns {
+                // Recorded gates live on the autodiff device; replay there, without a backward.
+                Some(_) => self.logits(&model, x, i).detach().inner(),
+                None => valid.forward(x.inner()),
+            };
+            let labels = batch.labels.clone().inner();
+            if accuracy {
+                correct += correct_count(logits.clone(), labels.clone());
+            }
+            let per_example = cross_entropy(logits, labels);
+            loss_sum += per_example.sum().into_scalar::<f64>();
+            self.add_cost(Cost {
+                forward: batch.labels.dims()[0] as u64,
+                backward: 0,
+            });
+        }
+        self.evaluations.set(self.evaluations.get() + 1);
+        let n = self.examples as f64;
+        let loss = loss_sum / n;
+        if !loss.is_finite() {
+            return Err(Error::NonFinite {
+                what: "loss",
+                step: usize::try_from(self.evaluations.get()).unwrap_or(usize::MAX),
+            });
+        }
+        Ok((loss, accuracy.then(|| correct as f64 / n)))
+    }
 }
 
 fn template_dim(model: &Model) -> usize {
@@ -352,39 +389,10 @@ impl Objective for ModelObjective {
     }
 
     fn loss(&self, theta: &[f64]) -> Result<f64> {
-        self.loss_and_accuracy(theta).map(|(loss, _)| loss)
+        self.evaluate(theta, false).map(|(loss, _)| loss)
     }
 
     fn loss_and_accuracy(&self, theta: &[f64]) -> Result<(f64, Option<f64>)> {
-        let model = self.model_at(theta)?;
-        let inputs = self.inputs(theta, &model);
-        let valid = model.valid();
-        let mut loss_sum = 0.0;
-        let mut correct = 0usize;
-        for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
-            let logits = match &self.patterns {
-                // Recorded gates live on the autodiff device; replay there, without a backward.
-                Some(_) => self.logits(&model, x, i).detach().inner(),
-                None => valid.forward(x.inner()),
-            };
-            let labels = batch.labels.clone().inner();
-            correct += correct_count(logits.clone(), labels.clone());
-            let per_example = cross_entropy(logits, labels);
-            loss_sum += per_example.sum().into_scalar::<f64>();
-            self.add_cost(Cost {
-                forward: batch.labels.dims()[0] as u64,
-                backward: 0,
-            });
-        }
-        self.evaluations.set(self.evaluations.get() + 1);
-        let n = self.examples as f64;
-        let loss = loss_sum / n;
-        if !loss.is_finite() {
-            return Err(Error::NonFinite {
-                what: "loss",
-                step: usize::try_from(self.evaluations.get()).unwrap_or(usize::MAX),
-            });
-        }
-        Ok((loss, Some(correct as f64 / n)))
+        self.evaluate(theta, true)
     }
 }

@@ -177,14 +177,14 @@ fn add_report(
     directions: &mut Option<(PathBuf, String)>,
 ) -> Result<()> {
     let text = fs_err::read_to_string(path)?;
-    let Ok(envelope) = serde_json::from_str::<serde_json::Value>(&text) else {
+    let Ok(mut envelope) = serde_json::from_str::<serde_json::Value>(&text) else {
         return Ok(());
     };
-    let kind = envelope["kind"].as_str().unwrap_or_default();
-    let parse = || -> Result<serde_json::Value> { Ok(envelope["data"].clone()) };
-    match kind {
+    let kind = envelope["kind"].as_str().unwrap_or_default().to_owned();
+    let data = envelope["data"].take();
+    match kind.as_str() {
         "sharpness" => {
-            let r: SharpnessReport = serde_json::from_value(parse()?)
+            let r: SharpnessReport = serde_json::from_value(data)
                 .with_context(|| format!("{}: not a sharpness report", path.display()))?;
             let o = &r.objective;
             let suffix = match &o.attack {
@@ -220,7 +220,7 @@ fn add_report(
             }
         }
         "flatness" => {
-            let r: FlatnessReport = serde_json::from_value(parse()?)
+            let r: FlatnessReport = serde_json::from_value(data)
                 .with_context(|| format!("{}: not a flatness report", path.display()))?;
             let v = by_epoch.entry(r.epoch).or_default();
             let attack = label(&r.attack);
@@ -237,7 +237,7 @@ fn add_report(
             }
         }
         "eval" => {
-            let r: EvalReport = serde_json::from_value(parse()?)
+            let r: EvalReport = serde_json::from_value(data)
                 .with_context(|| format!("{}: not an eval report", path.display()))?;
             let v = by_epoch.entry(r.epoch).or_default();
             v.insert("eval clean accuracy".into(), r.result.clean.accuracy);
@@ -249,7 +249,7 @@ fn add_report(
             }
         }
         "surface" => {
-            let r: SurfaceReport = serde_json::from_value(parse()?)
+            let r: SurfaceReport = serde_json::from_value(data)
                 .with_context(|| format!("{}: not a surface report", path.display()))?;
             match directions {
                 None => *directions = Some((path.to_owned(), r.directions.hash.clone())),

@@ -225,7 +225,7 @@ pub fn compute(
         quiet,
     );
     bar.set_position(resumed as u64);
-    let mut stream = open_partial(&partial, &fingerprint)?;
+    let mut stream = open_partial(&partial, &fingerprint, &done)?;
     let workers = (0..args.workers.max(1))
         .map(|_| objectives.clone())
         .collect::<Vec<_>>();
@@ -474,26 +474,21 @@ fn read_partial(
     Ok(done)
 }
 
-/// Rewrites the partial file with its header and the points of the same computation read back
-/// (dropping a cut-short last line), then keeps it open for appending.
-fn open_partial(path: &Path, fingerprint: &str) -> Result<std::io::BufWriter<fs_err::File>> {
+/// Rewrites the partial file as its header plus the points `done` (read back by
+/// [`read_partial`], so a cut-short last line is dropped), then keeps it open for appending.
+fn open_partial(
+    path: &Path,
+    fingerprint: &str,
+    done: &BTreeMap<usize, PointValues>,
+) -> Result<std::io::BufWriter<fs_err::File>> {
     let mut text = serde_json::to_string(&Header {
         advland_surface_partial: 1,
         fingerprint: fingerprint.to_owned(),
     })?;
     text.push('\n');
-    if let Ok(old) = fs_err::read_to_string(path) {
-        let mut lines = old.lines();
-        let same = lines
-            .next()
-            .and_then(|l| serde_json::from_str::<Header>(l).ok())
-            .is_some_and(|h| h.fingerprint == fingerprint);
-        if same {
-            for l in lines.take_while(|l| serde_json::from_str::<Line>(l).is_ok()) {
-                text.push_str(l);
-                text.push('\n');
-            }
-        }
+    for (&k, v) in done {
+        text.push_str(&serde_json::to_string(&Line { k, v: v.clone() })?);
+        text.push('\n');
     }
     advland_schema::write_atomic(path, text.as_bytes())?;
     let file = fs_err::OpenOptions::new().append(true).open(path)?;
@@ -559,7 +554,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json.partial");
         {
-            let mut w = open_partial(&path, "abc").unwrap();
+            let mut w = open_partial(&path, "abc", &BTreeMap::new()).unwrap();
             append_point(&mut w, &path, 3, &vec![(0.5, Some(1.0))]).unwrap();
             append_point(&mut w, &path, 1, &vec![(0.25, Some(0.5))]).unwrap();
         }
@@ -569,7 +564,7 @@ mod tests {
         let done = read_partial(&path, "abc", 1).unwrap();
         assert_eq!(done.keys().copied().collect::<Vec<_>>(), vec![1, 3]);
         // Reopening drops the cut line, so later appends stay parseable.
-        let mut w = open_partial(&path, "abc").unwrap();
+        let mut w = open_partial(&path, "abc", &done).unwrap();
         append_point(&mut w, &path, 7, &vec![(0.1, None)]).unwrap();
         drop(w);
         assert_eq!(read_partial(&path, "abc", 1).unwrap().len(), 3);
