@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DatasetName, EigenMethod, ModelKind, NoiseConvention, Norm, ObjectiveKind, OuterConvention,
-    PgdSettings, Precision, Scoping, ThreatSpec, parse_fraction,
+    DatasetName, EigenMethod, ModelKind, ModelSpec, NoiseConvention, Norm, ObjectiveKind,
+    OuterConvention, PgdSettings, Precision, Scoping, ThreatSpec, parse_fraction,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -133,6 +133,40 @@ pub struct DataArgs {
     pub test_subset: Option<usize>,
 }
 
+/// Which architecture, overriding the experiment file (or describing `--weights`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ModelArgs {
+    /// Architecture.
+    #[arg(id = "model", long = "model", value_enum)]
+    pub kind: Option<ModelKind>,
+    /// MLP hidden widths, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// ResNet blocks per stage, comma separated (2,2,2,2 is ResNet-18's layout).
+    #[arg(long, value_delimiter = ',')]
+    pub blocks: Option<Vec<usize>>,
+    /// ResNet channels of the first stage (doubled at each later stage; ResNet-18: 64).
+    #[arg(long)]
+    pub width: Option<usize>,
+}
+
+impl ModelArgs {
+    /// `spec` with the given flags in place of its values.
+    pub fn apply(&self, mut spec: ModelSpec) -> ModelSpec {
+        let Self {
+            kind,
+            hidden,
+            blocks,
+            width,
+        } = self;
+        spec.kind = kind.unwrap_or(spec.kind);
+        spec.hidden = hidden.clone().unwrap_or(spec.hidden);
+        spec.blocks = blocks.clone().unwrap_or(spec.blocks);
+        spec.width = width.unwrap_or(spec.width);
+        spec
+    }
+}
+
 /// Learning-rate schedules selectable from the command line (piecewise needs a file).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ScheduleArg {
@@ -158,11 +192,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Architecture.
-    #[arg(long, value_enum)]
-    pub model: Option<ModelKind>,
-    /// MLP hidden widths, comma separated.
-    #[arg(long, value_delimiter = ',')]
-    pub hidden: Option<Vec<usize>>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -326,11 +357,8 @@ pub struct EvalArgs {
     #[arg(long, requires = "model")]
     pub weights: Option<PathBuf>,
     /// Architecture of --weights.
-    #[arg(long, value_enum)]
-    pub model: Option<ModelKind>,
-    /// MLP hidden widths of --weights, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "128")]
-    pub hidden: Vec<usize>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Data (default: the checkpoint's data set, all test examples).
     #[command(flatten)]
     pub data: DataArgs,

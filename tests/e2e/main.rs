@@ -7,6 +7,7 @@ mod entropy_sgd;
 mod errors;
 mod flatness;
 mod linear;
+mod resnet;
 mod sharpness;
 mod surface;
 

@@ -45,6 +45,7 @@ fn cnn(device: &Device) -> Model {
     let spec = ModelSpec {
         kind: ModelKind::Cnn,
         hidden: vec![],
+        ..ModelSpec::default()
     };
     let shape = ModelShape {
         input: [1, 28, 28],

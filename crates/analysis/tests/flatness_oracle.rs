@@ -112,6 +112,7 @@ fn relu_mlp(device: &Device) -> Model {
     let spec = ModelSpec {
         kind: ModelKind::Mlp,
         hidden: vec![12],
+        ..ModelSpec::default()
     };
     let shape = ModelShape {
         input: [1, 4, 4],

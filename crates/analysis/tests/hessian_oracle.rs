@@ -34,6 +34,7 @@ fn tiny(precision: Precision) -> ModelObjective {
     let spec = ModelSpec {
         kind: ModelKind::Mlp,
         hidden: vec![32],
+        ..ModelSpec::default()
     };
     let shape = ModelShape {
         input: [1, 4, 4],

@@ -36,6 +36,7 @@ fn linear(device: &Device) -> (DMatrix<f64>, Model) {
     let spec = ModelSpec {
         kind: ModelKind::Mlp,
         hidden: vec![],
+        ..ModelSpec::default()
     };
     let shape = ModelShape {
         input: [1, 2, 4],

@@ -19,6 +19,7 @@ fn setup() -> (Model, advland_data::Dataset, Device) {
     let spec = ModelSpec {
         kind: ModelKind::Mlp,
         hidden: vec![6],
+        ..ModelSpec::default()
     };
     let shape = ModelShape {
         input: data.shape,

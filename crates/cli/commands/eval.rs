@@ -66,10 +66,7 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
             (model, info.epoch, info.settings.data, c.clone())
         }
         (None, Some(w)) => {
-            let spec = ModelSpec {
-                kind: args.model.context("--weights needs --model")?,
-                hidden: args.hidden.clone(),
-            };
+            let spec = args.model.apply(ModelSpec::default());
             let data = data_settings(DataSettings::default(), &args.data);
             let splits = load_splits(&data)?;
             let model = Model::build(&spec, model_shape(&splits), device)?;

@@ -27,7 +27,6 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
         seed,
         data,
         model,
-        hidden,
         epochs,
         batch_size,
         lr,
@@ -55,10 +54,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     }
     s.data.train_subset = data.train_subset.or(s.data.train_subset);
     s.data.test_subset = data.test_subset.or(s.data.test_subset);
-    set(&mut s.model.kind, *model);
-    if let Some(h) = hidden {
-        s.model.hidden.clone_from(h);
-    }
+    s.model = model.apply(std::mem::take(&mut s.model));
     set(&mut s.training.epochs, *epochs);
     set(&mut s.training.batch_size, *batch_size);
     set(&mut s.training.lr, *lr);
@@ -224,6 +220,7 @@ pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
     let kind = match s.model.kind {
         advland_schema::ModelKind::Mlp => "mlp",
         advland_schema::ModelKind::Cnn => "cnn",
+        advland_schema::ModelKind::Resnet => "resnet",
     };
     let objective = s
         .adversarial

@@ -88,6 +88,8 @@ pub enum ModelKind {
     Mlp,
     /// conv3x3(16) → ReLU → maxpool2 → conv3x3(32) → ReLU → maxpool2 → Linear(classes).
     Cnn,
+    /// Pre-activation ResNet without batch norm; `blocks` per stage, `width` channels first.
+    Resnet,
 }
 
 /// Which model to build.
@@ -96,8 +98,14 @@ pub enum ModelKind {
 pub struct ModelSpec {
     /// The architecture.
     pub kind: ModelKind,
-    /// Hidden layer widths of the MLP (ignored by the CNN).
+    /// Hidden layer widths of the MLP (ignored by the others).
     pub hidden: Vec<usize>,
+    /// Residual blocks per stage of the ResNet (ignored by the others); `[2, 2, 2, 2]` is
+    /// ResNet-18's layout.
+    pub blocks: Vec<usize>,
+    /// Channels of the ResNet's first stage, doubled at every later stage (ignored by the
+    /// others).
+    pub width: usize,
 }
 
 impl Default for ModelSpec {
@@ -105,6 +113,8 @@ impl Default for ModelSpec {
         Self {
             kind: ModelKind::Cnn,
             hidden: vec![128],
+            blocks: vec![2, 2, 2, 2],
+            width: 64,
         }
     }
 }
@@ -363,6 +373,17 @@ impl TrainSettings {
         }
         if self.model.kind == ModelKind::Mlp && self.model.hidden.contains(&0) {
             problems.push(Error::invalid("model.hidden", "widths must be >= 1"));
+        }
+        if self.model.kind == ModelKind::Resnet {
+            if self.model.blocks.is_empty() || self.model.blocks.contains(&0) {
+                problems.push(Error::invalid(
+                    "model.blocks",
+                    "needs one or more stages, each of >= 1 block",
+                ));
+            }
+            if self.model.width == 0 {
+                problems.push(Error::invalid("model.width", "must be >= 1"));
+            }
         }
         for (name, n) in [
             ("data.train_subset", self.data.train_subset),

@@ -21,7 +21,7 @@
 //! use burn::tensor::{Device, Tensor};
 //!
 //! let device = Device::flex().autodiff();
-//! let spec = ModelSpec { kind: ModelKind::Mlp, hidden: vec![8] };
+//! let spec = ModelSpec { kind: ModelKind::Mlp, hidden: vec![8], ..ModelSpec::default() };
 //! let model = Model::build(&spec, ModelShape { input: [1, 4, 4], classes: 3 }, &device).unwrap();
 //! let batch = Batch {
 //!     images: Tensor::ones([2, 1, 4, 4], &device).mul_scalar(0.5),

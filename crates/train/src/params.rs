@@ -97,7 +97,11 @@ impl PathStack {
     }
     /// PyTorch name of the current parameter and whether it is a `Linear` weight.
     fn torch_name(&self) -> (String, bool) {
+        // A field's Vec numbers its items from 1 into the field's name (`fc: Vec<Linear>` gives
+        // `fc1`, `fc2`, as in hand-written PyTorch models); a Vec inside a Vec is a
+        // `Sequential` (`layer: Vec<Vec<Block>>` gives `layer1.0`, `layer1.1`).
         let mut parts: Vec<String> = Vec::new();
+        let mut in_vec = false;
         for (name, container) in &self.segments {
             if container.starts_with("Enum:") {
                 continue;
@@ -105,11 +109,13 @@ impl PathStack {
             if container == "Vec" {
                 let index: usize = name.parse().unwrap_or(0);
                 match parts.last_mut() {
-                    Some(last) => last.push_str(&(index + 1).to_string()),
-                    None => parts.push(name.clone()),
+                    Some(last) if !in_vec => last.push_str(&(index + 1).to_string()),
+                    _ => parts.push(name.clone()),
                 }
+                in_vec = true;
                 continue;
             }
+            in_vec = false;
             parts.push(name.clone());
         }
         let linear_weight = self
@@ -271,8 +277,9 @@ pub fn from_host(values: Vec<f32>, device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(values, [n]), &device.clone().inner())
 }
 
-/// Seeded, device-independent initialisation: every tensor ~ U(−1/√fan_in, 1/√fan_in), which is
-/// PyTorch's default for `Linear` and `Conv2d` (kaiming-uniform with a = √5, and its bias rule).
+/// Seeded, device-independent initialisation: every tensor ~ U(−g/√fan_in, g/√fan_in) with the
+/// gain g of [`Model::init_gain`]; g = 1 is PyTorch's default for `Linear` and `Conv2d`
+/// (kaiming-uniform with a = √5, and its bias rule).
 /// Drawn on the host from ChaCha8 so the same seed gives the same weights on every backend.
 ///
 /// # Errors
@@ -282,7 +289,7 @@ pub fn init_seeded(model: Model, seed: u64) -> Result<Model> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut values = Vec::with_capacity(layout.len());
     for e in &layout.entries {
-        let bound = 1.0 / (e.fan_in as f64).sqrt();
+        let bound = model.init_gain(&e.name) / (e.fan_in as f64).sqrt();
         values.extend(
             (0..e.len)
                 .map(|_| (rng.random::<f64>() * 2.0 - 1.0) * bound)
@@ -337,6 +344,7 @@ mod tests {
         let spec = ModelSpec {
             kind: ModelKind::Mlp,
             hidden: vec![5, 4],
+            ..ModelSpec::default()
         };
         let shape = ModelShape {
             input: [1, 2, 3],

@@ -22,6 +22,7 @@ fn settings(adversarial: Option<PgdSettings>) -> TrainSettings {
         model: ModelSpec {
             kind: ModelKind::Mlp,
             hidden: vec![64],
+            ..ModelSpec::default()
         },
         training: TrainingSettings {
             epochs: 3,

@@ -343,6 +343,7 @@ mod tests {
         let spec = ModelSpec {
             kind: ModelKind::Cnn,
             hidden: vec![],
+            ..ModelSpec::default()
         };
         let shape = ModelShape {
             input: [1, 12, 12],

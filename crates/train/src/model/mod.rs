@@ -3,10 +3,12 @@
 mod cnn;
 mod mlp;
 mod pattern;
+mod resnet;
 
 pub use cnn::Cnn;
 pub use mlp::Mlp;
 pub use pattern::{ActivationPattern, Gate};
+pub use resnet::{Block, ResNet};
 
 use pattern::Gating;
 
@@ -37,6 +39,8 @@ pub enum Model {
     Mlp(Mlp),
     /// See [`Cnn`].
     Cnn(Cnn),
+    /// See [`ResNet`].
+    ResNet(ResNet),
 }
 
 impl Model {
@@ -69,6 +73,24 @@ impl Model {
                 }
                 Model::Cnn(Cnn::new(shape.input, shape.classes, device))
             }
+            ModelKind::Resnet => {
+                if spec.blocks.is_empty() || spec.blocks.contains(&0) {
+                    return Err(Error::invalid(
+                        "model.blocks",
+                        format!("needs >= 1 stage of >= 1 block, got {:?}", spec.blocks),
+                    ));
+                }
+                if spec.width == 0 {
+                    return Err(Error::invalid("model.width", "must be >= 1"));
+                }
+                Model::ResNet(ResNet::new(
+                    c,
+                    &spec.blocks,
+                    spec.width,
+                    shape.classes,
+                    device,
+                ))
+            }
         })
     }
 
@@ -89,6 +111,7 @@ impl Model {
         let spec = ModelSpec {
             kind: ModelKind::Mlp,
             hidden: vec![],
+            ..ModelSpec::default()
         };
         let model = Model::build(&spec, ModelShape { input, classes: 2 }, device)?;
         // burn stores the weight as [in, out] (row i: w₀ᵢ, w₁ᵢ), then the bias (b₀, b₁).
@@ -98,6 +121,16 @@ impl Model {
             .flat_map(|&v| [(-v / 2.0) as f32, (v / 2.0) as f32])
             .collect();
         crate::params::load_flat(model, crate::params::from_host(flat, device))
+    }
+
+    /// Scale of the seeded initialisation of parameter `name` relative to PyTorch's default
+    /// U(±1/√fan_in) (see [`crate::params::init_seeded`]): 1 for the MLP and CNN, the ResNet's
+    /// own rule for it (see [`ResNet::init_gain`]).
+    pub fn init_gain(&self, name: &str) -> f64 {
+        match self {
+            Model::Mlp(_) | Model::Cnn(_) => 1.0,
+            Model::ResNet(m) => m.init_gain(name),
+        }
     }
 
     /// Logits.
@@ -131,6 +164,7 @@ impl Model {
         match self {
             Model::Mlp(m) => m.forward_gated(x, gating),
             Model::Cnn(m) => m.forward_gated(x, gating),
+            Model::ResNet(m) => m.forward_gated(x, gating),
         }
     }
 }
@@ -144,6 +178,7 @@ mod tests {
         let spec = ModelSpec {
             kind: ModelKind::Cnn,
             hidden: vec![],
+            ..ModelSpec::default()
         };
         let shape = ModelShape {
             input: [1, 28, 28],
@@ -159,10 +194,12 @@ mod tests {
     fn replayed_pattern_reproduces_logits_and_gradients_at_the_recording_point() {
         use crate::params::{flat_gradient, init_seeded, to_host};
         let device = Device::flex().autodiff();
-        for kind in [ModelKind::Cnn, ModelKind::Mlp] {
+        for kind in [ModelKind::Cnn, ModelKind::Mlp, ModelKind::Resnet] {
             let spec = ModelSpec {
                 kind,
                 hidden: vec![7],
+                blocks: vec![1, 2],
+                width: 4,
             };
             let shape = ModelShape {
                 input: [1, 12, 12],
@@ -184,6 +221,94 @@ mod tests {
             let g_replay = flat_gradient(&model, &replay.sum().backward());
             assert_eq!(to_host(&g_live), to_host(&g_replay), "{kind:?}");
         }
+    }
+
+    /// Parameter count of the layout by hand: 3×3 convs with biases, a 1×1 projection where a
+    /// stage starts, the classifier on the last width.
+    fn resnet_params(c: usize, blocks: &[usize], width: usize, classes: usize) -> usize {
+        let conv = |k: usize, i: usize, o: usize| k * k * i * o + o;
+        let mut n = conv(3, c, width);
+        let mut c_in = width;
+        for (s, &b) in blocks.iter().enumerate() {
+            let c_out = width << s;
+            for _ in 0..b {
+                n += conv(3, c_in, c_out) + conv(3, c_out, c_out);
+                if c_in != c_out {
+                    n += conv(1, c_in, c_out);
+                }
+                c_in = c_out;
+            }
+        }
+        n + c_in * classes + classes
+    }
+
+    #[test]
+    fn resnet_layout_counts_names_and_shapes() {
+        let device = Device::flex();
+        let spec = ModelSpec {
+            kind: ModelKind::Resnet,
+            blocks: vec![2, 1, 1],
+            width: 8,
+            ..ModelSpec::default()
+        };
+        let shape = ModelShape {
+            input: [3, 32, 32],
+            classes: 10,
+        };
+        let model = Model::build(&spec, shape, &device).unwrap();
+        assert_eq!(model.num_params(), resnet_params(3, &[2, 1, 1], 8, 10));
+        let y = model.forward(Tensor::zeros([2, 3, 32, 32], &device));
+        assert_eq!(y.dims(), [2, 10]);
+        // Odd sizes: the strided stages round up, as PyTorch's padding-1 convs do.
+        let model = Model::build(
+            &spec,
+            ModelShape {
+                input: [1, 7, 5],
+                classes: 3,
+            },
+            &device,
+        )
+        .unwrap();
+        assert_eq!(
+            model.forward(Tensor::zeros([1, 1, 7, 5], &device)).dims(),
+            [1, 3]
+        );
+
+        let layout = crate::params::ParamLayout::of(&model);
+        let names: Vec<&str> = layout.entries.iter().map(|e| e.name.as_str()).collect();
+        for name in [
+            "conv1.weight",
+            "layer1.0.conv1.weight",
+            "layer1.1.conv2.bias",
+            "layer2.0.shortcut.weight",
+            "layer3.0.conv2.weight",
+            "linear.weight",
+        ] {
+            assert!(names.contains(&name), "{name} not in {names:?}");
+        }
+        assert!(!names.iter().any(|n| n.starts_with("layer1.0.shortcut")));
+        assert_eq!(
+            layout.get("layer2.0.shortcut.weight").unwrap().torch_shape,
+            [16, 8, 1, 1]
+        );
+        assert_eq!(layout.get("layer2.0.conv1.bias").unwrap().fan_in, 8 * 9);
+    }
+
+    #[test]
+    fn resnet18_layout_has_its_parameter_count() {
+        // PreActResNet-18 on CIFAR-10 has 11,171,146 parameters with batch norm and bias-free
+        // convs. Here there is no batch norm and every conv has a bias: counted by hand,
+        // 1,792 (stem) + 147,712 + 524,928 + 2,098,432 + 8,391,168 (stages) + 5,130 (linear).
+        let spec = ModelSpec {
+            kind: ModelKind::Resnet,
+            ..ModelSpec::default()
+        };
+        let shape = ModelShape {
+            input: [3, 32, 32],
+            classes: 10,
+        };
+        let model = Model::build(&spec, shape, &Device::flex()).unwrap();
+        assert_eq!(model.num_params(), 11_169_162);
     }
 
     #[test]

@@ -262,6 +262,7 @@ mod tests {
         let spec = ModelSpec {
             kind: ModelKind::Mlp,
             hidden: vec![2],
+            ..ModelSpec::default()
         };
         let shape = ModelShape {
             input: [1, 2, 2],
