@@ -350,7 +350,8 @@ impl EntropySgdArgs {
 /// `advland eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Checkpoint directory (or its checkpoint.json / model.safetensors).
+    /// Checkpoint directory (or its checkpoint.json / model.safetensors), or a training run
+    /// directory for its last checkpoint.
     #[arg(long, conflicts_with = "weights")]
     pub checkpoint: Option<PathBuf>,
     /// A PyTorch-layout safetensors file; the architecture comes from --model/--hidden.
@@ -397,7 +398,7 @@ pub struct EvalArgs {
 /// `advland export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Checkpoint directory.
+    /// Checkpoint directory, or a training run directory for its last checkpoint.
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// Output safetensors file.
@@ -455,7 +456,7 @@ pub struct SharpnessArgs {
     /// What to estimate.
     #[arg(value_enum)]
     pub estimator: Estimator,
-    /// Checkpoint directory; give several (in training order) for trajectory secants.
+    /// Checkpoint (or run) directory; give several (in training order) for trajectory secants.
     #[arg(long, required = true)]
     pub checkpoint: Vec<PathBuf>,
     /// The loss measured.

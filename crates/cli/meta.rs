@@ -1,5 +1,6 @@
 //! Report metadata the CLI knows: versions, command line, device, time.
 
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use advland_schema::{Cost, DataSubset, Meta};
@@ -7,6 +8,28 @@ use serde::Serialize;
 
 /// burn's version, pinned exactly in the workspace manifest.
 pub const BURN_VERSION: &str = "0.22.1";
+
+/// The command line a step of `advland experiment` runs as, in place of the process's own.
+static STEP_COMMAND: Mutex<Option<Vec<String>>> = Mutex::new(None);
+
+/// Runs `f` with `command` as the command line that reports record (an experiment step runs in
+/// process, and its reports must name the step, not `advland experiment`).
+pub fn with_command<T>(command: Vec<String>, f: impl FnOnce() -> T) -> T {
+    let set = |c| *STEP_COMMAND.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = c;
+    set(Some(command));
+    let out = f();
+    set(None);
+    out
+}
+
+/// The command line reports record: the running experiment step's, else the process's.
+pub fn command_line() -> Vec<String> {
+    STEP_COMMAND
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+        .unwrap_or_else(|| std::env::args().collect())
+}
 
 /// Metadata with zero duration and cost (filled in by whoever finishes the work).
 ///
@@ -17,7 +40,7 @@ pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset)
     Meta {
         advland_version: env!("CARGO_PKG_VERSION").to_owned(),
         burn_version: BURN_VERSION.to_owned(),
-        command: std::env::args().collect(),
+        command: command_line(),
         device: device.to_owned(),
         seed,
         config: serde_json::to_value(config).expect("run configs serialise to JSON"),

@@ -131,10 +131,13 @@ fn experiment_files_run_their_steps_and_resume() {
         r#"
 name = "tiny"
 question = "Does the runner run?"
+[vars]
+reports = "reports"
+extra = ""
 [[step]]
-args = ["linear", "--subset", "100", "--steps", "20", "--out", "reports/linear.json"]
+args = ["linear", "--subset", "100", "--steps", "20", "--out", "{reports}/linear.json", "{extra}"]
 [[step]]
-args = ["report", "reports", "--out", "site"]
+args = ["report", "{reports}", "--out", "site"]
 "#,
     )
     .unwrap();
@@ -153,6 +156,41 @@ args = ["report", "reports", "--out", "site"]
         .modified()
         .unwrap();
     assert_eq!(before, after);
+
+    // Variables: another output root and extra flags, the defaults untouched.
+    ok(&advland(
+        d,
+        &[
+            "experiment",
+            "-q",
+            "exp/experiment.toml",
+            "--set",
+            "reports=big",
+            "--set",
+            "extra=--eps-linf 0.02 --seed 3",
+        ],
+    ));
+    let big: advland_schema::Report<serde_json::Value> =
+        advland_schema::read_json(&d.join("exp/big/linear.json")).unwrap();
+    let command = big.meta.command.join(" ");
+    assert!(
+        command.ends_with("--out big/linear.json --eps-linf 0.02 --seed 3"),
+        "{command}"
+    );
+    assert_eq!(
+        before,
+        std::fs::metadata(d.join("exp/reports/linear.json"))
+            .unwrap()
+            .modified()
+            .unwrap()
+    );
+    user_error(
+        &advland(
+            d,
+            &["experiment", "exp/experiment.toml", "--set", "report=x"],
+        ),
+        &["--set report", "has no variable `report`", "reports"],
+    );
 
     std::fs::write(
         d.join("exp/bad.toml"),

@@ -11,7 +11,24 @@
 //!
 //! A step whose output already exists is skipped (so an interrupted experiment continues),
 //! unless `--force` is given.
+//!
+//! **Variables** let the same file run at another scale: `[vars]` declares names with their
+//! defaults (the committed, CPU-sized run), steps write `{name}`, and `--set name=value`
+//! replaces a default. An argument that is exactly `{name}` becomes the value's
+//! whitespace-separated words (none when it is empty), so one variable can carry extra flags:
+//!
+//! ```toml
+//! [vars]
+//! eps = "0.1"
+//! train = ""   # extra flags for every training step
+//! [[step]]
+//! args = ["train", "--norm", "linf", "--eps", "{eps}", "--out", "runs/linf-{eps}", "{train}"]
+//! ```
+//!
+//! `advland experiment FILE --set eps=8/255 --set 'train=--dataset cifar10 --model resnet'`.
+//! Unknown names, in `--set` or in a step, are errors; so is a step that no longer parses.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -31,6 +48,16 @@ pub struct ExperimentArgs {
     /// Print the steps without running them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Replace the default of one of the file's `[vars]` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
+}
+
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected NAME=VALUE"))?;
+    Ok((name.trim().to_owned(), value.to_owned()))
 }
 
 /// An experiment file.
@@ -41,6 +68,9 @@ pub struct Experiment {
     pub name: String,
     /// The question it answers.
     pub question: String,
+    /// Variables steps may use as `{name}`, with their defaults.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
     /// The commands, in order.
     pub step: Vec<Step>,
 }
@@ -53,14 +83,29 @@ pub struct Step {
     pub args: Vec<String>,
 }
 
-/// Reads and checks an experiment file: every step must parse as an advland command.
+/// Reads and checks an experiment file with the variables of `set` replaced: the steps come
+/// back expanded, and every one must parse as an advland command.
 ///
 /// # Errors
-/// Unreadable TOML, unknown keys, or a step that is not a valid command line.
-pub fn load(path: &Path) -> Result<Experiment> {
+/// Unreadable TOML, unknown keys or variables, or a step that is not a valid command line.
+pub fn load(path: &Path, set: &[(String, String)]) -> Result<Experiment> {
     let text = fs_err::read_to_string(path)?;
-    let e: Experiment = toml::from_str(&text)
+    let mut e: Experiment = toml::from_str(&text)
         .with_context(|| format!("{}: not an experiment file", path.display()))?;
+    for (name, value) in set {
+        let Some(slot) = e.vars.get_mut(name) else {
+            bail!(
+                "--set {name}: {} has no variable `{name}` (it has: {})",
+                path.display(),
+                e.vars.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        value.clone_into(slot);
+    }
+    for (i, step) in e.step.iter_mut().enumerate() {
+        step.args = expand(&step.args, &e.vars)
+            .with_context(|| format!("{}: step {}", path.display(), i + 1))?;
+    }
     if e.step.is_empty() {
         bail!(
             "{}: step: an experiment needs at least one step",
@@ -82,6 +127,41 @@ pub fn load(path: &Path) -> Result<Experiment> {
         parse(&s.args).with_context(|| format!("{}: step {}", path.display(), i + 1))?;
     }
     Ok(e)
+}
+
+/// `args` with every `{name}` replaced by its value; an argument that is exactly `{name}`
+/// becomes the value's words.
+fn expand(args: &[String], vars: &BTreeMap<String, String>) -> Result<Vec<String>> {
+    let lookup = |arg: &str, name: &str| {
+        vars.get(name)
+            .map(String::as_str)
+            .with_context(|| format!("`{arg}`: no variable `{name}` in [vars]"))
+    };
+    let mut out = Vec::with_capacity(args.len());
+    for arg in args {
+        let whole = arg
+            .strip_prefix('{')
+            .and_then(|a| a.strip_suffix('}'))
+            .filter(|name| !name.contains(['{', '}']));
+        if let Some(name) = whole {
+            out.extend(lookup(arg, name)?.split_whitespace().map(str::to_owned));
+            continue;
+        }
+        let mut text = String::new();
+        let mut rest = arg.as_str();
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..]
+                .find('}')
+                .map(|c| open + c)
+                .with_context(|| format!("`{arg}`: `{{` without `}}`"))?;
+            text.push_str(&rest[..open]);
+            text.push_str(lookup(arg, &rest[open + 1..close])?);
+            rest = &rest[close + 1..];
+        }
+        text.push_str(rest);
+        out.push(text);
+    }
+    Ok(out)
 }
 
 fn parse(args: &[String]) -> Result<Cli> {
@@ -106,7 +186,7 @@ fn done_marker(args: &[String]) -> Option<PathBuf> {
 
 /// Runs `advland experiment`.
 pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()> {
-    let e = load(&args.file)?;
+    let e = load(&args.file, &args.set)?;
     eprintln!("experiment {}: {}", e.name, e.question);
     let dir = args
         .file
@@ -136,7 +216,11 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
             // The experiment's own --device and -q apply to every step.
             cli.global.quiet |= global.quiet;
             cli.global.device = global.device;
-            crate::run(&cli).with_context(|| format!("step {}: advland {line}", i + 1))?;
+            let command = std::iter::once("advland".to_owned())
+                .chain(step.args.iter().cloned())
+                .collect();
+            crate::meta::with_command(command, || crate::run(&cli))
+                .with_context(|| format!("step {}: advland {line}", i + 1))?;
         }
         Ok(())
     })();
@@ -148,6 +232,124 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
 mod tests {
     use super::*;
 
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn variables_expand_inside_arguments_and_as_word_lists() {
+        let vars: BTreeMap<String, String> = [
+            ("eps", "8/255"),
+            ("train", " --model resnet  --width 16 "),
+            ("none", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let got = expand(
+            &strings(&[
+                "--eps",
+                "{eps}",
+                "runs/linf-{eps}-{eps}",
+                "{train}",
+                "{none}",
+                "x",
+            ]),
+            &vars,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            strings(&[
+                "--eps",
+                "8/255",
+                "runs/linf-8/255-8/255",
+                "--model",
+                "resnet",
+                "--width",
+                "16",
+                "x"
+            ])
+        );
+        let err = expand(&strings(&["a{epz}"]), &vars)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("epz"), "{err}");
+        let err = expand(&strings(&["{eps"]), &vars).unwrap_err().to_string();
+        assert!(err.contains("without"), "{err}");
+    }
+
+    /// The "At scale" commands of the READMEs: every step still parses with CIFAR-10, the ResNet
+    /// and CIFAR's radii in place of the defaults.
+    #[test]
+    fn committed_experiments_scale_to_cifar10_by_variables() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("analysis");
+        let set = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let train = "--dataset cifar10 --data-dir /data/cifar-10-batches-bin --train-subset 50000 \
+                     --test-subset 10000 --model resnet --blocks 2,2,2,2 --width 64 --epochs 30 \
+                     --eval-attack linf:8/255:10 --eval-attack l2:0.5:10";
+        let e = load(
+            &root.join("entropy-sgd/experiment.toml"),
+            &set(&[
+                ("eps_linf", "8/255"),
+                ("eps_l2", "0.5"),
+                ("train", train),
+                ("runs", "runs-cifar10"),
+            ]),
+        )
+        .unwrap_or_else(|err| panic!("{err:#}"));
+        let first = &e.step[0].args;
+        assert!(
+            first.windows(2).any(|w| w == ["--model", "resnet"]),
+            "{first:?}"
+        );
+        assert!(
+            first.windows(2).any(|w| w == ["--eps", "8/255"]),
+            "{first:?}"
+        );
+        assert!(first.contains(&"runs-cifar10/sgd-linf-s0".to_owned()));
+
+        let levels = [
+            ("linf_small", "0.0078"),
+            ("linf_mid", "0.0157"),
+            ("linf_large", "0.0314"),
+            ("l2_small", "0.125"),
+            ("l2_mid", "0.25"),
+            ("l2_large", "0.5"),
+        ];
+        let mut cs = set(&levels);
+        cs.push(("train".to_owned(), train.to_owned()));
+        load(&root.join("constraint-smoothness/experiment.toml"), &cs)
+            .unwrap_or_else(|err| panic!("{err:#}"));
+        let mut flat = set(&levels);
+        flat.push(("mid_epoch".to_owned(), "0015".to_owned()));
+        let e = load(&root.join("input-flatness/experiment.toml"), &flat)
+            .unwrap_or_else(|err| panic!("{err:#}"));
+        assert!(e.step[0].args.contains(
+            &"../constraint-smoothness/runs/linf-0.0314/checkpoints/epoch-0015".to_owned()
+        ));
+
+        let err = load(
+            &root.join("entropy-sgd/experiment.toml"),
+            &set(&[("epz", "1")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("epz") && err.contains("eps_linf"), "{err}");
+        // A flag a step already sets is refused by the step's own parse, naming the step.
+        let err = load(
+            &root.join("entropy-sgd/experiment.toml"),
+            &set(&[("train", "--seed 3")]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("step 1"), "{err:#}");
+    }
+
     /// Every committed experiment must parse, and each of its steps must be a valid command.
     #[test]
     fn committed_experiments_are_valid() {
@@ -156,7 +358,7 @@ mod tests {
         for entry in fs_err::read_dir(&root).unwrap() {
             let path = entry.unwrap().path().join("experiment.toml");
             if path.exists() {
-                let e = load(&path).unwrap_or_else(|err| panic!("{err:#}"));
+                let e = load(&path, &[]).unwrap_or_else(|err| panic!("{err:#}"));
                 assert_eq!(
                     Some(e.name.as_str()),
                     path.parent().unwrap().file_name().unwrap().to_str()

@@ -34,7 +34,7 @@ use crate::meta::meta;
 /// `advland flatness`.
 #[derive(Debug, Args)]
 pub struct FlatnessArgs {
-    /// Checkpoint directory.
+    /// Checkpoint directory, or a training run directory for its last checkpoint.
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// Norm of the attack giving the adversarial points (default: the checkpoint's training norm,

@@ -146,7 +146,7 @@ pub fn merge(shards: &[(PathBuf, Report<SurfaceReport>)]) -> Result<Report<Surfa
         }
     }
     let mut meta = first.meta.clone();
-    meta.command = std::env::args().collect();
+    meta.command = crate::meta::command_line();
     meta.duration_s = duration;
     meta.cost = cost;
     meta.config["merged_from"] = serde_json::json!(

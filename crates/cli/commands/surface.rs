@@ -21,7 +21,7 @@ use advland_schema::{
     SurfaceReport, SurfaceValues, file_sha256, sha256_hex, write_json,
 };
 use advland_train::Model;
-use advland_train::checkpoint::{WEIGHTS_FILE, load_checkpoint};
+use advland_train::checkpoint::{WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
 use advland_train::data::{describe, load_splits, subset};
 use advland_train::params::ParamLayout;
 use anyhow::{Context, Result, bail};
@@ -185,9 +185,10 @@ pub fn compute(
             None
         },
     )?;
+    let origin_dir = checkpoint_dir(&args.checkpoint)?;
     let skeleton = SurfaceReport {
-        checkpoint: args.checkpoint.display().to_string(),
-        checkpoint_hash: file_sha256(&args.checkpoint.join(WEIGHTS_FILE))?,
+        checkpoint: origin_dir.display().to_string(),
+        checkpoint_hash: file_sha256(&origin_dir.join(WEIGHTS_FILE))?,
         epoch: info.epoch,
         theta_norm: norm(&origin),
         directions: directions.info.clone(),

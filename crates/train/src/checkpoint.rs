@@ -209,16 +209,60 @@ pub fn save_checkpoint(dir: &Path, model: &Model, info: &CheckpointInfo) -> Resu
     Ok(())
 }
 
-/// Reads a checkpoint: a directory, or its `checkpoint.json`/`model.safetensors` file.
+/// The last checkpoint of a training run directory (`run/checkpoints/epoch-NNNN`, highest
+/// epoch), so that commands can name a run without knowing how long it trained.
+///
+/// # Errors
+/// A run without checkpoints.
+pub fn last_checkpoint(run_dir: &Path) -> Result<PathBuf> {
+    let checkpoints = run_dir.join("checkpoints");
+    let last = std::fs::read_dir(&checkpoints)
+        .map_err(|e| weights_error(run_dir, format!("{}: {e}", checkpoints.display())))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.join(CHECKPOINT_FILE).exists())
+        .filter_map(|p| {
+            let epoch = p
+                .file_name()?
+                .to_str()?
+                .strip_prefix("epoch-")?
+                .parse::<usize>()
+                .ok()?;
+            Some((epoch, p))
+        })
+        .max_by_key(|(epoch, _)| *epoch)
+        .map(|(_, p)| p);
+    last.ok_or_else(|| {
+        weights_error(
+            run_dir,
+            format!("no checkpoint (epoch-NNNN) in {}", checkpoints.display()),
+        )
+    })
+}
+
+/// The checkpoint directory `path` names: itself, the directory of its `checkpoint.json` or
+/// `model.safetensors`, or a run directory's last checkpoint.
+///
+/// # Errors
+/// A run directory without checkpoints.
+pub fn checkpoint_dir(path: &Path) -> Result<PathBuf> {
+    Ok(if path.is_dir() {
+        if !path.join(CHECKPOINT_FILE).exists() && path.join("checkpoints").is_dir() {
+            last_checkpoint(path)?
+        } else {
+            path.to_owned()
+        }
+    } else {
+        path.parent().map(Path::to_owned).unwrap_or_default()
+    })
+}
+
+/// Reads a checkpoint: a directory, its `checkpoint.json`/`model.safetensors` file, or a
+/// training run directory (its last checkpoint, see [`last_checkpoint`]).
 ///
 /// # Errors
 /// Missing files, bad JSON, weights that do not match the described model.
 pub fn load_checkpoint(path: &Path, device: &Device) -> Result<(Model, CheckpointInfo)> {
-    let dir: PathBuf = if path.is_dir() {
-        path.to_owned()
-    } else {
-        path.parent().map(Path::to_owned).unwrap_or_default()
-    };
+    let dir = checkpoint_dir(path)?;
     let info_path = dir.join(CHECKPOINT_FILE);
     if !info_path.exists() {
         return Err(weights_error(
@@ -286,6 +330,44 @@ mod tests {
         assert!(err.contains("unexpected tensor(s) surplus"), "{err}");
         assert!(err.contains("conv1.weight has shape [3]"), "{err}");
         assert!(err.contains("missing tensor fc1.bias"), "{err}");
+    }
+
+    #[test]
+    fn a_run_directory_loads_its_highest_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path();
+        let err = load_checkpoint(run, &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("checkpoint.json"), "{err}");
+        std::fs::create_dir_all(run.join("checkpoints/notes")).unwrap();
+        let err = last_checkpoint(run).unwrap_err().to_string();
+        assert!(err.contains("no checkpoint"), "{err}");
+        for (epoch, seed) in [(9, 1), (10, 2), (2, 3)] {
+            let info = CheckpointInfo {
+                model: ModelSpec {
+                    kind: ModelKind::Cnn,
+                    ..ModelSpec::default()
+                },
+                shape: ModelShape {
+                    input: [1, 12, 12],
+                    classes: 4,
+                },
+                epoch,
+                settings: TrainSettings::default(),
+            };
+            // Unpadded names order differently as text than as numbers.
+            let ckpt = run.join(format!("checkpoints/epoch-{epoch}"));
+            std::fs::create_dir_all(&ckpt).unwrap();
+            save_checkpoint(&ckpt, &cnn(seed), &info).unwrap();
+        }
+        assert_eq!(
+            last_checkpoint(run).unwrap(),
+            run.join("checkpoints/epoch-10")
+        );
+        let (model, info) = load_checkpoint(run, &Device::flex()).unwrap();
+        assert_eq!(info.epoch, 10);
+        assert_eq!(to_host(&flatten(&model)), to_host(&flatten(&cnn(2))));
     }
 
     #[test]
