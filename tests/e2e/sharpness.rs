@@ -95,6 +95,7 @@ fn sharpness_estimators_write_reports() {
     };
     assert_eq!((k.t.len(), k.jumps.len()), (9, 8));
 
+    // A run directory stands for its last checkpoint; a directory that is neither is refused.
     user_error(
         &advland(
             d,
@@ -102,12 +103,12 @@ fn sharpness_estimators_write_reports() {
                 "sharpness",
                 "hessian",
                 "--checkpoint",
-                "run",
+                "run/checkpoints",
                 "--objective",
                 "adversarial",
             ],
         ),
-        &["run"],
+        &["run/checkpoints", "not a checkpoint"],
     );
 }
 
