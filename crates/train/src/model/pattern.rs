@@ -79,6 +79,21 @@ impl Gating<'_> {
         relu(z)
     }
 
+    /// `pool2(relu4(z))`. Live, it runs as `relu(pool2(z))`: max-pooling commutes with the
+    /// monotone ReLU, value for value and gradient for gradient (a window whose maximum is ≤ 0
+    /// gives 0 and a zero gradient either way; otherwise both select the same input), and the
+    /// ReLU and its backward, single-threaded in burn-flex, then see a quarter of the values.
+    /// Recording and replay keep the order, so patterns have the same gates.
+    pub(crate) fn relu_pool2(&mut self, z: Tensor<4>) -> Tensor<4> {
+        match self {
+            Gating::Live => relu(self.pool2(z)),
+            _ => {
+                let a = self.relu4(z);
+                self.pool2(a)
+            }
+        }
+    }
+
     /// 2×2 max-pool with stride 2, floor mode, value for value burn's `max_pool2d` (the first
     /// maximum of a window in row-major order; a NaN wins). Without a gradient to track, the
     /// pool runs on the host ([`pool2_host`], ~2.5× faster than burn-flex's generic pooling loop);
