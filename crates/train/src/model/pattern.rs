@@ -223,7 +223,7 @@ fn pool2_planes<E: PoolFloat>(
     with_mask: bool,
 ) -> (Vec<E>, Option<Vec<E>>) {
     let (ho, wo) = (h / 2, w / 2);
-    let planes = if h * w == 0 { 0 } else { src.len() / (h * w) };
+    let planes = src.len().checked_div(h * w).unwrap_or(0);
     let mut values = vec![E::ZERO; planes * ho * wo];
     if ho * wo == 0 {
         return (values, with_mask.then(Vec::new));
