@@ -330,22 +330,20 @@ mod tests {
         use crate::loss::cross_entropy;
         use crate::model::{Model, ModelShape};
         use crate::params::{flat_gradient, init_seeded};
-        use advland_schema::{ModelKind, ModelSpec};
+        use advland_schema::ModelSpec;
 
         let device = Device::flex().autodiff();
-        let spec = ModelSpec {
-            kind: ModelKind::Cnn,
-            hidden: vec![],
-        };
+        let data = advland_data::fashion_mnist_bundled().unwrap().test;
         let shape = ModelShape {
-            input: [1, 28, 28],
-            classes: 10,
+            input: data.shape,
+            classes: data.num_classes,
         };
-        let model = init_seeded(Model::build(&spec, shape, &device).unwrap(), 3).unwrap();
+        // The default architecture is the CNN.
+        let model = Model::build(&ModelSpec::default(), shape, &device).unwrap();
+        let model = init_seeded(model, 3).unwrap();
         let Model::Cnn(cnn) = &model else {
             unreachable!("built as a CNN")
         };
-        let data = advland_data::fashion_mnist_bundled().unwrap().test;
         let indices: Vec<usize> = (0..64).collect();
         let (pixels, labels) = data.gather(&indices);
         let x = Tensor::<4>::from_data(TensorData::new(pixels, [64, 1, 28, 28]), &device);
