@@ -23,8 +23,9 @@ pub enum Gate {
     Relu2(Tensor<2>),
     /// ReLU mask of a `[b, c, h, w]` activation.
     Relu4(Tensor<4>),
-    /// Inputs picked by a 2×2 max-pool: 1 at each window's selected input, 0 elsewhere, over the
-    /// input cropped to even size, `[b, c, 2·ho, 2·wo]`, in the activation's dtype.
+    /// A ReLU followed by a 2×2 max-pool: 1 at each window's selected input where the ReLU is
+    /// on, 0 elsewhere, over the pre-activation cropped to even size, `[b, c, 2·ho, 2·wo]`, in
+    /// its dtype.
     Pool(Tensor<4>),
 }
 
@@ -68,6 +69,9 @@ impl Gating<'_> {
         relu(z)
     }
 
+    // The CNN's ReLUs go through `relu_pool2`; this one serves 4-D ReLUs without a pool after
+    // them (the ResNet's, on main).
+    #[allow(dead_code)]
     pub(crate) fn relu4(&mut self, z: Tensor<4>) -> Tensor<4> {
         if let Some(Gate::Relu4(mask)) = self.next() {
             return z * mask.clone();
@@ -79,40 +83,36 @@ impl Gating<'_> {
         relu(z)
     }
 
-    /// `pool2(relu4(z))`. Live, it runs as `relu(pool2(z))`: max-pooling commutes with the
-    /// monotone ReLU, value for value and gradient for gradient (a window whose maximum is ≤ 0
-    /// gives 0 and a zero gradient either way; otherwise both select the same input), and the
-    /// ReLU and its backward, single-threaded in burn-flex, then see a quarter of the values.
-    /// Recording and replay keep the order, so patterns have the same gates.
+    /// `pool2(relu4(z))`, run as `relu(pool2(z))`: max-pooling commutes with the monotone ReLU,
+    /// value for value and gradient for gradient (a window whose maximum is ≤ 0 gives 0 and a
+    /// zero gradient either way; otherwise both select the same input), and the ReLU, single-
+    /// threaded in burn-flex, then sees a quarter of the values. A recorded pattern holds one
+    /// gate for both: the pool's selection mask with the windows whose maximum is ≤ 0 zeroed,
+    /// which replays the ReLU mask and the pool in one product (and one mask's memory).
     pub(crate) fn relu_pool2(&mut self, z: Tensor<4>) -> Tensor<4> {
-        match self {
-            Gating::Live => relu(self.pool2(z)),
-            _ => {
-                let a = self.relu4(z);
-                self.pool2(a)
-            }
-        }
-    }
-
-    /// 2×2 max-pool with stride 2, floor mode, value for value burn's `max_pool2d` (the first
-    /// maximum of a window in row-major order; a NaN wins). Without a gradient to track, the
-    /// pool runs on the host ([`pool2_host`], ~2.5× faster than burn-flex's generic pooling loop);
-    /// with one, burn's own pool and its backward are the fastest found (`bench/RESULTS.md`).
-    /// Recording keeps the selection as a 0/1 mask M, and replay computes `window_sum(x ⊙ M)`,
-    /// whose backward is a product with a constant matrix and M instead of a scatter.
-    pub(crate) fn pool2(&mut self, x: Tensor<4>) -> Tensor<4> {
         if let Some(Gate::Pool(mask)) = self.next() {
-            return window_sum(crop2(x) * mask.clone());
+            return window_sum(crop2(z) * mask.clone());
         }
-        let tracked = x.is_tracked();
-        let pooled = pool2_host(&x, matches!(self, Gating::Record(_)), !tracked);
-        if let (Gating::Record(p), Some(mask)) = (self, pooled.mask) {
-            p.gates.push(Gate::Pool(mask));
+        if let Gating::Record(p) = self {
+            let off = crop2(z.clone().detach()).lower_equal_elem(0.0);
+            let selected = pool2_host(&z, true, false)
+                .mask
+                .expect("the mask was asked for");
+            p.gates.push(Gate::Pool(selected.mask_fill(off, 0.0)));
         }
-        match pooled.values {
-            Some(values) => values,
-            None => max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2])),
-        }
+        relu(pool2_live(z))
+    }
+}
+
+/// The 2×2 / stride-2 floor-mode max-pool of a live pass, value for value burn's `max_pool2d`
+/// (the first maximum of a window in row-major order; a NaN wins): on the host where no
+/// gradient is tracked ([`pool2_host`], ~2.5× faster than burn-flex's generic pooling loop),
+/// burn's own where one is (its forward and backward were the fastest measured,
+/// `bench/RESULTS.md`).
+fn pool2_live(x: Tensor<4>) -> Tensor<4> {
+    match pool2_host(&x, false, !x.is_tracked()).values {
+        Some(values) => values,
+        None => max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2])),
     }
 }
 
@@ -371,18 +371,18 @@ mod tests {
         // Replay away from the recording point (other inputs, as θ + hv gives other
         // activations) against the former replay: burn's pool indices and a gather.
         let (_, pattern) = model.forward_recording(x.clone());
-        let [
-            Gate::Relu4(m1),
-            Gate::Pool(_),
-            Gate::Relu4(m2),
-            Gate::Pool(_),
-        ] = &pattern.gates[..]
-        else {
-            panic!("the CNN records relu, pool, relu, pool")
-        };
-        // The activations the pattern was recorded on, whose pool indices the gather replays.
-        let a1 = relu(cnn.conv1.forward(x.clone())).detach();
-        let a2 = relu(cnn.conv2.forward(burn_pool(a1.clone()))).detach();
+        assert_eq!(
+            pattern.gates.len(),
+            2,
+            "one fused ReLU + pool gate per stage"
+        );
+        // The former replay: the ReLU masks and the pool indices of the recorded activations.
+        let z1 = cnn.conv1.forward(x.clone()).detach();
+        let a1 = relu(z1.clone());
+        let z2 = cnn.conv2.forward(burn_pool(a1.clone())).detach();
+        let a2 = relu(z2.clone());
+        let on = |z: Tensor<4>| z.clone().zeros_like().mask_fill(z.greater_elem(0.0), 1.0);
+        let (m1, m2) = (on(z1), on(z2));
         let shifted = x.clone() + x.clone().sin().mul_scalar(0.3);
         let replay = |gather: bool| {
             let x = shifted.clone().require_grad();
