@@ -249,11 +249,12 @@ def main():
             rs = runner.advland(["sharpness", "hessian", "--checkpoint", ckpt, "--objective", "clean", "--k", "1",
                                  "--tol", "1e-3", "--subset", str(n), "--batch-size", str(n), "--precision", prec,
                                  "--out", rep], rep)
-            lam, hvps = hessian_summary(rs["report"])
-            note = (f"λ1 advland {lam:.3f} ({hvps} HVPs), PyHessian {py['report']['eigenvalue']:.3f} "
-                    f"({py['report']['hvps']} HVPs)")
-            # One finite-difference HVP is two gradients (forward + backward each).
-            row(f"Hessian λ1 tol 1e-3, {n} images (advland {prec})", py, rs, 1.5, hvps * 2 * n * 3 * FORWARD, note,
+            lam, hvps, grads = hessian_summary(rs["report"])
+            note = (f"λ1 advland {lam:.3f} ({hvps} HVPs, {grads} gradients), PyHessian "
+                    f"{py['report']['eigenvalue']:.3f} ({py['report']['hvps']} HVPs)")
+            # A finite-difference HVP is one (f64: forward difference from a cached ∇f(θ₀)) or two
+            # (f32: central) gradients; the report counts every gradient (forward + backward each).
+            row(f"Hessian λ1 tol 1e-3, {n} images (advland {prec})", py, rs, 1.5, grads * n * 3 * FORWARD, note,
                 pytorch_flops=False)
 
     if "surface" in only:
@@ -308,9 +309,10 @@ def robust_acc(result):
 
 
 def hessian_summary(report):
-    """(λ1, HVPs) of a `sharpness hessian` report."""
-    top = report["data"]["estimate"]["eigenvalues"][0]
-    return top["value"], top["hvps"]
+    """(λ1, HVPs, gradient evaluations) of a `sharpness hessian` report."""
+    data = report["data"]
+    top = data["estimate"]["eigenvalues"][0]
+    return top["value"], top["hvps"], data["gradient_evaluations"]
 
 
 def cpu_model():

@@ -496,7 +496,8 @@ pub struct SharpnessArgs {
     /// Lanczos runs averaged (density).
     #[arg(long, default_value_t = 1)]
     pub probes: usize,
-    /// Finite-difference step of the Hessian-vector products (default 1e-4 in f64, 1e-2 in f32).
+    /// Finite-difference step of the Hessian-vector products (default 1e-7 in f64, forward
+    /// differences; 1e-2 in f32, central differences).
     #[arg(long)]
     pub fd_step: Option<f64>,
     /// Hessian of the live network instead of θ₀'s linear piece (ReLU/pool gates frozen, the

@@ -153,7 +153,7 @@ pub fn measure(
         }
         Estimator::Trace => {
             let fd_step = fd_step(args);
-            let op = FiniteDifferenceHessian::new(&objective, theta.clone(), fd_step)?;
+            let op = hessian_operator(args, &objective, &theta)?;
             let config = TraceConfig {
                 max_samples: args.max_iter,
                 tol: args.tol,
@@ -174,7 +174,7 @@ pub fn measure(
         }
         Estimator::Density => {
             let fd_step = fd_step(args);
-            let op = FiniteDifferenceHessian::new(&objective, theta.clone(), fd_step)?;
+            let op = hessian_operator(args, &objective, &theta)?;
             let config = DensityConfig {
                 steps: args.max_iter,
                 probes: args.probes,
@@ -233,12 +233,28 @@ pub fn measure(
     Ok(Report::new("sharpness", meta, report))
 }
 
-/// The HVP step: f64 keeps ~1e-10 relative error at 1e-4 (rounding ~1e-16/h² is far below
-/// truncation); f32's optimum is near 1e-2 (measured in the analysis crate's HVP test).
+/// The HVP step: f64 runs forward differences (see [`hessian_operator`]) whose error at 1e-7 is
+/// ~1e-7 relative (O(h) truncation over ~1e-16/h rounding); f32 runs central differences, whose
+/// optimum is near 1e-2 (both measured in the analysis crate's `hessian_oracle` test).
 fn fd_step(args: &SharpnessArgs) -> f64 {
     args.fd_step.unwrap_or(match args.precision {
-        Precision::F64 => 1e-4,
+        Precision::F64 => 1e-7,
         Precision::F32 => 1e-2,
+    })
+}
+
+/// The Hessian at θ₀ as the estimators see it. In f64, forward differences from a cached
+/// ∇f(θ₀): one gradient per product instead of two, at ~1e-7 relative error. In f32, central
+/// differences: a forward difference there cannot get below ~1e-3.
+fn hessian_operator<'a>(
+    args: &SharpnessArgs,
+    objective: &'a ModelObjective,
+    theta: &[f64],
+) -> Result<FiniteDifferenceHessian<'a, ModelObjective>> {
+    let fd_step = fd_step(args);
+    Ok(match args.precision {
+        Precision::F64 => FiniteDifferenceHessian::forward(objective, theta.to_vec(), fd_step)?,
+        Precision::F32 => FiniteDifferenceHessian::new(objective, theta.to_vec(), fd_step)?,
     })
 }
 
@@ -248,7 +264,7 @@ fn hessian(
     theta: &[f64],
 ) -> Result<HessianResult> {
     let fd_step = fd_step(args);
-    let op = FiniteDifferenceHessian::new(objective, theta.to_vec(), fd_step)?;
+    let op = hessian_operator(args, objective, theta)?;
     if args.method == EigenMethod::Lanczos {
         let steps = args.max_iter.max(args.k);
         let result = lanczos(

@@ -53,10 +53,8 @@ impl Cnn {
     }
 
     pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
-        let x = gating.relu4(self.conv1.forward(x));
-        let x = gating.pool2(x);
-        let x = gating.relu4(self.conv2.forward(x));
-        let x = gating.pool2(x); // [b, 32, h2, w2]
+        let x = gating.relu_pool2(self.conv1.forward(x));
+        let x = gating.relu_pool2(self.conv2.forward(x)); // [b, 32, h2, w2]
         self.fc1.forward(x.flatten(1, 3))
     }
 }
