@@ -15,7 +15,11 @@ static STEP_COMMAND: Mutex<Option<Vec<String>>> = Mutex::new(None);
 /// Runs `f` with `command` as the command line that reports record (an experiment step runs in
 /// process, and its reports must name the step, not `advland experiment`).
 pub fn with_command<T>(command: Vec<String>, f: impl FnOnce() -> T) -> T {
-    let set = |c| *STEP_COMMAND.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = c;
+    let set = |c| {
+        *STEP_COMMAND
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = c
+    };
     set(Some(command));
     let out = f();
     set(None);

@@ -13,7 +13,7 @@
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// One recorded gate of a forward pass.
@@ -69,9 +69,7 @@ impl Gating<'_> {
         relu(z)
     }
 
-    // The CNN's ReLUs go through `relu_pool2`; this one serves 4-D ReLUs without a pool after
-    // them (the ResNet's, on main).
-    #[allow(dead_code)]
+    /// A 4-D ReLU with no pool after it (the ResNet's; the CNN's go through `relu_pool2`).
     pub(crate) fn relu4(&mut self, z: Tensor<4>) -> Tensor<4> {
         if let Some(Gate::Relu4(mask)) = self.next() {
             return z * mask.clone();
@@ -108,9 +106,11 @@ impl Gating<'_> {
 /// (the first maximum of a window in row-major order; a NaN wins): on the host where no
 /// gradient is tracked ([`pool2_host`], ~2.5× faster than burn-flex's generic pooling loop),
 /// burn's own where one is (its forward and backward were the fastest measured,
-/// `bench/RESULTS.md`).
+/// `bench/RESULTS.md`) and on GPU devices, where the host route would copy every activation
+/// off the device and back.
 fn pool2_live(x: Tensor<4>) -> Tensor<4> {
-    match pool2_host(&x, false, !x.is_tracked()).values {
+    let on_host = !x.is_tracked() && x.device().inner() == Device::flex();
+    match pool2_host(&x, false, on_host).values {
         Some(values) => values,
         None => max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2])),
     }
@@ -288,6 +288,14 @@ mod tests {
 
     fn host<const D: usize>(t: Tensor<D>) -> Vec<f64> {
         t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
+    }
+
+    #[test]
+    fn the_host_pool_serves_the_cpu_device_with_or_without_autodiff() {
+        // `pool2_live` picks the host route by this comparison; were it false, every pool
+        // would silently fall back to burn's slower loop.
+        assert!(Device::flex().autodiff().inner() == Device::flex());
+        assert!(Device::flex().inner() == Device::flex());
     }
 
     #[test]
