@@ -90,7 +90,10 @@ pub struct SurfaceArgs {
     #[arg(long, default_value = "0/1")]
     pub shard: Shard,
     /// Grid points evaluated at once, one model copy each (the backend's threads are shared).
-    #[arg(long, default_value_t = 1)]
+    /// Two by default: burn-flex runs elementwise operations on the calling thread, and a second
+    /// worker keeps the other core busy (21×21: 1.15× PyTorch's time with 2, 0.92× with 1,
+    /// bench/RESULTS.md). Results are identical for any number.
+    #[arg(long, default_value_t = 2)]
     pub workers: usize,
     /// Discard the results of an interrupted run instead of continuing it.
     #[arg(long)]
