@@ -28,6 +28,7 @@ pub mod flatness;
 pub mod hash;
 pub mod linear;
 pub mod metrics;
+pub mod model;
 pub mod optimizer;
 pub mod report;
 pub mod settings;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::{Error, Result};
 use crate::threat::{Norm, PgdSettings, collect, default_step_size, parse_fraction};
 
+pub use crate::model::{ModelKind, ModelSpec};
 pub use crate::optimizer::{
     EntropySgdSettings, NoiseConvention, OptimizerSettings, OuterConvention, Scoping,
 };
@@ -75,46 +76,6 @@ impl Default for DataSettings {
             data_dir: None,
             train_subset: None,
             test_subset: None,
-        }
-    }
-}
-
-/// The architecture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    /// flatten → (Linear → ReLU)* → Linear.
-    Mlp,
-    /// conv3x3(16) → ReLU → maxpool2 → conv3x3(32) → ReLU → maxpool2 → Linear(classes).
-    Cnn,
-    /// Pre-activation ResNet without batch norm; `blocks` per stage, `width` channels first.
-    Resnet,
-}
-
-/// Which model to build.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ModelSpec {
-    /// The architecture.
-    pub kind: ModelKind,
-    /// Hidden layer widths of the MLP (ignored by the others).
-    pub hidden: Vec<usize>,
-    /// Residual blocks per stage of the ResNet (ignored by the others); `[2, 2, 2, 2]` is
-    /// ResNet-18's layout.
-    pub blocks: Vec<usize>,
-    /// Channels of the ResNet's first stage, doubled at every later stage (ignored by the
-    /// others).
-    pub width: usize,
-}
-
-impl Default for ModelSpec {
-    fn default() -> Self {
-        Self {
-            kind: ModelKind::Cnn,
-            hidden: vec![128],
-            blocks: vec![2, 2, 2, 2],
-            width: 64,
         }
     }
 }
@@ -371,20 +332,7 @@ impl TrainSettings {
                 "must be >= 1 when given",
             ));
         }
-        if self.model.kind == ModelKind::Mlp && self.model.hidden.contains(&0) {
-            problems.push(Error::invalid("model.hidden", "widths must be >= 1"));
-        }
-        if self.model.kind == ModelKind::Resnet {
-            if self.model.blocks.is_empty() || self.model.blocks.contains(&0) {
-                problems.push(Error::invalid(
-                    "model.blocks",
-                    "needs one or more stages, each of >= 1 block",
-                ));
-            }
-            if self.model.width == 0 {
-                problems.push(Error::invalid("model.width", "must be >= 1"));
-            }
-        }
+        problems.extend(self.model.problems("model"));
         for (name, n) in [
             ("data.train_subset", self.data.train_subset),
             ("data.test_subset", self.data.test_subset),

@@ -57,13 +57,11 @@ impl Model {
                 format!("needs a non-empty input and >= 2 classes, got {shape:?}"),
             ));
         }
+        if let Some(problem) = spec.problems("model").into_iter().next() {
+            return Err(problem.into());
+        }
         Ok(match spec.kind {
-            ModelKind::Mlp => {
-                if spec.hidden.contains(&0) {
-                    return Err(Error::invalid("model.hidden", "widths must be >= 1"));
-                }
-                Model::Mlp(Mlp::new(c * h * w, &spec.hidden, shape.classes, device))
-            }
+            ModelKind::Mlp => Model::Mlp(Mlp::new(c * h * w, &spec.hidden, shape.classes, device)),
             ModelKind::Cnn => {
                 if h < 10 || w < 10 {
                     return Err(Error::invalid(
@@ -73,24 +71,13 @@ impl Model {
                 }
                 Model::Cnn(Cnn::new(shape.input, shape.classes, device))
             }
-            ModelKind::Resnet => {
-                if spec.blocks.is_empty() || spec.blocks.contains(&0) {
-                    return Err(Error::invalid(
-                        "model.blocks",
-                        format!("needs >= 1 stage of >= 1 block, got {:?}", spec.blocks),
-                    ));
-                }
-                if spec.width == 0 {
-                    return Err(Error::invalid("model.width", "must be >= 1"));
-                }
-                Model::ResNet(ResNet::new(
-                    c,
-                    &spec.blocks,
-                    spec.width,
-                    shape.classes,
-                    device,
-                ))
-            }
+            ModelKind::Resnet => Model::ResNet(ResNet::new(
+                c,
+                &spec.blocks,
+                spec.width,
+                shape.classes,
+                device,
+            )),
         })
     }
 
@@ -292,6 +279,20 @@ mod tests {
             [16, 8, 1, 1]
         );
         assert_eq!(layout.get("layer2.0.conv1.bias").unwrap().fan_in, 8 * 9);
+
+        for (blocks, width, field) in [
+            (vec![], 8, "model.blocks"),
+            (vec![1, 0], 8, "model.blocks"),
+            (vec![1], 0, "model.width"),
+        ] {
+            let bad = ModelSpec {
+                blocks,
+                width,
+                ..spec.clone()
+            };
+            let err = Model::build(&bad, shape, &device).unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
     }
 
     #[test]
