@@ -80,20 +80,18 @@ pub fn train_mlp(
 /// training and 100 test examples into `dir/run`: the small adversarial model the analysis
 /// tests measure.
 pub fn train_linf_mlp(dir: &Path, hidden: &str) -> String {
-    train_mlp(
-        dir,
-        hidden,
-        "2",
-        ["300", "100"],
-        &[
-            "--norm",
-            "linf",
-            "--eps",
-            "0.1",
-            "--steps",
-            "2",
-            "--eval-subset",
-            "50",
-        ],
-    )
+    train_mlp(dir, hidden, "2", ["300", "100"], &LINF_AT)
 }
+
+/// The training flags of the small adversarial models: L∞ PGD-2 at ε = 0.1, evaluated on 50
+/// test examples.
+pub const LINF_AT: [&str; 8] = [
+    "--norm",
+    "linf",
+    "--eps",
+    "0.1",
+    "--steps",
+    "2",
+    "--eval-subset",
+    "50",
+];

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use advland_schema::{EvalReport, ObjectiveKind, Report, SurfaceReport, TrainLog, read_json};
 
-use crate::{advland, ok, user_error};
+use crate::{LINF_AT, advland, ok, user_error};
 
 const CKPT: &str = "run/checkpoints/epoch-0001";
 
@@ -49,23 +49,9 @@ fn eval(d: &Path, source: &[&str], out: &str) -> EvalReport {
 fn resnet_trains_exports_and_has_exact_curvature() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let log = train_resnet(
-        d,
-        &[
-            "--train-subset",
-            "200",
-            "--test-subset",
-            "100",
-            "--norm",
-            "linf",
-            "--eps",
-            "0.1",
-            "--steps",
-            "2",
-            "--eval-subset",
-            "50",
-        ],
-    );
+    let mut flags = vec!["--train-subset", "200", "--test-subset", "100"];
+    flags.extend(LINF_AT);
+    let log = train_resnet(d, &flags);
     assert_eq!(log.data.parameters, PARAMS_GREY);
     assert_eq!(log.meta.config["model"]["kind"], "resnet");
 
