@@ -44,9 +44,13 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
     seed: u64,
 ) -> AttackOutput {
     let attacker = model.clone().no_grad();
-    projected_ascent(&batch.images, constraint, settings, seed, |x_adv| {
-        cross_entropy(attacker.forward(x_adv), batch.labels.clone())
-    })
+    let loss = |x_adv: Tensor<4>| cross_entropy(attacker.forward(x_adv), batch.labels.clone());
+    let gradient = |x_adv: Tensor<4>| {
+        attacker
+            .loss_input_gradient(&x_adv, &batch.labels)
+            .unwrap_or_else(|| autodiff_gradient(&loss, x_adv))
+    };
+    ascend(&batch.images, constraint, settings, seed, gradient, loss)
 }
 
 /// The loop of [`pgd_attack`] for any per-example objective φ(x') (`[b, c, h, w]` → `[b]`, to
@@ -73,6 +77,33 @@ pub fn projected_ascent<C, F>(
 ) -> AttackOutput
 where
     C: Constraint + ?Sized,
+    F: Fn(Tensor<4>) -> Tensor<1>,
+{
+    let gradient = |x_adv| autodiff_gradient(&objective, x_adv);
+    ascend(x, constraint, settings, seed, gradient, &objective)
+}
+
+/// ∇ₓ Σφ(x) by autodiff, on the inner device.
+fn autodiff_gradient<F: Fn(Tensor<4>) -> Tensor<1>>(objective: &F, x: Tensor<4>) -> Tensor<4> {
+    let x = x.detach().require_grad();
+    let grads = objective(x.clone()).sum().backward();
+    x.grad(&grads)
+        .expect("x requires grad, so backward gives its gradient")
+}
+
+/// The loop of [`projected_ascent`] with the gradient of Σφ supplied apart from φ, so that a
+/// model with a hand-written input gradient ([`Model::loss_input_gradient`]) can skip autodiff.
+fn ascend<C, G, F>(
+    x: &Tensor<4>,
+    constraint: &C,
+    settings: &PgdSettings,
+    seed: u64,
+    gradient: G,
+    objective: F,
+) -> AttackOutput
+where
+    C: Constraint + ?Sized,
+    G: Fn(Tensor<4>) -> Tensor<4>,
     F: Fn(Tensor<4>) -> Tensor<1>,
 {
     let x = x.clone().detach();
@@ -103,12 +134,7 @@ where
         };
         delta = clip_to_box(&x, delta);
         for _ in 0..settings.steps {
-            let x_adv = (x.clone() + delta.clone()).detach().require_grad();
-            let value = objective(x_adv.clone()).sum();
-            let grads = value.backward();
-            let grad = x_adv
-                .grad(&grads)
-                .expect("x_adv requires grad, so backward gives its gradient");
+            let grad = gradient((x.clone() + delta.clone()).detach());
             let step = constraint
                 .ascent_direction(grad.autodiff())
                 .mul_scalar(settings.step_size);

@@ -1,6 +1,7 @@
 //! The architectures, one file each, and the one `match` that builds them.
 
 mod cnn;
+mod host_pool;
 mod mlp;
 mod pattern;
 mod resnet;
@@ -14,7 +15,7 @@ use pattern::Gating;
 
 use advland_schema::{ModelKind, ModelSpec};
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -145,6 +146,22 @@ impl Model {
     /// If `pattern` was recorded on inputs of another shape or another architecture.
     pub fn forward_with_pattern(&self, x: Tensor<4>, pattern: &ActivationPattern) -> Tensor<2> {
         self.forward_gated(x, &mut Gating::Replay(pattern, 0))
+    }
+
+    /// ∇ₓ Σᵢ CE(f(xᵢ), yᵢ) by a hand-written backward, where one serves this model and
+    /// device (the CNN on the CPU device: [`Cnn::loss_input_gradient`]); `None` elsewhere, and
+    /// callers then differentiate [`Model::forward`] with autodiff. The result equals
+    /// autodiff's bit for bit on batches of up to 128 examples; larger batches run in chunks of
+    /// 128, each equal to autodiff's on that chunk.
+    ///
+    /// # Shapes
+    /// `x`: `[b, c, h, w]`, `labels`: `[b]` → `[b, c, h, w]` (on the inner device, as autodiff's
+    /// `grad` gives it)
+    pub fn loss_input_gradient(&self, x: &Tensor<4>, labels: &Tensor<1, Int>) -> Option<Tensor<4>> {
+        match self {
+            Model::Cnn(m) => m.loss_input_gradient(x, labels),
+            Model::Mlp(_) | Model::ResNet(_) => None,
+        }
     }
 
     fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {

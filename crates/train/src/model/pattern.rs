@@ -13,8 +13,9 @@
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
-use burn::tensor::{DType, Device, Tensor, TensorData};
-use rayon::prelude::*;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::host_pool::pool2_host;
 
 /// One recorded gate of a forward pass.
 #[derive(Clone, Debug)]
@@ -87,32 +88,30 @@ impl Gating<'_> {
     /// threaded in burn-flex, then sees a quarter of the values. A recorded pattern holds one
     /// gate for both: the pool's selection mask with the windows whose maximum is ≤ 0 zeroed,
     /// which replays the ReLU mask and the pool in one product (and one mask's memory).
+    ///
+    /// A live pass pools on the host where no gradient is tracked on the CPU device
+    /// ([`pool2_host`], ~2.5× faster than burn-flex's generic loop, ReLU included), and with
+    /// burn's `max_pool2d` where one is (its forward and backward beat every composition of
+    /// tracked ops measured, `bench/RESULTS.md`; the attack's hand-written backward,
+    /// [`super::Cnn::loss_input_gradient`], avoids it instead) and on GPU devices, where the
+    /// host route would copy every activation off the device and back.
     pub(crate) fn relu_pool2(&mut self, z: Tensor<4>) -> Tensor<4> {
         if let Some(Gate::Pool(mask)) = self.next() {
             return window_sum(crop2(z) * mask.clone());
         }
         if let Gating::Record(p) = self {
-            let off = crop2(z.clone().detach()).lower_equal_elem(0.0);
-            let selected = pool2_host(&z, true, false)
-                .mask
-                .expect("the mask was asked for");
-            p.gates.push(Gate::Pool(selected.mask_fill(off, 0.0)));
+            let selection = pool2_host(&z, true, true)
+                .selection
+                .expect("the selection was asked for");
+            p.gates.push(Gate::Pool(selection.mask(&z)));
         }
-        relu(pool2_live(z))
-    }
-}
-
-/// The 2×2 / stride-2 floor-mode max-pool of a live pass, value for value burn's `max_pool2d`
-/// (the first maximum of a window in row-major order; a NaN wins): on the host where no
-/// gradient is tracked ([`pool2_host`], ~2.5× faster than burn-flex's generic pooling loop),
-/// burn's own where one is (its forward and backward were the fastest measured,
-/// `bench/RESULTS.md`) and on GPU devices, where the host route would copy every activation
-/// off the device and back.
-fn pool2_live(x: Tensor<4>) -> Tensor<4> {
-    let on_host = !x.is_tracked() && x.device().inner() == Device::flex();
-    match pool2_host(&x, false, on_host).values {
-        Some(values) => values,
-        None => max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2])),
+        if !z.is_tracked() && z.device().inner() == Device::flex() {
+            return pool2_host(&z, true, false).values;
+        }
+        relu(max_pool2d(
+            z,
+            MaxPoolOptions::new([2, 2]).with_stride([2, 2]),
+        ))
     }
 }
 
@@ -144,143 +143,12 @@ fn window_sum(x: Tensor<4>) -> Tensor<4> {
     rows.matmul(p).reshape([b, c, ho, wo])
 }
 
-/// Output of [`pool2_host`].
-struct Pooled {
-    /// The window maxima `[b, c, ho, wo]`, untracked, when asked for.
-    values: Option<Tensor<4>>,
-    /// 1 at each window's selected input, 0 elsewhere, `[b, c, 2·ho, 2·wo]`, when asked for.
-    mask: Option<Tensor<4>>,
-}
-
-/// The 2×2 / stride-2 floor-mode max-pool of `x` on the host, one window at a time over the
-/// planes in parallel: the maxima and/or the selection mask, as asked (neither: nothing is
-/// read). f64 is pooled in f64, every other float dtype in f32 (exact: a maximum is one of the
-/// inputs), and both come back in `x`'s dtype.
-fn pool2_host(x: &Tensor<4>, with_mask: bool, with_values: bool) -> Pooled {
-    if !with_mask && !with_values {
-        return Pooled {
-            values: None,
-            mask: None,
-        };
-    }
-    let [b, c, h, w] = x.dims();
-    let (ho, wo) = (h / 2, w / 2);
-    let (dtype, device) = (x.dtype(), x.device());
-    let data = x.clone().detach().into_data();
-    let (values, mask) = if dtype == DType::F64 {
-        let src = data.as_slice::<f64>().expect("an f64 tensor holds f64");
-        let (v, m) = pool2_planes(src, h, w, with_mask);
-        (
-            TensorData::new(v, [b, c, ho, wo]),
-            m.map(|m| TensorData::new(m, [b, c, 2 * ho, 2 * wo])),
-        )
-    } else {
-        let data = data.convert::<f32>();
-        let src = data.as_slice::<f32>().expect("converted to f32");
-        let (v, m) = pool2_planes(src, h, w, with_mask);
-        (
-            TensorData::new(v, [b, c, ho, wo]),
-            m.map(|m| TensorData::new(m, [b, c, 2 * ho, 2 * wo])),
-        )
-    };
-    Pooled {
-        values: with_values.then(|| Tensor::from_data(values, (&device, dtype))),
-        mask: mask.map(|m| Tensor::from_data(m, (&device, dtype))),
-    }
-}
-
-/// A float the host pool runs in.
-trait PoolFloat: Copy + PartialOrd + Send + Sync {
-    const ZERO: Self;
-    const ONE: Self;
-    fn is_nan(self) -> bool;
-}
-
-impl PoolFloat for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    fn is_nan(self) -> bool {
-        f32::is_nan(self)
-    }
-}
-
-impl PoolFloat for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    fn is_nan(self) -> bool {
-        f64::is_nan(self)
-    }
-}
-
-/// Planes of `h × w` (row-major, back to back) pooled 2×2 / stride 2 in floor mode: the maxima
-/// `[planes·ho·wo]` and, if `with_mask`, the selection mask over the cropped planes
-/// `[planes·2ho·2wo]`. The selection rule is burn-flex's: scan the window in row-major order and
-/// take a value if it is the first, greater than the current maximum, or NaN.
-fn pool2_planes<E: PoolFloat>(
-    src: &[E],
-    h: usize,
-    w: usize,
-    with_mask: bool,
-) -> (Vec<E>, Option<Vec<E>>) {
-    let (ho, wo) = (h / 2, w / 2);
-    let planes = src.len().checked_div(h * w).unwrap_or(0);
-    let mut values = vec![E::ZERO; planes * ho * wo];
-    if ho * wo == 0 {
-        return (values, with_mask.then(Vec::new));
-    }
-    let pool_plane = |plane: &[E], out: &mut [E], mut mask: Option<&mut [E]>| {
-        for i in 0..ho {
-            let (r0, r1) = (
-                &plane[2 * i * w..][..2 * wo],
-                &plane[(2 * i + 1) * w..][..2 * wo],
-            );
-            let out = &mut out[i * wo..][..wo];
-            let mut m = mask
-                .as_deref_mut()
-                .map(|m| m[4 * i * wo..][..4 * wo].split_at_mut(2 * wo));
-            for j in 0..wo {
-                let window = [r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]];
-                let mut best = 0;
-                for (k, &v) in window.iter().enumerate().skip(1) {
-                    if v > window[best] || v.is_nan() {
-                        best = k;
-                    }
-                }
-                out[j] = window[best];
-                if let Some((m0, m1)) = m.as_mut() {
-                    let on = |k: usize| if k == best { E::ONE } else { E::ZERO };
-                    m0[2 * j] = on(0);
-                    m0[2 * j + 1] = on(1);
-                    m1[2 * j] = on(2);
-                    m1[2 * j + 1] = on(3);
-                }
-            }
-        }
-    };
-    let min_len = (4096 / (h * w)).max(1);
-    if with_mask {
-        let mut mask = vec![E::ZERO; planes * 4 * ho * wo];
-        src.par_chunks(h * w)
-            .zip(values.par_chunks_mut(ho * wo))
-            .zip(mask.par_chunks_mut(4 * ho * wo))
-            .with_min_len(min_len)
-            .for_each(|((plane, out), m)| pool_plane(plane, out, Some(m)));
-        (values, Some(mask))
-    } else {
-        src.par_chunks(h * w)
-            .zip(values.par_chunks_mut(ho * wo))
-            .with_min_len(min_len)
-            .for_each(|(plane, out)| pool_plane(plane, out, None));
-        (values, None)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use burn::tensor::module::{max_pool2d, max_pool2d_with_indices};
     use burn::tensor::ops::MaxPoolOptions;
-    use burn::tensor::{Device, Distribution, Int};
+    use burn::tensor::{DType, Device, Distribution, Int};
 
     fn burn_pool(x: Tensor<4>) -> Tensor<4> {
         max_pool2d(x, MaxPoolOptions::new([2, 2]).with_stride([2, 2]))
@@ -309,9 +177,10 @@ mod tests {
                         .mul_scalar(2.0)
                         .round()
                         .clamp_min(0.0);
-                let pooled = pool2_host(&x, true, true);
+                let pooled = pool2_host(&x, false, true);
+                let mask = pooled.selection.unwrap().mask(&x);
                 assert_eq!(
-                    host(pooled.values.unwrap()),
+                    host(pooled.values),
                     host(burn_pool(x.clone())),
                     "{dtype:?} {shape:?}"
                 );
@@ -328,7 +197,7 @@ mod tests {
                     let (r, q) = (i as usize / w, i as usize % w);
                     expected[plane * 4 * ho * wo + r * 2 * wo + q] = 1.0;
                 }
-                assert_eq!(host(pooled.mask.unwrap()), expected, "{dtype:?} {shape:?}");
+                assert_eq!(host(mask), expected, "{dtype:?} {shape:?}");
             }
         }
     }
