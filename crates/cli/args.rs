@@ -481,13 +481,15 @@ pub struct SharpnessArgs {
     #[arg(long, value_enum, default_value = "f64")]
     pub precision: Precision,
     /// Eigen-solver (hessian): power iteration (largest |λ|) or Lanczos (largest λ and λmin;
-    /// --max-iter is its number of steps).
+    /// --max-iter caps its steps, and it stops once the top k Ritz values moved by less than
+    /// --tol in one step).
     #[arg(long, value_enum, default_value = "power")]
     pub method: EigenMethod,
     /// Number of eigenvalues (hessian).
     #[arg(long, default_value_t = 5)]
     pub k: usize,
-    /// Relative tolerance on the Rayleigh quotient (hessian).
+    /// Relative tolerance on the change of the Rayleigh quotient (hessian, power) or of the top
+    /// k Ritz values (hessian, Lanczos) in one step.
     #[arg(long, default_value_t = 1e-3)]
     pub tol: f64,
     /// Iteration cap per eigenvalue (hessian), probe cap (trace), Lanczos steps (density).

@@ -1,6 +1,7 @@
 //! A model's loss on a fixed data subset as an [`Objective`] of its flat parameters.
 
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::sync::Arc;
 
 use advland_data::{Dataset, derive_seed};
@@ -13,6 +14,7 @@ use advland_train::params::{flat_gradient, flatten, load_flat};
 use advland_train::{Batch, Model, pgd_attack};
 use burn::module::Module;
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::objective::{Objective, ObjectiveKind};
@@ -38,7 +40,8 @@ pub struct ModelObjective {
     template: Model,
     batches: Vec<Batch>,
     frozen: Vec<Tensor<4>>,
-    patterns: Option<Vec<ActivationPattern>>,
+    /// θ₀'s activation patterns, per batch and per chunk of [`CHUNK`] examples.
+    patterns: Option<Vec<Vec<ActivationPattern>>>,
     kind: ObjectiveKind,
     attack: Option<PgdSettings>,
     constraint: Option<Arc<dyn Constraint>>,
@@ -176,19 +179,31 @@ impl ModelObjective {
             objective.patterns = Some(
                 inputs
                     .into_iter()
-                    .map(|x| model.forward_recording(x).1)
+                    .map(|x| {
+                        chunks(x.dims()[0])
+                            .map(|rows| model.forward_recording(x.clone().slice([rows])).1)
+                            .collect()
+                    })
                     .collect(),
             );
         }
         Ok(objective)
     }
 
-    /// Logits of batch `i` at inputs `x`: live, or through θ₀'s activation pattern.
-    fn logits(&self, model: &Model, x: Tensor<4>, i: usize) -> Tensor<2> {
-        match &self.patterns {
-            Some(patterns) => model.forward_with_pattern(x, &patterns[i]),
-            None => model.forward(x),
+    /// The inputs cut into the pieces that are evaluated in parallel: each batch in chunks of
+    /// [`CHUNK`] examples, with θ₀'s activation pattern of that chunk when one is frozen.
+    fn pieces(&self, inputs: Vec<Tensor<4>>) -> Vec<Piece<'_>> {
+        let mut pieces = Vec::new();
+        for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
+            for (j, rows) in chunks(batch.labels.dims()[0]).enumerate() {
+                pieces.push(Piece {
+                    x: x.clone().slice([rows.clone()]),
+                    labels: batch.labels.clone().slice([rows]),
+                    pattern: self.patterns.as_ref().map(|p| &p[i][j]),
+                });
+            }
         }
+        pieces
     }
 
     /// The reference parameters θ₀ (the model's own), as host f64.
@@ -216,18 +231,22 @@ impl ModelObjective {
         self.examples
     }
 
-    fn model_at(&self, theta: &[f64]) -> Result<Model> {
+    /// θ as a tensor of the objective's dtype on the inner device.
+    fn theta_tensor(&self, theta: &[f64]) -> Result<Tensor<1>> {
         if theta.len() != self.dim {
             return Err(Error::Dimension {
                 expected: self.dim,
                 got: theta.len(),
             });
         }
-        let flat = Tensor::<1>::from_data(
+        Ok(Tensor::<1>::from_data(
             TensorData::new(theta.to_vec(), [theta.len()]),
             (&self.device.clone().inner(), self.dtype),
-        );
-        Ok(load_flat(self.template.clone(), flat)?)
+        ))
+    }
+
+    fn model_at(&self, theta: &[f64]) -> Result<Model> {
+        Ok(load_flat(self.template.clone(), self.theta_tensor(theta)?)?)
     }
 
     /// PGD on batch `i` at `model`, from the same seeded start whatever the model.
@@ -296,36 +315,63 @@ impl ModelObjective {
         let model = self.model_at(theta)?;
         let inputs = self.inputs(theta, &model);
         let valid = model.valid();
-        let mut loss_sum = 0.0;
-        let mut correct = 0usize;
-        for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
-            let logits = match &self.patterns {
-                // Recorded gates live on the autodiff device; replay there, without a backward.
-                Some(_) => self.logits(&model, x, i).detach().inner(),
-                None => valid.forward(x.inner()),
-            };
-            let labels = batch.labels.clone().inner();
-            if accuracy {
-                correct += correct_count(logits.clone(), labels.clone());
-            }
-            let per_example = cross_entropy(logits, labels);
-            loss_sum += per_example.sum().into_scalar::<f64>();
-            self.add_cost(Cost {
-                forward: batch.labels.dims()[0] as u64,
-                backward: 0,
-            });
-        }
+        let sums: Vec<(f64, usize)> = self
+            .pieces(inputs)
+            .into_par_iter()
+            .map(|piece| {
+                let logits = match piece.pattern {
+                    // Recorded gates live on the autodiff device; replay there, without a
+                    // backward.
+                    Some(pattern) => model
+                        .forward_with_pattern(piece.x, pattern)
+                        .detach()
+                        .inner(),
+                    None => valid.forward(piece.x.inner()),
+                };
+                let labels = piece.labels.inner();
+                let correct = if accuracy {
+                    correct_count(logits.clone(), labels.clone())
+                } else {
+                    0
+                };
+                let loss = cross_entropy(logits, labels).sum().into_scalar::<f64>();
+                (loss, correct)
+            })
+            .collect();
+        self.add_cost(Cost {
+            forward: self.examples as u64,
+            backward: 0,
+        });
         self.evaluations.set(self.evaluations.get() + 1);
         let n = self.examples as f64;
-        let loss = loss_sum / n;
+        let loss = sums.iter().map(|(loss, _)| loss).sum::<f64>() / n;
         if !loss.is_finite() {
             return Err(Error::NonFinite {
                 what: "loss",
                 step: usize::try_from(self.evaluations.get()).unwrap_or(usize::MAX),
             });
         }
+        let correct: usize = sums.iter().map(|(_, c)| c).sum();
         Ok((loss, accuracy.then(|| correct as f64 / n)))
     }
+}
+
+/// Examples per piece of parallel work: [`advland_train::model::CHUNK`], for the reasons
+/// given there (each piece's elementwise work on its own thread, activations near the L2).
+const CHUNK: usize = advland_train::model::CHUNK;
+
+/// Row ranges of the chunks of a batch of `b` examples.
+fn chunks(b: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..b)
+        .step_by(CHUNK)
+        .map(move |start| start..(start + CHUNK).min(b))
+}
+
+/// A chunk of a batch, evaluated on its own.
+struct Piece<'a> {
+    x: Tensor<4>,
+    labels: Tensor<1, Int>,
+    pattern: Option<&'a ActivationPattern>,
 }
 
 fn template_dim(model: &Model) -> usize {
@@ -347,36 +393,45 @@ impl Objective for ModelObjective {
 
     /// Mean loss over the subset and its θ-gradient. For the adversarial kind the gradient is
     /// Danskin's: δ*(θ) is held fixed in the backward pass (paper.md §1.2).
+    ///
+    /// The chunks of the subset run in parallel, each through a model of its own (parameters
+    /// that share a graph node would merge the chunks' autodiff graphs into one, which burn
+    /// walks under one lock); their gradients are summed in order, so the result does not
+    /// depend on the thread count.
     fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
-        let model = self.model_at(theta)?;
+        let flat = self.theta_tensor(theta)?;
+        let model = load_flat(self.template.clone(), flat.clone())?;
         let inputs = self.inputs(theta, &model);
         let n = self.examples as f64;
-        let mut loss_sum = 0.0;
-        let mut grad: Option<Tensor<1>> = None;
-        for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
-            let b = batch.labels.dims()[0];
-            let per_example = cross_entropy(self.logits(&model, x, i), batch.labels.clone());
-            let sum = per_example.sum();
-            loss_sum += sum.clone().detach().inner().into_scalar::<f64>();
-            let grads = sum.div_scalar(n).backward();
-            let g = flat_gradient(&model, &grads);
-            grad = Some(match grad {
-                Some(acc) => acc + g,
-                None => g,
-            });
-            self.add_cost(Cost {
-                forward: b as u64,
-                backward: b as u64,
-            });
-        }
+        let template = &self.template;
+        let parts: Vec<(f64, Tensor<1>)> = self
+            .pieces(inputs)
+            .into_par_iter()
+            .map(|piece| {
+                let model = load_flat(template.clone(), flat.clone())?;
+                let logits = match piece.pattern {
+                    Some(pattern) => model.forward_with_pattern(piece.x, pattern),
+                    None => model.forward(piece.x),
+                };
+                let sum = cross_entropy(logits, piece.labels).sum();
+                let loss = sum.clone().detach().inner().into_scalar::<f64>();
+                let grads = sum.div_scalar(n).backward();
+                Ok((loss, flat_gradient(&model, &grads)))
+            })
+            .collect::<Result<_>>()?;
+        self.add_cost(Cost {
+            forward: self.examples as u64,
+            backward: self.examples as u64,
+        });
         self.evaluations.set(self.evaluations.get() + 1);
-        let loss = loss_sum / n;
+        let loss = parts.iter().map(|(loss, _)| loss).sum::<f64>() / n;
         if !loss.is_finite() {
             return Err(Error::NonFinite {
                 what: "loss",
                 step: usize::try_from(self.evaluations.get()).unwrap_or(usize::MAX),
             });
         }
+        let grad = parts.into_iter().map(|(_, g)| g).reduce(|acc, g| acc + g);
         let grad = grad.map_or_else(|| vec![0.0; self.dim], |g| to_host_f64(&g));
         Ok((loss, grad))
     }

@@ -143,3 +143,78 @@ fn adversarial_inputs_are_reused_at_the_same_theta() {
         "a new θ must be attacked anew"
     );
 }
+
+#[test]
+fn chunked_gradients_equal_the_full_batch_gradient_whatever_the_thread_count() {
+    use advland_train::loss::cross_entropy;
+    use advland_train::params::{flat_gradient, load_flat};
+    use burn::tensor::{DType, Int, Tensor, TensorData};
+
+    // The CNN on 300 images in one batch: three chunks (128, 128, 44) run in parallel.
+    let device = Device::flex().autodiff();
+    let data = fashion_mnist_bundled()
+        .unwrap()
+        .test
+        .subset_evenly(300)
+        .unwrap();
+    let shape = ModelShape {
+        input: data.shape,
+        classes: 10,
+    };
+    let model = init_seeded(
+        Model::build(&ModelSpec::default(), shape, &device).unwrap(),
+        8,
+    )
+    .unwrap();
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    for freeze_activations in [false, true] {
+        let spec = ObjectiveSpec {
+            kind: ObjectiveKind::Clean,
+            attack: None,
+            precision: Precision::F64,
+            batch_size: 300,
+            seed: 0,
+            freeze_activations,
+        };
+        let o = ModelObjective::new(&model, &data, &spec, &device).unwrap();
+        let theta = o.reference();
+        let (loss, grad) = o.loss_and_gradient(&theta).unwrap();
+        let (o1, t1) = (o.clone(), theta.clone());
+        let ((loss1, grad1), loss_only1) =
+            one_thread.install(move || (o1.loss_and_gradient(&t1).unwrap(), o1.loss(&t1).unwrap()));
+        assert!(
+            loss == loss1 && grad == grad1,
+            "the thread count changed the result"
+        );
+        assert_eq!(loss_only1, o.loss(&theta).unwrap());
+
+        // One autodiff pass over the whole batch: the same up to the order of the sums.
+        let f64_model = load_flat(model.clone(), flatten(&model).cast(DType::F64)).unwrap();
+        let (pixels, labels) = data.gather(&(0..300).collect::<Vec<_>>());
+        let x = Tensor::<4>::from_data(
+            TensorData::new(pixels, [300, 1, 28, 28]),
+            (&device, DType::F64),
+        );
+        let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [300]), &device);
+        // sum / n, not `mean()`: burn 0.22's mean backward came out 2e-8 off here in f64.
+        let mean = cross_entropy(f64_model.forward(x), y)
+            .sum()
+            .div_scalar(300.0);
+        let full_loss: f64 = mean.clone().detach().into_scalar();
+        let full = flat_gradient(&f64_model, &mean.backward());
+        let full: Vec<f64> = full.into_data().convert::<f64>().try_to_vec().unwrap();
+        assert!((loss - full_loss).abs() < 1e-13 * full_loss);
+        let scale = full.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        let gap = grad
+            .iter()
+            .zip(&full)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            gap < 1e-12 * scale,
+            "{freeze_activations}: gap {gap} (scale {scale})"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use advland_analysis::hessian::{
     DensityConfig, FiniteDifferenceHessian, LanczosConfig, LanczosStop, PowerIterationConfig,
-    TraceConfig, hutchinson_trace, lanczos, spectral_density, top_eigenpairs,
+    Settle, TraceConfig, hutchinson_trace, lanczos, spectral_density, top_eigenpairs,
 };
 use advland_analysis::lipschitz::{
     Anchor, gradient_jumps, probe_directions, random_directions, worst_case_ascent,
@@ -272,10 +272,14 @@ fn hessian(
             &LanczosConfig {
                 steps,
                 seed: args.seed,
+                settle: Some(Settle {
+                    k: args.k,
+                    tol: args.tol,
+                }),
             },
         )?;
         let stop = match result.stop {
-            LanczosStop::InvariantSubspace => StopReason::Converged,
+            LanczosStop::InvariantSubspace | LanczosStop::Settled => StopReason::Converged,
             LanczosStop::StepLimit => StopReason::MaxIter,
         };
         return Ok(HessianResult {

@@ -123,6 +123,7 @@ pub fn spectral_density(
             &LanczosConfig {
                 steps: config.steps,
                 seed: config.seed.wrapping_add(p as u64),
+                settle: None,
             },
         )?;
         applications += run.applications;

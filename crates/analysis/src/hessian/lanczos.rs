@@ -21,12 +21,35 @@ pub struct LanczosConfig {
     pub steps: usize,
     /// Seed of the start vector.
     pub seed: u64,
+    /// Stop before `steps` once the top Ritz values settle; `None`: take every step (what
+    /// quadrature needs).
+    #[serde(default)]
+    pub settle: Option<Settle>,
 }
 
 impl Default for LanczosConfig {
     fn default() -> Self {
-        Self { steps: 80, seed: 0 }
+        Self {
+            steps: 80,
+            seed: 0,
+            settle: None,
+        }
     }
+}
+
+/// When top-k Lanczos may stop early: after a step in which each of the `k` largest Ritz values
+/// moved by less than `tol` relative (|θᵢ⁽ʲ⁾ − θᵢ⁽ʲ⁻¹⁾| ≤ tol·|θᵢ⁽ʲ⁻¹⁾|). This is the rule
+/// power iteration (and PyHessian) applies to its Rayleigh quotient, applied to Ritz values,
+/// which converge to the extreme eigenvalues faster (Kaniel–Paige) and, since they only grow
+/// from below, never overshoot. A rule on relative change, like PyHessian's, does not bound
+/// the error itself; the report's residual ‖Ay − θy‖ does (|λ − θ| ≤ residual).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settle {
+    /// Number of top Ritz values that must settle.
+    pub k: usize,
+    /// Relative change allowed in the last step.
+    pub tol: f64,
 }
 
 /// Why a Lanczos run stopped.
@@ -38,6 +61,8 @@ pub enum LanczosStop {
     /// β_j fell below 1e-12·max‖Aq_i‖: the Krylov space of the start vector is invariant, so
     /// its Ritz values are exact eigenvalues and further steps would add only rounding noise.
     InvariantSubspace,
+    /// The top Ritz values settled ([`Settle`]).
+    Settled,
 }
 
 /// A Ritz pair mapped back to R^n.
@@ -169,6 +194,7 @@ pub fn lanczos(op: &dyn LinearOperator, config: &LanczosConfig) -> Result<Lanczo
     let mut scale = 0.0f64;
     let mut residual_norm = 0.0;
     let mut stop = LanczosStop::StepLimit;
+    let mut previous_top: Vec<f64> = Vec::new();
     for j in 0..m {
         let mut w = op.apply(&q)?;
         if w.len() != n {
@@ -211,23 +237,23 @@ pub fn lanczos(op: &dyn LinearOperator, config: &LanczosConfig) -> Result<Lanczo
         if j + 1 == m {
             break;
         }
+        if let Some(rule) = config.settle {
+            let top = top_ritz_values(&alphas, &betas, rule.k);
+            let moved =
+                |(now, before): (&f64, &f64)| (now - before).abs() > rule.tol * before.abs();
+            let settled = previous_top.len() == rule.k && !top.iter().zip(&previous_top).any(moved);
+            if settled {
+                stop = LanczosStop::Settled;
+                break;
+            }
+            previous_top = top;
+        }
         betas.push(beta);
         crate::vector::scale(1.0 / beta, &mut w);
         q = w;
     }
     let k = alphas.len();
-    let t = DMatrix::from_fn(k, k, |r, c| {
-        if r == c {
-            alphas[r]
-        } else if r + 1 == c {
-            betas[r]
-        } else if c + 1 == r {
-            betas[c]
-        } else {
-            0.0
-        }
-    });
-    let eig = SymmetricEigen::new(t);
+    let eig = SymmetricEigen::new(tridiagonal(&alphas, &betas));
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| eig.eigenvalues[a].total_cmp(&eig.eigenvalues[b]));
     let ritz_values: Vec<f64> = order.iter().map(|&i| eig.eigenvalues[i]).collect();
@@ -255,6 +281,31 @@ pub fn lanczos(op: &dyn LinearOperator, config: &LanczosConfig) -> Result<Lanczo
     })
 }
 
+/// The `k` largest eigenvalues of tridiag(β, α, β), descending (fewer if T is smaller).
+fn top_ritz_values(alphas: &[f64], betas: &[f64], k: usize) -> Vec<f64> {
+    let t = tridiagonal(alphas, betas);
+    let mut values: Vec<f64> = t.symmetric_eigenvalues().iter().copied().collect();
+    values.sort_by(|a, b| b.total_cmp(a));
+    values.truncate(k);
+    values
+}
+
+/// T = tridiag(β, α, β) as a dense matrix (at most a few hundred rows here).
+fn tridiagonal(alphas: &[f64], betas: &[f64]) -> DMatrix<f64> {
+    let k = alphas.len();
+    DMatrix::from_fn(k, k, |r, c| {
+        if r == c {
+            alphas[r]
+        } else if r + 1 == c {
+            betas[r]
+        } else if c + 1 == r {
+            betas[c]
+        } else {
+            0.0
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,7 +328,11 @@ mod tests {
     fn check_extremes_match_nalgebra(spectrum: &[f64]) {
         let n = spectrum.len();
         let m = matrix_with_spectrum(spectrum, 42);
-        let cfg = LanczosConfig { steps: n, seed: 3 };
+        let cfg = LanczosConfig {
+            steps: n,
+            seed: 3,
+            settle: None,
+        };
         let res = lanczos(&operator(&m), &cfg).unwrap();
         let mut exact: Vec<f64> = SymmetricEigen::new(m.clone())
             .eigenvalues
@@ -326,11 +381,59 @@ mod tests {
         check_extremes_match_nalgebra(&spectrum);
         let res = lanczos(
             &operator(&matrix_with_spectrum(&spectrum, 42)),
-            &LanczosConfig { steps: 40, seed: 0 },
+            &LanczosConfig {
+                steps: 40,
+                seed: 0,
+                settle: None,
+            },
         )
         .unwrap();
         assert!((res.smallest() + 9.0).abs() < 1e-9);
         assert!((res.largest(1)[0] - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn lanczos_settles_on_the_top_k_before_its_step_limit() {
+        // A spectrum with a gap at the top, as trained networks' Hessians have: 40 eigenvalues
+        // decaying from 10, on a 200-dimensional operator.
+        let spectrum: Vec<f64> = (0..200)
+            .map(|i| 10.0 * 0.8f64.powi(i) + 0.01 * f64::from(i % 7))
+            .collect();
+        let m = matrix_with_spectrum(&spectrum, 5);
+        let mut exact: Vec<f64> = spectrum.clone();
+        exact.sort_by(|a, b| b.total_cmp(a));
+        for (k, tol) in [(1, 1e-3), (1, 1e-8), (3, 1e-6)] {
+            let settle = Some(Settle { k, tol });
+            let cfg = LanczosConfig {
+                steps: 200,
+                seed: 1,
+                settle,
+            };
+            let res = lanczos(&operator(&m), &cfg).unwrap();
+            assert_eq!(res.stop, LanczosStop::Settled, "k {k} tol {tol}");
+            assert!(res.applications < 60, "{} steps", res.applications);
+            // Every top Ritz value is below its eigenvalue, within the tolerance times a
+            // small factor (the last step's change bounds the error only loosely).
+            for (got, want) in res.largest(k).iter().zip(&exact) {
+                assert!(*got <= want + 1e-9, "{got} above {want}");
+                assert!(
+                    want - got <= 10.0 * tol * want,
+                    "k {k} tol {tol}: {got} vs {want}"
+                );
+            }
+            // Without the rule the same run takes every step.
+            let all = lanczos(
+                &operator(&m),
+                &LanczosConfig {
+                    settle: None,
+                    ..cfg
+                },
+            )
+            .unwrap();
+            assert_eq!(all.applications, 200);
+            // Stopping early is the same recurrence cut short.
+            assert_eq!(res.alphas[..], all.alphas[..res.applications]);
+        }
     }
 
     #[test]
@@ -340,7 +443,15 @@ mod tests {
         spectrum[0] = -3.0;
         spectrum[59] = 5.0;
         let m = matrix_with_spectrum(&spectrum, 7);
-        let res = lanczos(&operator(&m), &LanczosConfig { steps: 25, seed: 1 }).unwrap();
+        let res = lanczos(
+            &operator(&m),
+            &LanczosConfig {
+                steps: 25,
+                seed: 1,
+                settle: None,
+            },
+        )
+        .unwrap();
         assert_eq!(res.applications, 25);
         assert_eq!(res.stop, LanczosStop::StepLimit);
         assert!((res.largest(1)[0] - 5.0).abs() < 1e-6);
@@ -358,7 +469,15 @@ mod tests {
         // Three distinct eigenvalues: the Krylov space of any start is 3-dimensional.
         let diag: Vec<f64> = (0..10).map(|i| [1.0, -2.0, 4.0][i % 3]).collect();
         let m = DMatrix::from_diagonal(&DVector::from_row_slice(&diag));
-        let res = lanczos(&operator(&m), &LanczosConfig { steps: 10, seed: 5 }).unwrap();
+        let res = lanczos(
+            &operator(&m),
+            &LanczosConfig {
+                steps: 10,
+                seed: 5,
+                settle: None,
+            },
+        )
+        .unwrap();
         assert_eq!(res.stop, LanczosStop::InvariantSubspace);
         assert_eq!(res.applications, 3);
         assert_eq!(res.betas.len(), 2);
@@ -371,7 +490,15 @@ mod tests {
     #[test]
     fn lanczos_caps_steps_at_dim() {
         let m = matrix_with_spectrum(&[3.0, 1.0, -1.0, 0.5], 2);
-        let res = lanczos(&operator(&m), &LanczosConfig { steps: 80, seed: 0 }).unwrap();
+        let res = lanczos(
+            &operator(&m),
+            &LanczosConfig {
+                steps: 80,
+                seed: 0,
+                settle: None,
+            },
+        )
+        .unwrap();
         assert_eq!(res.applications, 4);
         assert_eq!(res.alphas.len(), 4);
         assert_eq!(res.largest(10).len(), 4);
@@ -380,7 +507,15 @@ mod tests {
     #[test]
     fn lanczos_rejects_zero_steps_naming_the_field() {
         let op = DenseOperator::new(2, vec![1.0, 0.0, 0.0, 1.0]).unwrap();
-        let err = lanczos(&op, &LanczosConfig { steps: 0, seed: 0 }).unwrap_err();
+        let err = lanczos(
+            &op,
+            &LanczosConfig {
+                steps: 0,
+                seed: 0,
+                settle: None,
+            },
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("steps:"), "{err}");
     }
 }

@@ -9,7 +9,7 @@ mod trace;
 
 pub use density::{DensityConfig, SpectralDensity, spectral_density};
 pub use hvp::FiniteDifferenceHessian;
-pub use lanczos::{LanczosConfig, LanczosResult, LanczosStop, RitzPair, lanczos};
+pub use lanczos::{LanczosConfig, LanczosResult, LanczosStop, RitzPair, Settle, lanczos};
 pub use power::{
     EigenEstimate, PowerIterationConfig, StopReason, top_eigenpairs, top_eigenpairs_blocks,
 };

@@ -12,6 +12,7 @@ use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Device, Int, Tensor};
 use rayon::prelude::*;
 
+use super::CHUNK;
 use super::host_pool::pool2_host;
 use super::pattern::Gating;
 use crate::loss::cross_entropy;
@@ -26,16 +27,6 @@ pub struct Cnn {
     /// Classifier on the flattened (C, H, W) features.
     pub fc1: Linear,
 }
-
-/// Examples per chunk of [`Cnn::loss_input_gradient`]: chunks run in parallel, each through
-/// burn-flex's single-threaded elementwise operations on its own thread, and a chunk's
-/// activations (`[128, 16, 26, 26]` f32: 5.5 MB) stay near the 4 MiB L2 where a batch of
-/// 1,000 (43 MB) does not. Measured on PGD-10 over 1,000 images (2 cores): 1.45 s unchunked,
-/// 1.20 at 500, 1.24 at 250, 1.02–1.11 at 128, 0.96–1.18 at 64 (`bench/RESULTS.md`).
-/// Fixed, not derived from the thread count: the gradient of an example can depend on
-/// its chunk's size in the last bits (GEMM blocking), so a size independent of the machine keeps a run's
-/// numbers independent of it too.
-const CHUNK: usize = 128;
 
 /// Spatial size after `conv3x3` (valid) then `maxpool2` (floor).
 fn stage(size: usize) -> usize {
