@@ -409,13 +409,8 @@ impl Objective for ModelObjective {
             .into_par_iter()
             .map(|piece| {
                 let model = load_flat(template.clone(), flat.clone())?;
-                let logits = match piece.pattern {
-                    Some(pattern) => model.forward_with_pattern(piece.x, pattern),
-                    None => model.forward(piece.x),
-                };
-                let sum = cross_entropy(logits, piece.labels).sum();
-                let loss = sum.clone().detach().inner().into_scalar::<f64>();
-                let grads = sum.div_scalar(n).backward();
+                let (loss, grads) =
+                    model.loss_and_gradients(piece.x, piece.labels, piece.pattern, n);
                 Ok((loss, flat_gradient(&model, &grads)))
             })
             .collect::<Result<_>>()?;

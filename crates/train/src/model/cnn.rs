@@ -7,14 +7,14 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::module::conv_transpose2d;
-use burn::tensor::ops::ConvTransposeOptions;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::module::{conv_transpose2d, conv2d_weight_backward};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Device, Gradients, Int, Tensor};
 use rayon::prelude::*;
 
 use super::CHUNK;
-use super::host_pool::pool2_host;
-use super::pattern::Gating;
+use super::host_pool::{Selection, pool2_host};
+use super::pattern::{ActivationPattern, Gate, Gating};
 use crate::loss::cross_entropy;
 
 /// The CNN. Parameter names follow PyTorch: `conv1`, `conv2`, `fc1`.
@@ -26,6 +26,54 @@ pub struct Cnn {
     pub conv2: Conv2d,
     /// Classifier on the flattened (C, H, W) features.
     pub fc1: Linear,
+}
+
+/// What the hand-written passes keep of a forward pass (inner device).
+struct Tape {
+    /// The first stage's output, the second conv's input.
+    a1: Tensor<4>,
+    /// Each stage's winners.
+    s1: Selection,
+    s2: Selection,
+    /// The second stage's output shape `[b, 32, h2, w2]`.
+    pooled: [usize; 4],
+    /// The second stage's output flattened, `[b, features]`.
+    features: Tensor<2>,
+}
+
+/// A conv's parameter gradients.
+struct ConvGradients {
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+}
+
+impl ConvGradients {
+    /// From the conv's input and the gradient of its output, as burn's conv backward computes
+    /// them (`conv2d_weight_backward`; the bias: the output gradient summed over all but the
+    /// channel axis, in that layout).
+    fn of(conv: &Conv2d, input: Tensor<4>, g_out: Tensor<4>) -> Self {
+        let [b, c, h, w] = g_out.dims();
+        let weight =
+            conv2d_weight_backward(input, conv.weight.val(), g_out.clone(), conv_options());
+        let bias = g_out
+            .swap_dims(0, 1)
+            .reshape([c, b * h * w])
+            .sum_dim(1)
+            .reshape([c]);
+        Self { weight, bias }
+    }
+}
+
+/// The gradient of a conv's input from that of its output, as burn's conv backward computes
+/// it (stride 1 needs no output padding).
+fn conv_input_gradient(conv: &Conv2d, g_out: Tensor<4>) -> Tensor<4> {
+    let options = ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1);
+    conv_transpose2d(g_out, conv.weight.val(), None, options)
+}
+
+/// The CNN's convs: stride 1, no padding.
+fn conv_options() -> ConvOptions<2> {
+    ConvOptions::new([1, 1], [0, 0], [1, 1], 1)
 }
 
 /// Spatial size after `conv3x3` (valid) then `maxpool2` (floor).
@@ -102,22 +150,89 @@ impl Cnn {
         labels: &Tensor<1, Int>,
     ) -> Option<Tensor<4>> {
         let plain = self.valid();
-        let s1 = pool2_host(&plain.conv1.forward(x.clone().inner()), true, true);
-        let s2 = pool2_host(&plain.conv2.forward(s1.values), true, true);
-        let pooled = s2.values.dims();
-        let features = Tensor::from_inner(s2.values.flatten(1, 3)).require_grad();
+        let tape = plain.forward_by_hand(x.clone().inner(), None);
+        let features = Tensor::from_inner(tape.features.clone()).require_grad();
         let loss = cross_entropy(self.fc1.forward(features.clone()), labels.clone()).sum();
-        let grad = features.grad(&loss.backward())?.reshape(pooled);
-        let (s1, s2) = (s1.selection?, s2.selection?);
-        let transpose = ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1);
-        let grad = conv_transpose2d(
-            s2.unpool(grad),
-            plain.conv2.weight.val(),
-            None,
-            transpose.clone(),
-        );
-        let grad = conv_transpose2d(s1.unpool(grad), plain.conv1.weight.val(), None, transpose);
-        Some(grad)
+        let g_z2 = tape
+            .s2
+            .unpool(features.grad(&loss.backward())?.reshape(tape.pooled));
+        let g_z1 = tape.s1.unpool(conv_input_gradient(&plain.conv2, g_z2));
+        Some(conv_input_gradient(&plain.conv1, g_z1))
+    }
+
+    /// Σᵢ CE(f(xᵢ), yᵢ), and the gradients of that sum / `divisor` for every parameter, through
+    /// the live network or through `pattern`'s gates, on the CPU device (`None` elsewhere, or
+    /// for a pattern that is not this CNN's). The conv stages are differentiated by hand as in
+    /// [`Cnn::loss_input_gradient`] — a replayed gate passes on its recorded winners
+    /// ([`Selection::gather`]) — and each weight gradient is burn's own
+    /// `conv2d_weight_backward`, each bias gradient the sum burn's conv backward takes, so the
+    /// gradients equal autodiff's through [`Cnn::forward`] or the mask replay bit for bit. The
+    /// conv gradients are put into the classifier's [`Gradients`] (`grad_replace`), where
+    /// [`crate::params::flat_gradient`] finds them.
+    pub(crate) fn loss_and_gradients(
+        &self,
+        x: &Tensor<4>,
+        labels: &Tensor<1, Int>,
+        pattern: Option<&ActivationPattern>,
+        divisor: f64,
+    ) -> Option<(f64, Gradients)> {
+        let device = x.device();
+        if !device.is_autodiff() || device.inner() != Device::flex() {
+            return None;
+        }
+        let gates = match pattern.map(|p| p.gates.as_slice()) {
+            None => None,
+            Some(
+                [
+                    Gate::Pool { selection: s1, .. },
+                    Gate::Pool { selection: s2, .. },
+                ],
+            ) => Some([s1, s2]),
+            Some(_) => return None,
+        };
+        let plain = self.valid();
+        let x = x.clone().inner();
+        let tape = plain.forward_by_hand(x.clone(), gates);
+        let features = Tensor::from_inner(tape.features.clone()).require_grad();
+        let sum = cross_entropy(self.fc1.forward(features.clone()), labels.clone()).sum();
+        let loss = sum.clone().detach().inner().into_scalar::<f64>();
+        let mut grads = sum.div_scalar(divisor).backward();
+        let g_z2 = tape.s2.unpool(features.grad(&grads)?.reshape(tape.pooled));
+        let g_z1 = tape
+            .s1
+            .unpool(conv_input_gradient(&plain.conv2, g_z2.clone()));
+        let stage2 = ConvGradients::of(&plain.conv2, tape.a1, g_z2);
+        let stage1 = ConvGradients::of(&plain.conv1, x, g_z1);
+        for (conv, g) in [(&self.conv1, stage1), (&self.conv2, stage2)] {
+            conv.weight.val().grad_replace(&mut grads, g.weight);
+            if let Some(bias) = &conv.bias {
+                bias.val().grad_replace(&mut grads, g.bias);
+            }
+        }
+        Some((loss, grads))
+    }
+
+    /// The forward pass with the conv stages' ReLU + pool on the host, live (`gates` `None`)
+    /// or replaying recorded winners; `self` and `x` on the inner device.
+    fn forward_by_hand(&self, x: Tensor<4>, gates: Option<[&Selection; 2]>) -> Tape {
+        let stage = |z: Tensor<4>, recorded: Option<&Selection>| match recorded {
+            Some(selection) => (selection.gather(z), selection.clone()),
+            None => {
+                let pooled = pool2_host(&z, true, true);
+                let selection = pooled.selection.expect("the selection was asked for");
+                (pooled.values, selection)
+            }
+        };
+        let (a1, s1) = stage(self.conv1.forward(x), gates.map(|g| g[0]));
+        let (a2, s2) = stage(self.conv2.forward(a1.clone()), gates.map(|g| g[1]));
+        let pooled = a2.dims();
+        Tape {
+            a1,
+            s1,
+            s2,
+            pooled,
+            features: a2.flatten(1, 3),
+        }
     }
 
     pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
@@ -131,7 +246,7 @@ impl Cnn {
 mod tests {
     use super::*;
     use crate::model::{Model, ModelShape};
-    use crate::params::{flatten, init_seeded, load_flat};
+    use crate::params::{flat_gradient, flatten, init_seeded, load_flat};
     use advland_schema::ModelSpec;
     use burn::tensor::{DType, Distribution, TensorData};
 
@@ -215,5 +330,77 @@ mod tests {
         let x = Tensor::<4>::zeros([2, 1, 28, 28], &Device::flex());
         let y = Tensor::<1, Int>::zeros([2], &Device::flex());
         assert!(plain.loss_input_gradient(&x, &y).is_none());
+    }
+
+    #[test]
+    fn loss_and_gradients_equal_autodiff_live_and_replayed() {
+        let device = Device::flex().autodiff();
+        let data = advland_data::fashion_mnist_bundled().unwrap().test;
+        let (pixels, labels) = data.gather(&(0..40).collect::<Vec<_>>());
+        let fashion = (
+            TensorData::new(pixels, [40, 1, 28, 28]),
+            TensorData::new(labels, [40]),
+        );
+        let odd = (
+            Tensor::<4>::random([5, 3, 13, 15], Distribution::Normal(0.0, 2.0), &device)
+                .into_data(),
+            TensorData::new(vec![0i64, 1, 2, 3, 4], [5]),
+        );
+        for (input, (x, y)) in [([1, 28, 28], fashion), ([3, 13, 15], odd)] {
+            let shape = ModelShape { input, classes: 10 };
+            let model = Model::build(&ModelSpec::default(), shape, &device).unwrap();
+            let model = init_seeded(model, 7).unwrap();
+            for dtype in [DType::F32, DType::F64] {
+                let model = load_flat(model.clone(), flatten(&model).cast(dtype)).unwrap();
+                let Model::Cnn(cnn) = &model else {
+                    unreachable!("built as a CNN")
+                };
+                let x = Tensor::<4>::from_data(x.clone(), (&device, dtype));
+                let y = Tensor::<1, Int>::from_data(y.clone(), &device);
+                let (_, pattern) = model.forward_recording(x.clone());
+                // Replayed away from the recording point, as θ + hv moves the activations.
+                let shifted = x.clone() + x.clone().sin().mul_scalar(0.3);
+                for (x, pattern) in [(x.clone(), None), (shifted, Some(&pattern))] {
+                    let (loss, grads) = cnn.loss_and_gradients(&x, &y, pattern, 7.0).unwrap();
+                    let fast = flat_gradient(&model, &grads);
+                    let logits = match pattern {
+                        Some(p) => model.forward_with_pattern(x, p),
+                        None => model.forward(x),
+                    };
+                    let sum = cross_entropy(logits, y.clone()).sum();
+                    let expected_loss = sum.clone().detach().inner().into_scalar::<f64>();
+                    let autodiff = flat_gradient(&model, &sum.div_scalar(7.0).backward());
+                    let what = format!("{input:?} {dtype:?} replayed {}", pattern.is_some());
+                    assert_eq!(loss, expected_loss, "{what}");
+                    let (fast, autodiff) = (host1(fast), host1(autodiff));
+                    assert!(fast.iter().any(|&g| g != 0.0), "{what}");
+                    assert!(fast == autodiff, "{what}: gradients differ");
+                }
+            }
+        }
+        // A pattern of another architecture is not the CNN's to replay.
+        let Model::Cnn(cnn) = init_seeded(
+            Model::build(
+                &ModelSpec::default(),
+                ModelShape {
+                    input: [1, 28, 28],
+                    classes: 10,
+                },
+                &device,
+            )
+            .unwrap(),
+            1,
+        )
+        .unwrap() else {
+            unreachable!("built as a CNN")
+        };
+        let x = Tensor::<4>::zeros([2, 1, 28, 28], &device);
+        let y = Tensor::<1, Int>::zeros([2], &device);
+        let empty = ActivationPattern::default();
+        assert!(cnn.loss_and_gradients(&x, &y, Some(&empty), 1.0).is_none());
+    }
+
+    fn host1(t: Tensor<1>) -> Vec<f64> {
+        t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
     }
 }

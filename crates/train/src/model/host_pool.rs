@@ -17,7 +17,7 @@ const OFF: u8 = 4;
 
 /// Which input of each 2×2 window a pool passed on: 0–3 in row-major order, or [`OFF`].
 #[derive(Clone, Debug)]
-pub(super) struct Selection {
+pub struct Selection {
     /// One entry per window, `[b, c, ho, wo]` row-major.
     index: Vec<u8>,
     /// The pooled input's `[b, c, h, w]` (h, w possibly odd: the last row/column is dropped).
@@ -59,25 +59,49 @@ fn min_planes(plane_len: usize) -> usize {
     (4096 / plane_len.max(1)).max(1)
 }
 
+/// A loop over host values that runs in f64 for f64 tensors and in f32 for every other float
+/// dtype, with one body for both.
+trait HostKernel {
+    type Out;
+    fn run<E: PoolFloat>(&self, src: &[E]) -> Self::Out;
+}
+
+/// Runs `kernel` on `x`'s values (copied to the host).
+fn on_host<K: HostKernel>(x: Tensor<4>, kernel: &K) -> K::Out {
+    let data = x.detach().into_data();
+    if data.dtype() == DType::F64 {
+        kernel.run(data.as_slice::<f64>().expect("an f64 tensor holds f64"))
+    } else {
+        let data = data.convert::<f32>();
+        kernel.run(data.as_slice::<f32>().expect("converted to f32"))
+    }
+}
+
 /// `[b, c, h, w]` → `[b, c, h/2, w/2]` by 2×2 / stride-2 max-pooling (floor mode) on the host;
 /// with `relu`, windows whose maximum is ≤ 0 give 0 and select nothing, which is
 /// `relu(max_pool2d(x))` in value and gradient. `select` keeps the winners for
-/// [`Selection::unpool`] or [`Selection::mask`].
+/// [`Selection::unpool`], [`Selection::gather`] or [`Selection::mask`].
 pub(super) fn pool2_host(x: &Tensor<4>, relu: bool, select: bool) -> Pooled {
     let dims = x.dims();
     let (dtype, device) = (x.dtype(), x.device());
-    let data = x.clone().detach().into_data();
-    let (values, index) = if dtype == DType::F64 {
-        let src = data.as_slice::<f64>().expect("an f64 tensor holds f64");
-        pool2_planes(src, dims, relu, select)
-    } else {
-        let data = data.convert::<f32>();
-        let src = data.as_slice::<f32>().expect("converted to f32");
-        pool2_planes(src, dims, relu, select)
-    };
+    let kernel = PoolKernel { dims, relu, select };
+    let (values, index) = on_host(x.clone(), &kernel);
     Pooled {
         values: Tensor::from_data(values, (&device, dtype)),
         selection: index.map(|index| Selection { index, input: dims }),
+    }
+}
+
+struct PoolKernel {
+    dims: [usize; 4],
+    relu: bool,
+    select: bool,
+}
+
+impl HostKernel for PoolKernel {
+    type Out = (TensorData, Option<Vec<u8>>);
+    fn run<E: PoolFloat>(&self, src: &[E]) -> Self::Out {
+        pool2_planes(src, self.dims, self.relu, self.select)
     }
 }
 
@@ -142,13 +166,19 @@ impl Selection {
     /// `grad`: `[b, c, ho, wo]` → `[b, c, h, w]`
     pub(super) fn unpool(&self, grad: Tensor<4>) -> Tensor<4> {
         let (dtype, device) = (grad.dtype(), grad.device());
-        let data = grad.into_data();
-        let out = if dtype == DType::F64 {
-            self.spread(data.as_slice::<f64>().expect("an f64 tensor holds f64"))
-        } else {
-            let data = data.convert::<f32>();
-            self.spread(data.as_slice::<f32>().expect("converted to f32"))
-        };
+        let out = on_host(grad, &Spread(self));
+        Tensor::from_data(out, (&device, dtype))
+    }
+
+    /// The recorded pool replayed on other values: each window passes on what its recorded
+    /// winner holds in `z` (0 where the ReLU was off). Equal bit for bit to the mask replay
+    /// (`z ⊙ M`, then each window's sum) wherever `z` is finite.
+    ///
+    /// # Shapes
+    /// `z`: `[b, c, h, w]` → `[b, c, ho, wo]`
+    pub(super) fn gather(&self, z: Tensor<4>) -> Tensor<4> {
+        let (dtype, device) = (z.dtype(), z.device());
+        let out = on_host(z, &Gather(self));
         Tensor::from_data(out, (&device, dtype))
     }
 
@@ -157,38 +187,70 @@ impl Selection {
     pub(super) fn mask(&self, like: &Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = self.input;
         let (ho, wo) = (h / 2, w / 2);
-        let ones = Selection {
+        let cropped = Selection {
             index: self.index.clone(),
             input: [b, c, 2 * ho, 2 * wo],
         };
-        let mask = if like.dtype() == DType::F64 {
-            ones.spread(&vec![1.0f64; self.index.len()])
-        } else {
-            ones.spread(&vec![1.0f32; self.index.len()])
-        };
-        Tensor::from_data(mask, (&like.device(), like.dtype()))
+        let ones = Tensor::<4>::ones([b, c, ho, wo], (&like.device(), like.dtype()));
+        cropped.unpool(ones)
     }
 
-    /// `values` (one per window) written to the winners of a zeroed `self.input`.
-    fn spread<E: PoolFloat>(&self, values: &[E]) -> TensorData {
-        let [b, c, h, w] = self.input;
+    /// Row-major offset of window `k`'s winner `s` in a plane of width `w` (`wo` windows a
+    /// row).
+    fn winner(k: usize, s: u8, wo: usize, w: usize) -> usize {
+        let (i, j) = (k / wo, k % wo);
+        (2 * i + usize::from(s / 2)) * w + 2 * j + usize::from(s % 2)
+    }
+}
+
+/// [`Selection::unpool`]'s loop: one value per window written to its winner in a zeroed plane.
+struct Spread<'a>(&'a Selection);
+
+impl HostKernel for Spread<'_> {
+    type Out = TensorData;
+    fn run<E: PoolFloat>(&self, values: &[E]) -> TensorData {
+        let [b, c, h, w] = self.0.input;
         let (ho, wo) = (h / 2, w / 2);
         let mut out = vec![E::ZERO; b * c * h * w];
         if ho * wo > 0 {
             out.par_chunks_mut(h * w)
                 .zip(values.par_chunks(ho * wo))
-                .zip(self.index.par_chunks(ho * wo))
+                .zip(self.0.index.par_chunks(ho * wo))
                 .with_min_len(min_planes(h * w))
                 .for_each(|((plane, g), sel)| {
                     for (k, (&s, &v)) in sel.iter().zip(g).enumerate() {
                         if s != OFF {
-                            let (i, j) = (k / wo, k % wo);
-                            let (di, dj) = (usize::from(s / 2), usize::from(s % 2));
-                            plane[(2 * i + di) * w + 2 * j + dj] = v;
+                            plane[Selection::winner(k, s, wo, w)] = v;
                         }
                     }
                 });
         }
         TensorData::new(out, [b, c, h, w])
+    }
+}
+
+/// [`Selection::gather`]'s loop: each window's winner read from a plane.
+struct Gather<'a>(&'a Selection);
+
+impl HostKernel for Gather<'_> {
+    type Out = TensorData;
+    fn run<E: PoolFloat>(&self, src: &[E]) -> TensorData {
+        let [b, c, h, w] = self.0.input;
+        let (ho, wo) = (h / 2, w / 2);
+        let mut out = vec![E::ZERO; b * c * ho * wo];
+        if ho * wo > 0 {
+            out.par_chunks_mut(ho * wo)
+                .zip(src.par_chunks(h * w))
+                .zip(self.0.index.par_chunks(ho * wo))
+                .with_min_len(min_planes(h * w))
+                .for_each(|((out, plane), sel)| {
+                    for (k, (&s, o)) in sel.iter().zip(out).enumerate() {
+                        if s != OFF {
+                            *o = plane[Selection::winner(k, s, wo, w)];
+                        }
+                    }
+                });
+        }
+        TensorData::new(out, [b, c, ho, wo])
     }
 }

@@ -7,6 +7,7 @@ mod pattern;
 mod resnet;
 
 pub use cnn::Cnn;
+pub use host_pool::Selection;
 pub use mlp::Mlp;
 pub use pattern::{ActivationPattern, Gate};
 pub use resnet::{Block, ResNet};
@@ -15,10 +16,11 @@ use pattern::Gating;
 
 use advland_schema::{ModelKind, ModelSpec};
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Gradients, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::loss::cross_entropy;
 
 /// Examples per chunk where a batch is split to run in parallel on the CPU device (the CNN's
 /// [`Model::loss_input_gradient`], the analysis objectives' losses and gradients): each chunk
@@ -173,6 +175,38 @@ impl Model {
             Model::Cnn(m) => m.loss_input_gradient(x, labels),
             Model::Mlp(_) | Model::ResNet(_) => None,
         }
+    }
+
+    /// Σᵢ CE(f(xᵢ), yᵢ) over the batch, and the gradients of that sum / `divisor` for every
+    /// tracked parameter: through `pattern`'s gates if one is given, else through the live
+    /// network. The CNN on the CPU device differentiates its conv stages by hand
+    /// ([`Cnn::loss_and_gradients`]); other models and devices use autodiff. Both give the
+    /// same bits. Read the gradients with [`crate::params::flat_gradient`].
+    ///
+    /// # Shapes
+    /// `x`: `[b, c, h, w]`, `labels`: `[b]`
+    ///
+    /// # Panics
+    /// If `pattern` was recorded on inputs of another shape or another architecture.
+    pub fn loss_and_gradients(
+        &self,
+        x: Tensor<4>,
+        labels: Tensor<1, Int>,
+        pattern: Option<&ActivationPattern>,
+        divisor: f64,
+    ) -> (f64, Gradients) {
+        if let Model::Cnn(m) = self
+            && let Some(out) = m.loss_and_gradients(&x, &labels, pattern, divisor)
+        {
+            return out;
+        }
+        let logits = match pattern {
+            Some(pattern) => self.forward_with_pattern(x, pattern),
+            None => self.forward(x),
+        };
+        let sum = cross_entropy(logits, labels).sum();
+        let loss = sum.clone().detach().inner().into_scalar::<f64>();
+        (loss, sum.div_scalar(divisor).backward())
     }
 
     fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {

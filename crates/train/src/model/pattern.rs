@@ -15,7 +15,7 @@ use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::host_pool::pool2_host;
+use super::host_pool::{Selection, pool2_host};
 
 /// One recorded gate of a forward pass.
 #[derive(Clone, Debug)]
@@ -24,10 +24,16 @@ pub enum Gate {
     Relu2(Tensor<2>),
     /// ReLU mask of a `[b, c, h, w]` activation.
     Relu4(Tensor<4>),
-    /// A ReLU followed by a 2×2 max-pool: 1 at each window's selected input where the ReLU is
-    /// on, 0 elsewhere, over the pre-activation cropped to even size, `[b, c, 2·ho, 2·wo]`, in
-    /// its dtype.
-    Pool(Tensor<4>),
+    /// A ReLU followed by a 2×2 max-pool.
+    Pool {
+        /// 1 at each window's selected input where the ReLU is on, 0 elsewhere, over the
+        /// pre-activation cropped to even size, `[b, c, 2·ho, 2·wo]`, in its dtype: the replay
+        /// as tensor operations, on any device.
+        mask: Tensor<4>,
+        /// The same choice, one byte a window: the replay of the CNN's hand-written gradient
+        /// on the CPU device ([`crate::Model::loss_and_gradients`]).
+        selection: Selection,
+    },
 }
 
 /// The gates of one forward pass, in order.
@@ -96,14 +102,17 @@ impl Gating<'_> {
     /// [`super::Cnn::loss_input_gradient`], avoids it instead) and on GPU devices, where the
     /// host route would copy every activation off the device and back.
     pub(crate) fn relu_pool2(&mut self, z: Tensor<4>) -> Tensor<4> {
-        if let Some(Gate::Pool(mask)) = self.next() {
+        if let Some(Gate::Pool { mask, .. }) = self.next() {
             return window_sum(crop2(z) * mask.clone());
         }
         if let Gating::Record(p) = self {
             let selection = pool2_host(&z, true, true)
                 .selection
                 .expect("the selection was asked for");
-            p.gates.push(Gate::Pool(selection.mask(&z)));
+            p.gates.push(Gate::Pool {
+                mask: selection.mask(&z),
+                selection,
+            });
         }
         if !z.is_tracked() && z.device().inner() == Device::flex() {
             return pool2_host(&z, true, false).values;
