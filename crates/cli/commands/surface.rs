@@ -90,10 +90,11 @@ pub struct SurfaceArgs {
     #[arg(long, default_value = "0/1")]
     pub shard: Shard,
     /// Grid points evaluated at once, one model copy each (the backend's threads are shared).
-    /// Two by default: burn-flex runs elementwise operations on the calling thread, and a second
-    /// worker keeps the other core busy (21×21: 1.15× PyTorch's time with 2, 0.92× with 1,
-    /// bench/RESULTS.md). Results are identical for any number.
-    #[arg(long, default_value_t = 2)]
+    /// One by default: each point's loss already runs its chunks of 128 examples in parallel,
+    /// and a second worker measured the same time with 25 % more memory (21×21 on 1,000
+    /// images: 19.2 s with 1, 19.7–20.1 s with 2; bench/RESULTS.md). More workers help where
+    /// a point's batch is one chunk. Results are identical for any number.
+    #[arg(long, default_value_t = 1)]
     pub workers: usize,
     /// Discard the results of an interrupted run instead of continuing it.
     #[arg(long)]

@@ -27,7 +27,8 @@ use crate::loss::cross_entropy;
 /// runs burn-flex's single-threaded elementwise operations on its own thread, and a chunk's
 /// activations (`[128, 16, 26, 26]` f32: 5.5 MB) stay near the 4 MiB L2 where a batch of
 /// 1,000 (43 MB) does not. Measured on PGD-10 over 1,000 images (2 cores): 1.45 s unchunked,
-/// 1.20 at 500, 1.24 at 250, 1.02–1.11 at 128, 0.96–1.18 at 64 (`bench/RESULTS.md`).
+/// 1.20 at 500, 1.24 at 250, 1.02–1.11 at 128; an interleaved A/B of 64, 96, 128 and 200 (four
+/// runs each) found no difference beyond the noise (`bench/RESULTS.md`).
 /// Fixed, not derived from the thread count: a result can depend on its chunk's size in the
 /// last bits (GEMM blocking, the order of sums), so a size independent of the machine keeps a
 /// run's numbers independent of it too.
