@@ -218,7 +218,7 @@ impl Cnn {
         let stage = |z: Tensor<4>, recorded: Option<&Selection>| match recorded {
             Some(selection) => (selection.gather(z), selection.clone()),
             None => {
-                let pooled = pool2_host(&z, true, true);
+                let pooled = pool2_host(z, true, true);
                 let selection = pooled.selection.expect("the selection was asked for");
                 (pooled.values, selection)
             }

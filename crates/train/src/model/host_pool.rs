@@ -81,11 +81,14 @@ fn on_host<K: HostKernel>(x: Tensor<4>, kernel: &K) -> K::Out {
 /// with `relu`, windows whose maximum is ≤ 0 give 0 and select nothing, which is
 /// `relu(max_pool2d(x))` in value and gradient. `select` keeps the winners for
 /// [`Selection::unpool`], [`Selection::gather`] or [`Selection::mask`].
-pub(super) fn pool2_host(x: &Tensor<4>, relu: bool, select: bool) -> Pooled {
+///
+/// `x` is taken by value: where nothing else holds its buffer, reading it on the host copies
+/// nothing.
+pub(super) fn pool2_host(x: Tensor<4>, relu: bool, select: bool) -> Pooled {
     let dims = x.dims();
     let (dtype, device) = (x.dtype(), x.device());
     let kernel = PoolKernel { dims, relu, select };
-    let (values, index) = on_host(x.clone(), &kernel);
+    let (values, index) = on_host(x, &kernel);
     Pooled {
         values: Tensor::from_data(values, (&device, dtype)),
         selection: index.map(|index| Selection { index, input: dims }),

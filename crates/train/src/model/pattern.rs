@@ -106,7 +106,7 @@ impl Gating<'_> {
             return window_sum(crop2(z) * mask.clone());
         }
         if let Gating::Record(p) = self {
-            let selection = pool2_host(&z, true, true)
+            let selection = pool2_host(z.clone(), true, true)
                 .selection
                 .expect("the selection was asked for");
             p.gates.push(Gate::Pool {
@@ -115,7 +115,7 @@ impl Gating<'_> {
             });
         }
         if !z.is_tracked() && z.device().inner() == Device::flex() {
-            return pool2_host(&z, true, false).values;
+            return pool2_host(z, true, false).values;
         }
         relu(max_pool2d(
             z,
@@ -186,7 +186,7 @@ mod tests {
                         .mul_scalar(2.0)
                         .round()
                         .clamp_min(0.0);
-                let pooled = pool2_host(&x, false, true);
+                let pooled = pool2_host(x.clone(), false, true);
                 let mask = pooled.selection.unwrap().mask(&x);
                 assert_eq!(
                     host(pooled.values),
