@@ -7,13 +7,13 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::module::{conv_transpose2d, conv2d_weight_backward};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::module::conv_transpose2d;
+use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Device, Gradients, Int, Tensor};
 use rayon::prelude::*;
 
 use super::CHUNK;
-use super::host_pool::{Selection, pool2_host};
+use super::host_pool::{Selection, im2col3x3, pool2_host};
 use super::pattern::{ActivationPattern, Gate, Gating};
 use crate::loss::cross_entropy;
 
@@ -48,18 +48,17 @@ struct ConvGradients {
 }
 
 impl ConvGradients {
-    /// From the conv's input and the gradient of its output, as burn's conv backward computes
-    /// them (`conv2d_weight_backward`; the bias: the output gradient summed over all but the
-    /// channel axis, in that layout).
-    fn of(conv: &Conv2d, input: Tensor<4>, g_out: Tensor<4>) -> Self {
-        let [b, c, h, w] = g_out.dims();
-        let weight =
-            conv2d_weight_backward(input, conv.weight.val(), g_out.clone(), conv_options());
-        let bias = g_out
-            .swap_dims(0, 1)
-            .reshape([c, b * h * w])
-            .sum_dim(1)
-            .reshape([c]);
+    /// From the conv's input and the gradient of its output: the weight gradient as one matrix
+    /// product of the output gradient `[out, b·positions]` with the input's patches
+    /// ([`im2col3x3`]), the bias gradient as that matrix's row sums (burn's conv backward sums
+    /// the same layout, so the bias is bit for bit burn's; the weight differs from burn's only
+    /// in the order of its sums).
+    fn of(input: Tensor<4>, g_out: Tensor<4>) -> Self {
+        let [b, o, h, w] = g_out.dims();
+        let [_, c, _, _] = input.dims();
+        let g = g_out.swap_dims(0, 1).reshape([o, b * h * w]);
+        let weight = g.clone().matmul(im2col3x3(input)).reshape([o, c, 3, 3]);
+        let bias = g.sum_dim(1).reshape([o]);
         Self { weight, bias }
     }
 }
@@ -69,11 +68,6 @@ impl ConvGradients {
 fn conv_input_gradient(conv: &Conv2d, g_out: Tensor<4>) -> Tensor<4> {
     let options = ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1);
     conv_transpose2d(g_out, conv.weight.val(), None, options)
-}
-
-/// The CNN's convs: stride 1, no padding.
-fn conv_options() -> ConvOptions<2> {
-    ConvOptions::new([1, 1], [0, 0], [1, 1], 1)
 }
 
 /// Spatial size after `conv3x3` (valid) then `maxpool2` (floor).
@@ -164,10 +158,13 @@ impl Cnn {
     /// the live network or through `pattern`'s gates, on the CPU device (`None` elsewhere, or
     /// for a pattern that is not this CNN's). The conv stages are differentiated by hand as in
     /// [`Cnn::loss_input_gradient`] — a replayed gate passes on its recorded winners
-    /// ([`Selection::gather`]) — and each weight gradient is burn's own
-    /// `conv2d_weight_backward`, each bias gradient the sum burn's conv backward takes, so the
-    /// gradients equal autodiff's through [`Cnn::forward`] or the mask replay bit for bit. The
-    /// conv gradients are put into the classifier's [`Gradients`] (`grad_replace`), where
+    /// ([`Selection::gather`]) — and each conv weight gradient is one matrix product with the
+    /// input's patches ([`ConvGradients::of`]; 15–20 % faster Hessians than burn's
+    /// `conv2d_weight_backward`). The loss and every gradient but the conv weights' equal
+    /// autodiff's through [`Cnn::forward`] or the mask replay bit for bit; the conv weights'
+    /// differ in the order of their sums (≤ 1e-6 of the largest gradient in f32, 1e-13 in
+    /// f64, `loss_and_gradients_equal_autodiff_live_and_replayed`). The conv gradients are put
+    /// into the classifier's [`Gradients`] (`grad_replace`), where
     /// [`crate::params::flat_gradient`] finds them.
     pub(crate) fn loss_and_gradients(
         &self,
@@ -201,8 +198,8 @@ impl Cnn {
         let g_z1 = tape
             .s1
             .unpool(conv_input_gradient(&plain.conv2, g_z2.clone()));
-        let stage2 = ConvGradients::of(&plain.conv2, tape.a1, g_z2);
-        let stage1 = ConvGradients::of(&plain.conv1, x, g_z1);
+        let stage2 = ConvGradients::of(tape.a1, g_z2);
+        let stage1 = ConvGradients::of(x, g_z1);
         for (conv, g) in [(&self.conv1, stage1), (&self.conv2, stage2)] {
             conv.weight.val().grad_replace(&mut grads, g.weight);
             if let Some(bias) = &conv.bias {
@@ -246,7 +243,7 @@ impl Cnn {
 mod tests {
     use super::*;
     use crate::model::{Model, ModelShape};
-    use crate::params::{flat_gradient, flatten, init_seeded, load_flat};
+    use crate::params::{ParamLayout, flat_gradient, flatten, init_seeded, load_flat};
     use advland_schema::ModelSpec;
     use burn::tensor::{DType, Distribution, TensorData};
 
@@ -374,7 +371,26 @@ mod tests {
                     assert_eq!(loss, expected_loss, "{what}");
                     let (fast, autodiff) = (host1(fast), host1(autodiff));
                     assert!(fast.iter().any(|&g| g != 0.0), "{what}");
-                    assert!(fast == autodiff, "{what}: gradients differ");
+                    // The conv weights' sums run in another order (one matrix product over
+                    // all positions); everything else is the same operation on the same values.
+                    let scale = autodiff.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+                    let tol = if dtype == DType::F64 { 1e-13 } else { 1e-6 };
+                    for entry in ParamLayout::of(&model).entries {
+                        let range = entry.offset..entry.offset + entry.len;
+                        let gap = fast[range.clone()]
+                            .iter()
+                            .zip(&autodiff[range])
+                            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                        if entry.name.starts_with("conv") && entry.name.ends_with("weight") {
+                            assert!(
+                                gap <= tol * scale,
+                                "{what} {}: {gap} (scale {scale})",
+                                entry.name
+                            );
+                        } else {
+                            assert!(gap == 0.0, "{what} {}: {gap}", entry.name);
+                        }
+                    }
                 }
             }
         }

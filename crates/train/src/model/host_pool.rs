@@ -8,6 +8,9 @@
 //! from that byte. Selection follows burn-flex exactly (scan the window in row-major order,
 //! take a value if it is the first, greater than the current maximum, or NaN), so values,
 //! masks and gradients equal burn's bit for bit — tests in `pattern.rs` and `cnn.rs` check it.
+//!
+//! Also here, on the same host-loop plumbing: [`im2col3x3`], the patches of a 3×3 conv's input
+//! for its weight gradient.
 
 use burn::tensor::{DType, Element, Tensor, TensorData};
 use rayon::prelude::*;
@@ -15,7 +18,8 @@ use rayon::prelude::*;
 /// The index a window gets when the folded ReLU switched it off (its maximum is ≤ 0).
 const OFF: u8 = 4;
 
-/// Which input of each 2×2 window a pool passed on: 0–3 in row-major order, or [`OFF`].
+/// Which input of each 2×2 window a pool passed on: 0–3 in row-major order, or none where the
+/// folded ReLU switched the window off.
 #[derive(Clone, Debug)]
 pub struct Selection {
     /// One entry per window, `[b, c, ho, wo]` row-major.
@@ -255,5 +259,49 @@ impl HostKernel for Gather<'_> {
                 });
         }
         TensorData::new(out, [b, c, ho, wo])
+    }
+}
+
+/// The 3×3 patches of a valid, stride-1 convolution's input, one row per output position:
+/// `[b, c, h, w]` → `[b·(h−2)·(w−2), c·9]`, row (b, y, x), column (channel, ky, kx). With the
+/// output gradient as `[channels_out, b·(h−2)·(w−2)]`, one matrix product gives the weight
+/// gradient, where burn's conv backward runs a convolution with a (h−2)×(w−2) kernel whose
+/// single-threaded layout conversion took 15 % of a Hessian profile (`bench/RESULTS.md`).
+///
+/// # Panics
+/// If the input is smaller than 3×3 (the CNN's shapes are checked when it is built).
+pub(super) fn im2col3x3(x: Tensor<4>) -> Tensor<2> {
+    let dims = x.dims();
+    let [_, _, h, w] = dims;
+    assert!(h >= 3 && w >= 3, "a 3x3 conv needs inputs of at least 3x3");
+    let (dtype, device) = (x.dtype(), x.device());
+    let cols = on_host(x, &Im2col { dims });
+    Tensor::from_data(cols, (&device, dtype))
+}
+
+struct Im2col {
+    dims: [usize; 4],
+}
+
+impl HostKernel for Im2col {
+    type Out = TensorData;
+    fn run<E: PoolFloat>(&self, src: &[E]) -> TensorData {
+        let [b, c, h, w] = self.dims;
+        let (ho, wo, k) = (h - 2, w - 2, c * 9);
+        let mut out = vec![E::ZERO; b * ho * wo * k];
+        out.par_chunks_mut(ho * wo * k)
+            .zip(src.par_chunks(c * h * w))
+            .for_each(|(rows, image)| {
+                for (n, row) in rows.chunks_exact_mut(k).enumerate() {
+                    let (y, x) = (n / wo, n % wo);
+                    for (channel, patch) in row.chunks_exact_mut(9).enumerate() {
+                        for (ky, line) in patch.chunks_exact_mut(3).enumerate() {
+                            let start = channel * h * w + (y + ky) * w + x;
+                            line.copy_from_slice(&image[start..start + 3]);
+                        }
+                    }
+                }
+            });
+        TensorData::new(out, [b * ho * wo, k])
     }
 }

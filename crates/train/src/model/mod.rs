@@ -163,7 +163,7 @@ impl Model {
     }
 
     /// ∇ₓ Σᵢ CE(f(xᵢ), yᵢ) by a hand-written backward, where one serves this model and
-    /// device (the CNN on the CPU device: [`Cnn::loss_input_gradient`]); `None` elsewhere, and
+    /// device (the CNN on the CPU device: `Cnn::loss_input_gradient`); `None` elsewhere, and
     /// callers then differentiate [`Model::forward`] with autodiff. The result equals
     /// autodiff's bit for bit on batches of up to 128 examples; larger batches run in chunks of
     /// 128, each equal to autodiff's on that chunk.
@@ -181,8 +181,9 @@ impl Model {
     /// Σᵢ CE(f(xᵢ), yᵢ) over the batch, and the gradients of that sum / `divisor` for every
     /// tracked parameter: through `pattern`'s gates if one is given, else through the live
     /// network. The CNN on the CPU device differentiates its conv stages by hand
-    /// ([`Cnn::loss_and_gradients`]); other models and devices use autodiff. Both give the
-    /// same bits. Read the gradients with [`crate::params::flat_gradient`].
+    /// (`Cnn::loss_and_gradients`: the same values as autodiff, bit for bit but for the order
+    /// of the sums in the conv weights' gradients); other models and devices use autodiff. Read
+    /// the gradients with [`crate::params::flat_gradient`].
     ///
     /// # Shapes
     /// `x`: `[b, c, h, w]`, `labels`: `[b]`
