@@ -251,26 +251,39 @@ mod tests {
         t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
     }
 
+    /// Inputs and a seeded CNN for them: `n` Fashion-MNIST images, and 5 random 3×13×15 inputs
+    /// far from the data, where each stage drops a row or column (13×15 → 11×13 → 5×6 → 3×4
+    /// → 1×2) and many windows are switched off.
+    fn cases(
+        n: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Vec<([usize; 3], Model, TensorData, TensorData)> {
+        let data = advland_data::fashion_mnist_bundled().unwrap().test;
+        let (pixels, labels) = data.gather(&(0..n).collect::<Vec<_>>());
+        let fashion = (
+            TensorData::new(pixels, [n, 1, 28, 28]),
+            TensorData::new(labels, [n]),
+        );
+        let odd = (
+            Tensor::<4>::random([5, 3, 13, 15], Distribution::Normal(0.0, 2.0), device).into_data(),
+            TensorData::new(vec![0i64, 1, 2, 3, 4], [5]),
+        );
+        [([1, 28, 28], fashion), ([3, 13, 15], odd)]
+            .into_iter()
+            .map(|(input, (x, y))| {
+                let shape = ModelShape { input, classes: 10 };
+                let model = Model::build(&ModelSpec::default(), shape, device).unwrap();
+                (input, init_seeded(model, seed).unwrap(), x, y)
+            })
+            .collect()
+    }
+
     #[test]
     fn loss_input_gradient_equals_autodiff() {
         let device = Device::flex().autodiff();
         let data = advland_data::fashion_mnist_bundled().unwrap().test;
-        let (pixels, labels) = data.gather(&(0..48).collect::<Vec<_>>());
-        let fashion = (
-            TensorData::new(pixels, [48, 1, 28, 28]),
-            TensorData::new(labels, [48]),
-        );
-        // Odd sizes: each stage drops a row or column (13×15 → 11×13 → 5×6 → 3×4 → 1×2), and
-        // inputs far from the data switch many windows off.
-        let odd = (
-            Tensor::<4>::random([5, 3, 13, 15], Distribution::Normal(0.0, 2.0), &device)
-                .into_data(),
-            TensorData::new(vec![0i64, 1, 2, 3, 4], [5]),
-        );
-        for (input, (x, y)) in [([1, 28, 28], fashion), ([3, 13, 15], odd)] {
-            let shape = ModelShape { input, classes: 10 };
-            let model = Model::build(&ModelSpec::default(), shape, &device).unwrap();
-            let model = init_seeded(model, 5).unwrap();
+        for (input, model, x, y) in cases(48, 5, &device) {
             for dtype in [DType::F32, DType::F64] {
                 let model = load_flat(model.clone(), flatten(&model).cast(dtype))
                     .unwrap()
@@ -332,21 +345,7 @@ mod tests {
     #[test]
     fn loss_and_gradients_equal_autodiff_live_and_replayed() {
         let device = Device::flex().autodiff();
-        let data = advland_data::fashion_mnist_bundled().unwrap().test;
-        let (pixels, labels) = data.gather(&(0..40).collect::<Vec<_>>());
-        let fashion = (
-            TensorData::new(pixels, [40, 1, 28, 28]),
-            TensorData::new(labels, [40]),
-        );
-        let odd = (
-            Tensor::<4>::random([5, 3, 13, 15], Distribution::Normal(0.0, 2.0), &device)
-                .into_data(),
-            TensorData::new(vec![0i64, 1, 2, 3, 4], [5]),
-        );
-        for (input, (x, y)) in [([1, 28, 28], fashion), ([3, 13, 15], odd)] {
-            let shape = ModelShape { input, classes: 10 };
-            let model = Model::build(&ModelSpec::default(), shape, &device).unwrap();
-            let model = init_seeded(model, 7).unwrap();
+        for (input, model, x, y) in cases(40, 7, &device) {
             for dtype in [DType::F32, DType::F64] {
                 let model = load_flat(model.clone(), flatten(&model).cast(dtype)).unwrap();
                 let Model::Cnn(cnn) = &model else {
