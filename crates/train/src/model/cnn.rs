@@ -174,7 +174,9 @@ impl Cnn {
         divisor: f64,
     ) -> Option<(f64, Gradients)> {
         let device = x.device();
-        if !device.is_autodiff() || device.inner() != Device::flex() {
+        // Without tracked parameters there is nothing to put the conv gradients next to.
+        let tracked = self.conv1.weight.is_require_grad();
+        if !tracked || !device.is_autodiff() || device.inner() != Device::flex() {
             return None;
         }
         let gates = match pattern.map(|p| p.gates.as_slice()) {
@@ -413,6 +415,10 @@ mod tests {
         let y = Tensor::<1, Int>::zeros([2], &device);
         let empty = ActivationPattern::default();
         assert!(cnn.loss_and_gradients(&x, &y, Some(&empty), 1.0).is_none());
+        assert!(cnn.loss_and_gradients(&x, &y, None, 1.0).is_some());
+        // Nor is a network whose parameters are not tracked.
+        let frozen = cnn.no_grad();
+        assert!(frozen.loss_and_gradients(&x, &y, None, 1.0).is_none());
     }
 
     fn host1(t: Tensor<1>) -> Vec<f64> {
