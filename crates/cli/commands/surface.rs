@@ -90,7 +90,7 @@ pub struct SurfaceArgs {
     #[arg(long, default_value = "0/1")]
     pub shard: Shard,
     /// Grid points evaluated at once, one model copy each (the backend's threads are shared).
-    /// One by default: each point's loss already runs its chunks of 128 examples in parallel,
+    /// One by default: each point's loss already runs its chunks of examples in parallel,
     /// and a second worker measured the same time with 25 % more memory (21×21 on 1,000
     /// images: 19.2 s with 1, 19.7–20.1 s with 2; bench/RESULTS.md). More workers help where
     /// a point's batch is one chunk. Results are identical for any number.

@@ -25,14 +25,15 @@ use crate::loss::cross_entropy;
 /// Examples per chunk where a batch is split to run in parallel on the CPU device (the CNN's
 /// [`Model::loss_input_gradient`], the analysis objectives' losses and gradients): each chunk
 /// runs burn-flex's single-threaded elementwise operations on its own thread, and a chunk's
-/// activations (`[128, 16, 26, 26]` f32: 5.5 MB) stay near the 4 MiB L2 where a batch of
-/// 1,000 (43 MB) does not. Measured on PGD-10 over 1,000 images (2 cores): 1.45 s unchunked,
-/// 1.20 at 500, 1.24 at 250, 1.02–1.11 at 128; an interleaved A/B of 64, 96, 128 and 200 (four
-/// runs each) found no difference beyond the noise (`bench/RESULTS.md`).
-/// Fixed, not derived from the thread count: a result can depend on its chunk's size in the
-/// last bits (GEMM blocking, the order of sums), so a size independent of the machine keeps a
-/// run's numbers independent of it too.
-pub const CHUNK: usize = 128;
+/// activations (`[64, 16, 26, 26]` f32: 2.8 MB) stay in the 4 MiB L2 where a batch of 1,000
+/// (43 MB) does not. Measured on PGD-10 over 1,000 images (2 cores): 1.45 s unchunked, 1.20 at
+/// 500, 1.24 at 250, 1.02–1.11 at 128, and 64 within the noise of 128 there; but a training
+/// batch of 128 is one chunk of 128 and two of 64, and PGD-7 training went from 2.34–2.66 s
+/// to 1.94–2.09 s an epoch of 2,000 images (`bench/RESULTS.md`). Fixed, not derived from the
+/// thread count: a result can depend on its chunk's size in the last bits (GEMM blocking, the
+/// order of sums), so a size independent of the machine keeps a run's numbers independent of
+/// it too.
+pub const CHUNK: usize = 64;
 
 /// Input and output sizes a model is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,8 +166,8 @@ impl Model {
     /// ∇ₓ Σᵢ CE(f(xᵢ), yᵢ) by a hand-written backward, where one serves this model and
     /// device (the CNN on the CPU device: `Cnn::loss_input_gradient`); `None` elsewhere, and
     /// callers then differentiate [`Model::forward`] with autodiff. The result equals
-    /// autodiff's bit for bit on batches of up to 128 examples; larger batches run in chunks of
-    /// 128, each equal to autodiff's on that chunk.
+    /// autodiff's bit for bit on batches of up to [`CHUNK`] examples; larger batches run in
+    /// chunks of [`CHUNK`], each equal to autodiff's on that chunk.
     ///
     /// # Shapes
     /// `x`: `[b, c, h, w]`, `labels`: `[b]` → `[b, c, h, w]` (on the inner device, as autodiff's
