@@ -4,6 +4,8 @@
 //! and replayed (see [`super::pattern`]).
 //! On 1×28×28 input with 10 classes it has 12,810 parameters.
 
+use std::borrow::Cow;
+
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
@@ -29,16 +31,28 @@ pub struct Cnn {
 }
 
 /// What the hand-written passes keep of a forward pass (inner device).
-struct Tape {
+struct Tape<'a> {
     /// The first stage's output, the second conv's input.
     a1: Tensor<4>,
-    /// Each stage's winners.
-    s1: Selection,
-    s2: Selection,
+    /// Each stage's winners: found live, or a recorded pattern's.
+    s1: Cow<'a, Selection>,
+    s2: Cow<'a, Selection>,
     /// The second stage's output shape `[b, 32, h2, w2]`.
     pooled: [usize; 4],
     /// The second stage's output flattened, `[b, features]`.
     features: Tensor<2>,
+}
+
+/// [`Cnn::backward_by_hand`]'s result.
+struct HandBackward<'a> {
+    tape: Tape<'a>,
+    /// Σᵢ CE(f(xᵢ), yᵢ).
+    loss: f64,
+    /// The classifier's gradients (of the sum / divisor).
+    grads: Gradients,
+    /// The gradients of each conv's output.
+    g_z2: Tensor<4>,
+    g_z1: Tensor<4>,
 }
 
 /// A conv's parameter gradients.
@@ -144,14 +158,8 @@ impl Cnn {
         labels: &Tensor<1, Int>,
     ) -> Option<Tensor<4>> {
         let plain = self.valid();
-        let tape = plain.forward_by_hand(x.clone().inner(), None);
-        let features = Tensor::from_inner(tape.features.clone()).require_grad();
-        let loss = cross_entropy(self.fc1.forward(features.clone()), labels.clone()).sum();
-        let g_z2 = tape
-            .s2
-            .unpool(features.grad(&loss.backward())?.reshape(tape.pooled));
-        let g_z1 = tape.s1.unpool(conv_input_gradient(&plain.conv2, g_z2));
-        Some(conv_input_gradient(&plain.conv1, g_z1))
+        let back = self.backward_by_hand(&plain, x.clone().inner(), labels, None, 1.0)?;
+        Some(conv_input_gradient(&plain.conv1, back.g_z1))
     }
 
     /// Σᵢ CE(f(xᵢ), yᵢ), and the gradients of that sum / `divisor` for every parameter, through
@@ -191,35 +199,59 @@ impl Cnn {
         };
         let plain = self.valid();
         let x = x.clone().inner();
-        let tape = plain.forward_by_hand(x.clone(), gates);
-        let features = Tensor::from_inner(tape.features.clone()).require_grad();
-        let sum = cross_entropy(self.fc1.forward(features.clone()), labels.clone()).sum();
-        let loss = sum.clone().detach().inner().into_scalar::<f64>();
-        let mut grads = sum.div_scalar(divisor).backward();
-        let g_z2 = tape.s2.unpool(features.grad(&grads)?.reshape(tape.pooled));
-        let g_z1 = tape
-            .s1
-            .unpool(conv_input_gradient(&plain.conv2, g_z2.clone()));
-        let stage2 = ConvGradients::of(tape.a1, g_z2);
-        let stage1 = ConvGradients::of(x, g_z1);
+        let back = self.backward_by_hand(&plain, x.clone(), labels, gates, divisor)?;
+        let mut grads = back.grads;
+        let stage2 = ConvGradients::of(back.tape.a1, back.g_z2);
+        let stage1 = ConvGradients::of(x, back.g_z1);
         for (conv, g) in [(&self.conv1, stage1), (&self.conv2, stage2)] {
             conv.weight.val().grad_replace(&mut grads, g.weight);
             if let Some(bias) = &conv.bias {
                 bias.val().grad_replace(&mut grads, g.bias);
             }
         }
-        Some((loss, grads))
+        Some((back.loss, grads))
+    }
+
+    /// What both hand-written gradients share: the forward pass by hand (`plain` is `self` on
+    /// the inner device), the classifier and the loss through autodiff (`self`'s, so its
+    /// parameters' gradients land in `grads` when they are tracked), then the conv stages'
+    /// ReLU + pool backward down to the gradient of each conv's output. `grads` holds the
+    /// gradients of Σᵢ CE / `divisor`.
+    fn backward_by_hand<'a>(
+        &self,
+        plain: &Cnn,
+        x: Tensor<4>,
+        labels: &Tensor<1, Int>,
+        gates: Option<[&'a Selection; 2]>,
+        divisor: f64,
+    ) -> Option<HandBackward<'a>> {
+        let tape = plain.forward_by_hand(x, gates);
+        let features = Tensor::from_inner(tape.features.clone()).require_grad();
+        let sum = cross_entropy(self.fc1.forward(features.clone()), labels.clone()).sum();
+        let loss = sum.clone().detach().inner().into_scalar::<f64>();
+        let grads = sum.div_scalar(divisor).backward();
+        let g_z2 = tape.s2.unpool(features.grad(&grads)?.reshape(tape.pooled));
+        let g_z1 = tape
+            .s1
+            .unpool(conv_input_gradient(&plain.conv2, g_z2.clone()));
+        Some(HandBackward {
+            tape,
+            loss,
+            grads,
+            g_z2,
+            g_z1,
+        })
     }
 
     /// The forward pass with the conv stages' ReLU + pool on the host, live (`gates` `None`)
     /// or replaying recorded winners; `self` and `x` on the inner device.
-    fn forward_by_hand(&self, x: Tensor<4>, gates: Option<[&Selection; 2]>) -> Tape {
-        let stage = |z: Tensor<4>, recorded: Option<&Selection>| match recorded {
-            Some(selection) => (selection.gather(z), selection.clone()),
+    fn forward_by_hand<'a>(&self, x: Tensor<4>, gates: Option<[&'a Selection; 2]>) -> Tape<'a> {
+        let stage = |z: Tensor<4>, recorded: Option<&'a Selection>| match recorded {
+            Some(selection) => (selection.gather(z), Cow::Borrowed(selection)),
             None => {
                 let pooled = pool2_host(z, true, true);
                 let selection = pooled.selection.expect("the selection was asked for");
-                (pooled.values, selection)
+                (pooled.values, Cow::Owned(selection))
             }
         };
         let (a1, s1) = stage(self.conv1.forward(x), gates.map(|g| g[0]));

@@ -202,11 +202,21 @@ impl Selection {
         cropped.unpool(ones)
     }
 
-    /// Row-major offset of window `k`'s winner `s` in a plane of width `w` (`wo` windows a
-    /// row).
-    fn winner(k: usize, s: u8, wo: usize, w: usize) -> usize {
-        let (i, j) = (k / wo, k % wo);
-        (2 * i + usize::from(s / 2)) * w + 2 * j + usize::from(s % 2)
+    /// For one plane's windows `sel` (`wo` a row), each switched-on window `k` with the
+    /// row-major offset of its winner in an input plane of width `w`: the one loop of
+    /// [`Selection::unpool`] (value k to the offset) and [`Selection::gather`] (the offset's
+    /// value to k).
+    fn winners(sel: &[u8], wo: usize, w: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        sel.iter()
+            .enumerate()
+            .filter(|&(_, &s)| s != OFF)
+            .map(move |(k, &s)| {
+                let (i, j) = (k / wo, k % wo);
+                (
+                    k,
+                    (2 * i + usize::from(s / 2)) * w + 2 * j + usize::from(s % 2),
+                )
+            })
     }
 }
 
@@ -225,10 +235,8 @@ impl HostKernel for Spread<'_> {
                 .zip(self.0.index.par_chunks(ho * wo))
                 .with_min_len(min_planes(h * w))
                 .for_each(|((plane, g), sel)| {
-                    for (k, (&s, &v)) in sel.iter().zip(g).enumerate() {
-                        if s != OFF {
-                            plane[Selection::winner(k, s, wo, w)] = v;
-                        }
+                    for (k, at) in Selection::winners(sel, wo, w) {
+                        plane[at] = g[k];
                     }
                 });
         }
@@ -251,10 +259,8 @@ impl HostKernel for Gather<'_> {
                 .zip(self.0.index.par_chunks(ho * wo))
                 .with_min_len(min_planes(h * w))
                 .for_each(|((out, plane), sel)| {
-                    for (k, (&s, o)) in sel.iter().zip(out).enumerate() {
-                        if s != OFF {
-                            *o = plane[Selection::winner(k, s, wo, w)];
-                        }
+                    for (k, at) in Selection::winners(sel, wo, w) {
+                        out[k] = plane[at];
                     }
                 });
         }
