@@ -41,6 +41,24 @@ pub enum Error {
         /// What serde_json said.
         source: serde_json::Error,
     },
+    /// An output path that cannot take a report (a directory, a device, a FIFO, a parent that
+    /// is a file).
+    #[error("{}: {reason}", path.display())]
+    Output {
+        /// The output path as given.
+        path: PathBuf,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A file that parsed but is not what was asked for (another report kind or schema
+    /// version, inconsistent contents).
+    #[error("{}: {reason}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// A number that must be finite was NaN or infinite; reports never carry such values.
     #[error("{what} is not finite ({value})")]
     NonFinite {
@@ -55,6 +73,22 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// Shorthand for [`Error::Format`].
+    pub fn format(path: &std::path::Path, reason: impl Into<String>) -> Self {
+        Self::Format {
+            path: path.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Output`].
+    pub fn output(path: &std::path::Path, reason: impl Into<String>) -> Self {
+        Self::Output {
+            path: path.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
     /// Shorthand for [`Error::InvalidConfig`].
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidConfig {

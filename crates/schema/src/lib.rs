@@ -30,6 +30,7 @@ pub mod linear;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;
+pub mod output;
 pub mod report;
 pub mod settings;
 pub mod sharpness;
@@ -43,8 +44,9 @@ pub use metrics::{
     CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport,
     EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
 };
+pub use output::{check_output, resolve_output, write_atomic};
 pub use report::{
-    Cost, DataSubset, Meta, Report, finite, read_json, to_json_bytes, write_atomic, write_json,
+    Cost, DataSubset, Meta, Report, finite, read_json, read_report, to_json_bytes, write_json,
 };
 pub use settings::{
     DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,

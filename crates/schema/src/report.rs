@@ -2,12 +2,13 @@
 //! around a kind-specific payload, and the one way to write them (atomically, never NaN).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::output::write_atomic;
 use crate::settings::SCHEMA_VERSION;
 
 /// Provenance of a report: enough to re-run it and to know what it cost.
@@ -163,33 +164,6 @@ pub fn to_json_bytes<T: Serialize>(value: &T, path: &Path) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Writes bytes to `path` through a temporary file in the same directory and a rename, so a
-/// reader never sees a half-written file. Creates the parent directory.
-///
-/// # Errors
-/// [`Error::Io`] naming the file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
-}
-
 /// Writes `value` as JSON atomically (see [`to_json_bytes`], [`write_atomic`]).
 ///
 /// # Errors
@@ -209,6 +183,38 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
         source,
     })?;
     serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads a report of `kind` (`surface`, `train`, ...), refusing one of another kind or
+/// written under another [`SCHEMA_VERSION`]: its fields may mean other things.
+///
+/// # Errors
+/// IO or parse errors, or [`Error::Format`], naming the file.
+pub fn read_report<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Report<T>> {
+    let value: serde_json::Value = read_json(path)?;
+    let version = value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(SCHEMA_VERSION)) {
+        let found = version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        return Err(Error::format(
+            path,
+            format!(
+                "schema_version {found}: this advland reads reports of schema version                  {SCHEMA_VERSION} only"
+            ),
+        ));
+    }
+    let found = value.get("kind").and_then(serde_json::Value::as_str);
+    if found != Some(kind) {
+        return Err(Error::format(
+            path,
+            format!("a `{}` report, not a `{kind}` report", found.unwrap_or("?")),
+        ));
+    }
+    serde_json::from_value(value).map_err(|source| Error::Json {
         path: path.to_owned(),
         source,
     })
@@ -264,6 +270,41 @@ mod tests {
         write_json(&path, &Doc { x: 1.5, y: None }).unwrap();
         let v: serde_json::Value = read_json(&path).unwrap();
         assert_eq!(v, serde_json::json!({"x": 1.5}));
+    }
+
+    #[test]
+    fn read_report_refuses_other_versions_and_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let doc = |version: u32, kind: &str| {
+            let meta = Meta {
+                advland_version: String::new(),
+                burn_version: String::new(),
+                command: Vec::new(),
+                device: String::new(),
+                seed: 0,
+                config: serde_json::json!({}),
+                data: DataSubset::default(),
+                started_unix_s: 0,
+                duration_s: 0.0,
+                cost: Cost::default(),
+            };
+            let mut r = Report::new(kind, meta, 1.5f64);
+            r.schema_version = version;
+            write_json(&path, &r).unwrap();
+        };
+        doc(SCHEMA_VERSION, "x");
+        assert_eq!(read_report::<f64>(&path, "x").unwrap().data, 1.5);
+        let err = read_report::<f64>(&path, "surface")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("r.json") && err.contains("not a `surface`"),
+            "{err}"
+        );
+        doc(99, "x");
+        let err = read_report::<f64>(&path, "x").unwrap_err().to_string();
+        assert!(err.contains("schema_version 99"), "{err}");
     }
 
     #[test]

@@ -272,6 +272,14 @@ impl TrainSettings {
             path: path.to_owned(),
             source,
         })?;
+        if let Some(v) = file.schema_version
+            && v != SCHEMA_VERSION
+        {
+            return Err(Error::invalid(
+                format!("{}: schema_version", path.display()),
+                format!("is {v}; this advland reads experiment files of version {SCHEMA_VERSION}"),
+            ));
+        }
         Ok(file.into_settings())
     }
 
@@ -390,8 +398,6 @@ pub const DEFAULT_EVAL_STEPS: usize = 20;
 impl ExperimentFile {
     fn into_settings(self) -> TrainSettings {
         let defaults = TrainSettings::default();
-        // `schema_version` is accepted for forward compatibility; version 1 is the only one.
-        let _ = self.schema_version;
         TrainSettings {
             seed: self.seed.unwrap_or(defaults.seed),
             data: self.data,
@@ -422,6 +428,16 @@ mod tests {
         let path = dir.path().join("experiment.toml");
         std::fs::write(&path, text).unwrap();
         TrainSettings::from_toml_file(&path)
+    }
+
+    #[test]
+    fn experiment_file_of_another_schema_version_is_refused() {
+        assert!(parse("schema_version = 1\n").is_ok());
+        let err = parse("schema_version = 99\n").unwrap_err().to_string();
+        assert!(
+            err.contains("schema_version") && err.contains("99"),
+            "{err}"
+        );
     }
 
     #[test]

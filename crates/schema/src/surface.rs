@@ -273,6 +273,58 @@ impl SurfaceReport {
         self.x.points * self.y.map_or(1, |y| y.points)
     }
 
+    /// Checks that the report's parts agree (a shard read from a file may have been cut or
+    /// edited): a valid shard, increasing point indices inside the grid and owned by the
+    /// shard, each objective once, and one loss (and zero or one accuracy) per point.
+    ///
+    /// # Errors
+    /// The first rule broken, in words.
+    pub fn check_contents(&self) -> std::result::Result<(), String> {
+        if self.shard.count == 0 || self.shard.index >= self.shard.count {
+            return Err(format!(
+                "shard {}/{} is not I/N with I < N",
+                self.shard.index, self.shard.count
+            ));
+        }
+        let grid = self
+            .x
+            .points
+            .checked_mul(self.y.map_or(1, |y| y.points))
+            .ok_or("the grid size overflows")?;
+        if let Some(w) = self.points.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(format!(
+                "points must increase; {} is followed by {}",
+                w[0], w[1]
+            ));
+        }
+        if let Some(k) = self.points.iter().find(|&&k| k >= grid) {
+            return Err(format!("point {k} lies outside the {grid}-point grid"));
+        }
+        if let Some(k) = self.points.iter().find(|&&k| !self.shard.owns(k)) {
+            return Err(format!("point {k} does not belong to shard {}", self.shard));
+        }
+        let n = self.points.len();
+        for (i, v) in self.values.iter().enumerate() {
+            let name = v.objective.as_str();
+            if self.values[..i].iter().any(|u| u.objective == v.objective) {
+                return Err(format!("objective {name} is listed twice"));
+            }
+            if v.loss.len() != n {
+                return Err(format!(
+                    "objective {name} has {} losses for {n} points",
+                    v.loss.len()
+                ));
+            }
+            if !v.accuracy.is_empty() && v.accuracy.len() != n {
+                return Err(format!(
+                    "objective {name} has {} accuracies for {n} points",
+                    v.accuracy.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether every grid point is present.
     pub fn is_complete(&self) -> bool {
         self.points.len() == self.grid_len()
@@ -338,9 +390,8 @@ mod tests {
         assert!(Shard::WHOLE.owns(17));
     }
 
-    #[test]
-    fn dense_marks_missing_points_nan() {
-        let r = SurfaceReport {
+    fn shard_report() -> SurfaceReport {
+        SurfaceReport {
             checkpoint: "c".into(),
             checkpoint_hash: "h".into(),
             epoch: 1,
@@ -369,7 +420,40 @@ mod tests {
                 loss: vec![0.5],
                 accuracy: vec![1.0],
             }],
-        };
+        }
+    }
+
+    #[test]
+    fn check_contents_finds_each_inconsistency() {
+        assert_eq!(shard_report().check_contents(), Ok(()));
+        let broken: [(&str, fn(&mut SurfaceReport)); 7] = [
+            ("0 losses for 1 points", |r| r.values[0].loss.clear()),
+            ("2 accuracies for 1 points", |r| {
+                r.values[0].accuracy.push(0.5);
+            }),
+            ("outside the 3-point grid", |r| r.points = vec![5]),
+            ("does not belong to shard", |r| r.points = vec![0]),
+            ("must increase", |r| {
+                r.shard = Shard::WHOLE;
+                r.points = vec![1, 1];
+            }),
+            ("listed twice", |r| {
+                let v = r.values[0].clone();
+                r.values.push(v);
+            }),
+            ("I < N", |r| r.shard = Shard { index: 0, count: 0 }),
+        ];
+        for (rule, breaks) in broken {
+            let mut r = shard_report();
+            breaks(&mut r);
+            let err = r.check_contents().unwrap_err();
+            assert!(err.contains(rule), "{rule}: {err}");
+        }
+    }
+
+    #[test]
+    fn dense_marks_missing_points_nan() {
+        let r = shard_report();
         let d = r.dense(ObjectiveKind::Clean, false).unwrap();
         assert!(d[0].is_nan() && d[2].is_nan());
         assert_eq!(d[1], 0.5);
