@@ -110,6 +110,25 @@ pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
     })
 }
 
+/// A count that must be at least 1 (batch sizes, subsets, workers, k): 0 is refused here,
+/// once for every command, rather than acting as 1 or as "all".
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{text}' is not a whole number")),
+    }
+}
+
+/// A finite number above 0 (probe radii): refused as typed, before any scaling.
+pub fn positive_number(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err(format!("'{text}' must be a finite number above 0")),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
+}
+
 /// A non-negative radius: `0.03` or `8/255`.
 pub fn parse_eps(text: &str) -> Result<f64, String> {
     parse_fraction(text)
@@ -126,10 +145,10 @@ pub struct DataArgs {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Train on this many examples, evenly spaced (indices i*N/n).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub train_subset: Option<usize>,
     /// Evaluate on this many test examples, evenly spaced.
-    #[arg(long, visible_alias = "subset")]
+    #[arg(long, value_parser = at_least_one, visible_alias = "subset")]
     pub test_subset: Option<usize>,
 }
 
@@ -198,7 +217,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Minibatch size.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub batch_size: Option<usize>,
     /// Base learning rate.
     #[arg(long)]
@@ -243,7 +262,7 @@ pub struct TrainArgs {
     #[arg(long = "eval-attack", value_parser = parse_threat)]
     pub eval_attacks: Vec<ThreatSpec>,
     /// Evaluate on this many test examples after every epoch.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub eval_subset: Option<usize>,
     /// Save a checkpoint every N epochs (the last is always saved).
     #[arg(long)]
@@ -379,13 +398,13 @@ pub struct EvalArgs {
     #[arg(long, value_parser = parse_eps)]
     pub step_size: Option<f64>,
     /// Random restarts (the per-example worst is kept).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
     pub restarts: usize,
     /// Start every attack at δ = 0 instead of a random point.
     #[arg(long)]
     pub no_random_start: bool,
     /// Examples per batch.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 500)]
     pub batch_size: usize,
     /// Seed of the attacks' random starts.
     #[arg(long, default_value_t = 0)]
@@ -472,10 +491,10 @@ pub struct SharpnessArgs {
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
     /// Number of test examples (evenly spaced) the objective averages over.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
     pub subset: usize,
     /// Examples per batch.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
     pub batch_size: usize,
     /// Precision of the computation.
     #[arg(long, value_enum, default_value = "f64")]
@@ -486,7 +505,7 @@ pub struct SharpnessArgs {
     #[arg(long, value_enum, default_value = "power")]
     pub method: EigenMethod,
     /// Number of eigenvalues (hessian).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 5)]
     pub k: usize,
     /// Relative tolerance on the change of the Rayleigh quotient (hessian, power) or of the top
     /// k Ritz values (hessian, Lanczos) in one step.
@@ -496,7 +515,7 @@ pub struct SharpnessArgs {
     #[arg(long, default_value_t = 100)]
     pub max_iter: usize,
     /// Lanczos runs averaged (density).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
     pub probes: usize,
     /// Finite-difference step of the Hessian-vector products (default 1e-7 in f64, forward
     /// differences; 1e-2 in f32, central differences).
@@ -507,7 +526,7 @@ pub struct SharpnessArgs {
     #[arg(long)]
     pub live_activations: bool,
     /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
-    #[arg(long, value_delimiter = ',', default_value = "1e-4,1e-3,1e-2")]
+    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-4,1e-3,1e-2")]
     pub radii: Vec<f64>,
     /// Random directions per radius (lipschitz).
     #[arg(long, default_value_t = 3)]

@@ -36,6 +36,7 @@ pub struct CompareArgs {
 /// Runs `advland compare`.
 pub fn run(args: &CompareArgs, device_name: &str) -> Result<()> {
     let start = std::time::Instant::now();
+    advland_schema::check_output(&args.out.join("compare.json"))?;
     let report = compare(&args.runs)?;
     let config = serde_json::json!({
         "runs": args.runs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),

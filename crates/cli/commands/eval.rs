@@ -7,7 +7,7 @@ use advland_schema::{
     DataSettings, EvalReport, EvalResult, ModelSpec, PgdSettings, Report, ThreatSpec, write_json,
 };
 use advland_train::checkpoint::{load_checkpoint, load_weights};
-use advland_train::data::{describe, load_splits};
+use advland_train::data::{check_fits, describe, load_splits};
 use advland_train::trainer::model_shape;
 use advland_train::{Model, evaluate};
 use anyhow::{Context, Result, bail};
@@ -39,7 +39,11 @@ fn attacks(args: &EvalArgs) -> Result<Vec<PgdSettings>> {
             restarts: None,
         });
     }
-    specs.extend(args.attacks.iter().cloned());
+    // --step-size applies to every attack that does not carry its own.
+    specs.extend(args.attacks.iter().map(|t| ThreatSpec {
+        step_size: t.step_size.or(args.step_size),
+        ..t.clone()
+    }));
     let list: Vec<PgdSettings> = specs
         .iter()
         .map(|t| {
@@ -58,27 +62,32 @@ fn attacks(args: &EvalArgs) -> Result<Vec<PgdSettings>> {
 /// Runs `advland eval`.
 pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
     let start = Instant::now();
+    if let Some(out) = &args.out {
+        advland_schema::check_output(out)?;
+    }
     let attacks = attacks(args)?;
-    let (model, epoch, data, model_path) = match (&args.checkpoint, &args.weights) {
+    let (model, shape, epoch, data, model_path) = match (&args.checkpoint, &args.weights) {
         (Some(c), _) => {
             let (model, info) = load_checkpoint(c, device)
                 .with_context(|| format!("loading checkpoint {}", c.display()))?;
-            (model, info.epoch, info.settings.data, c.clone())
+            (model, info.shape, info.epoch, info.settings.data, c.clone())
         }
         (None, Some(w)) => {
             let spec = args.model.apply(ModelSpec::default());
             let data = data_settings(DataSettings::default(), &args.data);
             let splits = load_splits(&data)?;
-            let model = Model::build(&spec, model_shape(&splits), device)?;
+            let shape = model_shape(&splits);
+            let model = Model::build(&spec, shape, device)?;
             let model = load_weights(model, w)
                 .with_context(|| format!("loading weights {}", w.display()))?;
-            (model, 0, data, w.clone())
+            (model, shape, 0, data, w.clone())
         }
         (None, None) => bail!("give --checkpoint DIR or --weights FILE.safetensors"),
     };
     let data = data_settings(data, &args.data);
     let splits = load_splits(&data).context("loading the data")?;
     let test = &splits.test;
+    check_fits(test, shape, &model_path.display().to_string())?;
     let mut bars = Bars::new("eval", quiet);
     let (result, cost) = evaluate(
         &model,

@@ -20,7 +20,7 @@ use advland_schema::flatness::{
 use advland_schema::{Axis, Cost, Norm, PgdSettings, Precision, Report, write_json};
 use advland_train::attack::{Constraint, constraint_for, standard_normal};
 use advland_train::checkpoint::load_checkpoint;
-use advland_train::data::{describe, load_splits, subset};
+use advland_train::data::{checkpoint_test_set, describe, subset};
 use advland_train::params::{flatten, load_flat};
 use advland_train::{Batch, pgd_attack};
 use anyhow::{Context, Result, bail};
@@ -29,6 +29,7 @@ use clap::Args;
 use rand::SeedableRng;
 
 use crate::args::parse_eps;
+use crate::args::at_least_one;
 use crate::meta::meta;
 
 /// `advland flatness`.
@@ -48,7 +49,7 @@ pub struct FlatnessArgs {
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
     /// Number of test examples (evenly spaced).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
     pub subset: usize,
     /// Precision of the computation.
     #[arg(long, value_enum, default_value = "f64")]
@@ -108,6 +109,12 @@ pub struct FlatnessArgs {
 
 /// Runs `advland flatness`.
 pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
+    // The default name depends on the resolved norm; its directory is what can fail.
+    advland_schema::check_output(
+        args.out
+            .as_deref()
+            .unwrap_or(&args.checkpoint.join("flatness.json")),
+    )?;
     let report = measure(args, device, device_name)?;
     let out = args.out.clone().unwrap_or_else(|| {
         args.checkpoint
@@ -134,11 +141,9 @@ pub fn measure(
         args.steps,
     );
     attack.check("attack")?;
-    let mut data = info.settings.data.clone();
-    data.test_subset = None;
-    let test = load_splits(&data).context("loading the data")?.test;
+    let test = checkpoint_test_set(&info, &args.checkpoint).context("loading the data")?;
     let total = test.len();
-    let test = subset(test, Some(args.subset.min(total)), "--subset")?;
+    let test = subset(test, Some(args.subset), "--subset")?;
     let dtype = match args.precision {
         Precision::F64 => DType::F64,
         Precision::F32 => DType::F32,

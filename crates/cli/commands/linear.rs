@@ -23,6 +23,7 @@ use advland_schema::linear::{
 };
 use advland_schema::{Norm, Report, parse_fraction, write_json};
 use advland_train::data::{describe, subset};
+use crate::args::{at_least_one, positive_number};
 use anyhow::{Context, Result, bail};
 use nalgebra::DMatrix;
 use serde::Serialize;
@@ -49,7 +50,7 @@ pub struct LinearArgs {
     #[arg(long, value_enum, default_value = "train")]
     pub split: Split,
     /// Number of examples, evenly spaced among the two classes' examples.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
     pub subset: usize,
     /// L∞ radius in pixel units, e.g. 0.01 or 8/255 (a toolkit default, not the paper's).
     #[arg(long, value_parser = parse_fraction, default_value = "0.01")]
@@ -69,7 +70,7 @@ pub struct LinearArgs {
     #[arg(long, default_value_t = 1e-3)]
     pub init_norm: f64,
     /// Radii r of κ(θ, r) at the final points, in parameter units, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "1e-6,1e-4,1e-2")]
+    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-6,1e-4,1e-2")]
     pub radii: Vec<f64>,
     /// Random unit directions per κ probe.
     #[arg(long, default_value_t = 10)]
@@ -173,6 +174,7 @@ impl LinearArgs {
 /// closed form).
 pub fn run(args: &LinearArgs, device_name: &str) -> Result<()> {
     let start = Instant::now();
+    advland_schema::check_output(&args.out)?;
     let splits = fashion_mnist_bundled().context("loading the bundled Fashion-MNIST")?;
     let split = match args.split {
         Split::Train => splits.train,

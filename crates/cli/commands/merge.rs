@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use advland_schema::{Cost, Report, Shard, SurfaceReport, read_json, write_json};
-use anyhow::{Result, bail};
+use advland_schema::{Cost, Report, Shard, SurfaceReport, read_report, write_json};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 
 /// `advland merge`.
@@ -21,10 +21,17 @@ pub struct MergeArgs {
 
 /// Runs `advland merge`.
 pub fn run(args: &MergeArgs) -> Result<()> {
+    advland_schema::check_output(&args.out)?;
     let reports = args
         .shards
         .iter()
-        .map(|p| Ok((p.clone(), read_json::<Report<SurfaceReport>>(p)?)))
+        .map(|p| {
+            let report = read_report::<SurfaceReport>(p, "surface")?;
+            if let Err(rule) = report.data.check_contents() {
+                bail!("{}: not a valid surface shard: {rule}", p.display());
+            }
+            Ok((p.clone(), report))
+        })
         .collect::<Result<Vec<_>>>()?;
     let merged = merge(&reports)?;
     write_json(&args.out, &merged)?;
@@ -46,13 +53,23 @@ pub fn merge(shards: &[(PathBuf, Report<SurfaceReport>)]) -> Result<Report<Surfa
     let Some((first_path, first)) = shards.first() else {
         bail!("no shards given");
     };
-    if first.kind != "surface" {
-        bail!(
-            "{}: a `{}` report, not a surface",
-            first_path.display(),
-            first.kind
-        );
-    }
+    // Every setting that decides a value (batch size and seed included) is in the fingerprint
+    // that `surface` also resumes by; the named checks before it say which part differs.
+    let fingerprint = |path: &PathBuf, report: &Report<SurfaceReport>| {
+        report
+            .meta
+            .config
+            .get("fingerprint")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| {
+                format!(
+                    "{}: records no fingerprint (written by an older advland); recompute it",
+                    path.display()
+                )
+            })
+    };
+    let reference_fingerprint = fingerprint(first_path, first)?;
     let identity = |r: &SurfaceReport| {
         let mut r = r.clone();
         r.points.clear();
@@ -69,13 +86,6 @@ pub fn merge(shards: &[(PathBuf, Report<SurfaceReport>)]) -> Result<Report<Surfa
     let mut duration = 0.0;
     let mut seen_shards = Vec::new();
     for (s, (path, report)) in shards.iter().enumerate() {
-        if report.kind != "surface" {
-            bail!(
-                "{}: a `{}` report, not a surface",
-                path.display(),
-                report.kind
-            );
-        }
         let r = &report.data;
         let other = identity(r);
         for (what, same) in [
@@ -85,14 +95,18 @@ pub fn merge(shards: &[(PathBuf, Report<SurfaceReport>)]) -> Result<Report<Surfa
             ),
             ("directions", other.directions == reference.directions),
             ("grid", other.x == reference.x && other.y == reference.y),
-            ("attack", other.attack == reference.attack),
             ("objectives", other.values == reference.values),
+            ("attack", other.attack == reference.attack),
             (
                 "data subset",
                 other.examples == reference.examples && report.meta.data == first.meta.data,
             ),
             ("precision", other.precision == reference.precision),
             ("shard count", r.shard.count == first.data.shard.count),
+            (
+                "fingerprint (batch size, seed or another setting)",
+                fingerprint(path, report)? == reference_fingerprint,
+            ),
         ] {
             if !same {
                 bail!(
@@ -106,14 +120,8 @@ pub fn merge(shards: &[(PathBuf, Report<SurfaceReport>)]) -> Result<Report<Surfa
             bail!("{}: shard {} given twice", path.display(), r.shard);
         }
         seen_shards.push(r.shard.index);
+        // check_contents vouched that each point is the shard's, once, with its values.
         for (i, &k) in r.points.iter().enumerate() {
-            if !r.shard.owns(k) {
-                bail!(
-                    "{}: point {k} does not belong to shard {}",
-                    path.display(),
-                    r.shard
-                );
-            }
             points.insert(k, (s, i));
         }
         cost += report.meta.cost;

@@ -18,7 +18,7 @@ use burn::tensor::Device;
 use clap::Args;
 
 use super::{flatness, sharpness};
-use crate::args::{Estimator, SharpnessArgs, parse_threat};
+use crate::args::{Estimator, SharpnessArgs, parse_threat, at_least_one, positive_number};
 use crate::meta::meta;
 
 /// `advland relate`.
@@ -32,10 +32,10 @@ pub struct RelateArgs {
     #[arg(long = "attack", value_parser = parse_threat)]
     pub attacks: Vec<ThreatSpec>,
     /// Test examples (evenly spaced) for both measurements.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 64)]
     pub subset: usize,
     /// κ probe radii as fractions of ‖θ‖.
-    #[arg(long, value_delimiter = ',', default_value = "1e-3,1e-2")]
+    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-3,1e-2")]
     pub radii: Vec<f64>,
     /// Random directions per radius.
     #[arg(long, default_value_t = 2)]
@@ -73,6 +73,7 @@ fn measure_of(row: &RelationRow, name: &str) -> f64 {
 /// Runs `advland relate`.
 pub fn run(args: &RelateArgs, device: &Device, device_name: &str) -> Result<()> {
     let start = Instant::now();
+    advland_schema::check_output(&args.out)?;
     let (report, cost) = compute(args, device, device_name)?;
     let config = serde_json::json!({ "args": format!("{args:?}") });
     let subset = advland_schema::DataSubset {

@@ -21,7 +21,7 @@ use advland_schema::{
     SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, write_json,
 };
 use advland_train::checkpoint::load_checkpoint;
-use advland_train::data::{describe, load_splits, subset};
+use advland_train::data::{checkpoint_test_set, describe, subset};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 
@@ -30,6 +30,11 @@ use crate::meta::meta;
 
 /// Runs `advland sharpness`.
 pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => default_out(args)?,
+    };
+    advland_schema::check_output(&out)?;
     // The estimators report no intermediate progress, so a ticking spinner with the elapsed
     // time shows the run is alive.
     let spinner = indicatif::ProgressBar::hidden();
@@ -48,10 +53,6 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
     let report = measure(args, device, device_name);
     spinner.finish_and_clear();
     let report = report?;
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => default_out(args)?,
-    };
     write_json(&out, &report)?;
     print_summary(&report.data, &out);
     Ok(())
@@ -91,11 +92,9 @@ pub fn measure(
         .context("--checkpoint is required")?;
     let (model, info) = load_checkpoint(checkpoint, device)
         .with_context(|| format!("loading checkpoint {}", checkpoint.display()))?;
-    let mut data = info.settings.data.clone();
-    data.test_subset = None;
-    let test = load_splits(&data).context("loading the data")?.test;
+    let test = checkpoint_test_set(&info, checkpoint).context("loading the data")?;
     let total = test.len();
-    let test = subset(test, Some(args.subset.min(total)), "--subset")?;
+    let test = subset(test, Some(args.subset), "--subset")?;
     let attack = args.attack(info.settings.adversarial.as_ref())?;
     // Hessians are taken on θ₀'s linear piece (what double-backward reports); smoothness probes
     // and kinks look at the live network, whose gate switches are part of what they measure.

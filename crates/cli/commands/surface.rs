@@ -22,14 +22,14 @@ use advland_schema::{
 };
 use advland_train::Model;
 use advland_train::checkpoint::{WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
-use advland_train::data::{describe, load_splits, subset};
+use advland_train::data::{checkpoint_test_set, describe, subset};
 use advland_train::params::ParamLayout;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::args::{parse_eps, resolve_attack};
+use crate::args::{parse_eps, resolve_attack, at_least_one};
 use crate::meta::meta;
 
 /// `advland surface`.
@@ -78,10 +78,10 @@ pub struct SurfaceArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub y: Option<Axis>,
     /// Number of test examples (evenly spaced) the loss averages over.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
     pub subset: usize,
     /// Examples per batch.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 500)]
     pub batch_size: usize,
     /// Precision of the evaluation.
     #[arg(long, value_enum, default_value = "f32")]
@@ -94,7 +94,7 @@ pub struct SurfaceArgs {
     /// and a second worker measured the same time with 25 % more memory (21×21 on 1,000
     /// images: 19.2 s with 1, 19.7–20.1 s with 2; bench/RESULTS.md). More workers help where
     /// a point's batch is one chunk. Results are identical for any number.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
     pub workers: usize,
     /// Discard the results of an interrupted run instead of continuing it.
     #[arg(long)]
@@ -111,6 +111,7 @@ pub struct SurfaceArgs {
 /// Runs `advland surface`.
 pub fn run(args: &SurfaceArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| default_out(args));
+    advland_schema::check_output(&out)?;
     let report = compute(args, device, device_name, &out, quiet)?;
     print_summary(&report.data, &out);
     Ok(())
@@ -152,11 +153,9 @@ pub fn compute(
     check_args(args)?;
     let (model, info) = load_checkpoint(&args.checkpoint, device)
         .with_context(|| format!("loading checkpoint {}", args.checkpoint.display()))?;
-    let mut data = info.settings.data.clone();
-    data.test_subset = None;
-    let test = load_splits(&data).context("loading the data")?.test;
+    let test = checkpoint_test_set(&info, &args.checkpoint).context("loading the data")?;
     let total = test.len();
-    let test = subset(test, Some(args.subset.min(total)), "--subset")?;
+    let test = subset(test, Some(args.subset), "--subset")?;
     let attack = if args.objective.iter().any(|k| *k != ObjectiveKind::Clean) {
         Some(resolve_attack(
             args.norm,
@@ -215,10 +214,16 @@ pub fn compute(
     };
     let fingerprint = fingerprint(&skeleton, args)?;
     let partial = partial_path(out);
+    // Held until the report is written: a second run on the same --out stops here, before it
+    // could interleave points into the partial file or rename its report over this one's.
+    let _lock = advland_schema::LockFile::acquire(
+        &sibling(out, ".lock"),
+        &format!("the surface {}", out.display()),
+    )?;
     if args.restart && partial.exists() {
         fs_err::remove_file(&partial)?;
     }
-    let mut done = read_partial(&partial, &fingerprint, args.objective.len())?;
+    let mut done = read_partial(&partial, &fingerprint, args.shard, args.objective.len())?;
     let resumed = done.len();
     let pending: Vec<usize> = (0..plane.len())
         .filter(|&k| args.shard.owns(k) && !done.contains_key(&k))
@@ -230,8 +235,8 @@ pub fn compute(
         quiet,
     );
     bar.set_position(resumed as u64);
-    let mut stream = open_partial(&partial, &fingerprint, &done)?;
-    let workers = (0..args.workers.max(1))
+    let mut stream = open_partial(&partial, &fingerprint, args.shard, &done)?;
+    let workers = (0..args.workers)
         .map(|_| objectives.clone())
         .collect::<Vec<_>>();
     let workers = evaluate(workers, &plane, &pending, |k, values| {
@@ -310,9 +315,6 @@ fn check_args(args: &SurfaceArgs) -> Result<()> {
         }
     } else if !args.to.is_empty() {
         bail!("--to and --load-directions exclude each other");
-    }
-    if args.batch_size == 0 || args.subset == 0 {
-        bail!("--batch-size and --subset must be at least 1");
     }
     Ok(())
 }
@@ -413,10 +415,16 @@ fn directions(
 }
 
 /// Hash of everything that decides the values of the grid points, so a partial file is only
-/// continued by the same computation.
-fn fingerprint(skeleton: &SurfaceReport, args: &SurfaceArgs) -> Result<String> {
+/// continued by the same computation and `merge` joins only shards of one surface. The shard
+/// is left out (the shards of one surface share it); the partial file records it apart.
+pub fn fingerprint(skeleton: &SurfaceReport, args: &SurfaceArgs) -> Result<String> {
+    let whole = SurfaceReport {
+        shard: Shard::WHOLE,
+        points: Vec::new(),
+        ..skeleton.clone()
+    };
     let text = serde_json::to_string(&serde_json::json!({
-        "surface": skeleton,
+        "surface": whole,
         "batch_size": args.batch_size,
         "seed": args.seed,
     }))?;
@@ -424,15 +432,24 @@ fn fingerprint(skeleton: &SurfaceReport, args: &SurfaceArgs) -> Result<String> {
 }
 
 fn partial_path(out: &Path) -> PathBuf {
+    sibling(out, ".partial")
+}
+
+/// `out` with `suffix` appended to its file name.
+fn sibling(out: &Path, suffix: &str) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
+    name.push(suffix);
     out.with_file_name(name)
 }
+
+/// Version of the partial-file layout (2: the shard is recorded beside the fingerprint).
+const PARTIAL_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
     advland_surface_partial: u32,
     fingerprint: String,
+    shard: Shard,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -447,6 +464,7 @@ struct Line {
 fn read_partial(
     path: &Path,
     fingerprint: &str,
+    shard: Shard,
     objectives: usize,
 ) -> Result<BTreeMap<usize, PointValues>> {
     let mut done = BTreeMap::new();
@@ -459,7 +477,10 @@ fn read_partial(
         .transpose()?
         .and_then(|l| serde_json::from_str(&l).ok());
     match header {
-        Some(h) if h.fingerprint == fingerprint => {}
+        Some(h)
+            if h.advland_surface_partial == PARTIAL_VERSION
+                && h.fingerprint == fingerprint
+                && h.shard == shard => {}
         Some(_) => bail!(
             "{}: left by an interrupted run with other settings; run the same command to \
              continue it, or add --restart to discard it",
@@ -470,7 +491,7 @@ fn read_partial(
     for line in lines {
         let line = line?;
         match serde_json::from_str::<Line>(&line) {
-            Ok(l) if l.v.len() == objectives => {
+            Ok(l) if l.v.len() == objectives && shard.owns(l.k) => {
                 done.insert(l.k, l.v);
             }
             _ => break,
@@ -484,11 +505,13 @@ fn read_partial(
 fn open_partial(
     path: &Path,
     fingerprint: &str,
+    shard: Shard,
     done: &BTreeMap<usize, PointValues>,
 ) -> Result<std::io::BufWriter<fs_err::File>> {
     let mut text = serde_json::to_string(&Header {
-        advland_surface_partial: 1,
+        advland_surface_partial: PARTIAL_VERSION,
         fingerprint: fingerprint.to_owned(),
+        shard,
     })?;
     text.push('\n');
     for (&k, v) in done {
@@ -559,21 +582,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json.partial");
         {
-            let mut w = open_partial(&path, "abc", &BTreeMap::new()).unwrap();
+            let mut w = open_partial(&path, "abc", Shard::WHOLE, &BTreeMap::new()).unwrap();
             append_point(&mut w, &path, 3, &vec![(0.5, Some(1.0))]).unwrap();
             append_point(&mut w, &path, 1, &vec![(0.25, Some(0.5))]).unwrap();
         }
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str("{\"k\":7,\"v\":[[0.1");
         std::fs::write(&path, text).unwrap();
-        let done = read_partial(&path, "abc", 1).unwrap();
+        let done = read_partial(&path, "abc", Shard::WHOLE, 1).unwrap();
         assert_eq!(done.keys().copied().collect::<Vec<_>>(), vec![1, 3]);
         // Reopening drops the cut line, so later appends stay parseable.
-        let mut w = open_partial(&path, "abc", &done).unwrap();
+        let mut w = open_partial(&path, "abc", Shard::WHOLE, &done).unwrap();
         append_point(&mut w, &path, 7, &vec![(0.1, None)]).unwrap();
         drop(w);
-        assert_eq!(read_partial(&path, "abc", 1).unwrap().len(), 3);
-        let err = read_partial(&path, "other", 1).unwrap_err().to_string();
+        assert_eq!(read_partial(&path, "abc", Shard::WHOLE, 1).unwrap().len(), 3);
+        let err = read_partial(&path, "other", Shard::WHOLE, 1)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--restart"), "{err}");
+        let other_shard = Shard { index: 1, count: 2 };
+        assert!(read_partial(&path, "abc", other_shard, 1).is_err());
     }
 }

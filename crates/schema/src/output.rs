@@ -207,6 +207,89 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// An exclusive advisory lock on a file that holds the holder's process id; the file is
+/// removed when the lock is dropped. The kernel releases the lock of a killed process, so a
+/// file left by one never blocks the next run.
+#[derive(Debug)]
+pub struct LockFile {
+    path: PathBuf,
+    // Held for its lock; closing it (after `drop` removed the path) releases the lock.
+    _file: std::fs::File,
+}
+
+impl LockFile {
+    /// Takes the lock at `path` (created if absent), or fails at once naming the process that
+    /// holds it; `what` names what the lock guards in that message.
+    ///
+    /// # Errors
+    /// [`Error::Output`] when another process holds it; [`Error::Io`] naming the file.
+    pub fn acquire(path: &Path, what: &str) -> Result<Self> {
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        // A holder removes the file as it finishes; a process that opened the old file just
+        // before would lock a deleted inode, so the lock counts only if the path still names
+        // the file locked.
+        for _ in 0..MAX_LINKS {
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(io)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = std::fs::read_to_string(path).unwrap_or_default();
+                    let holder = match holder.trim() {
+                        "" => "another advland process".to_owned(),
+                        pid => format!("another advland process (pid {pid})"),
+                    };
+                    return Err(Error::output(
+                        path,
+                        format!("{what} is in use by {holder}; wait for it to finish"),
+                    ));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+            if same_file(&file, path) {
+                file.set_len(0).map_err(io)?;
+                write!(file, "{}", std::process::id()).map_err(io)?;
+                return Ok(Self {
+                    path: path.to_owned(),
+                    _file: file,
+                });
+            }
+        }
+        Err(Error::output(
+            path,
+            format!("{what}: the lock file kept being replaced"),
+        ))
+    }
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(unix)]
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::File, path: &Path) -> bool {
+    path.exists()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +403,28 @@ mod tests {
         check_output(&dir.path().join("a/b/r.json")).unwrap();
         check_output(&dir.path().join("r.json")).unwrap();
         assert!(names(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn lock_is_exclusive_names_its_holder_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json.lock");
+        let held = LockFile::acquire(&path, "the surface r.json").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            std::process::id().to_string()
+        );
+        let err = LockFile::acquire(&path, "the surface r.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the surface r.json is in use")
+                && err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(held);
+        assert!(names(dir.path()).is_empty());
+        drop(LockFile::acquire(&path, "again").unwrap());
     }
 
     #[test]

@@ -102,16 +102,23 @@ impl PgdSettings {
     /// [`Error::InvalidSettings`] listing each broken rule.
     pub fn check(&self, prefix: &str) -> Result<()> {
         let mut problems = Vec::new();
-        if !(self.eps.is_finite() && self.eps > 0.0) {
+        // Attacks run in f32 (and f64 in some analyses): a radius past f32's range becomes ∞
+        // in the first random start and the loss NaN.
+        let in_range = |x: f64| x.is_finite() && x > 0.0 && x <= f64::from(f32::MAX);
+        if !in_range(self.eps) {
             problems.push(Error::invalid(
                 format!("{prefix}.eps"),
-                format!("must be finite and > 0, got {}", self.eps),
+                format!("must be finite, > 0 and at most {:e}, got {}", f32::MAX, self.eps),
             ));
         }
-        if !(self.step_size.is_finite() && self.step_size > 0.0) {
+        if !in_range(self.step_size) {
             problems.push(Error::invalid(
                 format!("{prefix}.step_size"),
-                format!("must be finite and > 0, got {}", self.step_size),
+                format!(
+                    "must be finite, > 0 and at most {:e}, got {}",
+                    f32::MAX,
+                    self.step_size
+                ),
             ));
         }
         if self.steps == 0 {
@@ -166,6 +173,16 @@ mod tests {
         let msg = s.check("attack").unwrap_err().to_string();
         assert!(
             msg.contains("attack.eps") && msg.contains("attack.steps"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn pgd_settings_refuse_radii_beyond_f32() {
+        let s = PgdSettings::new(Norm::L2, 1e40, 10);
+        let msg = s.check("attack").unwrap_err().to_string();
+        assert!(
+            msg.contains("attack.eps") && msg.contains("at most") && msg.contains("1e40"),
             "{msg}"
         );
     }

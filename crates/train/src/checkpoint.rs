@@ -245,6 +245,14 @@ pub fn last_checkpoint(run_dir: &Path) -> Result<PathBuf> {
 /// # Errors
 /// A run directory without checkpoints.
 pub fn checkpoint_dir(path: &Path) -> Result<PathBuf> {
+    if std::fs::symlink_metadata(path).is_err() {
+        // Otherwise the parent's checkpoint.json would be reported missing, not the path given.
+        return Err(weights_error(
+            path,
+            "does not exist (give a checkpoint directory, its checkpoint.json, or a run \
+             directory)",
+        ));
+    }
     Ok(if path.is_dir() {
         if !path.join(CHECKPOINT_FILE).exists() && path.join("checkpoints").is_dir() {
             last_checkpoint(path)?

@@ -8,7 +8,9 @@ use advland_data::{
 };
 use advland_schema::{DataSettings, DataSubset, DatasetName};
 
+use crate::checkpoint::CheckpointInfo;
 use crate::error::{Error, Result};
+use crate::model::ModelShape;
 
 /// Loads the data set named in `settings` and applies its subsets.
 ///
@@ -32,10 +34,62 @@ pub fn load_splits(settings: &DataSettings) -> Result<Splits> {
         DatasetName::Cifar10 => cifar10_splits(&dir(None)?)?,
         DatasetName::Cifar100 => cifar100_splits(&dir(None)?, false)?,
     };
+    let (train, test) = (&splits.train, &splits.test);
+    if (train.shape, train.num_classes) != (test.shape, test.num_classes) {
+        // A model fits one input shape; the first test batch would fail inside a layer.
+        return Err(Error::invalid(
+            "data",
+            format!(
+                "{} has {} but {} has {}; both splits must agree",
+                train.name,
+                shape_words(train.shape, train.num_classes),
+                test.name,
+                shape_words(test.shape, test.num_classes)
+            ),
+        ));
+    }
     Ok(Splits {
         train: subset(splits.train, settings.train_subset, "data.train_subset")?,
         test: subset(splits.test, settings.test_subset, "data.test_subset")?,
     })
+}
+
+fn shape_words(shape: [usize; 3], classes: usize) -> String {
+    let [c, h, w] = shape;
+    format!("{c}×{h}×{w} images and {classes} classes")
+}
+
+/// Checks that `data` fits a model built for `shape` (`model` names it in the message), so
+/// a checkpoint met with data of another shape is refused before a tensor op panics on it.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] naming the model, the data and both shapes.
+pub fn check_fits(data: &Dataset, shape: ModelShape, model: &str) -> Result<()> {
+    if (data.shape, data.num_classes) == (shape.input, shape.classes) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        model,
+        format!(
+            "the model takes {}, but {} has {}",
+            shape_words(shape.input, shape.classes),
+            data.name,
+            shape_words(data.shape, data.num_classes)
+        ),
+    ))
+}
+
+/// The whole test split of the run that produced a checkpoint (`info`, from the directory
+/// `checkpoint`), checked to fit its model: what the analysis commands measure on.
+///
+/// # Errors
+/// Missing or malformed data files, or data of another shape than the model's.
+pub fn checkpoint_test_set(info: &CheckpointInfo, checkpoint: &Path) -> Result<Dataset> {
+    let mut data = info.settings.data.clone();
+    data.test_subset = None;
+    let test = load_splits(&data)?.test;
+    check_fits(&test, info.shape, &checkpoint.display().to_string())?;
+    Ok(test)
 }
 
 /// Evenly spaced subset when `n` is given.
@@ -70,4 +124,30 @@ pub fn describe(data: &Dataset, total: usize) -> DataSubset {
 /// Whether a path looks like a directory that exists (for friendlier CLI errors).
 pub fn exists(path: &Path) -> bool {
     path.exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_fits_names_the_model_the_data_and_both_shapes() {
+        let test = fashion_mnist_bundled().unwrap().test;
+        let fits = ModelShape {
+            input: [1, 28, 28],
+            classes: 10,
+        };
+        check_fits(&test, fits, "run/ckpt").unwrap();
+        let other = ModelShape {
+            input: [3, 32, 32],
+            classes: 10,
+        };
+        let err = check_fits(&test, other, "run/ckpt").unwrap_err().to_string();
+        assert!(
+            err.starts_with("run/ckpt:")
+                && err.contains("3×32×32 images")
+                && err.contains("1×28×28 images"),
+            "{err}"
+        );
+    }
 }

@@ -23,12 +23,16 @@ pub enum Error {
         reason: String,
     },
     /// A loss or gradient became NaN/∞; training cannot continue meaningfully.
-    #[error("{what} is not finite at step {step} (try a smaller learning rate)")]
+    #[error("{what} is not finite at epoch {epoch}, batch {batch} ({hint})")]
     NonFinite {
         /// The quantity.
         what: &'static str,
-        /// Optimizer step (or batch) where it happened.
-        step: usize,
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Minibatch within the epoch, from 1.
+        batch: usize,
+        /// The likely cause, in words.
+        hint: &'static str,
     },
     /// File IO.
     #[error("{}: {source}", path.display())]

@@ -181,6 +181,15 @@ pub fn lanczos(op: &dyn LinearOperator, config: &LanczosConfig) -> Result<Lanczo
             reason: "the operator has dimension 0".to_owned(),
         });
     }
+    if let Some(settle) = &config.settle
+        && (settle.k == 0 || settle.k > n)
+    {
+        // The same rule as power iteration's: an operator of dimension n has n eigenvalues.
+        return Err(Error::InvalidConfig {
+            field: "k",
+            reason: format!("must be in 1..={n}, got {}", settle.k),
+        });
+    }
     let m = config.steps.min(n);
     let mut q = start_vector(n, config.seed);
     if normalize(&mut q) == 0.0 {
@@ -517,5 +526,22 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("steps:"), "{err}");
+    }
+
+    #[test]
+    fn lanczos_rejects_k_beyond_the_dimension() {
+        let op = DenseOperator::new(2, vec![1.0, 0.0, 0.0, 1.0]).unwrap();
+        for k in [0, 3] {
+            let err = lanczos(
+                &op,
+                &LanczosConfig {
+                    steps: 2,
+                    seed: 0,
+                    settle: Some(Settle { k, tol: 1e-3 }),
+                },
+            )
+            .unwrap_err();
+            assert!(err.to_string().starts_with("k: must be in 1..=2"), "{err}");
+        }
     }
 }

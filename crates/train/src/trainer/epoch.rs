@@ -25,6 +25,8 @@ pub(crate) struct EpochOracle<'a> {
     pub(crate) seed: u64,
     /// Global minibatch counter, so every attack in the run gets its own random start.
     pub(crate) step: u64,
+    /// The epoch, from 1 (for messages).
+    pub(crate) epoch: usize,
     pub(crate) device: &'a Device,
     pub(crate) tally: Tally,
     /// Examples passed for the training gradients, attacks included.
@@ -61,9 +63,18 @@ impl GradientOracle for EpochOracle<'_> {
         let per_example = cross_entropy(logits.clone(), batch.labels.clone());
         let loss_sum = f64::from(per_example.clone().detach().sum().into_scalar::<f32>());
         if !loss_sum.is_finite() {
+            // On the run's first batch no update has happened yet, so the learning rate
+            // cannot be the cause.
+            let hint = if self.step == 1 {
+                "before any parameter update: check the data, the model and the attack radius"
+            } else {
+                "the parameters diverged: try a smaller learning rate"
+            };
             return Err(Error::NonFinite {
                 what: "training loss",
-                step: usize::try_from(self.step).unwrap_or(usize::MAX),
+                epoch: self.epoch,
+                batch: self.next,
+                hint,
             });
         }
         let grads = per_example.mean().backward();

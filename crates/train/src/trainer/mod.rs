@@ -125,6 +125,7 @@ pub fn train(
             attack,
             seed: settings.seed,
             step,
+            epoch: epoch + 1,
             device,
             tally: Default::default(),
             cost: Cost::default(),
