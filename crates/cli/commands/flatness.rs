@@ -28,8 +28,8 @@ use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use clap::Args;
 use rand::SeedableRng;
 
-use crate::args::parse_eps;
 use crate::args::at_least_one;
+use crate::args::parse_eps;
 use crate::meta::meta;
 
 /// `advland flatness`.

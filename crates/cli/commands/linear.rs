@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::args::{at_least_one, positive_number};
 use advland_analysis::Objective;
 use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData, logistic_loss_d1};
 use advland_analysis::lipschitz::random_directions;
@@ -23,7 +24,6 @@ use advland_schema::linear::{
 };
 use advland_schema::{Norm, Report, parse_fraction, write_json};
 use advland_train::data::{describe, subset};
-use crate::args::{at_least_one, positive_number};
 use anyhow::{Context, Result, bail};
 use nalgebra::DMatrix;
 use serde::Serialize;

@@ -18,7 +18,7 @@ use burn::tensor::Device;
 use clap::Args;
 
 use super::{flatness, sharpness};
-use crate::args::{Estimator, SharpnessArgs, parse_threat, at_least_one, positive_number};
+use crate::args::{Estimator, SharpnessArgs, at_least_one, parse_threat, positive_number};
 use crate::meta::meta;
 
 /// `advland relate`.

@@ -29,7 +29,7 @@ use burn::tensor::Device;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::args::{parse_eps, resolve_attack, at_least_one};
+use crate::args::{at_least_one, parse_eps, resolve_attack};
 use crate::meta::meta;
 
 /// `advland surface`.
@@ -595,7 +595,10 @@ mod tests {
         let mut w = open_partial(&path, "abc", Shard::WHOLE, &done).unwrap();
         append_point(&mut w, &path, 7, &vec![(0.1, None)]).unwrap();
         drop(w);
-        assert_eq!(read_partial(&path, "abc", Shard::WHOLE, 1).unwrap().len(), 3);
+        assert_eq!(
+            read_partial(&path, "abc", Shard::WHOLE, 1).unwrap().len(),
+            3
+        );
         let err = read_partial(&path, "other", Shard::WHOLE, 1)
             .unwrap_err()
             .to_string();

@@ -142,7 +142,9 @@ mod tests {
             input: [3, 32, 32],
             classes: 10,
         };
-        let err = check_fits(&test, other, "run/ckpt").unwrap_err().to_string();
+        let err = check_fits(&test, other, "run/ckpt")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("run/ckpt:")
                 && err.contains("3×32×32 images")
