@@ -123,6 +123,42 @@ fn non_reports_and_unknown_kinds_are_skipped_with_reasons() {
 }
 
 #[test]
+fn known_kind_of_another_schema_version_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = common::write_inputs(tmp.path());
+    let path = inputs.join("linf/sharpness-hessian-linf.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let old = text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1);
+    assert_ne!(old, text, "the fixture's version field moved");
+    std::fs::write(&path, old).unwrap();
+    let summary = render(&[inputs], &tmp.path().join("out")).unwrap();
+    let skipped = summary
+        .skipped
+        .iter()
+        .find(|s| s.path == path)
+        .expect("the version-99 report was drawn");
+    assert!(
+        skipped.reason.contains("schema_version 99"),
+        "{}",
+        skipped.reason
+    );
+}
+
+#[test]
+fn inputs_without_any_report_are_an_error_and_write_no_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("notes.json");
+    std::fs::write(&file, "{ not json").unwrap();
+    let out = tmp.path().join("out");
+    let err = render(&[file], &out).unwrap_err().to_string();
+    assert!(
+        err.contains("no advland report") && err.contains("notes.json (not valid JSON)"),
+        "{err}"
+    );
+    assert!(!out.exists(), "a page was written");
+}
+
+#[test]
 fn a_known_kind_that_does_not_parse_is_an_error_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = common::write_inputs(tmp.path());

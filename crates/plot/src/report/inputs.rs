@@ -183,6 +183,27 @@ pub fn classify(path: &Path) -> Result<Classified> {
             source,
         })
     }
+    const KINDS: [&str; 9] = [
+        "train",
+        "eval",
+        "demo",
+        "sharpness",
+        "flatness",
+        "relate",
+        "linear",
+        "surface",
+        "compare",
+    ];
+    let version = object
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64);
+    if KINDS.contains(&kind) && version != Some(u64::from(advland_schema::SCHEMA_VERSION)) {
+        return Ok(Classified::Skip(format!(
+            "schema_version {}: this advland draws version {} only",
+            version.map_or_else(|| "?".to_owned(), |v| v.to_string()),
+            advland_schema::SCHEMA_VERSION
+        )));
+    }
     let report = match kind {
         "train" => AnyReport::Train(parse(path, kind, &text)?),
         "eval" => AnyReport::Eval(parse(path, kind, &text)?),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use advland_schema::SurfaceReport;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::figures::{self, LogScale};
 use crate::html;
 use crate::label;
@@ -85,6 +85,22 @@ pub fn render_with(
                 reason,
             }),
         }
+    }
+    if reports.is_empty() {
+        // An empty page would look like success; say what each input was instead.
+        let reasons: Vec<String> = summary
+            .skipped
+            .iter()
+            .map(|s| format!("{} ({})", s.path.display(), s.reason))
+            .collect();
+        return Err(Error::InvalidData {
+            what: "inputs".to_owned(),
+            reason: if reasons.is_empty() {
+                "no JSON file found".to_owned()
+            } else {
+                format!("no advland report among them: {}", reasons.join("; "))
+            },
+        });
     }
 
     let mut body = String::from("<h1>advland report</h1>\n");
