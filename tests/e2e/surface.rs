@@ -209,7 +209,10 @@ fn merged_shards_equal_a_single_run() {
             "m.json",
         ],
     );
-    user_error(&out, &["foreign.json", "differs"]);
+    user_error(
+        &out,
+        &["foreign.json", "not a shard of the same surface", "other"],
+    );
     assert!(!d.join("m.json").exists());
 }
 

@@ -110,7 +110,7 @@ pub fn merge(shards: &[(PathBuf, Report<SurfaceReport>)]) -> Result<Report<Surfa
         ] {
             if !same {
                 bail!(
-                    "{}: its {what} differs from {}'s; these are not shards of one surface",
+                    "{}: not a shard of the same surface as {}: other {what}",
                     path.display(),
                     first_path.display()
                 );

@@ -372,14 +372,16 @@ mod tests {
             err.contains("/dev/null") && err.contains("a device"),
             "{err}"
         );
-        let err = write_atomic(Path::new("/dev/null"), b"x")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("a device"), "{err}");
-        assert!(
-            !std::fs::metadata("/dev/null").unwrap().is_file(),
-            "/dev/null was replaced"
-        );
+        // write_atomic is not pointed at a real device: a regression would replace it. The
+        // FIFO below takes the same path through resolve_output.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo is needed");
+        let err = write_atomic(&fifo, b"x").unwrap_err().to_string();
+        assert!(err.contains("a FIFO"), "{err}");
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(!kind.is_file(), "the FIFO was replaced");
     }
 
     #[test]
