@@ -5,22 +5,16 @@
 //! lose the digits finite-difference curvature estimates need. m = 12,810 for the demo CNN;
 //! a ResNet-18's 11M parameters still fit a few such vectors comfortably.
 
+use advland_data::random::{SplitMix64, box_muller};
+
 /// m independent N(0, 1) draws from `seed` (splitmix64 + Box–Muller): host-side, so the
 /// same seed gives the same vector on every backend.
 pub fn gaussian(m: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed ^ 0xD1B5_4A32_D192_ED03;
-    let mut uniform = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
+    let mut rng = SplitMix64::new(seed ^ 0xD1B5_4A32_D192_ED03);
     (0..m)
         .map(|_| {
-            let (u1, u2) = (uniform(), uniform());
-            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+            let u1 = rng.uniform_open();
+            box_muller(u1, rng.uniform_open())
         })
         .collect()
 }

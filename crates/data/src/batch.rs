@@ -6,6 +6,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::random::mix;
+
 /// A seeded permutation of `0..n`: Fisher–Yates driven by `ChaCha8Rng::seed_from_u64(seed)`.
 ///
 /// Same `(n, seed)` gives the same permutation on every platform: draws are taken as `u64`
@@ -46,20 +48,12 @@ pub fn epoch_batches(
 /// The label's length is mixed in after its bytes so that no two `(stream, index)` pairs feed
 /// the same sequence of words.
 pub fn derive_seed(seed: u64, stream: &str, index: u64) -> u64 {
-    let mut h = splitmix64(seed);
+    let mut h = mix(seed);
     for byte in stream.bytes() {
-        h = splitmix64(h ^ u64::from(byte));
+        h = mix(h ^ u64::from(byte));
     }
-    h = splitmix64(h ^ stream.len() as u64);
-    splitmix64(h ^ index)
-}
-
-/// The splitmix64 finaliser (Steele, Lea & Flood 2014): a bijection with strong avalanche.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    h = mix(h ^ stream.len() as u64);
+    mix(h ^ index)
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 //!   so everything runs with no data installed, and the function that regenerates it.
 //! - [`batch`]: seeded permutations, epoch mini-batches and [`derive_seed`], from which every
 //!   random stream of the project is derived.
+//! - [`random`]: the one host-side generator (splitmix64) and its uniform, Rademacher and
+//!   Box–Muller normal draws.
 //!
 //! All errors are [`Error`] values naming the offending file (or dataset) and the broken rule.
 
@@ -21,6 +23,7 @@ pub mod dataset;
 pub mod error;
 pub mod fashion;
 pub mod idx;
+pub mod random;
 mod storage;
 
 pub use batch::{derive_seed, epoch_batches, permutation};

@@ -218,7 +218,7 @@ pub struct LockFile {
 }
 
 impl LockFile {
-    /// Takes the lock at `path` (created if absent), or fails at once naming the process that
+    /// Takes the lock at `path` (created if absent, with its directory), or fails at once naming the process that
     /// holds it; `what` names what the lock guards in that message.
     ///
     /// # Errors
@@ -228,6 +228,7 @@ impl LockFile {
             path: path.to_owned(),
             source,
         };
+        create_parent(&parent_dir(path), path)?;
         // A holder removes the file as it finishes; a process that opened the old file just
         // before would lock a deleted inode, so the lock counts only if the path still names
         // the file locked.
@@ -410,7 +411,7 @@ mod tests {
     #[test]
     fn lock_is_exclusive_names_its_holder_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.json.lock");
+        let path = dir.path().join("sub/r.json.lock");
         let held = LockFile::acquire(&path, "the surface r.json").unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
@@ -425,7 +426,7 @@ mod tests {
             "{err}"
         );
         drop(held);
-        assert!(names(dir.path()).is_empty());
+        assert!(names(&dir.path().join("sub")).is_empty());
         drop(LockFile::acquire(&path, "again").unwrap());
     }
 

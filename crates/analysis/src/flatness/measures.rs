@@ -1,5 +1,6 @@
 //! The per-example flatness measures, the Prop. B multiplier and 1-D loss curves.
 
+use advland_data::random::SplitMix64;
 use advland_train::Model;
 use advland_train::loss::cross_entropy;
 use burn::tensor::{Int, Tensor};
@@ -64,20 +65,6 @@ pub struct ExampleFlatness {
     pub curvature_along_gradient: f64,
     /// Hutchinson estimate of tr H: the mean of zᵀHz over Rademacher z.
     pub hessian_trace: f64,
-}
-
-/// splitmix64 stream: uniform(−1, 1) values, deterministic in the seed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-    }
 }
 
 /// Per-example ⟨a_n, b_n⟩.
@@ -187,12 +174,10 @@ pub fn estimate_input_flatness<G: InputGradients>(
     let ghg = dot_examples(g, &hg, d);
 
     // Hutchinson trace.
-    let mut rng = SplitMix(config.seed ^ 0x5851_F42D_4C95_7F2D);
+    let mut rng = SplitMix64::new(config.seed ^ 0x5851_F42D_4C95_7F2D);
     let mut trace = vec![0.0; op.examples()];
     for s in 0..config.trace_samples {
-        let z: Vec<f64> = (0..total)
-            .map(|_| if rng.next_uniform() < 0.0 { -1.0 } else { 1.0 })
-            .collect();
+        let z: Vec<f64> = (0..total).map(|_| rng.rademacher()).collect();
         let hz = op.apply(&z, step + s)?;
         for (t, q) in trace.iter_mut().zip(dot_examples(&z, &hz, d)) {
             *t += q / config.trace_samples as f64;
@@ -286,13 +271,5 @@ mod tests {
     #[test]
     fn kkt_multiplier_is_gradient_norm_over_radius() {
         assert_eq!(kkt_multiplier_l2(0.5, 0.25), 2.0);
-    }
-
-    #[test]
-    fn rademacher_probes_are_balanced() {
-        let mut rng = SplitMix(1);
-        let n = 10_000;
-        let plus = (0..n).filter(|_| rng.next_uniform() >= 0.0).count();
-        assert!((plus as f64 / n as f64 - 0.5).abs() < 0.02, "{plus}");
     }
 }

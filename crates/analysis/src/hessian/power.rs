@@ -1,6 +1,7 @@
 //! Top-k eigenpairs of a symmetric operator by power iteration with deflation, for one operator
 //! or for a batch of independent blocks in lockstep.
 
+use advland_data::random::SplitMix64;
 pub use advland_schema::StopReason;
 use serde::{Deserialize, Serialize};
 
@@ -206,17 +207,8 @@ pub fn top_eigenpairs_blocks(
 
 /// A deterministic pseudo-random start (splitmix64 → uniform(−1, 1)).
 pub(crate) fn start_vector(n: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        })
-        .collect()
+    let mut rng = SplitMix64::new(seed ^ 0x9E37_79B9_7F4A_7C15);
+    (0..n).map(|_| rng.symmetric()).collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The closed-form loss, its derivatives and the jump/smoothness measurements.
 
 use advland_data::Dataset;
+use advland_data::random::{SplitMix64, box_muller};
 use advland_schema::Norm;
 
 use crate::error::{Error, Result};
@@ -400,10 +401,10 @@ impl AdversarialLinearLoss {
             return Err(invalid("directions", "must be >= 1".to_owned()));
         }
         let (_, g0) = self.loss_and_gradient(theta)?;
-        let mut rng = SplitMix64(seed);
+        let mut rng = SplitMix64::new(seed);
         let mut best = 0.0f64;
         for _ in 0..directions {
-            let mut u: Vec<f64> = (0..theta.len()).map(|_| rng.normal()).collect();
+            let mut u: Vec<f64> = (0..theta.len()).map(|_| normal(&mut rng)).collect();
             if normalize(&mut u) == 0.0 {
                 continue;
             }
@@ -488,29 +489,10 @@ fn invalid(field: &'static str, reason: String) -> Error {
     Error::InvalidConfig { field, reason }
 }
 
-/// splitmix64: a tiny seeded stream, enough for probe directions.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// N(0, 1) by Box–Muller; 1 − U keeps the logarithm's argument in (0, 1].
-    fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform();
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
+/// N(0, 1) by Box–Muller from `rng`; 1 − U keeps the logarithm's argument in (0, 1].
+fn normal(rng: &mut SplitMix64) -> f64 {
+    let u1 = 1.0 - rng.uniform();
+    box_muller(u1, rng.uniform())
 }
 
 #[cfg(test)]

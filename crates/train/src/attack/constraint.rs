@@ -120,8 +120,7 @@ impl Constraint for L2 {
 /// One N(0,1) draw (Box–Muller), so every backend sees the same numbers for a seed.
 pub fn standard_normal(rng: &mut dyn rand::RngCore) -> f64 {
     let u1 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-    let u2 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    advland_data::random::box_muller(u1, rng.random::<f64>())
 }
 
 /// The constraint of `settings`: the one place a [`Norm`] becomes code.

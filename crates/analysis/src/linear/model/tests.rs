@@ -5,7 +5,7 @@ use nalgebra::{DMatrix, SymmetricEigen};
 
 /// n = 12 examples in d = 4, labels alternating, inputs in a bounded range.
 fn data() -> BinaryLinearData {
-    let mut rng = SplitMix64(7);
+    let mut rng = SplitMix64::new(7);
     let (n, d) = (12, 4);
     let x = (0..n * d).map(|_| rng.uniform() * 2.0 - 1.0).collect();
     let y = (0..n)
@@ -62,7 +62,7 @@ fn check_closed_form_is_the_inner_max(norm: Norm) {
     let (w, b, eps) = (&THETA[..4], THETA[4], l.eps());
     let margins = l.margins(&THETA).unwrap();
     let s = l.dual_direction(w);
-    let mut rng = SplitMix64(3);
+    let mut rng = SplitMix64::new(3);
     for (k, &m) in margins.iter().enumerate() {
         let (x, y) = (l.data().row(k), l.data().y()[k]);
         let attacked = |delta: &[f64]| {
@@ -81,7 +81,7 @@ fn check_closed_form_is_the_inner_max(norm: Norm) {
                 .collect(),
             Norm::L2 => (0..200)
                 .map(|_| {
-                    let mut u: Vec<f64> = (0..4).map(|_| rng.normal()).collect();
+                    let mut u: Vec<f64> = (0..4).map(|_| normal(&mut rng)).collect();
                     normalize(&mut u);
                     u.iter().map(|v| v * eps).collect()
                 })
