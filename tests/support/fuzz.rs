@@ -6,6 +6,8 @@
 //! magic number or a JSON brace, while one flipped bit of a valid file reaches the checks deep
 //! inside the reader.
 
+use std::cell::Cell;
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
 
@@ -21,6 +23,33 @@ pub fn config(cases: u32, seed: u64) -> Config {
         max_shrink_iters: 512,
         max_shrink_time: 20_000,
         ..Config::default()
+    }
+}
+
+/// How many inputs a reader accepted and refused. A suite whose edits all break the file (or
+/// none do) no longer tests what it says, so each checks that it saw both.
+#[derive(Debug, Default)]
+pub struct Outcomes {
+    accepted: Cell<u32>,
+    refused: Cell<u32>,
+}
+
+impl Outcomes {
+    pub fn accept(&self) {
+        self.accepted.set(self.accepted.get() + 1);
+    }
+
+    pub fn refuse(&self) {
+        self.refused.set(self.refused.get() + 1);
+    }
+
+    /// Panics unless at least `min` inputs went each way.
+    pub fn assert_both(&self, min: u32) {
+        let (a, r) = (self.accepted.get(), self.refused.get());
+        assert!(
+            a >= min && r >= min,
+            "{a} inputs accepted and {r} refused; the edits no longer exercise both paths"
+        );
     }
 }
 

@@ -31,7 +31,7 @@ use proptest::test_runner::TestRunner;
 #[path = "../../../tests/support/fuzz.rs"]
 mod fuzz;
 
-use fuzz::{Mutation, config, mutate, mutations};
+use fuzz::{Mutation, Outcomes, config, mutate, mutations};
 
 // Far above anything these small inputs legitimately need, far below what a reader that
 // trusted a header (2^31 images) would reserve: such a reader aborts the test binary.
@@ -112,12 +112,14 @@ fn names(err: &Error, path: &Path) -> bool {
 fn idx_images_parser_survives_edits() {
     let origin = Path::new("/fuzz/train-images-idx3-ubyte");
     let valid = valid_images();
+    let outcomes = Outcomes::default();
     let mut runner = TestRunner::new(config(1024, 1));
     runner
         .run(&corruption(4), |c| {
             let bytes = c.apply(&valid);
             match parse_idx_images(&bytes, origin) {
                 Ok((pixels, [n, h, w])) => {
+                    outcomes.accept();
                     prop_assert!(h > 0 && w > 0);
                     prop_assert_eq!(pixels.len(), n * h * w);
                     if c.is_identity() {
@@ -126,6 +128,7 @@ fn idx_images_parser_survives_edits() {
                     }
                 }
                 Err(e) => {
+                    outcomes.refuse();
                     prop_assert!(!c.is_identity(), "valid file refused: {e}");
                     prop_assert!(names(&e, origin), "{e}");
                 }
@@ -133,23 +136,27 @@ fn idx_images_parser_survives_edits() {
             Ok(())
         })
         .unwrap();
+    outcomes.assert_both(64);
 }
 
 #[test]
 fn idx_labels_parser_survives_edits() {
     let origin = Path::new("/fuzz/t10k-labels-idx1-ubyte.gz");
     let valid = valid_labels();
+    let outcomes = Outcomes::default();
     let mut runner = TestRunner::new(config(512, 2));
     runner
         .run(&corruption(2), |c| {
             let bytes = c.apply(&valid);
             match parse_idx_labels(&bytes, origin) {
                 Ok(labels) => {
+                    outcomes.accept();
                     if c.is_identity() {
                         prop_assert_eq!(labels, vec![0, 9, 4]);
                     }
                 }
                 Err(e) => {
+                    outcomes.refuse();
                     prop_assert!(!c.is_identity(), "valid file refused: {e}");
                     prop_assert!(names(&e, origin), "{e}");
                 }
@@ -157,6 +164,7 @@ fn idx_labels_parser_survives_edits() {
             Ok(())
         })
         .unwrap();
+    outcomes.assert_both(32);
 }
 
 #[test]
@@ -196,6 +204,7 @@ fn idx_dataset_loader_survives_edits() {
     let (images, labels) = (dir.path().join("images.idx"), dir.path().join("labels.idx"));
     let (valid_images, valid_labels) = (valid_images(), valid_labels());
     let classes: Vec<String> = FASHION_MNIST_CLASSES.iter().map(|&s| s.into()).collect();
+    let outcomes = Outcomes::default();
     let mut runner = TestRunner::new(config(256, 4));
     runner
         .run(
@@ -215,12 +224,14 @@ fn idx_dataset_loader_survives_edits() {
                 std::fs::write(&labels, &label_bytes).unwrap();
                 match load_idx_dataset(&images, &labels, "fuzz", classes.clone()) {
                     Ok(ds) => {
+                        outcomes.accept();
                         prop_assert!(!ds.is_empty());
                         prop_assert_eq!(ds.images.len(), ds.len() * ds.image_len());
                         prop_assert!(ds.labels.iter().all(|&l| usize::from(l) < 10));
                         prop_assert!(ds.images.iter().all(|p| (0.0..=1.0).contains(p)));
                     }
                     Err(e) => {
+                        outcomes.refuse();
                         prop_assert!(!c.is_identity(), "valid files refused: {e}");
                         let blamed = (edit_images && names(&e, &images))
                             || (edit_labels && names(&e, &labels));
@@ -231,6 +242,7 @@ fn idx_dataset_loader_survives_edits() {
             },
         )
         .unwrap();
+    outcomes.assert_both(16);
 }
 
 #[test]
@@ -248,6 +260,7 @@ fn fashion_mnist_directory_survives_one_edited_file() {
         valid_images(),
         valid_labels(),
     ];
+    let outcomes = Outcomes::default();
     let mut runner = TestRunner::new(config(96, 5));
     runner
         .run(&(corruption(4), 0..4usize), |(c, target)| {
@@ -261,10 +274,12 @@ fn fashion_mnist_directory_survives_one_edited_file() {
             }
             match fashion_mnist_full(dir.path()) {
                 Ok(splits) => {
+                    outcomes.accept();
                     prop_assert!(!splits.train.is_empty() && !splits.test.is_empty());
                     prop_assert_eq!(splits.train.num_classes, 10);
                 }
                 Err(e) => {
+                    outcomes.refuse();
                     prop_assert!(!c.is_identity(), "valid files refused: {e}");
                     prop_assert!(names(&e, &dir.path().join(names_in_dir[target])), "{e}");
                 }
@@ -272,6 +287,7 @@ fn fashion_mnist_directory_survives_one_edited_file() {
             Ok(())
         })
         .unwrap();
+    outcomes.assert_both(8);
 }
 
 fn cifar_record(labels: &[u8], fill: u8) -> Vec<u8> {
@@ -299,12 +315,14 @@ fn variant() -> impl Strategy<Value = CifarVariant> {
 fn cifar_reader_survives_edits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data_batch_1.bin");
+    let outcomes = Outcomes::default();
     let mut runner = TestRunner::new(config(384, 6));
     runner
         .run(&(variant(), corruption(2)), |(variant, c)| {
             std::fs::write(&path, c.apply(&valid_cifar(variant))).unwrap();
             match load_cifar_binary(std::slice::from_ref(&path), variant, "fuzz") {
                 Ok(ds) => {
+                    outcomes.accept();
                     prop_assert!(!ds.is_empty());
                     prop_assert_eq!(ds.images.len(), ds.len() * CIFAR_PIXELS);
                     prop_assert!(ds.labels.iter().all(|&l| usize::from(l) < ds.num_classes));
@@ -313,6 +331,7 @@ fn cifar_reader_survives_edits() {
                     }
                 }
                 Err(e) => {
+                    outcomes.refuse();
                     prop_assert!(!c.is_identity(), "valid file refused: {e}");
                     prop_assert!(names(&e, &path), "{e}");
                 }
@@ -320,6 +339,7 @@ fn cifar_reader_survives_edits() {
             Ok(())
         })
         .unwrap();
+    outcomes.assert_both(24);
 }
 
 fn write_all(files: &[(PathBuf, Vec<u8>)]) {
@@ -337,6 +357,7 @@ fn cifar10_directory_survives_one_edited_file() {
         .chain(["test_batch.bin".to_owned()])
         .map(|name| dir.path().join(name))
         .collect();
+    let outcomes = Outcomes::default();
     let mut runner = TestRunner::new(config(64, 7));
     runner
         .run(&(corruption(2), 0..6usize), |(c, target)| {
@@ -354,8 +375,12 @@ fn cifar10_directory_survives_one_edited_file() {
                 .collect();
             write_all(&files);
             match cifar10_splits(dir.path()) {
-                Ok(splits) => prop_assert_eq!(splits.train.num_classes, 10),
+                Ok(splits) => {
+                    outcomes.accept();
+                    prop_assert_eq!(splits.train.num_classes, 10);
+                }
                 Err(e) => {
+                    outcomes.refuse();
                     prop_assert!(!c.is_identity(), "valid files refused: {e}");
                     prop_assert!(names(&e, &paths[target]), "{e}");
                 }
@@ -363,6 +388,7 @@ fn cifar10_directory_survives_one_edited_file() {
             Ok(())
         })
         .unwrap();
+    outcomes.assert_both(8);
 }
 
 #[test]
@@ -370,6 +396,7 @@ fn cifar100_directory_survives_one_edited_file() {
     let dir = tempfile::tempdir().unwrap();
     let valid = valid_cifar(CifarVariant::Cifar100Fine);
     let paths = [dir.path().join("train.bin"), dir.path().join("test.bin")];
+    let outcomes = Outcomes::default();
     let mut runner = TestRunner::new(config(64, 8));
     runner
         .run(
@@ -381,9 +408,11 @@ fn cifar100_directory_survives_one_edited_file() {
                 write_all(&files);
                 match cifar100_splits(dir.path(), coarse) {
                     Ok(splits) => {
+                        outcomes.accept();
                         prop_assert_eq!(splits.test.num_classes, if coarse { 20 } else { 100 });
                     }
                     Err(e) => {
+                        outcomes.refuse();
                         prop_assert!(!c.is_identity(), "valid files refused: {e}");
                         prop_assert!(names(&e, &paths[target]), "{e}");
                     }
@@ -392,6 +421,7 @@ fn cifar100_directory_survives_one_edited_file() {
             },
         )
         .unwrap();
+    outcomes.assert_both(8);
 }
 
 /// A header claiming 2^31 images (or labels) over a tiny body is refused by comparing with the
