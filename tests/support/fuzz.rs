@@ -6,6 +6,9 @@
 //! magic number or a JSON brace, while one flipped bit of a valid file reaches the checks deep
 //! inside the reader.
 
+// Each suite uses the part of this file it needs.
+#![allow(dead_code)]
+
 use std::cell::Cell;
 
 use proptest::prelude::*;
