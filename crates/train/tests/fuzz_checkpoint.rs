@@ -201,15 +201,13 @@ fn apply_tensor_edit(entries: &mut Vec<Entry>, edit: &TensorEdit) {
         TensorEdit::Drop(i) if n > 0 => {
             entries.remove(i % n);
         }
-        TensorEdit::Extra(name, shape) => {
-            if entries.iter().all(|e| &e.name != name) {
-                entries.push(Entry {
-                    name: name.clone(),
-                    dtype: Dtype::F32,
-                    shape: shape.clone(),
-                    values: vec![0.5; shape.iter().product()],
-                });
-            }
+        TensorEdit::Extra(name, shape) if entries.iter().all(|e| &e.name != name) => {
+            entries.push(Entry {
+                name: name.clone(),
+                dtype: Dtype::F32,
+                shape: shape.clone(),
+                values: vec![0.5; shape.iter().product()],
+            });
         }
         TensorEdit::Reshape(i, shape) if n > 0 => {
             let e = &mut entries[i % n];
