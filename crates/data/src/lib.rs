@@ -43,4 +43,4 @@ pub use idx::{
     load_idx_dataset, parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels,
     write_idx_images_gz, write_idx_labels_gz,
 };
-pub use storage::GZIP_LEVEL;
+pub use storage::{GZIP_LEVEL, MAX_DECOMPRESSED_BYTES};

@@ -74,7 +74,9 @@ fn weights_error(path: &Path, reason: impl Into<String>) -> Error {
 
 /// Loads a PyTorch-layout safetensors file into `model`, strictly: every tensor of the model
 /// must be present with its exact shape and no other tensor may be in the file. f32, f64, f16
-/// and bf16 files are accepted (converted to f32).
+/// and bf16 files are accepted (converted to f32); NaN and ±∞ (also from an f64 beyond the
+/// f32 range) are refused. Nothing the size of the model is allocated before the file is
+/// known to hold every tensor.
 ///
 /// # Errors
 /// [`Error::Weights`] naming the file and the offending tensor.
@@ -102,14 +104,14 @@ pub fn load_weights(model: Model, path: &Path) -> Result<Model> {
     if !extra.is_empty() {
         problems.push(format!("unexpected tensor(s) {}", extra.join(", ")));
     }
-    let mut flat = vec![0.0f32; layout.len()];
+    // Names, shapes and dtypes before anything the size of the model is allocated: the model
+    // may have been built from a corrupt `checkpoint.json` (burn allocates parameters lazily),
+    // and only a file that holds every tensor justifies its size.
+    let mut views = Vec::with_capacity(layout.entries.len());
     for e in &layout.entries {
-        let view = match file.tensor(&e.name) {
-            Ok(v) => v,
-            Err(_) => {
-                problems.push(format!("missing tensor {} {:?}", e.name, e.torch_shape));
-                continue;
-            }
+        let Ok(view) = file.tensor(&e.name) else {
+            problems.push(format!("missing tensor {} {:?}", e.name, e.torch_shape));
+            continue;
         };
         if view.shape() != e.torch_shape.as_slice() {
             problems.push(format!(
@@ -118,18 +120,27 @@ pub fn load_weights(model: Model, path: &Path) -> Result<Model> {
                 view.shape(),
                 e.torch_shape
             ));
-            continue;
+        } else if !matches!(
+            view.dtype(),
+            Dtype::F32 | Dtype::F64 | Dtype::F16 | Dtype::BF16
+        ) {
+            problems.push(format!(
+                "tensor {} has dtype {:?}, expected F32, F64, F16 or BF16",
+                e.name,
+                view.dtype()
+            ));
+        } else {
+            views.push((e, view));
         }
-        let values = match decode(view.dtype(), view.data()) {
-            Some(v) => v,
-            None => {
-                problems.push(format!(
-                    "tensor {} has dtype {:?}, expected a float type",
-                    e.name,
-                    view.dtype()
-                ));
-                continue;
-            }
+    }
+    if !problems.is_empty() {
+        return Err(weights_error(path, problems.join("; ")));
+    }
+    let mut flat = vec![0.0f32; layout.len()];
+    for (e, view) in views {
+        let Some(values) = decode(view.dtype(), view.data()) else {
+            problems.push(format!("tensor {} cannot be decoded", e.name));
+            continue;
         };
         if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
             problems.push(format!(
@@ -268,7 +279,9 @@ pub fn checkpoint_dir(path: &Path) -> Result<PathBuf> {
 /// training run directory (its last checkpoint, see [`last_checkpoint`]).
 ///
 /// # Errors
-/// Missing files, bad JSON, weights that do not match the described model.
+/// Missing files, bad JSON, a description of a model that cannot be built or that the weights
+/// file is too small to hold (refused before the model is built), weights that do not match
+/// the described model; each naming the file at fault.
 pub fn load_checkpoint(path: &Path, device: &Device) -> Result<(Model, CheckpointInfo)> {
     let dir = checkpoint_dir(path)?;
     let info_path = dir.join(CHECKPOINT_FILE);
@@ -279,9 +292,45 @@ pub fn load_checkpoint(path: &Path, device: &Device) -> Result<(Model, Checkpoin
         ));
     }
     let info: CheckpointInfo = read_json(&info_path)?;
-    let model = Model::build(&info.model, info.shape, device)?;
-    let model = load_weights(model, &dir.join(WEIGHTS_FILE))?;
+    let weights = dir.join(WEIGHTS_FILE);
+    check_fits(&info, &info_path, &weights)?;
+    let model = Model::build(&info.model, info.shape, device).map_err(|e| {
+        weights_error(
+            &info_path,
+            format!("describes a model that cannot be built: {e}"),
+        )
+    })?;
+    let model = load_weights(model, &weights)?;
     Ok((model, info))
+}
+
+/// Refuses a description whose model the weights file is too small to hold, before the model
+/// exists: its sizes come from a JSON file, and a corrupt one can ask for any size.
+fn check_fits(info: &CheckpointInfo, info_path: &Path, weights: &Path) -> Result<()> {
+    let bytes = std::fs::metadata(weights)
+        .map_err(|source| Error::Io {
+            path: weights.to_owned(),
+            source,
+        })?
+        .len();
+    // Every parameter takes at least 2 bytes in a file `load_weights` accepts (f16/bf16).
+    let needed = Model::param_count(&info.model, info.shape)
+        .and_then(|m| u64::try_from(m).ok())
+        .and_then(|m| m.checked_mul(2));
+    match needed {
+        Some(needed) if needed <= bytes => Ok(()),
+        _ => Err(weights_error(
+            info_path,
+            format!(
+                "describes a {:?} for input {:?} and {} classes, more parameters than the {bytes} \
+                 bytes of {} can hold",
+                info.model.kind,
+                info.shape.input,
+                info.shape.classes,
+                weights.display()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -376,6 +425,113 @@ mod tests {
         let (model, info) = load_checkpoint(run, &Device::flex()).unwrap();
         assert_eq!(info.epoch, 10);
         assert_eq!(to_host(&flatten(&model)), to_host(&flatten(&cnn(2))));
+    }
+
+    fn mlp_info(input: [usize; 3], classes: usize) -> CheckpointInfo {
+        CheckpointInfo {
+            model: ModelSpec {
+                kind: ModelKind::Mlp,
+                hidden: vec![128],
+                ..ModelSpec::default()
+            },
+            shape: ModelShape { input, classes },
+            epoch: 1,
+            settings: TrainSettings::default(),
+        }
+    }
+
+    /// A `checkpoint.json` edited to a 2^32-input MLP used to be built (lazily) and then given
+    /// a 2 TB buffer by `load_weights`, aborting the process; one edited to a ResNet stage of
+    /// 2^40 blocks built them one by one until memory ran out. Both are refused by size first.
+    #[test]
+    fn load_checkpoint_refuses_a_model_larger_than_its_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        save_checkpoint(dir.path(), &cnn(1), &mlp_info([1, 12, 12], 4)).unwrap();
+        let info_path = dir.path().join(CHECKPOINT_FILE);
+        let mut resnet = mlp_info([1, 12, 12], 4);
+        resnet.model = ModelSpec {
+            kind: ModelKind::Resnet,
+            blocks: vec![1 << 40],
+            width: 1,
+            ..ModelSpec::default()
+        };
+        for info in [mlp_info([1, 1 << 16, 1 << 16], 4), resnet] {
+            write_json(&info_path, &info).unwrap();
+            let err = load_checkpoint(dir.path(), &Device::flex())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&info_path.display().to_string()), "{err}");
+            assert!(err.contains("more parameters than the"), "{err}");
+            assert!(err.contains(WEIGHTS_FILE), "{err}");
+        }
+    }
+
+    /// Build errors used to surface as `model: ...`, naming no file.
+    #[test]
+    fn load_checkpoint_names_the_description_of_a_model_that_cannot_be_built() {
+        let dir = tempfile::tempdir().unwrap();
+        save_checkpoint(dir.path(), &cnn(1), &mlp_info([1, 12, 12], 4)).unwrap();
+        let info_path = dir.path().join(CHECKPOINT_FILE);
+        write_json(&info_path, &mlp_info([1, 2, 2], 1)).unwrap();
+        let err = load_checkpoint(dir.path(), &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&info_path.display().to_string()), "{err}");
+        assert!(err.contains(">= 2 classes"), "{err}");
+    }
+
+    /// burn allocates parameters lazily, so a model can exist whose size nothing has paid for
+    /// yet; `load_weights` used to allocate that size before looking at the file.
+    #[test]
+    fn load_weights_checks_the_file_before_allocating_the_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("small.safetensors");
+        save_weights(&cnn(1), &path).unwrap();
+        let info = mlp_info([1, 1 << 16, 1 << 16], 4);
+        let huge = Model::build(&info.model, info.shape, &Device::flex()).unwrap();
+        let err = load_weights(huge, &path).unwrap_err().to_string();
+        assert!(err.contains("small.safetensors"), "{err}");
+        assert!(err.contains("expected [128, 4294967296]"), "{err}");
+        assert!(err.contains("missing tensor fc2.weight [4, 128]"), "{err}");
+    }
+
+    #[test]
+    fn load_weights_refuses_non_finite_and_integer_tensors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let model = cnn(1);
+        let mut tensors = named_tensors(&model);
+        tensors[0].1[3] = f32::NAN;
+        let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+            .into_iter()
+            .map(|(e, v)| {
+                (
+                    e.name,
+                    e.torch_shape,
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                )
+            })
+            .collect();
+        let views = raw.iter().map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+            )
+        });
+        std::fs::write(&path, safetensors::serialize(views, &None).unwrap()).unwrap();
+        let err = load_weights(cnn(2), &path).unwrap_err().to_string();
+        assert!(err.contains("non-finite value at index 3"), "{err}");
+
+        let views = raw.iter().enumerate().map(|(i, (n, s, b))| {
+            let dtype = if i == 1 { Dtype::I32 } else { Dtype::F32 };
+            (n.clone(), TensorView::new(dtype, s.clone(), b).unwrap())
+        });
+        std::fs::write(&path, safetensors::serialize(views, &None).unwrap()).unwrap();
+        let err = load_weights(cnn(2), &path).unwrap_err().to_string();
+        assert!(
+            err.contains("has dtype I32, expected F32, F64, F16 or BF16"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub enum Error {
         /// The rule broken.
         reason: String,
     },
-    /// A weights file does not match the model (missing, extra or mis-shaped tensor, bad file).
+    /// A weights file does not match the model (missing, extra or mis-shaped tensor, bad file),
+    /// or a checkpoint's `checkpoint.json` describes a model its weights cannot be.
     #[error("{}: {reason}", path.display())]
     Weights {
         /// The file.

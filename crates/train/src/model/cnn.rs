@@ -106,6 +106,18 @@ impl Cnn {
         }
     }
 
+    /// The number of parameters [`Cnn::new`] makes, or `None` where it overflows `usize`.
+    pub(crate) fn param_count(input: [usize; 3], classes: usize) -> Option<usize> {
+        let [c, h, w] = input;
+        let features = 32usize
+            .checked_mul(stage(stage(h)))?
+            .checked_mul(stage(stage(w)))?;
+        let conv1 = c.checked_mul(16 * 9)?.checked_add(16)?;
+        let conv2 = 16 * 32 * 9 + 32;
+        let fc1 = features.checked_mul(classes)?.checked_add(classes)?;
+        conv1.checked_add(conv2)?.checked_add(fc1)
+    }
+
     /// Logits.
     ///
     /// # Shapes

@@ -28,6 +28,17 @@ impl Mlp {
         Self { fc }
     }
 
+    /// The number of parameters [`Mlp::new`] makes, or `None` where it overflows `usize`.
+    pub(crate) fn param_count(inputs: usize, hidden: &[usize], classes: usize) -> Option<usize> {
+        let widths: Vec<usize> = std::iter::once(inputs)
+            .chain(hidden.iter().copied())
+            .chain(std::iter::once(classes))
+            .collect();
+        widths.windows(2).try_fold(0usize, |total, w| {
+            total.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?)
+        })
+    }
+
     /// Logits.
     ///
     /// # Shapes

@@ -76,6 +76,21 @@ impl Model {
         if let Some(problem) = spec.problems("model").into_iter().next() {
             return Err(problem.into());
         }
+        // Checked first so that the constructors' own size arithmetic (c·h·w, width·2ˢ) cannot
+        // overflow, whatever a hand-edited or corrupt file asks for.
+        let addressable = Self::param_count(spec, shape)
+            .and_then(|m| m.checked_mul(std::mem::size_of::<f32>()))
+            .is_some_and(|bytes| isize::try_from(bytes).is_ok());
+        if !addressable {
+            return Err(Error::invalid(
+                "model",
+                format!(
+                    "a {:?} for input {c}x{h}x{w} and {} classes has more parameters than \
+                     memory can address",
+                    spec.kind, shape.classes
+                ),
+            ));
+        }
         Ok(match spec.kind {
             ModelKind::Mlp => Model::Mlp(Mlp::new(c * h * w, &spec.hidden, shape.classes, device)),
             ModelKind::Cnn => {
@@ -95,6 +110,22 @@ impl Model {
                 device,
             )),
         })
+    }
+
+    /// The number of parameters [`Model::build`] makes for `spec` and `shape`, computed without
+    /// building anything; `None` where it overflows `usize`. Lets a reader compare what a
+    /// description asks for with the data there is before allocating it.
+    pub fn param_count(spec: &ModelSpec, shape: ModelShape) -> Option<usize> {
+        let [c, h, w] = shape.input;
+        match spec.kind {
+            ModelKind::Mlp => Mlp::param_count(
+                c.checked_mul(h)?.checked_mul(w)?,
+                &spec.hidden,
+                shape.classes,
+            ),
+            ModelKind::Cnn => Cnn::param_count(shape.input, shape.classes),
+            ModelKind::Resnet => ResNet::param_count(c, &spec.blocks, spec.width, shape.classes),
+        }
     }
 
     /// The binary linear classifier of paper.md §2.3 as a 2-logit model: z₁ − z₀ = wᵀx + b with
@@ -240,6 +271,64 @@ mod tests {
         assert_eq!(model.num_params(), 12_810);
         let y = model.forward(Tensor::zeros([3, 1, 28, 28], &Device::flex()));
         assert_eq!(y.dims(), [3, 10]);
+    }
+
+    #[test]
+    fn param_count_matches_the_built_models() {
+        let layouts = [
+            (ModelKind::Mlp, vec![], vec![], 1, [1, 2, 2], 2),
+            (ModelKind::Mlp, vec![5, 4], vec![], 1, [3, 4, 5], 7),
+            (ModelKind::Cnn, vec![], vec![], 1, [1, 10, 10], 2),
+            (ModelKind::Cnn, vec![], vec![], 1, [3, 32, 17], 10),
+            (ModelKind::Resnet, vec![], vec![1], 4, [3, 8, 8], 10),
+            (ModelKind::Resnet, vec![], vec![2, 1, 3], 3, [1, 8, 8], 5),
+            (ModelKind::Resnet, vec![], vec![1, 1], 2, [2, 8, 8], 2),
+        ];
+        for (kind, hidden, blocks, width, input, classes) in layouts {
+            let spec = ModelSpec {
+                kind,
+                hidden,
+                blocks,
+                width,
+            };
+            let shape = ModelShape { input, classes };
+            let model = Model::build(&spec, shape, &Device::flex()).unwrap();
+            assert_eq!(
+                Model::param_count(&spec, shape),
+                Some(model.num_params()),
+                "{spec:?} {shape:?}"
+            );
+        }
+    }
+
+    /// Sizes from a corrupt or hand-edited file used to reach the constructors' unchecked
+    /// arithmetic: `c·h·w` of the MLP and `32·h'·w'` of the CNN overflowed, and the ResNet's
+    /// `width << stage` panicked past 64 stages.
+    #[test]
+    fn build_refuses_layouts_whose_size_overflows() {
+        let huge = 1usize << 40;
+        let cases = [
+            (ModelKind::Mlp, vec![], 1, [huge, huge, 1]),
+            (ModelKind::Mlp, vec![huge, huge], 1, [1, 2, 2]),
+            (ModelKind::Cnn, vec![], 1, [1, huge, huge]),
+            (ModelKind::Resnet, vec![1; 70], 1, [1, 8, 8]),
+            (ModelKind::Resnet, vec![1], usize::MAX / 2, [1, 8, 8]),
+        ];
+        for (kind, sizes, width, input) in cases {
+            let spec = ModelSpec {
+                kind,
+                hidden: sizes.clone(),
+                blocks: sizes,
+                width,
+            };
+            let shape = ModelShape { input, classes: 2 };
+            assert_eq!(Model::param_count(&spec, shape), None, "{spec:?}");
+            let err = Model::build(&spec, shape, &Device::flex()).unwrap_err();
+            assert!(
+                err.to_string().contains("more parameters than memory"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -124,6 +124,39 @@ impl ResNet {
         }
     }
 
+    /// The number of parameters [`ResNet::new`] makes, or `None` where it overflows `usize`;
+    /// computed stage by stage, not block by block, so a corrupt layout of 2^60 blocks is
+    /// refused at once.
+    pub(crate) fn param_count(
+        channels: usize,
+        blocks: &[usize],
+        width: usize,
+        classes: usize,
+    ) -> Option<usize> {
+        // Weights c_in·c_out·k² plus c_out biases.
+        let conv = |c_in: usize, c_out: usize, k: usize| {
+            c_in.checked_mul(c_out)?
+                .checked_mul(k * k)?
+                .checked_add(c_out)
+        };
+        let mut total = conv(channels, width, 3)?;
+        let mut c_in = width;
+        for (s, &n) in blocks.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let c_out = width.checked_mul(1usize.checked_shl(u32::try_from(s).ok()?)?)?;
+            let mut first = conv(c_in, c_out, 3)?.checked_add(conv(c_out, c_out, 3)?)?;
+            if s > 0 || c_in != c_out {
+                first = first.checked_add(conv(c_in, c_out, 1)?)?;
+            }
+            let rest = conv(c_out, c_out, 3)?.checked_mul(2)?.checked_mul(n - 1)?;
+            total = total.checked_add(first)?.checked_add(rest)?;
+            c_in = c_out;
+        }
+        total.checked_add(c_in.checked_mul(classes)?.checked_add(classes)?)
+    }
+
     /// Initialisation gain of parameter `name` (PyTorch name) relative to U(±1/√fan_in): √6,
     /// i.e. He-uniform U(±√(6/fan_in)), for conv weights; that divided by √(number of blocks)
     /// for each block's `conv2`; 1 (PyTorch's default) for biases and the classifier.
