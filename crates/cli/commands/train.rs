@@ -254,7 +254,7 @@ pub fn run_training(
         .with_context(|| format!("creating run directory {}", run_dir.display()))?;
     advland_schema::write_json(&run_dir.join("config.resolved.json"), settings)?;
     let mut bars = Bars::new(label, quiet);
-    let (_, log) = advland_train::train(settings, &splits, device, run_dir, meta, &mut bars)
+    let (_, log) = advland_train::train(settings, &splits, device, run_dir, None, meta, &mut bars)
         .with_context(|| format!("training {}", run_dir.display()))?;
     bars.finish();
     Ok(log)

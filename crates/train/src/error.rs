@@ -30,6 +30,14 @@ pub enum Error {
         /// Optimizer step (or batch) where it happened.
         step: usize,
     },
+    /// A checkpoint cannot continue its run exactly.
+    #[error("checkpoint {} cannot be resumed exactly: {reason}", path.display())]
+    NotResumable {
+        /// The checkpoint directory.
+        path: PathBuf,
+        /// What is missing or inconsistent.
+        reason: String,
+    },
     /// File IO.
     #[error("{}: {source}", path.display())]
     Io {
