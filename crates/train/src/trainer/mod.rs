@@ -1,11 +1,13 @@
 //! The training loop: epochs of [`UpdateRule`](crate::optim::UpdateRule) steps over an
 //! `EpochOracle` (the epoch's minibatch gradients), evaluation, checkpoints and the JSON log;
-//! resuming a run from a checkpoint.
+//! resuming a run from a checkpoint; the run directory ([`RunDir`]: lock, rules, clean-up).
 
 mod epoch;
 mod eval;
+mod run_dir;
 
 pub use eval::evaluate;
+pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
 
 use std::path::Path;
 use std::time::Instant;
@@ -65,7 +67,8 @@ pub fn model_shape(splits: &Splits) -> ModelShape {
 /// Its settings must equal `settings`.
 ///
 /// `meta` is the report metadata the caller knows (command, device, versions, config);
-/// duration and cost are filled in here. `device` must be an autodiff device.
+/// duration and cost are filled in here. `device` must be an autodiff device. The caller owns
+/// `run_dir` (see [`RunDir`]).
 ///
 /// # Errors
 /// Invalid settings, a checkpoint of another run, non-finite losses, IO.
