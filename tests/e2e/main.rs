@@ -8,6 +8,7 @@ mod errors;
 mod flatness;
 mod linear;
 mod resnet;
+mod run_dir;
 mod sharpness;
 mod surface;
 
