@@ -202,8 +202,19 @@ pub struct TrainArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Run directory for checkpoints and the log (default `runs/<model>-<norm|std>-s<seed>`).
+    /// It must be new or empty unless --resume or --overwrite is given, and only one process
+    /// writes it at a time (it holds advland.lock).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint, to the result an uninterrupted run
+    /// would have reached. Its stored settings are used; settings flags or --config, if given,
+    /// must resolve to exactly those. A run that already finished is left as it is.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+    /// Delete the run in --out first, then train afresh. Refused for a directory that does not
+    /// look like an advland run directory (no config.resolved.json, train.json or checkpoint).
+    #[arg(long)]
+    pub overwrite: bool,
     /// Seed of every random choice (init, shuffling, attack starts).
     #[arg(long)]
     pub seed: Option<u64>,

@@ -9,6 +9,7 @@ mod faults;
 mod flatness;
 mod linear;
 mod resnet;
+mod run_dir;
 mod sharpness;
 mod surface;
 

@@ -17,10 +17,11 @@ use advland_schema::{
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
 use advland_train::evaluate;
+use advland_train::trainer::RunDirMode;
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 
-use super::train::run_training;
+use super::train::{open_run_dir, run_training};
 use super::{flatness, relate, report, sharpness, surface};
 use crate::args::{DemoArgs, Estimator, SharpnessArgs};
 use crate::meta::meta;
@@ -194,7 +195,10 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         let settings = plan.settings(args.seed, adversarial.clone());
         let run_dir = args.out.join(name);
         let t0 = Instant::now();
-        let log = run_training(&settings, &run_dir, device, device_name, name, quiet)?;
+        // The demo regenerates its own runs; `--overwrite` still refuses a directory that
+        // is not a run directory.
+        let run = open_run_dir(&run_dir, RunDirMode::Overwrite)?;
+        let log = run_training(&settings, run, None, device, device_name, name, quiet)?;
         let train_duration_s = t0.elapsed().as_secs_f64();
         let last = log.checkpoints.last().context("no checkpoint saved")?;
         let (model, _) = load_checkpoint(&run_dir.join(&last.path), device)?;

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! A step whose output already exists is skipped (so an interrupted experiment continues),
-//! unless `--force` is given.
+//! unless `--force` is given, which also lets training steps replace their run directories.
 //!
 //! **Variables** let the same file run at another scale: `[vars]` declares names with their
 //! defaults (the committed, CPU-sized run), steps write `{name}`, and `--set name=value`
@@ -216,6 +216,14 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
             // The experiment's own --device and -q apply to every step.
             cli.global.quiet |= global.quiet;
             cli.global.device = global.device;
+            // Re-running a training step means replacing its run (a run directory is never
+            // trained into twice); `--overwrite` still refuses anything but a run directory.
+            if args.force
+                && let crate::args::Command::Train(train) = &mut cli.command
+                && !train.resume
+            {
+                train.overwrite = true;
+            }
             let command = std::iter::once("advland".to_owned())
                 .chain(step.args.iter().cloned())
                 .collect();

@@ -1,17 +1,21 @@
-//! `advland train`: resolve settings (flags > experiment file > defaults), train, report.
+//! `advland train`: resolve settings (flags > experiment file > defaults), take the run
+//! directory (new, resumed or overwritten), train, report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use advland_schema::{
     DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, OptimizerSettings, PgdSettings, ThreatSpec,
-    TrainSettings, default_step_size,
+    TrainLog, TrainSettings, default_step_size,
 };
+use advland_train::checkpoint::{Resume, last_checkpoint, load_resume};
 use advland_train::data::{describe, load_splits};
-use advland_train::trainer::TRAIN_LOG_FILE;
-use anyhow::{Context, Result, bail};
+use advland_train::error::RunDirIssue;
+use advland_train::trainer::{CONFIG_FILE, RunDir, RunDirMode, TRAIN_LOG_FILE};
+use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
+use serde_json::Value;
 
-use crate::args::{EntropySgdArgs, OptimizerArg, ScheduleArg, TrainArgs};
+use crate::args::{DataArgs, EntropySgdArgs, ModelArgs, OptimizerArg, ScheduleArg, TrainArgs};
 use crate::meta::meta;
 use crate::progress::Bars;
 
@@ -24,6 +28,8 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     let TrainArgs {
         config: _,
         out: _,
+        resume: _,
+        overwrite: _,
         seed,
         data,
         model,
@@ -233,15 +239,148 @@ pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
     PathBuf::from("runs").join(format!("{kind}-{objective}{rule}-s{}", s.seed))
 }
 
-/// Trains one model as `settings` say into `run_dir`; returns its log.
+/// Whether `--config` or any flag that sets a training setting was given.
+fn settings_given(args: &TrainArgs) -> bool {
+    let TrainArgs {
+        config,
+        out: _,
+        resume: _,
+        overwrite: _,
+        seed,
+        data,
+        model,
+        epochs,
+        batch_size,
+        lr,
+        schedule,
+        optimizer,
+        momentum,
+        weight_decay,
+        nesterov,
+        gradient_budget,
+        entropy,
+        norm,
+        eps,
+        steps,
+        step_size,
+        eval_attacks,
+        eval_subset,
+        checkpoint_every,
+    } = args;
+    let DataArgs {
+        dataset,
+        data_dir,
+        train_subset,
+        test_subset,
+    } = data;
+    let ModelArgs {
+        kind,
+        hidden,
+        blocks,
+        width,
+    } = model;
+    [
+        config.is_some(),
+        seed.is_some(),
+        dataset.is_some(),
+        data_dir.is_some(),
+        train_subset.is_some(),
+        test_subset.is_some(),
+        kind.is_some(),
+        hidden.is_some(),
+        blocks.is_some(),
+        width.is_some(),
+        epochs.is_some(),
+        batch_size.is_some(),
+        lr.is_some(),
+        schedule.is_some(),
+        optimizer.is_some(),
+        momentum.is_some(),
+        weight_decay.is_some(),
+        nesterov.is_some(),
+        gradient_budget.is_some(),
+        !entropy.given().is_empty(),
+        norm.is_some(),
+        eps.is_some(),
+        steps.is_some(),
+        step_size.is_some(),
+        !eval_attacks.is_empty(),
+        eval_subset.is_some(),
+        checkpoint_every.is_some(),
+    ]
+    .into_iter()
+    .any(|given| given)
+}
+
+/// The settings where `stored` and `given` differ, as `field: stored → given` lines.
+fn setting_differences(stored: &TrainSettings, given: &TrainSettings) -> Result<Vec<String>> {
+    fn walk(path: &str, stored: Option<&Value>, given: Option<&Value>, out: &mut Vec<String>) {
+        let show = |v: Option<&Value>| v.map_or_else(|| "unset".to_owned(), Value::to_string);
+        match (stored, given) {
+            (Some(Value::Object(a)), Some(Value::Object(b))) => {
+                let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for key in keys {
+                    let field = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    walk(&field, a.get(key), b.get(key), out);
+                }
+            }
+            (a, b) if a == b => {}
+            (a, b) => out.push(format!("{path}: {} → {}", show(a), show(b))),
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        "",
+        Some(&serde_json::to_value(stored)?),
+        Some(&serde_json::to_value(given)?),
+        &mut out,
+    );
+    Ok(out)
+}
+
+/// Takes `path` as `mode` says, turning a refusal into advice on the flags.
+pub fn open_run_dir(path: &Path, mode: RunDirMode) -> Result<RunDir> {
+    RunDir::open(path, mode).map_err(|e| advise(e, path))
+}
+
+/// A run directory refusal with the flags that get past it.
+fn advise(e: advland_train::Error, path: &Path) -> anyhow::Error {
+    let advice = match &e {
+        advland_train::Error::RunDir { issue, .. } => match issue {
+            RunDirIssue::NotEmpty => {
+                "; pass --resume to continue its run from its last checkpoint, or --overwrite to \
+                 delete it and train afresh"
+            }
+            RunDirIssue::NotARun => "; give another --out, or empty it yourself",
+            RunDirIssue::NothingToResume if path.is_dir() => {
+                "; pass --overwrite (without --resume) to train afresh in it"
+            }
+            _ => "",
+        },
+        _ => "",
+    };
+    anyhow!("{e}{advice}")
+}
+
+/// Trains one model as `settings` say into `run` (from `resume` if given); returns its log.
+/// `run` is released when done, and a run that fails before its first checkpoint leaves
+/// nothing behind.
 pub fn run_training(
     settings: &TrainSettings,
-    run_dir: &std::path::Path,
+    run: RunDir,
+    resume: Option<Resume>,
     device: &Device,
     device_name: &str,
     label: &str,
     quiet: bool,
-) -> Result<advland_schema::TrainLog> {
+) -> Result<TrainLog> {
+    let run_dir = run.path().to_owned();
     let splits = load_splits(&settings.data).context("loading the data")?;
     let total = splits.train.len();
     let meta = meta(
@@ -250,27 +389,123 @@ pub fn run_training(
         settings,
         describe(&splits.train, total),
     );
-    std::fs::create_dir_all(run_dir)
-        .with_context(|| format!("creating run directory {}", run_dir.display()))?;
-    advland_schema::write_json(&run_dir.join("config.resolved.json"), settings)?;
+    advland_schema::write_json(&run_dir.join(CONFIG_FILE), settings)?;
     let mut bars = Bars::new(label, quiet);
-    let (_, log) = advland_train::train(settings, &splits, device, run_dir, meta, &mut bars)
-        .with_context(|| format!("training {}", run_dir.display()))?;
+    let (_, log) =
+        advland_train::train(settings, &splits, device, &run_dir, resume, meta, &mut bars)
+            .with_context(|| format!("training {}", run_dir.display()))?;
     bars.finish();
+    run.finish();
     Ok(log)
 }
 
 /// Runs `advland train`.
+///
+/// `--resume` of a run that already finished says so on stderr, prints the run's summary and
+/// succeeds without training, so that a job restarted until it succeeds stops restarting.
 pub fn run(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
+    if args.resume {
+        return resume(args, device, device_name, quiet);
+    }
     let settings = resolve(args)?;
     let run_dir = args
         .out
         .clone()
         .unwrap_or_else(|| default_run_dir(&settings));
-    let label = run_dir
+    let mode = if args.overwrite {
+        RunDirMode::Overwrite
+    } else {
+        RunDirMode::Fresh
+    };
+    let run = open_run_dir(&run_dir, mode)?;
+    let log = run_training(
+        &settings,
+        run,
+        None,
+        device,
+        device_name,
+        &label(&run_dir),
+        quiet,
+    )?;
+    summary(&run_dir, &log)
+}
+
+/// `advland train --resume`.
+fn resume(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
+    let given = if settings_given(args) {
+        Some(resolve(args)?)
+    } else {
+        None
+    };
+    let run_dir = match (&args.out, &given) {
+        (Some(out), _) => out.clone(),
+        (None, Some(s)) => default_run_dir(s),
+        (None, None) => default_run_dir(&TrainSettings::default()),
+    };
+    // Everything that can refuse is checked before the lock is taken, so a refusal (or a
+    // finished run) leaves the directory untouched.
+    RunDir::check(&run_dir, RunDirMode::Resume).map_err(|e| advise(e, &run_dir))?;
+    let from =
+        load_resume(&run_dir, device).with_context(|| format!("resuming {}", run_dir.display()))?;
+    if let Some(given) = &given {
+        let differences = setting_differences(&from.settings, given)?;
+        if !differences.is_empty() {
+            bail!(
+                "resuming {}: the settings given differ from the run's (stored in {}), and a run \
+                 continues only with its own settings; drop the settings flags to use them, or \
+                 train afresh with --overwrite:\n  {}",
+                run_dir.display(),
+                from.checkpoint.display(),
+                differences.join("\n  ")
+            );
+        }
+    }
+    if from.is_complete() {
+        eprintln!(
+            "{} is already complete (epoch {} of {}): nothing to resume",
+            run_dir.display(),
+            from.epoch,
+            from.settings.training.epochs
+        );
+        return summary(&run_dir, &from.state.log);
+    }
+    let run = open_run_dir(&run_dir, RunDirMode::Resume)?;
+    if last_checkpoint(&run_dir)? != from.checkpoint {
+        bail!(
+            "{}: another advland process wrote a checkpoint while this one was resuming it; \
+             try again",
+            run_dir.display()
+        );
+    }
+    if !quiet {
+        eprintln!(
+            "resuming {} after epoch {} of {}",
+            run_dir.display(),
+            from.epoch,
+            from.settings.training.epochs
+        );
+    }
+    let settings = from.settings.clone();
+    let log = run_training(
+        &settings,
+        run,
+        Some(from),
+        device,
+        device_name,
+        &label(&run_dir),
+        quiet,
+    )?;
+    summary(&run_dir, &log)
+}
+
+fn label(run_dir: &Path) -> String {
+    run_dir
         .file_name()
-        .map_or("train".to_owned(), |n| n.to_string_lossy().into_owned());
-    let log = run_training(&settings, &run_dir, device, device_name, &label, quiet)?;
+        .map_or("train".to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Prints where the run is and how it ended.
+fn summary(run_dir: &Path, log: &TrainLog) -> Result<()> {
     let last = log.epochs.last().context("no epoch was trained")?;
     println!("run directory: {}", run_dir.display());
     println!("log: {}", run_dir.join(TRAIN_LOG_FILE).display());
@@ -290,4 +525,28 @@ pub fn run(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) ->
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_differences_name_each_field() {
+        let stored = TrainSettings::default();
+        let mut given = stored.clone();
+        given.training.epochs += 1;
+        given.adversarial = Some(PgdSettings::new(advland_schema::Norm::L2, 1.0, 3));
+        let d = setting_differences(&stored, &given).unwrap();
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[0].starts_with("adversarial: unset → {"), "{d:?}");
+        assert_eq!(
+            d[1],
+            format!(
+                "training.epochs: {} → {}",
+                stored.training.epochs, given.training.epochs
+            )
+        );
+        assert!(setting_differences(&stored, &stored).unwrap().is_empty());
+    }
 }

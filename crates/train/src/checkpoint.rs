@@ -4,24 +4,39 @@
 //! spec, shapes, epoch and the run's resolved settings): enough to rebuild the model and
 //! load it. The weights file is exactly what `torch.nn.Module.load_state_dict` expects, so
 //! the same file serves `advland export` and PyTorch interoperability.
+//!
+//! Checkpoints written by training also hold what continuing the run needs ([`TrainState`] in
+//! `checkpoint.json`, the update rule's buffers in `optimizer.safetensors`), read back by
+//! [`load_resume`]. Checkpoints without it (older ones, imported weights) still load for
+//! evaluation and the analyses. A checkpoint directory is built under a temporary name and
+//! renamed into place, so `epoch-NNNN/` is complete or absent, never half-written.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use advland_schema::{ModelSpec, TrainSettings, read_json, write_atomic, write_json};
+use advland_schema::{ModelSpec, TrainLog, TrainSettings, read_json, write_atomic, write_json};
 use burn::module::Module;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelShape};
-use crate::params::{ParamLayout, from_host, load_flat, named_tensors, transpose2};
+use crate::optim::{RuleCounts, RuleState};
+use crate::params::{ParamLayout, from_host, load_flat, named_tensors, to_host, transpose2};
 
 /// File name of the weights inside a checkpoint directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// File name of the description inside a checkpoint directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+/// File name of the update rule's buffers inside a checkpoint directory.
+pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+/// Directory of the checkpoints inside a run directory.
+pub const CHECKPOINTS_DIR: &str = "checkpoints";
+/// Prefix of a checkpoint directory being written (renamed to `epoch-NNNN` once complete).
+pub const TEMPORARY_PREFIX: &str = ".tmp-";
+/// Name of the momentum buffer in `optimizer.safetensors`.
+const MOMENTUM_TENSOR: &str = "momentum";
 
 /// What a checkpoint directory says about its model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,6 +50,29 @@ pub struct CheckpointInfo {
     pub epoch: usize,
     /// The settings of the run that produced it.
     pub settings: TrainSettings,
+    /// The run's state when saved, for resuming it; absent in checkpoints that cannot be
+    /// resumed (saved before advland kept it, or imported weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainState>,
+}
+
+/// What a run had done when a checkpoint was saved, beyond the weights: with the update rule's
+/// buffers in `optimizer.safetensors`, enough to continue it to the result of an uninterrupted
+/// run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainState {
+    /// Minibatch gradients served so far; every training attack's random start derives from
+    /// this counter.
+    pub step: u64,
+    /// The update rule's counters (EntropySGD's scope γ_t follows its outer steps).
+    pub rule: RuleCounts,
+    /// EntropySGD's chains started, the index of the next chain's noise stream (0 for SGD).
+    pub chains: u64,
+    /// Wall-clock seconds spent training so far.
+    pub duration_s: f64,
+    /// The training log up to and including this checkpoint's epoch.
+    pub log: TrainLog,
 }
 
 /// Writes `model` as a PyTorch-layout safetensors file (f32), atomically.
@@ -210,36 +248,150 @@ fn half_to_f32(h: u16) -> f32 {
     }
 }
 
-/// Saves a checkpoint directory (`model.safetensors` + `checkpoint.json`).
+/// Saves a checkpoint directory: `model.safetensors`, `checkpoint.json` and, when `rule` is
+/// given (it must be whenever `info.training` is), `optimizer.safetensors`.
+///
+/// The files are written into a temporary sibling directory that is then renamed to `dir`, so
+/// `dir` never exists half-written (a full disk leaves no `epoch-NNNN/` at all); a directory
+/// already at `dir` is replaced.
 ///
 /// # Errors
-/// IO errors naming the file.
-pub fn save_checkpoint(dir: &Path, model: &Model, info: &CheckpointInfo) -> Result<()> {
+/// IO errors naming the file; nothing is left behind then.
+pub fn save_checkpoint(
+    dir: &Path,
+    model: &Model,
+    info: &CheckpointInfo,
+    rule: Option<&RuleState>,
+) -> Result<()> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| weights_error(dir, "a checkpoint directory needs a name"))?;
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let tmp = parent.join(format!("{TEMPORARY_PREFIX}{name}-{}", std::process::id()));
+    let written = write_checkpoint_files(&tmp, model, info, rule).and_then(|()| {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|source| io_error(dir, source))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|source| io_error(dir, source))
+    });
+    if written.is_err() {
+        // The error already names what failed; a temporary directory that cannot be removed
+        // either is ignored by every reader.
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    written
+}
+
+fn write_checkpoint_files(
+    dir: &Path,
+    model: &Model,
+    info: &CheckpointInfo,
+    rule: Option<&RuleState>,
+) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|source| io_error(dir, source))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
     save_weights(model, &dir.join(WEIGHTS_FILE))?;
+    if let Some(rule) = rule {
+        save_rule_buffers(rule, &dir.join(OPTIMIZER_FILE))?;
+    }
     write_json(&dir.join(CHECKPOINT_FILE), info)?;
     Ok(())
 }
 
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes the rule's buffers as f32 safetensors (a rule without momentum writes none).
+fn save_rule_buffers(rule: &RuleState, path: &Path) -> Result<()> {
+    let momentum = rule.momentum.as_ref().map(to_host);
+    let raw: Option<(usize, Vec<u8>)> = momentum
+        .as_ref()
+        .map(|m| (m.len(), m.iter().flat_map(|v| v.to_le_bytes()).collect()));
+    let views = raw
+        .iter()
+        .map(|(n, bytes)| {
+            TensorView::new(Dtype::F32, vec![*n], bytes)
+                .map(|v| (MOMENTUM_TENSOR.to_owned(), v))
+                .map_err(|e| weights_error(path, format!("tensor {MOMENTUM_TENSOR}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let data =
+        safetensors::serialize(views, &None).map_err(|e| weights_error(path, e.to_string()))?;
+    write_atomic(path, &data)?;
+    Ok(())
+}
+
+/// Reads the momentum buffer of `optimizer.safetensors` for a model of `params` parameters.
+fn load_rule_buffers(path: &Path, params: usize, device: &Device) -> Result<Option<Tensor<1>>> {
+    let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
+    let file = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| weights_error(path, format!("not a valid safetensors file: {e}")))?;
+    let mut extra: Vec<String> = file
+        .names()
+        .into_iter()
+        .filter(|n| n.as_str() != MOMENTUM_TENSOR)
+        .cloned()
+        .collect();
+    if !extra.is_empty() {
+        extra.sort();
+        return Err(weights_error(
+            path,
+            format!("unexpected tensor(s) {}", extra.join(", ")),
+        ));
+    }
+    let Ok(view) = file.tensor(MOMENTUM_TENSOR) else {
+        return Ok(None);
+    };
+    // Exactly f32: a converted buffer would not continue the run bit for bit.
+    if view.dtype() != Dtype::F32 || view.shape() != [params] {
+        return Err(weights_error(
+            path,
+            format!(
+                "tensor {MOMENTUM_TENSOR} is {:?} {:?}, expected F32 [{params}]",
+                view.dtype(),
+                view.shape()
+            ),
+        ));
+    }
+    let values = decode(Dtype::F32, view.data())
+        .ok_or_else(|| weights_error(path, "undecodable momentum buffer"))?;
+    Ok(Some(from_host(values, device)))
+}
+
+/// Whether `name` is a checkpoint directory still being written (or left by a killed run).
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with(TEMPORARY_PREFIX)
+}
+
+/// The epoch of a checkpoint directory named `epoch-NNNN` (any number of digits).
+fn checkpoint_epoch(name: &str) -> Option<usize> {
+    let digits = name.strip_prefix("epoch-")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// The last checkpoint of a training run directory (`run/checkpoints/epoch-NNNN`, highest
-/// epoch), so that commands can name a run without knowing how long it trained.
+/// epoch), so that commands can name a run without knowing how long it trained. Directories
+/// being written (temporary names) and without `checkpoint.json` are not checkpoints.
 ///
 /// # Errors
 /// A run without checkpoints.
 pub fn last_checkpoint(run_dir: &Path) -> Result<PathBuf> {
-    let checkpoints = run_dir.join("checkpoints");
+    let checkpoints = run_dir.join(CHECKPOINTS_DIR);
     let last = std::fs::read_dir(&checkpoints)
         .map_err(|e| weights_error(run_dir, format!("{}: {e}", checkpoints.display())))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.join(CHECKPOINT_FILE).exists())
-        .filter_map(|p| {
-            let epoch = p
-                .file_name()?
-                .to_str()?
-                .strip_prefix("epoch-")?
-                .parse::<usize>()
-                .ok()?;
-            Some((epoch, p))
-        })
+        .filter_map(|p| Some((checkpoint_epoch(p.file_name()?.to_str()?)?, p)))
         .max_by_key(|(epoch, _)| *epoch)
         .map(|(_, p)| p);
     last.ok_or_else(|| {
@@ -265,7 +417,7 @@ pub fn checkpoint_dir(path: &Path) -> Result<PathBuf> {
         ));
     }
     Ok(if path.is_dir() {
-        if !path.join(CHECKPOINT_FILE).exists() && path.join("checkpoints").is_dir() {
+        if !path.join(CHECKPOINT_FILE).exists() && path.join(CHECKPOINTS_DIR).is_dir() {
             last_checkpoint(path)?
         } else {
             path.to_owned()
@@ -293,7 +445,7 @@ pub fn load_checkpoint(path: &Path, device: &Device) -> Result<(Model, Checkpoin
     }
     let info: CheckpointInfo = read_json(&info_path)?;
     let weights = dir.join(WEIGHTS_FILE);
-    check_fits(&info, &info_path, &weights)?;
+    check_weights_hold(&info, &info_path, &weights)?;
     let model = Model::build(&info.model, info.shape, device).map_err(|e| {
         weights_error(
             &info_path,
@@ -306,7 +458,7 @@ pub fn load_checkpoint(path: &Path, device: &Device) -> Result<(Model, Checkpoin
 
 /// Refuses a description whose model the weights file is too small to hold, before the model
 /// exists: its sizes come from a JSON file, and a corrupt one can ask for any size.
-fn check_fits(info: &CheckpointInfo, info_path: &Path, weights: &Path) -> Result<()> {
+fn check_weights_hold(info: &CheckpointInfo, info_path: &Path, weights: &Path) -> Result<()> {
     let bytes = std::fs::metadata(weights)
         .map_err(|source| Error::Io {
             path: weights.to_owned(),
@@ -331,6 +483,88 @@ fn check_fits(info: &CheckpointInfo, info_path: &Path, weights: &Path) -> Result
             ),
         )),
     }
+}
+
+/// A checkpoint read back to continue its run: the model, the settings it was trained with,
+/// and the state of the loop and the update rule after its epoch.
+#[derive(Debug)]
+pub struct Resume {
+    /// The checkpoint directory.
+    pub checkpoint: PathBuf,
+    /// The weights after `epoch` epochs.
+    pub model: Model,
+    /// Input and output sizes the model was built for.
+    pub shape: ModelShape,
+    /// Epochs finished.
+    pub epoch: usize,
+    /// The run's resolved settings.
+    pub settings: TrainSettings,
+    /// The loop's state.
+    pub state: TrainState,
+    /// The update rule's state.
+    pub rule: RuleState,
+}
+
+impl Resume {
+    /// Whether the run had already finished: all its epochs, or its gradient budget, spent.
+    pub fn is_complete(&self) -> bool {
+        let t = &self.settings.training;
+        self.epoch >= t.epochs
+            || t.gradient_budget
+                .is_some_and(|b| self.state.log.updates.gradient_evaluations >= b)
+    }
+}
+
+/// Reads a checkpoint (as [`load_checkpoint`] names it) with the state that continues its run,
+/// onto `device` (an autodiff device, to train on).
+///
+/// # Errors
+/// [`Error::NotResumable`] for a checkpoint saved without its state (older advland, imported
+/// weights) or whose state does not fit it; missing or bad files as [`load_checkpoint`].
+pub fn load_resume(path: &Path, device: &Device) -> Result<Resume> {
+    let dir = checkpoint_dir(path)?;
+    let (model, info) = load_checkpoint(&dir, device)?;
+    let not_resumable = |reason: String| Error::NotResumable {
+        path: dir.clone(),
+        reason,
+    };
+    let Some(state) = info.training else {
+        return Err(not_resumable(format!(
+            "{CHECKPOINT_FILE} has no training state (optimizer buffers, step counter, log): it \
+             was saved by an advland that did not keep them, or holds imported weights. It still \
+             serves eval, export and the analyses, but continuing from it would not reproduce \
+             the uninterrupted run"
+        )));
+    };
+    let logged = state.log.epochs.last().map(|r| r.epoch);
+    if logged != Some(info.epoch) || state.log.epochs.len() != info.epoch {
+        return Err(not_resumable(format!(
+            "the saved log holds {} epoch record(s) ending at epoch {}, but the checkpoint is \
+             epoch {}",
+            state.log.epochs.len(),
+            logged.unwrap_or(0),
+            info.epoch
+        )));
+    }
+    let optimizer = dir.join(OPTIMIZER_FILE);
+    if !optimizer.exists() {
+        return Err(not_resumable(format!("{} is missing", optimizer.display())));
+    }
+    let momentum = load_rule_buffers(&optimizer, model.num_params(), device)?;
+    let rule = RuleState {
+        counts: state.rule,
+        chains: state.chains,
+        momentum,
+    };
+    Ok(Resume {
+        checkpoint: dir,
+        model,
+        shape: info.shape,
+        epoch: info.epoch,
+        settings: info.settings,
+        state,
+        rule,
+    })
 }
 
 #[cfg(test)]
@@ -412,12 +646,21 @@ mod tests {
                 },
                 epoch,
                 settings: TrainSettings::default(),
+                training: None,
             };
             // Unpadded names order differently as text than as numbers.
             let ckpt = run.join(format!("checkpoints/epoch-{epoch}"));
-            std::fs::create_dir_all(&ckpt).unwrap();
-            save_checkpoint(&ckpt, &cnn(seed), &info).unwrap();
+            save_checkpoint(&ckpt, &cnn(seed), &info, None).unwrap();
         }
+        // A checkpoint still being written, or left by a killed run, is not the last one.
+        let partial = run.join(format!("checkpoints/{TEMPORARY_PREFIX}epoch-0011-7"));
+        std::fs::create_dir_all(&partial).unwrap();
+        std::fs::copy(
+            run.join("checkpoints/epoch-10").join(CHECKPOINT_FILE),
+            partial.join(CHECKPOINT_FILE),
+        )
+        .unwrap();
+        std::fs::create_dir_all(run.join("checkpoints/epoch-12x")).unwrap();
         assert_eq!(
             last_checkpoint(run).unwrap(),
             run.join("checkpoints/epoch-10")
@@ -425,6 +668,47 @@ mod tests {
         let (model, info) = load_checkpoint(run, &Device::flex()).unwrap();
         assert_eq!(info.epoch, 10);
         assert_eq!(to_host(&flatten(&model)), to_host(&flatten(&cnn(2))));
+        let err = load_resume(run, &Device::flex()).unwrap_err().to_string();
+        assert!(
+            err.contains("epoch-10") && err.contains("no training state"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn save_checkpoint_replaces_a_partial_directory_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("checkpoints/epoch-0003");
+        std::fs::create_dir_all(&ckpt).unwrap();
+        std::fs::write(ckpt.join("junk"), b"half a checkpoint").unwrap();
+        let info = CheckpointInfo {
+            model: ModelSpec {
+                kind: ModelKind::Cnn,
+                ..ModelSpec::default()
+            },
+            shape: ModelShape {
+                input: [1, 12, 12],
+                classes: 4,
+            },
+            epoch: 3,
+            settings: TrainSettings::default(),
+            training: None,
+        };
+        save_checkpoint(&ckpt, &cnn(4), &info, None).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&ckpt)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [CHECKPOINT_FILE, WEIGHTS_FILE]);
+        let siblings = std::fs::read_dir(dir.path().join("checkpoints"))
+            .unwrap()
+            .count();
+        assert_eq!(siblings, 1, "a temporary directory was left behind");
+        // The same write into a parent that is a file fails and creates nothing.
+        std::fs::write(dir.path().join("file"), b"").unwrap();
+        let err = save_checkpoint(&dir.path().join("file/epoch-0001"), &cnn(4), &info, None);
+        assert!(err.is_err());
     }
 
     fn mlp_info(input: [usize; 3], classes: usize) -> CheckpointInfo {

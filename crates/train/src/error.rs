@@ -35,6 +35,24 @@ pub enum Error {
         /// The likely cause, in words.
         hint: &'static str,
     },
+    /// A run directory cannot be used as asked (see [`crate::trainer::RunDir`]).
+    #[error("run directory {}: {reason}", path.display())]
+    RunDir {
+        /// The run directory.
+        path: PathBuf,
+        /// Which rule it broke.
+        issue: RunDirIssue,
+        /// What was found and the rule.
+        reason: String,
+    },
+    /// A checkpoint cannot continue its run exactly.
+    #[error("checkpoint {} cannot be resumed exactly: {reason}", path.display())]
+    NotResumable {
+        /// The checkpoint directory.
+        path: PathBuf,
+        /// What is missing or inconsistent.
+        reason: String,
+    },
     /// File IO.
     #[error("{}: {source}", path.display())]
     Io {
@@ -49,6 +67,22 @@ pub enum Error {
     /// From the data crate.
     #[error(transparent)]
     Data(#[from] advland_data::Error),
+}
+
+/// Why a run directory was refused, for callers that suggest a remedy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunDirIssue {
+    /// It holds files, and the run was to start afresh.
+    NotEmpty,
+    /// It was to be overwritten but does not look like a run directory.
+    NotARun,
+    /// Another process holds its lock.
+    InUse,
+    /// It was to be resumed but holds no finished checkpoint (or does not exist).
+    NothingToResume,
+    /// The path exists but is not a directory.
+    NotADirectory,
 }
 
 /// Result with the training [`Error`].

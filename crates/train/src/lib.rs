@@ -4,12 +4,14 @@
 //!   [`ModelSpec`](advland_schema::ModelSpec) and a [`ModelShape`];
 //! - [`params`]: θ as one flat tensor ([`params::flatten`], [`params::load_flat`],
 //!   [`params::flat_gradient`]) with PyTorch names ([`params::ParamLayout`]);
-//! - [`checkpoint`]: PyTorch-layout safetensors and checkpoint directories;
+//! - [`checkpoint`]: PyTorch-layout safetensors and checkpoint directories, with the state that
+//!   resumes a run exactly ([`checkpoint::load_resume`]);
 //! - [`attack`]: [`pgd_attack`] over a [`Constraint`]; the norm appears only in
 //!   [`attack::constraint_for`];
 //! - [`optim`]: [`UpdateRule`]s fed by a [`GradientOracle`]: [`optim::Sgd`] and
 //!   [`optim::EntropySgd`], whose Langevin chain asks the oracle at its own iterates;
-//! - [`trainer`]: [`train`] and [`evaluate`].
+//! - [`trainer`]: [`train`] (from scratch or from a [`checkpoint::Resume`]), [`evaluate`], and
+//!   [`trainer::RunDir`], the locked run directory a training run writes.
 //!
 //! Data flows: `Dataset` → [`Batch`] → (attack) → model → loss → flat gradient → update rule
 //! → [`params::load_flat`]. All functions that differentiate require an autodiff device

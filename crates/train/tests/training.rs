@@ -66,7 +66,16 @@ fn check_training_reduces_loss_and_attacks_never_help(adversarial: Option<PgdSet
     let splits = load_splits(&s.data).unwrap();
     let device = Device::flex().autodiff();
     let dir = tempfile::tempdir().unwrap();
-    let (model, log) = train(&s, &splits, &device, dir.path(), meta(&s), &mut Silent).unwrap();
+    let (model, log) = train(
+        &s,
+        &splits,
+        &device,
+        dir.path(),
+        None,
+        meta(&s),
+        &mut Silent,
+    )
+    .unwrap();
     let first = &log.epochs[0];
     let last = log.epochs.last().unwrap();
     assert!(
@@ -132,8 +141,8 @@ fn same_seed_gives_identical_runs() {
     let device = Device::flex().autodiff();
     let d1 = tempfile::tempdir().unwrap();
     let d2 = tempfile::tempdir().unwrap();
-    let (_, a) = train(&s, &splits, &device, d1.path(), meta(&s), &mut Silent).unwrap();
-    let (_, b) = train(&s, &splits, &device, d2.path(), meta(&s), &mut Silent).unwrap();
+    let (_, a) = train(&s, &splits, &device, d1.path(), None, meta(&s), &mut Silent).unwrap();
+    let (_, b) = train(&s, &splits, &device, d2.path(), None, meta(&s), &mut Silent).unwrap();
     assert_eq!(a.epochs[0].train_objective, b.epochs[0].train_objective);
     assert_eq!(a.epochs[0].test, b.epochs[0].test);
 }

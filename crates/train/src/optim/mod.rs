@@ -15,8 +15,9 @@ pub use sgd::Sgd;
 
 use advland_schema::OptimizerSettings;
 use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Model;
 
 /// Loss and parameter gradient of the training objective on one minibatch.
@@ -48,7 +49,8 @@ pub enum StepOutcome {
 }
 
 /// The work an update rule has done since it was built.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleCounts {
     /// Parameter updates (EntropySGD: outer steps).
     pub outer_steps: u64,
@@ -56,6 +58,47 @@ pub struct RuleCounts {
     pub inner_steps: u64,
     /// Gradients drawn from the oracle that moved no parameter.
     pub discarded_gradients: u64,
+}
+
+/// Everything an update rule carries from one step to the next, so that a run stopped between
+/// epochs continues exactly as if it had not stopped.
+///
+/// At an epoch's end no step is in flight: EntropySGD discards a chain the end cuts short, and
+/// its inner momentum restarts with every chain, so the state is the counters plus one buffer.
+#[derive(Clone, Debug, Default)]
+pub struct RuleState {
+    /// Totals so far; EntropySGD's scope γ_t follows `outer_steps`.
+    pub counts: RuleCounts,
+    /// EntropySGD: chains started, the index of the next chain's noise stream (0 for SGD).
+    pub chains: u64,
+    /// The (outer) momentum buffer, flat; `None` without momentum or before the first step.
+    pub momentum: Option<Tensor<1>>,
+}
+
+impl RuleState {
+    /// Checks that `momentum` is present exactly when a rule with momentum coefficient
+    /// `coefficient` has stepped, and fits `params` parameters.
+    fn check_momentum(&self, coefficient: f64, params: usize) -> Result<()> {
+        let expected = coefficient != 0.0 && self.counts.outer_steps > 0;
+        match &self.momentum {
+            Some(m) if m.dims() != [params] => Err(Error::invalid(
+                "optimizer state",
+                format!(
+                    "the momentum buffer has {} values but the model {params} parameters",
+                    m.dims()[0]
+                ),
+            )),
+            Some(_) if !expected => Err(Error::invalid(
+                "optimizer state",
+                "holds a momentum buffer the update rule does not use",
+            )),
+            None if expected => Err(Error::invalid(
+                "optimizer state",
+                "lacks the momentum buffer of a rule that has stepped with momentum",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A parameter update rule.
@@ -78,6 +121,16 @@ pub trait UpdateRule {
     fn gradients_per_step(&self) -> usize {
         1
     }
+
+    /// The state to save between epochs ([`RuleState`]).
+    fn state(&self) -> RuleState;
+
+    /// Continues from `state`, saved by [`UpdateRule::state`] of a rule with the same settings
+    /// on a model with `params` parameters.
+    ///
+    /// # Errors
+    /// A state that does not fit this rule or model.
+    fn restore(&mut self, state: RuleState, params: usize) -> Result<()>;
 }
 
 /// The update rule of `settings` — the one `match` over optimizer kinds. Random streams

@@ -2,8 +2,8 @@
 
 use burn::tensor::Tensor;
 
-use super::{GradientOracle, RuleCounts, StepOutcome, UpdateRule};
-use crate::error::Result;
+use super::{GradientOracle, RuleCounts, RuleState, StepOutcome, UpdateRule};
+use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::params::{flatten, load_flat};
 
@@ -50,6 +50,17 @@ impl Sgd {
             v
         }
     }
+
+    /// The momentum buffer (`None` without momentum or before the first direction).
+    pub fn velocity(&self) -> Option<&Tensor<1>> {
+        self.velocity.as_ref()
+    }
+
+    /// Continues with momentum buffer `velocity`, as if the directions that built it had been
+    /// taken by this optimizer.
+    pub fn set_velocity(&mut self, velocity: Option<Tensor<1>>) {
+        self.velocity = velocity;
+    }
 }
 
 impl UpdateRule for Sgd {
@@ -74,6 +85,28 @@ impl UpdateRule for Sgd {
             outer_steps: self.steps,
             ..RuleCounts::default()
         }
+    }
+
+    fn state(&self) -> RuleState {
+        RuleState {
+            counts: self.counts(),
+            chains: 0,
+            momentum: self.velocity.clone(),
+        }
+    }
+
+    fn restore(&mut self, state: RuleState, params: usize) -> Result<()> {
+        let c = state.counts;
+        if state.chains != 0 || c.inner_steps != 0 || c.discarded_gradients != 0 {
+            return Err(Error::invalid(
+                "optimizer state",
+                "records Langevin chains, so it was saved by EntropySGD, not SGD",
+            ));
+        }
+        state.check_momentum(self.momentum, params)?;
+        self.steps = c.outer_steps;
+        self.velocity = state.momentum;
+        Ok(())
     }
 }
 

@@ -1,10 +1,13 @@
 //! The training loop: epochs of [`UpdateRule`](crate::optim::UpdateRule) steps over an
-//! `EpochOracle` (the epoch's minibatch gradients), evaluation, checkpoints and the JSON log.
+//! `EpochOracle` (the epoch's minibatch gradients), evaluation, checkpoints and the JSON log;
+//! resuming a run from a checkpoint; the run directory ([`RunDir`]: lock, rules, clean-up).
 
 mod epoch;
 mod eval;
+mod run_dir;
 
 pub use eval::evaluate;
+pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
 
 use std::path::Path;
 use std::time::Instant;
@@ -18,7 +21,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use crate::attack::constraint_for;
-use crate::checkpoint::{CheckpointInfo, save_checkpoint};
+use crate::checkpoint::{CHECKPOINTS_DIR, CheckpointInfo, Resume, TrainState, save_checkpoint};
 use crate::data::subset;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelShape};
@@ -54,30 +57,33 @@ pub fn model_shape(splits: &Splits) -> ModelShape {
     }
 }
 
-/// Trains a model from scratch as `settings` say, writing checkpoints
-/// (`run_dir/checkpoints/epoch-NNNN/`) and the log `run_dir/train.json` (rewritten
+/// Trains a model as `settings` say, writing checkpoints (`run_dir/checkpoints/epoch-NNNN/`,
+/// each with the state that continues the run) and the log `run_dir/train.json` (rewritten
 /// atomically after every epoch, so an interrupted run leaves a valid log).
 ///
+/// With `resume` (read by [`load_resume`](crate::checkpoint::load_resume) from a checkpoint of
+/// this run) training continues after the checkpoint's epoch and ends where an uninterrupted
+/// run would: the same weights, bit for bit, and the same log apart from wall-clock times.
+/// Its settings must equal `settings`.
+///
 /// `meta` is the report metadata the caller knows (command, device, versions, config);
-/// duration and cost are filled in here. `device` must be an autodiff device.
+/// duration and cost are filled in here. `device` must be an autodiff device. The caller owns
+/// `run_dir` (see [`RunDir`]).
 ///
 /// # Errors
-/// Invalid settings, non-finite losses, IO.
+/// Invalid settings, a checkpoint of another run, non-finite losses, IO.
 pub fn train(
     settings: &TrainSettings,
     splits: &Splits,
     device: &Device,
     run_dir: &Path,
+    resume: Option<Resume>,
     meta: Meta,
     observer: &mut dyn Observer,
 ) -> Result<(Model, TrainLog)> {
     settings.check()?;
     let start = Instant::now();
     let shape = model_shape(splits);
-    let mut model = init_seeded(
-        Model::build(&settings.model, shape, device)?,
-        advland_data::derive_seed(settings.seed, "init", 0),
-    )?;
     let mut rule = build_update_rule(&settings.optimizer, settings.seed);
     let batches_per_epoch = splits.train.len().div_ceil(settings.training.batch_size);
     if rule.gradients_per_step() > batches_per_epoch {
@@ -92,6 +98,32 @@ pub fn train(
             ),
         ));
     }
+    let (mut model, first_epoch, mut step, mut log, earlier_s) = match resume {
+        None => {
+            let model = init_seeded(
+                Model::build(&settings.model, shape, device)?,
+                advland_data::derive_seed(settings.seed, "init", 0),
+            )?;
+            let log = TrainLog {
+                parameters: model.num_params(),
+                epochs: Vec::new(),
+                checkpoints: Vec::new(),
+                updates: UpdateCost::default(),
+            };
+            (model, 0, 0, log, 0.0)
+        }
+        Some(r) => {
+            check_resumable(&r, settings, shape)?;
+            rule.restore(r.rule, r.model.num_params())?;
+            (
+                r.model,
+                r.epoch,
+                r.state.step,
+                r.state.log,
+                r.state.duration_s,
+            )
+        }
+    };
     let constraint = settings.adversarial.as_ref().map(constraint_for);
     let attack = settings.adversarial.as_ref().zip(constraint.as_deref());
     let eval_test = subset(splits.test.clone(), settings.eval.subset, "eval.subset")?;
@@ -100,16 +132,31 @@ pub fn train(
         settings.eval.subset.map(|n| n.min(splits.train.len())),
         "eval.subset",
     )?;
-    let mut log = TrainLog {
-        parameters: model.num_params(),
-        epochs: Vec::new(),
-        checkpoints: Vec::new(),
-        updates: UpdateCost::default(),
-    };
+    // Every epoch's cost is in its record, so the total carries over a resume.
     let mut total_cost = Cost::default();
-    let mut step = 0u64;
+    for record in &log.epochs {
+        total_cost += record.cost;
+    }
+    let write_log = |log: &TrainLog, total_cost: Cost| {
+        let mut meta = meta.clone();
+        meta.duration_s = earlier_s + start.elapsed().as_secs_f64();
+        meta.cost = total_cost;
+        write_json(
+            &run_dir.join(TRAIN_LOG_FILE),
+            &Report::new("train", meta, log.clone()),
+        )
+    };
+    if first_epoch > 0 {
+        // Drop records of epochs after the checkpoint, which this run will redo.
+        write_log(&log, total_cost)?;
+    }
     let t = &settings.training;
-    for epoch in 0..t.epochs {
+    for epoch in first_epoch..t.epochs {
+        if t.gradient_budget
+            .is_some_and(|b| log.updates.gradient_evaluations >= b)
+        {
+            break;
+        }
         let epoch_start = Instant::now();
         let lr = t.schedule.lr(t.lr, epoch, t.epochs);
         let mut oracle = EpochOracle {
@@ -196,29 +243,242 @@ pub fn train(
         log.epochs.push(record);
         let last = epoch + 1 == t.epochs || budget_spent;
         if (epoch + 1) % t.checkpoint_every == 0 || last {
-            let rel = format!("checkpoints/epoch-{:04}", epoch + 1);
+            let rel = format!("{CHECKPOINTS_DIR}/epoch-{:04}", epoch + 1);
+            log.checkpoints.push(CheckpointEntry {
+                epoch: epoch + 1,
+                path: rel.clone(),
+            });
+            let rule_state = rule.state();
             let info = CheckpointInfo {
                 model: settings.model.clone(),
                 shape,
                 epoch: epoch + 1,
                 settings: settings.clone(),
+                training: Some(TrainState {
+                    step,
+                    rule: rule_state.counts,
+                    chains: rule_state.chains,
+                    duration_s: earlier_s + start.elapsed().as_secs_f64(),
+                    log: log.clone(),
+                }),
             };
-            save_checkpoint(&run_dir.join(&rel), &model, &info)?;
-            log.checkpoints.push(CheckpointEntry {
-                epoch: epoch + 1,
-                path: rel,
-            });
+            save_checkpoint(&run_dir.join(&rel), &model, &info, Some(&rule_state))?;
         }
-        let mut meta = meta.clone();
-        meta.duration_s = start.elapsed().as_secs_f64();
-        meta.cost = total_cost;
-        write_json(
-            &run_dir.join(TRAIN_LOG_FILE),
-            &Report::new("train", meta, log.clone()),
-        )?;
+        write_log(&log, total_cost)?;
         if last {
             break;
         }
     }
     Ok((model, log))
+}
+
+/// Refuses a checkpoint of another run (other settings, another data shape).
+fn check_resumable(resume: &Resume, settings: &TrainSettings, shape: ModelShape) -> Result<()> {
+    let not_resumable = |reason: String| Error::NotResumable {
+        path: resume.checkpoint.clone(),
+        reason,
+    };
+    if resume.settings != *settings {
+        return Err(not_resumable(
+            "it was trained with other settings than the ones given".into(),
+        ));
+    }
+    if resume.state.log.parameters != resume.model.num_params() {
+        return Err(not_resumable(format!(
+            "its log counts {} parameters, its model has {}",
+            resume.state.log.parameters,
+            resume.model.num_params()
+        )));
+    }
+    if resume.shape != shape {
+        return Err(not_resumable(format!(
+            "its model was built for {:?}, the data has {shape:?}",
+            resume.shape
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::{WEIGHTS_FILE, load_resume};
+    use crate::data::{describe, load_splits};
+    use crate::params::{flatten, to_host};
+    use advland_schema::{
+        DataSettings, EntropySgdSettings, EvalSettings, LrSchedule, ModelKind, ModelSpec, Norm,
+        OptimizerSettings, PgdSettings, TrainingSettings,
+    };
+
+    /// Three epochs of L∞ PGD-AT of a small MLP, a checkpoint after each.
+    fn settings(optimizer: OptimizerSettings) -> TrainSettings {
+        TrainSettings {
+            seed: 3,
+            data: DataSettings {
+                train_subset: Some(200),
+                test_subset: Some(50),
+                ..DataSettings::default()
+            },
+            model: ModelSpec {
+                kind: ModelKind::Mlp,
+                hidden: vec![8],
+                ..ModelSpec::default()
+            },
+            training: TrainingSettings {
+                epochs: 3,
+                batch_size: 25,
+                lr: 0.05,
+                schedule: LrSchedule::Cosine,
+                checkpoint_every: 1,
+                gradient_budget: None,
+            },
+            optimizer,
+            // Steps shorter than ε, so the random start (from the step counter) is not
+            // projected away.
+            adversarial: Some(PgdSettings {
+                step_size: 0.02,
+                ..PgdSettings::new(Norm::Linf, 0.1, 2)
+            }),
+            eval: EvalSettings {
+                subset: Some(50),
+                attacks: vec![PgdSettings::new(Norm::Linf, 0.1, 2)],
+                batch_size: 50,
+            },
+        }
+    }
+
+    fn meta(s: &TrainSettings, splits: &Splits) -> Meta {
+        Meta {
+            advland_version: "test".into(),
+            burn_version: "test".into(),
+            command: vec![],
+            device: "cpu".into(),
+            seed: s.seed,
+            config: serde_json::to_value(s).unwrap(),
+            data: describe(&splits.train, splits.train.len()),
+            started_unix_s: 0,
+            duration_s: 0.0,
+            cost: Cost::default(),
+        }
+    }
+
+    fn without_times(mut log: TrainLog) -> TrainLog {
+        for record in &mut log.epochs {
+            record.duration_s = 0.0;
+        }
+        log
+    }
+
+    /// A run resumed from its first checkpoint ends with the uninterrupted run's weights (the
+    /// checkpoint files, byte for byte) and log, timings aside.
+    fn check_resumed_run_matches_uninterrupted(optimizer: OptimizerSettings) {
+        let s = settings(optimizer);
+        let splits = load_splits(&s.data).unwrap();
+        let device = Device::flex().autodiff();
+        let whole = tempfile::tempdir().unwrap();
+        let (model, log) = train(
+            &s,
+            &splits,
+            &device,
+            whole.path(),
+            None,
+            meta(&s, &splits),
+            &mut Silent,
+        )
+        .unwrap();
+        let first = whole.path().join("checkpoints/epoch-0001");
+        let resumed = tempfile::tempdir().unwrap();
+        let resume = load_resume(&first, &device).unwrap();
+        assert!(!resume.is_complete());
+        let (resumed_model, resumed_log) = train(
+            &s,
+            &splits,
+            &device,
+            resumed.path(),
+            Some(resume),
+            meta(&s, &splits),
+            &mut Silent,
+        )
+        .unwrap();
+        assert_eq!(to_host(&flatten(&resumed_model)), to_host(&flatten(&model)));
+        let weights =
+            |dir: &Path| std::fs::read(dir.join("checkpoints/epoch-0003").join(WEIGHTS_FILE));
+        assert_eq!(
+            weights(resumed.path()).unwrap(),
+            weights(whole.path()).unwrap()
+        );
+        assert_eq!(without_times(resumed_log), without_times(log.clone()));
+        assert!(load_resume(whole.path(), &device).unwrap().is_complete());
+
+        // The attack starts follow the step counter: restarting it changes the run.
+        let mut reset = load_resume(&first, &device).unwrap();
+        reset.state.step = 0;
+        let elsewhere = tempfile::tempdir().unwrap();
+        let (reset_model, _) = train(
+            &s,
+            &splits,
+            &device,
+            elsewhere.path(),
+            Some(reset),
+            meta(&s, &splits),
+            &mut Silent,
+        )
+        .unwrap();
+        assert_ne!(to_host(&flatten(&reset_model)), to_host(&flatten(&model)));
+    }
+
+    #[test]
+    fn sgd_with_momentum_resumes_to_the_uninterrupted_run() {
+        check_resumed_run_matches_uninterrupted(OptimizerSettings::Sgd {
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            nesterov: false,
+        });
+    }
+
+    #[test]
+    fn entropy_sgd_resumes_to_the_uninterrupted_run() {
+        // 8 gradients an epoch, chains of 3: two outer steps and a chain cut short per epoch.
+        check_resumed_run_matches_uninterrupted(OptimizerSettings::EntropySgd(
+            EntropySgdSettings {
+                inner_steps: 3,
+                gamma1: 0.1,
+                noise: 1e-3,
+                ..EntropySgdSettings::default()
+            },
+        ));
+    }
+
+    #[test]
+    fn a_checkpoint_of_other_settings_is_refused() {
+        let s = settings(OptimizerSettings::default());
+        let mut short = s.clone();
+        short.training.epochs = 1;
+        let splits = load_splits(&s.data).unwrap();
+        let device = Device::flex().autodiff();
+        let dir = tempfile::tempdir().unwrap();
+        train(
+            &short,
+            &splits,
+            &device,
+            dir.path(),
+            None,
+            meta(&short, &splits),
+            &mut Silent,
+        )
+        .unwrap();
+        let resume = load_resume(dir.path(), &device).unwrap();
+        assert!(resume.is_complete());
+        let err = train(
+            &s,
+            &splits,
+            &device,
+            dir.path(),
+            Some(resume),
+            meta(&s, &splits),
+            &mut Silent,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("other settings"), "{err}");
+    }
 }

@@ -1,0 +1,372 @@
+//! Run directories of `advland train`: one run per directory, one writer at a time, exact
+//! resume after a kill, no debris from a failed run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use advland_schema::{Report, TrainLog, read_json};
+use serde_json::Value;
+
+use crate::{advland, ok, text, user_error};
+
+/// Every file and directory under `root` with the bytes of each file.
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut all = BTreeMap::new();
+    let mut todo = vec![root.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_owned();
+            if path.is_dir() {
+                all.insert(rel, None);
+                todo.push(path);
+            } else {
+                all.insert(rel, Some(std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    all
+}
+
+/// A small MLP, 1 epoch per `epochs`, quick enough for the directory rules.
+fn quick(out: &str, epochs: &str) -> Vec<String> {
+    [
+        "train",
+        "-q",
+        "--model",
+        "mlp",
+        "--hidden",
+        "8",
+        "--train-subset",
+        "200",
+        "--test-subset",
+        "50",
+        "--epochs",
+        epochs,
+        "--out",
+        out,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn run(dir: &Path, args: &[String]) -> std::process::Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    advland(dir, &args)
+}
+
+/// L∞ PGD-AT of the CNN on 400 examples for 3 epochs (about a second each), a checkpoint after
+/// every epoch. The PGD steps are shorter than ε, so the random starts, which follow the
+/// global step counter, survive into the attacks.
+fn slow(out: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "train",
+        "-q",
+        "--model",
+        "cnn",
+        "--train-subset",
+        "400",
+        "--test-subset",
+        "50",
+        "--batch-size",
+        "50",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.05",
+        "--norm",
+        "linf",
+        "--eps",
+        "0.1",
+        "--steps",
+        "3",
+        "--step-size",
+        "0.02",
+        "--eval-subset",
+        "50",
+        "--eval-attack",
+        "linf:0.1:2",
+        "--checkpoint-every",
+        "1",
+        "--out",
+        out,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+fn spawn(dir: &Path, args: &[String]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_advland"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the advland binary starts")
+}
+
+/// Polls until `ready` holds; fails if `child` exits first.
+fn wait_for(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            panic!("advland exited ({status}) before {what}: {stderr}");
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn checkpoints(run: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The log's epochs, checkpoints and totals, wall-clock times removed.
+fn log_without_times(run: &Path) -> Value {
+    let log: Report<TrainLog> = read_json(&run.join("train.json")).unwrap();
+    let mut data = serde_json::to_value(&log.data).unwrap();
+    for epoch in data["epochs"].as_array_mut().unwrap() {
+        epoch.as_object_mut().unwrap().remove("duration_s").unwrap();
+    }
+    serde_json::json!({ "data": data, "cost": log.meta.cost })
+}
+
+#[test]
+fn a_non_empty_directory_is_refused_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&run(d, &quick("run", "1")));
+    std::fs::write(d.join("run/notes.txt"), b"mine").unwrap();
+    let before = snapshot(d);
+    let out = run(d, &quick("run", "2"));
+    user_error(&out, &["run", "not empty", "--resume", "--overwrite"]);
+    assert!(
+        snapshot(d) == before,
+        "a refused train changed the directory"
+    );
+
+    std::fs::create_dir(d.join("other")).unwrap();
+    std::fs::write(d.join("other/data.csv"), b"1,2\n").unwrap();
+    let before = snapshot(d);
+    user_error(
+        &run(d, &quick("other", "1")),
+        &["other", "data.csv", "not empty"],
+    );
+    assert!(snapshot(d) == before);
+}
+
+#[test]
+fn overwrite_replaces_a_run_but_never_deletes_another_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&run(d, &quick("run", "2")));
+    std::fs::write(d.join("run/notes.txt"), b"of the old run").unwrap();
+    let mut args = quick("run", "1");
+    args.push("--overwrite".into());
+    ok(&run(d, &args));
+    assert_eq!(checkpoints(&d.join("run")), ["epoch-0001"]);
+    assert!(!d.join("run/notes.txt").exists());
+    let log: Report<TrainLog> = read_json(&d.join("run/train.json")).unwrap();
+    assert_eq!(log.data.epochs.len(), 1);
+    let eval = ok(&advland(d, &["eval", "--checkpoint", "run", "-q"]));
+    assert!(eval.contains("\"epoch\": 1"), "{eval}");
+
+    std::fs::create_dir(d.join("home")).unwrap();
+    std::fs::write(d.join("home/thesis.tex"), b"years of work").unwrap();
+    std::fs::create_dir(d.join("home/checkpoints")).unwrap();
+    let before = snapshot(d);
+    let mut args = quick("home", "1");
+    args.push("--overwrite".into());
+    user_error(
+        &run(d, &args),
+        &[
+            "home",
+            "thesis.tex",
+            "does not look like an advland run directory",
+        ],
+    );
+    assert!(
+        snapshot(d) == before,
+        "--overwrite touched a foreign directory"
+    );
+
+    let mut both = quick("run", "1");
+    both.extend(["--overwrite".into(), "--resume".into()]);
+    user_error(&run(d, &both), &["--resume", "--overwrite"]);
+}
+
+#[test]
+fn a_second_train_into_a_directory_in_use_is_refused_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut first = spawn(d, &slow("run", &[]));
+    let lock = d.join("run/advland.lock");
+    let pid = first.id().to_string();
+    wait_for(&mut first, "the lock holds a pid", || {
+        std::fs::read_to_string(&lock).is_ok_and(|t| t.trim() == pid)
+    });
+    for extra in [&[][..], &["--overwrite"], &["--resume"]] {
+        let mut args = quick("run", "1");
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        user_error(
+            &run(d, &args),
+            &["run", "in use", "advland.lock", &format!("pid {pid}")],
+        );
+    }
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run did not survive the second"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
+
+#[test]
+fn a_failed_train_leaves_no_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut args = quick("run", "1");
+    args.extend(["--lr".into(), "1e30".into()]);
+    user_error(&run(d, &args), &["run", "not finite"]);
+    assert!(!d.join("run").exists(), "the failed run left its directory");
+
+    std::fs::create_dir(d.join("empty")).unwrap();
+    let mut args = quick("empty", "1");
+    args.extend(["--lr".into(), "1e30".into()]);
+    user_error(&run(d, &args), &["empty", "not finite"]);
+    assert!(
+        d.join("empty").is_dir(),
+        "a directory that existed was removed"
+    );
+    assert_eq!(std::fs::read_dir(d.join("empty")).unwrap().count(), 0);
+}
+
+#[test]
+fn resume_refuses_what_it_cannot_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut resume = quick("missing", "1");
+    resume.push("--resume".into());
+    user_error(&run(d, &resume), &["missing", "does not exist"]);
+
+    // A run killed before its first checkpoint left only its settings.
+    std::fs::create_dir(d.join("early")).unwrap();
+    std::fs::write(d.join("early/config.resolved.json"), b"{}").unwrap();
+    let before = snapshot(d);
+    user_error(
+        &advland(d, &["train", "--out", "early", "--resume"]),
+        &[
+            "early",
+            "no finished checkpoint",
+            "nothing to resume",
+            "--overwrite",
+        ],
+    );
+    assert!(snapshot(d) == before);
+
+    // A checkpoint saved without the training state (as before resumable checkpoints) still
+    // evaluates, but cannot be resumed.
+    ok(&run(d, &quick("old", "2")));
+    std::fs::remove_dir_all(d.join("old/checkpoints/epoch-0002")).unwrap();
+    let info = d.join("old/checkpoints/epoch-0001/checkpoint.json");
+    let mut json: Value = read_json(&info).unwrap();
+    json.as_object_mut().unwrap().remove("training").unwrap();
+    std::fs::write(&info, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    std::fs::remove_file(d.join("old/checkpoints/epoch-0001/optimizer.safetensors")).unwrap();
+    ok(&advland(d, &["eval", "--checkpoint", "old", "-q"]));
+    user_error(
+        &advland(d, &["train", "--out", "old", "--resume"]),
+        &[
+            "epoch-0001",
+            "cannot be resumed exactly",
+            "no training state",
+        ],
+    );
+}
+
+/// Trains `args` uninterrupted into `a`; into `b`, kills the same run once its first
+/// checkpoint exists (mid-epoch 2) and resumes it; both must end identically.
+fn check_kill_and_resume_matches_uninterrupted(extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&run(d, &slow("a", extra)));
+
+    let mut child = spawn(d, &slow("b", extra));
+    let first = d.join("b/checkpoints/epoch-0001");
+    wait_for(&mut child, "the first checkpoint", || first.exists());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        checkpoints(&d.join("b")),
+        ["epoch-0001"],
+        "the run was not killed during epoch 2"
+    );
+
+    // Other settings are refused, naming the field, and change nothing.
+    let mut longer = slow("b", extra);
+    let epochs = longer.iter().position(|a| a == "--epochs").unwrap();
+    longer[epochs + 1] = "4".into();
+    longer.push("--resume".into());
+    let before = snapshot(&d.join("b"));
+    user_error(&run(d, &longer), &["b", "training.epochs: 3 → 4"]);
+    assert!(snapshot(&d.join("b")) == before);
+
+    let resumed = advland(d, &["train", "--out", "b", "--resume"]);
+    let (_, stderr) = text(&resumed);
+    ok(&resumed);
+    assert!(stderr.contains("resuming b after epoch 1 of 3"), "{stderr}");
+    for file in ["model.safetensors", "optimizer.safetensors"] {
+        let bytes =
+            |run: &str| std::fs::read(d.join(run).join("checkpoints/epoch-0003").join(file));
+        assert!(
+            bytes("a").unwrap() == bytes("b").unwrap(),
+            "{file} of the resumed run differs"
+        );
+    }
+    assert_eq!(
+        log_without_times(&d.join("b")),
+        log_without_times(&d.join("a"))
+    );
+    assert_eq!(checkpoints(&d.join("b")), checkpoints(&d.join("a")));
+
+    // Resuming a finished run (with its own settings given again) does nothing and succeeds.
+    let mut again = slow("b", extra);
+    again.push("--resume".into());
+    let before = snapshot(&d.join("b"));
+    let out = run(d, &again);
+    let (_, stderr) = text(&out);
+    ok(&out);
+    assert!(
+        stderr.contains("already complete (epoch 3 of 3)"),
+        "{stderr}"
+    );
+    assert!(snapshot(&d.join("b")) == before);
+}
+
+#[test]
+fn sgd_with_momentum_killed_mid_epoch_resumes_to_the_uninterrupted_run() {
+    check_kill_and_resume_matches_uninterrupted(&["--momentum", "0.9"]);
+}
+
+#[test]
+fn entropy_sgd_killed_mid_epoch_resumes_to_the_uninterrupted_run() {
+    // 8 adversarial gradients an epoch, chains of 3: two outer steps and a chain the epoch's
+    // end cuts short.
+    check_kill_and_resume_matches_uninterrupted(&[
+        "--optimizer",
+        "entropy-sgd",
+        "--inner-steps",
+        "3",
+    ]);
+}
