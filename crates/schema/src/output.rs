@@ -207,23 +207,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// An exclusive advisory lock on a file that holds the holder's process id; the file is
-/// removed when the lock is dropped. The kernel releases the lock of a killed process, so a
-/// file left by one never blocks the next run.
+/// An exclusive advisory lock on a file that holds the holder's process id. The kernel
+/// releases the lock of a killed process, so a file left by one never blocks the next run.
 #[derive(Debug)]
 pub struct LockFile {
     path: PathBuf,
+    remove_on_drop: bool,
     // Held for its lock; closing it (after `drop` removed the path) releases the lock.
     _file: std::fs::File,
 }
 
 impl LockFile {
-    /// Takes the lock at `path` (created if absent, with its directory), or fails at once naming the process that
-    /// holds it; `what` names what the lock guards in that message.
+    /// Takes the lock at `path` (created if absent, with its directory), or returns `None`
+    /// at once when another process holds it ([`LockFile::holder`] names that process). With
+    /// `remove_on_drop`, the file goes when the lock is dropped.
     ///
     /// # Errors
-    /// [`Error::Output`] when another process holds it; [`Error::Io`] naming the file.
-    pub fn acquire(path: &Path, what: &str) -> Result<Self> {
+    /// [`Error::Io`] naming the file.
+    pub fn try_acquire(path: &Path, remove_on_drop: bool) -> Result<Option<Self>> {
         let io = |source| Error::Io {
             path: path.to_owned(),
             source,
@@ -242,38 +243,82 @@ impl LockFile {
                 .map_err(io)?;
             match file.try_lock() {
                 Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    let holder = std::fs::read_to_string(path).unwrap_or_default();
-                    let holder = match holder.trim() {
-                        "" => "another advland process".to_owned(),
-                        pid => format!("another advland process (pid {pid})"),
-                    };
-                    return Err(Error::output(
-                        path,
-                        format!("{what} is in use by {holder}; wait for it to finish"),
-                    ));
-                }
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
             if same_file(&file, path) {
                 file.set_len(0).map_err(io)?;
                 write!(file, "{}", std::process::id()).map_err(io)?;
-                return Ok(Self {
+                return Ok(Some(Self {
                     path: path.to_owned(),
+                    remove_on_drop,
                     _file: file,
-                });
+                }));
             }
         }
-        Err(Error::output(
-            path,
-            format!("{what}: the lock file kept being replaced"),
-        ))
+        Err(Error::output(path, "the lock file kept being replaced"))
+    }
+
+    /// Takes the lock at `path` like [`LockFile::try_acquire`] (removed on drop), failing when
+    /// another process holds it; `what` names what the lock guards in that message.
+    ///
+    /// # Errors
+    /// [`Error::Output`] naming the holder; [`Error::Io`] naming the file.
+    pub fn acquire(path: &Path, what: &str) -> Result<Self> {
+        Self::try_acquire(path, true)?.ok_or_else(|| {
+            Error::output(
+                path,
+                format!(
+                    "{what} is in use by {}; wait for it to finish",
+                    Self::holder(path)
+                ),
+            )
+        })
+    }
+
+    /// Whether another process holds the lock at `path` now, creating nothing.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file.
+    pub fn is_held(path: &Path) -> Result<bool> {
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => {
+                return Err(Error::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        // A lock taken here is released when `file` closes.
+        match file.try_lock() {
+            Ok(()) => Ok(false),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+            Err(std::fs::TryLockError::Error(source)) => Err(Error::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// The process a lock file names, in words: "another advland process (pid N)".
+    pub fn holder(path: &Path) -> String {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+            .map_or_else(
+                || "another advland process".to_owned(),
+                |pid| format!("another advland process (pid {pid})"),
+            )
     }
 }
 
 impl Drop for LockFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.remove_on_drop {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -425,9 +470,14 @@ mod tests {
                 && err.contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
+        assert!(LockFile::is_held(&path).unwrap());
+        assert!(LockFile::try_acquire(&path, false).unwrap().is_none());
         drop(held);
         assert!(names(&dir.path().join("sub")).is_empty());
-        drop(LockFile::acquire(&path, "again").unwrap());
+        assert!(!LockFile::is_held(&path).unwrap());
+        drop(LockFile::try_acquire(&path, false).unwrap().unwrap());
+        assert_eq!(names(&dir.path().join("sub")), ["r.json.lock"]);
+        assert!(!LockFile::is_held(&path).unwrap());
     }
 
     #[test]

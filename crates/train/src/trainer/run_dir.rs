@@ -10,9 +10,9 @@
 //! - No debris: a new run that ends before its first checkpoint removes what it created when
 //!   its [`RunDir`] is dropped without [`RunDir::finish`] (a directory that existed stays, empty).
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use advland_schema::LockFile;
 
 use crate::checkpoint::{CHECKPOINT_FILE, CHECKPOINTS_DIR, is_temporary, last_checkpoint};
 use crate::error::{Error, Result, RunDirIssue};
@@ -42,7 +42,7 @@ pub struct RunDir {
     path: PathBuf,
     mode: RunDirMode,
     /// Holds the advisory lock until dropped.
-    _lock: File,
+    _lock: LockFile,
     created: bool,
     finished: bool,
 }
@@ -231,75 +231,26 @@ fn admit(path: &Path, mode: RunDirMode) -> Result<()> {
 
 /// Fails if another process holds the lock of `path`, without creating anything.
 fn check_not_held(path: &Path) -> Result<()> {
-    let lock_path = path.join(LOCK_FILE);
-    let file = match File::open(&lock_path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(io_error(&lock_path, source)),
-    };
-    match file.try_lock() {
-        // Released when `file` closes; `lock` takes it for good.
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(in_use(path)),
-        Err(std::fs::TryLockError::Error(source)) => Err(io_error(&lock_path, source)),
-    }
-}
-
-/// Takes the lock of `path` and writes this process's pid into the lock file.
-fn lock(path: &Path) -> Result<File> {
-    let lock_path = path.join(LOCK_FILE);
-    let io = |source| io_error(&lock_path, source);
-    let mut file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Err(in_use(path)),
-        Err(std::fs::TryLockError::Error(source)) => return Err(io(source)),
-    }
-    if !still_linked(&file, &lock_path) {
-        // A run removing its debris unlinked the file between our open and our lock; whoever
-        // creates the next one owns the directory.
+    if LockFile::is_held(&path.join(LOCK_FILE))? {
         return Err(in_use(path));
     }
-    file.set_len(0).map_err(io)?;
-    writeln!(file, "{}", std::process::id()).map_err(io)?;
-    Ok(file)
+    Ok(())
 }
 
-/// Whether `file` is still the file at `path`.
-#[cfg(unix)]
-fn still_linked(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn still_linked(_file: &File, path: &Path) -> bool {
-    path.exists()
+/// Takes the lock of `path`; the lock file (with this process's pid) stays after the run,
+/// since removing it would race with the next run's open.
+fn lock(path: &Path) -> Result<LockFile> {
+    LockFile::try_acquire(&path.join(LOCK_FILE), false)?.ok_or_else(|| in_use(path))
 }
 
 fn in_use(path: &Path) -> Error {
     let lock_path = path.join(LOCK_FILE);
-    let holder = std::fs::read_to_string(&lock_path)
-        .ok()
-        .and_then(|text| text.trim().parse::<u32>().ok())
-        .map_or_else(
-            || "another advland process".to_owned(),
-            |pid| format!("another advland process (pid {pid})"),
-        );
     refuse(
         path,
         RunDirIssue::InUse,
         format!(
-            "is in use by {holder}, which holds the lock {}; wait for it to finish or stop it",
+            "is in use by {}, which holds the lock {}; wait for it to finish or stop it",
+            LockFile::holder(&lock_path),
             lock_path.display()
         ),
     )
