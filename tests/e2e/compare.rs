@@ -137,6 +137,9 @@ extra = ""
 [[step]]
 args = ["linear", "--subset", "100", "--steps", "20", "--out", "{reports}/linear.json", "{extra}"]
 [[step]]
+args = ["train", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--train-subset", "100",
+        "--test-subset", "50", "--out", "runs/tiny"]
+[[step]]
 args = ["report", "{reports}", "--out", "site"]
 "#,
     )
@@ -149,8 +152,13 @@ args = ["report", "{reports}", "--out", "site"]
         .unwrap()
         .modified()
         .unwrap();
+    let weights = d.join("exp/runs/tiny/checkpoints/epoch-0001/model.safetensors");
+    let trained = std::fs::read(&weights).unwrap();
     let (_, stderr) = crate::text(&run());
     assert!(stderr.contains("skip (output exists)"), "{stderr}");
+    // A finished training step is resumed, which returns at once and changes nothing.
+    assert!(stderr.contains("resume: advland train"), "{stderr}");
+    assert_eq!(std::fs::read(&weights).unwrap(), trained);
     let after = std::fs::metadata(d.join("exp/reports/linear.json"))
         .unwrap()
         .modified()

@@ -2,42 +2,19 @@
 //! corrupt shards and settings that used to be changed silently. Each case exits with 1 and
 //! a message naming the file or flag and the rule, and leaves every file as it was.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use advland_schema::{EvalReport, Report, SurfaceReport, read_json};
 
-use crate::{advland, ok, text, train_mlp, user_error};
+use crate::{advland, ok, snapshot, text, train_mlp, user_error};
 
 const C1: &str = "run/checkpoints/epoch-0001";
 
 /// A 1-epoch MLP on 100 training and 50 test examples in `d/run`.
 fn trained(d: &Path) {
     train_mlp(d, "8", "1", ["100", "50"], &[]);
-}
-
-/// Every file below `d` with its bytes (directories as empty entries), to show nothing moved.
-fn snapshot(d: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![d.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let rel = path.strip_prefix(d).unwrap().to_owned();
-            if meta.is_dir() {
-                stack.push(path);
-                out.insert(rel, None);
-            } else if meta.is_file() {
-                out.insert(rel, Some(std::fs::read(&path).unwrap()));
-            } else {
-                out.insert(rel, Some(format!("{:?}", meta.file_type()).into_bytes()));
-            }
-        }
-    }
-    out
 }
 
 fn eval_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

@@ -13,7 +13,8 @@ mod run_dir;
 mod sharpness;
 mod surface;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `advland` with `args` in `dir`.
@@ -23,6 +24,29 @@ pub fn advland(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("the advland binary runs")
+}
+
+/// Every file below `d` with its bytes (directories as empty entries, other kinds by name), to
+/// show that nothing moved.
+pub fn snapshot(d: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![d.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(d).unwrap().to_owned();
+            if meta.is_dir() {
+                stack.push(path);
+                out.insert(rel, None);
+            } else if meta.is_file() {
+                out.insert(rel, Some(std::fs::read(&path).unwrap()));
+            } else {
+                out.insert(rel, Some(format!("{:?}", meta.file_type()).into_bytes()));
+            }
+        }
+    }
+    out
 }
 
 /// stdout and stderr as text, for assertion messages.

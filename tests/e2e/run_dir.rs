@@ -1,34 +1,14 @@
 //! Run directories of `advland train`: one run per directory, one writer at a time, exact
 //! resume after a kill, no debris from a failed run.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use advland_schema::{Report, TrainLog, read_json};
 use serde_json::Value;
 
-use crate::{advland, ok, text, user_error};
-
-/// Every file and directory under `root` with the bytes of each file.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    let mut all = BTreeMap::new();
-    let mut todo = vec![root.to_owned()];
-    while let Some(dir) = todo.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(root).unwrap().to_owned();
-            if path.is_dir() {
-                all.insert(rel, None);
-                todo.push(path);
-            } else {
-                all.insert(rel, Some(std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    all
-}
+use crate::{advland, ok, snapshot, text, user_error};
 
 /// A small MLP, 1 epoch per `epochs`, quick enough for the directory rules.
 fn quick(out: &str, epochs: &str) -> Vec<String> {

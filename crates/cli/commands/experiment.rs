@@ -169,19 +169,27 @@ fn parse(args: &[String]) -> Result<Cli> {
         .map_err(|e| anyhow::anyhow!("{}", e.render().to_string().trim()))
 }
 
-/// The file whose existence means the step is done: `--out`, or a training run's `train.json`
-/// (written last, so an interrupted run is not mistaken for a finished one).
-fn done_marker(args: &[String]) -> Option<PathBuf> {
-    let out = args
-        .iter()
+/// The step's `--out`.
+fn out_of(args: &[String]) -> Option<PathBuf> {
+    args.iter()
         .position(|a| a == "--out")
         .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from)?;
+        .map(PathBuf::from)
+}
+
+/// The file whose existence means the step is done: its `--out`. Training steps have none:
+/// `train.json` exists from the first epoch on, so a run directory that holds anything is
+/// continued with `--resume` instead (a finished run then returns at once).
+fn done_marker(args: &[String]) -> Option<PathBuf> {
     match args.first().map(String::as_str) {
-        Some("train") => Some(out.join("train.json")),
-        Some("report" | "compare") => None,
-        _ => Some(out),
+        Some("train" | "report" | "compare") => None,
+        _ => out_of(args),
     }
+}
+
+/// Whether `dir` exists and holds anything.
+fn non_empty(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
 }
 
 /// Runs `advland experiment`.
@@ -208,21 +216,28 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
                 );
                 continue;
             }
-            eprintln!("[{}/{}] advland {line}", i + 1, e.step.len());
-            if args.dry_run {
-                continue;
-            }
             let mut cli = parse(&step.args)?;
             // The experiment's own --device and -q apply to every step.
             cli.global.quiet |= global.quiet;
             cli.global.device = global.device;
-            // Re-running a training step means replacing its run (a run directory is never
-            // trained into twice); `--overwrite` still refuses anything but a run directory.
-            if args.force
-                && let crate::args::Command::Train(train) = &mut cli.command
+            let mut verb = "";
+            if let crate::args::Command::Train(train) = &mut cli.command
                 && !train.resume
+                && !train.overwrite
             {
-                train.overwrite = true;
+                // --force replaces the run (a run directory is never trained into twice, and
+                // --overwrite still refuses anything but a run directory); otherwise a run
+                // already there is continued, or returns at once when it is finished.
+                if args.force {
+                    train.overwrite = true;
+                } else if train.out.as_deref().is_some_and(non_empty) {
+                    train.resume = true;
+                    verb = "resume: ";
+                }
+            }
+            eprintln!("[{}/{}] {verb}advland {line}", i + 1, e.step.len());
+            if args.dry_run {
+                continue;
             }
             let command = std::iter::once("advland".to_owned())
                 .chain(step.args.iter().cloned())

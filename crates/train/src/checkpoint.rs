@@ -721,6 +721,7 @@ mod tests {
             shape: ModelShape { input, classes },
             epoch: 1,
             settings: TrainSettings::default(),
+            training: None,
         }
     }
 
@@ -730,7 +731,7 @@ mod tests {
     #[test]
     fn load_checkpoint_refuses_a_model_larger_than_its_weights() {
         let dir = tempfile::tempdir().unwrap();
-        save_checkpoint(dir.path(), &cnn(1), &mlp_info([1, 12, 12], 4)).unwrap();
+        save_checkpoint(dir.path(), &cnn(1), &mlp_info([1, 12, 12], 4), None).unwrap();
         let info_path = dir.path().join(CHECKPOINT_FILE);
         let mut resnet = mlp_info([1, 12, 12], 4);
         resnet.model = ModelSpec {
@@ -754,7 +755,7 @@ mod tests {
     #[test]
     fn load_checkpoint_names_the_description_of_a_model_that_cannot_be_built() {
         let dir = tempfile::tempdir().unwrap();
-        save_checkpoint(dir.path(), &cnn(1), &mlp_info([1, 12, 12], 4)).unwrap();
+        save_checkpoint(dir.path(), &cnn(1), &mlp_info([1, 12, 12], 4), None).unwrap();
         let info_path = dir.path().join(CHECKPOINT_FILE);
         write_json(&info_path, &mlp_info([1, 2, 2], 1)).unwrap();
         let err = load_checkpoint(dir.path(), &Device::flex())

@@ -358,6 +358,7 @@ fn info() -> CheckpointInfo {
         shape: SHAPE,
         epoch: 3,
         settings: TrainSettings::default(),
+        training: None,
     }
 }
 
@@ -392,7 +393,7 @@ fn load_checkpoint_survives_edits() {
     let ckpt = dir.path().join("checkpoints/epoch-3");
     std::fs::create_dir_all(&ckpt).unwrap();
     let original = model(1);
-    save_checkpoint(&ckpt, &original, &info()).unwrap();
+    save_checkpoint(&ckpt, &original, &info(), None).unwrap();
     let (json_path, weights_path) = (ckpt.join(CHECKPOINT_FILE), ckpt.join(WEIGHTS_FILE));
     let info_doc: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
     let weights = std::fs::read(&weights_path).unwrap();
