@@ -1,6 +1,5 @@
 //! Report metadata the CLI knows: versions, command line, device, time.
 
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use advland_schema::{Cost, DataSubset, Meta};
@@ -9,30 +8,13 @@ use serde::Serialize;
 /// burn's version, pinned exactly in the workspace manifest.
 pub const BURN_VERSION: &str = "0.22.1";
 
-/// The command line a step of `advland experiment` runs as, in place of the process's own.
-static STEP_COMMAND: Mutex<Option<Vec<String>>> = Mutex::new(None);
-
-/// Runs `f` with `command` as the command line that reports record (an experiment step runs in
-/// process, and its reports must name the step, not `advland experiment`).
-pub fn with_command<T>(command: Vec<String>, f: impl FnOnce() -> T) -> T {
-    let set = |c| {
-        *STEP_COMMAND
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = c
-    };
-    set(Some(command));
-    let out = f();
-    set(None);
-    out
-}
-
-/// The command line reports record: the running experiment step's, else the process's.
+/// The command line reports record, the program named `advland` whatever path started it (an
+/// experiment's steps run the binary by its full path).
 pub fn command_line() -> Vec<String> {
-    STEP_COMMAND
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone()
-        .unwrap_or_else(|| std::env::args().collect())
+    std::env::args()
+        .enumerate()
+        .map(|(i, a)| if i == 0 { "advland".to_owned() } else { a })
+        .collect()
 }
 
 /// Metadata with zero duration and cost (filled in by whoever finishes the work).

@@ -55,6 +55,9 @@ fn outputs_write_through_symlinks_and_refuse_fifos_and_directories() {
         &["sharpness", "hessian", "--checkpoint", C1, "--out", "pipe"],
     );
     user_error(&out, &["pipe", "a FIFO"]);
+    let out = advland(d, &["train", "--epochs", "1", "--out", "file/run"]);
+    user_error(&out, &["file/run", "its parent file is a file"]);
+    assert!(!d.join("file/run").exists());
     assert_eq!(snapshot(d), before);
 }
 

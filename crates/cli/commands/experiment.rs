@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser};
+use clap::{Args, Parser, ValueEnum};
 use serde::Deserialize;
 
 use crate::args::Cli;
@@ -192,7 +192,9 @@ fn non_empty(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
 }
 
-/// Runs `advland experiment`.
+/// Runs `advland experiment`: each step as a child process of this same binary, started in
+/// the experiment's directory (steps name their files relative to it), so steps share no state
+/// and each report records the step's own command line.
 pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()> {
     let e = load(&args.file, &args.set)?;
     eprintln!("experiment {}: {}", e.name, e.question);
@@ -202,53 +204,71 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_owned();
-    let home = std::env::current_dir()?;
-    // Steps name their files relative to the experiment's directory.
-    std::env::set_current_dir(&dir).with_context(|| format!("entering {}", dir.display()))?;
-    let result = (|| {
-        for (i, step) in e.step.iter().enumerate() {
-            let line = step.args.join(" ");
-            if !args.force && done_marker(&step.args).is_some_and(|m| m.exists()) {
-                eprintln!(
-                    "[{}/{}] skip (output exists): advland {line}",
-                    i + 1,
-                    e.step.len()
-                );
-                continue;
-            }
-            let mut cli = parse(&step.args)?;
-            // The experiment's own --device and -q apply to every step.
-            cli.global.quiet |= global.quiet;
-            cli.global.device = global.device;
-            let mut verb = "";
-            if let crate::args::Command::Train(train) = &mut cli.command
-                && !train.resume
-                && !train.overwrite
-            {
-                // --force replaces the run (a run directory is never trained into twice, and
-                // --overwrite still refuses anything but a run directory); otherwise a run
-                // already there is continued, or returns at once when it is finished.
-                if args.force {
-                    train.overwrite = true;
-                } else if train.out.as_deref().is_some_and(non_empty) {
-                    train.resume = true;
-                    verb = "resume: ";
-                }
-            }
-            eprintln!("[{}/{}] {verb}advland {line}", i + 1, e.step.len());
-            if args.dry_run {
-                continue;
-            }
-            let command = std::iter::once("advland".to_owned())
-                .chain(step.args.iter().cloned())
-                .collect();
-            crate::meta::with_command(command, || crate::run(&cli))
-                .with_context(|| format!("step {}: advland {line}", i + 1))?;
+    let exe = std::env::current_exe().context("locating the advland binary")?;
+    // The experiment's own --device and -q apply to every step.
+    let device = global
+        .device
+        .to_possible_value()
+        .context("every device has a name")?;
+    let mut globals = vec!["--device".to_owned(), device.get_name().to_owned()];
+    if global.quiet {
+        globals.push("-q".to_owned());
+    }
+    for (i, step) in e.step.iter().enumerate() {
+        let line = step.args.join(" ");
+        if !args.force && done_marker(&step.args).is_some_and(|m| dir.join(m).exists()) {
+            eprintln!(
+                "[{}/{}] skip (output exists): advland {line}",
+                i + 1,
+                e.step.len()
+            );
+            continue;
         }
-        Ok(())
-    })();
-    std::env::set_current_dir(home)?;
-    result
+        let cli = parse(&step.args)?;
+        let mut extra = Vec::new();
+        if let crate::args::Command::Train(train) = &cli.command
+            && !train.resume
+            && !train.overwrite
+        {
+            // --force replaces the run (a run directory is never trained into twice, and
+            // --overwrite still refuses anything but a run directory); otherwise a run already
+            // there is continued, or returns at once when it is finished.
+            if args.force {
+                extra.push("--overwrite");
+            } else if train
+                .out
+                .as_ref()
+                .is_some_and(|out| non_empty(&dir.join(out)))
+            {
+                extra.push("--resume");
+            }
+        }
+        let verb = if extra == ["--resume"] {
+            "resume: "
+        } else {
+            ""
+        };
+        eprintln!("[{}/{}] {verb}advland {line}", i + 1, e.step.len());
+        if args.dry_run {
+            continue;
+        }
+        let status = std::process::Command::new(&exe)
+            .args(&globals)
+            .args(&step.args)
+            .args(&extra)
+            .current_dir(&dir)
+            .status()
+            .with_context(|| format!("step {}: starting advland {line}", i + 1))?;
+        if !status.success() {
+            // The step printed its own error.
+            bail!(
+                "step {}: advland {line} failed ({status}); fix it and run the experiment again \
+                 (finished steps are skipped)",
+                i + 1
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@ pub struct RelateArgs {
     /// Random directions per radius.
     #[arg(long, default_value_t = 2)]
     pub directions: usize,
+    /// Ascent steps of the worst-case κ probe (counted in κ's maximum).
+    #[arg(long, default_value_t = 2)]
+    pub ascent_steps: usize,
     /// Power-iteration steps of the input-Hessian eigenvalue.
     #[arg(long, default_value_t = 20)]
     pub power_iterations: usize,
@@ -224,7 +227,7 @@ fn relation_row(
         live_activations: false,
         radii: args.radii.clone(),
         directions: args.directions,
-        ascent_steps: args.directions,
+        ascent_steps: args.ascent_steps,
         points: 2,
         local_entropy_gamma: None,
         local_entropy_steps: 5,

@@ -44,7 +44,7 @@ pub use metrics::{
     CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport,
     EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
 };
-pub use output::{LockFile, check_output, resolve_output, write_atomic};
+pub use output::{LockFile, check_output, create_dir, resolve_output, write_atomic};
 pub use report::{
     Cost, DataSubset, Meta, Report, finite, read_json, read_report, to_json_bytes, write_json,
 };

@@ -104,8 +104,16 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Creates the directory `dir` (and its parents), naming the first ancestor that is a file
-/// rather than a directory instead of the bare "File exists" the system reports.
+/// Creates the directory `dir` and its parents, naming an ancestor that is a file rather than
+/// the bare "File exists" or "Not a directory" the system reports.
+///
+/// # Errors
+/// [`Error::Output`] for an ancestor that is a file; [`Error::Io`] naming the directory.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    create_parent(dir, dir)
+}
+
+/// [`create_dir`] for the directory of `output` (named in the error).
 fn create_parent(dir: &Path, output: &Path) -> Result<()> {
     if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
         return Err(Error::output(

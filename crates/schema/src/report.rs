@@ -106,7 +106,7 @@ struct NoNullFormatter(serde_json::ser::PrettyFormatter<'static>);
 impl serde_json::ser::Formatter for NoNullFormatter {
     fn write_null<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
         Err(std::io::Error::other(
-            "a number is NaN or infinite (reports never store non-finite values)",
+            "a value is NaN, infinite or null (reports store none of these)",
         ))
     }
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {

@@ -58,7 +58,7 @@ impl RunDir {
         // Read-only checks first, so that a refused directory is not touched at all.
         Self::check(path, mode)?;
         if !existed {
-            std::fs::create_dir_all(path).map_err(|source| io_error(path, source))?;
+            advland_schema::create_dir(path)?;
         }
         let lock = lock(path)?;
         // Again under the lock: another process may have written between the first look and
@@ -95,6 +95,18 @@ impl RunDir {
                 RunDirIssue::NotADirectory,
                 "exists and is not a directory".into(),
             )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                let file = path
+                    .ancestors()
+                    .skip(1)
+                    .find(|a| a.is_file())
+                    .unwrap_or(path);
+                Err(refuse(
+                    path,
+                    RunDirIssue::NotADirectory,
+                    format!("cannot be created: its parent {} is a file", file.display()),
+                ))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => match mode {
                 RunDirMode::Resume => Err(refuse(
                     path,
