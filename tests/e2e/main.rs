@@ -1,5 +1,8 @@
 //! End-to-end tests: the real `advland` binary in temporary directories.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 mod cli;
 mod compare;
 mod demo;

@@ -20,6 +20,8 @@
 //! let top = &top_eigenpairs(&h, &cfg).unwrap()[0];
 //! assert!((top.value - (2.5 + 1.25f64.sqrt())).abs() < 1e-6);
 //! ```
+// Library code never prints: progress goes through observers, data into return values.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod error;
 pub mod flatness;

@@ -1,6 +1,9 @@
 //! Input-space flatness against closed forms (linear model), dense Hessians (ReLU MLP) and
 //! finite differences of the loss.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use advland_analysis::flatness::{
     ExampleFlatness, GradientFn, InputFlatnessConfig, InputHessian, estimate_input_flatness,
     input_flatness, loss_curves,

@@ -2,6 +2,9 @@
 //! column from finite-difference HVPs through the frozen activation pattern, decomposed by
 //! nalgebra, against power iteration and Lanczos; and the HVP error in f64 and f32.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use advland_analysis::hessian::{
     FiniteDifferenceHessian, LanczosConfig, PowerIterationConfig, lanczos, top_eigenpairs,
 };

@@ -6,6 +6,9 @@
 //! squeezed to x = 0.5 + 0.1·(p − 0.5) ∈ [0.45, 0.55] so that with ε ≤ 0.05 the [0,1] box never
 //! binds (the closed form ignores it), plus two small Gaussian blobs.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use advland_analysis::Objective;
 use advland_analysis::hessian::FiniteDifferenceHessian;
 use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData, logistic_loss_d1};

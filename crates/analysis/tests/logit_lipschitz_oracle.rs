@@ -3,6 +3,9 @@
 //! right singular vector fits in the ball) and ‖W‖_{∞→2} = max over sign vectors s of ‖Ws‖₂
 //! for L∞ (a convex function on the L∞ unit ball peaks at a vertex).
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use advland_analysis::flatness::logit_lipschitz;
 use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
 use advland_train::attack::{L2, Linf};

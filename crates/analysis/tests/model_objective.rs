@@ -1,6 +1,9 @@
 //! The model objective: gradients against finite differences, the frozen ablation at θ₀, and
 //! no mutation of the caller's model.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec, Precision};
 use advland_analysis::{Objective, ObjectiveKind};
 use advland_data::fashion_mnist_bundled;

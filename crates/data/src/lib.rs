@@ -14,6 +14,8 @@
 //!   Box–Muller normal draws.
 //!
 //! All errors are [`Error`] values naming the offending file (or dataset) and the broken rule.
+// Library code never prints: progress goes through observers, data into return values.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod batch;
 pub mod bundle;

@@ -15,6 +15,9 @@
 //! | `load_cifar_binary` (the three variants) on edited files | 384 |
 //! | `cifar10_splits` / `cifar100_splits` with one edited file | 64 + 64 |
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -26,6 +26,8 @@
 //! assert_eq!(&fig.png[1..4], b"PNG");
 //! # Ok::<(), advland_plot::Error>(())
 //! ```
+// Library code never prints: progress goes through observers, data into return values.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 #![deny(missing_docs)]
 
 pub mod boxes;

@@ -1,6 +1,9 @@
 //! Opens the rendered `index.html` in headless Chromium and checks that every figure decoded.
 //! Skipped, with a message, where Chromium is not installed (`apt-get install chromium`).
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,8 @@
 //! `render` on the demo fixtures and synthetic surfaces.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -20,6 +20,8 @@
 //! let pgd = PgdSettings::new(Norm::Linf, eps, 10);
 //! assert!(pgd.check("attack").is_ok());
 //! ```
+// Library code never prints: progress goes through observers, data into return values.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 #![deny(missing_docs)]
 
 pub mod compare;

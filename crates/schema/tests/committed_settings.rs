@@ -1,5 +1,8 @@
 //! Every training settings file committed under `analysis/` must parse and validate.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use advland_schema::TrainSettings;

@@ -13,6 +13,9 @@
 //! | byte and token edits of the text | 512 |
 //! | random bytes (half behind a `{`) | 256 |
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use advland_schema::{

@@ -33,6 +33,8 @@
 //! let out = pgd_attack(&model, &batch, constraint_for(&pgd).as_ref(), &pgd, 0);
 //! assert_eq!(out.adversarial.dims(), [2, 1, 4, 4]);
 //! ```
+// Library code never prints: progress goes through observers, data into return values.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod attack;
 pub mod batch;

@@ -6,6 +6,9 @@
 //! δ* = −ε·y·w/‖w‖₂ for L2 (paper.md §2.3), provided the [0,1] box is inactive — inputs sit
 //! at 0.5 and ε ≤ 0.2 here.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use advland_schema::{Norm, PgdSettings};
 use advland_train::attack::constraint_for;
 use advland_train::params::to_host;

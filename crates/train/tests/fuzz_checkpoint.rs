@@ -15,6 +15,9 @@
 //! | `load_checkpoint`, edits of `checkpoint.json` (parsed and as text) and of the weights | 384 |
 //! | `load_weights` on random bytes | 128 |
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -1,6 +1,9 @@
 //! Training on the bundled data: the loss goes down, checkpoints are written, and attacks
 //! never raise accuracy.
 
+// A test helper that unwraps fails the test, which is what it is for.
+#![allow(clippy::unwrap_used)]
+
 use advland_data::fashion_mnist_bundled;
 use advland_schema::{
     DataSettings, EvalSettings, LrSchedule, ModelKind, ModelSpec, Norm, PgdSettings, TrainSettings,
