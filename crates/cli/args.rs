@@ -451,7 +451,8 @@ pub struct DemoArgs {
 }
 
 /// What `advland sharpness` estimates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Estimator {
     /// Top-k Hessian eigenvalues (signed) by power iteration with deflation on
     /// finite-difference Hessian-vector products.
@@ -480,8 +481,8 @@ impl Estimator {
     }
 }
 
-/// `advland sharpness`.
-#[derive(Debug, Args)]
+/// `advland sharpness`. Serialised whole into each report's `meta.config`.
+#[derive(Debug, Args, serde::Serialize)]
 pub struct SharpnessArgs {
     /// What to estimate.
     #[arg(value_enum)]

@@ -38,3 +38,47 @@ pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset)
         cost: Cost::default(),
     }
 }
+
+/// A command's arguments as report configuration: every field by name, flags not given
+/// (`None`) left out, since reports hold no `null`.
+///
+/// # Panics
+/// If `args` cannot be represented as JSON: argument structs are plain data, so that is a
+/// programming error.
+pub fn args_config<T: Serialize>(args: &T) -> serde_json::Value {
+    fn drop_nulls(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.retain(|_, x| !x.is_null());
+                map.values_mut().for_each(drop_nulls);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(args).expect("argument structs serialise to JSON");
+    drop_nulls(&mut value);
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Flags {
+        k: usize,
+        out: Option<String>,
+        radii: Vec<Option<f64>>,
+    }
+
+    #[test]
+    fn args_config_names_every_given_flag_and_drops_absent_ones() {
+        let v = args_config(&Flags {
+            k: 5,
+            out: None,
+            radii: vec![Some(0.5)],
+        });
+        assert_eq!(v, serde_json::json!({"k": 5, "radii": [0.5]}));
+    }
+}

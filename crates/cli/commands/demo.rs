@@ -315,7 +315,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         total: 2000,
         selection: "evenly-spaced".to_owned(),
     };
-    let relate_config = serde_json::json!({ "args": format!("{relate_args:?}") });
+    let relate_config = serde_json::json!({ "args": crate::meta::args_config(&relate_args) });
     let mut relate_meta = meta(device_name, args.seed, &relate_config, subset);
     relate_meta.duration_s = relate_start.elapsed().as_secs_f64();
     relate_meta.cost = c;

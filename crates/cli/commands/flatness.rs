@@ -33,7 +33,7 @@ use crate::args::parse_eps;
 use crate::meta::meta;
 
 /// `advland flatness`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, serde::Serialize)]
 pub struct FlatnessArgs {
     /// Checkpoint directory, or a training run directory for its last checkpoint.
     #[arg(long)]
@@ -235,7 +235,7 @@ pub fn measure(
         surface,
         logit_lipschitz,
     };
-    let config = serde_json::json!({ "args": format!("{args:?}"), "attack": attack });
+    let config = serde_json::json!({ "args": crate::meta::args_config(args), "attack": attack });
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;

@@ -22,7 +22,7 @@ use crate::args::{Estimator, SharpnessArgs, at_least_one, parse_threat, positive
 use crate::meta::meta;
 
 /// `advland relate`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, serde::Serialize)]
 pub struct RelateArgs {
     /// Checkpoint directories (several epochs, norms, ε); repeatable.
     #[arg(long, required = true)]
@@ -78,7 +78,7 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str) -> Result<()> 
     let start = Instant::now();
     advland_schema::check_output(&args.out)?;
     let (report, cost) = compute(args, device, device_name)?;
-    let config = serde_json::json!({ "args": format!("{args:?}") });
+    let config = serde_json::json!({ "args": crate::meta::args_config(args) });
     let subset = advland_schema::DataSubset {
         name: "test subsets of each checkpoint's data set".to_owned(),
         examples: args.subset,

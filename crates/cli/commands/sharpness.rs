@@ -222,7 +222,7 @@ pub fn measure(
         gradient_evaluations: evaluations,
     };
     // No `null` for an absent attack: reports never hold nulls (they mark non-finite numbers).
-    let mut config = serde_json::json!({ "args": format!("{args:?}") });
+    let mut config = serde_json::json!({ "args": crate::meta::args_config(args) });
     if let Some(a) = &attack {
         config["attack"] = serde_json::to_value(a)?;
     }

@@ -33,7 +33,7 @@ use crate::args::{at_least_one, parse_eps, resolve_attack};
 use crate::meta::meta;
 
 /// `advland surface`.
-#[derive(Clone, Debug, Args)]
+#[derive(Clone, Debug, Args, serde::Serialize)]
 pub struct SurfaceArgs {
     /// The origin θ₀ (checkpoint directory); A of interpolation and plane directions.
     #[arg(long)]
@@ -265,7 +265,7 @@ pub fn compute(
         cost += objective.cost();
     }
     let mut config = serde_json::json!({
-        "args": format!("{args:?}"),
+        "args": crate::meta::args_config(args),
         "objectives": args.objective,
         "batch_size": args.batch_size,
         "workers": args.workers,
