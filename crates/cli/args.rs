@@ -134,7 +134,7 @@ pub fn parse_eps(text: &str) -> Result<f64, String> {
     parse_fraction(text)
 }
 
-/// Which data, overriding the experiment file.
+/// Which data, overriding the training file (`--config`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct DataArgs {
     /// Data set (`fashion-mnist` is the bundled subset; `fashion-mnist-full` reads the Debian
@@ -152,7 +152,7 @@ pub struct DataArgs {
     pub test_subset: Option<usize>,
 }
 
-/// Which architecture, overriding the experiment file (or describing `--weights`).
+/// Which architecture, overriding the training file (or describing `--weights`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ModelArgs {
     /// Architecture.
@@ -236,7 +236,7 @@ pub struct TrainArgs {
     /// Learning-rate schedule.
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleArg>,
-    /// Update rule (default: the experiment file's, else sgd). Switching kind starts from the
+    /// Update rule (default: the training file's, else sgd). Switching kind starts from the
     /// new kind's defaults.
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerArg>,

@@ -1,10 +1,10 @@
-//! Settings, experiment files and report types of advland. No burn: this crate compiles in
+//! Settings, training files (`train.toml`) and report types of advland. No burn: this crate compiles in
 //! seconds, so `advland report` and the plot crate can read every result without a tensor
 //! library.
 //!
 //! - [`threat`]: the attack norm ([`Norm`]), ε parsing ([`parse_fraction`]) and
 //!   [`PgdSettings`];
-//! - [`settings`]: [`TrainSettings`], read from hand-written TOML experiment files (unknown
+//! - [`settings`]: [`TrainSettings`], read from hand-written TOML training files (unknown
 //!   keys rejected) and overridden by CLI flags;
 //! - [`report`]: the JSON envelope [`Report`] with its [`Meta`] (seed, resolved config,
 //!   versions, device, data subset, duration, [`Cost`]), written atomically by

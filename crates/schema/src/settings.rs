@@ -1,4 +1,4 @@
-//! Resolved run settings, and the hand-written experiment files they are read from.
+//! Resolved run settings, and the hand-written training files they are read from.
 //!
 //! One set of types serves both: a settings file (TOML, e.g. `analysis/<exp>/train.toml`)
 //! deserialises straight into [`TrainSettings`] with every missing key taken from
@@ -259,7 +259,7 @@ impl Default for EvalSettings {
 }
 
 impl TrainSettings {
-    /// Reads an experiment file; missing keys take defaults, unknown keys are errors.
+    /// Reads a training file; missing keys take defaults, unknown keys are errors.
     ///
     /// # Errors
     /// IO and parse errors name the file; TOML errors carry line and column.
@@ -268,7 +268,7 @@ impl TrainSettings {
             path: path.to_owned(),
             source,
         })?;
-        let file: ExperimentFile = toml::from_str(&text).map_err(|source| Error::Toml {
+        let file: TrainFile = toml::from_str(&text).map_err(|source| Error::Toml {
             path: path.to_owned(),
             source,
         })?;
@@ -277,7 +277,7 @@ impl TrainSettings {
         {
             return Err(Error::invalid(
                 format!("{}: schema_version", path.display()),
-                format!("is {v}; this advland reads experiment files of version {SCHEMA_VERSION}"),
+                format!("is {v}; this advland reads training files of version {SCHEMA_VERSION}"),
             ));
         }
         Ok(file.into_settings())
@@ -367,11 +367,11 @@ impl TrainSettings {
     }
 }
 
-/// The on-disk shape of an experiment file. Attacks are written as [`ThreatSpec`] (step size
+/// The on-disk shape of a training file. Attacks are written as [`ThreatSpec`] (step size
 /// optional, ε as a fraction string allowed) and resolved here.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct ExperimentFile {
+struct TrainFile {
     schema_version: Option<u32>,
     seed: Option<u64>,
     data: DataSettings,
@@ -379,12 +379,12 @@ struct ExperimentFile {
     training: TrainingSettings,
     optimizer: OptimizerSettings,
     adversarial: Option<ThreatSpec>,
-    eval: EvalFile,
+    eval: TrainEvalFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct EvalFile {
+struct TrainEvalFile {
     subset: Option<usize>,
     attacks: Vec<ThreatSpec>,
     batch_size: Option<usize>,
@@ -395,7 +395,7 @@ pub const DEFAULT_TRAIN_STEPS: usize = 10;
 /// PGD steps used for evaluation attacks unless set.
 pub const DEFAULT_EVAL_STEPS: usize = 20;
 
-impl ExperimentFile {
+impl TrainFile {
     fn into_settings(self) -> TrainSettings {
         let defaults = TrainSettings::default();
         TrainSettings {
