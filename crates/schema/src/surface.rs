@@ -426,7 +426,8 @@ mod tests {
     #[test]
     fn check_contents_finds_each_inconsistency() {
         assert_eq!(shard_report().check_contents(), Ok(()));
-        let broken: [(&str, fn(&mut SurfaceReport)); 7] = [
+        type Break = fn(&mut SurfaceReport);
+        let broken: [(&str, Break); 7] = [
             ("0 losses for 1 points", |r| r.values[0].loss.clear()),
             ("2 accuracies for 1 points", |r| {
                 r.values[0].accuracy.push(0.5);
