@@ -12,10 +12,9 @@ use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData, logistic
 use advland_analysis::operator::LinearOperator;
 use advland_data::Dataset;
 use advland_schema::{Norm, PgdSettings};
-use advland_train::attack::constraint_for;
 use advland_train::loss::cross_entropy;
 use advland_train::params::{flat_gradient, to_host};
-use advland_train::{Batch, Model, pgd_attack};
+use advland_train::{Attack, Batch, Model, pgd_attack};
 use burn::tensor::Device;
 
 const EPS: f64 = 0.05;
@@ -209,7 +208,7 @@ fn pgd_gradient(
     let mut pgd = PgdSettings::new(loss.norm(), loss.eps(), 100);
     pgd.step_size = loss.eps() / 20.0;
     pgd.random_start = false;
-    let out = pgd_attack(&model, &batch, constraint_for(&pgd).as_ref(), &pgd, 0);
+    let out = pgd_attack(&model, &batch, &Attack::new(pgd), 0);
 
     let d = pair.image_len();
     let adv = to_host(&out.adversarial.clone().inner().reshape([pair.len() * d]));

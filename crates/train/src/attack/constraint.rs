@@ -1,15 +1,18 @@
 //! The only code in advland that differs between L∞ and L2 attacks (paper.md §1.3).
 //!
-//! PGD, training, evaluation, tests and reports are written once against [`Constraint`];
-//! adding a norm means one struct here and one arm in [`constraint_for`].
+//! PGD, training, evaluation, tests and reports are written once against [`Constraint`]
+//! (through [`Attack`](super::Attack), which pairs it with its PGD settings); adding a norm
+//! means one struct here and one arm in [`ball`].
 
-use advland_schema::{Norm, PgdSettings};
+use std::sync::Arc;
+
+use advland_schema::Norm;
 use burn::tensor::Tensor;
 use rand::Rng;
 
 /// A perturbation ball B(ε) as seen by projected gradient ascent. `Send + Sync` so that
 /// analyses can evaluate grid points on several threads with one shared constraint.
-pub trait Constraint: Send + Sync {
+pub trait Constraint: Send + Sync + std::fmt::Debug {
     /// The radius ε.
     fn eps(&self) -> f64;
 
@@ -123,11 +126,13 @@ pub fn standard_normal(rng: &mut dyn rand::RngCore) -> f64 {
     advland_data::random::box_muller(u1, rng.random::<f64>())
 }
 
-/// The constraint of `settings`: the one place a [`Norm`] becomes code.
-pub fn constraint_for(settings: &PgdSettings) -> Box<dyn Constraint> {
-    match settings.norm {
-        Norm::Linf => Box::new(Linf { eps: settings.eps }),
-        Norm::L2 => Box::new(L2 { eps: settings.eps }),
+/// The ε-ball of `norm`: the one place a [`Norm`] becomes code. PGD consumers get it inside
+/// an [`Attack`](super::Attack); closed forms that need only the ball (and its dual norm) call
+/// this directly.
+pub fn ball(norm: Norm, eps: f64) -> Arc<dyn Constraint> {
+    match norm {
+        Norm::Linf => Arc::new(Linf { eps }),
+        Norm::L2 => Arc::new(L2 { eps }),
     }
 }
 
