@@ -302,7 +302,7 @@ fn linf_gradient_jump_matches_two_eps_mean_abs_d1() {
 }
 
 /// L2: the same measurement shrinks linearly in t, bounded by 2t·sup‖∇²L‖ on the segment ≤
-/// 2t·l2_smoothness_bound(w with w_i = 0); the predicted jump is 0.
+/// 2t·smoothness_bound(w with w_i = 0); the predicted jump is 0.
 #[test]
 fn l2_gradient_jump_vanishes_linearly_in_t() {
     let pair = fashion_pair();
@@ -313,7 +313,7 @@ fn l2_gradient_jump_vanishes_linearly_in_t() {
         assert_eq!(loss.linf_jump(&th, i).unwrap(), 0.0);
         let mut w0 = th[..d].to_vec();
         w0[i] = 0.0;
-        let bound = loss.l2_smoothness_bound(&w0).unwrap();
+        let bound = loss.smoothness_bound(&w0).unwrap().unwrap();
         let mut ratios = Vec::new();
         for t in [1e-2, 1e-4, 1e-6] {
             let jump = loss.gradient_jump(&th, i, t).unwrap();
@@ -351,7 +351,7 @@ fn l2_local_lipschitz_is_below_bound_and_grows_like_eps_over_norm() {
         let kappa = loss.local_lipschitz(&ts, r, 8, 3).unwrap();
         // Every point of the probed ball has ‖w'‖ ≥ (1 − 10⁻³)‖w‖.
         let shrunk: Vec<f64> = ts[..d].iter().map(|v| v * (1.0 - 1e-3)).collect();
-        let bound = loss.l2_smoothness_bound(&shrunk).unwrap();
+        let bound = loss.smoothness_bound(&shrunk).unwrap().unwrap();
         assert!(kappa <= bound, "s = {s}: κ = {kappa} > bound {bound}");
         // The curvature term alone, ε·mean|ℓ'(m)|·‖(I − ŵŵᵀ)u‖/‖w‖, with ‖(I − ŵŵᵀ)u‖ ≈ 1 for
         // random u in 785 dimensions.

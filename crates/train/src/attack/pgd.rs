@@ -41,7 +41,7 @@ impl Attack {
         &self.settings
     }
 
-    /// The ball B(ε).
+    /// The ball B(ε) and its dual norm.
     pub fn constraint(&self) -> &dyn Constraint {
         self.constraint.as_ref()
     }
