@@ -51,7 +51,7 @@ pub enum Command {
     /// gradient-Lipschitz probes (adversarial next to adversarial-frozen), gradient jumps.
     Sharpness(SharpnessArgs),
     /// Input-space flatness at clean and adversarial points: input-gradient norms, input-Hessian
-    /// top-k eigenvalues, curvature along the gradient, trace, L2 KKT multiplier, 1-D loss curves,
+    /// top-k eigenvalues, curvature along the gradient, trace, KKT multiplier, 1-D loss curves,
     /// optionally a 2-D loss surface around one example and the logits' local Lipschitz constant.
     Flatness(crate::commands::flatness::FlatnessArgs),
     /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with

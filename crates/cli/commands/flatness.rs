@@ -1,16 +1,16 @@
 //! `advland flatness`: input-space flatness of a checkpoint at clean and adversarial points
 //! (paper.md §2.4, §3.2 E-C): input-gradient norms, the input Hessian's k eigenvalues of largest
-//! |λ| (`--top-k`), curvature along the gradient, trace, the L2 KKT multiplier, and 1-D
-//! input-space loss curves; on request the 2-D loss surface around one example
-//! (`--surface-example`) and a lower bound of the logits' local Lipschitz constant in the
-//! ε-ball (`--lipschitz-steps`).
+//! |λ| (`--top-k`), curvature along the gradient, trace, the KKT multiplier of the attack's
+//! constraint (either norm), and 1-D input-space loss curves; on request the 2-D loss surface
+//! around one example (`--surface-example`) and a lower bound of the logits' local Lipschitz
+//! constant in the ε-ball (`--lipschitz-steps`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::flatness::{
-    ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, input_surface,
-    kkt_multiplier_l2, logit_lipschitz, loss_curves, summarize,
+    ExampleFlatness, InputFlatnessConfig, InputHessian, estimate_input_flatness, input_surface,
+    kkt_multiplier, logit_lipschitz, loss_curves, summarize,
 };
 use advland_data::derive_seed;
 use advland_schema::flatness::{
@@ -195,14 +195,21 @@ pub fn measure(
         (InputPoint::Clean, batch.images.clone()),
         (InputPoint::Adversarial, adversarial.adversarial.clone()),
     ] {
-        let per_example = input_flatness(&model, images, batch.labels.clone(), &config)?;
-        let kkt =
-            (point == InputPoint::Adversarial && attack.settings().norm == Norm::L2).then(|| {
-                per_example
-                    .iter()
-                    .map(|e| kkt_multiplier_l2(e.grad_l2, attack.settings().eps))
-                    .collect::<Vec<_>>()
-            });
+        let op = InputHessian::new(
+            &model,
+            images,
+            batch.labels.clone(),
+            config.fd_step,
+            config.freeze_activations,
+        )?;
+        let per_example = estimate_input_flatness(&op, &config)?;
+        // Prop. B's multiplier belongs to the attack's optimum, not to the clean point.
+        let kkt = (point == InputPoint::Adversarial).then(|| {
+            op.gradient()
+                .chunks_exact(op.example_dim())
+                .map(|g| kkt_multiplier(attack.constraint(), g))
+                .collect::<Vec<_>>()
+        });
         points.push(at_point(point, &per_example, kkt.as_deref())?);
     }
     let curves = curves(args, &attack, &model, &batch)?;
