@@ -355,7 +355,7 @@ impl AdversarialLinearLoss {
     /// Upper bound on ‖∇²L‖₂ at weights `w` where ‖·‖_q curves (L2; paper.md §2.3
     /// \[DERIVED\], C1):
     ///
-    /// ‖∇²L‖ ≤ mean ℓ''(m)‖a‖² + ε·mean|ℓ'(m)|/‖w‖ ≤ ((max_n ‖x_n‖ + ε)² + [bias])/4 + ε/‖w‖,
+    /// ‖∇²L‖ ≤ mean ℓ''(m)‖a‖² + ε·mean|ℓ'(m)|/‖w‖ ≤ ((max_n ‖x_n‖ + ε)² + \[bias\])/4 + ε/‖w‖,
     ///
     /// using ℓ'' ≤ 1/4, |ℓ'| ≤ 1 and ‖a_n‖² ≤ (‖x_n‖ + ε)² + 1 (‖s(w)‖₂ = 1), where the + 1 is
     /// the bias coordinate of a_n (absent, as in paper.md, without a bias); ‖w‖ is the radius of
