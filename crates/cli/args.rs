@@ -6,6 +6,7 @@ use advland_schema::{
     DatasetName, EigenMethod, ModelKind, ModelSpec, NoiseConvention, Norm, ObjectiveKind,
     OuterConvention, PgdSettings, Precision, Scoping, ThreatSpec, parse_fraction,
 };
+use advland_train::Attack;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::device::DeviceArg;
@@ -50,7 +51,7 @@ pub enum Command {
     /// gradient-Lipschitz probes (adversarial next to adversarial-frozen), gradient jumps.
     Sharpness(SharpnessArgs),
     /// Input-space flatness at clean and adversarial points: input-gradient norms, input-Hessian
-    /// top-k eigenvalues, curvature along the gradient, trace, L2 KKT multiplier, 1-D loss curves,
+    /// top-k eigenvalues, curvature along the gradient, trace, KKT multiplier, 1-D loss curves,
     /// optionally a 2-D loss surface around one example and the logits' local Lipschitz constant.
     Flatness(crate::commands::flatness::FlatnessArgs),
     /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with
@@ -573,7 +574,7 @@ pub struct SharpnessArgs {
 impl SharpnessArgs {
     /// The attack of the adversarial objectives: the flags, falling back on the checkpoint's
     /// training attack (`trained`) for whichever of norm/ε is not given.
-    pub fn attack(&self, trained: Option<&PgdSettings>) -> anyhow::Result<Option<PgdSettings>> {
+    pub fn attack(&self, trained: Option<&PgdSettings>) -> anyhow::Result<Option<Attack>> {
         if self.objective == ObjectiveKind::Clean {
             return Ok(None);
         }
@@ -596,14 +597,14 @@ pub fn resolve_attack(
     steps: usize,
     trained: Option<&PgdSettings>,
     needed_by: &str,
-) -> anyhow::Result<PgdSettings> {
+) -> anyhow::Result<Attack> {
     let norm = norm.or(trained.map(|t| t.norm));
     let eps = eps.or(trained.map(|t| t.eps));
     match (norm, eps) {
         (Some(norm), Some(eps)) => {
             let p = PgdSettings::new(norm, eps, steps);
             p.check("attack")?;
-            Ok(p)
+            Ok(Attack::new(p))
         }
         _ => anyhow::bail!(
             "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"

@@ -59,6 +59,41 @@ fn flatness_reports_clean_and_adversarial_points_and_curves() {
     assert!(clean.kkt_multiplier.is_none());
     let kkt = adv.kkt_multiplier.unwrap();
     assert!((kkt.median - adv.grad_l2.median / 1.0).abs() <= 1e-12 * kkt.median.max(1.0));
+    // Under an L∞ attack the multiplier is in the dual norm ‖·‖₁.
+    ok(&advland(
+        d,
+        &[
+            "flatness",
+            "--checkpoint",
+            "run/checkpoints/epoch-0001",
+            "--norm",
+            "linf",
+            "--eps",
+            "0.1",
+            "--subset",
+            "16",
+            "--steps",
+            "5",
+            "--power-iterations",
+            "2",
+            "--trace-samples",
+            "1",
+            "--curve-points",
+            "0",
+            "--out",
+            "f-linf.json",
+        ],
+    ));
+    let linf: Report<FlatnessReport> = advland_schema::read_json(&d.join("f-linf.json")).unwrap();
+    let [clean_linf, adv_linf] = [&linf.data.points[0], &linf.data.points[1]];
+    assert!(clean_linf.kkt_multiplier.is_none());
+    let kkt_linf = adv_linf.kkt_multiplier.unwrap();
+    for (k, g) in [
+        (kkt_linf.min, adv_linf.grad_l1.min),
+        (kkt_linf.max, adv_linf.grad_l1.max),
+    ] {
+        assert!((k - g / 0.1).abs() <= 1e-12 * k.max(1.0), "{k} vs {g}/0.1");
+    }
     assert_eq!(f.curves.len(), 2);
     let g = &f.curves[0];
     assert_eq!((g.direction.as_str(), g.t.len()), ("gradient", 5));

@@ -16,7 +16,7 @@ use advland_analysis::{LinearOperator, Objective, ObjectiveKind};
 use advland_data::{Dataset, fashion_mnist_bundled};
 use advland_schema::{Axis, IgnoreParams, ModelKind, ModelSpec, Norm, Normalization, PgdSettings};
 use advland_train::params::{ParamLayout, init_seeded};
-use advland_train::{Model, ModelShape};
+use advland_train::{Attack, Model, ModelShape};
 use burn::tensor::Device;
 
 #[global_allocator]
@@ -63,7 +63,7 @@ fn objective_in(
     let model = cnn(&device);
     let spec = ObjectiveSpec {
         kind,
-        attack: Some(PgdSettings::new(Norm::Linf, 0.1, 10)),
+        attack: Some(Attack::new(PgdSettings::new(Norm::Linf, 0.1, 10))),
         precision,
         batch_size: 1_000,
         seed: 0,

@@ -2,12 +2,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::ops::Range;
-use std::sync::Arc;
 
 use advland_data::{Dataset, derive_seed};
+use advland_schema::Cost;
 pub use advland_schema::Precision;
-use advland_schema::{Cost, PgdSettings};
-use advland_train::attack::{Constraint, constraint_for};
+use advland_train::attack::Attack;
 use advland_train::loss::{correct as correct_count, cross_entropy};
 use advland_train::model::ActivationPattern;
 use advland_train::params::{flat_gradient, flatten, load_flat};
@@ -43,8 +42,7 @@ pub struct ModelObjective {
     /// θ₀'s activation patterns, per batch and per chunk of [`CHUNK`] examples.
     patterns: Option<Vec<Vec<ActivationPattern>>>,
     kind: ObjectiveKind,
-    attack: Option<PgdSettings>,
-    constraint: Option<Arc<dyn Constraint>>,
+    attack: Option<Attack>,
     seed: u64,
     examples: usize,
     dim: usize,
@@ -72,7 +70,7 @@ pub struct ObjectiveSpec {
     /// Clean, adversarial or adversarial-frozen.
     pub kind: ObjectiveKind,
     /// The attack of the adversarial kinds.
-    pub attack: Option<PgdSettings>,
+    pub attack: Option<Attack>,
     /// f32 or f64 end to end.
     pub precision: Precision,
     /// Examples per batch.
@@ -157,7 +155,6 @@ impl ModelObjective {
             frozen: Vec::new(),
             patterns: None,
             kind,
-            constraint: attack.as_ref().map(|a| Arc::from(constraint_for(a))),
             attack,
             seed,
             examples: data.len(),
@@ -251,14 +248,13 @@ impl ModelObjective {
 
     /// PGD on batch `i` at `model`, from the same seeded start whatever the model.
     fn attack_batch(&self, model: &Model, i: usize) -> Tensor<4> {
-        let (Some(settings), Some(constraint)) = (&self.attack, &self.constraint) else {
+        let Some(attack) = &self.attack else {
             return self.batches[i].images.clone();
         };
         let out = pgd_attack(
             model,
             &self.batches[i],
-            constraint.as_ref(),
-            settings,
+            attack,
             derive_seed(self.seed, "analysis-attack", i as u64),
         );
         self.add_cost(out.cost);

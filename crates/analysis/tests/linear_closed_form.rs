@@ -15,10 +15,9 @@ use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData, logistic
 use advland_analysis::operator::LinearOperator;
 use advland_data::Dataset;
 use advland_schema::{Norm, PgdSettings};
-use advland_train::attack::constraint_for;
 use advland_train::loss::cross_entropy;
 use advland_train::params::{flat_gradient, to_host};
-use advland_train::{Batch, Model, pgd_attack};
+use advland_train::{Attack, Batch, Model, pgd_attack};
 use burn::tensor::Device;
 
 const EPS: f64 = 0.05;
@@ -212,7 +211,7 @@ fn pgd_gradient(
     let mut pgd = PgdSettings::new(loss.norm(), loss.eps(), 100);
     pgd.step_size = loss.eps() / 20.0;
     pgd.random_start = false;
-    let out = pgd_attack(&model, &batch, constraint_for(&pgd).as_ref(), &pgd, 0);
+    let out = pgd_attack(&model, &batch, &Attack::new(pgd), 0);
 
     let d = pair.image_len();
     let adv = to_host(&out.adversarial.clone().inner().reshape([pair.len() * d]));
@@ -306,7 +305,7 @@ fn linf_gradient_jump_matches_two_eps_mean_abs_d1() {
 }
 
 /// L2: the same measurement shrinks linearly in t, bounded by 2t·sup‖∇²L‖ on the segment ≤
-/// 2t·l2_smoothness_bound(w with w_i = 0); the predicted jump is 0.
+/// 2t·smoothness_bound(w with w_i = 0); the predicted jump is 0.
 #[test]
 fn l2_gradient_jump_vanishes_linearly_in_t() {
     let pair = fashion_pair();
@@ -317,7 +316,7 @@ fn l2_gradient_jump_vanishes_linearly_in_t() {
         assert_eq!(loss.linf_jump(&th, i).unwrap(), 0.0);
         let mut w0 = th[..d].to_vec();
         w0[i] = 0.0;
-        let bound = loss.l2_smoothness_bound(&w0).unwrap();
+        let bound = loss.smoothness_bound(&w0).unwrap().unwrap();
         let mut ratios = Vec::new();
         for t in [1e-2, 1e-4, 1e-6] {
             let jump = loss.gradient_jump(&th, i, t).unwrap();
@@ -355,7 +354,7 @@ fn l2_local_lipschitz_is_below_bound_and_grows_like_eps_over_norm() {
         let kappa = loss.local_lipschitz(&ts, r, 8, 3).unwrap();
         // Every point of the probed ball has ‖w'‖ ≥ (1 − 10⁻³)‖w‖.
         let shrunk: Vec<f64> = ts[..d].iter().map(|v| v * (1.0 - 1e-3)).collect();
-        let bound = loss.l2_smoothness_bound(&shrunk).unwrap();
+        let bound = loss.smoothness_bound(&shrunk).unwrap().unwrap();
         assert!(kappa <= bound, "s = {s}: κ = {kappa} > bound {bound}");
         // The curvature term alone, ε·mean|ℓ'(m)|·‖(I − ŵŵᵀ)u‖/‖w‖, with ‖(I − ŵŵᵀ)u‖ ≈ 1 for
         // random u in 785 dimensions.

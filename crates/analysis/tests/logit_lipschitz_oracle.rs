@@ -8,7 +8,7 @@
 
 use advland_analysis::flatness::logit_lipschitz;
 use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
-use advland_train::attack::{L2, Linf};
+use advland_train::attack::Attack;
 use advland_train::params::{from_host, load_flat};
 use advland_train::{Model, ModelShape};
 use burn::tensor::{DType, Device, Tensor, TensorData};
@@ -79,7 +79,7 @@ fn l2_estimate_approaches_top_singular_value_from_below() {
     let (w, model) = linear(&device);
     let sigma = w.clone().svd(false, false).singular_values.max();
     let s = settings(Norm::L2, 400, 3);
-    let out = logit_lipschitz(&model, inputs(4, &device), &L2 { eps: s.eps }, &s, 9).unwrap();
+    let out = logit_lipschitz(&model, inputs(4, &device), &Attack::new(s), 9).unwrap();
     for (n, &e) in out.estimate.iter().enumerate() {
         let rel = (sigma - e) / sigma;
         eprintln!("L2 example {n}: estimate {e:.10} sigma_max {sigma:.10} rel gap {rel:.2e}");
@@ -115,7 +115,7 @@ fn linf_estimate_lies_between_top_singular_sign_vector_and_exact_operator_norm()
     let v1 = svd.v_t.unwrap().row(top).transpose();
     let at_sign = (&w * v1.map(f64::signum)).norm();
     let s = settings(Norm::Linf, 100, 4);
-    let out = logit_lipschitz(&model, inputs(4, &device), &Linf { eps: s.eps }, &s, 9).unwrap();
+    let out = logit_lipschitz(&model, inputs(4, &device), &Attack::new(s), 9).unwrap();
     for (n, &e) in out.estimate.iter().enumerate() {
         eprintln!(
             "Linf example {n}: estimate {e:.10} at sign(v1) {at_sign:.10} exact {exact:.10} rel gap {:.2e}",
@@ -140,5 +140,5 @@ fn lipschitz_refuses_a_start_at_x() {
         random_start: false,
         ..settings(Norm::L2, 3, 1)
     };
-    assert!(logit_lipschitz(&model, inputs(1, &device), &L2 { eps: s.eps }, &s, 0).is_err());
+    assert!(logit_lipschitz(&model, inputs(1, &device), &Attack::new(s), 0).is_err());
 }

@@ -9,7 +9,7 @@ use advland_analysis::{Objective, ObjectiveKind};
 use advland_data::fashion_mnist_bundled;
 use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
 use advland_train::params::{flatten, init_seeded, to_host};
-use advland_train::{Model, ModelShape};
+use advland_train::{Attack, Model, ModelShape};
 use burn::tensor::Device;
 
 fn setup() -> (Model, advland_data::Dataset, Device) {
@@ -41,7 +41,7 @@ fn objective(kind: ObjectiveKind, norm: Norm) -> (ModelObjective, Model) {
     let attack = PgdSettings::new(norm, eps, 5);
     let spec = ObjectiveSpec {
         kind,
-        attack: Some(attack),
+        attack: Some(Attack::new(attack)),
         precision: Precision::F64,
         batch_size: 16,
         seed: 3,

@@ -16,8 +16,8 @@ use advland_schema::{
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
-use advland_train::evaluate;
 use advland_train::trainer::RunDirMode;
+use advland_train::{Attack, evaluate};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 
@@ -181,7 +181,10 @@ fn threats(steps: usize) -> Vec<PgdSettings> {
 pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
     let start = Instant::now();
     let plan = Plan::new(args.quick);
-    let final_attacks = threats(plan.final_steps);
+    let final_attacks: Vec<Attack> = threats(plan.final_steps)
+        .into_iter()
+        .map(Attack::new)
+        .collect();
     let mut models = Vec::new();
     let mut cost = advland_schema::Cost::default();
     let runs: [(&str, Option<PgdSettings>); 3] = [
@@ -339,7 +342,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let config = serde_json::json!({
         "quick": args.quick,
         "runs": ["standard", "linf", "l2"],
-        "final_attacks": final_attacks,
+        "final_attacks": final_attacks.iter().map(Attack::settings).collect::<Vec<_>>(),
         "base_settings": base,
     });
     let mut meta = meta(device_name, args.seed, &config, describe(&test, 2000));

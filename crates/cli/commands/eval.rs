@@ -9,7 +9,7 @@ use advland_schema::{
 use advland_train::checkpoint::{load_checkpoint, load_weights};
 use advland_train::data::{check_fits, describe, load_splits};
 use advland_train::trainer::model_shape;
-use advland_train::{Model, evaluate};
+use advland_train::{Attack, Model, evaluate};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 
@@ -27,7 +27,7 @@ fn data_settings(base: DataSettings, args: &DataArgs) -> DataSettings {
 }
 
 /// The attacks asked for: `--norm/--eps` first, then each `--attack`.
-fn attacks(args: &EvalArgs) -> Result<Vec<PgdSettings>> {
+fn attacks(args: &EvalArgs) -> Result<Vec<Attack>> {
     let mut specs: Vec<ThreatSpec> = Vec::new();
     if let (Some(norm), Some(eps)) = (args.norm, args.eps) {
         specs.push(ThreatSpec {
@@ -56,7 +56,7 @@ fn attacks(args: &EvalArgs) -> Result<Vec<PgdSettings>> {
     for (i, p) in list.iter().enumerate() {
         p.check(&format!("attack[{i}]"))?;
     }
-    Ok(list)
+    Ok(list.into_iter().map(Attack::new).collect())
 }
 
 /// Runs `advland eval`.
@@ -99,8 +99,9 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
         &mut bars,
     )?;
     bars.finish();
+    let settings: Vec<&PgdSettings> = attacks.iter().map(Attack::settings).collect();
     let config =
-        serde_json::json!({ "data": data, "attacks": attacks, "batch_size": args.batch_size });
+        serde_json::json!({ "data": data, "attacks": settings, "batch_size": args.batch_size });
     let mut meta = meta(device_name, args.seed, &config, describe(test, test.len()));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;

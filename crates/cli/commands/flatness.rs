@@ -1,16 +1,16 @@
 //! `advland flatness`: input-space flatness of a checkpoint at clean and adversarial points
 //! (paper.md §2.4, §3.2 E-C): input-gradient norms, the input Hessian's k eigenvalues of largest
-//! |λ| (`--top-k`), curvature along the gradient, trace, the L2 KKT multiplier, and 1-D
-//! input-space loss curves; on request the 2-D loss surface around one example
-//! (`--surface-example`) and a lower bound of the logits' local Lipschitz constant in the
-//! ε-ball (`--lipschitz-steps`).
+//! |λ| (`--top-k`), curvature along the gradient, trace, the KKT multiplier of the attack's
+//! constraint (either norm), and 1-D input-space loss curves; on request the 2-D loss surface
+//! around one example (`--surface-example`) and a lower bound of the logits' local Lipschitz
+//! constant in the ε-ball (`--lipschitz-steps`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::flatness::{
-    ExampleFlatness, InputFlatnessConfig, InputHessian, input_flatness, input_surface,
-    kkt_multiplier_l2, logit_lipschitz, loss_curves, summarize,
+    ExampleFlatness, InputFlatnessConfig, InputHessian, estimate_input_flatness, input_surface,
+    kkt_multiplier, logit_lipschitz, loss_curves, summarize,
 };
 use advland_data::derive_seed;
 use advland_schema::flatness::{
@@ -18,7 +18,7 @@ use advland_schema::flatness::{
     LossCurve,
 };
 use advland_schema::{Axis, Cost, Norm, PgdSettings, Precision, Report, write_json};
-use advland_train::attack::{Constraint, constraint_for, standard_normal};
+use advland_train::attack::{Attack, standard_normal};
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{checkpoint_test_set, describe, subset};
 use advland_train::params::{flatten, load_flat};
@@ -135,12 +135,13 @@ pub fn measure(
     let (model, info) = load_checkpoint(&args.checkpoint, device)
         .with_context(|| format!("loading checkpoint {}", args.checkpoint.display()))?;
     let trained = info.settings.adversarial.as_ref();
-    let attack = PgdSettings::new(
+    let settings = PgdSettings::new(
         args.norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
         args.eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
         args.steps,
     );
-    attack.check("attack")?;
+    settings.check("attack")?;
+    let attack = Attack::new(settings);
     let test = checkpoint_test_set(&info, &args.checkpoint).context("loading the data")?;
     let total = test.len();
     let test = subset(test, Some(args.subset), "--subset")?;
@@ -183,11 +184,9 @@ pub fn measure(
         freeze_activations: !args.live_activations,
         ..InputFlatnessConfig::default()
     };
-    let constraint = constraint_for(&attack);
     let adversarial = pgd_attack(
         &model,
         &batch,
-        constraint.as_ref(),
         &attack,
         derive_seed(args.seed, "flatness-attack", 0),
     );
@@ -196,11 +195,19 @@ pub fn measure(
         (InputPoint::Clean, batch.images.clone()),
         (InputPoint::Adversarial, adversarial.adversarial.clone()),
     ] {
-        let per_example = input_flatness(&model, images, batch.labels.clone(), &config)?;
-        let kkt = (point == InputPoint::Adversarial && attack.norm == Norm::L2).then(|| {
-            per_example
-                .iter()
-                .map(|e| kkt_multiplier_l2(e.grad_l2, attack.eps))
+        let op = InputHessian::new(
+            &model,
+            images,
+            batch.labels.clone(),
+            config.fd_step,
+            config.freeze_activations,
+        )?;
+        let per_example = estimate_input_flatness(&op, &config)?;
+        // Prop. B's multiplier belongs to the attack's optimum, not to the clean point.
+        let kkt = (point == InputPoint::Adversarial).then(|| {
+            op.gradient()
+                .chunks_exact(op.example_dim())
+                .map(|g| kkt_multiplier(attack.constraint(), g))
                 .collect::<Vec<_>>()
         });
         points.push(at_point(point, &per_example, kkt.as_deref())?);
@@ -212,21 +219,12 @@ pub fn measure(
         .map(|example| surface(args, &attack, &model, &batch, example, &mut cost))
         .transpose()?;
     let logit_lipschitz = (args.lipschitz_steps > 0)
-        .then(|| {
-            lipschitz(
-                args,
-                &attack,
-                constraint.as_ref(),
-                &model,
-                &batch,
-                &mut cost,
-            )
-        })
+        .then(|| lipschitz(args, &attack, &model, &batch, &mut cost))
         .transpose()?;
     let report = FlatnessReport {
         checkpoint: args.checkpoint.display().to_string(),
         epoch: info.epoch,
-        attack: attack.clone(),
+        attack: attack.settings().clone(),
         precision: args.precision,
         examples: n,
         frozen_activations: !args.live_activations,
@@ -235,7 +233,10 @@ pub fn measure(
         surface,
         logit_lipschitz,
     };
-    let config = serde_json::json!({ "args": crate::meta::args_config(args), "attack": attack });
+    let config = serde_json::json!({
+        "args": crate::meta::args_config(args),
+        "attack": attack.settings(),
+    });
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;
@@ -288,7 +289,7 @@ fn top_k_distributions(examples: &[ExampleFlatness]) -> Result<Vec<Distribution>
 /// example, L2-normalised), t ∈ [−2ε, 2ε].
 fn curves(
     args: &FlatnessArgs,
-    attack: &PgdSettings,
+    attack: &Attack,
     model: &advland_train::Model,
     batch: &Batch,
 ) -> Result<Vec<LossCurve>> {
@@ -296,8 +297,9 @@ fn curves(
         return Ok(Vec::new());
     }
     let points = args.curve_points.max(2);
+    let eps = attack.settings().eps;
     let ts: Vec<f64> = (0..points)
-        .map(|i| -2.0 * attack.eps + 4.0 * attack.eps * i as f64 / (points - 1) as f64)
+        .map(|i| -2.0 * eps + 4.0 * eps * i as f64 / (points - 1) as f64)
         .collect();
     let dims = batch.images.dims();
     let [n, c, h, w] = dims;
@@ -342,16 +344,17 @@ fn curves(
 /// the costly part).
 fn surface(
     args: &FlatnessArgs,
-    attack: &PgdSettings,
+    attack: &Attack,
     model: &advland_train::Model,
     batch: &Batch,
     example: usize,
     cost: &mut Cost,
 ) -> Result<InputSurface> {
     let [_, c, h, w] = batch.images.dims();
+    let eps = attack.settings().eps;
     let axis = args.surface_grid.unwrap_or(Axis {
-        min: -2.0 * attack.eps,
-        max: 2.0 * attack.eps,
+        min: -2.0 * eps,
+        max: 2.0 * eps,
         points: 21,
     });
     axis.check("--surface-grid")?;
@@ -394,28 +397,28 @@ fn surface(
 /// [`FlatnessArgs::lipschitz_steps`]).
 fn lipschitz(
     args: &FlatnessArgs,
-    attack: &PgdSettings,
-    constraint: &dyn Constraint,
+    attack: &Attack,
     model: &advland_train::Model,
     batch: &Batch,
     cost: &mut Cost,
 ) -> Result<LogitLipschitz> {
-    let settings = PgdSettings {
+    // The attack's ball, with the ascent's own steps and restarts.
+    let threat = attack.settings();
+    let ascent = Attack::new(PgdSettings {
         restarts: args.lipschitz_restarts,
-        ..PgdSettings::new(attack.norm, attack.eps, args.lipschitz_steps)
-    };
+        ..PgdSettings::new(threat.norm, threat.eps, args.lipschitz_steps)
+    });
     let out = logit_lipschitz(
         model,
         batch.images.clone(),
-        constraint,
-        &settings,
+        &ascent,
         derive_seed(args.seed, "flatness-lipschitz", 0),
     )?;
     *cost += out.cost;
     Ok(LogitLipschitz {
         output_norm: "l2".to_owned(),
-        steps: settings.steps,
-        restarts: settings.restarts,
+        steps: ascent.settings().steps,
+        restarts: ascent.settings().restarts,
         estimate: dist(&out.estimate)?,
     })
 }

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use crate::args::{at_least_one, positive_number};
 use advland_analysis::Objective;
-use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData, logistic_loss_d1};
+use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData};
 use advland_analysis::lipschitz::random_directions;
 use advland_analysis::vector::{axpy, norm};
 use advland_data::fashion_mnist_bundled;
@@ -200,7 +200,8 @@ pub fn run(args: &LinearArgs, device_name: &str) -> Result<()> {
     theta0.push(0.0);
 
     let mut norms = Vec::new();
-    let mut l2_theta = None;
+    let mut curved = None;
+    // The flags name one radius per norm; everything below is written once for both.
     for (norm_kind, eps) in [(Norm::Linf, args.eps_linf), (Norm::L2, args.eps_l2)] {
         let loss = AdversarialLinearLoss::new(data.clone(), norm_kind, eps, true)?;
         let (theta, trajectory) = descend(&loss, &theta0, args)
@@ -217,11 +218,13 @@ pub fn run(args: &LinearArgs, device_name: &str) -> Result<()> {
             steps_with_sign_changes,
             last,
         });
-        if norm_kind == Norm::L2 {
-            l2_theta = Some((loss, theta));
+        // C1's sweep follows the curvature term ε·mean|ℓ'|/‖w‖, which only a dual norm that
+        // curves has (L2's; L∞'s ‖·‖₁ is piecewise linear).
+        if loss.curvature_term(&theta)?.is_some() {
+            curved = Some((loss, theta));
         }
     }
-    let (l2_loss, l2_theta) = l2_theta.context("the L2 model was trained")?;
+    let (l2_loss, l2_theta) = curved.context("no trained model has a curvature term")?;
     let l2_scaling = scaling_sweep(&l2_loss, &l2_theta, args).context("the L2 scaling sweep")?;
 
     let class_names = [0, 1].map(|k: usize| pair.class_names.get(k).cloned().unwrap_or_default());
@@ -332,16 +335,6 @@ fn hessian_extremes(
     }
 }
 
-/// mean |ℓ'(m)| over the adversarial margins at θ.
-fn mean_abs_slope(loss: &AdversarialLinearLoss, theta: &[f64]) -> Result<f64> {
-    let margins = loss.margins(theta)?;
-    Ok(margins
-        .iter()
-        .map(|&m| logistic_loss_d1(m).abs())
-        .sum::<f64>()
-        / margins.len() as f64)
-}
-
 /// The final-point measurements of one norm.
 fn analyse(loss: &AdversarialLinearLoss, theta: &[f64], args: &LinearArgs) -> Result<LinearFinal> {
     let d = loss.data().d();
@@ -354,19 +347,14 @@ fn analyse(loss: &AdversarialLinearLoss, theta: &[f64], args: &LinearArgs) -> Re
     let clean_accuracy = margins.iter().filter(|&&m| m + eps_penalty > 0.0).count() as f64 / n;
     let robust_accuracy = margins.iter().filter(|&&m| m > 0.0).count() as f64 / n;
     let w_norm = norm(w);
-    let slope = mean_abs_slope(loss, theta)?;
+    let slope = loss.mean_abs_slope(theta)?;
     let (hessian_max_eigenvalue, hessian_min_eigenvalue, hessian_error) =
         match hessian_extremes(loss, theta) {
             Ok((max, min)) => (Some(max), Some(min), None),
             Err(e) => (None, None, Some(e)),
         };
-    let (curvature_term, l2_bound) = match loss.norm() {
-        Norm::L2 => (
-            Some(loss.eps() * slope / w_norm),
-            Some(loss.l2_smoothness_bound(w)?),
-        ),
-        Norm::Linf => (None, None),
-    };
+    let curvature_term = loss.curvature_term(theta)?;
+    let l2_bound = loss.smoothness_bound(w)?;
     let lipschitz = args
         .radii
         .iter()
@@ -434,8 +422,12 @@ fn scaling_sweep(
                 radius,
                 kappa: loss.local_lipschitz(&point, radius, args.directions, args.seed)?,
                 hessian_max_eigenvalue: hessian_extremes(loss, &point).ok().map(|(max, _)| max),
-                curvature_term: loss.eps() * mean_abs_slope(loss, &point)? / w_norm,
-                bound: loss.l2_smoothness_bound(&point[..d])?,
+                curvature_term: loss
+                    .curvature_term(&point)?
+                    .context("the swept loss has a curvature term")?,
+                bound: loss
+                    .smoothness_bound(&point[..d])?
+                    .context("the swept loss has a smoothness bound")?,
             })
         })
         .collect()

@@ -207,7 +207,7 @@ pub fn measure(
     let report = SharpnessReport {
         objective: ObjectiveInfo {
             kind: args.objective,
-            attack: attack.clone(),
+            attack: attack.as_ref().map(|a| a.settings().clone()),
             precision: args.precision,
             model_mode: "eval".to_owned(),
             frozen_activations: freeze,
@@ -224,7 +224,7 @@ pub fn measure(
     // No `null` for an absent attack: reports never hold nulls (they mark non-finite numbers).
     let mut config = serde_json::json!({ "args": crate::meta::args_config(args) });
     if let Some(a) = &attack {
-        config["attack"] = serde_json::to_value(a)?;
+        config["attack"] = serde_json::to_value(a.settings())?;
     }
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
     meta.duration_s = start.elapsed().as_secs_f64();

@@ -17,13 +17,13 @@ use advland_analysis::surface::{Directions, Plane, PointValues, RandomSpec, eval
 use advland_analysis::vector::norm;
 use advland_data::Dataset;
 use advland_schema::{
-    Axis, Cost, DirectionKind, IgnoreParams, Normalization, PgdSettings, Precision, Report, Shard,
+    Axis, Cost, DirectionKind, IgnoreParams, Normalization, Precision, Report, Shard,
     SurfaceReport, SurfaceValues, file_sha256, sha256_hex, write_json,
 };
-use advland_train::Model;
 use advland_train::checkpoint::{WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
 use advland_train::data::{checkpoint_test_set, describe, subset};
 use advland_train::params::ParamLayout;
+use advland_train::{Attack, Model};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
@@ -197,7 +197,7 @@ pub fn compute(
         directions: directions.info.clone(),
         x: plane.x,
         y: plane.y,
-        attack: attack.clone(),
+        attack: attack.as_ref().map(|a| a.settings().clone()),
         precision: args.precision,
         examples: test.len(),
         shard: args.shard,
@@ -273,7 +273,7 @@ pub fn compute(
         "fingerprint": fingerprint,
     });
     if let Some(a) = &attack {
-        config["attack"] = serde_json::to_value(a)?;
+        config["attack"] = serde_json::to_value(a.settings())?;
     }
     let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
     meta.duration_s = start.elapsed().as_secs_f64();
@@ -324,7 +324,7 @@ fn build(
     data: &Dataset,
     args: &SurfaceArgs,
     kind: ObjectiveKind,
-    attack: Option<PgdSettings>,
+    attack: Option<Attack>,
     freeze_activations: bool,
     device: &Device,
 ) -> Result<ModelObjective> {

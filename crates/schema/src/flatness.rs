@@ -56,8 +56,10 @@ pub struct FlatnessAtPoint {
     pub curvature_along_gradient: Distribution,
     /// Input-Hessian trace (Hutchinson).
     pub hessian_trace: Distribution,
-    /// KKT multiplier λ = ‖∇ₓℓ(x+δ*)‖₂/ε (L2 attacks at adversarial points only; paper.md
-    /// §2.4 Prop. B).
+    /// KKT multiplier λ = ‖∇ₓℓ(x+δ*)‖_*/ε of the attack's constraint, ‖·‖_* its dual norm:
+    /// ‖·‖₂ for L2 (the sphere's curvature bonus of paper.md §2.4 Prop. B), ‖·‖₁ for L∞ (flat
+    /// faces, no curvature bonus: Prop. C). At adversarial points only; reports written before
+    /// it covered L∞ have it for L2 attacks only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kkt_multiplier: Option<Distribution>,
 }

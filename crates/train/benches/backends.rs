@@ -12,11 +12,10 @@ use std::sync::OnceLock;
 
 use advland_data::Dataset;
 use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
-use advland_train::attack::constraint_for;
 use advland_train::loss::cross_entropy;
 use advland_train::optim::{MinibatchGradient, Sgd, StepOutcome};
 use advland_train::params::{flat_gradient, init_seeded};
-use advland_train::{Batch, GradientOracle, Model, ModelShape, UpdateRule, pgd_attack};
+use advland_train::{Attack, Batch, GradientOracle, Model, ModelShape, UpdateRule, pgd_attack};
 use burn::tensor::{DType, Device, Distribution, Tensor};
 
 #[global_allocator]
@@ -165,10 +164,9 @@ fn bench_pgd(bencher: divan::Bencher, backend: Backend, norm: Norm, eps: f64) {
     let device = backend.device();
     let model = cnn(&device);
     let batch = batch(ATTACK_BATCH, &device);
-    let settings = PgdSettings::new(norm, eps, 10);
-    let constraint = constraint_for(&settings);
+    let attack = Attack::new(PgdSettings::new(norm, eps, 10));
     bencher.bench_local(|| {
-        let out = pgd_attack(&model, &batch, constraint.as_ref(), &settings, 0);
+        let out = pgd_attack(&model, &batch, &attack, 0);
         device.sync().expect("the backend finishes the attack");
         out
     });

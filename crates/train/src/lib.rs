@@ -6,8 +6,8 @@
 //!   [`params::flat_gradient`]) with PyTorch names ([`params::ParamLayout`]);
 //! - [`checkpoint`]: PyTorch-layout safetensors and checkpoint directories, with the state that
 //!   resumes a run exactly ([`checkpoint::load_resume`]);
-//! - [`attack`]: [`pgd_attack`] over a [`Constraint`]; the norm appears only in
-//!   [`attack::constraint_for`];
+//! - [`attack`]: [`pgd_attack`] runs an [`Attack`] (PGD settings with their ball, a
+//!   [`Constraint`]); the norm appears only in [`attack::ball`];
 //! - [`optim`]: [`UpdateRule`]s fed by a [`GradientOracle`]: [`optim::Sgd`] and
 //!   [`optim::EntropySgd`], whose Langevin chain asks the oracle at its own iterates;
 //! - [`trainer`]: [`train`] (from scratch or from a [`checkpoint::Resume`]), [`evaluate`], and
@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
-//! use advland_train::{Batch, Model, ModelShape, attack::constraint_for, pgd_attack};
+//! use advland_train::{Attack, Batch, Model, ModelShape, pgd_attack};
 //! use burn::tensor::{Device, Tensor};
 //!
 //! let device = Device::flex().autodiff();
@@ -29,8 +29,8 @@
 //!     images: Tensor::ones([2, 1, 4, 4], &device).mul_scalar(0.5),
 //!     labels: Tensor::zeros([2], &device),
 //! };
-//! let pgd = PgdSettings::new(Norm::Linf, 0.1, 5);
-//! let out = pgd_attack(&model, &batch, constraint_for(&pgd).as_ref(), &pgd, 0);
+//! let attack = Attack::new(PgdSettings::new(Norm::Linf, 0.1, 5));
+//! let out = pgd_attack(&model, &batch, &attack, 0);
 //! assert_eq!(out.adversarial.dims(), [2, 1, 4, 4]);
 //! ```
 // Library code never prints: progress goes through observers, data into return values.
@@ -47,7 +47,7 @@ pub mod optim;
 pub mod params;
 pub mod trainer;
 
-pub use attack::{Constraint, pgd_attack};
+pub use attack::{Attack, Constraint, pgd_attack};
 pub use batch::Batch;
 pub use error::{Error, Result};
 pub use model::{Model, ModelShape};

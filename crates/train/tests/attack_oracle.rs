@@ -10,9 +10,8 @@
 #![allow(clippy::unwrap_used)]
 
 use advland_schema::{Norm, PgdSettings};
-use advland_train::attack::constraint_for;
 use advland_train::params::to_host;
-use advland_train::{Batch, Model, pgd_attack};
+use advland_train::{Attack, Batch, Model, pgd_attack};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 const D: usize = 12;
@@ -63,7 +62,7 @@ fn check_pgd_reaches_closed_form(
     let mut pgd = PgdSettings::new(norm, eps, steps);
     pgd.step_size = step_size;
     pgd.random_start = random_start;
-    let out = pgd_attack(&model, &batch, constraint_for(&pgd).as_ref(), &pgd, 9);
+    let out = pgd_attack(&model, &batch, &Attack::new(pgd), 9);
     let adv = to_host(&out.adversarial.inner().reshape([2 * D]));
     for (example, y) in [(0usize, -1.0f32), (1, 1.0)] {
         let want = optimum(norm, eps, &w, y);
@@ -106,8 +105,8 @@ fn pgd_keeps_inputs_in_the_unit_box() {
         labels: Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1], [2]), &device),
     };
     for norm in [Norm::Linf, Norm::L2] {
-        let pgd = PgdSettings::new(norm, 0.5, 10);
-        let out = pgd_attack(&model, &batch, constraint_for(&pgd).as_ref(), &pgd, 1);
+        let attack = Attack::new(PgdSettings::new(norm, 0.5, 10));
+        let out = pgd_attack(&model, &batch, &attack, 1);
         let adv = to_host(&out.adversarial.inner().reshape([2 * D]));
         assert!(
             adv.iter().all(|v| (0.0..=1.0).contains(v)),
@@ -133,8 +132,8 @@ fn restarts_keep_the_worst_per_example() {
     let loss = |x: Tensor<4>| {
         to_host(&advland_train::loss::cross_entropy(model.forward(x), batch.labels.clone()).inner())
     };
-    let a = loss(pgd_attack(&model, &batch, constraint_for(&one).as_ref(), &one, 3).adversarial);
-    let out = pgd_attack(&model, &batch, constraint_for(&many).as_ref(), &many, 3);
+    let a = loss(pgd_attack(&model, &batch, &Attack::new(one), 3).adversarial);
+    let out = pgd_attack(&model, &batch, &Attack::new(many), 3);
     let b = loss(out.adversarial);
     for (x, y) in a.iter().zip(&b) {
         assert!(y + 1e-6 >= *x, "restarts lost loss: {y} < {x}");

@@ -2,9 +2,9 @@
 //! "A Closer Look at Accuracy vs. Robustness", the estimate RobustBench-style evaluations
 //! report).
 
-use advland_schema::{Cost, PgdSettings};
+use advland_schema::Cost;
 use advland_train::Model;
-use advland_train::attack::{Constraint, projected_ascent};
+use advland_train::attack::{Attack, projected_ascent};
 use burn::tensor::Tensor;
 
 use super::operator::{check_finite, model_in, to_host};
@@ -24,14 +24,14 @@ pub struct LogitLipschitzEstimate {
 const MIN_DISTANCE: f64 = 1e-12;
 
 /// A lower bound of the local Lipschitz constant of the logits f around each example,
-/// L(x) = sup_{x' ∈ B(x, ε) ∩ `[0,1]^d`} ‖f(x') − f(x)‖₂ / ‖x' − x‖ with ‖·‖ the norm of
-/// `constraint` (L∞ or L2): the ratio is maximised over x' by the attack's projected ascent
+/// L(x) = sup_{x' ∈ B(x, ε) ∩ `[0,1]^d`} ‖f(x') − f(x)‖₂ / ‖x' − x‖ with B and ‖·‖ the ball
+/// of `attack` (L∞ or L2): the ratio is maximised over x' by the attack's projected ascent
 /// ([`projected_ascent`], the same projections, box clipping, random starts and restarts as
-/// PGD, `settings.steps` steps of size `settings.step_size`) and evaluated at the point it
-/// ends at. Any x' gives a lower bound; the ascent makes it tight where the ratio is
+/// PGD, `steps` steps of size `step_size` from `attack`'s settings) and evaluated at the
+/// point it ends at. Any x' gives a lower bound; the ascent makes it tight where the ratio is
 /// well-behaved (for a linear f = Wx + b in L2 it approaches σ_max(W)).
 ///
-/// Starts are the attack's random points of the ball (`settings.random_start` must be true:
+/// Starts are the attack's random points of the ball (`random_start` must be true:
 /// at x' = x the ratio is 0/0), not a tiny Gaussian around x as in Yang et al.'s code: the
 /// ratio of a linear map is scale-free, and starts spread over the ball see more of it.
 ///
@@ -41,15 +41,15 @@ const MIN_DISTANCE: f64 = 1e-12;
 /// `images`: `[b, c, h, w]` → `estimate`: `[b]`
 ///
 /// # Errors
-/// Settings that fail [`PgdSettings::check`], no random start, a non-autodiff device,
-/// non-finite ratios.
-pub fn logit_lipschitz<C: Constraint + ?Sized>(
+/// Settings that fail [`PgdSettings::check`](advland_schema::PgdSettings::check), no random
+/// start, a non-autodiff device, non-finite ratios.
+pub fn logit_lipschitz(
     model: &Model,
     images: Tensor<4>,
-    constraint: &C,
-    settings: &PgdSettings,
+    attack: &Attack,
     seed: u64,
 ) -> Result<LogitLipschitzEstimate> {
+    let settings = attack.settings();
     settings
         .check("lipschitz")
         .map_err(|e| Error::InvalidConfig {
@@ -81,10 +81,13 @@ pub fn logit_lipschitz<C: Constraint + ?Sized>(
             .reshape([b])
             .clamp_min(1e-300)
             .sqrt();
-        let bottom = constraint.norm(xp - x.clone()).clamp_min(MIN_DISTANCE);
+        let bottom = attack
+            .constraint()
+            .norm(xp - x.clone())
+            .clamp_min(MIN_DISTANCE);
         top / bottom
     };
-    let out = projected_ascent(&x, constraint, settings, seed, ratio);
+    let out = projected_ascent(&x, attack, seed, ratio);
     let estimate = to_host(ratio(out.adversarial).detach().to_data());
     check_finite("logit Lipschitz ratio", &estimate, settings.steps)?;
     let mut cost = out.cost;

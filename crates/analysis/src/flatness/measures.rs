@@ -2,6 +2,7 @@
 
 use advland_data::random::SplitMix64;
 use advland_train::Model;
+use advland_train::attack::Constraint;
 use advland_train::loss::cross_entropy;
 use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
@@ -215,13 +216,21 @@ pub fn estimate_input_flatness<G: InputGradients>(
     Ok(out)
 }
 
-/// The KKT multiplier of an active L2 constraint (paper.md §2.4 Prop. B): at δ* on the
-/// sphere ‖δ‖ = ε, ∇ₓℓ(x+δ*) = λδ* with λ = ‖∇ₓℓ(x+δ*)‖₂/ε ≥ 0 — the extra curvature the
-/// sphere adds to the inner problem, so β_adv,L2 ≲ L_θθ + L_θx·L_xθ/(μ + λ).
+/// The KKT multiplier λ = ‖∇ₓℓ(x+δ*)‖_*/ε ≥ 0 of the attack's active constraint, from one
+/// example's input gradient `grad` at the adversarial point, with ‖·‖_* the dual norm of
+/// `ball` ([`Constraint::dual_norm`]; paper.md §2.4 Prop. B, written for any norm).
 ///
-/// `eps` must be positive (ε = 0 gives ∞ or NaN).
-pub fn kkt_multiplier_l2(grad_l2_at_adversarial: f64, eps: f64) -> f64 {
-    grad_l2_at_adversarial / eps
+/// With the constraint written ½‖δ‖² ≤ ½ε², stationarity at δ* on the boundary ‖δ*‖ = ε is
+/// ∇ₓℓ ∈ λε·∂‖δ*‖; every u ∈ ∂‖δ*‖ has ‖u‖_* = 1, so λ = ‖∇ₓℓ‖_*/ε:
+/// - L2: ∇ₓℓ = λδ*, λ = ‖∇ₓℓ‖₂/ε. The Lagrangian's δ-Hessian is ∇²ₓℓ − λI, the extra
+///   curvature the sphere adds to the inner problem, so β_adv,L2 ≲ L_θθ + L_θx·L_xθ/(μ + λ).
+/// - L∞: λ = ‖∇ₓℓ‖₁/ε. The cube's faces are flat (Prop. C): λ says how hard the loss pushes
+///   against the ball, but adds no curvature.
+///
+/// Like Prop. B this ignores the `[0,1]` box, and it describes δ* only where PGD reached the
+/// boundary. `ball.eps()` must be positive (ε = 0 gives ∞ or NaN).
+pub fn kkt_multiplier(ball: &dyn Constraint, grad: &[f64]) -> f64 {
+    ball.dual_norm(grad) / ball.eps()
 }
 
 /// 1-D loss curves (paper.md §3.2 E-C): `out[i][n]` = ℓ(x_n + t_i·v_n) for each t in `ts`
@@ -268,8 +277,38 @@ pub fn loss_curves(
 mod tests {
     use super::*;
 
+    use advland_train::attack::{L2, Linf};
+
+    /// ℓ(x) = ⟨g, x⟩ has ∇ₓℓ = g everywhere, and over the ball its maximiser is δ* = ε·s(g)
+    /// (Hölder; s = sign for L∞, g/‖g‖₂ for L2). Stationarity must hold with the multiplier:
+    /// u = g/(λε) lies in the subdifferential of ‖·‖ at δ*, i.e. ‖u‖_* = 1 and ⟨u, δ*⟩ = ε.
+    fn check_kkt_on_a_linear_loss(ball: &dyn Constraint, want: f64) {
+        let g = [3.0, -4.0, 0.0];
+        let lambda = kkt_multiplier(ball, &g);
+        assert!(
+            (lambda - want).abs() < 1e-12,
+            "λ = {lambda}, closed form {want}"
+        );
+        let eps = ball.eps();
+        let delta: Vec<f64> = ball
+            .dual_norm_gradient(&g)
+            .iter()
+            .map(|s| eps * s)
+            .collect();
+        let u: Vec<f64> = g.iter().map(|v| v / (lambda * eps)).collect();
+        assert!((ball.dual_norm(&u) - 1.0).abs() < 1e-12);
+        assert!((dot(&u, &delta) - eps).abs() < 1e-12);
+    }
+
     #[test]
-    fn kkt_multiplier_is_gradient_norm_over_radius() {
-        assert_eq!(kkt_multiplier_l2(0.5, 0.25), 2.0);
+    fn kkt_multiplier_linf_is_l1_gradient_norm_over_radius() {
+        // ‖(3, −4, 0)‖₁ / 0.5
+        check_kkt_on_a_linear_loss(&Linf { eps: 0.5 }, 14.0);
+    }
+
+    #[test]
+    fn kkt_multiplier_l2_is_l2_gradient_norm_over_radius() {
+        // ‖(3, −4, 0)‖₂ / 0.5
+        check_kkt_on_a_linear_loss(&L2 { eps: 0.5 }, 10.0);
     }
 }

@@ -2,8 +2,8 @@
 //! Props. A–C, §3.2 E-C).
 //!
 //! Per example, at clean or adversarial inputs x:
-//! - ‖∇ₓℓ‖₂ and ‖∇ₓℓ‖₁ — Prop. B's KKT multiplier is λ = ‖∇ₓℓ(x+δ*)‖₂/ε
-//!   ([`kkt_multiplier_l2`]);
+//! - ‖∇ₓℓ‖₂ and ‖∇ₓℓ‖₁ — the dual norms of the L2 and L∞ balls; Prop. B's KKT multiplier is
+//!   λ = ‖∇ₓℓ(x+δ*)‖_*/ε in the attack's dual norm ([`kkt_multiplier`]);
 //! - the k eigenvalues of largest |λ| of the input Hessian ∇²ₓℓ (Prop. A's curvature μ
 //!   enters the bound β_adv ≤ L_θθ + L_θx·L_xθ/μ), the curvature along the gradient
 //!   gᵀHg/‖g‖² and the Hessian trace (Hutchinson);
@@ -39,8 +39,8 @@ mod surface;
 
 pub use logit_lipschitz::{LogitLipschitzEstimate, logit_lipschitz};
 pub use measures::{
-    ExampleFlatness, InputFlatnessConfig, estimate_input_flatness, input_flatness,
-    kkt_multiplier_l2, loss_curves,
+    ExampleFlatness, InputFlatnessConfig, estimate_input_flatness, input_flatness, kkt_multiplier,
+    loss_curves,
 };
 pub use operator::{GradientFn, InputGradients, InputHessian, ModelGradients};
 pub use summary::{Summary, spearman, summarize};

@@ -1,8 +1,11 @@
 //! The closed-form loss, its derivatives and the jump/smoothness measurements.
 
+use std::sync::Arc;
+
 use advland_data::Dataset;
 use advland_data::random::{SplitMix64, box_muller};
 use advland_schema::Norm;
+use advland_train::attack::{Constraint, ball};
 
 use crate::error::{Error, Result};
 use crate::objective::Objective;
@@ -29,17 +32,6 @@ pub fn logistic_loss_d1(m: f64) -> f64 {
 pub fn logistic_loss_d2(m: f64) -> f64 {
     let e = (-m.abs()).exp();
     e / ((1.0 + e) * (1.0 + e))
-}
-
-/// sign(v) with sign(0) = 0 (also for −0.0, which `f64::signum` maps to −1).
-fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
 }
 
 /// A binary data set for the linear analysis: inputs in f64 and labels y ∈ {−1, +1}.
@@ -139,14 +131,19 @@ impl BinaryLinearData {
 ///
 /// L(θ) = (1/N) Σ_n ℓ(m_n),  m_n = y_n(wᵀx_n + b) − ε‖w‖_q,  θ = (w, b),
 ///
-/// with q = 1 for [`Norm::Linf`] and q = 2 for [`Norm::L2`], ℓ the logistic loss, and b
-/// present (last in θ) only when `bias` is on. The `[0,1]` input box is ignored (unconstrained
-/// inputs). L is convex: ℓ is convex and decreasing, m is concave in θ.
+/// with ‖·‖_q the dual norm of the attack's (q = 1 for [`Norm::Linf`], q = 2 for
+/// [`Norm::L2`]; [`Constraint::dual_norm`]), ℓ the logistic loss, and b present (last in θ)
+/// only when `bias` is on. The `[0,1]` input box is ignored (unconstrained inputs). L is
+/// convex: ℓ is convex and decreasing, m is concave in θ.
+///
+/// Everything that differs between the norms — ‖w‖_q, its gradient s(w), its kinks and its
+/// curvature — comes from the attack's ball ([`advland_train::attack::ball`]), so the formulas
+/// here are written once.
 #[derive(Clone, Debug)]
 pub struct AdversarialLinearLoss {
     data: BinaryLinearData,
     norm: Norm,
-    eps: f64,
+    ball: Arc<dyn Constraint>,
     bias: bool,
 }
 
@@ -165,7 +162,7 @@ impl AdversarialLinearLoss {
         Ok(Self {
             data,
             norm,
-            eps,
+            ball: ball(norm, eps),
             bias,
         })
     }
@@ -182,7 +179,7 @@ impl AdversarialLinearLoss {
 
     /// The radius ε.
     pub fn eps(&self) -> f64 {
-        self.eps
+        self.ball.eps()
     }
 
     /// Whether θ ends with a bias b.
@@ -192,10 +189,7 @@ impl AdversarialLinearLoss {
 
     /// ‖w‖_q, the dual norm of the attack norm: ‖w‖₁ for L∞, ‖w‖₂ for L2 (paper.md §2.3).
     pub fn dual_norm(&self, w: &[f64]) -> f64 {
-        match self.norm {
-            Norm::Linf => w.iter().map(|v| v.abs()).sum(),
-            Norm::L2 => norm(w),
-        }
+        self.ball.dual_norm(w)
     }
 
     /// s(w) = ∇‖w‖_q where it exists: sign(w) for L∞, w/‖w‖₂ for L2 (paper.md §2.3). The
@@ -205,14 +199,21 @@ impl AdversarialLinearLoss {
     /// subdifferential (sign(0) = 0, s(0) = 0). For L∞ that is also what PGD does there: the
     /// input gradient's coordinate is exactly 0 and its sign step is 0.
     pub fn dual_direction(&self, w: &[f64]) -> Vec<f64> {
-        match self.norm {
-            Norm::Linf => w.iter().map(|&v| sign(v)).collect(),
-            Norm::L2 => {
-                let mut s = w.to_vec();
-                normalize(&mut s);
-                s
-            }
-        }
+        self.ball.dual_norm_gradient(w)
+    }
+
+    /// mean |ℓ'(m_n)| over the adversarial margins at θ: the weight of the ε s(w) term in
+    /// ∇L, hence of its jumps and its curvature.
+    ///
+    /// # Errors
+    /// θ of the wrong length.
+    pub fn mean_abs_slope(&self, theta: &[f64]) -> Result<f64> {
+        let margins = self.margins(theta)?;
+        Ok(margins
+            .iter()
+            .map(|&m| logistic_loss_d1(m).abs())
+            .sum::<f64>()
+            / margins.len() as f64)
     }
 
     /// The adversarial margins m_n = y_n(wᵀx_n + b) − ε‖w‖_q (paper.md §2.3).
@@ -221,7 +222,7 @@ impl AdversarialLinearLoss {
     /// θ of the wrong length.
     pub fn margins(&self, theta: &[f64]) -> Result<Vec<f64>> {
         let (w, b) = self.split(theta)?;
-        let penalty = self.eps * self.dual_norm(w);
+        let penalty = self.eps() * self.dual_norm(w);
         Ok(self
             .data
             .x
@@ -234,34 +235,33 @@ impl AdversarialLinearLoss {
     /// The exact Hessian ∇²L(θ), dense row-major `[p, p]` with p = d (+1 with a bias)
     /// (paper.md §2.3 \[DERIVED\]). With a_n = ∂m_n/∂θ = (y_n x_n − ε s(w), y_n):
     ///
-    /// ∇²L = (1/N) Σ_n ℓ''(m_n) a_n a_nᵀ + (1/N) Σ_n ℓ'(m_n) ∇²m_n.
+    /// ∇²L = (1/N) Σ_n ℓ''(m_n) a_n a_nᵀ + (1/N) Σ_n ℓ'(m_n) ∇²m_n,
     ///
-    /// - L∞: ∇²m_n = 0 off the hyper-planes w_i = 0, so only the first term remains.
-    /// - L2: ∇²m_n = −ε(I − ŵŵᵀ)/‖w‖ on the w block (the Jacobian of ŵ = w/‖w‖), so the w block
-    ///   gains −ε·mean ℓ'(m)·(I − ŵŵᵀ)/‖w‖ = +ε·mean|ℓ'(m)|·(I − ŵŵᵀ)/‖w‖ (ℓ' < 0: positive
+    /// with ∇²m_n = −ε∇²‖w‖_q on the w block
+    /// ([`Constraint::add_dual_norm_hessian`]):
+    ///
+    /// - L∞: ∇²‖w‖₁ = 0 off the hyper-planes w_i = 0, so only the first term remains.
+    /// - L2: ∇²‖w‖₂ = (I − ŵŵᵀ)/‖w‖ (the Jacobian of ŵ = w/‖w‖), so the w block gains
+    ///   −ε·mean ℓ'(m)·(I − ŵŵᵀ)/‖w‖ = +ε·mean|ℓ'(m)|·(I − ŵŵᵀ)/‖w‖ (ℓ' < 0: positive
     ///   semi-definite, as convexity demands). Its norm ε·mean|ℓ'|/‖w‖ is the 1/‖w‖ blow-up of C1.
     ///
     /// # Errors
-    /// θ of the wrong length, or a point where no Hessian exists: some w_i = 0 (L∞; the
-    /// gradient jumps there) or w = 0 (L2).
+    /// θ of the wrong length, or a point where no Hessian exists because ‖w‖_q has a kink there
+    /// ([`Constraint::dual_norm_kink`]): some w_i = 0 (L∞; the gradient jumps there) or w = 0
+    /// (L2).
     pub fn hessian(&self, theta: &[f64]) -> Result<Vec<f64>> {
         let (w, _) = self.split(theta)?;
-        match self.norm {
-            Norm::Linf if w.contains(&0.0) => {
-                return Err(invalid(
-                    "theta",
-                    "the L∞ adversarial loss has no Hessian where some w_i = 0 (paper.md §2.3)"
-                        .to_owned(),
-                ));
-            }
-            Norm::L2 if norm(w) == 0.0 => {
-                return Err(invalid(
-                    "theta",
-                    "the L2 adversarial loss has no Hessian at w = 0 (paper.md §2.3)".to_owned(),
-                ));
-            }
-            _ => {}
+        if let Some(kink) = self.ball.dual_norm_kink(w) {
+            return Err(invalid(
+                "theta",
+                format!(
+                    "the {} adversarial loss has no Hessian at this θ: ‖w‖_q has a kink there \
+                     ({kink}; paper.md §2.3)",
+                    self.norm
+                ),
+            ));
         }
+        let eps = self.eps();
         let (d, p) = (self.data.d, self.dim());
         let n = self.data.n() as f64;
         let s = self.dual_direction(w);
@@ -271,7 +271,7 @@ impl AdversarialLinearLoss {
         let mut mean_d1 = 0.0;
         for ((x, &y), &m) in self.data.x.chunks_exact(d).zip(&self.data.y).zip(&margins) {
             for ((ai, xi), si) in a.iter_mut().zip(x).zip(&s) {
-                *ai = y * xi - self.eps * si;
+                *ai = y * xi - eps * si;
             }
             if self.bias {
                 a[d] = y;
@@ -291,15 +291,8 @@ impl AdversarialLinearLoss {
                 h[j * p + k] = h[k * p + j];
             }
         }
-        if self.norm == Norm::L2 {
-            let coef = -self.eps * mean_d1 / norm(w);
-            for j in 0..d {
-                h[j * p + j] += coef;
-                for k in 0..d {
-                    h[j * p + k] -= coef * s[j] * s[k];
-                }
-            }
-        }
+        self.ball
+            .add_dual_norm_hessian(w, -eps * mean_d1, &mut h, p);
         Ok(h)
     }
 
@@ -312,24 +305,17 @@ impl AdversarialLinearLoss {
     ///   0 too, when the crossing passes through w = 0, s flips from e_i to −e_i and the jump is
     ///   again 2ε·mean|ℓ'(m⁰)|.
     ///
+    /// Both are one rule: s jumps (from +e_i to −e_i in coordinate i) exactly where the crossing
+    /// passes through a kink of ‖·‖_q ([`Constraint::dual_norm_kink`]).
+    ///
     /// # Errors
     /// θ of the wrong length, `i >= d`.
     pub fn linf_jump(&self, theta: &[f64], i: usize) -> Result<f64> {
         let at_zero = self.with_weight(theta, i, 0.0)?;
-        let through_kink = match self.norm {
-            Norm::Linf => true,
-            Norm::L2 => norm(&at_zero[..self.data.d]) == 0.0,
-        };
-        if !through_kink {
+        if self.ball.dual_norm_kink(&at_zero[..self.data.d]).is_none() {
             return Ok(0.0);
         }
-        let margins = self.margins(&at_zero)?;
-        let mean_abs_d1 = margins
-            .iter()
-            .map(|&m| logistic_loss_d1(m).abs())
-            .sum::<f64>()
-            / margins.len() as f64;
-        Ok(2.0 * self.eps * mean_abs_d1)
+        Ok(2.0 * self.eps() * self.mean_abs_slope(&at_zero)?)
     }
 
     /// The measured jump ‖∇L(θ with w_i = +t) − ∇L(θ with w_i = −t)‖₂ across the hyper-plane
@@ -350,32 +336,53 @@ impl AdversarialLinearLoss {
         Ok(norm(&diff))
     }
 
-    /// Upper bound on ‖∇²L‖₂ at weights `w` for the L2 loss (paper.md §2.3 \[DERIVED\], C1):
+    /// The curvature term of ∇²L at θ, ‖(1/N) Σ_n ℓ'(m_n) ∇²m_n‖₂ = ε·mean|ℓ'(m)|/r with r the
+    /// radius of curvature of ‖·‖_q at w ([`Constraint::dual_norm_curvature_radius`]):
+    /// ε·mean|ℓ'(m)|/‖w‖ for L2, the 1/‖w‖ blow-up of C1 (paper.md §2.3 \[DERIVED\]). `None`
+    /// for L∞, whose ‖·‖₁ is piecewise linear: no curvature term, the non-smoothness is in
+    /// gradient jumps instead ([`Self::linf_jump`]).
     ///
-    /// ‖∇²L‖ ≤ mean ℓ''(m)‖a‖² + ε·mean|ℓ'(m)|/‖w‖ ≤ ((max_n ‖x_n‖ + ε)² + [bias])/4 + ε/‖w‖,
+    /// # Errors
+    /// θ of the wrong length.
+    pub fn curvature_term(&self, theta: &[f64]) -> Result<Option<f64>> {
+        let (w, _) = self.split(theta)?;
+        let Some(radius) = self.ball.dual_norm_curvature_radius(w) else {
+            return Ok(None);
+        };
+        Ok(Some(self.eps() * self.mean_abs_slope(theta)? / radius))
+    }
+
+    /// Upper bound on ‖∇²L‖₂ at weights `w` where ‖·‖_q curves (L2; paper.md §2.3
+    /// \[DERIVED\], C1):
     ///
-    /// using ℓ'' ≤ 1/4, |ℓ'| ≤ 1 and ‖a_n‖² ≤ (‖x_n‖ + ε)² + 1, where the + 1 is the bias
-    /// coordinate of a_n (absent, as in paper.md, without a bias). +∞ at w = 0. Uses this
-    /// loss's ε and data whatever its norm; the bound is meaningful for [`Norm::L2`].
+    /// ‖∇²L‖ ≤ mean ℓ''(m)‖a‖² + ε·mean|ℓ'(m)|/‖w‖ ≤ ((max_n ‖x_n‖ + ε)² + \[bias\])/4 + ε/‖w‖,
+    ///
+    /// using ℓ'' ≤ 1/4, |ℓ'| ≤ 1 and ‖a_n‖² ≤ (‖x_n‖ + ε)² + 1 (‖s(w)‖₂ = 1), where the + 1 is
+    /// the bias coordinate of a_n (absent, as in paper.md, without a bias); ‖w‖ is the radius of
+    /// curvature of ‖·‖_q ([`Constraint::dual_norm_curvature_radius`]). +∞ at w = 0. `None` for
+    /// L∞: ‖·‖₁ is piecewise linear and L has no Hessian bound across its kinks.
     ///
     /// # Errors
     /// `w` not of length d.
-    pub fn l2_smoothness_bound(&self, w: &[f64]) -> Result<f64> {
+    pub fn smoothness_bound(&self, w: &[f64]) -> Result<Option<f64>> {
         if w.len() != self.data.d {
             return Err(Error::Dimension {
                 expected: self.data.d,
                 got: w.len(),
             });
         }
-        let reach = self.data.max_row_norm() + self.eps;
+        let Some(radius) = self.ball.dual_norm_curvature_radius(w) else {
+            return Ok(None);
+        };
+        let eps = self.eps();
+        let reach = self.data.max_row_norm() + eps;
         let bias = if self.bias { 1.0 } else { 0.0 };
-        let w_norm = norm(w);
-        let curvature = if w_norm > 0.0 {
-            self.eps / w_norm
+        let curvature = if radius > 0.0 {
+            eps / radius
         } else {
             f64::INFINITY
         };
-        Ok((reach * reach + bias) / 4.0 + curvature)
+        Ok(Some((reach * reach + bias) / 4.0 + curvature))
     }
 
     /// Local Lipschitz estimate of ∇L (paper.md §3.2 E-A (ii)):
@@ -471,7 +478,7 @@ impl Objective for AdversarialLinearLoss {
             sum_cy += c * y;
         }
         // The −ε s(w) part of ∂m/∂w is the same for every example, so it is added once.
-        axpy(-self.eps * sum_c, &self.dual_direction(w), &mut grad[..d]);
+        axpy(-self.eps() * sum_c, &self.dual_direction(w), &mut grad[..d]);
         if self.bias {
             grad[d] = sum_cy;
         }

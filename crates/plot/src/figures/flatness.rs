@@ -24,9 +24,11 @@ pub fn flatness_figures(r: &FlatnessReport) -> Vec<FigureSpec> {
             Some(p.curvature_along_gradient)
         }),
         ("tr ∇²ₓℓ", "Hutchinson", |p| Some(p.hessian_trace)),
-        ("KKT multiplier λ", "‖∇ₓℓ(x+δ*)‖₂/ε", |p| {
-            p.kkt_multiplier
-        }),
+        (
+            "KKT multiplier λ",
+            "‖∇ₓℓ(x+δ*)‖_*/ε (dual norm)",
+            |p| p.kkt_multiplier,
+        ),
     ];
     let charts: Vec<Chart> = measures
         .iter()

@@ -1,15 +1,24 @@
 //! The only code in advland that differs between L∞ and L2 attacks (paper.md §1.3).
 //!
-//! PGD, training, evaluation, tests and reports are written once against [`Constraint`];
-//! adding a norm means one struct here and one arm in [`constraint_for`].
+//! PGD, training, evaluation, tests and reports are written once against [`Constraint`]
+//! (through [`Attack`](super::Attack), which pairs it with its PGD settings); so are the
+//! analyses that need the ball's dual norm ‖·‖_* (the worst-case margin of a linear model, the
+//! KKT multiplier of an active constraint). Adding a norm means one struct here and one arm in
+//! [`ball`].
 
-use advland_schema::{Norm, PgdSettings};
+use std::sync::Arc;
+
+use advland_schema::Norm;
 use burn::tensor::Tensor;
 use rand::Rng;
 
-/// A perturbation ball B(ε) as seen by projected gradient ascent. `Send + Sync` so that
+/// A perturbation ball B(ε) as seen by projected gradient ascent, and its dual norm
+/// ‖g‖_* = max_{‖δ‖ ≤ 1} ⟨g, δ⟩ as seen by the closed forms built on it. `Send + Sync` so that
 /// analyses can evaluate grid points on several threads with one shared constraint.
-pub trait Constraint: Send + Sync {
+///
+/// The dual-norm methods take host f64 vectors: their callers (closed-form linear models,
+/// per-example input gradients of the flatness analysis) hold their numbers on the host.
+pub trait Constraint: Send + Sync + std::fmt::Debug {
     /// The radius ε.
     fn eps(&self) -> f64;
 
@@ -36,6 +45,34 @@ pub trait Constraint: Send + Sync {
     /// A random starting point in the ball for one example of `dim` values, drawn on the host
     /// so that a seed gives the same start on every backend.
     fn random_start(&self, dim: usize, rng: &mut dyn rand::RngCore) -> Vec<f32>;
+
+    /// The dual norm ‖v‖_*: ‖v‖₁ for L∞, ‖v‖₂ for L2 (Hölder). A linear score wᵀx loses at
+    /// most ε‖w‖_* over the ball (paper.md §2.3), and a gradient g at an active constraint
+    /// has KKT multiplier ‖g‖_*/ε (§2.4 Prop. B).
+    fn dual_norm(&self, v: &[f64]) -> f64;
+
+    /// s(v) = ∇‖v‖_*, the unit-ball point attaining ⟨v, s⟩ = ‖v‖_*: sign(v) for L∞,
+    /// v/‖v‖₂ for L2 (the host twin of [`Self::ascent_direction`]). At a kink (see
+    /// [`Self::dual_norm_kink`]) the centre of the subdifferential: sign(0) = 0, s(0) = 0.
+    fn dual_norm_gradient(&self, v: &[f64]) -> Vec<f64>;
+
+    /// Why ‖·‖_* has no gradient at v (L∞: "a coordinate is 0", L2: "the vector is 0"), or
+    /// `None` where it has one — and then a Hessian as well.
+    fn dual_norm_kink(&self, v: &[f64]) -> Option<&'static str>;
+
+    /// The radius of curvature of ‖·‖_* at v: ‖v‖₂ for L2, whose Hessian (I − v̂v̂ᵀ)/‖v‖₂
+    /// has the one non-zero eigenvalue 1/‖v‖₂ (0 at v = 0, where the curvature is unbounded).
+    /// `None` for L∞: ‖·‖₁ is piecewise linear, its Hessian 0 between the kinks, and all its
+    /// bending is in the gradient's jumps across them.
+    fn dual_norm_curvature_radius(&self, v: &[f64]) -> Option<f64>;
+
+    /// h ← h + c·∇²‖v‖_* on the leading d×d block (d = `v.len()`) of the row-major matrix `h`
+    /// with rows of `stride` values. Where ‖·‖_* has a kink (see [`Self::dual_norm_kink`])
+    /// there is no Hessian and `h` is not meaningful.
+    ///
+    /// # Panics
+    /// If `h` has fewer than (d − 1)·stride + d values.
+    fn add_dual_norm_hessian(&self, v: &[f64], c: f64, h: &mut [f64], stride: usize);
 }
 
 /// L∞ ball: max_i |δ_i| ≤ ε.
@@ -71,6 +108,36 @@ impl Constraint for Linf {
             .map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * self.eps) as f32)
             .collect()
     }
+    fn dual_norm(&self, v: &[f64]) -> f64 {
+        v.iter().map(|x| x.abs()).sum()
+    }
+    fn dual_norm_gradient(&self, v: &[f64]) -> Vec<f64> {
+        v.iter().map(|&x| sign(x)).collect()
+    }
+    fn dual_norm_kink(&self, v: &[f64]) -> Option<&'static str> {
+        v.contains(&0.0).then_some("a coordinate is 0")
+    }
+    fn dual_norm_curvature_radius(&self, _v: &[f64]) -> Option<f64> {
+        None
+    }
+    fn add_dual_norm_hessian(&self, _v: &[f64], _c: f64, _h: &mut [f64], _stride: usize) {}
+}
+
+/// sign(v) with sign(0) = 0 (also for −0.0, which `f64::signum` maps to −1), as burn's
+/// `sign` does on the device.
+fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// ‖v‖₂ of a host vector.
+fn euclidean(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
 /// Per-example Euclidean norms, broadcastable against the batch.
@@ -115,6 +182,35 @@ impl Constraint for L2 {
             .map(|v| (v / norm * radius) as f32)
             .collect()
     }
+    fn dual_norm(&self, v: &[f64]) -> f64 {
+        euclidean(v)
+    }
+    fn dual_norm_gradient(&self, v: &[f64]) -> Vec<f64> {
+        let n = euclidean(v);
+        if n > 0.0 {
+            let inverse = 1.0 / n;
+            v.iter().map(|x| x * inverse).collect()
+        } else {
+            v.to_vec()
+        }
+    }
+    fn dual_norm_kink(&self, v: &[f64]) -> Option<&'static str> {
+        (euclidean(v) == 0.0).then_some("the vector is 0")
+    }
+    fn dual_norm_curvature_radius(&self, v: &[f64]) -> Option<f64> {
+        Some(euclidean(v))
+    }
+    fn add_dual_norm_hessian(&self, v: &[f64], c: f64, h: &mut [f64], stride: usize) {
+        let coef = c / euclidean(v);
+        let s = self.dual_norm_gradient(v);
+        for (j, &sj) in s.iter().enumerate() {
+            let row = &mut h[j * stride..j * stride + s.len()];
+            row[j] += coef;
+            for (hjk, &sk) in row.iter_mut().zip(&s) {
+                *hjk -= coef * sj * sk;
+            }
+        }
+    }
 }
 
 /// One N(0,1) draw (Box–Muller), so every backend sees the same numbers for a seed.
@@ -123,11 +219,13 @@ pub fn standard_normal(rng: &mut dyn rand::RngCore) -> f64 {
     advland_data::random::box_muller(u1, rng.random::<f64>())
 }
 
-/// The constraint of `settings`: the one place a [`Norm`] becomes code.
-pub fn constraint_for(settings: &PgdSettings) -> Box<dyn Constraint> {
-    match settings.norm {
-        Norm::Linf => Box::new(Linf { eps: settings.eps }),
-        Norm::L2 => Box::new(L2 { eps: settings.eps }),
+/// The ε-ball of `norm`: the one place a [`Norm`] becomes code. PGD consumers get it inside
+/// an [`Attack`](super::Attack); closed forms that need only the ball (and its dual norm) call
+/// this directly.
+pub fn ball(norm: Norm, eps: f64) -> Arc<dyn Constraint> {
+    match norm {
+        Norm::Linf => Arc::new(Linf { eps }),
+        Norm::L2 => Arc::new(L2 { eps }),
     }
 }
 
@@ -222,6 +320,83 @@ mod tests {
     #[test]
     fn l2_norm_is_euclidean() {
         check_norm(&L2 { eps: 1.0 }, [5.0, 2.0]);
+    }
+
+    /// Written once, run for both norms: s(v) lies in the unit ball and attains ⟨v, s⟩ = ‖v‖_*
+    /// (Hölder's equality), it is the gradient of ‖·‖_* and the Hessian is the Jacobian of s
+    /// (central differences away from the kinks), and the radius of curvature is the inverse
+    /// of the Hessian's curvature across v.
+    fn check_dual_norm<C: Constraint>(c: &C, linf: bool) {
+        let v = [0.7, -1.3, 0.4, 2.1];
+        let s = c.dual_norm_gradient(&v);
+        let inner: f64 = v.iter().zip(&s).map(|(a, b)| a * b).sum();
+        assert!((inner - c.dual_norm(&v)).abs() < 1e-12);
+        let s32: Vec<f32> = s.iter().map(|&x| x as f32).collect();
+        assert!(norms_of(&s32, 1, linf)[0] <= 1.0 + 1e-6);
+        assert_eq!(c.dual_norm_kink(&v), None);
+        let h = 1e-6;
+        let mut hessian = vec![0.0; 16];
+        c.add_dual_norm_hessian(&v, 1.0, &mut hessian, 4);
+        for i in 0..4 {
+            let (mut plus, mut minus) = (v, v);
+            plus[i] += h;
+            minus[i] -= h;
+            let fd = (c.dual_norm(&plus) - c.dual_norm(&minus)) / (2.0 * h);
+            assert!((fd - s[i]).abs() < 1e-8, "∂‖v‖_*/∂v_{i}: {fd} vs {}", s[i]);
+            let (gp, gm) = (c.dual_norm_gradient(&plus), c.dual_norm_gradient(&minus));
+            for k in 0..4 {
+                let fd = (gp[k] - gm[k]) / (2.0 * h);
+                assert!((fd - hessian[k * 4 + i]).abs() < 1e-7, "H[{k}][{i}]");
+            }
+        }
+        // A norm is 1-homogeneous, so its Hessian maps v to 0; across v it bends by 1/r.
+        let apply = |x: &[f64]| -> Vec<f64> {
+            hessian
+                .chunks(4)
+                .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum())
+                .collect()
+        };
+        assert!(apply(&v).iter().all(|x| x.abs() < 1e-12));
+        let along = v[0] / v.iter().map(|x| x * x).sum::<f64>();
+        let across: Vec<f64> = (0..4)
+            .map(|i| f64::from(u8::from(i == 0)) - along * v[i])
+            .collect();
+        let bend = c.dual_norm_curvature_radius(&v).map_or(0.0, |r| 1.0 / r);
+        for (hu, u) in apply(&across).iter().zip(&across) {
+            assert!((hu - bend * u).abs() < 1e-12, "{hu} vs {bend}·{u}");
+        }
+    }
+
+    #[test]
+    fn linf_dual_norm_is_l1_with_sign_gradient() {
+        let c = Linf { eps: 0.1 };
+        check_dual_norm(&c, true);
+        assert_eq!(c.dual_norm(&[3.0, -4.0, 0.0]), 7.0);
+        assert_eq!(
+            c.dual_norm_gradient(&[-0.0, 0.0, -2.0, 3.0]),
+            [0.0, 0.0, -1.0, 1.0],
+            "sign(±0) = 0, the centre of the subdifferential"
+        );
+        assert!(c.dual_norm_kink(&[1.0, -0.0]).is_some());
+    }
+
+    #[test]
+    fn l2_dual_norm_is_euclidean_and_curves_with_radius_norm() {
+        let c = L2 { eps: 0.1 };
+        check_dual_norm(&c, false);
+        assert_eq!(c.dual_norm(&[3.0, -4.0, 0.0]), 5.0);
+        assert_eq!(c.dual_norm_curvature_radius(&[3.0, -4.0]), Some(5.0));
+        assert_eq!(c.dual_norm_gradient(&[0.0, 0.0]), [0.0, 0.0]);
+        assert!(c.dual_norm_kink(&[0.0, 0.0]).is_some());
+        assert!(c.dual_norm_kink(&[1.0, 0.0]).is_none());
+    }
+
+    #[test]
+    fn ball_follows_the_norm() {
+        let v = [3.0, -4.0];
+        assert_eq!(ball(Norm::Linf, 0.5).dual_norm(&v), 7.0);
+        assert_eq!(ball(Norm::L2, 0.5).dual_norm(&v), 5.0);
+        assert_eq!(ball(Norm::L2, 0.5).eps(), 0.5);
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! Projected gradient ascent on the input, generic over the constraint (paper.md §1.3).
+//! Projected gradient ascent on the input, generic over the constraint (paper.md §1.3), and
+//! [`Attack`], the value every consumer of an attack carries.
+
+use std::sync::Arc;
 
 use advland_schema::{Cost, PgdSettings};
 use burn::module::Module;
@@ -6,10 +9,50 @@ use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::constraint::Constraint;
+use super::constraint::{Constraint, ball};
 use crate::batch::Batch;
 use crate::loss::cross_entropy;
 use crate::model::Model;
+
+/// One PGD attack: its settings and the ball they describe, built together by [`Attack::new`]
+/// so that no consumer pairs a [`PgdSettings`] with a [`Constraint`] by hand (or mismatches
+/// them). Cloning is cheap (the ball is shared), and the ball is `Send + Sync`, so analyses
+/// hand one attack to every worker thread.
+#[derive(Clone, Debug)]
+pub struct Attack {
+    settings: PgdSettings,
+    constraint: Arc<dyn Constraint>,
+}
+
+impl Attack {
+    /// The attack `settings` describe, with the ball of their norm and radius ([`ball`]).
+    /// Settings are taken as given: callers check them ([`PgdSettings::check`]) where they
+    /// come from users.
+    pub fn new(settings: PgdSettings) -> Self {
+        let constraint = ball(settings.norm, settings.eps);
+        Self {
+            settings,
+            constraint,
+        }
+    }
+
+    /// The settings (what reports record).
+    pub fn settings(&self) -> &PgdSettings {
+        &self.settings
+    }
+
+    /// The ball B(ε) and its dual norm.
+    pub fn constraint(&self) -> &dyn Constraint {
+        self.constraint.as_ref()
+    }
+}
+
+/// Two attacks are the same when their settings are: the ball is a function of them.
+impl PartialEq for Attack {
+    fn eq(&self, other: &Self) -> bool {
+        self.settings == other.settings
+    }
+}
 
 /// The adversarial inputs PGD found and what it cost.
 #[derive(Clone, Debug)]
@@ -20,9 +63,9 @@ pub struct AttackOutput {
     pub cost: Cost,
 }
 
-/// PGD: δ ← Π(δ + α·d(∇ₓℓ(x+δ))), then x+δ clipped to `[0,1]`, for `settings.steps` steps from
-/// a random point (or 0), keeping over `settings.restarts` runs the per-example δ of highest
-/// loss. No early stopping. The model's parameters are not tracked during the attack (only
+/// PGD: δ ← Π(δ + α·d(∇ₓℓ(x+δ))), then x+δ clipped to `[0,1]`, for `steps` steps from a
+/// random point (or 0), keeping over `restarts` runs the per-example δ of highest loss (all
+/// from `attack`'s settings; Π and d from its ball). No early stopping. The model's parameters are not tracked during the attack (only
 /// ∇ₓ is computed), and δ comes back detached, so an outer loss on it back-propagates as if
 /// δ were a constant — Danskin's theorem (paper.md §1.2).
 ///
@@ -36,13 +79,7 @@ pub struct AttackOutput {
 ///
 /// # Shapes
 /// `batch.images`: `[b, c, h, w]` → `adversarial`: `[b, c, h, w]`
-pub fn pgd_attack<C: Constraint + ?Sized>(
-    model: &Model,
-    batch: &Batch,
-    constraint: &C,
-    settings: &PgdSettings,
-    seed: u64,
-) -> AttackOutput {
+pub fn pgd_attack(model: &Model, batch: &Batch, attack: &Attack, seed: u64) -> AttackOutput {
     let attacker = model.clone().no_grad();
     let loss = |x_adv: Tensor<4>| cross_entropy(attacker.forward(x_adv), batch.labels.clone());
     let gradient = |x_adv: Tensor<4>| {
@@ -50,13 +87,13 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
             .loss_input_gradient(&x_adv, &batch.labels)
             .unwrap_or_else(|| autodiff_gradient(&loss, x_adv))
     };
-    ascend(&batch.images, constraint, settings, seed, gradient, loss)
+    ascend(&batch.images, attack, seed, gradient, loss)
 }
 
 /// The loop of [`pgd_attack`] for any per-example objective φ(x') (`[b, c, h, w]` → `[b]`, to
-/// be maximised): δ ← Π(δ + α·d(∇ₓ Σφ(x+δ))), x+δ clipped to `[0,1]`, `settings.steps` steps
-/// from a random point of the ball (or 0), keeping over `settings.restarts` runs the
-/// per-example δ of highest φ. [`pgd_attack`] is φ = cross-entropy; other analyses (e.g. the
+/// be maximised): δ ← Π(δ + α·d(∇ₓ Σφ(x+δ))), x+δ clipped to `[0,1]`, `steps` steps from a
+/// random point of the ball (or 0), keeping over `restarts` runs the per-example δ of highest
+/// φ (all from `attack`). [`pgd_attack`] is φ = cross-entropy; other analyses (e.g. the
 /// local Lipschitz constant of the logits) plug in their own φ and get the same projections.
 ///
 /// `objective` is called once per step on inputs that require grad (it must keep them in the
@@ -68,19 +105,12 @@ pub fn pgd_attack<C: Constraint + ?Sized>(
 ///
 /// # Shapes
 /// `x`: `[b, c, h, w]` → `adversarial`: `[b, c, h, w]`
-pub fn projected_ascent<C, F>(
-    x: &Tensor<4>,
-    constraint: &C,
-    settings: &PgdSettings,
-    seed: u64,
-    objective: F,
-) -> AttackOutput
+pub fn projected_ascent<F>(x: &Tensor<4>, attack: &Attack, seed: u64, objective: F) -> AttackOutput
 where
-    C: Constraint + ?Sized,
     F: Fn(Tensor<4>) -> Tensor<1>,
 {
     let gradient = |x_adv| autodiff_gradient(&objective, x_adv);
-    ascend(x, constraint, settings, seed, gradient, &objective)
+    ascend(x, attack, seed, gradient, &objective)
 }
 
 /// ∇ₓ Σφ(x) by autodiff, on the inner device.
@@ -93,19 +123,18 @@ fn autodiff_gradient<F: Fn(Tensor<4>) -> Tensor<1>>(objective: &F, x: Tensor<4>)
 
 /// The loop of [`projected_ascent`] with the gradient of Σφ supplied apart from φ, so that a
 /// model with a hand-written input gradient ([`Model::loss_input_gradient`]) can skip autodiff.
-fn ascend<C, G, F>(
+fn ascend<G, F>(
     x: &Tensor<4>,
-    constraint: &C,
-    settings: &PgdSettings,
+    attack: &Attack,
     seed: u64,
     gradient: G,
     objective: F,
 ) -> AttackOutput
 where
-    C: Constraint + ?Sized,
     G: Fn(Tensor<4>) -> Tensor<4>,
     F: Fn(Tensor<4>) -> Tensor<1>,
 {
+    let (settings, constraint) = (attack.settings(), attack.constraint());
     let x = x.clone().detach();
     let device = x.device();
     // Everything PGD creates takes the inputs' dtype, so f64 analyses stay in f64.

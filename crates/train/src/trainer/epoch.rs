@@ -1,12 +1,12 @@
 //! One epoch's supply of minibatch gradients: the training objective lives here.
 
 use advland_data::{Dataset, derive_seed};
-use advland_schema::{Cost, PgdSettings};
+use advland_schema::Cost;
 use burn::tensor::Device;
 
 use super::Observer;
 use super::eval::Tally;
-use crate::attack::{Constraint, pgd_attack};
+use crate::attack::{Attack, pgd_attack};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::loss::{correct, cross_entropy};
@@ -21,7 +21,7 @@ pub(crate) struct EpochOracle<'a> {
     pub(crate) data: &'a Dataset,
     pub(crate) batches: Vec<Vec<usize>>,
     pub(crate) next: usize,
-    pub(crate) attack: Option<(&'a PgdSettings, &'a dyn Constraint)>,
+    pub(crate) attack: Option<&'a Attack>,
     pub(crate) seed: u64,
     /// Global minibatch counter, so every attack in the run gets its own random start.
     pub(crate) step: u64,
@@ -51,9 +51,9 @@ impl GradientOracle for EpochOracle<'_> {
         let n = indices.len();
         let batch = Batch::gather(self.data, indices, self.device);
         let inputs = match self.attack {
-            Some((settings, constraint)) => {
+            Some(attack) => {
                 let seed = derive_seed(self.seed, "train-attack", self.step);
-                let out = pgd_attack(model, &batch, constraint, settings, seed);
+                let out = pgd_attack(model, &batch, attack, seed);
                 self.cost += out.cost;
                 out.adversarial
             }

@@ -1,12 +1,12 @@
 //! Clean and PGD-robust loss/accuracy of a model on a data set.
 
 use advland_data::{Dataset, derive_seed};
-use advland_schema::{Cost, EvalResult, Metrics, PgdSettings, RobustMetrics, finite};
+use advland_schema::{Cost, EvalResult, Metrics, RobustMetrics, finite};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 
 use super::Observer;
-use crate::attack::{constraint_for, pgd_attack};
+use crate::attack::{Attack, pgd_attack};
 use crate::batch::Batch;
 use crate::error::Result;
 use crate::loss::{correct, cross_entropy};
@@ -59,7 +59,7 @@ impl Tally {
 pub fn evaluate(
     model: &Model,
     data: &Dataset,
-    attacks: &[PgdSettings],
+    attacks: &[Attack],
     batch_size: usize,
     seed: u64,
     device: &Device,
@@ -82,14 +82,12 @@ pub fn evaluate(
     }
     let mut robust = Vec::with_capacity(attacks.len());
     for attack in attacks {
-        let constraint = constraint_for(attack);
         let mut tally = Tally::default();
         for (i, chunk) in chunks.iter().enumerate() {
             let batch = Batch::gather(data, chunk, device);
             let out = pgd_attack(
                 model,
                 &batch,
-                constraint.as_ref(),
                 attack,
                 derive_seed(seed, "eval-attack", i as u64),
             );
@@ -100,7 +98,7 @@ pub fn evaluate(
             observer.progress("eval", done, total);
         }
         robust.push(RobustMetrics {
-            attack: attack.clone(),
+            attack: attack.settings().clone(),
             metrics: tally.metrics("robust test loss")?,
         });
     }

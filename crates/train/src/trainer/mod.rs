@@ -20,7 +20,7 @@ use advland_schema::{
 use burn::module::Module;
 use burn::tensor::Device;
 
-use crate::attack::constraint_for;
+use crate::attack::Attack;
 use crate::checkpoint::{CHECKPOINTS_DIR, CheckpointInfo, Resume, TrainState, save_checkpoint};
 use crate::data::subset;
 use crate::error::{Error, Result};
@@ -124,8 +124,14 @@ pub fn train(
             )
         }
     };
-    let constraint = settings.adversarial.as_ref().map(constraint_for);
-    let attack = settings.adversarial.as_ref().zip(constraint.as_deref());
+    let attack = settings.adversarial.clone().map(Attack::new);
+    let eval_attacks: Vec<Attack> = settings
+        .eval
+        .attacks
+        .iter()
+        .cloned()
+        .map(Attack::new)
+        .collect();
     let eval_test = subset(splits.test.clone(), settings.eval.subset, "eval.subset")?;
     let eval_train = subset(
         splits.train.clone(),
@@ -169,7 +175,7 @@ pub fn train(
                 false,
             ),
             next: 0,
-            attack,
+            attack: attack.as_ref(),
             seed: settings.seed,
             step,
             epoch: epoch + 1,
@@ -220,7 +226,7 @@ pub fn train(
         let (test, c2) = evaluate(
             &model,
             &eval_test,
-            &settings.eval.attacks,
+            &eval_attacks,
             settings.eval.batch_size,
             settings.seed,
             device,

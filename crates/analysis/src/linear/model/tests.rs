@@ -38,14 +38,6 @@ fn logistic_loss_matches_naive_formula_and_is_stable() {
 }
 
 #[test]
-fn sign_of_zero_is_zero() {
-    assert_eq!(
-        [sign(-0.0), sign(0.0), sign(-2.0), sign(3.0)],
-        [0.0, 0.0, -1.0, 1.0]
-    );
-}
-
-#[test]
 fn new_rejects_bad_labels_and_shapes() {
     assert!(BinaryLinearData::new(vec![0.0; 4], vec![1.0, 0.0], 2).is_err());
     assert!(BinaryLinearData::new(vec![0.0; 3], vec![1.0, -1.0], 2).is_err());
@@ -200,11 +192,35 @@ fn l2_jump_is_zero_unless_crossing_passes_through_origin() {
     assert!(predicted > 0.0 && (measured - predicted).abs() < 1e-7 * predicted);
 }
 
+/// Across ŵ and every a_n = (y x_n − εŵ, y) only the curvature term of ∇²L acts: with
+/// x = (0.6, 0.8, 0) and w ∥ x, e₃ is such a direction and H e₃ = ε·mean|ℓ'|/‖w‖·e₃ (L2).
+/// ‖·‖₁ is piecewise linear: L∞ has neither the term nor the bound built on it.
+#[test]
+fn curvature_term_is_the_hessian_across_w_and_only_l2_has_one() {
+    let data = BinaryLinearData::new(vec![0.6, 0.8, 0.0], vec![1.0], 3).unwrap();
+    let theta = [-6.0, -8.0, 0.0, 2.0];
+    let l = AdversarialLinearLoss::new(data.clone(), Norm::L2, 0.1, true).unwrap();
+    let term = l.curvature_term(&theta).unwrap().unwrap();
+    assert!((term - 0.1 * l.mean_abs_slope(&theta).unwrap() / 10.0).abs() < 1e-15);
+    let h = l.hessian(&theta).unwrap();
+    for row in 0..4 {
+        let want = if row == 2 { term } else { 0.0 };
+        assert!(
+            (h[row * 4 + 2] - want).abs() < 1e-15,
+            "H[{row}][2] = {}",
+            h[row * 4 + 2]
+        );
+    }
+    let linf = AdversarialLinearLoss::new(data, Norm::Linf, 0.1, true).unwrap();
+    assert_eq!(linf.curvature_term(&theta).unwrap(), None);
+    assert_eq!(linf.smoothness_bound(&theta[..3]).unwrap(), None);
+}
+
 /// One example with w = −c·y·x̂ and b chosen so that m = 0: a = (y x − εŵ, y) has norm²
 /// (‖x‖ + ε)² + 1 and ℓ''(0) = 1/4, so the top eigenvalue is the bound's data term exactly
 /// (the curvature term acts on ŵ^⊥, orthogonal to a).
 #[test]
-fn l2_smoothness_bound_is_attained_by_a_worst_case_example() {
+fn smoothness_bound_is_attained_by_a_worst_case_l2_example() {
     let data = BinaryLinearData::new(vec![0.6, 0.8, 0.0], vec![1.0], 3).unwrap();
     let (eps, c) = (0.1, 10.0);
     let l = AdversarialLinearLoss::new(data, Norm::L2, eps, true).unwrap();
@@ -214,7 +230,7 @@ fn l2_smoothness_bound_is_attained_by_a_worst_case_example() {
     let top = SymmetricEigen::new(DMatrix::from_row_slice(4, 4, &h))
         .eigenvalues
         .max();
-    let bound = l.l2_smoothness_bound(&theta[..3]).unwrap();
+    let bound = l.smoothness_bound(&theta[..3]).unwrap().unwrap();
     assert!((top - (1.1f64 * 1.1 + 1.0) / 4.0).abs() < 1e-12, "{top}");
     assert!(
         top <= bound && bound - top <= eps / c + 1e-12,
@@ -236,6 +252,6 @@ fn local_lipschitz_of_a_hessian_is_reached_along_its_range() {
         kappa <= top * (1.0 + 1e-4) && kappa >= 0.5 * top,
         "{kappa} vs {top}"
     );
-    assert!(kappa <= l.l2_smoothness_bound(&THETA[..4]).unwrap());
+    assert!(kappa <= l.smoothness_bound(&THETA[..4]).unwrap().unwrap());
     assert!(l.local_lipschitz(&THETA, 0.0, 1, 0).is_err());
 }
