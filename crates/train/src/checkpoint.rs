@@ -586,6 +586,23 @@ mod tests {
         init_seeded(Model::build(&spec, shape, &Device::flex()).unwrap(), seed).unwrap()
     }
 
+    /// The description of [`cnn`]'s model after `epoch` epochs, without training state.
+    fn cnn_info(epoch: usize) -> CheckpointInfo {
+        CheckpointInfo {
+            model: ModelSpec {
+                kind: ModelKind::Cnn,
+                ..ModelSpec::default()
+            },
+            shape: ModelShape {
+                input: [1, 12, 12],
+                classes: 4,
+            },
+            epoch,
+            settings: TrainSettings::default(),
+            training: None,
+        }
+    }
+
     #[test]
     fn weights_round_trip_through_safetensors() {
         let dir = tempfile::tempdir().unwrap();
@@ -635,19 +652,7 @@ mod tests {
         let err = last_checkpoint(run).unwrap_err().to_string();
         assert!(err.contains("no checkpoint"), "{err}");
         for (epoch, seed) in [(9, 1), (10, 2), (2, 3)] {
-            let info = CheckpointInfo {
-                model: ModelSpec {
-                    kind: ModelKind::Cnn,
-                    ..ModelSpec::default()
-                },
-                shape: ModelShape {
-                    input: [1, 12, 12],
-                    classes: 4,
-                },
-                epoch,
-                settings: TrainSettings::default(),
-                training: None,
-            };
+            let info = cnn_info(epoch);
             // Unpadded names order differently as text than as numbers.
             let ckpt = run.join(format!("checkpoints/epoch-{epoch}"));
             save_checkpoint(&ckpt, &cnn(seed), &info, None).unwrap();
@@ -681,19 +686,7 @@ mod tests {
         let ckpt = dir.path().join("checkpoints/epoch-0003");
         std::fs::create_dir_all(&ckpt).unwrap();
         std::fs::write(ckpt.join("junk"), b"half a checkpoint").unwrap();
-        let info = CheckpointInfo {
-            model: ModelSpec {
-                kind: ModelKind::Cnn,
-                ..ModelSpec::default()
-            },
-            shape: ModelShape {
-                input: [1, 12, 12],
-                classes: 4,
-            },
-            epoch: 3,
-            settings: TrainSettings::default(),
-            training: None,
-        };
+        let info = cnn_info(3);
         save_checkpoint(&ckpt, &cnn(4), &info, None).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(&ckpt)
             .unwrap()
