@@ -100,17 +100,20 @@ def test_to_pandas_rows(runs, pandas):
         advland.Report.to_pandas(runs["train"])
 
 
-def test_load_refuses_what_is_not_a_report(tmp_path):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"a": 1}', "bad.json: not an advland report"),
+        ("{", "not JSON"),
+        ('{"schema_version": 2, "kind": "eval", "meta": {}, "data": {}}', "schema_version 2"),
+        (
+            '{"schema_version": 1, "kind": "eval", "meta": {}, "data": {}}',
+            "does not match the `eval` report schema",
+        ),
+    ],
+)
+def test_load_refuses_what_is_not_a_report(tmp_path, text, message):
     bad = tmp_path / "bad.json"
-    bad.write_text('{"a": 1}')
-    with pytest.raises(ValueError, match="bad.json: not an advland report"):
-        advland.load(bad)
-    bad.write_text("{")
-    with pytest.raises(ValueError, match="not JSON"):
-        advland.load(bad)
-    bad.write_text('{"schema_version": 2, "kind": "eval", "meta": {}, "data": {}}')
-    with pytest.raises(ValueError, match="schema_version 2"):
-        advland.load(bad)
-    bad.write_text('{"schema_version": 1, "kind": "eval", "meta": {}, "data": {}}')
-    with pytest.raises(ValueError, match="does not match the `eval` report schema"):
+    bad.write_text(text)
+    with pytest.raises(ValueError, match=message):
         advland.load(bad)

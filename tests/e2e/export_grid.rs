@@ -6,34 +6,16 @@ use std::path::Path;
 
 use advland_schema::{ObjectiveKind, Report, SurfaceReport, read_json};
 
-use crate::{advland, ok, snapshot, train_linf_mlp, user_error};
+use crate::surface::{SMALL_2D, surface, trained};
+use crate::{advland, ok, snapshot, user_error};
 
 /// The 2-D surface (4 × 3 points, clean and adversarial) and one shard of it.
 fn surfaces(d: &Path) -> Report<SurfaceReport> {
-    train_linf_mlp(d, "8");
-    let common = [
-        "surface",
-        "-q",
-        "--checkpoint",
-        "run",
-        "--objective",
-        "clean,adversarial",
-        "--x",
-        "-1:1:4",
-        "--y",
-        "-0.5:0.5:3",
-        "--subset",
-        "40",
-        "--steps",
-        "2",
-    ];
-    let mut whole = common.to_vec();
-    whole.extend(["--out", "s.json"]);
-    ok(&advland(d, &whole));
-    let mut shard = common.to_vec();
-    shard.extend(["--shard", "1/2", "--out", "shard.json"]);
-    ok(&advland(d, &shard));
-    read_json(&d.join("s.json")).unwrap()
+    trained(d);
+    let mut shard = vec!["--shard", "1/2"];
+    shard.extend(SMALL_2D);
+    surface(d, "shard.json", &shard);
+    surface(d, "s.json", &SMALL_2D)
 }
 
 /// The f64 values of a `.npy` file whose header must be exactly `dict` (numpy's layout).
