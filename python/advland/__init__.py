@@ -5,10 +5,11 @@ too) and installs this small module, which needs only the standard library; nump
 for the arrays (grids, spectra, curves) and pandas for ``to_pandas()``.
 
     >>> import advland
-    >>> run = advland.run("train", out="runs/linf", norm="linf", eps=0.1, epochs=2)  # doctest: +SKIP
-    >>> s = advland.run("surface", checkpoint="runs/linf", x="-1:1:21", y="-1:1:21")  # doctest: +SKIP
-    >>> s.loss("clean").shape  # doctest: +SKIP
-    (21, 21)
+    import advland
+
+    advland.run("train", out="runs/linf", norm="linf", eps=0.1, epochs=2)
+    s = advland.run("surface", checkpoint="runs/linf", x="-1:1:21", y="-1:1:21")
+    s.loss("clean").shape  # (21, 21): y by x
 
 - :func:`run` runs a command and returns the report it wrote; :func:`call` runs any
   command and returns its standard output; both raise :class:`AdvlandError` with advland's
@@ -19,32 +20,19 @@ for the arrays (grids, spectra, curves) and pandas for ``to_pandas()``.
 from __future__ import annotations
 
 from advland._binary import BINARY_ENV, find_binary
-from advland._reports import (
-    SCHEMA_VERSION,
-    Attack,
-    Axis,
+from advland._envelope import SCHEMA_VERSION, Attack, Cost, DataSubset, Meta, Report
+from advland._load import Grid, load, load_grid
+from advland._measures import (
     CompareReport,
-    Cost,
-    DataSubset,
     Distribution,
-    Epoch,
-    EvalReport,
-    EvalResult,
     FlatnessReport,
-    Grid,
     LossCurve,
-    Meta,
-    Metrics,
     ObjectiveInfo,
     RelateReport,
-    Report,
-    RobustMetrics,
     SharpnessReport,
-    SurfaceReport,
-    TrainReport,
-    load,
-    load_grid,
 )
+from advland._surface import Axis, SurfaceReport
+from advland._training import Epoch, EvalReport, EvalResult, Metrics, RobustMetrics, TrainReport
 from advland._run import AdvlandError, call, run
 
 

@@ -7,19 +7,16 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
-from typing import IO, Any, Optional, Sequence, Union
+from typing import IO, Any, Optional, Sequence
 
 from advland._binary import find_binary
-from advland._reports import Report, load
-
-PathLike = Union[str, "os.PathLike[str]"]
+from advland._envelope import PathLike, Report
+from advland._load import load
 
 #: Commands whose ``--out`` is a directory, and the report file they write into it.
 _DIRECTORY_REPORTS = {"train": "train.json", "demo": "demo.json", "compare": "compare.json"}
 #: Commands whose ``--out`` is the report file itself.
-_FILE_REPORTS = frozenset(
-    {"eval", "sharpness", "flatness", "relate", "linear", "surface", "merge"}
-)
+_FILE_REPORTS = frozenset({"eval", "sharpness", "flatness", "relate", "linear", "surface", "merge"})
 
 
 class AdvlandError(RuntimeError):

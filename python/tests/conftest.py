@@ -2,7 +2,7 @@
 
 The tests exercise the *installed* package: run them from a venv where the wheel is
 installed (.ci/run does), or point ``ADVLAND_BIN`` at a built binary and put ``python/``
-on ``PYTHONPATH`` while developing.
+on ``PYTHONPATH`` (an absolute path: the README test runs elsewhere) while developing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import advland
 
 
 def pytest_report_header() -> str:
-    return f"advland {advland.__version__} from {Path(advland.__file__).parent}, binary {advland.find_binary()}"
+    package = Path(advland.__file__).parent
+    return f"advland {advland.__version__} from {package}, binary {advland.find_binary()}"
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +27,25 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     attack = {"norm": "linf", "eps": 0.1, "steps": 2}
     out: Dict[str, Any] = {"dir": d}
     out["train"] = advland.run(
-        "train", out=d / "run", model="mlp", hidden=16, epochs=2, train_subset=300,
-        test_subset=100, eval_subset=50, quiet=True, **attack,
+        "train",
+        out=d / "run",
+        model="mlp",
+        hidden=16,
+        epochs=2,
+        train_subset=300,
+        test_subset=100,
+        eval_subset=50,
+        quiet=True,
+        **attack,
     )
     surface = dict(
-        checkpoint=d / "run", objective=["clean", "adversarial"], x="-1:1:5", y="-0.5:0.5:3",
-        subset=40, steps=2, quiet=True,
+        checkpoint=d / "run",
+        objective=["clean", "adversarial"],
+        x="-1:1:5",
+        y="-0.5:0.5:3",
+        subset=40,
+        steps=2,
+        quiet=True,
     )
     out["surface"] = advland.run("surface", out=d / "surface.json", **surface)
     out["shard"] = advland.run("surface", out=d / "shard.json", shard="1/3", **surface)
@@ -43,12 +57,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
         "sharpness", "lipschitz", radii="1e-3,1e-2", directions=1, ascent_steps=1, **small
     )
     out["eval"] = advland.run(
-        "eval", checkpoint=d / "run", test_subset=50, attack=["linf:0.1:3", "l2:1.0:3"],
+        "eval",
+        checkpoint=d / "run",
+        test_subset=50,
+        attack=["linf:0.1:3", "l2:1.0:3"],
         quiet=True,
     )
     out["flatness"] = advland.run(
-        "flatness", steps=3, power_iterations=5, trace_samples=2, curve_points=5,
-        random_directions=1, **small,
+        "flatness",
+        steps=3,
+        power_iterations=5,
+        trace_samples=2,
+        curve_points=5,
+        random_directions=1,
+        **small,
     )
     out["compare"] = advland.run("compare", d / "run", out=d / "cmp", no_figures=True)
     return out
@@ -60,5 +82,7 @@ def pandas() -> Any:
     try:
         import pandas
     except ImportError:
-        pytest.skip("SKIPPED: pandas is not installed, so to_pandas() is untested (pip install pandas)")
+        pytest.skip(
+            "SKIPPED: pandas is not installed, so to_pandas() is untested (pip install pandas)"
+        )
     return pandas

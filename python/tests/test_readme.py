@@ -30,7 +30,10 @@ def test_readme_example_runs(tmp_path):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        pytest.skip("SKIPPED: matplotlib is not installed, so the README example did not run (pip install matplotlib)")
+        pytest.skip(
+            "SKIPPED: matplotlib is not installed, so the README example did not run "
+            "(pip install matplotlib)"
+        )
     env = {**os.environ, "MPLBACKEND": "Agg"}
     done = subprocess.run(
         [sys.executable, "-c", example()], cwd=tmp_path, env=env, capture_output=True, text=True

@@ -67,15 +67,13 @@ def test_sharpness(runs):
     assert set(kappa) == {"adversarial", "adversarial-frozen"}
     assert all(v > 0 for v in kappa.values())
     with pytest.raises(ValueError, match="a `lipschitz` estimate, not `hessian`"):
-        runs["lipschitz"].eigenvalues
+        _ = runs["lipschitz"].eigenvalues
 
 
 def test_eval_and_flatness(runs):
     e = runs["eval"].result
     assert [r.attack.label for r in e.robust] == ["linf:0.1", "l2:1"]
-    assert e.worst_case_accuracy == min(
-        [e.clean.accuracy] + [r.metrics.accuracy for r in e.robust]
-    )
+    assert e.worst_case_accuracy == min([e.clean.accuracy] + [r.metrics.accuracy for r in e.robust])
     f = runs["flatness"]
     assert set(f.measures) == {"clean", "adversarial"}
     q = f.measures["adversarial"]["grad_l2"].quantiles

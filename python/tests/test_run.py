@@ -46,10 +46,25 @@ def test_flags_spell_like_the_cli(runs, tmp_path):
     from advland._run import _flag_args
 
     assert _flag_args(
-        {"train_subset": 2, "attack": ["linf:0.1", "l2:1"], "quiet": True, "resume": False,
-         "seed": None, "out": tmp_path}
-    ) == ["--train-subset", "2", "--attack", "linf:0.1", "--attack", "l2:1", "--quiet",
-          "--out", str(tmp_path)]
+        {
+            "train_subset": 2,
+            "attack": ["linf:0.1", "l2:1"],
+            "quiet": True,
+            "resume": False,
+            "seed": None,
+            "out": tmp_path,
+        }
+    ) == [
+        "--train-subset",
+        "2",
+        "--attack",
+        "linf:0.1",
+        "--attack",
+        "l2:1",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    ]
 
 
 def test_log_receives_advlands_output(runs, tmp_path):
