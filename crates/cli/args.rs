@@ -67,6 +67,9 @@ pub enum Command {
     /// Join the shards of a surface (`surface --shard i/n`) into one report, checking that they
     /// belong together.
     Merge(crate::commands::merge::MergeArgs),
+    /// A complete surface's loss/accuracy grids and axes as NumPy `.npy` and/or CSV files, with
+    /// a JSON sidecar of the axes and provenance (`grid.json`).
+    ExportGrid(crate::commands::export_grid::ExportGridArgs),
     /// Every measure of several runs per checkpoint (accuracies, λ1, trace, κ, input flatness)
     /// in one table, with measure-versus-epoch figures; runs must share data and directions.
     Compare(crate::commands::compare::CompareArgs),

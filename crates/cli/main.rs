@@ -70,6 +70,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Relate(a) => commands::relate::run(a, &device, &device_name),
         Command::Surface(a) => commands::surface::run(a, &device, &device_name, quiet),
         Command::Merge(a) => commands::merge::run(a),
+        Command::ExportGrid(a) => commands::export_grid::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Compare(a) => commands::compare::run(a, &device_name),
         Command::Experiment(a) => commands::experiment::run(a, &cli.global),

@@ -88,4 +88,12 @@ fn demo_quick_trains_three_models_and_adversarial_training_helps() {
     ] {
         assert!(index.contains(needle), "the report lacks {needle}");
     }
+    let (results, files) = (
+        index
+            .find("<section id=\"results\">")
+            .expect("a results section"),
+        index.find("<section id=\"files\">").expect("a file list"),
+    );
+    assert!(results < files, "the page does not open on its results");
+    assert!(index[results..files].contains("Test accuracy"));
 }

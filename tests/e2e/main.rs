@@ -8,6 +8,7 @@ mod compare;
 mod demo;
 mod entropy_sgd;
 mod errors;
+mod export_grid;
 mod faults;
 mod flatness;
 mod linear;

@@ -13,11 +13,27 @@ use crate::{advland, ok, train_linf_mlp, train_mlp, user_error};
 const C1: &str = "run/checkpoints/epoch-0001";
 const C2: &str = "run/checkpoints/epoch-0002";
 
-fn trained(d: &Path) {
+/// Trains the MLP whose first checkpoint [`surface`] measures.
+pub fn trained(d: &Path) {
     train_linf_mlp(d, "16");
 }
 
-fn surface(d: &Path, out: &str, extra: &[&str]) -> Report<SurfaceReport> {
+/// A small 2-D surface: 4 × 3 points, clean and adversarial (PGD-2), 60 examples.
+pub const SMALL_2D: [&str; 10] = [
+    "--objective",
+    "clean,adversarial",
+    "--x",
+    "-1:1:4",
+    "--y",
+    "-0.5:0.5:3",
+    "--subset",
+    "60",
+    "--steps",
+    "2",
+];
+
+/// Runs `surface` on the first checkpoint with `extra` flags into `out` and reads the report.
+pub fn surface(d: &Path, out: &str, extra: &[&str]) -> Report<SurfaceReport> {
     let mut args = vec!["surface", "-q", "--checkpoint", C1, "--out", out];
     args.extend(extra);
     ok(&advland(d, &args));
@@ -156,18 +172,7 @@ fn merged_shards_equal_a_single_run() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     trained(d);
-    let common = [
-        "--objective",
-        "clean,adversarial",
-        "--x",
-        "-1:1:4",
-        "--y",
-        "-0.5:0.5:3",
-        "--subset",
-        "60",
-        "--steps",
-        "2",
-    ];
+    let common = SMALL_2D;
     let whole = surface(d, "whole.json", &common);
     for i in 0..3 {
         let shard = format!("{i}/3");

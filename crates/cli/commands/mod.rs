@@ -5,6 +5,7 @@ pub mod demo;
 pub mod eval;
 pub mod experiment;
 pub mod export;
+pub mod export_grid;
 pub mod flatness;
 pub mod linear;
 pub mod merge;

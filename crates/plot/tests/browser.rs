@@ -20,8 +20,8 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The `data-figures` value of the page after load, as Chromium's DOM dump shows it.
-fn figures_attribute(chromium: &Path, index: &Path, profile: &Path) -> String {
+/// The page after load, as Chromium's DOM dump shows it.
+fn dom(chromium: &Path, index: &Path, profile: &Path) -> String {
     let url = format!("file://{}", index.canonicalize().unwrap().display());
     let out = Command::new(chromium)
         .args([
@@ -39,10 +39,18 @@ fn figures_attribute(chromium: &Path, index: &Path, profile: &Path) -> String {
         .arg(&url)
         .output()
         .expect("running chromium");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let start = dom
-        .find("data-figures=\"")
-        .unwrap_or_else(|| panic!("no data-figures in the DOM of {url}: {dom:.2000}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `data-figures` value of the page after load.
+fn figures_attribute(chromium: &Path, index: &Path, profile: &Path) -> String {
+    let dom = dom(chromium, index, profile);
+    let start = dom.find("data-figures=\"").unwrap_or_else(|| {
+        panic!(
+            "no data-figures in the DOM of {}: {dom:.2000}",
+            index.display()
+        )
+    });
     let rest = &dom[start + "data-figures=\"".len()..];
     rest[..rest.find('"').unwrap()].to_owned()
 }
@@ -67,6 +75,33 @@ fn every_figure_renders_in_headless_chromium() {
         got,
         format!("{n}/{n}"),
         "figures that decoded / figures on the page"
+    );
+
+    // The demo's page opens on its results: the first section holds the accuracy table,
+    // the headline measures and the L∞-next-to-L2 surfaces; the file list comes after.
+    let page = dom(&chromium, &summary.index, &tmp.path().join("profile-order"));
+    let at = |needle: &str| {
+        page.find(needle)
+            .unwrap_or_else(|| panic!("no {needle} in the DOM: {page:.2000}"))
+    };
+    let first_section = &page[at("<section")..];
+    assert!(
+        first_section.starts_with("<section id=\"results\">"),
+        "the page opens on {:.80}",
+        first_section
+    );
+    let files = at("<section id=\"files\">");
+    for needle in [
+        "Test accuracy",
+        "Headline measures",
+        "--compare-2d.svg",
+        "--compare-1d.svg",
+    ] {
+        assert!(at(needle) < files, "{needle} is not above the file list");
+    }
+    assert!(
+        at("<td>linf</td>") < files,
+        "the demo's models are not in the results"
     );
 
     // The check itself must be able to fail: a corrupt SVG is counted as broken.

@@ -285,3 +285,41 @@ fn linear_reports_draw_training_kappa_and_the_l2_scaling() {
     let html = std::fs::read_to_string(&summary.index).unwrap();
     assert!(html.contains("T-shirt vs Trouser"));
 }
+
+#[test]
+fn the_page_opens_on_the_results_and_lists_the_files_below() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = common::write_inputs(tmp.path());
+    let summary = render(&[inputs], &tmp.path().join("out")).unwrap();
+    let html = std::fs::read_to_string(&summary.index).unwrap();
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("no {needle} in the page"))
+    };
+    let (results, files) = (at("<section id=\"results\">"), at("<section id=\"files\">"));
+    assert!(results < files && at("<nav>") > files);
+    assert!(
+        html[..results]
+            .find("<section")
+            .is_none_or(|i| i == results)
+    );
+    let results_html = &html[results..files];
+    // The quick demo's models with clean, both attacks and the worst case.
+    for needle in [
+        "<th>clean</th>",
+        "<th>L∞ ε=0.1 PGD-10</th>",
+        "<th>L2 ε=1 PGD-10</th>",
+        "<th>worst case</th>",
+        "<td>standard</td>",
+        "<td>l2</td>",
+        "<td>adversarial (frozen δ)</td>",
+        "--compare-2d.svg",
+    ] {
+        assert!(results_html.contains(needle), "the results lack {needle}");
+    }
+    // The sharpness and flatness files the demo summarises are not listed again.
+    assert!(
+        !results_html.contains("<td>inputs/linf</td>"),
+        "{results_html}"
+    );
+}

@@ -3,11 +3,13 @@
 //! provenance of each report.
 //!
 //! Data flows one way: [`inputs`] finds and parses files into [`AnyReport`]s,
-//! [`crate::figures`] turns payloads into layouts, [`tables`] into HTML tables, and
-//! [`render()`] draws, writes and assembles the page.
+//! [`crate::figures`] turns payloads into layouts, [`tables`] into HTML tables, [`results`]
+//! gathers the numbers read first across reports, and [`render()`] draws, writes and
+//! assembles the page.
 
 pub mod inputs;
 mod render;
+pub mod results;
 pub mod tables;
 
 pub use inputs::AnyReport;

@@ -12,6 +12,7 @@ use crate::html;
 use crate::label;
 use crate::plot::FigureSpec;
 use crate::report::inputs::{AnyReport, Classified, classify, find_json};
+use crate::report::results::results_tables;
 use crate::report::tables::{meta_html, tables};
 
 /// Choices of `advland report`.
@@ -52,8 +53,9 @@ pub fn render(inputs: &[PathBuf], out: &Path) -> Result<RenderSummary> {
 }
 
 /// Redraws every figure of the reports found under `inputs` into `OUT/figures/` and writes
-/// `OUT/index.html`: one section per report (figures, tables, provenance and resolved
-/// config), plus comparisons of surfaces that share directions but differ in attack.
+/// `OUT/index.html`: first the results (accuracy per model, headline measures, comparisons
+/// of surfaces that share directions but differ in attack), then the list of reports and one
+/// section per report (figures, tables, provenance and resolved config).
 ///
 /// `inputs` are files or directories (walked recursively, `*.json`, sorted). A JSON file
 /// without the report envelope (`checkpoint.json`, `config.resolved.json`) or of an unknown
@@ -103,13 +105,11 @@ pub fn render_with(
         });
     }
 
-    let mut body = String::from("<h1>advland report</h1>\n");
-    let _ = writeln!(
-        body,
-        "<p>{} reports, redrawn from their JSON alone.</p>",
-        reports.len()
-    );
-    let mut used_slugs: BTreeMap<String, usize> = BTreeMap::new();
+    // The page's own sections keep their ids; a report named like one gets a suffix.
+    let mut used_slugs: BTreeMap<String, usize> = ["results", "files", "skipped"]
+        .into_iter()
+        .map(|id| (id.to_owned(), 1))
+        .collect();
     let mut slugs = Vec::new();
     for (name, _) in &reports {
         let base = label::slug(name.trim_end_matches(".json"));
@@ -117,6 +117,41 @@ pub fn render_with(
         *n += 1;
         slugs.push(if *n == 1 { base } else { format!("{base}-{n}") });
     }
+
+    // The results a reader opens the page for come first (accuracy, headline measures, the
+    // L∞ and L2 surfaces side by side); the list of files and each report's own section,
+    // figures and config follow.
+    let mut body = String::from("<h1>advland report</h1>\n");
+    let mut results = String::new();
+    for t in results_tables(&reports) {
+        results.push_str(&t.to_html());
+    }
+    let comparisons = comparison_figures(&reports, options.log_colour);
+    if !comparisons.is_empty() {
+        results.push_str(
+            "<h3>Loss surfaces, L∞ next to L2 (shared directions and colour scale)</h3>\n",
+        );
+        for (names, spec) in &comparisons {
+            let _ = writeln!(results, "<p>From {}.</p>", html::escape(&names.join(", ")));
+            let stems: Vec<&str> = names.iter().map(|n| n.trim_end_matches(".json")).collect();
+            let prefix = format!("compare-{}", label::slug(&stems.join("-")));
+            results.push_str(&draw(spec, &prefix, &figures_dir, &mut summary.figures)?);
+        }
+    }
+    if !results.is_empty() {
+        let _ = write!(
+            body,
+            "<section id=\"results\"><h2>Results</h2>\n{results}</section>\n"
+        );
+    }
+
+    body.push_str("<section id=\"files\"><h2>Reports</h2>\n");
+    let _ = writeln!(
+        body,
+        "<p>{} reports, redrawn from their JSON alone; each section below has its figures, \
+         numbers and resolved configuration.</p>",
+        reports.len()
+    );
     body.push_str("<nav><ul>\n");
     for ((name, r), slug) in reports.iter().zip(&slugs) {
         let _ = writeln!(
@@ -127,19 +162,7 @@ pub fn render_with(
             html::escape(r.kind())
         );
     }
-    body.push_str("</ul></nav>\n");
-
-    let comparisons = comparison_figures(&reports, options.log_colour);
-    if !comparisons.is_empty() {
-        body.push_str("<section id=\"comparisons\"><h2>Comparisons across reports</h2>\n");
-        for (names, spec) in &comparisons {
-            let _ = writeln!(body, "<p>From {}.</p>", html::escape(&names.join(", ")));
-            let stems: Vec<&str> = names.iter().map(|n| n.trim_end_matches(".json")).collect();
-            let prefix = format!("compare-{}", label::slug(&stems.join("-")));
-            body.push_str(&draw(spec, &prefix, &figures_dir, &mut summary.figures)?);
-        }
-        body.push_str("</section>\n");
-    }
+    body.push_str("</ul></nav></section>\n");
 
     for ((name, report), slug) in reports.iter().zip(&slugs) {
         let _ = writeln!(
@@ -223,8 +246,11 @@ fn comparison_figures(
             groups.entry(key).or_default().push((name, d));
         }
     }
+    // 2-D comparisons first: they are the landscapes a reader looks for.
+    let mut groups: Vec<(GroupKey, Vec<(&str, &SurfaceReport)>)> = groups.into_iter().collect();
+    groups.sort_by_key(|((_, _, y), _)| y.is_empty());
     let mut out = Vec::new();
-    for members in groups.values() {
+    for (_, members) in &groups {
         let mut by_attack: BTreeMap<(u8, u64), (&str, &SurfaceReport)> = BTreeMap::new();
         for &(name, s) in members {
             let Some(a) = &s.attack else { continue };
