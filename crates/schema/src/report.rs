@@ -203,7 +203,7 @@ pub fn read_report<T: DeserializeOwned>(path: &Path, kind: &str) -> Result<Repor
         return Err(Error::format(
             path,
             format!(
-                "schema_version {found}: this advland reads reports of schema version                  {SCHEMA_VERSION} only"
+                "schema_version {found}: this advland reads reports of schema version {SCHEMA_VERSION} only"
             ),
         ));
     }
