@@ -9,7 +9,8 @@ The models are advland's own twins: the CNN of `bench/torch_workloads.py` on 1x1
 seeded weights, so one set of logits (PyTorch's, on a fixed batch) checks them all. Files:
 
   cnn_wrapped.pt          zip; {'state_dict': {'module.' + k: v, 'module.bn1.num_batches_tracked'},
-                          'epoch', 'test_robust_acc', 'args': {...}, 'optimizer': SGD state}
+                          'epoch', 'test_robust_acc', 'args': {...}, 'best_acc' and 'best_epoch'
+                          as 0-d tensors, 'optimizer': SGD state}
   cnn_legacy.pth          legacy (non-zip) serialization of the bare state dict
   cnn_model_state_dict.pt {'model_state_dict': ..., 'epoch'}
   cnn_fc.pt               the classifier saved as `fc` instead of `fc1` (for --key-map)
@@ -21,7 +22,7 @@ seeded weights, so one set of logits (PyTorch's, on a fixed batch) checks them a
   cnn_broken.pt           conv2.bias missing, conv1.weight mis-shaped, conv1.bias int64,
                           an unexpected conv3.weight: every kind of problem at once
   cnn.safetensors         the bare state dict in safetensors
-  mlp.pt                  the MLP's bare state dict
+  mlp.pt, mlp_legacy.pth  the MLP's bare state dict, zip and legacy (small: the fuzz suite's inputs)
   expected.json           sha256 of every file, the extras of cnn_wrapped.pt, the fixed inputs,
                           the logits of both models, and some tensors of cnn_half.pt and
                           cnn_mixed.pt as PyTorch's `.float()` converts them
@@ -74,7 +75,8 @@ def main():
     wrapped = {"module." + k: v for k, v in sd.items()}
     wrapped["module.bn1.num_batches_tracked"] = torch.tensor(5)
     extras = {"epoch": 3, "test_robust_acc": 0.51, "args": {"arch": "cnn", "lr": 0.1, "milestones": [50, 75]}}
-    save({"state_dict": wrapped, **extras, "optimizer": optimizer.state_dict()}, "cnn_wrapped.pt")
+    best = {"best_acc": torch.tensor(0.6251, dtype=torch.float64), "best_epoch": torch.tensor(2)}
+    save({"state_dict": wrapped, **extras, **best, "optimizer": optimizer.state_dict()}, "cnn_wrapped.pt")
     save(sd, "cnn_legacy.pth", _use_new_zipfile_serialization=False)
     save({"model_state_dict": sd, "epoch": 7}, "cnn_model_state_dict.pt")
     save({("fc." + k[4:] if k.startswith("fc1.") else k): v for k, v in sd.items()}, "cnn_fc.pt")
@@ -94,6 +96,7 @@ def main():
 
     save_file({k: v.contiguous() for k, v in sd.items()}, str(OUT / "cnn.safetensors"))
     save(mlp.state_dict(), "mlp.pt")
+    save(mlp.state_dict(), "mlp_legacy.pth", _use_new_zipfile_serialization=False)
 
     generator = torch.Generator().manual_seed(1)
     x_cnn = torch.rand(4, 1, 12, 12, generator=generator)
@@ -104,6 +107,7 @@ def main():
         "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                    for p in sorted(OUT.iterdir()) if p.suffix in (".pt", ".pth", ".safetensors")},
         "extras": extras,
+        "tensor_extras": {k: v.item() for k, v in best.items()},
         "cnn": {"input_shape": list(x_cnn.shape), "input": floats(x_cnn), "logits": floats(logits_cnn)},
         "mlp": {"input_shape": list(x_mlp.shape), "input": floats(x_mlp), "logits": floats(logits_mlp)},
         # What PyTorch's own `.float()` makes of the narrower and wider dtypes.

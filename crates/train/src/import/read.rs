@@ -157,7 +157,8 @@ pub struct WeightFile {
     /// Tensors by name, after the checkpoint wrapper and the `module.` prefix were removed.
     pub tensors: BTreeMap<String, HostTensor>,
     /// Non-tensor entries outside the weights (`epoch`, `test_robust_acc`, safetensors
-    /// metadata), nested dicts flattened with `.`, kept for provenance.
+    /// metadata) and one-element tensors there (a metric saved as a tensor, as a number),
+    /// nested dicts flattened with `.`, kept for provenance.
     pub extras: BTreeMap<String, serde_json::Value>,
     /// SHA-256 of the file's bytes, lower-case hex.
     pub sha256: String,
@@ -270,14 +271,17 @@ fn read_pytorch(path: &Path) -> Result<WeightFile> {
     });
     let mut tensors = BTreeMap::new();
     let mut outside = Vec::new();
+    let mut extras = BTreeMap::new();
     for (name, tensor) in &raw {
         let kept = match wrapper {
-            Some(key) if under(name, key) => name[key.len() + 1..].to_owned(),
-            Some(_) => {
+            Some(key) if under(name, key) => Some(name[key.len() + 1..].to_owned()),
+            // One-element tensors beside the weights are metrics (`best_acc`), kept as extras.
+            Some(_) if tensor.num_elements() != 1 => {
                 outside.push(name.clone());
                 continue;
             }
-            None => name.clone(),
+            Some(_) => None,
+            None => Some(name.clone()),
         };
         let dtype = DType::from_torch(tensor.dtype());
         let bytes = tensor
@@ -290,7 +294,14 @@ fn read_pytorch(path: &Path) -> Result<WeightFile> {
             )
         })?;
         let shape = tensor.shape().to_vec();
-        tensors.insert(kept, HostTensor { shape, dtype, data });
+        match kept {
+            Some(kept) => {
+                tensors.insert(kept, HostTensor { shape, dtype, data });
+            }
+            None => {
+                extras.insert(name.clone(), scalar_json(dtype, &bytes, data[0]));
+            }
+        }
     }
     if let Some(key) = wrapper {
         notes.push(format!(
@@ -306,7 +317,6 @@ fn read_pytorch(path: &Path) -> Result<WeightFile> {
             list_names(&outside)
         ));
     }
-    let mut extras = BTreeMap::new();
     if let PickleValue::Dict(dict) = root {
         collect_extras(dict, "", wrapper, &raw, &mut extras, &mut notes);
     }
@@ -385,6 +395,17 @@ fn to_json(value: PickleValue) -> std::result::Result<serde_json::Value, String>
         }
         PickleValue::Unsupported(kind) => return Err(format!("a {kind}")),
     })
+}
+
+/// A one-element tensor as a JSON number, without a detour through f32 where that would
+/// round (an f64 accuracy, an i64 epoch).
+fn scalar_json(dtype: DType, bytes: &[u8], as_f32: f32) -> serde_json::Value {
+    let value = match (dtype, <[u8; 8]>::try_from(bytes)) {
+        (DType::F64, Ok(b)) => f64::from_ne_bytes(b),
+        (DType::I64, Ok(b)) => return i64::from_ne_bytes(b).into(),
+        _ => f64::from(as_f32),
+    };
+    serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
 fn strip_data_parallel(file: &mut WeightFile) -> Result<()> {

@@ -134,6 +134,9 @@ fn wrapped_checkpoint_is_unwrapped_stripped_and_keeps_its_extras() {
     assert_eq!(file.extras["args.arch"], extras["args"]["arch"]);
     assert_eq!(file.extras["args.milestones"], extras["args"]["milestones"]);
     assert!(file.extras.contains_key("optimizer.param_groups"));
+    let tensor_extras = &expected_json()["tensor_extras"];
+    assert_eq!(file.extras["best_acc"], tensor_extras["best_acc"]);
+    assert_eq!(file.extras["best_epoch"], tensor_extras["best_epoch"]);
     let notes = file.notes.join("\n");
     assert!(notes.contains("`state_dict`"), "{notes}");
     assert!(notes.contains("module."), "{notes}");
