@@ -354,7 +354,7 @@ impl<'a> Machine<'a> {
                     } else {
                         self.pop_to_mark(at)?
                     };
-                    if items.len() % 2 != 0 {
+                    if !items.len().is_multiple_of(2) {
                         return Err(self.error(at, "SETITEMS with a key but no value"));
                     }
                     let mut items = items.into_iter();

@@ -73,7 +73,6 @@ pub fn match_weights(
             }
             new
         })?;
-        // `rename_all` may stop early; a renaming only counts once it has succeeded.
         renamed.sort();
     }
     let wanted: BTreeMap<&str, &Expected> = expected.iter().map(|e| (e.name.as_str(), e)).collect();

@@ -503,7 +503,7 @@ fn decode(dtype: DType, bytes: &[u8], endian: Endian) -> Option<Vec<f32>> {
             })
             .collect()
     }
-    if bytes.len() % dtype.size() != 0 {
+    if !bytes.len().is_multiple_of(dtype.size()) {
         return None;
     }
     // Values are decoded as native-endian after the swap above.
