@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use burn::module::Module;
 use burn::tensor::Device;
 
 use crate::error::{Error, Result};
@@ -53,12 +52,8 @@ pub fn load_matched(model: Model, matched: &Matched) -> Result<Model> {
         };
         flat[e.offset..e.offset + e.len].copy_from_slice(&burn);
     }
-    let device = model
-        .devices()
-        .first()
-        .cloned()
-        .unwrap_or_else(Device::flex);
-    load_flat(model, from_host(flat, &device))
+    // `load_flat` moves the values to the model's device.
+    load_flat(model, from_host(flat, &Device::flex()))
 }
 
 /// Reads `path`, matches it to `model` with `options` and loads it: [`read_weights`],
