@@ -22,6 +22,8 @@ seeded weights, so one set of logits (PyTorch's, on a fixed batch) checks them a
   cnn_broken.pt           conv2.bias missing, conv1.weight mis-shaped, conv1.bias int64,
                           an unexpected conv3.weight: every kind of problem at once
   cnn.safetensors         the bare state dict in safetensors
+  bn_net.pth              a BatchNorm network with PreAct-ResNet-18 key names, wrapped as
+                          robust_overfitting saves it (`state_dict`, `module.`, test_robust_acc)
   mlp.pt, mlp_legacy.pth  the MLP's bare state dict, zip and legacy (small: the fuzz suite's inputs)
   expected.json           sha256 of every file, the extras of cnn_wrapped.pt, the fixed inputs,
                           the logits of both models, and some tensors of cnn_half.pt and
@@ -39,6 +41,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from torch_workloads import Cnn  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "tests/fixtures/import"
+
+
+class BnNet(nn.Module):
+    """A BatchNorm network with PreAct-ResNet-18's key names (`conv1`, `layer1.0.bn1`, `bn`,
+    `linear`) for the BatchNorm models to come: its buffers are what they must load."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+        self.layer1 = nn.Sequential(nn.Module())
+        self.layer1[0].bn1 = nn.BatchNorm2d(4)
+        self.bn = nn.BatchNorm2d(4)
+        self.linear = nn.Linear(4, 10)
 
 
 class Mlp(nn.Module):
@@ -98,6 +113,15 @@ def main():
     save(mlp.state_dict(), "mlp.pt")
     save(mlp.state_dict(), "mlp_legacy.pth", _use_new_zipfile_serialization=False)
 
+    bn_net = BnNet()
+    bn_net.train()
+    for _ in range(3):  # running statistics away from their initial 0 and 1
+        x = torch.randn(8, 4, 2, 2) * 3 + 1
+        bn_net.layer1[0].bn1(x)
+        bn_net.bn(x)
+    bn_sd = bn_net.state_dict()
+    save({"state_dict": {"module." + k: v for k, v in bn_sd.items()}, "test_robust_acc": 0.5}, "bn_net.pth")
+
     generator = torch.Generator().manual_seed(1)
     x_cnn = torch.rand(4, 1, 12, 12, generator=generator)
     x_mlp = torch.rand(5, 1, 4, 4, generator=generator)
@@ -110,6 +134,8 @@ def main():
         "tensor_extras": {k: v.item() for k, v in best.items()},
         "cnn": {"input_shape": list(x_cnn.shape), "input": floats(x_cnn), "logits": floats(logits_cnn)},
         "mlp": {"input_shape": list(x_mlp.shape), "input": floats(x_mlp), "logits": floats(logits_mlp)},
+        "bn_net": {k: {"shape": list(v.shape), "values": floats(v.float())}
+                   for k, v in bn_sd.items()},
         # What PyTorch's own `.float()` makes of the narrower and wider dtypes.
         "converted": {
             "cnn_half.pt": {"conv1.weight": floats(sd["conv1.weight"].half().float())},

@@ -347,3 +347,44 @@ fn damaged_files_are_errors_naming_the_file() {
             .contains("absent.pt")
     );
 }
+
+#[test]
+fn batch_norm_buffers_match_as_more_expected_tensors() {
+    // What a BatchNorm model's glue will ask for: its parameters and running statistics, by
+    // PyTorch name, and never the `num_batches_tracked` counters.
+    let oracle = &expected_json()["bn_net"];
+    let expected: Vec<Expected> = oracle
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| !name.ends_with("num_batches_tracked"))
+        .map(|(name, t)| Expected {
+            name: name.clone(),
+            shape: t["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| usize::try_from(d.as_u64().unwrap()).unwrap())
+                .collect(),
+        })
+        .collect();
+    assert_eq!(expected.len(), 11);
+    let file = read_weights(&fixture("bn_net.pth")).unwrap();
+    let matched = match_weights(&expected, &file, &MatchOptions::default()).unwrap();
+    for e in &expected {
+        assert_eq!(
+            matched.tensors[&e.name].data,
+            floats(&oracle[&e.name]["values"]),
+            "{}",
+            e.name
+        );
+    }
+    assert!(
+        matched
+            .notes
+            .contains(&"dropped 2 BatchNorm `num_batches_tracked` counter(s)".to_owned()),
+        "{:?}",
+        matched.notes
+    );
+    assert_eq!(file.extras["test_robust_acc"], 0.5);
+}
