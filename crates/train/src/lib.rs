@@ -41,6 +41,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod import;
 pub mod loss;
 pub mod model;
 pub mod optim;
