@@ -47,9 +47,9 @@ pub mod optim;
 pub mod params;
 pub mod trainer;
 
-pub use attack::{Attack, Constraint, pgd_attack};
+pub use attack::{Attack, Constraint, apgd_attack, autoattack_lite, pgd_attack};
 pub use batch::Batch;
 pub use error::{Error, Result};
 pub use model::{Model, ModelShape};
 pub use optim::{GradientOracle, UpdateRule};
-pub use trainer::{Observer, Silent, evaluate, train};
+pub use trainer::{Observer, Silent, evaluate, evaluate_attacks, train};
