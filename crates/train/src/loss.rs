@@ -82,7 +82,7 @@ pub fn correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};
 
@@ -102,12 +102,14 @@ mod tests {
         assert_eq!(correct(logits, labels), 2);
     }
 
-    fn logits(rows: &[[f32; 5]]) -> Tensor<2> {
+    /// Logits of five classes on the CPU device.
+    pub(crate) fn logits(rows: &[[f32; 5]]) -> Tensor<2> {
         let values: Vec<f32> = rows.iter().flatten().copied().collect();
         Tensor::from_data(TensorData::new(values, [rows.len(), 5]), &Device::flex())
     }
 
-    fn ints(values: &[i64]) -> Tensor<1, Int> {
+    /// Class indices on the CPU device.
+    pub(crate) fn ints(values: &[i64]) -> Tensor<1, Int> {
         Tensor::from_data(
             TensorData::new(values.to_vec(), [values.len()]),
             &Device::flex(),

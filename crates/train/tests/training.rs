@@ -4,14 +4,16 @@
 // A test helper that unwraps fails the test, which is what it is for.
 #![allow(clippy::unwrap_used)]
 
+use advland_data::Splits;
 use advland_data::fashion_mnist_bundled;
+use advland_schema::TrainLog;
 use advland_schema::{
     AttackSpec, DataSettings, EvalSettings, LrSchedule, ModelKind, ModelSpec, Norm, PgdSettings,
     TrainSettings, TrainingSettings,
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
-use advland_train::{Attack, Silent, evaluate, evaluate_attacks, train};
+use advland_train::{Attack, Model, Silent, evaluate, evaluate_attacks, train};
 use burn::tensor::Device;
 
 fn settings(adversarial: Option<PgdSettings>) -> TrainSettings {
@@ -64,21 +66,18 @@ fn meta(s: &TrainSettings) -> advland_schema::Meta {
     }
 }
 
-fn check_training_reduces_loss_and_attacks_never_help(adversarial: Option<PgdSettings>) {
-    let s = settings(adversarial);
+/// A model trained as `s` says, in a temporary run directory (kept alive by the caller).
+fn trained(s: &TrainSettings) -> (Model, TrainLog, Splits, Device, tempfile::TempDir) {
     let splits = load_splits(&s.data).unwrap();
     let device = Device::flex().autodiff();
     let dir = tempfile::tempdir().unwrap();
-    let (model, log) = train(
-        &s,
-        &splits,
-        &device,
-        dir.path(),
-        None,
-        meta(&s),
-        &mut Silent,
-    )
-    .unwrap();
+    let (model, log) = train(s, &splits, &device, dir.path(), None, meta(s), &mut Silent).unwrap();
+    (model, log, splits, device, dir)
+}
+
+fn check_training_reduces_loss_and_attacks_never_help(adversarial: Option<PgdSettings>) {
+    let s = settings(adversarial);
+    let (model, log, splits, device, dir) = trained(&s);
     let first = &log.epochs[0];
     let last = log.epochs.last().unwrap();
     assert!(
@@ -158,19 +157,7 @@ fn same_seed_gives_identical_runs() {
 fn apgd_is_never_weaker_than_pgd_and_worst_cases_are_ands() {
     let mut s = settings(Some(PgdSettings::new(Norm::Linf, 0.1, 3)));
     s.training.epochs = 2;
-    let splits = load_splits(&s.data).unwrap();
-    let device = Device::flex().autodiff();
-    let dir = tempfile::tempdir().unwrap();
-    let (model, _) = train(
-        &s,
-        &splits,
-        &device,
-        dir.path(),
-        None,
-        meta(&s),
-        &mut Silent,
-    )
-    .unwrap();
+    let (model, _, splits, device, _dir) = trained(&s);
     let test = splits.test.subset_evenly(120).unwrap();
     for (norm, eps) in [("linf", "0.1"), ("l2", "1.5")] {
         let specs: Vec<AttackSpec> = [

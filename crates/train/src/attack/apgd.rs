@@ -10,6 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::constraint::{Constraint, ball};
+use super::pgd::clip_to_box;
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::loss::{cross_entropy, dlr_loss, targeted_dlr_loss};
@@ -435,11 +436,6 @@ impl<'a> Ascent<'a> {
             cost,
         }
     }
-}
-
-/// δ such that x + δ ∈ `[0,1]`.
-fn clip_to_box(x: &Tensor<4>, delta: Tensor<4>) -> Tensor<4> {
-    (x.clone() + delta).clamp(0.0, 1.0) - x.clone()
 }
 
 /// Per example: the arg-max is not the label.

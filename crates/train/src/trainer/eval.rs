@@ -89,7 +89,8 @@ impl Scores {
 /// flags (`attacks`, `worst_case`): [`evaluate_attacks`] gives those.
 ///
 /// # Errors
-/// A non-finite loss.
+/// An attack that breaks [`PgdSettings::check`](advland_schema::PgdSettings::check), a
+/// non-finite loss.
 pub fn evaluate(
     model: &Model,
     data: &Dataset,
@@ -103,7 +104,8 @@ pub fn evaluate(
         .iter()
         .map(|a| AttackSpec::Pgd(a.settings().clone()))
         .collect();
-    let (mut result, cost) = run(model, data, &specs, batch_size, seed, device, observer)?;
+    let (mut result, cost) =
+        evaluate_attacks(model, data, &specs, batch_size, seed, device, observer)?;
     result.attacks.clear();
     result.worst_case = None;
     Ok((result, cost))
@@ -152,19 +154,6 @@ pub fn evaluate_attacks(
             ));
         }
     }
-    run(model, data, attacks, batch_size, seed, device, observer)
-}
-
-/// The evaluation loop of [`evaluate`] and [`evaluate_attacks`], on checked attacks.
-fn run(
-    model: &Model,
-    data: &Dataset,
-    attacks: &[AttackSpec],
-    batch_size: usize,
-    seed: u64,
-    device: &Device,
-    observer: &mut dyn Observer,
-) -> Result<(EvalResult, Cost)> {
     let indices: Vec<usize> = (0..data.len()).collect();
     let chunks: Vec<&[usize]> = indices.chunks(batch_size.max(1)).collect();
     let total = chunks.len() * (1 + attacks.len());

@@ -27,20 +27,9 @@ fn checkpoints_follow_the_papers_recursion_at_100_steps() {
     assert_eq!(apgd_checkpoints(1), [0, 1]);
 }
 
+use crate::loss::tests::{ints, logits};
 use advland_schema::Norm;
 use burn::tensor::Device;
-
-fn logits(rows: &[[f32; 5]]) -> Tensor<2> {
-    let values: Vec<f32> = rows.iter().flatten().copied().collect();
-    Tensor::from_data(TensorData::new(values, [rows.len(), 5]), &Device::flex())
-}
-
-fn ints(values: &[i64]) -> Tensor<1, Int> {
-    Tensor::from_data(
-        TensorData::new(values.to_vec(), [values.len()]),
-        &Device::flex(),
-    )
-}
 
 #[test]
 fn targets_are_the_highest_non_true_classes_never_the_label() {
