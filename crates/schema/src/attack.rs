@@ -78,6 +78,14 @@ impl ApgdSettings {
         }
     }
 
+    /// Checks every rule; `prefix` is the dotted path used in messages.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] / [`Error::InvalidSettings`] listing each broken rule.
+    pub fn check(&self, prefix: &str) -> Result<()> {
+        collect(self.problems(prefix))
+    }
+
     /// The problems with these settings; `prefix` is the dotted path used in messages.
     fn problems(&self, prefix: &str) -> Vec<Error> {
         let mut problems = eps_problems(self.eps, prefix);
@@ -270,7 +278,7 @@ impl AttackSpec {
     pub fn check(&self, prefix: &str) -> Result<()> {
         match self {
             AttackSpec::Pgd(p) => p.check(prefix),
-            AttackSpec::Apgd(a) => collect(a.problems(prefix)),
+            AttackSpec::Apgd(a) => a.check(prefix),
             AttackSpec::AutoattackLite(a) => {
                 let mut problems = eps_problems(a.eps, prefix);
                 if a.steps == 0 {

@@ -110,8 +110,8 @@ pub fn apgd_class_problem(loss: ApgdLoss, classes: usize) -> Option<String> {
 /// `batch.images`: `[b, c, h, w]` → `adversarial`: `[b, c, h, w]`
 ///
 /// # Errors
-/// A loss the model's class count cannot support ([`apgd_class_problem`]), or settings that
-/// break [`advland_schema::AttackSpec::check`]'s rules (no steps, restarts or targets).
+/// Settings that break [`ApgdSettings::check`] (named `attack.field`), a loss the model's
+/// class count cannot support ([`apgd_class_problem`], named `attack.loss`).
 pub fn apgd_attack(
     model: &Model,
     batch: &Batch,
@@ -149,12 +149,7 @@ fn apgd_continue(
     seed: u64,
     start: Option<ApgdOutput>,
 ) -> Result<ApgdOutput> {
-    if settings.steps == 0 || settings.restarts == 0 || settings.targets == Some(0) {
-        return Err(Error::invalid(
-            "attack",
-            "APGD needs steps, restarts and (for the targeted-dlr loss) targets >= 1",
-        ));
-    }
+    settings.check("attack")?;
     let images = batch.images.clone().detach().inner();
     let labels = batch.labels.clone().inner();
     let dims = images.dims();

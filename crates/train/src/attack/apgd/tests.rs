@@ -202,7 +202,14 @@ fn wrong_settings_and_too_few_classes_are_errors() {
     let mut s = ApgdSettings::new(Norm::Linf, 0.1, ApgdLoss::Ce);
     s.steps = 0;
     let err = apgd_attack(&model, &batch, &s, 0).unwrap_err().to_string();
-    assert!(err.contains("steps"), "{err}");
+    assert!(err.contains("attack.steps: must be >= 1"), "{err}");
+    let mut s = ApgdSettings::new(Norm::L2, -0.5, ApgdLoss::Ce);
+    s.targets = Some(2);
+    let err = apgd_attack(&model, &batch, &s, 0).unwrap_err().to_string();
+    assert!(
+        err.contains("attack.eps") && err.contains("attack.targets"),
+        "{err}"
+    );
 }
 
 #[test]
