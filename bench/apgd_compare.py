@@ -192,7 +192,9 @@ def driver(args):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     sub = p.add_subparsers(dest="side")
     t = sub.add_parser("torch", help="the PyTorch side (run by the driver in bench/.venv)")
     t.add_argument("--weights", type=Path, required=True)

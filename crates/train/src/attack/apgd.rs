@@ -155,6 +155,15 @@ fn apgd_continue(
     let dims = images.dims();
     let [n, c, h, w] = dims;
     let per_example = c * h * w;
+    if n == 0 {
+        // Nothing to attack; a forward pass of an empty batch is not every backend's business.
+        return Ok(start.unwrap_or(ApgdOutput {
+            adversarial: images,
+            robust: Vec::new(),
+            attacked: Vec::new(),
+            cost: Cost::default(),
+        }));
+    }
     let plain = model.valid();
     let clean = plain.forward(images.clone());
     let classes = clean.dims()[1];

@@ -199,7 +199,13 @@ fn wrong_settings_and_too_few_classes_are_errors() {
         err.contains("attack.loss") && err.contains("at least 4 classes"),
         "{err}"
     );
+    let empty = Batch {
+        images: Tensor::zeros([0, 1, 1, 3], &device),
+        labels: Tensor::zeros([0], &device),
+    };
     let mut s = ApgdSettings::new(Norm::Linf, 0.1, ApgdLoss::Ce);
+    let out = apgd_attack(&model, &empty, &s, 0).unwrap();
+    assert!(out.robust.is_empty() && out.cost.forward == 0);
     s.steps = 0;
     let err = apgd_attack(&model, &batch, &s, 0).unwrap_err().to_string();
     assert!(err.contains("attack.steps: must be >= 1"), "{err}");
