@@ -418,12 +418,13 @@ impl<'a> Ascent<'a> {
             let Ok(at) = checkpoints.binary_search(&iteration) else {
                 continue;
             };
-            let interval = (iteration - checkpoints[at - 1]) as f64;
-            let oscillating = increases.clone().lower_equal_elem(APGD_RHO * interval);
-            let stalled = halved_at_check
-                .bool_not()
-                .bool_and(best_at_check.greater_equal(best_loss.clone()));
-            let halve = oscillating.bool_or(stalled);
+            let halve = halving(
+                increases.clone(),
+                iteration - checkpoints[at - 1],
+                halved_at_check,
+                best_at_check,
+                best_loss.clone(),
+            );
             step = step
                 .clone()
                 .mask_where(halve.clone().reshape([n, 1, 1, 1]), step.mul_scalar(0.5));
@@ -440,6 +441,24 @@ impl<'a> Ascent<'a> {
             cost,
         }
     }
+}
+
+/// Per example, at a checkpoint `interval` iterations after the last: halve the step when
+/// at most ρ·`interval` of those iterations increased the loss (condition 1), or when the step
+/// was not halved at the last checkpoint and the best loss is no higher than it was there
+/// (condition 2).
+fn halving(
+    increases: Tensor<1>,
+    interval: usize,
+    halved_at_check: Tensor<1, Bool>,
+    best_at_check: Tensor<1>,
+    best_loss: Tensor<1>,
+) -> Tensor<1, Bool> {
+    let oscillating = increases.lower_equal_elem(APGD_RHO * interval as f64);
+    let stalled = halved_at_check
+        .bool_not()
+        .bool_and(best_at_check.greater_equal(best_loss));
+    oscillating.bool_or(stalled)
 }
 
 /// Per example: the arg-max is not the label.

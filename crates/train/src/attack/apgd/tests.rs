@@ -32,6 +32,23 @@ use advland_schema::Norm;
 use burn::tensor::Device;
 
 #[test]
+fn steps_halve_on_few_increases_or_a_stall_after_a_kept_step() {
+    let d = Device::flex();
+    let floats = |v: &[f32]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), &d);
+    let bools =
+        |v: &[bool]| Tensor::<1, Bool>::from_data(TensorData::new(v.to_vec(), [v.len()]), &d);
+    // Interval 16: ρ·16 = 12 increases is still "few" (auto-attack's ≤).
+    let increases = floats(&[12.0, 13.0, 13.0, 13.0, 13.0]);
+    let halved_before = bools(&[false, false, true, false, true]);
+    let best_before = floats(&[0.0, 1.0, 1.0, 1.0, 1.0]);
+    let best_now = floats(&[5.0, 1.0, 1.0, 2.0, 2.0]);
+    let got = host_bools(halving(increases, 16, halved_before, best_before, best_now));
+    // 0: condition 1; 1: stalled after a kept step; 2: stalled, but halved last time;
+    // 3, 4: improved.
+    assert_eq!(got, [true, true, false, false, false]);
+}
+
+#[test]
 fn targets_are_the_highest_non_true_classes_never_the_label() {
     // Row 0 is classified correctly (y = 1 is the arg-max), row 1 is not (y = 4), row 2 has
     // its label tied with another logit.
