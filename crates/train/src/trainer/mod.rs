@@ -6,7 +6,7 @@ mod epoch;
 mod eval;
 mod run_dir;
 
-pub use eval::evaluate;
+pub use eval::{APGD_SEED_STREAM, PGD_SEED_STREAM, evaluate, evaluate_attacks};
 pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
 
 use std::path::Path;
