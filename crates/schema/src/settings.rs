@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::{Error, Result};
 use crate::threat::{Norm, PgdSettings, collect, default_step_size, parse_fraction};
 
-pub use crate::model::{ModelKind, ModelSpec};
+pub use crate::model::{ModelKind, ModelSpec, Normalize, WRN_DEFAULT_DEPTH, WRN_DEFAULT_WIDEN};
 pub use crate::optimizer::{
     EntropySgdSettings, NoiseConvention, OptimizerSettings, OuterConvention, Scoping,
 };

@@ -10,7 +10,7 @@ use crate::attack::{Attack, pgd_attack};
 use crate::batch::Batch;
 use crate::error::Result;
 use crate::loss::{correct, cross_entropy};
-use crate::model::Model;
+use crate::model::{BnMode, Model};
 
 /// Running sums of loss and correct predictions.
 #[derive(Clone, Copy, Debug, Default)]
@@ -49,6 +49,7 @@ impl Tally {
 
 /// Loss and accuracy of `model` on `data`, clean and under each attack in `attacks`.
 ///
+/// Batch norm runs in eval mode (running statistics, none updated) whatever `model`'s mode.
 /// The clean pass runs without autodiff (`model.valid()`); attacks need ∇ₓ and run on
 /// `device`, which must be an autodiff device. Attack random starts derive from `seed` and
 /// the batch index only, so two evaluations of different models (or of one model at
@@ -71,6 +72,9 @@ pub fn evaluate(
     let mut done = 0;
     let mut cost = Cost::default();
     let plain = device.clone().inner();
+    // Batch norm on its running statistics, whatever mode the caller trains in: nothing is
+    // written, and the attacks below see the same function as the clean pass.
+    let model = &model.clone().with_bn_mode(BnMode::Eval);
     let valid = model.valid();
     let mut clean = Tally::default();
     for chunk in &chunks {

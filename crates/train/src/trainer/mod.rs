@@ -17,14 +17,13 @@ use advland_schema::{
     CheckpointEntry, Cost, EpochRecord, Meta, Report, TrainLog, TrainSettings, UpdateCost,
     write_json,
 };
-use burn::module::Module;
 use burn::tensor::Device;
 
 use crate::attack::Attack;
 use crate::checkpoint::{CHECKPOINTS_DIR, CheckpointInfo, Resume, TrainState, save_checkpoint};
 use crate::data::subset;
 use crate::error::{Error, Result};
-use crate::model::{Model, ModelShape};
+use crate::model::{BnMode, Model, ModelShape};
 use crate::optim::{StepOutcome, build_update_rule};
 use crate::params::init_seeded;
 use epoch::EpochOracle;
@@ -98,14 +97,14 @@ pub fn train(
             ),
         ));
     }
-    let (mut model, first_epoch, mut step, mut log, earlier_s) = match resume {
+    let (model, first_epoch, mut step, mut log, earlier_s) = match resume {
         None => {
             let model = init_seeded(
                 Model::build(&settings.model, shape, device)?,
                 advland_data::derive_seed(settings.seed, "init", 0),
             )?;
             let log = TrainLog {
-                parameters: model.num_params(),
+                parameters: crate::params::theta_len(&model),
                 epochs: Vec::new(),
                 checkpoints: Vec::new(),
                 updates: UpdateCost::default(),
@@ -114,7 +113,7 @@ pub fn train(
         }
         Some(r) => {
             check_resumable(&r, settings, shape)?;
-            rule.restore(r.rule, r.model.num_params())?;
+            rule.restore(r.rule, crate::params::theta_len(&r.model))?;
             (
                 r.model,
                 r.epoch,
@@ -124,6 +123,11 @@ pub fn train(
             )
         }
     };
+    // Batch norm trains as PyTorch's `model.train()`: batch statistics, running ones updated,
+    // by the attack's forwards too (robust_overfitting and AWP attack in train mode, so the
+    // running statistics also see adversarial batches mid-attack). Evaluation and checkpoints'
+    // users run in eval mode (`evaluate`, `Model::build`).
+    let mut model = model.with_bn_mode(BnMode::Train);
     let attack = settings.adversarial.clone().map(Attack::new);
     let eval_attacks: Vec<Attack> = settings
         .eval
@@ -275,7 +279,7 @@ pub fn train(
             break;
         }
     }
-    Ok((model, log))
+    Ok((model.with_bn_mode(BnMode::Eval), log))
 }
 
 /// Refuses a checkpoint of another run (other settings, another data shape).
@@ -289,11 +293,11 @@ fn check_resumable(resume: &Resume, settings: &TrainSettings, shape: ModelShape)
             "it was trained with other settings than the ones given".into(),
         ));
     }
-    if resume.state.log.parameters != resume.model.num_params() {
+    if resume.state.log.parameters != crate::params::theta_len(&resume.model) {
         return Err(not_resumable(format!(
             "its log counts {} parameters, its model has {}",
             resume.state.log.parameters,
-            resume.model.num_params()
+            crate::params::theta_len(&resume.model)
         )));
     }
     if resume.shape != shape {

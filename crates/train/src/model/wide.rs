@@ -1,0 +1,220 @@
+//! The wide ResNet of TRADES (Zhang et al. 2019, `models/wideresnet.py`) as RobustBench loads
+//! it, layer for layer and name for name, with batch norm (see [`super::batch_norm`]).
+//!
+//! WRN-d-k: conv3x3(b) → three `NetworkBlock`s of n = (d − 4)/6 `BasicBlock`s with b·k, 2b·k,
+//! 4b·k channels (strides 1, 2, 2) → ReLU(BN) → `avg_pool2d(·, 8)` → linear; b = 16 as
+//! published (WRN-34-10: 46,160,474 parameters on CIFAR-10, WRN-28-10: 36,479,194). A
+//! `BasicBlock(in, out, stride)` with `equal = in == out`:
+//! ```text
+//! equal:     a = relu(bn1(x)); out = conv2(relu(bn2(conv1(a)))); return x + out
+//! not equal: x = relu(bn1(x)); out = conv2(relu(bn2(conv1(x)))); return convShortcut(x) + out
+//! ```
+//! so a shape-changing block's shortcut reads the activated input and an identity block's the
+//! raw one: the function of robust_overfitting's `PreActBlock`, whose code it shares
+//! ([`super::batch_norm::preact_block`]; the sum's order differs, which f32 addition ignores). Dropout is TRADES' `dropRate = 0` (the published models), i.e. absent. TRADES' own
+//! files carry an unused `sub_block1`, left out here as RobustBench leaves it out.
+//!
+//! Initialisation: U(±1/√fan_in) (PyTorch's defaults) for convs and the linear layer, BN weight 1
+//! and bias 0; TRADES draws its convs from N(0, 2/(k²·out)), a different scale that batch norm
+//! makes irrelevant to the function at init.
+
+// `convShortcut`: the field's name is PyTorch's parameter name.
+#![allow(non_snake_case)]
+
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+
+use super::batch_norm::{InputNorm, Sequential, batch_norm, conv, head, preact_block};
+use super::pattern::Gating;
+
+/// The head's `avg_pool2d` kernel.
+pub(crate) const POOL: usize = 8;
+
+/// One `BasicBlock`.
+#[derive(Module, Debug)]
+pub struct BasicBlock {
+    /// BN of the block's input.
+    pub bn1: BatchNorm,
+    /// 3×3, carries the stride.
+    pub conv1: Conv2d,
+    /// BN between the convs.
+    pub bn2: BatchNorm,
+    /// 3×3, stride 1.
+    pub conv2: Conv2d,
+    /// 1×1 strided projection where the width changes (PyTorch name `convShortcut`).
+    pub convShortcut: Option<Conv2d>,
+}
+
+impl BasicBlock {
+    fn new(channels: [usize; 2], stride: usize, device: &Device) -> Self {
+        let [c_in, c_out] = channels;
+        Self {
+            bn1: batch_norm(c_in, device),
+            conv1: conv(channels, 3, stride, device),
+            bn2: batch_norm(c_out, device),
+            conv2: conv([c_out, c_out], 3, 1, device),
+            convShortcut: (c_in != c_out).then(|| conv(channels, 1, stride, device)),
+        }
+    }
+
+    fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<4> {
+        preact_block(
+            [&self.bn1, &self.bn2],
+            [&self.conv1, &self.conv2],
+            self.convShortcut.as_ref(),
+            x,
+            gating,
+        )
+    }
+
+    fn map_batch_norms(self, f: &mut impl FnMut(BatchNorm) -> BatchNorm) -> Self {
+        Self {
+            bn1: f(self.bn1),
+            bn2: f(self.bn2),
+            ..self
+        }
+    }
+}
+
+/// TRADES' `NetworkBlock`: a `Sequential` named `layer`.
+#[derive(Module, Debug)]
+pub struct NetworkBlock {
+    /// The blocks.
+    pub layer: Sequential<BasicBlock>,
+}
+
+/// The network. PyTorch names: `conv1`, `block1.layer.0.bn1`, …,
+/// `block2.layer.0.convShortcut`, `bn1`, `fc`.
+#[derive(Module, Debug)]
+pub struct WideResNet {
+    /// Input normalisation (constants), if the spec asks for it.
+    pub normalize: Option<InputNorm>,
+    /// Stem, 3×3 to `base` channels, no bias.
+    pub conv1: Conv2d,
+    /// `block1`, `block2`, `block3`.
+    pub block: Vec<NetworkBlock>,
+    /// BN of the head.
+    pub bn1: BatchNorm,
+    /// Classifier.
+    pub fc: Linear,
+}
+
+/// Channels of the stem and the three stages.
+fn widths(base: usize, widen: usize) -> Option<[usize; 4]> {
+    let stage = base.checked_mul(widen)?;
+    Some([base, stage, stage.checked_mul(2)?, stage.checked_mul(4)?])
+}
+
+impl WideResNet {
+    /// WRN-`depth`-`widen` with a stem of `base` channels for `channels`-channel inputs.
+    ///
+    /// # Panics
+    /// If `depth` is not 6n + 4 with n ≥ 1 or the widths overflow; callers validate first.
+    pub(crate) fn new(
+        channels: usize,
+        [depth, widen, base]: [usize; 3],
+        classes: usize,
+        normalize: Option<InputNorm>,
+        device: &Device,
+    ) -> Self {
+        assert!(depth >= 10 && (depth - 4) % 6 == 0, "WRN depth {depth}");
+        let n = (depth - 4) / 6;
+        let w = widths(base, widen).expect("the spec's widths were checked");
+        let block = (0..3)
+            .map(|s| NetworkBlock {
+                layer: Sequential {
+                    items: (0..n)
+                        .map(|i| {
+                            let c_in = if i == 0 { w[s] } else { w[s + 1] };
+                            let stride = if s > 0 && i == 0 { 2 } else { 1 };
+                            BasicBlock::new([c_in, w[s + 1]], stride, device)
+                        })
+                        .collect(),
+                },
+            })
+            .collect();
+        Self {
+            normalize,
+            conv1: conv([channels, base], 3, 1, device),
+            block,
+            bn1: batch_norm(w[3], device),
+            fc: LinearConfig::new(w[3], classes).init(device),
+        }
+    }
+
+    /// Parameters (θ, not the running statistics) of [`WideResNet::new`]; `None` on overflow
+    /// or an invalid depth.
+    pub(crate) fn param_count(
+        channels: usize,
+        [depth, widen, base]: [usize; 3],
+        classes: usize,
+    ) -> Option<usize> {
+        if depth < 10 || (depth - 4) % 6 != 0 {
+            return None;
+        }
+        let n = (depth - 4) / 6;
+        let w = widths(base, widen)?;
+        let conv =
+            |c_in: usize, c_out: usize, k: usize| c_in.checked_mul(c_out)?.checked_mul(k * k);
+        let block = |c_in: usize, c_out: usize| -> Option<usize> {
+            let mut p = (2 * c_in)
+                .checked_add(conv(c_in, c_out, 3)?)?
+                .checked_add(2 * c_out)?
+                .checked_add(conv(c_out, c_out, 3)?)?;
+            if c_in != c_out {
+                p = p.checked_add(conv(c_in, c_out, 1)?)?;
+            }
+            Some(p)
+        };
+        let mut total = conv(channels, base, 3)?;
+        for s in 0..3 {
+            let rest = block(w[s + 1], w[s + 1])?.checked_mul(n - 1)?;
+            total = total
+                .checked_add(block(w[s], w[s + 1])?)?
+                .checked_add(rest)?;
+        }
+        total
+            .checked_add(2 * w[3])?
+            .checked_add(w[3].checked_mul(classes)?.checked_add(classes)?)
+    }
+
+    pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
+        let x = match &self.normalize {
+            Some(norm) => norm.forward(x),
+            None => x,
+        };
+        let mut h = self.conv1.forward(x);
+        for block in self.block.iter().flat_map(|b| &b.layer.items) {
+            h = block.forward_gated(h, gating);
+        }
+        head(&self.bn1, &self.fc, h, POOL, gating)
+    }
+
+    pub(crate) fn map_batch_norms(self, f: &mut impl FnMut(BatchNorm) -> BatchNorm) -> Self {
+        Self {
+            block: self
+                .block
+                .into_iter()
+                .map(|b| NetworkBlock {
+                    layer: Sequential {
+                        items: b
+                            .layer
+                            .items
+                            .into_iter()
+                            .map(|x| x.map_batch_norms(f))
+                            .collect(),
+                    },
+                })
+                .collect(),
+            bn1: f(self.bn1),
+            ..self
+        }
+    }
+
+    /// The first BN (all share one mode).
+    pub(crate) fn first_bn(&self) -> &BatchNorm {
+        &self.block[0].layer.items[0].bn1
+    }
+}
