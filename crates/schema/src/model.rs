@@ -138,7 +138,7 @@ impl ModelSpec {
         }
         if self.kind == ModelKind::WideResnet {
             let depth = self.wrn_depth();
-            if depth < 10 || (depth - 4) % 6 != 0 {
+            if depth < 10 || !(depth - 4).is_multiple_of(6) {
                 problems.push(Error::invalid(
                     format!("{prefix}.depth"),
                     format!("must be 6n + 4 with n >= 1 blocks per stage (10, 16, 28, 34, ...), got {depth}"),

@@ -130,9 +130,9 @@ impl PreActResNet {
             |c_in: usize, c_out: usize, k: usize| c_in.checked_mul(c_out)?.checked_mul(k * k);
         let mut total = conv(channels, width, 3)?;
         let mut c_in = width;
-        for s in 0..BLOCKS.len() {
+        for (s, &blocks) in BLOCKS.iter().enumerate() {
             let c_out = width.checked_mul(1 << s)?;
-            for i in 0..BLOCKS[s] {
+            for i in 0..blocks {
                 total = total
                     .checked_add(2 * c_in)?
                     .checked_add(conv(c_in, c_out, 3)?)?

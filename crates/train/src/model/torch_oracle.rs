@@ -426,7 +426,7 @@ fn param_count_matches_small_built_models() {
         for shape in [
             CIFAR,
             ModelShape {
-                input: [1, 28, 28],
+                input: [1, 30, 30],
                 classes: 3,
             },
         ] {

@@ -119,7 +119,7 @@ impl WideResNet {
         normalize: Option<InputNorm>,
         device: &Device,
     ) -> Self {
-        assert!(depth >= 10 && (depth - 4) % 6 == 0, "WRN depth {depth}");
+        assert!(depth >= 10 && (depth - 4).is_multiple_of(6), "WRN depth {depth}");
         let n = (depth - 4) / 6;
         let w = widths(base, widen).expect("the spec's widths were checked");
         let block = (0..3)
@@ -151,7 +151,7 @@ impl WideResNet {
         [depth, widen, base]: [usize; 3],
         classes: usize,
     ) -> Option<usize> {
-        if depth < 10 || (depth - 4) % 6 != 0 {
+        if depth < 10 || !(depth - 4).is_multiple_of(6) {
             return None;
         }
         let n = (depth - 4) / 6;
