@@ -459,6 +459,69 @@ mod tests {
         ));
     }
 
+    /// A batch-norm model trains in train mode (its running statistics move off PyTorch's
+    /// initial 0 and 1), comes back and is checkpointed with them, evaluates in eval mode, and
+    /// a resumed run continues from the saved statistics to the uninterrupted run's weights
+    /// and statistics.
+    #[test]
+    fn batch_norm_model_trains_in_train_mode_and_resumes_with_its_statistics() {
+        use crate::checkpoint::load_checkpoint;
+        use crate::model::BnMode;
+        use crate::params::named_buffers;
+
+        let mut s = settings(OptimizerSettings::default());
+        // 28×28 Fashion-MNIST fits PreActResNet-18's pooling; 2 channels keep it cheap.
+        s.model = ModelSpec {
+            kind: ModelKind::PreactResnet18,
+            base_width: Some(2),
+            ..ModelSpec::default()
+        };
+        s.training.epochs = 2;
+        s.data.train_subset = Some(100);
+        let splits = load_splits(&s.data).unwrap();
+        let device = Device::flex().autodiff();
+        let whole = tempfile::tempdir().unwrap();
+        let (model, log) = train(
+            &s,
+            &splits,
+            &device,
+            whole.path(),
+            None,
+            meta(&s, &splits),
+            &mut Silent,
+        )
+        .unwrap();
+        assert_eq!(model.bn_mode(), Some(BnMode::Eval));
+        let stats = named_buffers(&model);
+        for (name, _, values) in &stats {
+            let initial = if name.ends_with("running_mean") { 0.0 } else { 1.0 };
+            assert!(values.iter().any(|&v| v != initial), "{name} never updated");
+        }
+        let (saved, _) = load_checkpoint(whole.path(), &device).unwrap();
+        assert_eq!(named_buffers(&saved), stats);
+
+        // Evaluating (clean and attacked) writes no statistics.
+        let eval_attacks = [Attack::new(PgdSettings::new(Norm::Linf, 0.1, 2))];
+        evaluate(&model, &splits.test, &eval_attacks, 25, 1, &device, &mut Silent).unwrap();
+        assert_eq!(named_buffers(&model), stats);
+
+        let first = whole.path().join("checkpoints/epoch-0001");
+        let resumed = tempfile::tempdir().unwrap();
+        let (resumed_model, resumed_log) = train(
+            &s,
+            &splits,
+            &device,
+            resumed.path(),
+            Some(load_resume(&first, &device).unwrap()),
+            meta(&s, &splits),
+            &mut Silent,
+        )
+        .unwrap();
+        assert_eq!(to_host(&flatten(&resumed_model)), to_host(&flatten(&model)));
+        assert_eq!(named_buffers(&resumed_model), stats);
+        assert_eq!(without_times(resumed_log), without_times(log));
+    }
+
     #[test]
     fn a_checkpoint_of_other_settings_is_refused() {
         let s = settings(OptimizerSettings::default());
