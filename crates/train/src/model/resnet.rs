@@ -4,11 +4,15 @@
 //!
 //! Why no batch norm: every analysis here treats the loss as a function of θ alone (Hessians,
 //! κ probes, surfaces, attacks re-solved at each θ). With batch norm that function depends on
-//! the batch in training mode and on running statistics (state outside θ) in evaluation mode,
-//! and the Python tools disagree on which mode attacks and landscapes use (see
-//! `shared/research/anchors.md`, "BN mode during training-time attacks"). Without it the
-//! network stays piecewise linear in its inputs with ReLU gates only, so activation patterns
-//! replay exactly (see [`super::pattern`]). What lets it train without normalisation is its
+//! the batch in train mode and on running statistics (state outside θ) in eval mode, and the
+//! Python tools disagree on which mode attacks and landscapes use (see
+//! `shared/research/anchors.md`, "BN mode during training-time attacks"). The batch-norm
+//! networks of the published robust models ([`super::PreActResNet`], [`super::WideResNet`])
+//! are here too, analysed in eval mode, where the running statistics are fixed constants and
+//! the loss is again a function of θ (see [`super::batch_norm`] for the modes; in burn 0.22.1
+//! an autodiff device alone does not switch a layer to batch statistics, its `training` flag
+//! does). This network has no such state at all: it stays piecewise linear in its inputs with
+//! ReLU gates only, so activation patterns replay exactly (see [`super::pattern`]). What lets it train without normalisation is its
 //! initialisation ([`ResNet::init_gain`]), after Fixup (Zhang et al. 2019): He-scaled weights
 //! keep the signal's variance through every ReLU and conv, and each branch's last conv is scaled
 //! by 1/√(number of blocks) so the sum over the residual path stays O(1). PyTorch's default
