@@ -23,6 +23,24 @@ pub enum ModelKind {
     WideResnet,
 }
 
+/// Which statistics batch normalisation uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BnMode {
+    /// The running statistics (PyTorch's `model.eval()`): the loss is a function of θ alone.
+    Eval,
+    /// The batch's statistics, updating the running ones (PyTorch's `model.train()`).
+    #[default]
+    Train,
+}
+
+impl BnMode {
+    /// Whether this is [`BnMode::Train`] (serde's test for leaving the default out).
+    pub fn is_train(&self) -> bool {
+        *self == BnMode::Train
+    }
+}
+
 /// Which model to build.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -202,6 +220,25 @@ mod tests {
             toml("kind = \"wide-resnet\"\n[normalize]\nmean = [0.5]\nstd = [1.0]\nextra = 1")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn attack_bn_mode_defaults_to_train_and_is_written_only_when_eval() {
+        let t: crate::TrainingSettings = toml::from_str("attack_bn_mode = \"eval\"").unwrap();
+        assert_eq!(t.attack_bn_mode, BnMode::Eval);
+        assert!(
+            serde_json::to_string(&t)
+                .unwrap()
+                .contains("\"attack_bn_mode\":\"eval\"")
+        );
+        let t = crate::TrainingSettings::default();
+        assert_eq!(t.attack_bn_mode, BnMode::Train);
+        assert!(
+            !serde_json::to_string(&t)
+                .unwrap()
+                .contains("attack_bn_mode")
+        );
+        assert!(toml::from_str::<crate::TrainingSettings>("attack_bn_mode = \"frozen\"").is_err());
     }
 
     #[test]

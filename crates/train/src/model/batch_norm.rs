@@ -21,6 +21,7 @@
 //! forward on a clone updates the original too, as PyTorch's in-place buffers do within one
 //! module. Re-estimation therefore works on fresh copies ([`fresh_statistics`]).
 
+pub use advland_schema::BnMode;
 use burn::module::{Module, ModuleMapper, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, PaddingConfig2d};
@@ -31,15 +32,6 @@ use super::pattern::Gating;
 /// PyTorch's `BatchNorm2d` defaults.
 const MOMENTUM: f64 = 0.1;
 const EPSILON: f64 = 1e-5;
-
-/// Which statistics batch normalisation uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BnMode {
-    /// The running statistics (PyTorch's `model.eval()`): the loss is a function of θ alone.
-    Eval,
-    /// The batch's statistics, updating the running ones (PyTorch's `model.train()`).
-    Train,
-}
 
 /// A `BatchNorm2d(features)` with PyTorch's momentum and ε, in eval mode.
 pub(crate) fn batch_norm(features: usize, device: &Device) -> BatchNorm {

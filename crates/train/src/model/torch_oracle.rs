@@ -438,7 +438,10 @@ fn param_count_matches_small_built_models() {
             );
             assert_eq!(
                 model
-                    .forward(Tensor::zeros([2, shape.input[0], shape.input[1], shape.input[2]], &device))
+                    .forward(Tensor::zeros(
+                        [2, shape.input[0], shape.input[1], shape.input[2]],
+                        &device
+                    ))
                     .dims(),
                 [2, shape.classes]
             );

@@ -119,7 +119,10 @@ impl WideResNet {
         normalize: Option<InputNorm>,
         device: &Device,
     ) -> Self {
-        assert!(depth >= 10 && (depth - 4).is_multiple_of(6), "WRN depth {depth}");
+        assert!(
+            depth >= 10 && (depth - 4).is_multiple_of(6),
+            "WRN depth {depth}"
+        );
         let n = (depth - 4) / 6;
         let w = widths(base, widen).expect("the spec's widths were checked");
         let block = (0..3)

@@ -124,9 +124,10 @@ pub fn train(
         }
     };
     // Batch norm trains as PyTorch's `model.train()`: batch statistics, running ones updated,
-    // by the attack's forwards too (robust_overfitting and AWP attack in train mode, so the
-    // running statistics also see adversarial batches mid-attack). Evaluation and checkpoints'
-    // users run in eval mode (`evaluate`, `Model::build`).
+    // by the attack's forwards too unless `training.attack_bn_mode` is eval (robust_overfitting
+    // and AWP attack in train mode, so the running statistics also see adversarial batches
+    // mid-attack). Evaluation and checkpoints' users run in eval mode (`evaluate`,
+    // `Model::build`).
     let mut model = model.with_bn_mode(BnMode::Train);
     let attack = settings.adversarial.clone().map(Attack::new);
     let eval_attacks: Vec<Attack> = settings
@@ -180,6 +181,7 @@ pub fn train(
             ),
             next: 0,
             attack: attack.as_ref(),
+            attack_bn_mode: t.attack_bn_mode,
             seed: settings.seed,
             step,
             epoch: epoch + 1,
@@ -341,6 +343,7 @@ mod tests {
                 schedule: LrSchedule::Cosine,
                 checkpoint_every: 1,
                 gradient_budget: None,
+                ..TrainingSettings::default()
             },
             optimizer,
             // Steps shorter than ε, so the random start (from the step counter) is not
@@ -494,7 +497,11 @@ mod tests {
         assert_eq!(model.bn_mode(), Some(BnMode::Eval));
         let stats = named_buffers(&model);
         for (name, _, values) in &stats {
-            let initial = if name.ends_with("running_mean") { 0.0 } else { 1.0 };
+            let initial = if name.ends_with("running_mean") {
+                0.0
+            } else {
+                1.0
+            };
             assert!(values.iter().any(|&v| v != initial), "{name} never updated");
         }
         let (saved, _) = load_checkpoint(whole.path(), &device).unwrap();
@@ -502,7 +509,16 @@ mod tests {
 
         // Evaluating (clean and attacked) writes no statistics.
         let eval_attacks = [Attack::new(PgdSettings::new(Norm::Linf, 0.1, 2))];
-        evaluate(&model, &splits.test, &eval_attacks, 25, 1, &device, &mut Silent).unwrap();
+        evaluate(
+            &model,
+            &splits.test,
+            &eval_attacks,
+            25,
+            1,
+            &device,
+            &mut Silent,
+        )
+        .unwrap();
         assert_eq!(named_buffers(&model), stats);
 
         let first = whole.path().join("checkpoints/epoch-0001");
@@ -520,6 +536,28 @@ mod tests {
         assert_eq!(to_host(&flatten(&resumed_model)), to_host(&flatten(&model)));
         assert_eq!(named_buffers(&resumed_model), stats);
         assert_eq!(without_times(resumed_log), without_times(log));
+
+        // Attacking in eval mode: the attack's forwards leave the statistics alone, so after
+        // one epoch they differ from the train-mode attack's.
+        let mut eval_attack = s.clone();
+        eval_attack.training.epochs = 1;
+        eval_attack.training.attack_bn_mode = BnMode::Eval;
+        let other = tempfile::tempdir().unwrap();
+        let (eval_model, _) = train(
+            &eval_attack,
+            &splits,
+            &device,
+            other.path(),
+            None,
+            meta(&eval_attack, &splits),
+            &mut Silent,
+        )
+        .unwrap();
+        let (train_attack_model, _) = load_checkpoint(&first, &device).unwrap();
+        assert_ne!(
+            named_buffers(&eval_model),
+            named_buffers(&train_attack_model)
+        );
     }
 
     #[test]
