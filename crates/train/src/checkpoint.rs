@@ -621,4 +621,4 @@ pub fn load_resume(path: &Path, device: &Device) -> Result<Resume> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

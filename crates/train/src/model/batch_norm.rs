@@ -21,6 +21,10 @@
 //! forward on a clone updates the original too, as PyTorch's in-place buffers do within one
 //! module. Re-estimation therefore works on fresh copies ([`fresh_statistics`]).
 
+// `PreActBlock::convShortcut`: the field's name is PyTorch's parameter name, and the Module
+// derive repeats it in generated code, out of reach of an attribute on the field.
+#![allow(non_snake_case)]
+
 pub use advland_schema::BnMode;
 use burn::module::{Module, ModuleMapper, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -136,24 +140,89 @@ pub(crate) fn bn_relu(bn: &BatchNorm, x: Tensor<4>, gating: &mut Gating<'_>) -> 
     gating.relu4(forward(bn, x))
 }
 
-/// The residual block both ResNets share (their keys differ, their function does not):
-/// `a = relu(bn1(x))`; `out = conv2(relu(bn2(conv1(a)))) + s` where `s = shortcut(a)` if the
-/// block has a projection, else `x`.
-pub(crate) fn preact_block(
-    [bn1, bn2]: [&BatchNorm; 2],
-    [conv1, conv2]: [&Conv2d; 2],
-    shortcut: Option<&Conv2d>,
-    x: Tensor<4>,
-    gating: &mut Gating<'_>,
-) -> Tensor<4> {
-    let a = bn_relu(bn1, x.clone(), gating);
-    let s = match shortcut {
-        Some(projection) => projection.forward(a.clone()),
-        None => x,
-    };
-    let h = conv1.forward(a);
-    let h = conv2.forward(bn_relu(bn2, h, gating));
-    h + s
+/// How a [`PreActBlock`]'s projection is named, which is all that tells the two families'
+/// blocks apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shortcut {
+    /// robust_overfitting's `shortcut = nn.Sequential(conv1x1)` (`shortcut.0.weight`), where
+    /// the block changes width or resolution.
+    Sequential,
+    /// TRADES' `convShortcut` (`convShortcut.weight`), where the block changes width.
+    Conv,
+}
+
+/// The pre-activation residual block of both batch-norm ResNets (robust_overfitting's
+/// `PreActBlock`, TRADES' `BasicBlock`): `a = relu(bn1(x))`, then
+/// `conv2(relu(bn2(conv1(a)))) + s` where `s` is the projection of `a` if the block has one,
+/// else `x`. TRADES writes its
+/// shape-changing case as `x = relu(bn1(x))` followed by `convShortcut(x)`: the same function.
+/// One of the two projection fields is set, by the family's rule and under its name.
+#[derive(Module, Debug)]
+pub struct PreActBlock {
+    /// BN of the block's input.
+    pub bn1: BatchNorm,
+    /// 3×3, carries the stride.
+    pub conv1: Conv2d,
+    /// BN between the convs.
+    pub bn2: BatchNorm,
+    /// 3×3, stride 1.
+    pub conv2: Conv2d,
+    /// robust_overfitting's projection, `nn.Sequential(conv1x1)`.
+    pub shortcut: Option<Sequential<Conv2d>>,
+    /// TRADES' projection.
+    pub convShortcut: Option<Conv2d>,
+}
+
+impl PreActBlock {
+    pub(crate) fn new(
+        channels: [usize; 2],
+        stride: usize,
+        family: Shortcut,
+        device: &Device,
+    ) -> Self {
+        let [c_in, c_out] = channels;
+        let projection = || conv(channels, 1, stride, device);
+        let (shortcut, conv_shortcut) = match family {
+            Shortcut::Sequential => (
+                (stride != 1 || c_in != c_out).then(|| Sequential {
+                    items: vec![projection()],
+                }),
+                None,
+            ),
+            Shortcut::Conv => (None, (c_in != c_out).then(projection)),
+        };
+        Self {
+            bn1: batch_norm(c_in, device),
+            conv1: conv(channels, 3, stride, device),
+            bn2: batch_norm(c_out, device),
+            conv2: conv([c_out, c_out], 3, 1, device),
+            shortcut,
+            convShortcut: conv_shortcut,
+        }
+    }
+
+    pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<4> {
+        let a = bn_relu(&self.bn1, x.clone(), gating);
+        let projection = match (&self.shortcut, &self.convShortcut) {
+            (Some(sequential), _) => sequential.items.first(),
+            (None, conv) => conv.as_ref(),
+        };
+        let s = match projection {
+            Some(p) => p.forward(a.clone()),
+            None => x,
+        };
+        let h = self.conv1.forward(a);
+        let h = self.conv2.forward(bn_relu(&self.bn2, h, gating));
+        h + s
+    }
+
+    pub(crate) fn map_batch_norms(self, f: &mut impl FnMut(BatchNorm) -> BatchNorm) -> Self {
+        Self {
+            bn1: f(self.bn1),
+            bn2: f(self.bn2),
+            ..self
+        }
+    }
 }
 
 /// The head of both ResNets: ReLU(BN(x)) → `avg_pool2d(·, pool)` → flatten → linear. The

@@ -11,12 +11,12 @@ mod resnet;
 mod torch_oracle;
 mod wide;
 
-pub use batch_norm::{BnMode, InputNorm, Sequential};
+pub use batch_norm::{BnMode, InputNorm, PreActBlock, Sequential};
 pub use cnn::Cnn;
 pub use host_pool::Selection;
 pub use mlp::Mlp;
 pub use pattern::{ActivationPattern, Gate};
-pub use preact::{PreActBlock, PreActResNet};
+pub use preact::PreActResNet;
 pub use resnet::{Block, ResNet};
 pub use wide::{BasicBlock, NetworkBlock, WideResNet};
 

@@ -16,62 +16,14 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::batch_norm::{InputNorm, Sequential, batch_norm, conv, head, preact_block};
+use super::batch_norm::{InputNorm, PreActBlock, Shortcut, batch_norm, conv, head};
 use super::pattern::Gating;
+use super::resnet::stages;
 
 /// Blocks per stage of ResNet-18.
 const BLOCKS: [usize; 4] = [2, 2, 2, 2];
 /// The head's `avg_pool2d` kernel.
 pub(crate) const POOL: usize = 4;
-
-/// One `PreActBlock`.
-#[derive(Module, Debug)]
-pub struct PreActBlock {
-    /// BN of the block's input.
-    pub bn1: BatchNorm,
-    /// 3×3, carries the stride.
-    pub conv1: Conv2d,
-    /// BN between the convs.
-    pub bn2: BatchNorm,
-    /// 3×3, stride 1.
-    pub conv2: Conv2d,
-    /// `nn.Sequential(conv1x1)` where the block changes width or resolution (hence the
-    /// PyTorch name `shortcut.0.weight`).
-    pub shortcut: Option<Sequential<Conv2d>>,
-}
-
-impl PreActBlock {
-    fn new(channels: [usize; 2], stride: usize, device: &Device) -> Self {
-        let [c_in, c_out] = channels;
-        Self {
-            bn1: batch_norm(c_in, device),
-            conv1: conv(channels, 3, stride, device),
-            bn2: batch_norm(c_out, device),
-            conv2: conv([c_out, c_out], 3, 1, device),
-            shortcut: (stride != 1 || c_in != c_out).then(|| Sequential {
-                items: vec![conv(channels, 1, stride, device)],
-            }),
-        }
-    }
-
-    fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<4> {
-        preact_block(
-            [&self.bn1, &self.bn2],
-            [&self.conv1, &self.conv2],
-            self.shortcut.as_ref().map(|s| &s.items[0]),
-            x,
-            gating,
-        )
-    }
-
-    fn map_batch_norms(self, f: &mut impl FnMut(BatchNorm) -> BatchNorm) -> Self {
-        Self {
-            bn1: f(self.bn1),
-            bn2: f(self.bn2),
-            ..self
-        }
-    }
-}
 
 /// The network. PyTorch names: `conv1`, `layer1.0.bn1`, …, `layer2.0.shortcut.0`, `bn`,
 /// `linear`.
@@ -98,22 +50,9 @@ impl PreActResNet {
         normalize: Option<InputNorm>,
         device: &Device,
     ) -> Self {
-        let mut c_in = width;
-        let layer = BLOCKS
-            .iter()
-            .enumerate()
-            .map(|(s, &n)| {
-                let c_out = width << s;
-                (0..n)
-                    .map(|i| {
-                        let stride = if s > 0 && i == 0 { 2 } else { 1 };
-                        let block = PreActBlock::new([c_in, c_out], stride, device);
-                        c_in = c_out;
-                        block
-                    })
-                    .collect()
-            })
-            .collect();
+        let (layer, c_in) = stages(&BLOCKS, width, |channels, stride| {
+            PreActBlock::new(channels, stride, Shortcut::Sequential, device)
+        });
         Self {
             normalize,
             conv1: conv([channels, width], 3, 1, device),

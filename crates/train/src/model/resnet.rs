@@ -76,6 +76,33 @@ impl Block {
     }
 }
 
+/// Stages s = 0.. of `blocks[s]` blocks with width·2ˢ channels, stride 2 in the first block of
+/// every stage after the first, each block made by `block([c_in, c_out], stride)`; and the
+/// last stage's width. The layout of this ResNet and of PreActResNet-18.
+pub(super) fn stages<B>(
+    blocks: &[usize],
+    width: usize,
+    mut block: impl FnMut([usize; 2], usize) -> B,
+) -> (Vec<Vec<B>>, usize) {
+    let mut c_in = width;
+    let layer = blocks
+        .iter()
+        .enumerate()
+        .map(|(s, &n)| {
+            let c_out = width << s;
+            (0..n)
+                .map(|i| {
+                    let stride = if s > 0 && i == 0 { 2 } else { 1 };
+                    let made = block([c_in, c_out], stride);
+                    c_in = c_out;
+                    made
+                })
+                .collect()
+        })
+        .collect();
+    (layer, c_in)
+}
+
 /// The ResNet. Exported names follow PyTorch's PreActResNet: `conv1`, `layer1.0.conv1`, …,
 /// `layer2.0.shortcut`, `linear`.
 #[derive(Module, Debug)]
@@ -105,22 +132,9 @@ impl ResNet {
             !blocks.is_empty() && !blocks.contains(&0) && width > 0,
             "invalid ResNet layout {blocks:?} x {width}"
         );
-        let mut c_in = width;
-        let layer = blocks
-            .iter()
-            .enumerate()
-            .map(|(s, &n)| {
-                let c_out = width << s;
-                (0..n)
-                    .map(|i| {
-                        let stride = if s > 0 && i == 0 { 2 } else { 1 };
-                        let block = Block::new([c_in, c_out], stride, device);
-                        c_in = c_out;
-                        block
-                    })
-                    .collect()
-            })
-            .collect();
+        let (layer, c_in) = stages(blocks, width, |channels, stride| {
+            Block::new(channels, stride, device)
+        });
         Self {
             conv1: conv3x3([channels, width], 1, device),
             layer,

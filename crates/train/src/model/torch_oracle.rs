@@ -287,24 +287,9 @@ fn load_weights_requires_running_statistics() {
     let device = Device::flex();
     let model = load(stem, spec, &device);
     // θ alone: a file written before the statistics were.
-    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = crate::params::named_tensors(&model)
-        .into_iter()
-        .map(|(e, v)| {
-            (
-                e.name,
-                e.torch_shape,
-                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            )
-        })
-        .collect();
-    let views = tensors.iter().map(|(n, s, b)| {
-        (
-            n.clone(),
-            safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
-        )
-    });
+    let raw = crate::checkpoint::tests::raw_f32(crate::params::named_tensors(&model));
     let path = dir.path().join("theta.safetensors");
-    std::fs::write(&path, safetensors::serialize(views, &None).unwrap()).unwrap();
+    crate::checkpoint::tests::write_raw(&path, &raw, |_| Dtype::F32);
     let err = load_weights(Model::build(spec, CIFAR, &device).unwrap(), &path)
         .unwrap_err()
         .to_string();

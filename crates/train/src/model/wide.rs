@@ -11,72 +11,27 @@
 //! ```
 //! so a shape-changing block's shortcut reads the activated input and an identity block's the
 //! raw one: the function of robust_overfitting's `PreActBlock`, whose code it shares
-//! ([`super::batch_norm::preact_block`]; the sum's order differs, which f32 addition ignores). Dropout is TRADES' `dropRate = 0` (the published models), i.e. absent. TRADES' own
+//! ([`PreActBlock`]; the sum's order differs, which f32 addition ignores). Dropout is TRADES' `dropRate = 0` (the published models), i.e. absent. TRADES' own
 //! files carry an unused `sub_block1`, left out here as RobustBench leaves it out.
 //!
 //! Initialisation: U(±1/√fan_in) (PyTorch's defaults) for convs and the linear layer, BN weight 1
 //! and bias 0; TRADES draws its convs from N(0, 2/(k²·out)), a different scale that batch norm
 //! makes irrelevant to the function at init.
 
-// `convShortcut`: the field's name is PyTorch's parameter name.
-#![allow(non_snake_case)]
-
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::batch_norm::{InputNorm, Sequential, batch_norm, conv, head, preact_block};
+use super::batch_norm::{InputNorm, PreActBlock, Sequential, Shortcut, batch_norm, conv, head};
 use super::pattern::Gating;
 
 /// The head's `avg_pool2d` kernel.
 pub(crate) const POOL: usize = 8;
 
-/// One `BasicBlock`.
-#[derive(Module, Debug)]
-pub struct BasicBlock {
-    /// BN of the block's input.
-    pub bn1: BatchNorm,
-    /// 3×3, carries the stride.
-    pub conv1: Conv2d,
-    /// BN between the convs.
-    pub bn2: BatchNorm,
-    /// 3×3, stride 1.
-    pub conv2: Conv2d,
-    /// 1×1 strided projection where the width changes (PyTorch name `convShortcut`).
-    pub convShortcut: Option<Conv2d>,
-}
-
-impl BasicBlock {
-    fn new(channels: [usize; 2], stride: usize, device: &Device) -> Self {
-        let [c_in, c_out] = channels;
-        Self {
-            bn1: batch_norm(c_in, device),
-            conv1: conv(channels, 3, stride, device),
-            bn2: batch_norm(c_out, device),
-            conv2: conv([c_out, c_out], 3, 1, device),
-            convShortcut: (c_in != c_out).then(|| conv(channels, 1, stride, device)),
-        }
-    }
-
-    fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<4> {
-        preact_block(
-            [&self.bn1, &self.bn2],
-            [&self.conv1, &self.conv2],
-            self.convShortcut.as_ref(),
-            x,
-            gating,
-        )
-    }
-
-    fn map_batch_norms(self, f: &mut impl FnMut(BatchNorm) -> BatchNorm) -> Self {
-        Self {
-            bn1: f(self.bn1),
-            bn2: f(self.bn2),
-            ..self
-        }
-    }
-}
+/// TRADES' `BasicBlock`: the function and the keys of [`PreActBlock`] but for the shortcut's
+/// name (`convShortcut`), present exactly where the width changes.
+pub type BasicBlock = PreActBlock;
 
 /// TRADES' `NetworkBlock`: a `Sequential` named `layer`.
 #[derive(Module, Debug)]
@@ -132,7 +87,8 @@ impl WideResNet {
                         .map(|i| {
                             let c_in = if i == 0 { w[s] } else { w[s + 1] };
                             let stride = if s > 0 && i == 0 { 2 } else { 1 };
-                            BasicBlock::new([c_in, w[s + 1]], stride, device)
+                            let channels = [c_in, w[s + 1]];
+                            PreActBlock::new(channels, stride, Shortcut::Conv, device)
                         })
                         .collect(),
                 },

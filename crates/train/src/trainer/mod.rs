@@ -375,6 +375,17 @@ mod tests {
         }
     }
 
+    /// Trains `s` on `splits` into `dir`, from `resume` if given, silently.
+    fn run(
+        s: &TrainSettings,
+        splits: &Splits,
+        device: &Device,
+        dir: &Path,
+        resume: Option<Resume>,
+    ) -> (Model, TrainLog) {
+        train(s, splits, device, dir, resume, meta(s, splits), &mut Silent).unwrap()
+    }
+
     fn without_times(mut log: TrainLog) -> TrainLog {
         for record in &mut log.epochs {
             record.duration_s = 0.0;
@@ -389,30 +400,12 @@ mod tests {
         let splits = load_splits(&s.data).unwrap();
         let device = Device::flex().autodiff();
         let whole = tempfile::tempdir().unwrap();
-        let (model, log) = train(
-            &s,
-            &splits,
-            &device,
-            whole.path(),
-            None,
-            meta(&s, &splits),
-            &mut Silent,
-        )
-        .unwrap();
+        let (model, log) = run(&s, &splits, &device, whole.path(), None);
         let first = whole.path().join("checkpoints/epoch-0001");
         let resumed = tempfile::tempdir().unwrap();
         let resume = load_resume(&first, &device).unwrap();
         assert!(!resume.is_complete());
-        let (resumed_model, resumed_log) = train(
-            &s,
-            &splits,
-            &device,
-            resumed.path(),
-            Some(resume),
-            meta(&s, &splits),
-            &mut Silent,
-        )
-        .unwrap();
+        let (resumed_model, resumed_log) = run(&s, &splits, &device, resumed.path(), Some(resume));
         assert_eq!(to_host(&flatten(&resumed_model)), to_host(&flatten(&model)));
         let weights =
             |dir: &Path| std::fs::read(dir.join("checkpoints/epoch-0003").join(WEIGHTS_FILE));
@@ -427,16 +420,7 @@ mod tests {
         let mut reset = load_resume(&first, &device).unwrap();
         reset.state.step = 0;
         let elsewhere = tempfile::tempdir().unwrap();
-        let (reset_model, _) = train(
-            &s,
-            &splits,
-            &device,
-            elsewhere.path(),
-            Some(reset),
-            meta(&s, &splits),
-            &mut Silent,
-        )
-        .unwrap();
+        let (reset_model, _) = run(&s, &splits, &device, elsewhere.path(), Some(reset));
         assert_ne!(to_host(&flatten(&reset_model)), to_host(&flatten(&model)));
     }
 
@@ -484,16 +468,7 @@ mod tests {
         let splits = load_splits(&s.data).unwrap();
         let device = Device::flex().autodiff();
         let whole = tempfile::tempdir().unwrap();
-        let (model, log) = train(
-            &s,
-            &splits,
-            &device,
-            whole.path(),
-            None,
-            meta(&s, &splits),
-            &mut Silent,
-        )
-        .unwrap();
+        let (model, log) = run(&s, &splits, &device, whole.path(), None);
         assert_eq!(model.bn_mode(), Some(BnMode::Eval));
         let stats = named_buffers(&model);
         for (name, _, values) in &stats {
@@ -523,16 +498,13 @@ mod tests {
 
         let first = whole.path().join("checkpoints/epoch-0001");
         let resumed = tempfile::tempdir().unwrap();
-        let (resumed_model, resumed_log) = train(
+        let (resumed_model, resumed_log) = run(
             &s,
             &splits,
             &device,
             resumed.path(),
             Some(load_resume(&first, &device).unwrap()),
-            meta(&s, &splits),
-            &mut Silent,
-        )
-        .unwrap();
+        );
         assert_eq!(to_host(&flatten(&resumed_model)), to_host(&flatten(&model)));
         assert_eq!(named_buffers(&resumed_model), stats);
         assert_eq!(without_times(resumed_log), without_times(log));
@@ -543,16 +515,7 @@ mod tests {
         eval_attack.training.epochs = 1;
         eval_attack.training.attack_bn_mode = BnMode::Eval;
         let other = tempfile::tempdir().unwrap();
-        let (eval_model, _) = train(
-            &eval_attack,
-            &splits,
-            &device,
-            other.path(),
-            None,
-            meta(&eval_attack, &splits),
-            &mut Silent,
-        )
-        .unwrap();
+        let (eval_model, _) = run(&eval_attack, &splits, &device, other.path(), None);
         let (train_attack_model, _) = load_checkpoint(&first, &device).unwrap();
         assert_ne!(
             named_buffers(&eval_model),
@@ -568,16 +531,7 @@ mod tests {
         let splits = load_splits(&s.data).unwrap();
         let device = Device::flex().autodiff();
         let dir = tempfile::tempdir().unwrap();
-        train(
-            &short,
-            &splits,
-            &device,
-            dir.path(),
-            None,
-            meta(&short, &splits),
-            &mut Silent,
-        )
-        .unwrap();
+        run(&short, &splits, &device, dir.path(), None);
         let resume = load_resume(dir.path(), &device).unwrap();
         assert!(resume.is_complete());
         let err = train(
