@@ -225,6 +225,27 @@ impl PreActBlock {
     }
 }
 
+/// Both batch-norm ResNets end to end: the optional input normalisation, the stem conv, the
+/// blocks in order, then [`head`] with `bn`, `linear` and a `pool`×`pool` average pool.
+pub(crate) fn forward_network<'a>(
+    normalize: Option<&InputNorm>,
+    stem: &Conv2d,
+    blocks: impl Iterator<Item = &'a PreActBlock>,
+    (bn, linear, pool): (&BatchNorm, &Linear, usize),
+    x: Tensor<4>,
+    gating: &mut Gating<'_>,
+) -> Tensor<2> {
+    let x = match normalize {
+        Some(norm) => norm.forward(x),
+        None => x,
+    };
+    let mut h = stem.forward(x);
+    for block in blocks {
+        h = block.forward_gated(h, gating);
+    }
+    head(bn, linear, h, pool, gating)
+}
+
 /// The head of both ResNets: ReLU(BN(x)) → `avg_pool2d(·, pool)` → flatten → linear. The
 /// pooled map is 1×1 ([`pooled_size`] is checked when the model is built), so the pool is the
 /// mean of the top-left `pool`×`pool` window, as PyTorch's floor-mode pool reads it.

@@ -16,7 +16,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::batch_norm::{InputNorm, PreActBlock, Shortcut, batch_norm, conv, head};
+use super::batch_norm::{InputNorm, PreActBlock, Shortcut, batch_norm, conv, forward_network};
 use super::pattern::Gating;
 use super::resnet::stages;
 
@@ -89,15 +89,14 @@ impl PreActResNet {
     }
 
     pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
-        let x = match &self.normalize {
-            Some(norm) => norm.forward(x),
-            None => x,
-        };
-        let mut h = self.conv1.forward(x);
-        for block in self.layer.iter().flatten() {
-            h = block.forward_gated(h, gating);
-        }
-        head(&self.bn, &self.linear, h, POOL, gating)
+        forward_network(
+            self.normalize.as_ref(),
+            &self.conv1,
+            self.layer.iter().flatten(),
+            (&self.bn, &self.linear, POOL),
+            x,
+            gating,
+        )
     }
 
     pub(crate) fn map_batch_norms(self, f: &mut impl FnMut(BatchNorm) -> BatchNorm) -> Self {

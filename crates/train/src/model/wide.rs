@@ -23,7 +23,9 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::batch_norm::{InputNorm, PreActBlock, Sequential, Shortcut, batch_norm, conv, head};
+use super::batch_norm::{
+    InputNorm, PreActBlock, Sequential, Shortcut, batch_norm, conv, forward_network,
+};
 use super::pattern::Gating;
 
 /// The head's `avg_pool2d` kernel.
@@ -140,15 +142,14 @@ impl WideResNet {
     }
 
     pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
-        let x = match &self.normalize {
-            Some(norm) => norm.forward(x),
-            None => x,
-        };
-        let mut h = self.conv1.forward(x);
-        for block in self.block.iter().flat_map(|b| &b.layer.items) {
-            h = block.forward_gated(h, gating);
-        }
-        head(&self.bn1, &self.fc, h, POOL, gating)
+        forward_network(
+            self.normalize.as_ref(),
+            &self.conv1,
+            self.block.iter().flat_map(|b| &b.layer.items),
+            (&self.bn1, &self.fc, POOL),
+            x,
+            gating,
+        )
     }
 
     pub(crate) fn map_batch_norms(self, f: &mut impl FnMut(BatchNorm) -> BatchNorm) -> Self {
