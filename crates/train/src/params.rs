@@ -13,7 +13,7 @@
 //!
 //! Batch norm's affine weight and bias are parameters with PyTorch's names (`bn1.weight`,
 //! `bn1.bias`, burn's `gamma`/`beta`). Its running statistics are not: burn visits them like
-//! parameters, and every visitor here skips them ([`TensorPath::is_buffer`]), so θ, its
+//! parameters, and every visitor here skips them (by their path in the module tree), so θ, its
 //! gradient and [`theta_len`] never include them (burn's `num_params` does). They travel with
 //! the weights ([`named_buffers`], [`load_buffers`]).
 

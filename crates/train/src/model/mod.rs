@@ -336,7 +336,7 @@ impl Model {
         }
     }
 
-    /// The batch-norm mode (see [`batch_norm`](self::BnMode)); `None` for models without
+    /// The batch-norm mode (see [`BnMode`]); `None` for models without
     /// batch norm. Models are built in [`BnMode::Eval`].
     pub fn bn_mode(&self) -> Option<BnMode> {
         match self {
