@@ -58,8 +58,8 @@ pub use report::{
     Cost, DataSubset, Meta, Report, finite, read_json, read_report, to_json_bytes, write_json,
 };
 pub use settings::{
-    DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
-    EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, OptimizerSettings,
+    BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
+    EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, Normalize, OptimizerSettings,
     OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings, TrainingSettings,
 };
 pub use sharpness::{

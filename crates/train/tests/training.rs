@@ -36,6 +36,7 @@ fn settings(adversarial: Option<PgdSettings>) -> TrainSettings {
             schedule: LrSchedule::Constant,
             checkpoint_every: 2,
             gradient_budget: None,
+            ..TrainingSettings::default()
         },
         adversarial,
         eval: EvalSettings {

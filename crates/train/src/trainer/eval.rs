@@ -16,7 +16,7 @@ use crate::attack::{
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::loss::cross_entropy;
-use crate::model::Model;
+use crate::model::{BnMode, Model};
 use crate::params::to_host;
 
 /// The stream PGD's random starts derive from (batch i: `derive_seed(seed, PGD_SEED_STREAM, i)`).
@@ -82,6 +82,7 @@ impl Scores {
 
 /// Loss and accuracy of `model` on `data`, clean and under each attack in `attacks`.
 ///
+/// Batch norm runs in eval mode (running statistics, none updated) whatever `model`'s mode.
 /// The clean pass runs without autodiff (`model.valid()`); attacks need ∇ₓ and run on
 /// `device`, which must be an autodiff device. Attack random starts derive from `seed` and
 /// the batch index only, so two evaluations of different models (or of one model at
@@ -160,6 +161,9 @@ pub fn evaluate_attacks(
     let mut done = 0;
     let mut cost = Cost::default();
     let plain = device.clone().inner();
+    // Batch norm on its running statistics, whatever mode the caller trains in: nothing is
+    // written, and the attacks below see the same function as the clean pass.
+    let model = &model.clone().with_bn_mode(BnMode::Eval);
     let valid = model.valid();
     let mut clean = Scores::default();
     for chunk in &chunks {
