@@ -1,5 +1,5 @@
-//! Matched tensors into an advland [`Model`]: today its parameters; BatchNorm buffers become
-//! more [`Expected`] entries and one more write when the models have them.
+//! Matched tensors into an advland [`Model`]: its parameters (θ) and its batch norms' running
+//! statistics, both by PyTorch name.
 
 use std::path::Path;
 
@@ -7,29 +7,35 @@ use burn::tensor::Device;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::params::{ParamLayout, from_host, load_flat, transpose2};
+use crate::params::{ParamLayout, from_host, load_buffers, load_flat, named_buffers, transpose2};
 
 use super::matcher::{Expected, MatchOptions, Matched, match_weights};
 use super::read::read_weights;
 
-/// The tensors `model` needs from a file, with PyTorch names and shapes.
+/// The tensors `model` needs from a file, with PyTorch names and shapes: its parameters, then
+/// its batch norms' `running_mean`/`running_var` (the `num_batches_tracked` counters are not
+/// asked for: the matcher drops them, and eval-mode batch norm never reads them).
 pub fn expected_params(model: &Model) -> Vec<Expected> {
-    ParamLayout::of(model)
+    let params = ParamLayout::of(model)
         .entries
         .into_iter()
         .map(|e| Expected {
             name: e.name,
             shape: e.torch_shape,
-        })
-        .collect()
+        });
+    let buffers = named_buffers(model)
+        .into_iter()
+        .map(|(name, shape, _)| Expected { name, shape });
+    params.chain(buffers).collect()
 }
 
-/// `model` with its parameters replaced by `matched` (from [`expected_params`] of the same
-/// architecture), `Linear` weights transposed from PyTorch's `[out, in]` to burn's layout.
+/// `model` with its parameters and running statistics replaced by `matched` (from
+/// [`expected_params`] of the same architecture), `Linear` weights transposed from PyTorch's
+/// `[out, in]` to burn's layout.
 ///
 /// # Errors
-/// [`Error::Weights`] if a parameter of the model is not in `matched` or has another number
-/// of values (a `matched` made for another model).
+/// [`Error::Weights`] if a tensor the model needs is not in `matched` or has another shape (a
+/// `matched` made for another model).
 pub fn load_matched(model: Model, matched: &Matched) -> Result<Model> {
     let layout = ParamLayout::of(&model);
     let mut flat = vec![0.0f32; layout.len()];
@@ -52,6 +58,21 @@ pub fn load_matched(model: Model, matched: &Matched) -> Result<Model> {
         };
         flat[e.offset..e.offset + e.len].copy_from_slice(&burn);
     }
+    let mut statistics = std::collections::HashMap::new();
+    for (name, shape, _) in named_buffers(&model) {
+        let tensor = matched
+            .tensors
+            .get(&name)
+            .filter(|t| t.shape == shape)
+            .ok_or_else(|| Error::Weights {
+                path: matched.path.clone(),
+                reason: format!("no running statistic {name} {shape:?} among the matched ones"),
+            })?;
+        statistics.insert(name, tensor.data.clone());
+    }
+    // Statistics go into the model's shared `RunningState`s, so they are written before θ,
+    // while `model` is the only handle on them.
+    let model = load_buffers(model, &statistics)?;
     // `load_flat` moves the values to the model's device.
     load_flat(model, from_host(flat, &Device::flex()))
 }

@@ -496,3 +496,46 @@ fn build_refuses_bad_batch_norm_specs_naming_the_field() {
         assert!(err.contains(field) && err.contains(rule), "{err}");
     }
 }
+
+/// The `.pt` files as robust_overfitting saves them (`{state_dict: {module.…}, test_robust_acc,
+/// epoch, …}`) through the import pipeline: PyTorch's logits, the same θ and running
+/// statistics as the safetensors copy, the counters dropped and the scalars kept.
+#[test]
+fn pytorch_checkpoints_import_with_running_statistics() {
+    use crate::import::{MatchOptions, import_weights};
+    let device = Device::flex();
+    for (stem, spec) in fixtures() {
+        let fresh = Model::build(&spec, CIFAR, &device).unwrap();
+        let (model, matched) = import_weights(
+            fresh,
+            &fixture(&format!("{stem}.pt")),
+            &MatchOptions::default(),
+        )
+        .unwrap();
+        let reference = load(stem, &spec, &device);
+        assert_eq!(
+            to_host(&flatten(&model)),
+            to_host(&flatten(&reference)),
+            "{stem}: θ"
+        );
+        assert_eq!(
+            named_buffers(&model),
+            named_buffers(&reference),
+            "{stem}: statistics"
+        );
+        let expected = Expected::read(stem);
+        let logits = model.forward(expected.images("input_u8", &device));
+        assert_close(stem, &host(logits), expected.get("eval_logits"), 1e-5);
+        assert!(
+            matched
+                .notes
+                .iter()
+                .any(|n| n.contains("num_batches_tracked")),
+            "{stem}: {:?}",
+            matched.notes
+        );
+    }
+    let file = crate::import::read_weights(&fixture("preact_w4.pt")).unwrap();
+    assert_eq!(file.extras["test_robust_acc"], 0.5);
+    assert_eq!(file.extras["epoch"], 3);
+}
