@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DatasetName, EigenMethod, ModelKind, ModelSpec, NoiseConvention, Norm, ObjectiveKind,
-    OuterConvention, PgdSettings, Precision, Scoping, ThreatSpec, parse_fraction,
+    DatasetName, ModelKind, ModelSpec, NoiseConvention, Norm, OuterConvention, PgdSettings,
+    Scoping, ThreatSpec, parse_fraction,
 };
 use advland_train::Attack;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -49,7 +49,7 @@ pub enum Command {
     Export(ExportArgs),
     /// Smoothness and sharpness of a checkpoint's loss in parameter space: Hessian eigenvalues,
     /// gradient-Lipschitz probes (adversarial next to adversarial-frozen), gradient jumps.
-    Sharpness(SharpnessArgs),
+    Sharpness(crate::commands::sharpness::SharpnessArgs),
     /// Input-space flatness at clean and adversarial points: input-gradient norms, input-Hessian
     /// top-k eigenvalues, curvature along the gradient, trace, KKT multiplier, 1-D loss curves,
     /// optionally a 2-D loss surface around one example and the logits' local Lipschitz constant.
@@ -454,144 +454,6 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
-/// What `advland sharpness` estimates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Estimator {
-    /// Top-k Hessian eigenvalues (signed) by power iteration with deflation on
-    /// finite-difference Hessian-vector products.
-    Hessian,
-    /// Gradient-Lipschitz estimates κ(r) = ‖g(θ+ru) − g(θ)‖/r over random and gradient
-    /// directions, worst-case ascent, and secants between consecutive checkpoints.
-    Lipschitz,
-    /// Gradient jumps ‖g(tᵢ₊₁) − g(tᵢ)‖ along a random line through θ.
-    Kinks,
-    /// Hessian trace by Hutchinson's estimator (Rademacher probes) with a 95 % interval.
-    Trace,
-    /// Hessian spectral density by stochastic Lanczos quadrature.
-    Density,
-}
-
-impl Estimator {
-    /// The name used in file names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Estimator::Hessian => "hessian",
-            Estimator::Lipschitz => "lipschitz",
-            Estimator::Kinks => "kinks",
-            Estimator::Trace => "trace",
-            Estimator::Density => "density",
-        }
-    }
-}
-
-/// `advland sharpness`. Serialised whole into each report's `meta.config`.
-#[derive(Debug, Args, serde::Serialize)]
-pub struct SharpnessArgs {
-    /// What to estimate.
-    #[arg(value_enum)]
-    pub estimator: Estimator,
-    /// Checkpoint (or run) directory; give several (in training order) for trajectory secants.
-    #[arg(long, required = true)]
-    pub checkpoint: Vec<PathBuf>,
-    /// The loss measured.
-    #[arg(long, value_enum, default_value = "adversarial")]
-    pub objective: ObjectiveKind,
-    /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Attack radius (default: the checkpoint's training radius).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of the objective's attack.
-    #[arg(long, default_value_t = 10)]
-    pub steps: usize,
-    /// Number of test examples (evenly spaced) the objective averages over.
-    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
-    pub subset: usize,
-    /// Examples per batch.
-    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
-    pub batch_size: usize,
-    /// Precision of the computation.
-    #[arg(long, value_enum, default_value = "f64")]
-    pub precision: Precision,
-    /// Eigen-solver (hessian): power iteration (largest |λ|) or Lanczos (largest λ and λmin;
-    /// --max-iter caps its steps, and it stops once the top k Ritz values moved by less than
-    /// --tol in one step).
-    #[arg(long, value_enum, default_value = "power")]
-    pub method: EigenMethod,
-    /// Number of eigenvalues (hessian).
-    #[arg(long, value_parser = at_least_one, default_value_t = 5)]
-    pub k: usize,
-    /// Relative tolerance on the change of the Rayleigh quotient (hessian, power) or of the top
-    /// k Ritz values (hessian, Lanczos) in one step.
-    #[arg(long, default_value_t = 1e-3)]
-    pub tol: f64,
-    /// Iteration cap per eigenvalue (hessian), probe cap (trace), Lanczos steps (density).
-    #[arg(long, default_value_t = 100)]
-    pub max_iter: usize,
-    /// Lanczos runs averaged (density).
-    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
-    pub probes: usize,
-    /// Finite-difference step of the Hessian-vector products (default 1e-7 in f64, forward
-    /// differences; 1e-2 in f32, central differences).
-    #[arg(long)]
-    pub fd_step: Option<f64>,
-    /// Hessian of the live network instead of θ₀'s linear piece (ReLU/pool gates frozen, the
-    /// default for clean and adversarial-frozen; the adversarial objective is always live).
-    #[arg(long)]
-    pub live_activations: bool,
-    /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
-    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-4,1e-3,1e-2")]
-    pub radii: Vec<f64>,
-    /// Random directions per radius (lipschitz).
-    #[arg(long, default_value_t = 3)]
-    pub directions: usize,
-    /// Ascent steps of the worst-case probe (lipschitz).
-    #[arg(long, default_value_t = 3)]
-    pub ascent_steps: usize,
-    /// Grid points along the line (kinks).
-    #[arg(long, default_value_t = 41)]
-    pub points: usize,
-    /// Also probe EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) of the objective at this scope γ
-    /// (lipschitz; paper.md §2.5, claim C8). Each of its gradients runs a Langevin chain.
-    #[arg(long)]
-    pub local_entropy_gamma: Option<f64>,
-    /// Langevin steps of that chain (full-subset gradients, the same noise at every θ).
-    #[arg(long, default_value_t = 5)]
-    pub local_entropy_steps: usize,
-    /// Inner learning rate η' of that chain.
-    #[arg(long, default_value_t = 0.1)]
-    pub local_entropy_lr: f64,
-    /// Thermal noise ε of that chain.
-    #[arg(long, default_value_t = 1e-4)]
-    pub local_entropy_noise: f64,
-    /// Seed of the directions, start vectors and attack starts.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Report path (default: next to the checkpoint).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-impl SharpnessArgs {
-    /// The attack of the adversarial objectives: the flags, falling back on the checkpoint's
-    /// training attack (`trained`) for whichever of norm/ε is not given.
-    pub fn attack(&self, trained: Option<&PgdSettings>) -> anyhow::Result<Option<Attack>> {
-        if self.objective == ObjectiveKind::Clean {
-            return Ok(None);
-        }
-        resolve_attack(
-            self.norm,
-            self.eps,
-            self.steps,
-            trained,
-            &format!("--objective {}", self.objective.as_str()),
-        )
-        .map(Some)
-    }
-}
-
 /// The attack given by `--norm`/`--eps`/`--steps`, each missing one taken from the checkpoint's
 /// training attack `trained`; `needed_by` names what needs it in the error.
 pub fn resolve_attack(
@@ -613,4 +475,20 @@ pub fn resolve_attack(
             "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"
         ),
     }
+}
+
+/// A library error with the setting it names written as its flag (`top_k` → `--top-k`), since
+/// a command's configuration fields are its flags; other errors pass unchanged.
+pub fn flag_error(err: advland_analysis::Error) -> anyhow::Error {
+    let (field, reason) = match &err {
+        advland_analysis::Error::InvalidConfig { field, reason } => (*field, reason),
+        advland_analysis::Error::Train(advland_train::Error::InvalidConfig { field, reason }) => {
+            (field.as_str(), reason)
+        }
+        _ => return err.into(),
+    };
+    if field.is_empty() || !field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return err.into();
+    }
+    anyhow::anyhow!("--{}: {reason}", field.replace('_', "-"))
 }

@@ -1,8 +1,9 @@
 //! Report metadata the CLI knows: versions, command line, device, time.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use advland_schema::{Cost, DataSubset, Meta};
+use advland_analysis::Measured;
+use advland_schema::{Cost, DataSubset, Meta, Payload, Report};
 use serde::Serialize;
 
 /// burn's version, pinned exactly in the workspace manifest.
@@ -37,6 +38,22 @@ pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset)
         duration_s: 0.0,
         cost: Cost::default(),
     }
+}
+
+/// The report of a library result: `config` (the analysis configuration) recorded whole,
+/// duration counted from `start`.
+pub fn report<T: Payload, C: Serialize>(
+    measured: Measured<T>,
+    config: &C,
+    seed: u64,
+    device: &str,
+    start: Instant,
+) -> Report<T> {
+    let Measured { report, cost, data } = measured;
+    let mut meta = meta(device, seed, config, data);
+    meta.duration_s = start.elapsed().as_secs_f64();
+    meta.cost = cost;
+    Report::of(meta, report)
 }
 
 /// A command's arguments as report configuration: every field by name, flags not given

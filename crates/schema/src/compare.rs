@@ -34,3 +34,7 @@ pub struct CompareReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directions: Option<String>,
 }
+
+impl crate::report::Payload for CompareReport {
+    const KIND: &'static str = "compare";
+}

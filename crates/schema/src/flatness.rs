@@ -199,3 +199,11 @@ pub struct RelationReport {
     /// ρ of each flatness measure with κ of the adversarial loss.
     pub correlations: Vec<Correlation>,
 }
+
+impl crate::report::Payload for FlatnessReport {
+    const KIND: &'static str = "flatness";
+}
+
+impl crate::report::Payload for RelationReport {
+    const KIND: &'static str = "relate";
+}

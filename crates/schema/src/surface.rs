@@ -352,6 +352,10 @@ impl SurfaceReport {
     }
 }
 
+impl crate::report::Payload for SurfaceReport {
+    const KIND: &'static str = "surface";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
