@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use advland_analysis::Subject;
+use advland_schema::file_sha256;
 use advland_train::Model;
-use advland_train::checkpoint::{CheckpointInfo, load_checkpoint};
+use advland_train::checkpoint::{CheckpointInfo, WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
 use advland_train::data::checkpoint_test_set;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
@@ -45,14 +46,6 @@ impl ModelSource {
                 self.checkpoint.len()
             ),
         }
-    }
-
-    /// The model and its description.
-    ///
-    /// # Errors
-    /// As [`Self::path`], or missing or malformed files, naming them.
-    pub fn load(&self, device: &Device) -> Result<Loaded> {
-        load(self.path()?, device)
     }
 
     /// The model with the test split it is measured on.
@@ -119,4 +112,15 @@ pub fn subject(path: &Path, device: &Device) -> Result<Subject> {
         epoch: info.epoch,
         trained_with: info.settings.adversarial,
     })
+}
+
+/// The checkpoint directory `path` stands for (a run directory resolves to its last
+/// checkpoint) and the SHA-256 of its weights file: how surfaces identify their origin.
+///
+/// # Errors
+/// A path that is no checkpoint, an unreadable weights file.
+pub fn weights_identity(path: &Path) -> Result<(PathBuf, String)> {
+    let dir = checkpoint_dir(path)?;
+    let hash = file_sha256(&dir.join(WEIGHTS_FILE))?;
+    Ok((dir, hash))
 }

@@ -34,10 +34,33 @@ impl Subject {
     /// # Errors
     /// `n` larger than the test split; `field` names the setting in the message.
     pub fn test_subset(&self, n: usize, field: &str) -> Result<(Dataset, DataSubset)> {
+        self.check_subset(n, field)?;
         let total = self.test.len();
         let data = subset(self.test.clone(), Some(n), field)?;
         let description = describe(&data, total);
         Ok((data, description))
+    }
+}
+
+impl Subject {
+    /// Refuses a subset of `n` examples the test split cannot give, before any work (and
+    /// before settings whose errors would hide this one).
+    ///
+    /// # Errors
+    /// `n` larger than the test split; `field` names the setting in the message.
+    pub fn check_subset(&self, n: usize, field: &str) -> Result<()> {
+        if n > self.test.len() {
+            return Err(advland_train::Error::invalid(
+                field,
+                format!(
+                    "asks for {n} examples but {} has {}",
+                    self.test.name,
+                    self.test.len()
+                ),
+            )
+            .into());
+        }
+        Ok(())
     }
 }
 

@@ -13,19 +13,21 @@ use advland_analysis::Subject;
 use advland_analysis::flatness::{self, FlatnessConfig};
 use advland_analysis::relate::{RelateConfig, relate};
 use advland_analysis::sharpness::{self, SharpnessConfig};
+use advland_analysis::surface::{self, Directions, SurfaceConfig, make_directions};
 use advland_schema::{
     DataSettings, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, Estimator, EvalSettings,
     LrSchedule, Norm, ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate,
     SmoothnessEstimates, TrainSettings, TrainingSettings, write_json,
 };
 use advland_train::data::{describe, load_splits};
+use advland_train::params::ParamLayout;
 use advland_train::trainer::RunDirMode;
 use advland_train::{Attack, Silent, evaluate};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 
 use super::train::{open_run_dir, run_training};
-use super::{relate as relate_command, report, surface};
+use super::{relate as relate_command, report};
 use crate::args::DemoArgs;
 use crate::meta::{meta, report as report_of};
 use crate::model_source;
@@ -305,7 +307,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     cost += relation.meta.cost;
     write_json(&args.out.join("relate.json"), &relation)?;
     let relation = relation.data;
-    let surfaces = draw_surfaces(&plan, args, device, device_name, quiet)?;
+    let surfaces = draw_surfaces(&plan, args, device, device_name)?;
     for (_, c) in &surfaces {
         cost += *c;
     }
@@ -345,16 +347,15 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     Ok(())
 }
 
-/// Loss surfaces of the L∞ and L2 models on shared directions (drawn once at the L∞ model and
-/// reused, so the two norms' surfaces are comparable point for point): 2-D and 1-D, clean,
-/// adversarial (attack re-solved at every point) and adversarial-frozen, each model under its
-/// own training attack. Returns the reports' relative paths and costs.
+/// Loss surfaces of the L∞ and L2 models on shared directions (drawn once at the L∞ model,
+/// saved, and reused, so the two norms' surfaces are comparable point for point): 2-D and 1-D,
+/// clean, adversarial (attack re-solved at every point) and adversarial-frozen, each model
+/// under its own training attack. Returns the reports' relative paths and costs.
 fn draw_surfaces(
     plan: &Plan,
     args: &DemoArgs,
     device: &Device,
     device_name: &str,
-    quiet: bool,
 ) -> Result<Vec<(String, advland_schema::Cost)>> {
     let dir = args.out.join("surfaces");
     let mut out = Vec::new();
@@ -363,15 +364,13 @@ fn draw_surfaces(
         let axis = grid
             .parse::<advland_schema::Axis>()
             .map_err(anyhow::Error::msg)?;
-        let directions = dir.join(format!("directions-{dims}.safetensors"));
+        let directions_file = dir.join(format!("directions-{dims}.safetensors"));
         for (name, attack) in [("linf", &threats(0)[0]), ("l2", &threats(0)[1])] {
-            let first = name == "linf";
-            let surface_args = surface::SurfaceArgs {
-                checkpoint: args.out.join(name).join(&last),
+            let start = Instant::now();
+            let checkpoint = args.out.join(name).join(&last);
+            let mut subject = model_source::subject(&checkpoint, device)?;
+            let config = SurfaceConfig {
                 directions: advland_schema::DirectionKind::Random,
-                to: Vec::new(),
-                load_directions: (!first).then(|| directions.clone()),
-                save_directions: first.then(|| directions.clone()),
                 normalization: advland_schema::Normalization::Filter,
                 ignore: advland_schema::IgnoreParams::Biasbn,
                 objective: vec![
@@ -379,9 +378,11 @@ fn draw_surfaces(
                     ObjectiveKind::Adversarial,
                     ObjectiveKind::AdversarialFrozen,
                 ],
-                norm: Some(attack.norm),
-                eps: Some(attack.eps),
-                steps: plan.surface_steps,
+                attack: Some(PgdSettings::new(
+                    attack.norm,
+                    attack.eps,
+                    plan.surface_steps,
+                )),
                 x: axis,
                 y: (dims == "2d").then_some(axis),
                 subset: plan.surface_subset,
@@ -389,19 +390,23 @@ fn draw_surfaces(
                 precision: Precision::F32,
                 shard: advland_schema::Shard::WHOLE,
                 workers: 1,
-                restart: true,
                 seed: args.seed,
-                out: None,
             };
+            let layout = ParamLayout::of(&subject.model);
+            let directions = if name == "linf" {
+                let d = make_directions(&subject, &[], &config, device)?;
+                d.save(&layout, &directions_file)?;
+                d
+            } else {
+                Directions::load(&layout, &directions_file)?
+            };
+            let (origin_dir, weights_hash) = model_source::weights_identity(&checkpoint)?;
+            subject.checkpoint = origin_dir.display().to_string();
+            let measured = surface::compute(&subject, &directions, weights_hash, &config, device)
+                .with_context(|| format!("{dims} surface of {name}"))?;
             let file = format!("surfaces/{name}-{dims}.json");
-            let report = surface::compute(
-                &surface_args,
-                device,
-                device_name,
-                &args.out.join(&file),
-                quiet,
-            )
-            .with_context(|| format!("{dims} surface of {name}"))?;
+            let report = report_of(measured, &config, args.seed, device_name, start);
+            write_json(&args.out.join(&file), &report)?;
             out.push((file, report.meta.cost));
         }
     }

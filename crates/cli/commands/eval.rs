@@ -6,7 +6,7 @@ use std::time::Instant;
 use advland_schema::{
     DataSettings, EvalReport, EvalResult, ModelSpec, PgdSettings, Report, ThreatSpec, write_json,
 };
-use advland_train::checkpoint::{load_checkpoint, load_weights};
+use advland_train::checkpoint::load_weights;
 use advland_train::data::{check_fits, describe, load_splits};
 use advland_train::trainer::model_shape;
 use advland_train::{Attack, Model, evaluate};
@@ -68,9 +68,9 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let attacks = attacks(args)?;
     let (model, shape, epoch, data, model_path) = match (&args.checkpoint, &args.weights) {
         (Some(c), _) => {
-            let (model, info) = load_checkpoint(c, device)
-                .with_context(|| format!("loading checkpoint {}", c.display()))?;
-            (model, info.shape, info.epoch, info.settings.data, c.clone())
+            let crate::model_source::Loaded { model, info, path } =
+                crate::model_source::load(c, device)?;
+            (model, info.shape, info.epoch, info.settings.data, path)
         }
         (None, Some(w)) => {
             let spec = args.model.apply(ModelSpec::default());

@@ -188,6 +188,9 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
     };
     advland_schema::check_output(&out)?;
     let (subject, later) = args.source.trajectory(device)?;
+    subject
+        .check_subset(args.subset, "subset")
+        .map_err(flag_error)?;
     let config = args.config(subject.trained_with.as_ref())?;
     // The estimators report no intermediate progress, so a ticking spinner with the elapsed
     // time shows the run is alive.
