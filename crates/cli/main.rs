@@ -6,6 +6,9 @@ mod device;
 mod meta;
 mod model_source;
 mod progress;
+mod render;
+mod tables;
+mod training;
 
 use std::process::ExitCode;
 

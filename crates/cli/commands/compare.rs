@@ -47,10 +47,10 @@ pub fn run(args: &CompareArgs, device_name: &str) -> Result<()> {
     write_json(&path, &Report::new("compare", meta, report.clone()))?;
     print_table(&report);
     if !args.no_figures {
-        let summary = super::report::write(
+        let summary = crate::render::write(
             std::slice::from_ref(&path),
             &args.out,
-            super::report::LogColour::Auto,
+            crate::render::LogColour::Auto,
         )?;
         println!("figures: {}", summary.index.display());
     }

@@ -25,13 +25,28 @@ use advland_train::trainer::RunDirMode;
 use advland_train::{Attack, Silent, evaluate};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
+use clap::Args;
 
-use super::train::{open_run_dir, run_training};
-use super::{relate as relate_command, report};
-use crate::args::DemoArgs;
 use crate::meta::{meta, report as report_of};
 use crate::model_source;
 use crate::progress::Bars;
+use crate::render::{LogColour, write as render};
+use crate::tables::print_relation;
+use crate::training::{open_run_dir, run_training};
+
+/// `advland demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Small and fast (under 2 minutes on 2 cores): fewer examples, epochs and PGD steps.
+    #[arg(long)]
+    pub quick: bool,
+    /// Output directory.
+    #[arg(long, default_value = "runs/demo")]
+    pub out: PathBuf,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
 
 /// The sizes of a demo run.
 struct Plan {
@@ -332,10 +347,10 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let path = args.out.join("demo.json");
     summary.report = Some("report/index.html".to_owned());
     write_json(&path, &Report::new("demo", meta, summary.clone()))?;
-    let rendered = report::write(
+    let rendered = render(
         std::slice::from_ref(&args.out),
         &args.out.join("report"),
-        report::LogColour::Auto,
+        LogColour::Auto,
     )
     .context("drawing the report")?;
     print_summary(&summary, &path);
@@ -538,6 +553,6 @@ fn print_summary(summary: &DemoSummary, path: &Path) {
         }
     }
     println!();
-    relate_command::print_table(&summary.relation);
+    print_relation(&summary.relation);
     println!("report: {}", path.display());
 }

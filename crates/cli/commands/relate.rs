@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::relate::{RelateConfig, relate};
-use advland_schema::flatness::RelationReport;
 use advland_schema::{ThreatSpec, write_json};
 use anyhow::Result;
 use burn::tensor::Device;
@@ -15,6 +14,7 @@ use crate::args::{at_least_one, parse_threat, positive_number};
 use crate::meta::report;
 use crate::model_source::ModelSource;
 use crate::progress::Bars;
+use crate::tables::print_relation;
 
 /// `advland relate`.
 #[derive(Debug, Args)]
@@ -86,34 +86,7 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str, quiet: bool) -
     bars.finish();
     let report = report(measured?, &config, config.seed, device_name, start);
     write_json(&args.out, &report)?;
-    print_table(&report.data);
+    print_relation(&report.data);
     println!("report: {}", args.out.display());
     Ok(())
-}
-
-/// The table and correlations on stdout.
-pub fn print_table(report: &RelationReport) {
-    println!("| checkpoint | attack | kappa adv | kappa frozen | lambda_top adv | |g|_2 adv |");
-    println!("|---|---|---|---|---|---|");
-    for r in &report.rows {
-        println!(
-            "| {} | {} eps={} | {:.4} | {:.4} | {:+.4e} | {:.4e} |",
-            r.checkpoint,
-            r.attack.norm,
-            r.attack.eps,
-            r.kappa_adversarial,
-            r.kappa_frozen,
-            r.hessian_top_adversarial,
-            r.grad_l2_adversarial
-        );
-    }
-    for c in &report.correlations {
-        let rho = c
-            .spearman
-            .map_or("undefined".to_owned(), |r| format!("{r:+.3}"));
-        println!(
-            "Spearman rho({}, {}) = {rho} over {} rows",
-            c.measure, c.with, c.rows
-        );
-    }
 }
