@@ -42,25 +42,6 @@ pub struct RelateConfig {
     pub seed: u64,
 }
 
-/// The flatness measures correlated with κ.
-const MEASURES: [&str; 5] = [
-    "hessian_top_adversarial",
-    "curvature_adversarial",
-    "grad_l2_adversarial",
-    "hessian_top_clean",
-    "grad_l2_clean",
-];
-
-fn measure_of(row: &RelationRow, name: &str) -> f64 {
-    match name {
-        "hessian_top_adversarial" => row.hessian_top_adversarial,
-        "curvature_adversarial" => row.curvature_adversarial,
-        "grad_l2_adversarial" => row.grad_l2_adversarial,
-        "hessian_top_clean" => row.hessian_top_clean,
-        _ => row.grad_l2_clean,
-    }
-}
-
 /// One row per (model, attack) and the rank correlations of each flatness measure with κ.
 ///
 /// `subjects` are loaded as the iteration reaches them, so only one model is in memory at a
@@ -127,11 +108,11 @@ fn correlations(rows: &[RelationRow]) -> Vec<Correlation> {
     targets
         .iter()
         .flat_map(|(with, kappa)| {
-            MEASURES.iter().map(|m| Correlation {
+            RelationRow::MEASURES.iter().map(|m| Correlation {
                 measure: (*m).to_owned(),
                 with: (*with).to_owned(),
                 spearman: spearman(
-                    &rows.iter().map(|r| measure_of(r, m)).collect::<Vec<_>>(),
+                    &rows.iter().filter_map(|r| r.measure(m)).collect::<Vec<_>>(),
                     kappa,
                 ),
                 rows: rows.len(),

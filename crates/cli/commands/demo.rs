@@ -346,7 +346,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     meta.cost = cost;
     let path = args.out.join("demo.json");
     summary.report = Some("report/index.html".to_owned());
-    write_json(&path, &Report::new("demo", meta, summary.clone()))?;
+    write_json(&path, &Report::of(meta, summary.clone()))?;
     let rendered = render(
         std::slice::from_ref(&args.out),
         &args.out.join("report"),

@@ -155,8 +155,7 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let mut meta = meta(device_name, args.seed, &config, describe(test, test.len()));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;
-    let report = Report::new(
-        "eval",
+    let report = Report::of(
         meta,
         EvalReport {
             model_path: model_path.display().to_string(),

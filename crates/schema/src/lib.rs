@@ -29,6 +29,7 @@ pub mod error;
 pub mod flatness;
 pub mod hash;
 pub mod linear;
+pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;

@@ -149,7 +149,7 @@ pub fn train(
         meta.cost = total_cost;
         write_json(
             &run_dir.join(TRAIN_LOG_FILE),
-            &Report::new("train", meta, log.clone()),
+            &Report::of(meta, log.clone()),
         )
     };
     if first_epoch > 0 {
