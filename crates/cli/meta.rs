@@ -6,9 +6,6 @@ use advland_analysis::Measured;
 use advland_schema::{Cost, DataSubset, Meta, Payload, Report};
 use serde::Serialize;
 
-/// burn's version, pinned exactly in the workspace manifest.
-pub const BURN_VERSION: &str = "0.22.1";
-
 /// The command line reports record, the program named `advland` whatever path started it (an
 /// experiment's steps run the binary by its full path).
 pub fn command_line() -> Vec<String> {
@@ -26,7 +23,7 @@ pub fn command_line() -> Vec<String> {
 pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset) -> Meta {
     Meta {
         advland_version: env!("CARGO_PKG_VERSION").to_owned(),
-        burn_version: BURN_VERSION.to_owned(),
+        burn_version: advland_analysis::BURN_VERSION.to_owned(),
         command: command_line(),
         device: device.to_owned(),
         seed,
@@ -49,9 +46,11 @@ pub fn report<T: Payload, C: Serialize>(
     device: &str,
     start: Instant,
 ) -> Report<T> {
-    let Measured { report, cost, data } = measured;
-    let mut meta = meta(device, seed, config, data);
-    meta.duration_s = start.elapsed().as_secs_f64();
-    meta.cost = cost;
-    Report::of(meta, report)
+    measured.into_report(
+        config,
+        seed,
+        command_line(),
+        device,
+        start.elapsed().as_secs_f64(),
+    )
 }

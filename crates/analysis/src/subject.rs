@@ -2,9 +2,12 @@
 //! on ([`Subject`]), and a payload with its cost and the data it used ([`Measured`]).
 
 use advland_data::Dataset;
-use advland_schema::{Cost, DataSubset, PgdSettings};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use advland_schema::{Cost, DataSubset, Meta, Payload, PgdSettings, Report};
 use advland_train::Model;
 use advland_train::data::{describe, subset};
+use serde::Serialize;
 
 use crate::error::Result;
 
@@ -74,4 +77,37 @@ pub struct Measured<T> {
     pub cost: Cost,
     /// The data subset measured.
     pub data: DataSubset,
+}
+
+impl<T: Payload> Measured<T> {
+    /// The report of this result, as the command line writes it: `config` (the analysis
+    /// configuration) recorded whole, `command` and `device` named by the caller.
+    ///
+    /// # Panics
+    /// If `config` cannot be represented as JSON (a map with non-string keys): configurations
+    /// are plain structs, so that is a programming error.
+    pub fn into_report<C: Serialize>(
+        self,
+        config: &C,
+        seed: u64,
+        command: Vec<String>,
+        device: &str,
+        duration_s: f64,
+    ) -> Report<T> {
+        let meta = Meta {
+            advland_version: env!("CARGO_PKG_VERSION").to_owned(),
+            burn_version: crate::BURN_VERSION.to_owned(),
+            command,
+            device: device.to_owned(),
+            seed,
+            config: serde_json::to_value(config).expect("configurations serialise to JSON"),
+            data: self.data,
+            started_unix_s: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            duration_s,
+            cost: self.cost,
+        };
+        Report::of(meta, self.report)
+    }
 }

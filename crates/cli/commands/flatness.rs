@@ -222,3 +222,26 @@ fn print_summary(r: &FlatnessReport, out: &Path) {
     println!("(medians over examples)");
     println!("report: {}", out.display());
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let cli =
+            Cli::try_parse_from(["advland", "flatness", "--checkpoint", "c"]).expect("parses");
+        let Command::Flatness(args) = cli.command else {
+            panic!("not flatness")
+        };
+        // A standard model has no attack of its own: L∞ ε = 0.1 stands in.
+        let config = args.config(None).expect("resolves");
+        assert_eq!(
+            config,
+            FlatnessConfig::new(PgdSettings::new(Norm::Linf, 0.1, 20))
+        );
+    }
+}

@@ -333,3 +333,32 @@ fn print_summary(r: &SharpnessReport, out: &Path) {
     println!("gradient evaluations: {}", r.gradient_evaluations);
     println!("report: {}", out.display());
 }
+
+#[cfg(test)]
+mod tests {
+    use advland_schema::{Norm, PgdSettings};
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    /// The flags' defaults are the library's, so a report from the command line and one from
+    /// `SharpnessConfig::default()` mean the same measurement.
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let cli = Cli::try_parse_from(["advland", "sharpness", "hessian", "--checkpoint", "c"])
+            .expect("parses");
+        let Command::Sharpness(args) = cli.command else {
+            panic!("not sharpness")
+        };
+        let trained = PgdSettings::new(Norm::L2, 0.5, 7);
+        let config = args.config(Some(&trained)).expect("resolves");
+        assert_eq!(
+            config,
+            SharpnessConfig {
+                attack: Some(PgdSettings::new(Norm::L2, 0.5, 10)),
+                ..SharpnessConfig::default()
+            }
+        );
+    }
+}

@@ -462,7 +462,22 @@ fn print_summary(r: &SurfaceReport, out: &Path) {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+    use crate::args::{Cli, Command};
+
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let cli = Cli::try_parse_from(["advland", "surface", "--checkpoint", "c"]).expect("parses");
+        let Command::Surface(args) = cli.command else {
+            panic!("not surface")
+        };
+        assert_eq!(
+            args.config(None).expect("resolves"),
+            SurfaceConfig::default()
+        );
+    }
 
     #[test]
     fn partial_files_resume_and_ignore_cut_lines() {

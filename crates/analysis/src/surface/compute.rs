@@ -54,6 +54,32 @@ pub struct SurfaceConfig {
     pub seed: u64,
 }
 
+impl Default for SurfaceConfig {
+    /// The command line's defaults: a 1-D clean surface along one random filter-normalised
+    /// direction (biases and norm parameters left at zero), −1:1:21, on 1,000 examples in f32.
+    fn default() -> Self {
+        Self {
+            directions: DirectionKind::Random,
+            normalization: Normalization::Filter,
+            ignore: IgnoreParams::Biasbn,
+            objective: vec![ObjectiveKind::Clean],
+            attack: None,
+            x: Axis {
+                min: -1.0,
+                max: 1.0,
+                points: 21,
+            },
+            y: None,
+            subset: 1000,
+            batch_size: 500,
+            precision: Precision::F32,
+            shard: Shard::WHOLE,
+            workers: 1,
+            seed: 0,
+        }
+    }
+}
+
 impl SurfaceConfig {
     /// Refuses settings no surface can be computed with.
     ///
