@@ -6,7 +6,7 @@ use advland_schema::{TrainLog, TrainSettings};
 use advland_train::checkpoint::Resume;
 use advland_train::data::{describe, load_splits};
 use advland_train::error::RunDirIssue;
-use advland_train::trainer::{CONFIG_FILE, RunDir, RunDirMode};
+use advland_train::trainer::{CONFIG_FILE, RunDir, RunDirMode, RunWriter};
 use anyhow::{Context, Result, anyhow};
 use burn::tensor::Device;
 
@@ -60,9 +60,9 @@ pub fn run_training(
     );
     advland_schema::write_json(&run_dir.join(CONFIG_FILE), settings)?;
     let mut bars = Bars::new(label, quiet);
-    let (_, log) =
-        advland_train::train(settings, &splits, device, &run_dir, resume, meta, &mut bars)
-            .with_context(|| format!("training {}", run_dir.display()))?;
+    let mut writer = RunWriter::new(&run_dir, meta, &mut bars);
+    let (_, log) = advland_train::train(settings, &splits, device, resume, &mut writer)
+        .with_context(|| format!("training {}", run_dir.display()))?;
     bars.finish();
     run.finish();
     Ok(log)

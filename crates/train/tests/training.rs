@@ -11,6 +11,7 @@ use advland_schema::{
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
+use advland_train::trainer::RunWriter;
 use advland_train::{Silent, evaluate, train};
 use burn::tensor::Device;
 
@@ -73,10 +74,8 @@ fn check_training_reduces_loss_and_attacks_never_help(adversarial: Option<PgdSet
         &s,
         &splits,
         &device,
-        dir.path(),
         None,
-        meta(&s),
-        &mut Silent,
+        &mut RunWriter::new(dir.path(), meta(&s), &mut Silent),
     )
     .unwrap();
     let first = &log.epochs[0];
@@ -142,10 +141,8 @@ fn same_seed_gives_identical_runs() {
     s.training.epochs = 1;
     let splits = load_splits(&s.data).unwrap();
     let device = Device::flex().autodiff();
-    let d1 = tempfile::tempdir().unwrap();
-    let d2 = tempfile::tempdir().unwrap();
-    let (_, a) = train(&s, &splits, &device, d1.path(), None, meta(&s), &mut Silent).unwrap();
-    let (_, b) = train(&s, &splits, &device, d2.path(), None, meta(&s), &mut Silent).unwrap();
+    let (_, a) = train(&s, &splits, &device, None, &mut Silent).unwrap();
+    let (_, b) = train(&s, &splits, &device, None, &mut Silent).unwrap();
     assert_eq!(a.epochs[0].train_objective, b.epochs[0].train_objective);
     assert_eq!(a.epochs[0].test, b.epochs[0].test);
 }
