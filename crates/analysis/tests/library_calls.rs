@@ -4,35 +4,19 @@
 // A test helper that unwraps fails the test, which is what it is for.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use advland_analysis::flatness::{self, FlatnessConfig};
 use advland_analysis::relate::{RelateConfig, relate};
 use advland_analysis::sharpness::{self, SharpnessConfig};
 use advland_analysis::surface::{self, SurfaceConfig, make_directions};
 use advland_analysis::{Error, Subject};
-use advland_data::fashion_mnist_bundled;
-use advland_schema::{
-    Estimator, ModelKind, ModelSpec, Norm, ObjectiveKind, PgdSettings, SharpnessEstimate,
-};
-use advland_train::params::init_seeded;
-use advland_train::{Model, ModelShape, Silent};
+use advland_schema::{Estimator, Norm, ObjectiveKind, PgdSettings, SharpnessEstimate};
+use advland_train::Silent;
 use burn::tensor::Device;
 
 fn subject(seed: u64, device: &Device) -> Subject {
-    let test = fashion_mnist_bundled()
-        .unwrap()
-        .test
-        .subset_evenly(60)
-        .unwrap();
-    let spec = ModelSpec {
-        kind: ModelKind::Mlp,
-        hidden: vec![6],
-        ..ModelSpec::default()
-    };
-    let shape = ModelShape {
-        input: test.shape,
-        classes: 10,
-    };
-    let model = init_seeded(Model::build(&spec, shape, device).unwrap(), seed).unwrap();
+    let (model, test) = common::tiny_mlp(60, seed, device);
     Subject {
         model,
         test,
