@@ -27,6 +27,7 @@
 pub mod compare;
 pub mod error;
 pub mod flatness;
+pub mod grid;
 pub mod hash;
 pub mod linear;
 pub mod merge;
