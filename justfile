@@ -53,6 +53,18 @@ bench-compare *ARGS:
     bash bench/setup_venv.sh
     python3 bench/compare.py {{ARGS}}
 
+# The binary bench/gpu.sh carries to a GPU machine (no Rust toolchain there): release build with
+# both GPU backends, no debug info, symbols stripped, copied to bench/bin/advland (gitignored).
+gpu-binary:
+    CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --features cuda,wgpu --target-dir target/gpu
+    mkdir -p bench/bin
+    cp target/gpu/release/advland bench/bin/advland
+    ls -l bench/bin/advland
+
+# The GPU smoke pipeline against the CPU (bench/gpu.sh; on a machine with a GPU).
+gpu *ARGS:
+    bash bench/gpu.sh {{ARGS}}
+
 # CPU backends flex vs ndarray (builds burn's NdArray backend too; see bench/BACKENDS.md).
 bench-backends:
     cargo bench -p advland-train --bench backends --features ndarray

@@ -46,6 +46,20 @@ impl Outcomes {
         self.refused.set(self.refused.get() + 1);
     }
 
+    /// Counts a refusal, which is only right for an `edited` file and must name `path`.
+    pub fn refused(
+        &self,
+        edited: bool,
+        error: &dyn std::fmt::Display,
+        path: &std::path::Path,
+    ) -> Result<(), TestCaseError> {
+        self.refuse();
+        let message = error.to_string();
+        prop_assert!(edited, "valid file refused: {message}");
+        prop_assert!(message.contains(&path.display().to_string()), "{message}");
+        Ok(())
+    }
+
     /// Panics unless at least `min` inputs went each way.
     pub fn assert_both(&self, min: u32) {
         let (a, r) = (self.accepted.get(), self.refused.get());

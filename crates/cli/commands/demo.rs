@@ -180,6 +180,7 @@ impl Plan {
                 schedule: LrSchedule::Cosine,
                 checkpoint_every: 1,
                 gradient_budget: None,
+                ..TrainingSettings::default()
             },
             adversarial,
             eval: EvalSettings {

@@ -416,6 +416,8 @@ pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
         advland_schema::ModelKind::Mlp => "mlp",
         advland_schema::ModelKind::Cnn => "cnn",
         advland_schema::ModelKind::Resnet => "resnet",
+        advland_schema::ModelKind::PreactResnet18 => "preact-resnet18",
+        advland_schema::ModelKind::WideResnet => "wide-resnet",
     };
     let objective = s
         .adversarial

@@ -1,10 +1,13 @@
-//! The CIFAR-10 / CIFAR-100 binary format.
+//! The CIFAR-10 / CIFAR-100 binary format, and finding either version on disk.
 //!
 //! A file is a sequence of fixed-size records: the label byte(s) then 3072 pixel bytes
 //! (1024 red, 1024 green, 1024 blue, each row-major 32x32), which is already `[c, h, w]`.
+//! [`cifar10_splits`] and [`cifar100_splits`] read this version or the Python one
+//! ([`crate::cifar_python`], what torchvision downloads), whichever the directory holds.
 
 use std::path::{Path, PathBuf};
 
+use crate::cifar_python::load_cifar_python;
 use crate::classes::{
     CIFAR10_CLASSES, CIFAR100_COARSE_CLASSES, CIFAR100_FINE_CLASSES, class_names,
 };
@@ -12,7 +15,7 @@ use crate::dataset::{Dataset, Splits};
 use crate::error::{Error, Result};
 use crate::storage::{decompress, read_file};
 
-const PIXELS: usize = 3 * 32 * 32;
+pub(crate) const PIXELS: usize = 3 * 32 * 32;
 
 /// Which CIFAR binary format, and for CIFAR-100 which label to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -119,62 +122,112 @@ fn record_label(record: &[u8], variant: CifarVariant, path: &Path, index: usize)
     }
 }
 
-/// CIFAR-10 from `dir/data_batch_{1..5}.bin` + `dir/test_batch.bin`, or the same files under
-/// `dir/cifar-10-batches-bin/` (the layout of the official tarball).
+/// CIFAR-10 from the binary version (`dir/data_batch_{1..5}.bin` + `dir/test_batch.bin`, or
+/// the same files under `dir/cifar-10-batches-bin/`, the official tarball's layout) or the
+/// Python version (`data_batch_{1..5}` + `test_batch` in `dir` or `dir/cifar-10-batches-py/`,
+/// torchvision's layout), the first of these four places that holds `data_batch_1`.
 pub fn cifar10_splits(dir: &Path) -> Result<Splits> {
-    let root = locate(
-        dir,
-        "cifar-10-batches-bin",
-        "data_batch_1.bin",
-        CIFAR10_HINT,
-    )?;
-    let train: Vec<PathBuf> = (1..=5)
-        .map(|i| root.join(format!("data_batch_{i}.bin")))
-        .collect();
-    let test = [root.join("test_batch.bin")];
+    let (root, version) = locate(dir, &CIFAR10_LAYOUTS, "data_batch_1", CIFAR10_HINT)?;
+    let file = |stem: &str| root.join(format!("{stem}{}", version.suffix()));
+    let train: Vec<PathBuf> = (1..=5).map(|i| file(&format!("data_batch_{i}"))).collect();
+    let test = [file("test_batch")];
+    let variant = CifarVariant::Cifar10;
     Ok(Splits {
-        train: load_cifar_binary(&train, CifarVariant::Cifar10, "cifar-10/train")?,
-        test: load_cifar_binary(&test, CifarVariant::Cifar10, "cifar-10/test")?,
+        train: version.load(&train, variant, "cifar-10/train")?,
+        test: version.load(&test, variant, "cifar-10/test")?,
     })
 }
 
-/// CIFAR-100 from `dir/train.bin` + `dir/test.bin`, or the same files under
-/// `dir/cifar-100-binary/`; `coarse` selects the 20 superclass labels instead of the 100 fine.
+/// CIFAR-100 from the binary version (`dir/train.bin` + `dir/test.bin`, or under
+/// `dir/cifar-100-binary/`) or the Python version (`train` + `test` in `dir` or
+/// `dir/cifar-100-python/`); `coarse` selects the 20 superclass labels instead of the 100 fine.
 pub fn cifar100_splits(dir: &Path, coarse: bool) -> Result<Splits> {
-    let root = locate(dir, "cifar-100-binary", "train.bin", CIFAR100_HINT)?;
+    let (root, version) = locate(dir, &CIFAR100_LAYOUTS, "train", CIFAR100_HINT)?;
     let (variant, prefix) = if coarse {
         (CifarVariant::Cifar100Coarse, "cifar-100-coarse")
     } else {
         (CifarVariant::Cifar100Fine, "cifar-100-fine")
     };
+    let file = |stem: &str| [root.join(format!("{stem}{}", version.suffix()))];
     Ok(Splits {
-        train: load_cifar_binary(
-            &[root.join("train.bin")],
-            variant,
-            &format!("{prefix}/train"),
-        )?,
-        test: load_cifar_binary(&[root.join("test.bin")], variant, &format!("{prefix}/test"))?,
+        train: version.load(&file("train"), variant, &format!("{prefix}/train"))?,
+        test: version.load(&file("test"), variant, &format!("{prefix}/test"))?,
     })
 }
 
-const CIFAR10_HINT: &str = "download the CIFAR-10 binary version (cifar-10-binary.tar.gz) from \
-     https://www.cs.toronto.edu/~kriz/cifar.html, extract it and pass --data-dir";
-const CIFAR100_HINT: &str = "download the CIFAR-100 binary version (cifar-100-binary.tar.gz) \
-     from https://www.cs.toronto.edu/~kriz/cifar.html, extract it and pass --data-dir";
+const CIFAR10_HINT: &str = "download the CIFAR-10 binary or python version from \
+     https://www.cs.toronto.edu/~kriz/cifar.html (or let torchvision fetch it), extract it and \
+     pass --data-dir";
+const CIFAR100_HINT: &str = "download the CIFAR-100 binary or python version from \
+     https://www.cs.toronto.edu/~kriz/cifar.html (or let torchvision fetch it), extract it and \
+     pass --data-dir";
 
-/// `dir` if it holds `probe`, else `dir/subdir` if that does.
-fn locate(dir: &Path, subdir: &str, probe: &str, hint: &str) -> Result<PathBuf> {
-    let nested = dir.join(subdir);
-    if dir.join(probe).is_file() {
-        Ok(dir.to_path_buf())
-    } else if nested.join(probe).is_file() {
-        Ok(nested)
-    } else {
-        Err(Error::Missing {
-            path: dir.join(probe),
-            hint: format!("also looked for {}; {hint}", nested.join(probe).display()),
-        })
+/// The two versions the CIFAR datasets are distributed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Version {
+    Binary,
+    Python,
+}
+
+impl Version {
+    fn suffix(self) -> &'static str {
+        match self {
+            Self::Binary => ".bin",
+            Self::Python => "",
+        }
     }
+
+    fn load(self, paths: &[PathBuf], variant: CifarVariant, name: &str) -> Result<Dataset> {
+        match self {
+            Self::Binary => load_cifar_binary(paths, variant, name),
+            Self::Python => load_cifar_python(paths, variant, name),
+        }
+    }
+}
+
+/// Where each version may be, in the order tried: `None` is the directory itself.
+const CIFAR10_LAYOUTS: [(Option<&str>, Version); 4] = [
+    (None, Version::Binary),
+    (Some("cifar-10-batches-bin"), Version::Binary),
+    (None, Version::Python),
+    (Some("cifar-10-batches-py"), Version::Python),
+];
+const CIFAR100_LAYOUTS: [(Option<&str>, Version); 4] = [
+    (None, Version::Binary),
+    (Some("cifar-100-binary"), Version::Binary),
+    (None, Version::Python),
+    (Some("cifar-100-python"), Version::Python),
+];
+
+/// The first layout whose directory holds `probe` (with the version's suffix).
+fn locate(
+    dir: &Path,
+    layouts: &[(Option<&str>, Version)],
+    probe: &str,
+    hint: &str,
+) -> Result<(PathBuf, Version)> {
+    let candidates: Vec<(PathBuf, Version)> = layouts
+        .iter()
+        .map(|&(sub, version)| {
+            (
+                sub.map_or_else(|| dir.to_path_buf(), |s| dir.join(s)),
+                version,
+            )
+        })
+        .collect();
+    let probe_in =
+        |(root, version): &(PathBuf, Version)| root.join(format!("{probe}{}", version.suffix()));
+    if let Some(found) = candidates.iter().find(|c| probe_in(c).is_file()) {
+        return Ok(found.clone());
+    }
+    let others: Vec<String> = candidates[1..]
+        .iter()
+        .map(|c| probe_in(c).display().to_string())
+        .collect();
+    Err(Error::Missing {
+        path: probe_in(&candidates[0]),
+        hint: format!("also looked for {}; {hint}", others.join(", ")),
+    })
 }
 
 #[cfg(test)]

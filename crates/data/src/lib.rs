@@ -4,7 +4,9 @@
 //! / 255, no normalisation) laid out `[n, c, h, w]`, with `u8` labels.
 //!
 //! - [`idx`]: the IDX format of MNIST / Fashion-MNIST (raw or gzip, detected by content).
-//! - [`cifar`]: the CIFAR-10 / CIFAR-100 binary format and their standard directory layouts.
+//! - [`cifar`]: the CIFAR-10 / CIFAR-100 binary format and their standard directory layouts;
+//!   [`cifar_python`]: their Python version (torchvision's download), read by a strict pickle
+//!   subset reader that runs no code.
 //! - [`fashion`]: the full Fashion-MNIST (Debian `dataset-fashion-mnist`) and MNIST.
 //! - [`bundle`]: an 8,000 / 2,000 stratified Fashion-MNIST subset compiled into the binary,
 //!   so everything runs with no data installed, and the function that regenerates it.
@@ -20,11 +22,13 @@
 pub mod batch;
 pub mod bundle;
 pub mod cifar;
+pub mod cifar_python;
 pub mod classes;
 pub mod dataset;
 pub mod error;
 pub mod fashion;
 pub mod idx;
+mod pickle;
 pub mod random;
 mod storage;
 
@@ -34,6 +38,7 @@ pub use bundle::{
     make_fashion_mnist_bundle, stratified_evenly,
 };
 pub use cifar::{CifarVariant, cifar10_splits, cifar100_splits, load_cifar_binary};
+pub use cifar_python::load_cifar_python;
 pub use classes::{
     CIFAR10_CLASSES, CIFAR100_COARSE_CLASSES, CIFAR100_FINE_CLASSES, FASHION_MNIST_CLASSES,
     MNIST_CLASSES,

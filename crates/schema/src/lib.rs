@@ -2,6 +2,8 @@
 //! seconds, so `advland report` and the plot crate can read every result without a tensor
 //! library.
 //!
+//! - [`attack`]: attack specifications ([`AttackSpec`]: PGD, APGD, autoattack-lite, parsed
+//!   from `apgd-ce:linf:8/255`) and their per-attack results with per-example flags;
 //! - [`threat`]: the attack norm ([`Norm`]), ε parsing ([`parse_fraction`]) and
 //!   [`PgdSettings`];
 //! - [`settings`]: [`TrainSettings`], read from hand-written TOML training files (unknown
@@ -24,6 +26,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 #![deny(missing_docs)]
 
+pub mod attack;
 pub mod compare;
 pub mod error;
 pub mod flatness;
@@ -41,6 +44,10 @@ pub mod sharpness;
 pub mod surface;
 pub mod threat;
 
+pub use attack::{
+    ApgdLoss, ApgdSettings, AttackResult, AttackSpec, AutoattackLiteSettings, DEFAULT_APGD_STEPS,
+    DEFAULT_APGD_TARGETS, RobustWorstCase,
+};
 pub use compare::{CompareReport, CompareRow};
 pub use error::{Error, Result};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
@@ -54,8 +61,8 @@ pub use report::{
     write_json,
 };
 pub use settings::{
-    DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
-    EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, OptimizerSettings,
+    BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
+    EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, Normalize, OptimizerSettings,
     OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings, TrainingSettings,
 };
 pub use sharpness::{

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attack::{AttackResult, RobustWorstCase};
 use crate::report::Cost;
 use crate::threat::PgdSettings;
 
@@ -33,8 +34,16 @@ pub struct RobustMetrics {
 pub struct EvalResult {
     /// On unmodified inputs.
     pub clean: Metrics,
-    /// One entry per attack.
+    /// One entry per PGD attack.
     pub robust: Vec<RobustMetrics>,
+    /// Evaluations with attack specifications (`evaluate_attacks`): every attack asked for,
+    /// PGD included, in order, with per-example flags; empty elsewhere (training logs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attacks: Vec<AttackResult>,
+    /// The per-example worst case over the clean inputs and `attacks`; absent where
+    /// `attacks` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_case: Option<RobustWorstCase>,
 }
 
 /// One line of the per-epoch training log.

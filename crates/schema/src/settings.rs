@@ -14,7 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::{Error, Result};
 use crate::threat::{Norm, PgdSettings, collect, default_step_size, parse_fraction};
 
-pub use crate::model::{ModelKind, ModelSpec};
+pub use crate::model::{
+    BnMode, ModelKind, ModelSpec, Normalize, WRN_DEFAULT_DEPTH, WRN_DEFAULT_WIDEN,
+};
 pub use crate::optimizer::{
     EntropySgdSettings, NoiseConvention, OptimizerSettings, OuterConvention, Scoping,
 };
@@ -220,6 +222,12 @@ pub struct TrainingSettings {
     /// compared at equal gradient budget; the epoch in progress ends early and is the last.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gradient_budget: Option<u64>,
+    /// Batch-norm mode of the training attack's forwards (batch-norm models only): `train`
+    /// (the default) as robust_overfitting and AWP attack, on batch statistics, each attack
+    /// step updating the running statistics too; `eval` attacks the running-statistics network
+    /// and writes nothing. The outer loss is always in train mode.
+    #[serde(skip_serializing_if = "BnMode::is_train")]
+    pub attack_bn_mode: BnMode,
 }
 
 impl Default for TrainingSettings {
@@ -231,6 +239,7 @@ impl Default for TrainingSettings {
             schedule: LrSchedule::Cosine,
             checkpoint_every: 1,
             gradient_budget: None,
+            attack_bn_mode: BnMode::Train,
         }
     }
 }

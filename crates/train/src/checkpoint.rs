@@ -23,7 +23,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelShape};
 use crate::optim::{RuleCounts, RuleState};
-use crate::params::{ParamLayout, from_host, load_flat, named_tensors, to_host, transpose2};
+use crate::params::{
+    ParamLayout, from_host, load_buffers, load_flat, named_buffers, named_tensors, to_host,
+    transpose2,
+};
+
+/// Suffix of PyTorch's batch-norm batch counter, which advland neither keeps nor writes (it
+/// only matters to `momentum=None` layers); accepted and ignored on load.
+const BATCH_COUNTER: &str = ".num_batches_tracked";
 
 /// File name of the weights inside a checkpoint directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -75,17 +82,22 @@ pub struct TrainState {
     pub log: TrainLog,
 }
 
-/// Writes `model` as a PyTorch-layout safetensors file (f32), atomically.
+/// Writes `model` as a PyTorch-layout safetensors file (f32), atomically: θ, and batch norm's
+/// running statistics (`…running_mean`, `…running_var`). PyTorch's `num_batches_tracked` is
+/// not written; `load_state_dict` fills a missing one with 0, which changes nothing for
+/// layers with a momentum (every layer here).
 ///
 /// # Errors
 /// IO errors naming the file.
 pub fn save_weights(model: &Model, path: &Path) -> Result<()> {
-    let tensors = named_tensors(model);
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+    let tensors = named_tensors(model)
         .into_iter()
-        .map(|(e, values)| {
+        .map(|(e, values)| (e.name, e.torch_shape, values))
+        .chain(named_buffers(model));
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .map(|(name, shape, values)| {
             let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (e.name, e.torch_shape, raw)
+            (name, shape, raw)
         })
         .collect();
     let views = bytes
@@ -111,7 +123,9 @@ fn weights_error(path: &Path, reason: impl Into<String>) -> Error {
 }
 
 /// Loads a PyTorch-layout safetensors file into `model`, strictly: every tensor of the model
-/// must be present with its exact shape and no other tensor may be in the file. f32, f64, f16
+/// (parameters and batch norm's running statistics) must be present with its exact shape and no
+/// other tensor may be in the file, but for batch norm's `num_batches_tracked`, which is
+/// ignored. f32, f64, f16
 /// and bf16 files are accepted (converted to f32); NaN and ±∞ (also from an f64 beyond the
 /// f32 range) are refused. Nothing the size of the model is allocated before the file is
 /// known to hold every tensor.
@@ -126,16 +140,26 @@ pub fn load_weights(model: Model, path: &Path) -> Result<Model> {
     let file = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| weights_error(path, format!("not a valid safetensors file: {e}")))?;
     let layout = ParamLayout::of(&model);
+    let buffers = named_buffers(&model);
     let mut problems = Vec::new();
-    let expected: BTreeMap<&str, _> = layout
+    let expected: BTreeMap<&str, &[usize]> = layout
         .entries
         .iter()
-        .map(|e| (e.name.as_str(), e))
+        .map(|e| (e.name.as_str(), e.torch_shape.as_slice()))
+        .chain(
+            buffers
+                .iter()
+                .map(|(n, shape, _)| (n.as_str(), shape.as_slice())),
+        )
         .collect();
+    let is_counter = |name: &str| {
+        name.strip_suffix(BATCH_COUNTER)
+            .is_some_and(|bn| expected.contains_key(format!("{bn}.running_mean").as_str()))
+    };
     let mut extra: Vec<String> = file
         .names()
         .into_iter()
-        .filter(|n| !expected.contains_key(n.as_str()))
+        .filter(|n| !expected.contains_key(n.as_str()) && !is_counter(n))
         .cloned()
         .collect();
     extra.sort();
@@ -197,12 +221,41 @@ pub fn load_weights(model: Model, path: &Path) -> Result<Model> {
     if !problems.is_empty() {
         return Err(weights_error(path, problems.join("; ")));
     }
+    let mut statistics = HashMap::new();
+    for (name, shape, _) in &buffers {
+        match file.tensor(name) {
+            Err(_) => problems.push(format!("missing tensor {name} {shape:?}")),
+            Ok(view) if view.shape() != shape.as_slice() => problems.push(format!(
+                "tensor {name} has shape {:?}, expected {shape:?}",
+                view.shape()
+            )),
+            Ok(view) => match decode(view.dtype(), view.data()) {
+                None => problems.push(format!(
+                    "tensor {name} has dtype {:?}, expected F32, F64, F16 or BF16",
+                    view.dtype()
+                )),
+                Some(values) if values.iter().any(|v| !v.is_finite()) => {
+                    problems.push(format!("tensor {name} has a non-finite value"));
+                }
+                Some(values) => {
+                    statistics.insert(name.clone(), values);
+                }
+            },
+        }
+    }
+    if !problems.is_empty() {
+        return Err(weights_error(path, problems.join("; ")));
+    }
     let device = model
         .devices()
         .first()
         .cloned()
         .unwrap_or_else(Device::flex);
-    load_flat(model, from_host(flat, &device))
+    let model = load_flat(model, from_host(flat, &device))?;
+    if statistics.is_empty() {
+        return Ok(model);
+    }
+    load_buffers(model, &statistics)
 }
 
 fn decode(dtype: Dtype, data: &[u8]) -> Option<Vec<f32>> {
@@ -550,7 +603,7 @@ pub fn load_resume(path: &Path, device: &Device) -> Result<Resume> {
     if !optimizer.exists() {
         return Err(not_resumable(format!("{} is missing", optimizer.display())));
     }
-    let momentum = load_rule_buffers(&optimizer, model.num_params(), device)?;
+    let momentum = load_rule_buffers(&optimizer, crate::params::theta_len(&model), device)?;
     let rule = RuleState {
         counts: state.rule,
         chains: state.chains,
@@ -568,4 +621,4 @@ pub fn load_resume(path: &Path, device: &Device) -> Result<Resume> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

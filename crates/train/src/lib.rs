@@ -7,10 +7,12 @@
 //! - [`checkpoint`]: PyTorch-layout safetensors and checkpoint directories, with the state that
 //!   resumes a run exactly ([`checkpoint::load_resume`]);
 //! - [`attack`]: [`pgd_attack`] runs an [`Attack`] (PGD settings with their ball, a
-//!   [`Constraint`]); the norm appears only in [`attack::ball`];
+//!   [`Constraint`]), [`apgd_attack`] APGD and [`autoattack_lite`] APGD-CE + APGD-T through the
+//!   same ball; the norm appears only in [`attack::ball`];
 //! - [`optim`]: [`UpdateRule`]s fed by a [`GradientOracle`]: [`optim::Sgd`] and
 //!   [`optim::EntropySgd`], whose Langevin chain asks the oracle at its own iterates;
-//! - [`trainer`]: [`train`] (from scratch or from a [`checkpoint::Resume`]), [`evaluate`], and
+//! - [`trainer`]: [`train`] (from scratch or from a [`checkpoint::Resume`]), [`evaluate`]
+//!   (PGD), [`evaluate_attacks`] (attack specifications, per-example flags, worst case), and
 //!   [`trainer::RunDir`], the locked run directory a training run writes.
 //!
 //! Data flows: `Dataset` → [`Batch`] → (attack) → model → loss → flat gradient → update rule
@@ -41,15 +43,16 @@ pub mod batch;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod import;
 pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod params;
 pub mod trainer;
 
-pub use attack::{Attack, Constraint, pgd_attack};
+pub use attack::{Attack, Constraint, apgd_attack, autoattack_lite, pgd_attack};
 pub use batch::Batch;
 pub use error::{Error, Result};
 pub use model::{Model, ModelShape};
 pub use optim::{GradientOracle, UpdateRule};
-pub use trainer::{Observer, Silent, evaluate, train};
+pub use trainer::{Observer, Silent, evaluate, evaluate_attacks, train};

@@ -10,6 +10,12 @@
 //! burn stores as `[in, out]`, are exported transposed as PyTorch's `[out, in]`. The flat
 //! vector keeps burn's layout (no transposes on the hot path); [`ParamEntry::transposed`]
 //! says where the two differ.
+//!
+//! Batch norm's affine weight and bias are parameters with PyTorch's names (`bn1.weight`,
+//! `bn1.bias`, burn's `gamma`/`beta`). Its running statistics are not: burn visits them like
+//! parameters, and every visitor here skips them (by their path in the module tree), so θ, its
+//! gradient and [`theta_len`] never include them (burn's `num_params` does). They travel with
+//! the weights ([`named_buffers`], [`load_buffers`]).
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -36,12 +42,20 @@ pub struct ParamEntry {
     pub len: usize,
     /// Fan-in of the layer the parameter belongs to (for initialisation).
     pub fan_in: usize,
+    /// Whether this is a batch-norm affine weight or bias (`…bn1.weight`, `…bn1.bias`).
+    pub batch_norm: bool,
 }
 
 impl ParamEntry {
-    /// Whether this is a 1-D tensor (bias); loss-landscape directions skip these by default.
+    /// Whether this is a 1-D tensor: a bias or a batch-norm weight or bias, which
+    /// loss-landscape directions skip by default (`--ignore biasbn`).
     pub fn is_vector(&self) -> bool {
         self.shape.len() == 1
+    }
+
+    /// Whether this is a batch-norm affine weight or bias.
+    pub fn is_batch_norm(&self) -> bool {
+        self.batch_norm
     }
 }
 
@@ -60,7 +74,7 @@ impl ParamLayout {
         let mut entries = v.entries;
         // A bias takes the fan-in of the weight of its layer (PyTorch's default init).
         for i in 0..entries.len() {
-            if entries[i].is_vector() && i > 0 {
+            if entries[i].is_vector() && !entries[i].batch_norm && i > 0 {
                 entries[i].fan_in = entries[i - 1].fan_in;
             }
         }
@@ -83,40 +97,71 @@ impl ParamLayout {
     }
 }
 
+/// Where a visitor is in the module tree, for PyTorch names and to tell parameters from
+/// batch norm's running statistics.
 #[derive(Default)]
-struct PathStack {
+pub(crate) struct TensorPath {
     segments: Vec<(String, String)>,
 }
 
-impl PathStack {
-    fn enter(&mut self, name: &str, container: &str) {
+const BATCH_NORM: &str = "Struct:BatchNorm";
+
+impl TensorPath {
+    pub(crate) fn enter(&mut self, name: &str, container: &str) {
         self.segments.push((name.to_owned(), container.to_owned()));
     }
-    fn exit(&mut self) {
+    pub(crate) fn exit(&mut self) {
         self.segments.pop();
     }
+    fn last_is(&self, container: &str, names: &[&str]) -> bool {
+        self.segments
+            .last()
+            .is_some_and(|(n, c)| c == container && names.contains(&n.as_str()))
+    }
+    /// Whether the current tensor is a batch norm's running statistic, not a parameter.
+    pub(crate) fn is_buffer(&self) -> bool {
+        self.last_is(BATCH_NORM, &["running_mean", "running_var"])
+    }
+    /// Whether the current tensor is a batch norm's affine weight or bias.
+    fn is_batch_norm_affine(&self) -> bool {
+        self.last_is(BATCH_NORM, &["gamma", "beta"])
+    }
     /// PyTorch name of the current parameter and whether it is a `Linear` weight.
-    fn torch_name(&self) -> (String, bool) {
+    pub(crate) fn torch_name(&self) -> (String, bool) {
         // A field's Vec numbers its items from 1 into the field's name (`fc: Vec<Linear>` gives
-        // `fc1`, `fc2`, as in hand-written PyTorch models); a Vec inside a Vec is a
-        // `Sequential` (`layer: Vec<Vec<Block>>` gives `layer1.0`, `layer1.1`).
+        // `fc1`, `fc2`, as in hand-written PyTorch models); a Vec inside a Vec, or the items of
+        // a `Sequential`, are a PyTorch `Sequential` (`layer: Vec<Vec<Block>>` gives
+        // `layer1.0`, `layer1.1`; `shortcut: Sequential<Conv2d>` gives `shortcut.0`).
         let mut parts: Vec<String> = Vec::new();
         let mut in_vec = false;
+        let mut sequential = false;
         for (name, container) in &self.segments {
             if container.starts_with("Enum:") {
+                continue;
+            }
+            if container == "Struct:Sequential" {
+                sequential = true;
                 continue;
             }
             if container == "Vec" {
                 let index: usize = name.parse().unwrap_or(0);
                 match parts.last_mut() {
-                    Some(last) if !in_vec => last.push_str(&(index + 1).to_string()),
+                    Some(last) if !in_vec && !sequential => {
+                        last.push_str(&(index + 1).to_string());
+                    }
                     _ => parts.push(name.clone()),
                 }
                 in_vec = true;
+                sequential = false;
                 continue;
             }
             in_vec = false;
-            parts.push(name.clone());
+            let torch = match (container.as_str(), name.as_str()) {
+                (BATCH_NORM, "gamma") => "weight",
+                (BATCH_NORM, "beta") => "bias",
+                _ => name,
+            };
+            parts.push(torch.to_owned());
         }
         let linear_weight = self
             .segments
@@ -128,7 +173,7 @@ impl PathStack {
 
 #[derive(Default)]
 struct LayoutVisitor {
-    path: PathStack,
+    path: TensorPath,
     entries: Vec<ParamEntry>,
 }
 
@@ -140,6 +185,9 @@ impl ModuleVisitor for LayoutVisitor {
         self.path.exit();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.path.is_buffer() {
+            return;
+        }
         let (name, transposed) = self.path.torch_name();
         let shape: Vec<usize> = param.lazy_shape().to_vec();
         let mut torch_shape = shape.clone();
@@ -158,16 +206,35 @@ impl ModuleVisitor for LayoutVisitor {
             offset,
             len,
             fan_in,
+            batch_norm: self.path.is_batch_norm_affine(),
         });
     }
 }
 
+/// Visitor and mapper methods that track the path, so `visit_float`/`map_float` can skip
+/// running statistics.
+macro_rules! track_path {
+    () => {
+        fn enter_module(&mut self, name: &str, container_type: &str) {
+            self.path.enter(name, container_type);
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.exit();
+        }
+    };
+}
+
 struct FlattenVisitor {
+    path: TensorPath,
     parts: Vec<Tensor<1>>,
 }
 
 impl ModuleVisitor for FlattenVisitor {
+    track_path!();
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.path.is_buffer() {
+            return;
+        }
         let t = param.val().inner();
         let n = t.shape().num_elements();
         self.parts.push(t.reshape([n]));
@@ -179,19 +246,27 @@ impl ModuleVisitor for FlattenVisitor {
 /// # Panics
 /// If the model has no parameters.
 pub fn flatten(model: &Model) -> Tensor<1> {
-    let mut v = FlattenVisitor { parts: Vec::new() };
+    let mut v = FlattenVisitor {
+        path: TensorPath::default(),
+        parts: Vec::new(),
+    };
     model.visit(&mut v);
     assert!(!v.parts.is_empty(), "model has no parameters");
     Tensor::cat(v.parts, 0)
 }
 
 struct GradVisitor<'a> {
+    path: TensorPath,
     grads: &'a burn::tensor::Gradients,
     parts: Vec<Tensor<1>>,
 }
 
 impl ModuleVisitor for GradVisitor<'_> {
+    track_path!();
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.path.is_buffer() {
+            return;
+        }
         let value = param.val();
         let n = value.shape().num_elements();
         // A parameter the loss does not depend on has a zero gradient, not a missing one.
@@ -208,6 +283,7 @@ impl ModuleVisitor for GradVisitor<'_> {
 /// Requires `model` to live on an autodiff device with `require_grad` parameters.
 pub fn flat_gradient(model: &Model, grads: &burn::tensor::Gradients) -> Tensor<1> {
     let mut v = GradVisitor {
+        path: TensorPath::default(),
         grads,
         parts: Vec::new(),
     };
@@ -216,12 +292,19 @@ pub fn flat_gradient(model: &Model, grads: &burn::tensor::Gradients) -> Tensor<1
 }
 
 struct LoadFlatMapper {
+    path: TensorPath,
     flat: Tensor<1>,
     offset: usize,
 }
 
 impl ModuleMapper for LoadFlatMapper {
+    track_path!();
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        // A running statistic is left alone (its `RunningState` is shared with the clones
+        // of the model, and θ does not hold it).
+        if self.path.is_buffer() {
+            return param;
+        }
         let (id, old, mapper) = param.consume();
         let dims = old.dims();
         let n: usize = dims.iter().product();
@@ -244,7 +327,7 @@ impl ModuleMapper for LoadFlatMapper {
 /// # Errors
 /// If `flat` does not have exactly as many scalars as the model.
 pub fn load_flat(model: Model, flat: Tensor<1>) -> Result<Model> {
-    let expected = model.num_params();
+    let expected = theta_len(&model);
     let [got] = flat.dims();
     if got != expected {
         return Err(Error::invalid(
@@ -257,7 +340,78 @@ pub fn load_flat(model: Model, flat: Tensor<1>) -> Result<Model> {
         Some(d) => flat.inner().to_device(&d.inner()),
         None => flat,
     };
-    Ok(model.map(&mut LoadFlatMapper { flat, offset: 0 }))
+    Ok(model.map(&mut LoadFlatMapper {
+        path: TensorPath::default(),
+        flat,
+        offset: 0,
+    }))
+}
+
+/// m, the number of scalars in θ: burn's `num_params` without batch norm's running
+/// statistics.
+pub fn theta_len(model: &Model) -> usize {
+    ParamLayout::of(model).len()
+}
+
+struct BufferVisitor {
+    path: TensorPath,
+    buffers: Vec<(String, Vec<usize>, Vec<f32>)>,
+}
+
+impl ModuleVisitor for BufferVisitor {
+    track_path!();
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if !self.path.is_buffer() {
+            return;
+        }
+        let value = param.val();
+        let values = value
+            .to_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("a float tensor converts to f32");
+        self.buffers
+            .push((self.path.torch_name().0, value.dims().to_vec(), values));
+    }
+}
+
+/// Batch norm's running statistics with PyTorch names (`layer1.0.bn1.running_mean`,
+/// `…running_var`) and shapes, f32, in visit order; empty for models without batch norm.
+pub fn named_buffers(model: &Model) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let mut v = BufferVisitor {
+        path: TensorPath::default(),
+        buffers: Vec::new(),
+    };
+    model.visit(&mut v);
+    v.buffers
+}
+
+/// Returns `model` with the running statistics named in `values` (PyTorch names, as
+/// [`named_buffers`] gives them) set to those values; the others are kept. The values go into
+/// the model's `RunningState`s, which its clones share: load into a model no clone of which is
+/// in use (a freshly built one), as the checkpoint reader does.
+///
+/// # Errors
+/// A value whose length does not match its statistic.
+pub fn load_buffers(
+    model: Model,
+    values: &std::collections::HashMap<String, Vec<f32>>,
+) -> Result<Model> {
+    for (name, shape, _) in named_buffers(&model) {
+        let n: usize = shape.iter().product();
+        if let Some(v) = values.get(&name)
+            && v.len() != n
+        {
+            return Err(Error::invalid(
+                "buffers",
+                format!("{name} has {} values, the model's has {n}", v.len()),
+            ));
+        }
+    }
+    Ok(model.map(&mut crate::model::SetRunningStats {
+        path: TensorPath::default(),
+        values,
+    }))
 }
 
 /// Copies a flat vector to the host as f32.
@@ -277,7 +431,7 @@ pub fn from_host(values: Vec<f32>, device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(values, [n]), &device.clone().inner())
 }
 
-/// Seeded, device-independent initialisation: every tensor ~ U(−g/√fan_in, g/√fan_in) with the
+/// Seeded, device-independent initialisation: every tensor but batch norm's ~ U(−g/√fan_in, g/√fan_in) with the
 /// gain g of [`Model::init_gain`]; g = 1 is PyTorch's default for `Linear` and `Conv2d`
 /// (kaiming-uniform with a = √5, and its bias rule).
 /// Drawn on the host from ChaCha8 so the same seed gives the same weights on every backend.
@@ -289,6 +443,17 @@ pub fn init_seeded(model: Model, seed: u64) -> Result<Model> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut values = Vec::with_capacity(layout.len());
     for e in &layout.entries {
+        if e.batch_norm {
+            // PyTorch's BatchNorm2d starts as the identity (weight 1, bias 0); no draws, so
+            // the other tensors' values do not depend on how many BN layers come first.
+            let one = if e.name.ends_with(".weight") {
+                1.0
+            } else {
+                0.0
+            };
+            values.extend(std::iter::repeat_n(one, e.len));
+            continue;
+        }
         let bound = model.init_gain(&e.name) / (e.fan_in as f64).sqrt();
         values.extend(
             (0..e.len)

@@ -398,6 +398,7 @@ mod tests {
             offset: 10,
             len: 6,
             fan_in: 3,
+            batch_norm: false,
         };
         assert_eq!(filters(&entry), vec![vec![10, 12, 14], vec![11, 13, 15]]);
     }

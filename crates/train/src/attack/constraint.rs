@@ -46,6 +46,12 @@ pub trait Constraint: Send + Sync + std::fmt::Debug {
     /// so that a seed gives the same start on every backend.
     fn random_start(&self, dim: usize, rng: &mut dyn rand::RngCore) -> Vec<f32>;
 
+    /// A random point on the boundary of the ball, as auto-attack starts APGD: L∞ a uniform
+    /// draw in [−1,1]^d scaled so that its largest coordinate is ε, L2 a Gaussian direction of
+    /// length ε (each divided by its norm + 1e-12, as auto-attack's `normalize`). Drawn on the
+    /// host like [`Self::random_start`].
+    fn random_boundary_start(&self, dim: usize, rng: &mut dyn rand::RngCore) -> Vec<f32>;
+
     /// The dual norm ‖v‖_*: ‖v‖₁ for L∞, ‖v‖₂ for L2 (Hölder). A linear score wᵀx loses at
     /// most ε‖w‖_* over the ball (paper.md §2.3), and a gradient g at an active constraint
     /// has KKT multiplier ‖g‖_*/ε (§2.4 Prop. B).
@@ -108,6 +114,11 @@ impl Constraint for Linf {
             .map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * self.eps) as f32)
             .collect()
     }
+    fn random_boundary_start(&self, dim: usize, rng: &mut dyn rand::RngCore) -> Vec<f32> {
+        let t: Vec<f64> = (0..dim).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
+        let largest = t.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        scale_to(t, self.eps / (largest + 1e-12))
+    }
     fn dual_norm(&self, v: &[f64]) -> f64 {
         v.iter().map(|x| x.abs()).sum()
     }
@@ -133,6 +144,11 @@ fn sign(v: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// `factor`·v in f32, the precision attacks run in.
+fn scale_to(v: Vec<f64>, factor: f64) -> Vec<f32> {
+    v.into_iter().map(|x| (x * factor) as f32).collect()
 }
 
 /// ‖v‖₂ of a host vector.
@@ -181,6 +197,11 @@ impl Constraint for L2 {
             .into_iter()
             .map(|v| (v / norm * radius) as f32)
             .collect()
+    }
+    fn random_boundary_start(&self, dim: usize, rng: &mut dyn rand::RngCore) -> Vec<f32> {
+        let t: Vec<f64> = (0..dim).map(|_| standard_normal(rng)).collect();
+        let length = euclidean(&t);
+        scale_to(t, self.eps / (length + 1e-12))
     }
     fn dual_norm(&self, v: &[f64]) -> f64 {
         euclidean(v)
@@ -277,6 +298,13 @@ mod tests {
         let start = c.random_start(1000, &mut rng);
         let n = norms_of(&start, 1, linf)[0];
         assert!(f64::from(n) <= c.eps() * (1.0 + 1e-6));
+        let boundary = c.random_boundary_start(1000, &mut rng);
+        let n = f64::from(norms_of(&boundary, 1, linf)[0]);
+        assert!(
+            (n - c.eps()).abs() <= c.eps() * 1e-6,
+            "{n} is not on the sphere"
+        );
+        assert_ne!(boundary, c.random_boundary_start(1000, &mut rng));
     }
 
     fn check_zero_gradient_gives_zero_direction<C: Constraint>(c: &C) {

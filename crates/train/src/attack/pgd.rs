@@ -197,6 +197,6 @@ where
 }
 
 /// δ such that x + δ ∈ `[0,1]`.
-fn clip_to_box(x: &Tensor<4>, delta: Tensor<4>) -> Tensor<4> {
+pub(super) fn clip_to_box(x: &Tensor<4>, delta: Tensor<4>) -> Tensor<4> {
     (x.clone() + delta).clamp(0.0, 1.0) - x.clone()
 }

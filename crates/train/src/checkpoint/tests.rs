@@ -4,6 +4,32 @@ use super::*;
 use crate::params::{flatten, init_seeded, to_host};
 use advland_schema::ModelKind;
 
+/// θ's tensors (from [`named_tensors`]) as name, PyTorch shape and little-endian f32 bytes.
+pub(crate) fn raw_f32(
+    tensors: Vec<(crate::params::ParamEntry, Vec<f32>)>,
+) -> Vec<(String, Vec<usize>, Vec<u8>)> {
+    tensors
+        .into_iter()
+        .map(|(e, v)| {
+            let bytes = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            (e.name, e.torch_shape, bytes)
+        })
+        .collect()
+}
+
+/// Writes `raw` as a safetensors file, tensor i declared as `dtype(i)`.
+pub(crate) fn write_raw(
+    path: &Path,
+    raw: &[(String, Vec<usize>, Vec<u8>)],
+    dtype: impl Fn(usize) -> Dtype,
+) {
+    let views = raw
+        .iter()
+        .enumerate()
+        .map(|(i, (n, s, b))| (n.clone(), TensorView::new(dtype(i), s.clone(), b).unwrap()));
+    std::fs::write(path, safetensors::serialize(views, &None).unwrap()).unwrap();
+}
+
 fn cnn(seed: u64) -> Model {
     let spec = ModelSpec {
         kind: ModelKind::Cnn,
@@ -211,31 +237,16 @@ fn load_weights_refuses_non_finite_and_integer_tensors() {
     let model = cnn(1);
     let mut tensors = named_tensors(&model);
     tensors[0].1[3] = f32::NAN;
-    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .into_iter()
-        .map(|(e, v)| {
-            (
-                e.name,
-                e.torch_shape,
-                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            )
-        })
-        .collect();
-    let views = raw.iter().map(|(n, s, b)| {
-        (
-            n.clone(),
-            TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
-        )
-    });
-    std::fs::write(&path, safetensors::serialize(views, &None).unwrap()).unwrap();
+    let raw = raw_f32(tensors);
+    write_raw(&path, &raw, |_| Dtype::F32);
     let err = load_weights(cnn(2), &path).unwrap_err().to_string();
     assert!(err.contains("non-finite value at index 3"), "{err}");
 
-    let views = raw.iter().enumerate().map(|(i, (n, s, b))| {
-        let dtype = if i == 1 { Dtype::I32 } else { Dtype::F32 };
-        (n.clone(), TensorView::new(dtype, s.clone(), b).unwrap())
-    });
-    std::fs::write(&path, safetensors::serialize(views, &None).unwrap()).unwrap();
+    write_raw(
+        &path,
+        &raw,
+        |i| if i == 1 { Dtype::I32 } else { Dtype::F32 },
+    );
     let err = load_weights(cnn(2), &path).unwrap_err().to_string();
     assert!(
         err.contains("has dtype I32, expected F32, F64, F16 or BF16"),

@@ -1,17 +1,26 @@
 //! The architectures, one file each, and the one `match` that builds them.
 
+mod batch_norm;
 mod cnn;
 mod host_pool;
 mod mlp;
 mod pattern;
+mod preact;
 mod resnet;
+#[cfg(test)]
+mod torch_oracle;
+mod wide;
 
+pub use batch_norm::{BnMode, InputNorm, PreActBlock, Sequential};
 pub use cnn::Cnn;
 pub use host_pool::Selection;
 pub use mlp::Mlp;
 pub use pattern::{ActivationPattern, Gate};
+pub use preact::PreActResNet;
 pub use resnet::{Block, ResNet};
+pub use wide::{BasicBlock, NetworkBlock, WideResNet};
 
+pub(crate) use batch_norm::SetRunningStats;
 use pattern::Gating;
 
 use advland_schema::{ModelKind, ModelSpec};
@@ -57,6 +66,10 @@ pub enum Model {
     Cnn(Cnn),
     /// See [`ResNet`].
     ResNet(ResNet),
+    /// See [`PreActResNet`].
+    PreActResNet(PreActResNet),
+    /// See [`WideResNet`].
+    WideResNet(WideResNet),
 }
 
 impl Model {
@@ -91,7 +104,65 @@ impl Model {
                 ),
             ));
         }
+        let normalize = match &spec.normalize {
+            None => None,
+            Some(_) if !matches!(spec.kind, ModelKind::PreactResnet18 | ModelKind::WideResnet) => {
+                return Err(Error::invalid(
+                    "model.normalize",
+                    format!(
+                        "input normalisation is a layer of preact-resnet18 and wide-resnet only, \
+                         not of {:?}",
+                        spec.kind
+                    ),
+                ));
+            }
+            Some(n) if n.mean.len() != c => {
+                return Err(Error::invalid(
+                    "model.normalize",
+                    format!(
+                        "has {} values per statistic for {c}-channel inputs",
+                        n.mean.len()
+                    ),
+                ));
+            }
+            Some(n) => Some(InputNorm::new(&n.mean, &n.std, device)),
+        };
+        let bn_net = match spec.kind {
+            ModelKind::PreactResnet18 => Some(("preact-resnet18", 3, preact::POOL)),
+            ModelKind::WideResnet => Some(("wide-resnet", 2, wide::POOL)),
+            _ => None,
+        };
+        if let Some((name, halvings, pool)) = bn_net
+            && (batch_norm::pooled_size(h, halvings, pool) != 1
+                || batch_norm::pooled_size(w, halvings, pool) != 1)
+        {
+            let (lo, hi) = ((pool - 1) << halvings, (2 * pool - 1) << halvings);
+            return Err(Error::invalid(
+                "model.kind",
+                format!(
+                    "{name} average-pools its last map with a {pool}x{pool} window into one \
+                     value per channel, which needs inputs of {}x{} to {hi}x{hi} (32x32 as \
+                     CIFAR), got {h}x{w}",
+                    lo + 1,
+                    lo + 1
+                ),
+            ));
+        }
         Ok(match spec.kind {
+            ModelKind::PreactResnet18 => Model::PreActResNet(PreActResNet::new(
+                c,
+                spec.base_channels(),
+                shape.classes,
+                normalize,
+                device,
+            )),
+            ModelKind::WideResnet => Model::WideResNet(WideResNet::new(
+                c,
+                [spec.wrn_depth(), spec.wrn_widen(), spec.base_channels()],
+                shape.classes,
+                normalize,
+                device,
+            )),
             ModelKind::Mlp => Model::Mlp(Mlp::new(c * h * w, &spec.hidden, shape.classes, device)),
             ModelKind::Cnn => {
                 if h < 10 || w < 10 {
@@ -112,7 +183,8 @@ impl Model {
         })
     }
 
-    /// The number of parameters [`Model::build`] makes for `spec` and `shape`, computed without
+    /// The number of parameters (θ, without batch norm's running statistics) [`Model::build`]
+    /// makes for `spec` and `shape`, computed without
     /// building anything; `None` where it overflows `usize`. Lets a reader compare what a
     /// description asks for with the data there is before allocating it.
     pub fn param_count(spec: &ModelSpec, shape: ModelShape) -> Option<usize> {
@@ -125,6 +197,14 @@ impl Model {
             ),
             ModelKind::Cnn => Cnn::param_count(shape.input, shape.classes),
             ModelKind::Resnet => ResNet::param_count(c, &spec.blocks, spec.width, shape.classes),
+            ModelKind::PreactResnet18 => {
+                PreActResNet::param_count(c, spec.base_channels(), shape.classes)
+            }
+            ModelKind::WideResnet => WideResNet::param_count(
+                c,
+                [spec.wrn_depth(), spec.wrn_widen(), spec.base_channels()],
+                shape.classes,
+            ),
         }
     }
 
@@ -158,11 +238,12 @@ impl Model {
     }
 
     /// Scale of the seeded initialisation of parameter `name` relative to PyTorch's default
-    /// U(±1/√fan_in) (see [`crate::params::init_seeded`]): 1 for the MLP and CNN, the ResNet's
-    /// own rule for it (see [`ResNet::init_gain`]).
+    /// U(±1/√fan_in) (see [`crate::params::init_seeded`]): 1 for the MLP, the CNN and the
+    /// batch-norm ResNets (PyTorch's defaults, as their published code keeps them), the
+    /// BN-free ResNet's own rule for it (see [`ResNet::init_gain`]).
     pub fn init_gain(&self, name: &str) -> f64 {
         match self {
-            Model::Mlp(_) | Model::Cnn(_) => 1.0,
+            Model::Mlp(_) | Model::Cnn(_) | Model::PreActResNet(_) | Model::WideResNet(_) => 1.0,
             Model::ResNet(m) => m.init_gain(name),
         }
     }
@@ -206,7 +287,9 @@ impl Model {
     pub fn loss_input_gradient(&self, x: &Tensor<4>, labels: &Tensor<1, Int>) -> Option<Tensor<4>> {
         match self {
             Model::Cnn(m) => m.loss_input_gradient(x, labels),
-            Model::Mlp(_) | Model::ResNet(_) => None,
+            Model::Mlp(_) | Model::ResNet(_) | Model::PreActResNet(_) | Model::WideResNet(_) => {
+                None
+            }
         }
     }
 
@@ -248,7 +331,72 @@ impl Model {
             Model::Mlp(m) => m.forward_gated(x, gating),
             Model::Cnn(m) => m.forward_gated(x, gating),
             Model::ResNet(m) => m.forward_gated(x, gating),
+            Model::PreActResNet(m) => m.forward_gated(x, gating),
+            Model::WideResNet(m) => m.forward_gated(x, gating),
         }
+    }
+
+    /// The batch-norm mode (see [`BnMode`]); `None` for models without
+    /// batch norm. Models are built in [`BnMode::Eval`].
+    pub fn bn_mode(&self) -> Option<BnMode> {
+        match self {
+            Model::PreActResNet(m) => Some(batch_norm::mode(m.first_bn())),
+            Model::WideResNet(m) => Some(batch_norm::mode(m.first_bn())),
+            Model::Mlp(_) | Model::Cnn(_) | Model::ResNet(_) => None,
+        }
+    }
+
+    /// The model with every batch norm in `mode` (no-op without batch norm). Eval makes the
+    /// loss a function of θ alone, gradients still reaching the affine parameters; train uses
+    /// and updates batch statistics as PyTorch's `model.train()`.
+    pub fn with_bn_mode(self, mode: BnMode) -> Self {
+        self.map_batch_norms(&mut |bn| batch_norm::with_mode(bn, mode))
+    }
+
+    fn map_batch_norms(
+        self,
+        f: &mut impl FnMut(burn::nn::BatchNorm) -> burn::nn::BatchNorm,
+    ) -> Self {
+        match self {
+            Model::PreActResNet(m) => Model::PreActResNet(m.map_batch_norms(f)),
+            Model::WideResNet(m) => Model::WideResNet(m.map_batch_norms(f)),
+            other @ (Model::Mlp(_) | Model::Cnn(_) | Model::ResNet(_)) => other,
+        }
+    }
+
+    /// A copy of the model (same θ, same mode) whose running statistics are re-estimated
+    /// from scratch on `batches`, as PyTorch does with `momentum=None` after
+    /// `reset_running_stats()`: train-mode forwards, each layer's statistics the plain average
+    /// of the batch means and of the unbiased batch variances. For analyses that evaluate a
+    /// perturbed θ with statistics of its own (the `states` question of loss-landscape
+    /// plots). The original's statistics are not touched. Models without batch norm come back
+    /// unchanged.
+    ///
+    /// # Errors
+    /// No batches.
+    pub fn recompute_bn_statistics(&self, batches: &[Tensor<4>]) -> Result<Model> {
+        let Some(mode) = self.bn_mode() else {
+            return Ok(self.clone());
+        };
+        if batches.is_empty() {
+            return Err(Error::invalid(
+                "batches",
+                "re-estimating batch-norm statistics needs at least one batch",
+            ));
+        }
+        let mut model = self
+            .clone()
+            .map_batch_norms(&mut batch_norm::fresh_statistics)
+            .with_bn_mode(BnMode::Train);
+        for (k, x) in batches.iter().enumerate() {
+            // Momentum 1/(k+1) makes the update the running average of k + 1 batches.
+            let m = 1.0 / (k + 1) as f64;
+            model = model.map_batch_norms(&mut |bn| batch_norm::with_momentum(bn, m));
+            let _ = model.forward(x.clone().detach());
+        }
+        Ok(model
+            .map_batch_norms(&mut batch_norm::with_default_momentum)
+            .with_bn_mode(mode))
     }
 }
 
@@ -290,6 +438,7 @@ mod tests {
                 hidden,
                 blocks,
                 width,
+                ..ModelSpec::default()
             };
             let shape = ModelShape { input, classes };
             let model = Model::build(&spec, shape, &Device::flex()).unwrap();
@@ -320,6 +469,7 @@ mod tests {
                 hidden: sizes.clone(),
                 blocks: sizes,
                 width,
+                ..ModelSpec::default()
             };
             let shape = ModelShape { input, classes: 2 };
             assert_eq!(Model::param_count(&spec, shape), None, "{spec:?}");
@@ -341,6 +491,7 @@ mod tests {
                 hidden: vec![7],
                 blocks: vec![1, 2],
                 width: 4,
+                ..ModelSpec::default()
             };
             let shape = ModelShape {
                 input: [1, 12, 12],
@@ -451,8 +602,8 @@ mod tests {
 
     #[test]
     fn resnet18_layout_has_its_parameter_count() {
-        // PreActResNet-18 on CIFAR-10 has 11,171,146 parameters with batch norm and bias-free
-        // convs. Here there is no batch norm and every conv has a bias: counted by hand,
+        // PreActResNet-18 on CIFAR-10 has 11,172,170 parameters with batch norm and bias-free
+        // convs (`preact-resnet18`, checked against PyTorch in `torch_oracle.rs`). Here there is no batch norm and every conv has a bias: counted by hand,
         // 1,792 (stem) + 147,712 + 524,928 + 2,098,432 + 8,391,168 (stages) + 5,130 (linear).
         let spec = ModelSpec {
             kind: ModelKind::Resnet,

@@ -9,6 +9,12 @@
 //! with O(h²) error; through the live network they would straddle gate switches, whose
 //! gradient jumps divided by 2h swamp the curvature (measured: power iteration on a trained
 //! CNN did not converge).
+//!
+//! Batch norm in eval mode is a fixed affine map (running statistics are constants), so the
+//! batch-norm ResNets replay exactly too. In train mode the batch statistics make every layer a
+//! smooth but non-piecewise-linear function of θ that couples the examples, and a recording
+//! pass would update the running statistics: record and replay in eval mode (how models are
+//! built and loaded).
 
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;

@@ -4,11 +4,15 @@
 //!
 //! Why no batch norm: every analysis here treats the loss as a function of θ alone (Hessians,
 //! κ probes, surfaces, attacks re-solved at each θ). With batch norm that function depends on
-//! the batch in training mode and on running statistics (state outside θ) in evaluation mode,
-//! and the Python tools disagree on which mode attacks and landscapes use (see
-//! `shared/research/anchors.md`, "BN mode during training-time attacks"). Without it the
-//! network stays piecewise linear in its inputs with ReLU gates only, so activation patterns
-//! replay exactly (see [`super::pattern`]). What lets it train without normalisation is its
+//! the batch in train mode and on running statistics (state outside θ) in eval mode, and the
+//! Python tools disagree on which mode attacks and landscapes use (see
+//! `shared/research/anchors.md`, "BN mode during training-time attacks"). The batch-norm
+//! networks of the published robust models ([`super::PreActResNet`], [`super::WideResNet`])
+//! are here too, analysed in eval mode, where the running statistics are fixed constants and
+//! the loss is again a function of θ (see [`super::batch_norm`] for the modes; in burn 0.22.1
+//! an autodiff device alone does not switch a layer to batch statistics, its `training` flag
+//! does). This network has no such state at all: it stays piecewise linear in its inputs with
+//! ReLU gates only, so activation patterns replay exactly (see [`super::pattern`]). What lets it train without normalisation is its
 //! initialisation ([`ResNet::init_gain`]), after Fixup (Zhang et al. 2019): He-scaled weights
 //! keep the signal's variance through every ReLU and conv, and each branch's last conv is scaled
 //! by 1/√(number of blocks) so the sum over the residual path stays O(1). PyTorch's default
@@ -72,6 +76,33 @@ impl Block {
     }
 }
 
+/// Stages s = 0.. of `blocks[s]` blocks with width·2ˢ channels, stride 2 in the first block of
+/// every stage after the first, each block made by `block([c_in, c_out], stride)`; and the
+/// last stage's width. The layout of this ResNet and of PreActResNet-18.
+pub(super) fn stages<B>(
+    blocks: &[usize],
+    width: usize,
+    mut block: impl FnMut([usize; 2], usize) -> B,
+) -> (Vec<Vec<B>>, usize) {
+    let mut c_in = width;
+    let layer = blocks
+        .iter()
+        .enumerate()
+        .map(|(s, &n)| {
+            let c_out = width << s;
+            (0..n)
+                .map(|i| {
+                    let stride = if s > 0 && i == 0 { 2 } else { 1 };
+                    let made = block([c_in, c_out], stride);
+                    c_in = c_out;
+                    made
+                })
+                .collect()
+        })
+        .collect();
+    (layer, c_in)
+}
+
 /// The ResNet. Exported names follow PyTorch's PreActResNet: `conv1`, `layer1.0.conv1`, …,
 /// `layer2.0.shortcut`, `linear`.
 #[derive(Module, Debug)]
@@ -101,22 +132,9 @@ impl ResNet {
             !blocks.is_empty() && !blocks.contains(&0) && width > 0,
             "invalid ResNet layout {blocks:?} x {width}"
         );
-        let mut c_in = width;
-        let layer = blocks
-            .iter()
-            .enumerate()
-            .map(|(s, &n)| {
-                let c_out = width << s;
-                (0..n)
-                    .map(|i| {
-                        let stride = if s > 0 && i == 0 { 2 } else { 1 };
-                        let block = Block::new([c_in, c_out], stride, device);
-                        c_in = c_out;
-                        block
-                    })
-                    .collect()
-            })
-            .collect();
+        let (layer, c_in) = stages(blocks, width, |channels, stride| {
+            Block::new(channels, stride, device)
+        });
         Self {
             conv1: conv3x3([channels, width], 1, device),
             layer,

@@ -235,7 +235,6 @@ mod tests {
     use crate::optim::MinibatchGradient;
     use crate::params::to_host;
     use advland_schema::{ModelKind, ModelSpec};
-    use burn::module::Module;
     use burn::tensor::Device;
 
     /// f(θ) = ½ Σ aᵢθᵢ², served as "minibatch" gradients; `left` limits how many.
@@ -285,7 +284,7 @@ mod tests {
             classes: 2,
         };
         let model = Model::build(&spec, shape, &d).unwrap();
-        let m = model.num_params();
+        let m = crate::params::theta_len(&model);
         let theta: Vec<f32> = (0..m)
             .map(|i| [1.0, -0.5, 0.75, -1.25][i % 4] * (1.0 + i as f32 / 8.0))
             .collect();
@@ -514,7 +513,7 @@ mod tests {
     /// not see a state that is lost.
     fn check_restored_state_continues_exactly(make: impl Fn() -> Box<dyn UpdateRule>) {
         let (start, mut q) = setup();
-        let params = start.num_params();
+        let params = crate::params::theta_len(&start);
         let mut whole = make();
         let all = to_host(&flatten(&epochs(&mut *whole, start.clone(), &mut q, 4, 7)));
         let mut first = make();
@@ -550,7 +549,7 @@ mod tests {
     #[test]
     fn restore_rejects_a_state_that_does_not_fit() {
         let (model, mut q) = setup();
-        let params = model.num_params();
+        let params = crate::params::theta_len(&model);
         let mut sgd = Sgd::new(0.9, 0.0, false);
         epochs(&mut sgd, model, &mut q, 1, 3);
         let mut state = sgd.state();

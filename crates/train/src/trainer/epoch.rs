@@ -10,7 +10,7 @@ use crate::attack::{Attack, pgd_attack};
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::loss::{correct, cross_entropy};
-use crate::model::Model;
+use crate::model::{BnMode, Model};
 use crate::optim::{GradientOracle, MinibatchGradient};
 use crate::params::flat_gradient;
 
@@ -22,6 +22,8 @@ pub(crate) struct EpochOracle<'a> {
     pub(crate) batches: Vec<Vec<usize>>,
     pub(crate) next: usize,
     pub(crate) attack: Option<&'a Attack>,
+    /// Batch-norm mode of the attack's forwards (`training.attack_bn_mode`).
+    pub(crate) attack_bn_mode: BnMode,
     pub(crate) seed: u64,
     /// Global minibatch counter, so every attack in the run gets its own random start.
     pub(crate) step: u64,
@@ -53,7 +55,13 @@ impl GradientOracle for EpochOracle<'_> {
         let inputs = match self.attack {
             Some(attack) => {
                 let seed = derive_seed(self.seed, "train-attack", self.step);
-                let out = pgd_attack(model, &batch, attack, seed);
+                let out = match (self.attack_bn_mode, model.bn_mode()) {
+                    (BnMode::Eval, Some(BnMode::Train)) => {
+                        let eval = model.clone().with_bn_mode(BnMode::Eval);
+                        pgd_attack(&eval, &batch, attack, seed)
+                    }
+                    _ => pgd_attack(model, &batch, attack, seed),
+                };
                 self.cost += out.cost;
                 out.adversarial
             }

@@ -8,7 +8,7 @@ mod eval;
 mod run_dir;
 mod run_writer;
 
-pub use eval::evaluate;
+pub use eval::{APGD_SEED_STREAM, PGD_SEED_STREAM, evaluate, evaluate_attacks};
 pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
 pub use run_writer::RunWriter;
 
@@ -16,14 +16,13 @@ use std::time::Instant;
 
 use advland_data::{Splits, epoch_batches};
 use advland_schema::{CheckpointEntry, Cost, EpochRecord, TrainLog, TrainSettings, UpdateCost};
-use burn::module::Module;
 use burn::tensor::Device;
 
 use crate::attack::Attack;
 use crate::checkpoint::{CHECKPOINTS_DIR, CheckpointInfo, Resume, TrainState};
 use crate::data::subset;
 use crate::error::{Error, Result};
-use crate::model::{Model, ModelShape};
+use crate::model::{BnMode, Model, ModelShape};
 use crate::optim::{RuleState, StepOutcome, build_update_rule};
 use crate::params::init_seeded;
 use epoch::EpochOracle;
@@ -118,14 +117,14 @@ pub fn train(
             ),
         ));
     }
-    let (mut model, first_epoch, mut step, mut log, earlier_s) = match resume {
+    let (model, first_epoch, mut step, mut log, earlier_s) = match resume {
         None => {
             let model = init_seeded(
                 Model::build(&settings.model, shape, device)?,
                 advland_data::derive_seed(settings.seed, "init", 0),
             )?;
             let log = TrainLog {
-                parameters: model.num_params(),
+                parameters: crate::params::theta_len(&model),
                 epochs: Vec::new(),
                 checkpoints: Vec::new(),
                 updates: UpdateCost::default(),
@@ -134,7 +133,7 @@ pub fn train(
         }
         Some(r) => {
             check_resumable(&r, settings, shape)?;
-            rule.restore(r.rule, r.model.num_params())?;
+            rule.restore(r.rule, crate::params::theta_len(&r.model))?;
             (
                 r.model,
                 r.epoch,
@@ -144,6 +143,12 @@ pub fn train(
             )
         }
     };
+    // Batch norm trains as PyTorch's `model.train()`: batch statistics, running ones updated,
+    // by the attack's forwards too unless `training.attack_bn_mode` is eval (robust_overfitting
+    // and AWP attack in train mode, so the running statistics also see adversarial batches
+    // mid-attack). Evaluation and checkpoints' users run in eval mode (`evaluate`,
+    // `Model::build`).
+    let mut model = model.with_bn_mode(BnMode::Train);
     let attack = settings.adversarial.clone().map(Attack::new);
     let eval_attacks: Vec<Attack> = settings
         .eval
@@ -187,6 +192,7 @@ pub fn train(
             ),
             next: 0,
             attack: attack.as_ref(),
+            attack_bn_mode: t.attack_bn_mode,
             seed: settings.seed,
             step,
             epoch: epoch + 1,
@@ -286,7 +292,7 @@ pub fn train(
             break;
         }
     }
-    Ok((model, log))
+    Ok((model.with_bn_mode(BnMode::Eval), log))
 }
 
 /// Refuses a checkpoint of another run (other settings, another data shape).
@@ -300,11 +306,11 @@ fn check_resumable(resume: &Resume, settings: &TrainSettings, shape: ModelShape)
             "it was trained with other settings than the ones given".into(),
         ));
     }
-    if resume.state.log.parameters != resume.model.num_params() {
+    if resume.state.log.parameters != crate::params::theta_len(&resume.model) {
         return Err(not_resumable(format!(
             "its log counts {} parameters, its model has {}",
             resume.state.log.parameters,
-            resume.model.num_params()
+            crate::params::theta_len(&resume.model)
         )));
     }
     if resume.shape != shape {
@@ -352,6 +358,7 @@ mod tests {
                 schedule: LrSchedule::Cosine,
                 checkpoint_every: 1,
                 gradient_budget: None,
+                ..TrainingSettings::default()
             },
             optimizer,
             // Steps shorter than ε, so the random start (from the step counter) is not
@@ -383,6 +390,24 @@ mod tests {
         }
     }
 
+    /// Trains `s` on `splits` into `dir`, from `resume` if given, silently.
+    fn run(
+        s: &TrainSettings,
+        splits: &Splits,
+        device: &Device,
+        dir: &Path,
+        resume: Option<Resume>,
+    ) -> (Model, TrainLog) {
+        train(
+            s,
+            splits,
+            device,
+            resume,
+            &mut RunWriter::new(dir, meta(s, splits), &mut Silent),
+        )
+        .unwrap()
+    }
+
     fn without_times(mut log: TrainLog) -> TrainLog {
         for record in &mut log.epochs {
             record.duration_s = 0.0;
@@ -397,26 +422,12 @@ mod tests {
         let splits = load_splits(&s.data).unwrap();
         let device = Device::flex().autodiff();
         let whole = tempfile::tempdir().unwrap();
-        let (model, log) = train(
-            &s,
-            &splits,
-            &device,
-            None,
-            &mut RunWriter::new(whole.path(), meta(&s, &splits), &mut Silent),
-        )
-        .unwrap();
+        let (model, log) = run(&s, &splits, &device, whole.path(), None);
         let first = whole.path().join("checkpoints/epoch-0001");
         let resumed = tempfile::tempdir().unwrap();
         let resume = load_resume(&first, &device).unwrap();
         assert!(!resume.is_complete());
-        let (resumed_model, resumed_log) = train(
-            &s,
-            &splits,
-            &device,
-            Some(resume),
-            &mut RunWriter::new(resumed.path(), meta(&s, &splits), &mut Silent),
-        )
-        .unwrap();
+        let (resumed_model, resumed_log) = run(&s, &splits, &device, resumed.path(), Some(resume));
         assert_eq!(to_host(&flatten(&resumed_model)), to_host(&flatten(&model)));
         let weights =
             |dir: &Path| std::fs::read(dir.join("checkpoints/epoch-0003").join(WEIGHTS_FILE));
@@ -457,6 +468,83 @@ mod tests {
         ));
     }
 
+    /// A batch-norm model trains in train mode (its running statistics move off PyTorch's
+    /// initial 0 and 1), comes back and is checkpointed with them, evaluates in eval mode, and
+    /// a resumed run continues from the saved statistics to the uninterrupted run's weights
+    /// and statistics.
+    #[test]
+    fn batch_norm_model_trains_in_train_mode_and_resumes_with_its_statistics() {
+        use crate::checkpoint::load_checkpoint;
+        use crate::model::BnMode;
+        use crate::params::named_buffers;
+
+        let mut s = settings(OptimizerSettings::default());
+        // 28×28 Fashion-MNIST fits PreActResNet-18's pooling; 2 channels keep it cheap.
+        s.model = ModelSpec {
+            kind: ModelKind::PreactResnet18,
+            base_width: Some(2),
+            ..ModelSpec::default()
+        };
+        s.training.epochs = 2;
+        s.data.train_subset = Some(100);
+        let splits = load_splits(&s.data).unwrap();
+        let device = Device::flex().autodiff();
+        let whole = tempfile::tempdir().unwrap();
+        let (model, log) = run(&s, &splits, &device, whole.path(), None);
+        assert_eq!(model.bn_mode(), Some(BnMode::Eval));
+        let stats = named_buffers(&model);
+        for (name, _, values) in &stats {
+            let initial = if name.ends_with("running_mean") {
+                0.0
+            } else {
+                1.0
+            };
+            assert!(values.iter().any(|&v| v != initial), "{name} never updated");
+        }
+        let (saved, _) = load_checkpoint(whole.path(), &device).unwrap();
+        assert_eq!(named_buffers(&saved), stats);
+
+        // Evaluating (clean and attacked) writes no statistics.
+        let eval_attacks = [Attack::new(PgdSettings::new(Norm::Linf, 0.1, 2))];
+        evaluate(
+            &model,
+            &splits.test,
+            &eval_attacks,
+            25,
+            1,
+            &device,
+            &mut Silent,
+        )
+        .unwrap();
+        assert_eq!(named_buffers(&model), stats);
+
+        let first = whole.path().join("checkpoints/epoch-0001");
+        let resumed = tempfile::tempdir().unwrap();
+        let (resumed_model, resumed_log) = run(
+            &s,
+            &splits,
+            &device,
+            resumed.path(),
+            Some(load_resume(&first, &device).unwrap()),
+        );
+        assert_eq!(to_host(&flatten(&resumed_model)), to_host(&flatten(&model)));
+        assert_eq!(named_buffers(&resumed_model), stats);
+        assert_eq!(without_times(resumed_log), without_times(log));
+
+        // Attacking in eval mode: the attack's forwards leave the statistics alone, so after
+        // one epoch they differ from the train-mode attack's.
+        let mut eval_attack = s.clone();
+        eval_attack.training.epochs = 1;
+        eval_attack.training.attack_bn_mode = BnMode::Eval;
+        let other = tempfile::tempdir().unwrap();
+        let (eval_model, _) = run(&eval_attack, &splits, &device, other.path(), None);
+        let (train_attack_model, _) = load_checkpoint(&first, &device).unwrap();
+        assert_ne!(
+            named_buffers(&eval_model),
+            named_buffers(&train_attack_model)
+        );
+    }
+
     #[test]
     fn a_checkpoint_of_other_settings_is_refused() {
         let s = settings(OptimizerSettings::default());
@@ -465,14 +553,7 @@ mod tests {
         let splits = load_splits(&s.data).unwrap();
         let device = Device::flex().autodiff();
         let dir = tempfile::tempdir().unwrap();
-        train(
-            &short,
-            &splits,
-            &device,
-            None,
-            &mut RunWriter::new(dir.path(), meta(&short, &splits), &mut Silent),
-        )
-        .unwrap();
+        run(&short, &splits, &device, dir.path(), None);
         let resume = load_resume(dir.path(), &device).unwrap();
         assert!(resume.is_complete());
         let err = train(&s, &splits, &device, Some(resume), &mut Silent).unwrap_err();
