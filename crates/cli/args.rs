@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DatasetName, EigenMethod, ModelKind, ModelSpec, NoiseConvention, Norm, ObjectiveKind,
-    OuterConvention, PgdSettings, Precision, Scoping, ThreatSpec, parse_fraction,
+    DatasetName, ModelKind, ModelSpec, Norm, PgdSettings, ThreatSpec, parse_fraction,
 };
 use advland_train::Attack;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -42,14 +41,14 @@ pub struct GlobalArgs {
 )]
 pub enum Command {
     /// Train a model (standard or PGD adversarial training) and save checkpoints + a JSON log.
-    Train(TrainArgs),
+    Train(crate::commands::train::TrainArgs),
     /// Clean and PGD-robust loss/accuracy of a checkpoint or weights file.
-    Eval(EvalArgs),
+    Eval(crate::commands::eval::EvalArgs),
     /// Write a checkpoint's weights as a PyTorch-layout safetensors file.
-    Export(ExportArgs),
+    Export(crate::commands::export::ExportArgs),
     /// Smoothness and sharpness of a checkpoint's loss in parameter space: Hessian eigenvalues,
     /// gradient-Lipschitz probes (adversarial next to adversarial-frozen), gradient jumps.
-    Sharpness(SharpnessArgs),
+    Sharpness(crate::commands::sharpness::SharpnessArgs),
     /// Input-space flatness at clean and adversarial points: input-gradient norms, input-Hessian
     /// top-k eigenvalues, curvature along the gradient, trace, KKT multiplier, 1-D loss curves,
     /// optionally a 2-D loss surface around one example and the logits' local Lipschitz constant.
@@ -81,7 +80,7 @@ pub enum Command {
     Report(crate::commands::report::ReportArgs),
     /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
     /// the report.
-    Demo(DemoArgs),
+    Demo(crate::commands::demo::DemoArgs),
 }
 
 /// ``NORM:EPS[:STEPS]``, e.g. `linf:8/255:20` or `l2:1.0`.
@@ -190,408 +189,6 @@ impl ModelArgs {
     }
 }
 
-/// Learning-rate schedules selectable from the command line (piecewise needs a file).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ScheduleArg {
-    /// Constant rate.
-    Constant,
-    /// Cosine decay to 0.
-    Cosine,
-}
-
-/// `advland train`.
-#[derive(Debug, Args)]
-pub struct TrainArgs {
-    /// Experiment file (TOML); flags override its values.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Run directory for checkpoints and the log (default `runs/<model>-<norm|std>-s<seed>`).
-    /// It must be new or empty unless --resume or --overwrite is given, and only one process
-    /// writes it at a time (it holds advland.lock).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the run in --out from its last checkpoint, to the result an uninterrupted run
-    /// would have reached. Its stored settings are used; settings flags or --config, if given,
-    /// must resolve to exactly those. A run that already finished is left as it is.
-    #[arg(long, conflicts_with = "overwrite")]
-    pub resume: bool,
-    /// Delete the run in --out first, then train afresh. Refused for a directory that does not
-    /// look like an advland run directory (no config.resolved.json, train.json or checkpoint).
-    #[arg(long)]
-    pub overwrite: bool,
-    /// Seed of every random choice (init, shuffling, attack starts).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Data.
-    #[command(flatten)]
-    pub data: DataArgs,
-    /// Architecture.
-    #[command(flatten)]
-    pub model: ModelArgs,
-    /// Epochs.
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Minibatch size.
-    #[arg(long, value_parser = at_least_one)]
-    pub batch_size: Option<usize>,
-    /// Base learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Learning-rate schedule.
-    #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleArg>,
-    /// Update rule (default: the training file's, else sgd). Switching kind starts from the
-    /// new kind's defaults.
-    #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerArg>,
-    /// Momentum [sgd: 0.9; entropy-sgd: 0.9, both loops, as the reference code shares it].
-    #[arg(long)]
-    pub momentum: Option<f64>,
-    /// Weight decay [sgd: 5e-4; entropy-sgd: 0, both loops].
-    #[arg(long)]
-    pub weight_decay: Option<f64>,
-    /// Nesterov momentum [sgd: false; entropy-sgd: true, both loops].
-    #[arg(long)]
-    pub nesterov: Option<bool>,
-    /// Stop once this many minibatch gradients of the training objective (adversarial under
-    /// AT) have been computed, to compare update rules at equal gradient budget.
-    #[arg(long)]
-    pub gradient_budget: Option<u64>,
-    /// EntropySGD.
-    #[command(flatten)]
-    pub entropy: EntropySgdArgs,
-    /// Adversarial training under this norm (omit for standard training).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Attack radius in pixel units, e.g. 0.1 or 8/255 (required with --norm).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of the training attack.
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// PGD step size (default 2.5·eps/steps).
-    #[arg(long, value_parser = parse_eps)]
-    pub step_size: Option<f64>,
-    /// Evaluate after every epoch under this attack (`NORM:EPS[:STEPS]`); repeatable. Default: the
-    /// training attack with 20 steps.
-    #[arg(long = "eval-attack", value_parser = parse_threat)]
-    pub eval_attacks: Vec<ThreatSpec>,
-    /// Evaluate on this many test examples after every epoch.
-    #[arg(long, value_parser = at_least_one)]
-    pub eval_subset: Option<usize>,
-    /// Save a checkpoint every N epochs (the last is always saved).
-    #[arg(long)]
-    pub checkpoint_every: Option<usize>,
-}
-
-/// Update rules selectable from the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OptimizerArg {
-    /// SGD with momentum and weight decay (PyTorch's update).
-    Sgd,
-    /// EntropySGD (research/paper.md §4.1): per outer step, a Langevin chain of L minibatch
-    /// steps coupled to θ, then a step towards its running mean. One epoch is one pass of
-    /// minibatch gradients, so it has ⌊batches/L⌋ outer steps and costs what an SGD epoch
-    /// costs. Set --lr (outer rate; the paper's CIFAR-10 run: 1).
-    EntropySgd,
-}
-
-/// EntropySGD's settings (`--optimizer entropy-sgd`); defaults are the reference code's
-/// (research/paper.md §4.2), Kanai et al.'s being unknown (§4.3).
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "EntropySGD (--optimizer entropy-sgd)")]
-pub struct EntropySgdArgs {
-    /// L, Langevin steps (fresh minibatches) per outer step [20].
-    #[arg(long)]
-    pub inner_steps: Option<usize>,
-    /// γ0, initial scope (coupling strength) [0.03].
-    #[arg(long)]
-    pub gamma0: Option<f64>,
-    /// γ1, scoping rate: γ_t = γ0·(1+γ1)^t [1e-3].
-    #[arg(long)]
-    pub gamma1: Option<f64>,
-    /// What t counts [outer-step]; frozen keeps γ = γ0 like the reference PyTorch code.
-    #[arg(long, value_enum)]
-    pub scoping: Option<Scoping>,
-    /// η', Langevin learning rate, not scheduled [0.1].
-    #[arg(long)]
-    pub inner_lr: Option<f64>,
-    /// ε, thermal noise [1e-4].
-    #[arg(long)]
-    pub noise: Option<f64>,
-    /// Noise sd: code = ε·√(2η'), algorithm = ε·√η' [code].
-    #[arg(long, value_enum)]
-    pub noise_convention: Option<NoiseConvention>,
-    /// Weight of the old mean in μ ← w·μ + (1−w)·x' [0.75].
-    #[arg(long)]
-    pub mean_weight: Option<f64>,
-    /// Outer step: code = η·(θ−μ), algorithm = η·γ·(θ−μ) [code].
-    #[arg(long, value_enum)]
-    pub outer_convention: Option<OuterConvention>,
-    /// Momentum of the outer step only (after --momentum) [0.9].
-    #[arg(long)]
-    pub outer_momentum: Option<f64>,
-    /// Nesterov form of the outer momentum only (after --nesterov) [true].
-    #[arg(long)]
-    pub outer_nesterov: Option<bool>,
-    /// Weight decay of the outer step only (after --weight-decay) [0].
-    #[arg(long)]
-    pub outer_weight_decay: Option<f64>,
-    /// Spend one extra, unused gradient at θ per outer step, as the reference code does [false].
-    #[arg(long)]
-    pub anchor_gradient: Option<bool>,
-}
-
-impl EntropySgdArgs {
-    /// The flags given, for "needs --optimizer entropy-sgd" messages.
-    pub fn given(&self) -> Vec<&'static str> {
-        let Self {
-            inner_steps,
-            gamma0,
-            gamma1,
-            scoping,
-            inner_lr,
-            noise,
-            noise_convention,
-            mean_weight,
-            outer_convention,
-            outer_momentum,
-            outer_nesterov,
-            outer_weight_decay,
-            anchor_gradient,
-        } = self;
-        [
-            ("--inner-steps", inner_steps.is_some()),
-            ("--gamma0", gamma0.is_some()),
-            ("--gamma1", gamma1.is_some()),
-            ("--scoping", scoping.is_some()),
-            ("--inner-lr", inner_lr.is_some()),
-            ("--noise", noise.is_some()),
-            ("--noise-convention", noise_convention.is_some()),
-            ("--mean-weight", mean_weight.is_some()),
-            ("--outer-convention", outer_convention.is_some()),
-            ("--outer-momentum", outer_momentum.is_some()),
-            ("--outer-nesterov", outer_nesterov.is_some()),
-            ("--outer-weight-decay", outer_weight_decay.is_some()),
-            ("--anchor-gradient", anchor_gradient.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(flag, set)| set.then_some(flag))
-        .collect()
-    }
-}
-
-/// `advland eval`.
-#[derive(Debug, Args)]
-pub struct EvalArgs {
-    /// Checkpoint directory (or its checkpoint.json / model.safetensors), or a training run
-    /// directory for its last checkpoint.
-    #[arg(long, conflicts_with = "weights")]
-    pub checkpoint: Option<PathBuf>,
-    /// A PyTorch-layout safetensors file; the architecture comes from --model/--hidden.
-    #[arg(long, requires = "model")]
-    pub weights: Option<PathBuf>,
-    /// Architecture of --weights.
-    #[command(flatten)]
-    pub model: ModelArgs,
-    /// Data (default: the checkpoint's data set, all test examples).
-    #[command(flatten)]
-    pub data: DataArgs,
-    /// Attack norm (with --eps); combine with --attack for several attacks.
-    #[arg(long, value_enum, requires = "eps")]
-    pub norm: Option<Norm>,
-    /// Attack radius, e.g. 0.1 or 8/255.
-    #[arg(long, value_parser = parse_eps, requires = "norm")]
-    pub eps: Option<f64>,
-    /// More attacks as `NORM:EPS[:STEPS]`; repeatable.
-    #[arg(long = "attack", value_parser = parse_threat)]
-    pub attacks: Vec<ThreatSpec>,
-    /// PGD steps (for attacks that do not set their own).
-    #[arg(long, default_value_t = 20)]
-    pub steps: usize,
-    /// PGD step size (default 2.5·eps/steps).
-    #[arg(long, value_parser = parse_eps)]
-    pub step_size: Option<f64>,
-    /// Random restarts (the per-example worst is kept).
-    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
-    pub restarts: usize,
-    /// Start every attack at δ = 0 instead of a random point.
-    #[arg(long)]
-    pub no_random_start: bool,
-    /// Examples per batch.
-    #[arg(long, value_parser = at_least_one, default_value_t = 500)]
-    pub batch_size: usize,
-    /// Seed of the attacks' random starts.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Write the JSON report here (default: print it to stdout).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// `advland export`.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    /// Checkpoint directory, or a training run directory for its last checkpoint.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// Output safetensors file.
-    #[arg(long)]
-    pub out: PathBuf,
-}
-
-/// `advland demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Small and fast (under 2 minutes on 2 cores): fewer examples, epochs and PGD steps.
-    #[arg(long)]
-    pub quick: bool,
-    /// Output directory.
-    #[arg(long, default_value = "runs/demo")]
-    pub out: PathBuf,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-}
-
-/// What `advland sharpness` estimates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Estimator {
-    /// Top-k Hessian eigenvalues (signed) by power iteration with deflation on
-    /// finite-difference Hessian-vector products.
-    Hessian,
-    /// Gradient-Lipschitz estimates κ(r) = ‖g(θ+ru) − g(θ)‖/r over random and gradient
-    /// directions, worst-case ascent, and secants between consecutive checkpoints.
-    Lipschitz,
-    /// Gradient jumps ‖g(tᵢ₊₁) − g(tᵢ)‖ along a random line through θ.
-    Kinks,
-    /// Hessian trace by Hutchinson's estimator (Rademacher probes) with a 95 % interval.
-    Trace,
-    /// Hessian spectral density by stochastic Lanczos quadrature.
-    Density,
-}
-
-impl Estimator {
-    /// The name used in file names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Estimator::Hessian => "hessian",
-            Estimator::Lipschitz => "lipschitz",
-            Estimator::Kinks => "kinks",
-            Estimator::Trace => "trace",
-            Estimator::Density => "density",
-        }
-    }
-}
-
-/// `advland sharpness`. Serialised whole into each report's `meta.config`.
-#[derive(Debug, Args, serde::Serialize)]
-pub struct SharpnessArgs {
-    /// What to estimate.
-    #[arg(value_enum)]
-    pub estimator: Estimator,
-    /// Checkpoint (or run) directory; give several (in training order) for trajectory secants.
-    #[arg(long, required = true)]
-    pub checkpoint: Vec<PathBuf>,
-    /// The loss measured.
-    #[arg(long, value_enum, default_value = "adversarial")]
-    pub objective: ObjectiveKind,
-    /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Attack radius (default: the checkpoint's training radius).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of the objective's attack.
-    #[arg(long, default_value_t = 10)]
-    pub steps: usize,
-    /// Number of test examples (evenly spaced) the objective averages over.
-    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
-    pub subset: usize,
-    /// Examples per batch.
-    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
-    pub batch_size: usize,
-    /// Precision of the computation.
-    #[arg(long, value_enum, default_value = "f64")]
-    pub precision: Precision,
-    /// Eigen-solver (hessian): power iteration (largest |λ|) or Lanczos (largest λ and λmin;
-    /// --max-iter caps its steps, and it stops once the top k Ritz values moved by less than
-    /// --tol in one step).
-    #[arg(long, value_enum, default_value = "power")]
-    pub method: EigenMethod,
-    /// Number of eigenvalues (hessian).
-    #[arg(long, value_parser = at_least_one, default_value_t = 5)]
-    pub k: usize,
-    /// Relative tolerance on the change of the Rayleigh quotient (hessian, power) or of the top
-    /// k Ritz values (hessian, Lanczos) in one step.
-    #[arg(long, default_value_t = 1e-3)]
-    pub tol: f64,
-    /// Iteration cap per eigenvalue (hessian), probe cap (trace), Lanczos steps (density).
-    #[arg(long, default_value_t = 100)]
-    pub max_iter: usize,
-    /// Lanczos runs averaged (density).
-    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
-    pub probes: usize,
-    /// Finite-difference step of the Hessian-vector products (default 1e-7 in f64, forward
-    /// differences; 1e-2 in f32, central differences).
-    #[arg(long)]
-    pub fd_step: Option<f64>,
-    /// Hessian of the live network instead of θ₀'s linear piece (ReLU/pool gates frozen, the
-    /// default for clean and adversarial-frozen; the adversarial objective is always live).
-    #[arg(long)]
-    pub live_activations: bool,
-    /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
-    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-4,1e-3,1e-2")]
-    pub radii: Vec<f64>,
-    /// Random directions per radius (lipschitz).
-    #[arg(long, default_value_t = 3)]
-    pub directions: usize,
-    /// Ascent steps of the worst-case probe (lipschitz).
-    #[arg(long, default_value_t = 3)]
-    pub ascent_steps: usize,
-    /// Grid points along the line (kinks).
-    #[arg(long, default_value_t = 41)]
-    pub points: usize,
-    /// Also probe EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) of the objective at this scope γ
-    /// (lipschitz; paper.md §2.5, claim C8). Each of its gradients runs a Langevin chain.
-    #[arg(long)]
-    pub local_entropy_gamma: Option<f64>,
-    /// Langevin steps of that chain (full-subset gradients, the same noise at every θ).
-    #[arg(long, default_value_t = 5)]
-    pub local_entropy_steps: usize,
-    /// Inner learning rate η' of that chain.
-    #[arg(long, default_value_t = 0.1)]
-    pub local_entropy_lr: f64,
-    /// Thermal noise ε of that chain.
-    #[arg(long, default_value_t = 1e-4)]
-    pub local_entropy_noise: f64,
-    /// Seed of the directions, start vectors and attack starts.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Report path (default: next to the checkpoint).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-impl SharpnessArgs {
-    /// The attack of the adversarial objectives: the flags, falling back on the checkpoint's
-    /// training attack (`trained`) for whichever of norm/ε is not given.
-    pub fn attack(&self, trained: Option<&PgdSettings>) -> anyhow::Result<Option<Attack>> {
-        if self.objective == ObjectiveKind::Clean {
-            return Ok(None);
-        }
-        resolve_attack(
-            self.norm,
-            self.eps,
-            self.steps,
-            trained,
-            &format!("--objective {}", self.objective.as_str()),
-        )
-        .map(Some)
-    }
-}
-
 /// The attack given by `--norm`/`--eps`/`--steps`, each missing one taken from the checkpoint's
 /// training attack `trained`; `needed_by` names what needs it in the error.
 pub fn resolve_attack(
@@ -613,4 +210,20 @@ pub fn resolve_attack(
             "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"
         ),
     }
+}
+
+/// A library error with the setting it names written as its flag (`top_k` → `--top-k`), since
+/// a command's configuration fields are its flags; other errors pass unchanged.
+pub fn flag_error(err: advland_analysis::Error) -> anyhow::Error {
+    let (field, reason) = match &err {
+        advland_analysis::Error::InvalidConfig { field, reason } => (*field, reason),
+        advland_analysis::Error::Train(advland_train::Error::InvalidConfig { field, reason }) => {
+            (field.as_str(), reason)
+        }
+        _ => return err.into(),
+    };
+    if field.is_empty() || !field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return err.into();
+    }
+    anyhow::anyhow!("--{}: {reason}", field.replace('_', "-"))
 }

@@ -4,7 +4,11 @@ mod args;
 mod commands;
 mod device;
 mod meta;
+mod model_source;
 mod progress;
+mod render;
+mod tables;
+mod training;
 
 use std::process::ExitCode;
 
@@ -67,7 +71,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Export(a) => commands::export::run(a, &device),
         Command::Sharpness(a) => commands::sharpness::run(a, &device, &device_name, quiet),
         Command::Flatness(a) => commands::flatness::run(a, &device, &device_name),
-        Command::Relate(a) => commands::relate::run(a, &device, &device_name),
+        Command::Relate(a) => commands::relate::run(a, &device, &device_name, quiet),
         Command::Surface(a) => commands::surface::run(a, &device, &device_name, quiet),
         Command::Merge(a) => commands::merge::run(a),
         Command::ExportGrid(a) => commands::export_grid::run(a),

@@ -97,3 +97,18 @@ impl Observer for Bars {
         ));
     }
 }
+
+/// A spinner with the elapsed time on stderr (hidden with `--quiet`), for work that reports no
+/// intermediate progress.
+pub fn spinner(message: &str, quiet: bool) -> ProgressBar {
+    let spinner = ProgressBar::hidden();
+    if !quiet {
+        spinner.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+            spinner.set_style(style);
+        }
+        spinner.set_message(message.to_owned());
+        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
+    spinner
+}

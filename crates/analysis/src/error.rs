@@ -41,5 +41,17 @@ pub enum Error {
     Train(#[from] advland_train::Error),
 }
 
+impl Error {
+    /// A schema rule broken by the setting `field` (e.g. an attack or grid axis inside a
+    /// configuration), named by that setting rather than by the schema's own path.
+    pub(crate) fn rule(field: &'static str, err: advland_schema::Error) -> Self {
+        let reason = match err {
+            advland_schema::Error::InvalidConfig { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        Self::InvalidConfig { field, reason }
+    }
+}
+
 /// Result with the analysis [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;

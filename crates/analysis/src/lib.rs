@@ -32,9 +32,16 @@ pub mod local_entropy;
 pub mod model_objective;
 pub mod objective;
 pub mod operator;
+pub mod relate;
+pub mod sharpness;
+pub mod subject;
 pub mod surface;
 pub mod vector;
 
 pub use error::{Error, Result};
+
+/// burn's version, pinned exactly in the workspace manifest (reports record it).
+pub const BURN_VERSION: &str = "0.22.1";
 pub use objective::{Objective, ObjectiveKind};
 pub use operator::{BlockOperator, LinearOperator};
+pub use subject::{Measured, Subject};

@@ -4,31 +4,19 @@
 // A test helper that unwraps fails the test, which is what it is for.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec, Precision};
 use advland_analysis::{Objective, ObjectiveKind};
 use advland_data::fashion_mnist_bundled;
-use advland_schema::{ModelKind, ModelSpec, Norm, PgdSettings};
+use advland_schema::{ModelSpec, Norm, PgdSettings};
 use advland_train::params::{flatten, init_seeded, to_host};
 use advland_train::{Attack, Model, ModelShape};
 use burn::tensor::Device;
 
 fn setup() -> (Model, advland_data::Dataset, Device) {
     let device = Device::flex().autodiff();
-    let data = fashion_mnist_bundled()
-        .unwrap()
-        .test
-        .subset_evenly(40)
-        .unwrap();
-    let spec = ModelSpec {
-        kind: ModelKind::Mlp,
-        hidden: vec![6],
-        ..ModelSpec::default()
-    };
-    let shape = ModelShape {
-        input: data.shape,
-        classes: 10,
-    };
-    let model = init_seeded(Model::build(&spec, shape, &device).unwrap(), 4).unwrap();
+    let (model, data) = common::tiny_mlp(40, 4, &device);
     (model, data, device)
 }
 

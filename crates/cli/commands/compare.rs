@@ -1,20 +1,12 @@
-//! `advland compare`: every measure of several runs per checkpoint, in one table and one
-//! report (`compare.json`), with measure-versus-epoch figures (robust overfitting shows there).
-//!
-//! A run is a training directory (`train.json`) plus whatever analysis reports lie under it
-//! (sharpness, flatness, eval, surface); each report is attached to its checkpoint's epoch.
-//! Runs must have been evaluated on the same test data with the same attacks, and their surfaces
-//! must share directions: comparing across different subsets or directions is refused.
+//! `advland compare`: every measure of several runs per checkpoint (the rules in
+//! [`advland_schema::compare`]), in one table and one report (`compare.json`), with
+//! measure-versus-epoch figures (robust overfitting shows there).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use advland_schema::flatness::{FlatnessReport, InputPoint};
-use advland_schema::{
-    CompareReport, CompareRow, DataSubset, EvalReport, PgdSettings, Report, SharpnessEstimate,
-    SharpnessReport, SurfaceReport, TrainLog, read_json, write_json,
-};
-use anyhow::{Context, Result, bail};
+use advland_schema::compare::compare_runs;
+use advland_schema::{CompareReport, Report, write_json};
+use anyhow::Result;
 use clap::Args;
 
 use crate::meta::meta;
@@ -37,236 +29,24 @@ pub struct CompareArgs {
 pub fn run(args: &CompareArgs, device_name: &str) -> Result<()> {
     let start = std::time::Instant::now();
     advland_schema::check_output(&args.out.join("compare.json"))?;
-    let report = compare(&args.runs)?;
+    let report = compare_runs(&args.runs)?;
     let config = serde_json::json!({
         "runs": args.runs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
     });
     let mut meta = meta(device_name, 0, &config, report.data.clone());
     meta.duration_s = start.elapsed().as_secs_f64();
     let path = args.out.join("compare.json");
-    write_json(&path, &Report::new("compare", meta, report.clone()))?;
+    write_json(&path, &Report::of(meta, report.clone()))?;
     print_table(&report);
     if !args.no_figures {
-        let summary = super::report::write(
+        let summary = crate::render::write(
             std::slice::from_ref(&path),
             &args.out,
-            super::report::LogColour::Auto,
+            crate::render::LogColour::Auto,
         )?;
         println!("figures: {}", summary.index.display());
     }
     println!("report: {}", path.display());
-    Ok(())
-}
-
-fn label(a: &PgdSettings) -> String {
-    format!("{} ε={}", a.norm, a.eps)
-}
-
-/// Data and attacks a run's per-epoch evaluation used: must agree across compared runs.
-fn evaluation_identity(log: &Report<TrainLog>) -> (serde_json::Value, serde_json::Value) {
-    let config = &log.meta.config;
-    let data = serde_json::json!({
-        "dataset": config["data"]["dataset"],
-        "test_subset": config["data"]["test_subset"],
-        "eval_subset": config["eval"]["subset"],
-    });
-    (data, config["eval"]["attacks"].clone())
-}
-
-/// The comparison table of `runs`.
-///
-/// # Errors
-/// A directory without `train.json`, unreadable reports, runs on different data, attacks or
-/// surface directions.
-pub fn compare(runs: &[PathBuf]) -> Result<CompareReport> {
-    let mut rows = Vec::new();
-    let mut identity: Option<(PathBuf, (serde_json::Value, serde_json::Value))> = None;
-    let mut directions: Option<(PathBuf, String)> = None;
-    let mut examples = 0;
-    let mut dataset = String::new();
-    for run in runs {
-        let train = run.join("train.json");
-        if !train.is_file() {
-            bail!("{}: no train.json, so not a run directory", run.display());
-        }
-        let log: Report<TrainLog> = read_json(&train)?;
-        let this = evaluation_identity(&log);
-        dataset = this.0["dataset"].as_str().unwrap_or_default().to_owned();
-        match &identity {
-            None => identity = Some((run.clone(), this)),
-            Some((first, id)) => {
-                if id.0 != this.0 {
-                    bail!(
-                        "{}: evaluated on other test data than {} ({} vs {}); compare runs on \
-                         the same data subset",
-                        run.display(),
-                        first.display(),
-                        this.0,
-                        id.0
-                    );
-                }
-                if id.1 != this.1 {
-                    bail!(
-                        "{}: evaluated under other attacks than {}; compare runs evaluated alike",
-                        run.display(),
-                        first.display()
-                    );
-                }
-            }
-        }
-        let mut by_epoch: BTreeMap<usize, BTreeMap<String, f64>> = BTreeMap::new();
-        for e in &log.data.epochs {
-            examples = e.test.clean.examples;
-            let v = by_epoch.entry(e.epoch).or_default();
-            v.insert("test clean accuracy".into(), e.test.clean.accuracy);
-            v.insert("test clean loss".into(), e.test.clean.loss);
-            v.insert("train objective loss".into(), e.train_objective.loss);
-            for r in &e.test.robust {
-                v.insert(
-                    format!("test {} accuracy", label(&r.attack)),
-                    r.metrics.accuracy,
-                );
-            }
-        }
-        for path in reports_under(run)? {
-            add_report(&path, &mut by_epoch, &mut directions)?;
-        }
-        rows.extend(by_epoch.into_iter().map(|(epoch, values)| CompareRow {
-            run: run.display().to_string(),
-            epoch,
-            values,
-        }));
-    }
-    let mut measures: Vec<String> = rows.iter().flat_map(|r| r.values.keys().cloned()).collect();
-    measures.sort();
-    measures.dedup();
-    Ok(CompareReport {
-        runs: runs.iter().map(|p| p.display().to_string()).collect(),
-        measures,
-        rows,
-        data: DataSubset {
-            name: format!("{dataset}/test"),
-            examples,
-            total: examples,
-            selection: "evenly-spaced".to_owned(),
-        },
-        directions: directions.map(|(_, h)| h),
-    })
-}
-
-/// Every `*.json` below `dir`, sorted.
-fn reports_under(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in fs_err::read_dir(&d)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "json") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-fn add_report(
-    path: &Path,
-    by_epoch: &mut BTreeMap<usize, BTreeMap<String, f64>>,
-    directions: &mut Option<(PathBuf, String)>,
-) -> Result<()> {
-    let text = fs_err::read_to_string(path)?;
-    let Ok(mut envelope) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return Ok(());
-    };
-    let kind = envelope["kind"].as_str().unwrap_or_default().to_owned();
-    let data = envelope["data"].take();
-    match kind.as_str() {
-        "sharpness" => {
-            let r: SharpnessReport = serde_json::from_value(data)
-                .with_context(|| format!("{}: not a sharpness report", path.display()))?;
-            let o = &r.objective;
-            let suffix = match &o.attack {
-                Some(a) => format!("{} {}", o.kind.as_str(), label(a)),
-                None => o.kind.as_str().to_owned(),
-            };
-            let v = by_epoch.entry(o.epoch).or_default();
-            match &r.estimate {
-                SharpnessEstimate::Hessian(h) => {
-                    if let Some(l) = h.eigenvalues.first() {
-                        v.insert(format!("λ1 {suffix}"), l.value);
-                    }
-                }
-                SharpnessEstimate::Trace(t) => {
-                    v.insert(format!("trace {suffix}"), t.mean);
-                }
-                SharpnessEstimate::Lipschitz(l) => {
-                    if let Some(e) = &l.local_entropy {
-                        v.insert(
-                            format!("κ local-entropy γ={} {suffix}", e.gamma),
-                            e.kappa_max,
-                        );
-                    }
-                    for s in &l.objectives {
-                        let name = match &o.attack {
-                            Some(a) => format!("κ {} {}", s.kind.as_str(), label(a)),
-                            None => format!("κ {}", s.kind.as_str()),
-                        };
-                        v.insert(name, s.kappa_max);
-                    }
-                }
-                _ => {}
-            }
-        }
-        "flatness" => {
-            let r: FlatnessReport = serde_json::from_value(data)
-                .with_context(|| format!("{}: not a flatness report", path.display()))?;
-            let v = by_epoch.entry(r.epoch).or_default();
-            let attack = label(&r.attack);
-            for p in &r.points {
-                let at = match p.point {
-                    InputPoint::Clean => "x",
-                    InputPoint::Adversarial => "x+δ*",
-                };
-                v.insert(format!("input λtop at {at} {attack}"), p.hessian_top.median);
-                v.insert(format!("input ‖∇ℓ‖₂ at {at} {attack}"), p.grad_l2.median);
-            }
-            if let Some(l) = &r.logit_lipschitz {
-                v.insert(format!("logit Lipschitz {attack}"), l.estimate.median);
-            }
-        }
-        "eval" => {
-            let r: EvalReport = serde_json::from_value(data)
-                .with_context(|| format!("{}: not an eval report", path.display()))?;
-            let v = by_epoch.entry(r.epoch).or_default();
-            v.insert("eval clean accuracy".into(), r.result.clean.accuracy);
-            for m in &r.result.robust {
-                v.insert(
-                    format!("eval {} accuracy", label(&m.attack)),
-                    m.metrics.accuracy,
-                );
-            }
-        }
-        "surface" => {
-            let r: SurfaceReport = serde_json::from_value(data)
-                .with_context(|| format!("{}: not a surface report", path.display()))?;
-            match directions {
-                None => *directions = Some((path.to_owned(), r.directions.hash.clone())),
-                Some((first, hash)) if *hash != r.directions.hash => bail!(
-                    "{}: surface directions {} differ from those of {} ({}); reuse one \
-                     directions file (`surface --load-directions`) for surfaces to compare",
-                    path.display(),
-                    &r.directions.hash[..12.min(r.directions.hash.len())],
-                    first.display(),
-                    &hash[..12.min(hash.len())]
-                ),
-                Some(_) => {}
-            }
-        }
-        _ => {}
-    }
     Ok(())
 }
 

@@ -9,23 +9,44 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use advland_analysis::Subject;
+use advland_analysis::flatness::{self, FlatnessConfig};
+use advland_analysis::relate::{RelateConfig, relate};
+use advland_analysis::sharpness::{self, SharpnessConfig};
+use advland_analysis::surface::{self, Directions, SurfaceConfig, make_directions};
 use advland_schema::{
-    DataSettings, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EigenMethod, EvalSettings,
+    DataSettings, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, Estimator, EvalSettings,
     LrSchedule, Norm, ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate,
-    SmoothnessEstimates, ThreatSpec, TrainSettings, TrainingSettings, write_json,
+    SmoothnessEstimates, TrainSettings, TrainingSettings, write_json,
 };
-use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
+use advland_train::params::ParamLayout;
 use advland_train::trainer::RunDirMode;
-use advland_train::{Attack, evaluate};
+use advland_train::{Attack, Silent, evaluate};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
+use clap::Args;
 
-use super::train::{open_run_dir, run_training};
-use super::{flatness, relate, report, sharpness, surface};
-use crate::args::{DemoArgs, Estimator, SharpnessArgs};
-use crate::meta::meta;
+use crate::meta::{meta, report as report_of};
+use crate::model_source;
 use crate::progress::Bars;
+use crate::render::{LogColour, write as render};
+use crate::tables::print_relation;
+use crate::training::{open_run_dir, run_training};
+
+/// `advland demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Small and fast (under 2 minutes on 2 cores): fewer examples, epochs and PGD steps.
+    #[arg(long)]
+    pub quick: bool,
+    /// Output directory.
+    #[arg(long, default_value = "runs/demo")]
+    pub out: PathBuf,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
 
 /// The sizes of a demo run.
 struct Plan {
@@ -107,42 +128,40 @@ impl Plan {
         }
     }
 
-    /// `advland sharpness` arguments for one estimator on a checkpoint.
-    fn sharpness_args(
+    /// The sharpness measurement of one estimator on the adversarial or frozen loss.
+    fn sharpness_config(
         &self,
         estimator: Estimator,
         objective: ObjectiveKind,
         attack: &PgdSettings,
-        checkpoint: PathBuf,
         seed: u64,
-    ) -> SharpnessArgs {
-        SharpnessArgs {
+    ) -> SharpnessConfig {
+        SharpnessConfig {
             estimator,
-            checkpoint: vec![checkpoint],
             objective,
-            norm: Some(attack.norm),
-            eps: Some(attack.eps),
-            steps: self.sharpness_steps,
+            attack: Some(attack.clone()),
             subset: self.sharpness_subset,
-            batch_size: 256,
-            precision: Precision::F64,
-            method: EigenMethod::Power,
             k: self.eigenvalues,
-            tol: 1e-3,
             max_iter: self.max_iter,
-            probes: 1,
-            fd_step: None,
-            live_activations: false,
             radii: self.radii.clone(),
             directions: self.directions,
             ascent_steps: self.ascent_steps,
-            points: 41,
-            local_entropy_gamma: None,
-            local_entropy_steps: 5,
-            local_entropy_lr: 0.1,
-            local_entropy_noise: 1e-4,
             seed,
-            out: None,
+            ..SharpnessConfig::default()
+        }
+    }
+
+    /// Input flatness under one attack, with one example's 2-D input surface (±2ε, 21×21)
+    /// and the logit Lipschitz estimate: cheap next to the Hessian measures.
+    fn flatness_config(&self, attack: PgdSettings, seed: u64) -> FlatnessConfig {
+        FlatnessConfig {
+            subset: self.flatness_subset,
+            trace_samples: 5,
+            random_directions: 1,
+            surface_example: Some(0),
+            lipschitz_steps: 10,
+            seed,
+            ..FlatnessConfig::new(attack)
         }
     }
 
@@ -213,11 +232,12 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         let log = run_training(&settings, run, None, device, device_name, name, quiet)?;
         let train_duration_s = t0.elapsed().as_secs_f64();
         let last = log.checkpoints.last().context("no checkpoint saved")?;
-        let (model, _) = load_checkpoint(&run_dir.join(&last.path), device)?;
+        let checkpoint = run_dir.join(&last.path);
+        let subject = model_source::subject(&checkpoint, device)?;
         let splits = load_splits(&settings.data)?;
         let mut bars = Bars::new(name, quiet);
         let (eval, c) = evaluate(
-            &model,
+            &subject.model,
             &splits.test,
             &final_attacks,
             500,
@@ -230,40 +250,21 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         for e in &log.epochs {
             cost += e.cost;
         }
-        let checkpoint = run_dir.join(&last.path);
         let mut sharpness = Vec::new();
         for attack in threats(plan.sharpness_steps) {
             let (entry, c) =
-                measure_sharpness(&plan, &attack, &checkpoint, name, args, device, device_name)?;
+                measure_sharpness(&plan, &attack, &subject, name, args, device, device_name)
+                    .with_context(|| format!("sharpness of {name} under {}", attack.norm))?;
             cost += c;
             sharpness.push(entry);
         }
         let mut flatness_entries = Vec::new();
         for attack in threats(plan.final_steps) {
-            let flat_args = flatness::FlatnessArgs {
-                checkpoint: checkpoint.clone(),
-                norm: Some(attack.norm),
-                eps: Some(attack.eps),
-                steps: attack.steps,
-                subset: plan.flatness_subset,
-                precision: Precision::F64,
-                power_iterations: 20,
-                top_k: 1,
-                trace_samples: 5,
-                live_activations: false,
-                curve_points: 21,
-                random_directions: 1,
-                // One example's 2-D input surface (±2ε, 21×21) and the logit Lipschitz
-                // estimate: cheap next to the Hessian measures.
-                surface_example: Some(0),
-                surface_grid: None,
-                lipschitz_steps: 10,
-                lipschitz_restarts: 1,
-                seed: args.seed,
-                out: None,
-            };
-            let report = flatness::measure(&flat_args, device, device_name)
+            let start = Instant::now();
+            let config = plan.flatness_config(attack.clone(), args.seed);
+            let measured = flatness::measure(&subject, &config, device, &mut Silent)
                 .with_context(|| format!("input flatness of {name} under {}", attack.norm))?;
+            let report = report_of(measured, &config, args.seed, device_name, start);
             cost += report.meta.cost;
             let file = format!("{name}/flatness-{}.json", attack.norm);
             write_json(&args.out.join(&file), &report)?;
@@ -284,54 +285,45 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
             flatness: flatness_entries,
         });
     }
-    let relate_args = relate::RelateArgs {
-        checkpoint: ["standard", "linf", "l2"]
-            .iter()
-            .flat_map(|name| {
-                plan.relation_epochs.iter().map(move |e| {
-                    args.out
-                        .join(name)
-                        .join(format!("checkpoints/epoch-{e:04}"))
-                })
-            })
-            .collect(),
-        attacks: threats(plan.sharpness_steps)
-            .into_iter()
-            .map(|a| ThreatSpec {
-                norm: a.norm,
-                eps: a.eps,
-                steps: Some(a.steps),
-                step_size: None,
-                random_start: None,
-                restarts: None,
-            })
-            .collect(),
+    let relate_start = Instant::now();
+    let relate_config = RelateConfig {
+        attacks: threats(plan.sharpness_steps),
         subset: plan.flatness_subset.min(64),
         radii: plan.radii.clone(),
         directions: plan.directions,
         ascent_steps: plan.ascent_steps,
         power_iterations: 10,
         seed: args.seed,
-        out: args.out.join("relate.json"),
     };
-    let relate_start = Instant::now();
-    let (relation, c) = relate::compute(&relate_args, device, device_name)?;
-    cost += c;
-    let subset = advland_schema::DataSubset {
-        name: "fashion-mnist bundled test split".to_owned(),
-        examples: relate_args.subset,
-        total: 2000,
-        selection: "evenly-spaced".to_owned(),
-    };
-    let relate_config = serde_json::json!({ "args": crate::meta::args_config(&relate_args) });
-    let mut relate_meta = meta(device_name, args.seed, &relate_config, subset);
-    relate_meta.duration_s = relate_start.elapsed().as_secs_f64();
-    relate_meta.cost = c;
-    write_json(
-        &relate_args.out,
-        &Report::new("relate", relate_meta, relation.clone()),
+    let relation_checkpoints: Vec<PathBuf> = ["standard", "linf", "l2"]
+        .iter()
+        .flat_map(|name| {
+            plan.relation_epochs.iter().map(move |e| {
+                args.out
+                    .join(name)
+                    .join(format!("checkpoints/epoch-{e:04}"))
+            })
+        })
+        .collect();
+    let measured = relate(
+        relation_checkpoints
+            .iter()
+            .map(|p| model_source::subject(p, device)),
+        &relate_config,
+        device,
+        &mut Silent,
     )?;
-    let surfaces = draw_surfaces(&plan, args, device, device_name, quiet)?;
+    let relation = report_of(
+        measured,
+        &relate_config,
+        args.seed,
+        device_name,
+        relate_start,
+    );
+    cost += relation.meta.cost;
+    write_json(&args.out.join("relate.json"), &relation)?;
+    let relation = relation.data;
+    let surfaces = draw_surfaces(&plan, args, device, device_name)?;
     for (_, c) in &surfaces {
         cost += *c;
     }
@@ -355,11 +347,11 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     meta.cost = cost;
     let path = args.out.join("demo.json");
     summary.report = Some("report/index.html".to_owned());
-    write_json(&path, &Report::new("demo", meta, summary.clone()))?;
-    let rendered = report::write(
+    write_json(&path, &Report::of(meta, summary.clone()))?;
+    let rendered = render(
         std::slice::from_ref(&args.out),
         &args.out.join("report"),
-        report::LogColour::Auto,
+        LogColour::Auto,
     )
     .context("drawing the report")?;
     print_summary(&summary, &path);
@@ -371,16 +363,15 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     Ok(())
 }
 
-/// Loss surfaces of the L∞ and L2 models on shared directions (drawn once at the L∞ model and
-/// reused, so the two norms' surfaces are comparable point for point): 2-D and 1-D, clean,
-/// adversarial (attack re-solved at every point) and adversarial-frozen, each model under its
-/// own training attack. Returns the reports' relative paths and costs.
+/// Loss surfaces of the L∞ and L2 models on shared directions (drawn once at the L∞ model,
+/// saved, and reused, so the two norms' surfaces are comparable point for point): 2-D and 1-D,
+/// clean, adversarial (attack re-solved at every point) and adversarial-frozen, each model
+/// under its own training attack. Returns the reports' relative paths and costs.
 fn draw_surfaces(
     plan: &Plan,
     args: &DemoArgs,
     device: &Device,
     device_name: &str,
-    quiet: bool,
 ) -> Result<Vec<(String, advland_schema::Cost)>> {
     let dir = args.out.join("surfaces");
     let mut out = Vec::new();
@@ -389,15 +380,13 @@ fn draw_surfaces(
         let axis = grid
             .parse::<advland_schema::Axis>()
             .map_err(anyhow::Error::msg)?;
-        let directions = dir.join(format!("directions-{dims}.safetensors"));
+        let directions_file = dir.join(format!("directions-{dims}.safetensors"));
         for (name, attack) in [("linf", &threats(0)[0]), ("l2", &threats(0)[1])] {
-            let first = name == "linf";
-            let surface_args = surface::SurfaceArgs {
-                checkpoint: args.out.join(name).join(&last),
+            let start = Instant::now();
+            let checkpoint = args.out.join(name).join(&last);
+            let mut subject = model_source::subject(&checkpoint, device)?;
+            let config = SurfaceConfig {
                 directions: advland_schema::DirectionKind::Random,
-                to: Vec::new(),
-                load_directions: (!first).then(|| directions.clone()),
-                save_directions: first.then(|| directions.clone()),
                 normalization: advland_schema::Normalization::Filter,
                 ignore: advland_schema::IgnoreParams::Biasbn,
                 objective: vec![
@@ -405,9 +394,11 @@ fn draw_surfaces(
                     ObjectiveKind::Adversarial,
                     ObjectiveKind::AdversarialFrozen,
                 ],
-                norm: Some(attack.norm),
-                eps: Some(attack.eps),
-                steps: plan.surface_steps,
+                attack: Some(PgdSettings::new(
+                    attack.norm,
+                    attack.eps,
+                    plan.surface_steps,
+                )),
                 x: axis,
                 y: (dims == "2d").then_some(axis),
                 subset: plan.surface_subset,
@@ -415,19 +406,23 @@ fn draw_surfaces(
                 precision: Precision::F32,
                 shard: advland_schema::Shard::WHOLE,
                 workers: 1,
-                restart: true,
                 seed: args.seed,
-                out: None,
             };
+            let layout = ParamLayout::of(&subject.model);
+            let directions = if name == "linf" {
+                let d = make_directions(&subject, &[], &config, device)?;
+                d.save(&layout, &directions_file)?;
+                d
+            } else {
+                Directions::load(&layout, &directions_file)?
+            };
+            let (origin_dir, weights_hash) = model_source::weights_identity(&checkpoint)?;
+            subject.checkpoint = origin_dir.display().to_string();
+            let measured = surface::compute(&subject, &directions, weights_hash, &config, device)
+                .with_context(|| format!("{dims} surface of {name}"))?;
             let file = format!("surfaces/{name}-{dims}.json");
-            let report = surface::compute(
-                &surface_args,
-                device,
-                device_name,
-                &args.out.join(&file),
-                quiet,
-            )
-            .with_context(|| format!("{dims} surface of {name}"))?;
+            let report = report_of(measured, &config, args.seed, device_name, start);
+            write_json(&args.out.join(&file), &report)?;
             out.push((file, report.meta.cost));
         }
     }
@@ -439,7 +434,7 @@ fn draw_surfaces(
 fn measure_sharpness(
     plan: &Plan,
     attack: &PgdSettings,
-    checkpoint: &Path,
+    subject: &Subject,
     name: &str,
     args: &DemoArgs,
     device: &Device,
@@ -453,15 +448,10 @@ fn measure_sharpness(
         (Estimator::Hessian, ObjectiveKind::AdversarialFrozen),
         (Estimator::Lipschitz, ObjectiveKind::Adversarial),
     ] {
-        let sharp_args = plan.sharpness_args(
-            estimator,
-            objective,
-            attack,
-            checkpoint.to_owned(),
-            args.seed,
-        );
-        let report = sharpness::measure(&sharp_args, device, device_name)
-            .with_context(|| format!("sharpness of {name} under {}", attack.norm))?;
+        let start = Instant::now();
+        let config = plan.sharpness_config(estimator, objective, attack, args.seed);
+        let measured = sharpness::measure(subject, &[], &config, device, &mut Silent)?;
+        let report = report_of(measured, &config, args.seed, device_name, start);
         cost += report.meta.cost;
         let file = format!(
             "{name}/sharpness-{}-{}.json",
@@ -564,6 +554,6 @@ fn print_summary(summary: &DemoSummary, path: &Path) {
         }
     }
     println!();
-    relate::print_table(&summary.relation);
+    print_relation(&summary.relation);
     println!("report: {}", path.display());
 }

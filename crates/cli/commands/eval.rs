@@ -1,21 +1,71 @@
 //! `advland eval`: clean and PGD-robust loss/accuracy of a checkpoint or weights file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_schema::{
-    DataSettings, EvalReport, EvalResult, ModelSpec, PgdSettings, Report, ThreatSpec, write_json,
+    DataSettings, EvalReport, EvalResult, ModelSpec, Norm, PgdSettings, Report, ThreatSpec,
+    write_json,
 };
-use advland_train::checkpoint::{load_checkpoint, load_weights};
+use advland_train::checkpoint::load_weights;
 use advland_train::data::{check_fits, describe, load_splits};
 use advland_train::trainer::model_shape;
 use advland_train::{Attack, Model, evaluate};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
+use clap::Args;
 
-use crate::args::{DataArgs, EvalArgs};
+use crate::args::{DataArgs, ModelArgs, at_least_one, parse_eps, parse_threat};
 use crate::meta::meta;
 use crate::progress::Bars;
+
+/// `advland eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Checkpoint directory (or its checkpoint.json / model.safetensors), or a training run
+    /// directory for its last checkpoint.
+    #[arg(long, conflicts_with = "weights")]
+    pub checkpoint: Option<PathBuf>,
+    /// A PyTorch-layout safetensors file; the architecture comes from --model/--hidden.
+    #[arg(long, requires = "model")]
+    pub weights: Option<PathBuf>,
+    /// Architecture of --weights.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Data (default: the checkpoint's data set, all test examples).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Attack norm (with --eps); combine with --attack for several attacks.
+    #[arg(long, value_enum, requires = "eps")]
+    pub norm: Option<Norm>,
+    /// Attack radius, e.g. 0.1 or 8/255.
+    #[arg(long, value_parser = parse_eps, requires = "norm")]
+    pub eps: Option<f64>,
+    /// More attacks as `NORM:EPS[:STEPS]`; repeatable.
+    #[arg(long = "attack", value_parser = parse_threat)]
+    pub attacks: Vec<ThreatSpec>,
+    /// PGD steps (for attacks that do not set their own).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// PGD step size (default 2.5·eps/steps).
+    #[arg(long, value_parser = parse_eps)]
+    pub step_size: Option<f64>,
+    /// Random restarts (the per-example worst is kept).
+    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
+    pub restarts: usize,
+    /// Start every attack at δ = 0 instead of a random point.
+    #[arg(long)]
+    pub no_random_start: bool,
+    /// Examples per batch.
+    #[arg(long, value_parser = at_least_one, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Seed of the attacks' random starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write the JSON report here (default: print it to stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
 fn data_settings(base: DataSettings, args: &DataArgs) -> DataSettings {
     DataSettings {
@@ -68,9 +118,9 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let attacks = attacks(args)?;
     let (model, shape, epoch, data, model_path) = match (&args.checkpoint, &args.weights) {
         (Some(c), _) => {
-            let (model, info) = load_checkpoint(c, device)
-                .with_context(|| format!("loading checkpoint {}", c.display()))?;
-            (model, info.shape, info.epoch, info.settings.data, c.clone())
+            let crate::model_source::Loaded { model, info, path } =
+                crate::model_source::load(c, device)?;
+            (model, info.shape, info.epoch, info.settings.data, path)
         }
         (None, Some(w)) => {
             let spec = args.model.apply(ModelSpec::default());
@@ -105,8 +155,7 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let mut meta = meta(device_name, args.seed, &config, describe(test, test.len()));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;
-    let report = Report::new(
-        "eval",
+    let report = Report::of(
         meta,
         EvalReport {
             model_path: model_path.display().to_string(),

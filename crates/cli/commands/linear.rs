@@ -12,21 +12,15 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::args::{at_least_one, positive_number};
-use advland_analysis::Objective;
-use advland_analysis::linear::{AdversarialLinearLoss, BinaryLinearData};
-use advland_analysis::lipschitz::random_directions;
-use advland_analysis::vector::{axpy, norm};
+use advland_analysis::linear::{LinearConfig, run as run_linear};
 use advland_data::fashion_mnist_bundled;
-use advland_schema::linear::{
-    LinearFinal, LinearJump, LinearLipschitzProbe, LinearNormResult, LinearReport,
-    LinearScalingProbe, LinearStep,
-};
-use advland_schema::{Norm, Report, parse_fraction, write_json};
-use advland_train::data::{describe, subset};
+use advland_schema::linear::LinearReport;
+use advland_schema::{parse_fraction, write_json};
 use anyhow::{Context, Result, bail};
-use nalgebra::DMatrix;
 use serde::Serialize;
+
+use crate::args::{at_least_one, flag_error, positive_number};
+use crate::meta::report;
 
 /// Which split of the bundled Fashion-MNIST.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -93,77 +87,38 @@ pub struct LinearArgs {
 }
 
 impl LinearArgs {
-    /// The two classes, after checking every flag (all broken rules are listed at once).
-    ///
-    /// # Errors
-    /// A message naming each offending flag.
-    pub fn check(&self, num_classes: usize) -> Result<[u8; 2]> {
-        let mut broken = Vec::new();
-        let classes = match self.classes[..] {
-            [a, b] if a == b => {
-                broken.push(format!(
-                    "--classes: the two classes must differ, got {a},{b}"
-                ));
-                None
-            }
-            [a, b] if usize::from(a.max(b)) >= num_classes => {
-                broken.push(format!(
-                    "--classes: classes must be < {num_classes}, got {a},{b}"
-                ));
-                None
-            }
-            [a, b] => Some([a, b]),
-            _ => {
-                broken.push(format!(
-                    "--classes: expected two classes NEGATIVE,POSITIVE, got {}",
-                    self.classes.len()
-                ));
-                None
-            }
-        };
-        let positive = |v: f64| v.is_finite() && v > 0.0;
-        if self.subset == 0 {
-            broken.push("--subset: must be >= 1".to_owned());
-        }
-        if !positive(self.lr) {
-            broken.push(format!("--lr: must be finite and > 0, got {}", self.lr));
-        }
-        if !positive(self.init_norm) {
-            broken.push(format!(
-                "--init-norm: must be finite and > 0, got {}",
-                self.init_norm
-            ));
-        }
-        if self.radii.is_empty() || !self.radii.iter().all(|&r| positive(r)) {
-            broken.push(format!(
-                "--radii: needs at least one radius, all finite and > 0, got {:?}",
-                self.radii
-            ));
-        }
-        if self.directions == 0 {
-            broken.push("--directions: must be >= 1".to_owned());
-        }
-        if !positive(self.jump_t) {
-            broken.push(format!(
-                "--jump-t: must be finite and > 0, got {}",
-                self.jump_t
-            ));
-        }
-        if !self.scales.iter().all(|&s| positive(s)) {
-            broken.push(format!(
-                "--scales: must be finite and > 0, got {:?}",
-                self.scales
-            ));
-        }
-        if self.sweep_radius.is_nan() || self.sweep_radius <= 0.0 || self.sweep_radius >= 1.0 {
-            broken.push(format!(
-                "--sweep-radius: must be in (0, 1), got {}",
-                self.sweep_radius
-            ));
-        }
-        match classes {
-            Some(c) if broken.is_empty() => Ok(c),
-            _ => bail!("{}", broken.join("; ")),
+    fn config(&self) -> LinearConfig {
+        let Self {
+            classes,
+            split: _,
+            subset,
+            eps_linf,
+            eps_l2,
+            steps,
+            lr,
+            init_norm,
+            radii,
+            directions,
+            jump_t,
+            scales,
+            sweep_radius,
+            seed,
+            out: _,
+        } = self;
+        LinearConfig {
+            classes: classes.clone(),
+            subset: *subset,
+            eps_linf: *eps_linf,
+            eps_l2: *eps_l2,
+            steps: *steps,
+            lr: *lr,
+            init_norm: *init_norm,
+            radii: radii.clone(),
+            directions: *directions,
+            jump_t: *jump_t,
+            scales: scales.clone(),
+            sweep_radius: *sweep_radius,
+            seed: *seed,
         }
     }
 }
@@ -180,257 +135,22 @@ pub fn run(args: &LinearArgs, device_name: &str) -> Result<()> {
         Split::Train => splits.train,
         Split::Test => splits.test,
     };
-    let classes = args.check(split.num_classes)?;
-    let pair = split
-        .filter_classes(&classes)
-        .context("--classes: selecting the two classes")?;
-    let total = pair.len();
-    let pair = subset(pair, Some(args.subset), "--subset")?;
-    // filter_classes relabelled the pair 0 (negative) and 1 (positive).
-    let data = BinaryLinearData::from_dataset(&pair, [0, 1])?;
-    let d = data.d();
-    let positives = data.y().iter().filter(|&&y| y > 0.0).count();
-    let max_input_norm = data.max_row_norm();
-
-    // The same small random start for both norms: w₀ = 0 would leave the L2 gradient undefined.
-    let mut theta0: Vec<f64> = random_directions(d, 1, args.seed)
-        .pop()
-        .context("one random direction")?;
-    theta0.iter_mut().for_each(|v| *v *= args.init_norm);
-    theta0.push(0.0);
-
-    let mut norms = Vec::new();
-    let mut curved = None;
-    // The flags name one radius per norm; everything below is written once for both.
-    for (norm_kind, eps) in [(Norm::Linf, args.eps_linf), (Norm::L2, args.eps_l2)] {
-        let loss = AdversarialLinearLoss::new(data.clone(), norm_kind, eps, true)?;
-        let (theta, trajectory) = descend(&loss, &theta0, args)
-            .with_context(|| format!("gradient descent on the {norm_kind} loss"))?;
-        let last = analyse(&loss, &theta, args)
-            .with_context(|| format!("analysing the {norm_kind} optimum"))?;
-        let total_sign_changes = trajectory.iter().map(|s| s.sign_changes).sum();
-        let steps_with_sign_changes = trajectory.iter().filter(|s| s.sign_changes > 0).count();
-        norms.push(LinearNormResult {
-            norm: norm_kind,
-            eps,
-            trajectory,
-            total_sign_changes,
-            steps_with_sign_changes,
-            last,
-        });
-        // C1's sweep follows the curvature term ε·mean|ℓ'|/‖w‖, which only a dual norm that
-        // curves has (L2's; L∞'s ‖·‖₁ is piecewise linear).
-        if loss.curvature_term(&theta)?.is_some() {
-            curved = Some((loss, theta));
-        }
+    let config = args.config();
+    // Every broken rule at once, each named by its flag.
+    let broken = config.broken_rules(split.num_classes);
+    if !broken.is_empty() {
+        let messages: Vec<String> = broken
+            .into_iter()
+            .map(|(field, reason)| format!("--{}: {reason}", field.replace('_', "-")))
+            .collect();
+        bail!("{}", messages.join("; "));
     }
-    let (l2_loss, l2_theta) = curved.context("no trained model has a curvature term")?;
-    let l2_scaling = scaling_sweep(&l2_loss, &l2_theta, args).context("the L2 scaling sweep")?;
-
-    let class_names = [0, 1].map(|k: usize| pair.class_names.get(k).cloned().unwrap_or_default());
-    let report = LinearReport {
-        dataset: pair.name.clone(),
-        classes,
-        class_names,
-        examples: data.n(),
-        positives,
-        features: d,
-        max_input_norm,
-        init_weight_norm: norm(&theta0[..d]),
-        norms,
-        l2_scaling,
-    };
-    let mut meta = crate::meta::meta(device_name, args.seed, args, describe(&pair, total));
-    meta.duration_s = start.elapsed().as_secs_f64();
-    let report = Report::new("linear", meta, report);
+    let measured = run_linear(&split, &config).map_err(flag_error)?;
+    let report = report(measured, &config, config.seed, device_name, start);
     write_json(&args.out, &report)?;
     print_summary(&report.data, args);
     println!("report: {}", args.out.display());
     Ok(())
-}
-
-/// sign(v) with sign(0) = 0, for counting hyper-plane crossings.
-fn sign(v: f64) -> i8 {
-    if v > 0.0 {
-        1
-    } else if v < 0.0 {
-        -1
-    } else {
-        0
-    }
-}
-
-/// One record of the descent.
-fn step_record(
-    step: usize,
-    loss: f64,
-    w: &[f64],
-    sign_changes: usize,
-    secant_kappa: Option<f64>,
-) -> LinearStep {
-    LinearStep {
-        step,
-        loss,
-        w_norm: norm(w),
-        min_abs_weight: w.iter().map(|v| v.abs()).fold(f64::INFINITY, f64::min),
-        sign_changes,
-        secant_kappa,
-    }
-}
-
-/// Full-batch gradient descent θ ← θ − lr·∇L(θ) from `theta0`; returns the final θ and one
-/// record per iterate (θ₀ included).
-fn descend(
-    loss: &AdversarialLinearLoss,
-    theta0: &[f64],
-    args: &LinearArgs,
-) -> Result<(Vec<f64>, Vec<LinearStep>)> {
-    let d = loss.data().d();
-    let mut theta = theta0.to_vec();
-    let (value, mut grad) = loss.loss_and_gradient(&theta)?;
-    let mut trajectory = Vec::with_capacity(args.steps + 1);
-    trajectory.push(step_record(0, value, &theta[..d], 0, None));
-    for step in 1..=args.steps {
-        let before: Vec<i8> = theta[..d].iter().map(|&v| sign(v)).collect();
-        axpy(-args.lr, &grad, &mut theta);
-        let (next_value, next_grad) = loss
-            .loss_and_gradient(&theta)
-            .with_context(|| format!("after step {step} (a smaller --lr may help)"))?;
-        let sign_changes = theta[..d]
-            .iter()
-            .zip(&before)
-            .filter(|&(&v, &s)| sign(v) != s)
-            .count();
-        // The step moved θ by exactly lr·‖∇L‖.
-        let moved = args.lr * norm(&grad);
-        let secant = (moved > 0.0).then(|| {
-            let diff: Vec<f64> = next_grad.iter().zip(&grad).map(|(a, b)| a - b).collect();
-            norm(&diff) / moved
-        });
-        trajectory.push(step_record(
-            step,
-            next_value,
-            &theta[..d],
-            sign_changes,
-            secant,
-        ));
-        grad = next_grad;
-    }
-    Ok((theta, trajectory))
-}
-
-/// Largest and smallest eigenvalue of the exact Hessian at θ, or why there is none.
-fn hessian_extremes(
-    loss: &AdversarialLinearLoss,
-    theta: &[f64],
-) -> std::result::Result<(f64, f64), String> {
-    let h = loss.hessian(theta).map_err(|e| e.to_string())?;
-    let p = theta.len();
-    let eig = DMatrix::from_row_slice(p, p, &h).symmetric_eigenvalues();
-    let (max, min) = (eig.max(), eig.min());
-    if max.is_finite() && min.is_finite() {
-        Ok((max, min))
-    } else {
-        Err("the Hessian has non-finite eigenvalues".to_owned())
-    }
-}
-
-/// The final-point measurements of one norm.
-fn analyse(loss: &AdversarialLinearLoss, theta: &[f64], args: &LinearArgs) -> Result<LinearFinal> {
-    let d = loss.data().d();
-    let w = &theta[..d];
-    let (value, grad) = loss.loss_and_gradient(theta)?;
-    let margins = loss.margins(theta)?;
-    let n = margins.len() as f64;
-    let eps_penalty = loss.eps() * loss.dual_norm(w);
-    // The clean margin is the adversarial one plus the penalty ε‖w‖_q.
-    let clean_accuracy = margins.iter().filter(|&&m| m + eps_penalty > 0.0).count() as f64 / n;
-    let robust_accuracy = margins.iter().filter(|&&m| m > 0.0).count() as f64 / n;
-    let w_norm = norm(w);
-    let slope = loss.mean_abs_slope(theta)?;
-    let (hessian_max_eigenvalue, hessian_min_eigenvalue, hessian_error) =
-        match hessian_extremes(loss, theta) {
-            Ok((max, min)) => (Some(max), Some(min), None),
-            Err(e) => (None, None, Some(e)),
-        };
-    let curvature_term = loss.curvature_term(theta)?;
-    let l2_bound = loss.smoothness_bound(w)?;
-    let lipschitz = args
-        .radii
-        .iter()
-        .map(|&radius| {
-            Ok(LinearLipschitzProbe {
-                radius,
-                kappa: loss.local_lipschitz(theta, radius, args.directions, args.seed)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let index = w
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-        .map(|(i, _)| i)
-        .context("the model has weights")?;
-    let jump = LinearJump {
-        index,
-        weight: w[index],
-        t: args.jump_t,
-        predicted: loss.linf_jump(theta, index)?,
-        measured: loss.gradient_jump(theta, index, args.jump_t)?,
-    };
-    Ok(LinearFinal {
-        loss: value,
-        gradient_norm: norm(&grad),
-        clean_accuracy,
-        robust_accuracy,
-        w_norm,
-        bias: theta[d],
-        mean_abs_slope: slope,
-        hessian_max_eigenvalue,
-        hessian_min_eigenvalue,
-        hessian_error,
-        curvature_term,
-        l2_bound,
-        lipschitz,
-        jump,
-    })
-}
-
-/// κ of the L2 loss at (s·w, b) for each `--scales` s (paper.md §2.3: the curvature term
-/// ε·mean|ℓ'|/‖w‖ grows like 1/s and the bound follows it).
-fn scaling_sweep(
-    loss: &AdversarialLinearLoss,
-    theta: &[f64],
-    args: &LinearArgs,
-) -> Result<Vec<LinearScalingProbe>> {
-    let d = loss.data().d();
-    args.scales
-        .iter()
-        .map(|&scale| {
-            let mut point = theta.to_vec();
-            point[..d].iter_mut().for_each(|v| *v *= scale);
-            let w_norm = norm(&point[..d]);
-            if w_norm.is_nan() || w_norm <= 0.0 {
-                bail!("the trained L2 weights are 0: nothing to scale");
-            }
-            // A radius proportional to ‖s·w‖ keeps every probe as far (relatively) from the
-            // singularity at w = 0, so the sweep compares like with like.
-            let radius = args.sweep_radius * w_norm;
-            Ok(LinearScalingProbe {
-                scale,
-                w_norm,
-                radius,
-                kappa: loss.local_lipschitz(&point, radius, args.directions, args.seed)?,
-                hessian_max_eigenvalue: hessian_extremes(loss, &point).ok().map(|(max, _)| max),
-                curvature_term: loss
-                    .curvature_term(&point)?
-                    .context("the swept loss has a curvature term")?,
-                bound: loss
-                    .smoothness_bound(&point[..d])?
-                    .context("the swept loss has a smoothness bound")?,
-            })
-        })
-        .collect()
 }
 
 /// The stdout tables.

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use advland_plot::{LogScale, RenderOptions, render_with};
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
+
+use crate::render::{LogColour, write};
 
 /// `advland report`.
 #[derive(Debug, Args)]
@@ -22,17 +23,6 @@ pub struct ReportArgs {
     pub log_colour: LogColour,
 }
 
-/// `--log-colour`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogColour {
-    /// Log when the values span more than two decades.
-    Auto,
-    /// Always log10.
-    Always,
-    /// Always linear.
-    Never,
-}
-
 /// Runs `advland report`.
 pub fn run(args: &ReportArgs) -> Result<()> {
     let summary = write(&args.inputs, &args.out, args.log_colour)?;
@@ -46,20 +36,4 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         summary.index.display()
     );
     Ok(())
-}
-
-/// Renders the report of `inputs` into `out`.
-pub fn write(
-    inputs: &[PathBuf],
-    out: &std::path::Path,
-    log_colour: LogColour,
-) -> Result<advland_plot::RenderSummary> {
-    let options = RenderOptions {
-        log_colour: match log_colour {
-            LogColour::Auto => LogScale::Auto,
-            LogColour::Always => LogScale::Always,
-            LogColour::Never => LogScale::Never,
-        },
-    };
-    Ok(render_with(inputs, out, &options)?)
 }

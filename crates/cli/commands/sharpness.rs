@@ -1,394 +1,235 @@
 //! `advland sharpness`: parameter-space smoothness and sharpness of a checkpoint's loss
 //! (paper.md §3.2 E-B): Hessian eigenvalues, gradient-Lipschitz probes, gradient jumps.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use advland_analysis::hessian::{
-    DensityConfig, FiniteDifferenceHessian, LanczosConfig, LanczosStop, PowerIterationConfig,
-    Settle, TraceConfig, hutchinson_trace, lanczos, spectral_density, top_eigenpairs,
-};
-use advland_analysis::lipschitz::{
-    Anchor, gradient_jumps, probe_directions, random_directions, worst_case_ascent,
-};
-use advland_analysis::local_entropy::{LocalEntropyObjective, local_entropy_kappa};
-use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec};
-use advland_analysis::vector::{norm, normalize};
-use advland_analysis::{Objective, ObjectiveKind};
+use advland_analysis::sharpness::{self, SharpnessConfig};
 use advland_schema::{
-    Cost, DensityResult, EigenMethod, Eigenvalue, EntropySgdSettings, HessianResult,
-    LipschitzResult, LocalEntropyKappa, ObjectiveInfo, Precision, Report, SharpnessEstimate,
-    SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, write_json,
+    EigenMethod, Estimator, Norm, ObjectiveKind, PgdSettings, Precision, SharpnessEstimate,
+    SharpnessReport, write_json,
 };
-use advland_train::checkpoint::load_checkpoint;
-use advland_train::data::{checkpoint_test_set, describe, subset};
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use burn::tensor::Device;
+use clap::Args;
 
-use crate::args::{Estimator, SharpnessArgs};
-use crate::meta::meta;
+use crate::args::{at_least_one, flag_error, parse_eps, positive_number, resolve_attack};
+use crate::meta::report;
+use crate::model_source::ModelSource;
+
+/// `advland sharpness`.
+#[derive(Debug, Args)]
+pub struct SharpnessArgs {
+    /// What to estimate.
+    #[arg(value_enum)]
+    pub estimator: Estimator,
+    /// The model(s).
+    #[command(flatten)]
+    pub source: ModelSource,
+    /// The loss measured.
+    #[arg(long, value_enum, default_value = "adversarial")]
+    pub objective: ObjectiveKind,
+    /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Attack radius (default: the checkpoint's training radius).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps of the objective's attack.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Number of test examples (evenly spaced) the objective averages over.
+    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
+    pub subset: usize,
+    /// Examples per batch.
+    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Precision of the computation.
+    #[arg(long, value_enum, default_value = "f64")]
+    pub precision: Precision,
+    /// Eigen-solver (hessian): power iteration (largest |λ|) or Lanczos (largest λ and λmin;
+    /// --max-iter caps its steps, and it stops once the top k Ritz values moved by less than
+    /// --tol in one step).
+    #[arg(long, value_enum, default_value = "power")]
+    pub method: EigenMethod,
+    /// Number of eigenvalues (hessian).
+    #[arg(long, value_parser = at_least_one, default_value_t = 5)]
+    pub k: usize,
+    /// Relative tolerance on the change of the Rayleigh quotient (hessian, power) or of the top
+    /// k Ritz values (hessian, Lanczos) in one step.
+    #[arg(long, default_value_t = 1e-3)]
+    pub tol: f64,
+    /// Iteration cap per eigenvalue (hessian), probe cap (trace), Lanczos steps (density).
+    #[arg(long, default_value_t = 100)]
+    pub max_iter: usize,
+    /// Lanczos runs averaged (density).
+    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
+    pub probes: usize,
+    /// Finite-difference step of the Hessian-vector products (default 1e-7 in f64, forward
+    /// differences; 1e-2 in f32, central differences).
+    #[arg(long)]
+    pub fd_step: Option<f64>,
+    /// Hessian of the live network instead of θ₀'s linear piece (ReLU/pool gates frozen, the
+    /// default for clean and adversarial-frozen; the adversarial objective is always live).
+    #[arg(long)]
+    pub live_activations: bool,
+    /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
+    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-4,1e-3,1e-2")]
+    pub radii: Vec<f64>,
+    /// Random directions per radius (lipschitz).
+    #[arg(long, default_value_t = 3)]
+    pub directions: usize,
+    /// Ascent steps of the worst-case probe (lipschitz).
+    #[arg(long, default_value_t = 3)]
+    pub ascent_steps: usize,
+    /// Grid points along the line (kinks).
+    #[arg(long, default_value_t = 41)]
+    pub points: usize,
+    /// Also probe EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) of the objective at this scope γ
+    /// (lipschitz; paper.md §2.5, claim C8). Each of its gradients runs a Langevin chain.
+    #[arg(long)]
+    pub local_entropy_gamma: Option<f64>,
+    /// Langevin steps of that chain (full-subset gradients, the same noise at every θ).
+    #[arg(long, default_value_t = 5)]
+    pub local_entropy_steps: usize,
+    /// Inner learning rate η' of that chain.
+    #[arg(long, default_value_t = 0.1)]
+    pub local_entropy_lr: f64,
+    /// Thermal noise ε of that chain.
+    #[arg(long, default_value_t = 1e-4)]
+    pub local_entropy_noise: f64,
+    /// Seed of the directions, start vectors and attack starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Report path (default: next to the checkpoint).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl SharpnessArgs {
+    /// The configuration these arguments ask for; `trained` is the checkpoint's training
+    /// attack, the default of whichever of --norm/--eps is not given.
+    fn config(&self, trained: Option<&PgdSettings>) -> Result<SharpnessConfig> {
+        let Self {
+            estimator,
+            source: _,
+            objective,
+            norm,
+            eps,
+            steps,
+            subset,
+            batch_size,
+            precision,
+            method,
+            k,
+            tol,
+            max_iter,
+            probes,
+            fd_step,
+            live_activations,
+            radii,
+            directions,
+            ascent_steps,
+            points,
+            local_entropy_gamma,
+            local_entropy_steps,
+            local_entropy_lr,
+            local_entropy_noise,
+            seed,
+            out: _,
+        } = self;
+        let attack = match objective {
+            ObjectiveKind::Clean => None,
+            kind => Some(
+                resolve_attack(
+                    *norm,
+                    *eps,
+                    *steps,
+                    trained,
+                    &format!("--objective {}", kind.as_str()),
+                )?
+                .settings()
+                .clone(),
+            ),
+        };
+        Ok(SharpnessConfig {
+            estimator: *estimator,
+            objective: *objective,
+            attack,
+            subset: *subset,
+            batch_size: *batch_size,
+            precision: *precision,
+            method: *method,
+            k: *k,
+            tol: *tol,
+            max_iter: *max_iter,
+            probes: *probes,
+            fd_step: *fd_step,
+            live_activations: *live_activations,
+            radii: radii.clone(),
+            directions: *directions,
+            ascent_steps: *ascent_steps,
+            points: *points,
+            local_entropy_gamma: *local_entropy_gamma,
+            local_entropy_steps: *local_entropy_steps,
+            local_entropy_lr: *local_entropy_lr,
+            local_entropy_noise: *local_entropy_noise,
+            seed: *seed,
+        })
+    }
+}
 
 /// Runs `advland sharpness`.
 pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
+    let start = Instant::now();
     let out = match &args.out {
         Some(out) => out.clone(),
-        None => default_out(args)?,
+        None => default_out(args),
     };
     advland_schema::check_output(&out)?;
+    let (subject, later) = args.source.trajectory(device)?;
+    subject
+        .check_subset(args.subset, "subset")
+        .map_err(flag_error)?;
+    let config = args.config(subject.trained_with.as_ref())?;
     // The estimators report no intermediate progress, so a ticking spinner with the elapsed
     // time shows the run is alive.
-    let spinner = indicatif::ProgressBar::hidden();
-    if !quiet {
-        spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
-            spinner.set_style(style);
-        }
-        spinner.set_message(format!(
+    let spinner = crate::progress::spinner(
+        &format!(
             "sharpness {} ({})",
             args.estimator.as_str(),
             args.objective.as_str()
-        ));
-        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    }
-    let report = measure(args, device, device_name);
+        ),
+        quiet,
+    );
+    let measured = sharpness::measure(
+        &subject,
+        &later,
+        &config,
+        device,
+        &mut advland_train::Silent,
+    );
     spinner.finish_and_clear();
-    let report = report?;
+    let report = report(
+        measured.map_err(flag_error)?,
+        &config,
+        config.seed,
+        device_name,
+        start,
+    );
     write_json(&out, &report)?;
     print_summary(&report.data, &out);
     Ok(())
 }
 
 /// Where a report goes without `--out`: next to the (first) checkpoint.
-pub fn default_out(args: &SharpnessArgs) -> Result<std::path::PathBuf> {
-    let checkpoint = args
-        .checkpoint
-        .first()
-        .context("--checkpoint is required")?;
-    Ok(checkpoint.join(format!(
+fn default_out(args: &SharpnessArgs) -> PathBuf {
+    let checkpoint = args.source.checkpoint.first().map_or(Path::new(""), |p| p);
+    checkpoint.join(format!(
         "sharpness-{}-{}.json",
         args.estimator.as_str(),
         args.objective.as_str()
-    )))
-}
-
-/// Computes the report `args` asks for, without writing it.
-pub fn measure(
-    args: &SharpnessArgs,
-    device: &Device,
-    device_name: &str,
-) -> Result<Report<SharpnessReport>> {
-    let start = Instant::now();
-    if let Some(gamma) = args.local_entropy_gamma {
-        if args.estimator != Estimator::Lipschitz {
-            bail!("--local-entropy-gamma belongs to the lipschitz estimator");
-        }
-        if !(gamma.is_finite() && gamma > 0.0) {
-            bail!("--local-entropy-gamma: the scope γ must be finite and > 0, got {gamma}");
-        }
-    }
-    let checkpoint = args
-        .checkpoint
-        .first()
-        .context("--checkpoint is required")?;
-    let (model, info) = load_checkpoint(checkpoint, device)
-        .with_context(|| format!("loading checkpoint {}", checkpoint.display()))?;
-    let test = checkpoint_test_set(&info, checkpoint).context("loading the data")?;
-    let total = test.len();
-    let test = subset(test, Some(args.subset), "--subset")?;
-    let attack = args.attack(info.settings.adversarial.as_ref())?;
-    // Hessians are taken on θ₀'s linear piece (what double-backward reports); smoothness probes
-    // and kinks look at the live network, whose gate switches are part of what they measure.
-    let freeze = matches!(
-        args.estimator,
-        Estimator::Hessian | Estimator::Trace | Estimator::Density
-    ) && !args.live_activations
-        && args.objective != ObjectiveKind::Adversarial;
-    let build = |kind: ObjectiveKind, model: &advland_train::Model| {
-        let spec = ObjectiveSpec {
-            kind,
-            attack: attack.clone(),
-            precision: args.precision,
-            batch_size: args.batch_size,
-            seed: args.seed,
-            freeze_activations: freeze,
-        };
-        ModelObjective::new(model, &test, &spec, device)
-    };
-    let objective = build(args.objective, &model)?;
-    let theta = objective.reference();
-    let loss = objective.loss(&theta)?;
-    let mut evaluations = 0;
-    let mut cost = Cost::default();
-    let estimate = match args.estimator {
-        Estimator::Hessian => SharpnessEstimate::Hessian(hessian(args, &objective, &theta)?),
-        Estimator::Lipschitz => {
-            let mut objectives = vec![smoothness(args, &objective, &theta)?];
-            if args.objective == ObjectiveKind::Adversarial {
-                let frozen = build(ObjectiveKind::AdversarialFrozen, &model)?;
-                objectives.push(smoothness(args, &frozen, &theta)?);
-                evaluations += frozen.evaluations();
-                cost += frozen.cost();
-            }
-            let mut trajectory = Vec::new();
-            let mut previous = Anchor::at(&objective, theta.clone())?;
-            for path in &args.checkpoint[1..] {
-                let (next, _) = load_checkpoint(path, device)
-                    .with_context(|| format!("loading checkpoint {}", path.display()))?;
-                let theta_next = build(ObjectiveKind::Clean, &next)?.reference();
-                let anchor = Anchor::at(&objective, theta_next)?;
-                trajectory.push(anchor.secant(&previous)?);
-                previous = anchor;
-            }
-            let local_entropy = match args.local_entropy_gamma {
-                Some(gamma) => Some(local_entropy(args, &objective, &theta, gamma, device)?),
-                None => None,
-            };
-            SharpnessEstimate::Lipschitz(LipschitzResult {
-                relative_radii: args.radii.clone(),
-                objectives,
-                trajectory,
-                local_entropy,
-            })
-        }
-        Estimator::Trace => {
-            let fd_step = fd_step(args);
-            let op = hessian_operator(args, &objective, &theta)?;
-            let config = TraceConfig {
-                max_samples: args.max_iter,
-                tol: args.tol,
-                seed: args.seed,
-                ..TraceConfig::default()
-            };
-            let t = hutchinson_trace(&op, &config)?;
-            SharpnessEstimate::Trace(TraceResult {
-                fd_step,
-                mean: t.mean,
-                std_error: t.std_error,
-                ci95_low: t.ci95.0,
-                ci95_high: t.ci95.1,
-                samples: t.samples,
-                running_mean: t.trace_of_running_mean,
-                stop: t.stop,
-            })
-        }
-        Estimator::Density => {
-            let fd_step = fd_step(args);
-            let op = hessian_operator(args, &objective, &theta)?;
-            let config = DensityConfig {
-                steps: args.max_iter,
-                probes: args.probes,
-                seed: args.seed,
-                ..DensityConfig::default()
-            };
-            let d = spectral_density(&op, &config)?;
-            SharpnessEstimate::Density(DensityResult {
-                fd_step,
-                nodes: d.nodes,
-                weights: d.weights,
-                sigma: d.sigma,
-                grid: d.grid,
-                density: d.density,
-            })
-        }
-        Estimator::Kinks => {
-            let direction = random_directions(theta.len(), 1, args.seed).remove(0);
-            let t_max = args.radii.iter().copied().fold(0.0, f64::max) * norm(&theta);
-            SharpnessEstimate::Kinks(gradient_jumps(
-                &objective,
-                &theta,
-                &direction,
-                t_max,
-                args.points,
-            )?)
-        }
-    };
-    evaluations += objective.evaluations();
-    cost += objective.cost();
-    let report = SharpnessReport {
-        objective: ObjectiveInfo {
-            kind: args.objective,
-            attack: attack.as_ref().map(|a| a.settings().clone()),
-            precision: args.precision,
-            model_mode: "eval".to_owned(),
-            frozen_activations: freeze,
-            examples: objective.examples(),
-            checkpoint: checkpoint.display().to_string(),
-            epoch: info.epoch,
-            theta_norm: norm(&theta),
-            parameters: theta.len(),
-            loss,
-        },
-        estimate,
-        gradient_evaluations: evaluations,
-    };
-    // No `null` for an absent attack: reports never hold nulls (they mark non-finite numbers).
-    let mut config = serde_json::json!({ "args": crate::meta::args_config(args) });
-    if let Some(a) = &attack {
-        config["attack"] = serde_json::to_value(a.settings())?;
-    }
-    let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
-    meta.duration_s = start.elapsed().as_secs_f64();
-    meta.cost = cost;
-    Ok(Report::new("sharpness", meta, report))
-}
-
-/// The HVP step: f64 runs forward differences (see [`hessian_operator`]) whose error at 1e-7 is
-/// ~1e-7 relative (O(h) truncation over ~1e-16/h rounding); f32 runs central differences, whose
-/// optimum is near 1e-2 (both measured in the analysis crate's `hessian_oracle` test).
-fn fd_step(args: &SharpnessArgs) -> f64 {
-    args.fd_step.unwrap_or(match args.precision {
-        Precision::F64 => 1e-7,
-        Precision::F32 => 1e-2,
-    })
-}
-
-/// The Hessian at θ₀ as the estimators see it. In f64, forward differences from a cached
-/// ∇f(θ₀): one gradient per product instead of two, at ~1e-7 relative error. In f32, central
-/// differences: a forward difference there cannot get below ~1e-3.
-fn hessian_operator<'a>(
-    args: &SharpnessArgs,
-    objective: &'a ModelObjective,
-    theta: &[f64],
-) -> Result<FiniteDifferenceHessian<'a, ModelObjective>> {
-    let fd_step = fd_step(args);
-    Ok(match args.precision {
-        Precision::F64 => FiniteDifferenceHessian::forward(objective, theta.to_vec(), fd_step)?,
-        Precision::F32 => FiniteDifferenceHessian::new(objective, theta.to_vec(), fd_step)?,
-    })
-}
-
-fn hessian(
-    args: &SharpnessArgs,
-    objective: &ModelObjective,
-    theta: &[f64],
-) -> Result<HessianResult> {
-    let fd_step = fd_step(args);
-    let op = hessian_operator(args, objective, theta)?;
-    if args.method == EigenMethod::Lanczos {
-        let steps = args.max_iter.max(args.k);
-        let result = lanczos(
-            &op,
-            &LanczosConfig {
-                steps,
-                seed: args.seed,
-                settle: Some(Settle {
-                    k: args.k,
-                    tol: args.tol,
-                }),
-            },
-        )?;
-        let stop = match result.stop {
-            LanczosStop::InvariantSubspace | LanczosStop::Settled => StopReason::Converged,
-            LanczosStop::StepLimit => StopReason::MaxIter,
-        };
-        return Ok(HessianResult {
-            method: EigenMethod::Lanczos,
-            fd_step,
-            tol: args.tol,
-            eigenvalues: result
-                .top_k(args.k)
-                .into_iter()
-                .map(|p| Eigenvalue {
-                    value: p.value,
-                    trace: Vec::new(),
-                    residual: p.residual,
-                    hvps: result.applications,
-                    stop,
-                })
-                .collect(),
-            lambda_min: Some(result.smallest()),
-        });
-    }
-    let config = PowerIterationConfig {
-        k: args.k,
-        tol: args.tol,
-        max_iter: args.max_iter,
-        seed: args.seed,
-    };
-    let pairs = top_eigenpairs(&op, &config)?;
-    Ok(HessianResult {
-        method: EigenMethod::Power,
-        fd_step,
-        tol: args.tol,
-        eigenvalues: pairs
-            .into_iter()
-            .map(|p| Eigenvalue {
-                value: p.value,
-                trace: p.trace,
-                residual: p.residual,
-                hvps: p.applications,
-                stop: p.stop,
-            })
-            .collect(),
-        lambda_min: None,
-    })
-}
-
-fn smoothness(
-    args: &SharpnessArgs,
-    objective: &ModelObjective,
-    theta: &[f64],
-) -> Result<SmoothnessEstimates> {
-    let scale = norm(theta);
-    let radii: Vec<f64> = args.radii.iter().map(|r| r * scale).collect();
-    let center = Anchor::at(objective, theta.to_vec())?;
-    let directions = random_directions(theta.len(), args.directions, args.seed);
-    let random = probe_directions(objective, &center, &directions, &radii)?;
-    let mut descent: Vec<f64> = center.grad.iter().map(|g| -g).collect();
-    if normalize(&mut descent) == 0.0 {
-        bail!("the gradient is zero at the checkpoint: no gradient direction to probe");
-    }
-    let gradient_direction = probe_directions(objective, &center, &[descent], &radii)?;
-    let smallest = radii.iter().copied().fold(f64::INFINITY, f64::min);
-    let start = directions.first().cloned().unwrap_or_default();
-    let (worst_case, _) =
-        worst_case_ascent(objective, &center, start, smallest, args.ascent_steps)?;
-    let kappa_max = random
-        .iter()
-        .chain(&gradient_direction)
-        .map(|p| p.kappa_max)
-        .fold(worst_case.kappa, f64::max);
-    Ok(SmoothnessEstimates {
-        kind: objective.kind(),
-        random,
-        gradient_direction,
-        worst_case,
-        kappa_max,
-    })
-}
-
-/// κ of the local-entropy map of `objective` on the random directions and radii of
-/// [`smoothness`]. The chain keeps no momentum and no weight decay: μ(θ) is then the plain
-/// Langevin mean of paper.md §2.5.
-fn local_entropy(
-    args: &SharpnessArgs,
-    objective: &ModelObjective,
-    theta: &[f64],
-    gamma: f64,
-    device: &Device,
-) -> Result<LocalEntropyKappa> {
-    let settings = EntropySgdSettings {
-        inner_steps: args.local_entropy_steps,
-        inner_lr: args.local_entropy_lr,
-        noise: args.local_entropy_noise,
-        momentum: 0.0,
-        weight_decay: 0.0,
-        ..EntropySgdSettings::default()
-    };
-    let map = LocalEntropyObjective::new(objective, settings.clone(), gamma, args.seed, device)?;
-    let scale = norm(theta);
-    let radii: Vec<f64> = args.radii.iter().map(|r| r * scale).collect();
-    let directions = random_directions(theta.len(), args.directions, args.seed);
-    let random = local_entropy_kappa(&map, theta.to_vec(), &directions, &radii)?;
-    let kappa_max = random.iter().map(|p| p.kappa_max).fold(0.0, f64::max);
-    Ok(LocalEntropyKappa {
-        gamma,
-        inner_steps: settings.inner_steps,
-        inner_lr: settings.inner_lr,
-        noise: settings.noise,
-        random,
-        kappa_max,
-    })
+    ))
 }
 
 fn print_summary(r: &SharpnessReport, out: &Path) {
@@ -491,4 +332,33 @@ fn print_summary(r: &SharpnessReport, out: &Path) {
     }
     println!("gradient evaluations: {}", r.gradient_evaluations);
     println!("report: {}", out.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use advland_schema::{Norm, PgdSettings};
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    /// The flags' defaults are the library's, so a report from the command line and one from
+    /// `SharpnessConfig::default()` mean the same measurement.
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let cli = Cli::try_parse_from(["advland", "sharpness", "hessian", "--checkpoint", "c"])
+            .expect("parses");
+        let Command::Sharpness(args) = cli.command else {
+            panic!("not sharpness")
+        };
+        let trained = PgdSettings::new(Norm::L2, 0.5, 7);
+        let config = args.config(Some(&trained)).expect("resolves");
+        assert_eq!(
+            config,
+            SharpnessConfig {
+                attack: Some(PgdSettings::new(Norm::L2, 0.5, 10)),
+                ..SharpnessConfig::default()
+            }
+        );
+    }
 }

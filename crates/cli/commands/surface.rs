@@ -11,33 +11,29 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_analysis::ObjectiveKind;
-use advland_analysis::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
-use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec};
-use advland_analysis::surface::{Directions, Plane, PointValues, RandomSpec, evaluate};
-use advland_analysis::vector::norm;
-use advland_data::Dataset;
-use advland_schema::{
-    Axis, Cost, DirectionKind, IgnoreParams, Normalization, Precision, Report, Shard,
-    SurfaceReport, SurfaceValues, file_sha256, sha256_hex, write_json,
+use advland_analysis::surface::{
+    Directions, PointValues, SurfaceConfig, SurfaceRun, make_directions,
 };
-use advland_train::checkpoint::{WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
-use advland_train::data::{checkpoint_test_set, describe, subset};
+use advland_schema::{
+    Axis, DirectionKind, IgnoreParams, Normalization, PgdSettings, Precision, Report, Shard,
+    SurfaceReport, write_json,
+};
 use advland_train::params::ParamLayout;
-use advland_train::{Attack, Model};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::args::{at_least_one, parse_eps, resolve_attack};
-use crate::meta::meta;
+use crate::args::{at_least_one, flag_error, parse_eps, resolve_attack};
+use crate::meta::report;
+use crate::model_source::{self, ModelSource};
 
 /// `advland surface`.
-#[derive(Clone, Debug, Args, serde::Serialize)]
+#[derive(Clone, Debug, Args)]
 pub struct SurfaceArgs {
-    /// The origin θ₀ (checkpoint directory); A of interpolation and plane directions.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
+    /// The origin θ₀; A of interpolation and plane directions.
+    #[command(flatten)]
+    pub source: ModelSource,
     /// How d₁ (and d₂) are made: Gaussian filter-normalised (`random`), θ_B − θ_A
     /// (`interpolation`, one --to), θ_B − θ_A and θ_C − θ_A (`plane`, two --to), or the top
     /// Hessian eigenvectors of the clean loss at θ₀ (`hessian`).
@@ -110,14 +106,17 @@ pub struct SurfaceArgs {
 
 /// Runs `advland surface`.
 pub fn run(args: &SurfaceArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| default_out(args));
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => default_out(args)?,
+    };
     advland_schema::check_output(&out)?;
     let report = compute(args, device, device_name, &out, quiet)?;
     print_summary(&report.data, &out);
     Ok(())
 }
 
-fn default_out(args: &SurfaceArgs) -> PathBuf {
+fn default_out(args: &SurfaceArgs) -> Result<PathBuf> {
     let dims = if args.y.is_some() { "2d" } else { "1d" };
     let shard = if args.shard.count > 1 {
         format!("-shard-{}-of-{}", args.shard.index, args.shard.count)
@@ -128,8 +127,10 @@ fn default_out(args: &SurfaceArgs) -> PathBuf {
         Some(_) => "loaded".to_owned(),
         None => kind_name(args.directions).to_owned(),
     };
-    args.checkpoint
-        .join(format!("surface-{kind}-{dims}{shard}.json"))
+    Ok(args
+        .source
+        .path()?
+        .join(format!("surface-{kind}-{dims}{shard}.json")))
 }
 
 fn kind_name(kind: DirectionKind) -> &'static str {
@@ -141,8 +142,62 @@ fn kind_name(kind: DirectionKind) -> &'static str {
     }
 }
 
+impl SurfaceArgs {
+    /// The configuration these arguments ask for; `trained` is the checkpoint's training
+    /// attack, the default of whichever of --norm/--eps is not given.
+    fn config(&self, trained: Option<&PgdSettings>) -> Result<SurfaceConfig> {
+        let Self {
+            source: _,
+            directions,
+            to: _,
+            load_directions: _,
+            save_directions: _,
+            normalization,
+            ignore,
+            objective,
+            norm,
+            eps,
+            steps,
+            x,
+            y,
+            subset,
+            batch_size,
+            precision,
+            shard,
+            workers,
+            restart: _,
+            seed,
+            out: _,
+        } = self;
+        let attack = if objective.iter().any(|k| *k != ObjectiveKind::Clean) {
+            Some(
+                resolve_attack(*norm, *eps, *steps, trained, "an adversarial --objective")?
+                    .settings()
+                    .clone(),
+            )
+        } else {
+            None
+        };
+        Ok(SurfaceConfig {
+            directions: *directions,
+            normalization: *normalization,
+            ignore: *ignore,
+            objective: objective.clone(),
+            attack,
+            x: *x,
+            y: *y,
+            subset: *subset,
+            batch_size: *batch_size,
+            precision: *precision,
+            shard: *shard,
+            workers: *workers,
+            seed: *seed,
+        })
+    }
+}
+
 /// Computes (or resumes) the surface `args` asks for and writes it to `out`.
-pub fn compute(
+fn compute(
     args: &SurfaceArgs,
     device: &Device,
     device_name: &str,
@@ -151,68 +206,23 @@ pub fn compute(
 ) -> Result<Report<SurfaceReport>> {
     let start = Instant::now();
     check_args(args)?;
-    let (model, info) = load_checkpoint(&args.checkpoint, device)
-        .with_context(|| format!("loading checkpoint {}", args.checkpoint.display()))?;
-    let test = checkpoint_test_set(&info, &args.checkpoint).context("loading the data")?;
-    let total = test.len();
-    let test = subset(test, Some(args.subset), "--subset")?;
-    let attack = if args.objective.iter().any(|k| *k != ObjectiveKind::Clean) {
-        Some(resolve_attack(
-            args.norm,
-            args.eps,
-            args.steps,
-            info.settings.adversarial.as_ref(),
-            "an adversarial --objective",
-        )?)
-    } else {
-        None
-    };
-    let objectives = args
-        .objective
-        .iter()
-        .map(|&kind| build(&model, &test, args, kind, attack.clone(), false, device))
-        .collect::<Result<Vec<_>>>()?;
-    let origin = objectives[0].reference();
-    let layout = ParamLayout::of(&model);
-    let directions = directions(args, &model, &test, &origin, &layout, device)?;
+    let mut subject = args.source.subject(device)?;
+    subject
+        .check_subset(args.subset, "subset")
+        .map_err(flag_error)?;
+    let config = args.config(subject.trained_with.as_ref())?;
+    config.check().map_err(flag_error)?;
+    let directions = directions(args, &subject, &config, device)?;
     if let Some(path) = &args.save_directions {
-        directions.save(&layout, path)?;
+        directions.save(&ParamLayout::of(&subject.model), path)?;
     }
-    let plane = Plane::new(
-        origin.clone(),
-        directions.vectors.clone(),
-        args.x,
-        if directions.vectors.len() == 2 {
-            Some(args.y.unwrap_or(args.x))
-        } else {
-            None
-        },
-    )?;
-    let origin_dir = checkpoint_dir(&args.checkpoint)?;
-    let skeleton = SurfaceReport {
-        checkpoint: origin_dir.display().to_string(),
-        checkpoint_hash: file_sha256(&origin_dir.join(WEIGHTS_FILE))?,
-        epoch: info.epoch,
-        theta_norm: norm(&origin),
-        directions: directions.info.clone(),
-        x: plane.x,
-        y: plane.y,
-        attack: attack.as_ref().map(|a| a.settings().clone()),
-        precision: args.precision,
-        examples: test.len(),
-        shard: args.shard,
-        points: Vec::new(),
-        values: args
-            .objective
-            .iter()
-            .map(|&objective| SurfaceValues {
-                objective,
-                loss: Vec::new(),
-                accuracy: Vec::new(),
-            })
-            .collect(),
-    };
-    let fingerprint = fingerprint(&skeleton, args)?;
+    let (origin_dir, weights_hash) = model_source::weights_identity(args.source.path()?)?;
+    // Surfaces name the checkpoint directory itself (a run directory resolves to its last
+    // checkpoint), so shards given different spellings still merge.
+    subject.checkpoint = origin_dir.display().to_string();
+    let run = SurfaceRun::new(&subject, &directions, weights_hash, &config, device)
+        .map_err(flag_error)?;
+    let fingerprint = run.fingerprint(config.batch_size, config.seed);
     let partial = partial_path(out);
     // Held until the report is written: a second run on the same --out stops here, before it
     // could interleave points into the partial file or rename its report over this one's.
@@ -225,10 +235,7 @@ pub fn compute(
     }
     let mut done = read_partial(&partial, &fingerprint, args.shard, args.objective.len())?;
     let resumed = done.len();
-    let pending: Vec<usize> = (0..plane.len())
-        .filter(|&k| args.shard.owns(k) && !done.contains_key(&k))
-        .collect();
-
+    let pending = run.pending(&done);
     let bar = crate::progress::counter(
         &format!("surface {}", args.shard),
         (pending.len() + resumed) as u64,
@@ -236,64 +243,28 @@ pub fn compute(
     );
     bar.set_position(resumed as u64);
     let mut stream = open_partial(&partial, &fingerprint, args.shard, &done)?;
-    let workers = (0..args.workers)
-        .map(|_| objectives.clone())
-        .collect::<Vec<_>>();
-    let workers = evaluate(workers, &plane, &pending, |k, values| {
+    let cost = run.evaluate(&pending, |k, values| {
         append_point(&mut stream, &partial, k, &values)?;
         done.insert(k, values);
         bar.inc(1);
         Ok(())
     });
     bar.finish_and_clear();
-    let workers = workers?;
+    let cost = cost?;
     drop(stream);
-
-    let mut report = skeleton;
-    report.points = done.keys().copied().collect();
-    for (i, values) in report.values.iter_mut().enumerate() {
-        for point in done.values() {
-            let (loss, accuracy) = point[i];
-            values.loss.push(loss);
-            if let Some(a) = accuracy {
-                values.accuracy.push(a);
-            }
-        }
-    }
-    let mut cost = Cost::default();
-    for objective in workers.iter().flatten() {
-        cost += objective.cost();
-    }
-    let mut config = serde_json::json!({
-        "args": crate::meta::args_config(args),
-        "objectives": args.objective,
-        "batch_size": args.batch_size,
-        "workers": args.workers,
-        "resumed_points": resumed,
-        "fingerprint": fingerprint,
-    });
-    if let Some(a) = &attack {
-        config["attack"] = serde_json::to_value(a.settings())?;
-    }
-    let mut meta = meta(device_name, args.seed, &config, describe(&test, total));
-    meta.duration_s = start.elapsed().as_secs_f64();
-    meta.cost = cost;
-    let report = Report::new("surface", meta, report);
+    let measured = run.finish(&done, cost);
+    // The configuration, plus what this run found: points resumed and the fingerprint that
+    // `merge` compares across shards.
+    let mut recorded = serde_json::to_value(&config)?;
+    recorded["resumed_points"] = resumed.into();
+    recorded["fingerprint"] = fingerprint.into();
+    let report = report(measured, &recorded, config.seed, device_name, start);
     write_json(out, &report)?;
     fs_err::remove_file(&partial)?;
     Ok(report)
 }
 
 fn check_args(args: &SurfaceArgs) -> Result<()> {
-    if args.objective.is_empty() {
-        bail!("--objective: give at least one of clean, adversarial, adversarial-frozen");
-    }
-    let mut seen = args.objective.clone();
-    seen.sort_by_key(|k| k.as_str());
-    seen.dedup();
-    if seen.len() != args.objective.len() {
-        bail!("--objective: each objective at most once");
-    }
     if args.load_directions.is_none() {
         let wanted = match args.directions {
             DirectionKind::Interpolation => 1,
@@ -319,36 +290,16 @@ fn check_args(args: &SurfaceArgs) -> Result<()> {
     Ok(())
 }
 
-fn build(
-    model: &Model,
-    data: &Dataset,
-    args: &SurfaceArgs,
-    kind: ObjectiveKind,
-    attack: Option<Attack>,
-    freeze_activations: bool,
-    device: &Device,
-) -> Result<ModelObjective> {
-    let spec = ObjectiveSpec {
-        kind,
-        attack,
-        precision: args.precision,
-        batch_size: args.batch_size,
-        seed: args.seed,
-        freeze_activations,
-    };
-    Ok(ModelObjective::new(model, data, &spec, device)?)
-}
-
+/// The directions of the surface: loaded from --load-directions, or made as --directions
+/// says (with the --to checkpoints).
 fn directions(
     args: &SurfaceArgs,
-    model: &Model,
-    data: &Dataset,
-    origin: &[f64],
-    layout: &ParamLayout,
+    subject: &advland_analysis::Subject,
+    config: &SurfaceConfig,
     device: &Device,
 ) -> Result<Directions> {
     if let Some(path) = &args.load_directions {
-        let d = Directions::load(layout, path)?;
+        let d = Directions::load(&ParamLayout::of(&subject.model), path)?;
         if (d.vectors.len() == 2) != args.y.is_some() {
             bail!(
                 "{}: holds {} direction(s); {} --y",
@@ -359,76 +310,12 @@ fn directions(
         }
         return Ok(d);
     }
-    let count = 1 + usize::from(args.y.is_some());
-    match args.directions {
-        DirectionKind::Random => {
-            let spec = RandomSpec {
-                normalization: args.normalization,
-                ignore: args.ignore,
-                seed: args.seed,
-            };
-            Ok(Directions::random(layout, origin, &spec, count)?)
-        }
-        DirectionKind::Interpolation | DirectionKind::Plane => {
-            let mut names = vec![args.checkpoint.display().to_string()];
-            let mut others = Vec::new();
-            for path in &args.to {
-                let (other, _) = load_checkpoint(path, device)
-                    .with_context(|| format!("loading checkpoint {}", path.display()))?;
-                if ParamLayout::of(&other) != *layout {
-                    bail!(
-                        "{}: another architecture than {}",
-                        path.display(),
-                        args.checkpoint.display()
-                    );
-                }
-                names.push(path.display().to_string());
-                others.push(advland_analysis::model_objective::to_host_f64(
-                    &advland_train::params::flatten(&other),
-                ));
-            }
-            Ok(Directions::between(origin, &others, names)?)
-        }
-        DirectionKind::Hessian => {
-            // The exact local Hessian (θ₀'s activation pattern) of the clean loss in f64: the
-            // finite-difference HVPs of a live ReLU network do not converge.
-            let spec = SurfaceArgs {
-                precision: Precision::F64,
-                ..args.clone()
-            };
-            let objective = build(model, data, &spec, ObjectiveKind::Clean, None, true, device)?;
-            let op = FiniteDifferenceHessian::new(&objective, objective.reference(), 1e-4)?;
-            let config = PowerIterationConfig {
-                k: count,
-                tol: 1e-4,
-                max_iter: 200,
-                seed: args.seed,
-            };
-            let pairs = top_eigenpairs(&op, &config)?;
-            let values = pairs.iter().map(|p| p.value).collect();
-            Ok(Directions::eigenvectors(
-                pairs.into_iter().map(|p| p.vector).collect(),
-                values,
-            )?)
-        }
-    }
-}
-
-/// Hash of everything that decides the values of the grid points, so a partial file is only
-/// continued by the same computation and `merge` joins only shards of one surface. The shard
-/// is left out (the shards of one surface share it); the partial file records it apart.
-pub fn fingerprint(skeleton: &SurfaceReport, args: &SurfaceArgs) -> Result<String> {
-    let whole = SurfaceReport {
-        shard: Shard::WHOLE,
-        points: Vec::new(),
-        ..skeleton.clone()
-    };
-    let text = serde_json::to_string(&serde_json::json!({
-        "surface": whole,
-        "batch_size": args.batch_size,
-        "seed": args.seed,
-    }))?;
-    Ok(sha256_hex(text.as_bytes()))
+    let to = args
+        .to
+        .iter()
+        .map(|p| model_source::load(p, device).map(|l| (p.display().to_string(), l.model)))
+        .collect::<Result<Vec<_>>>()?;
+    make_directions(subject, &to, config, device).map_err(flag_error)
 }
 
 fn partial_path(out: &Path) -> PathBuf {
@@ -575,7 +462,22 @@ fn print_summary(r: &SurfaceReport, out: &Path) {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+    use crate::args::{Cli, Command};
+
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let cli = Cli::try_parse_from(["advland", "surface", "--checkpoint", "c"]).expect("parses");
+        let Command::Surface(args) = cli.command else {
+            panic!("not surface")
+        };
+        assert_eq!(
+            args.config(None).expect("resolves"),
+            SurfaceConfig::default()
+        );
+    }
 
     #[test]
     fn partial_files_resume_and_ignore_cut_lines() {

@@ -4,20 +4,209 @@
 use std::path::{Path, PathBuf};
 
 use advland_schema::{
-    DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, OptimizerSettings, PgdSettings, ThreatSpec,
-    TrainLog, TrainSettings, default_step_size,
+    DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, NoiseConvention, Norm, OptimizerSettings,
+    OuterConvention, PgdSettings, Scoping, ThreatSpec, TrainLog, TrainSettings, default_step_size,
 };
-use advland_train::checkpoint::{Resume, last_checkpoint, load_resume};
-use advland_train::data::{describe, load_splits};
-use advland_train::error::RunDirIssue;
-use advland_train::trainer::{CONFIG_FILE, RunDir, RunDirMode, TRAIN_LOG_FILE};
-use anyhow::{Context, Result, anyhow, bail};
+use advland_train::checkpoint::{last_checkpoint, load_resume};
+use advland_train::trainer::{RunDir, RunDirMode, TRAIN_LOG_FILE};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
+use clap::{Args, ValueEnum};
 use serde_json::Value;
 
-use crate::args::{DataArgs, EntropySgdArgs, ModelArgs, OptimizerArg, ScheduleArg, TrainArgs};
-use crate::meta::meta;
-use crate::progress::Bars;
+use crate::args::{DataArgs, ModelArgs, at_least_one, parse_eps, parse_threat};
+use crate::training::{advise, open_run_dir, run_training};
+
+/// Learning-rate schedules selectable from the command line (piecewise needs a file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleArg {
+    /// Constant rate.
+    Constant,
+    /// Cosine decay to 0.
+    Cosine,
+}
+
+/// `advland train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Experiment file (TOML); flags override its values.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Run directory for checkpoints and the log (default `runs/<model>-<norm|std>-s<seed>`).
+    /// It must be new or empty unless --resume or --overwrite is given, and only one process
+    /// writes it at a time (it holds advland.lock).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint, to the result an uninterrupted run
+    /// would have reached. Its stored settings are used; settings flags or --config, if given,
+    /// must resolve to exactly those. A run that already finished is left as it is.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+    /// Delete the run in --out first, then train afresh. Refused for a directory that does not
+    /// look like an advland run directory (no config.resolved.json, train.json or checkpoint).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Seed of every random choice (init, shuffling, attack starts).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Architecture.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Minibatch size.
+    #[arg(long, value_parser = at_least_one)]
+    pub batch_size: Option<usize>,
+    /// Base learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleArg>,
+    /// Update rule (default: the training file's, else sgd). Switching kind starts from the
+    /// new kind's defaults.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Momentum [sgd: 0.9; entropy-sgd: 0.9, both loops, as the reference code shares it].
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Weight decay [sgd: 5e-4; entropy-sgd: 0, both loops].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Nesterov momentum [sgd: false; entropy-sgd: true, both loops].
+    #[arg(long)]
+    pub nesterov: Option<bool>,
+    /// Stop once this many minibatch gradients of the training objective (adversarial under
+    /// AT) have been computed, to compare update rules at equal gradient budget.
+    #[arg(long)]
+    pub gradient_budget: Option<u64>,
+    /// EntropySGD.
+    #[command(flatten)]
+    pub entropy: EntropySgdArgs,
+    /// Adversarial training under this norm (omit for standard training).
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Attack radius in pixel units, e.g. 0.1 or 8/255 (required with --norm).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps of the training attack.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// PGD step size (default 2.5·eps/steps).
+    #[arg(long, value_parser = parse_eps)]
+    pub step_size: Option<f64>,
+    /// Evaluate after every epoch under this attack (`NORM:EPS[:STEPS]`); repeatable. Default: the
+    /// training attack with 20 steps.
+    #[arg(long = "eval-attack", value_parser = parse_threat)]
+    pub eval_attacks: Vec<ThreatSpec>,
+    /// Evaluate on this many test examples after every epoch.
+    #[arg(long, value_parser = at_least_one)]
+    pub eval_subset: Option<usize>,
+    /// Save a checkpoint every N epochs (the last is always saved).
+    #[arg(long)]
+    pub checkpoint_every: Option<usize>,
+}
+
+/// Update rules selectable from the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// SGD with momentum and weight decay (PyTorch's update).
+    Sgd,
+    /// EntropySGD (research/paper.md §4.1): per outer step, a Langevin chain of L minibatch
+    /// steps coupled to θ, then a step towards its running mean. One epoch is one pass of
+    /// minibatch gradients, so it has ⌊batches/L⌋ outer steps and costs what an SGD epoch
+    /// costs. Set --lr (outer rate; the paper's CIFAR-10 run: 1).
+    EntropySgd,
+}
+
+/// EntropySGD's settings (`--optimizer entropy-sgd`); defaults are the reference code's
+/// (research/paper.md §4.2), Kanai et al.'s being unknown (§4.3).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "EntropySGD (--optimizer entropy-sgd)")]
+pub struct EntropySgdArgs {
+    /// L, Langevin steps (fresh minibatches) per outer step [20].
+    #[arg(long)]
+    pub inner_steps: Option<usize>,
+    /// γ0, initial scope (coupling strength) [0.03].
+    #[arg(long)]
+    pub gamma0: Option<f64>,
+    /// γ1, scoping rate: γ_t = γ0·(1+γ1)^t [1e-3].
+    #[arg(long)]
+    pub gamma1: Option<f64>,
+    /// What t counts [outer-step]; frozen keeps γ = γ0 like the reference PyTorch code.
+    #[arg(long, value_enum)]
+    pub scoping: Option<Scoping>,
+    /// η', Langevin learning rate, not scheduled [0.1].
+    #[arg(long)]
+    pub inner_lr: Option<f64>,
+    /// ε, thermal noise [1e-4].
+    #[arg(long)]
+    pub noise: Option<f64>,
+    /// Noise sd: code = ε·√(2η'), algorithm = ε·√η' [code].
+    #[arg(long, value_enum)]
+    pub noise_convention: Option<NoiseConvention>,
+    /// Weight of the old mean in μ ← w·μ + (1−w)·x' [0.75].
+    #[arg(long)]
+    pub mean_weight: Option<f64>,
+    /// Outer step: code = η·(θ−μ), algorithm = η·γ·(θ−μ) [code].
+    #[arg(long, value_enum)]
+    pub outer_convention: Option<OuterConvention>,
+    /// Momentum of the outer step only (after --momentum) [0.9].
+    #[arg(long)]
+    pub outer_momentum: Option<f64>,
+    /// Nesterov form of the outer momentum only (after --nesterov) [true].
+    #[arg(long)]
+    pub outer_nesterov: Option<bool>,
+    /// Weight decay of the outer step only (after --weight-decay) [0].
+    #[arg(long)]
+    pub outer_weight_decay: Option<f64>,
+    /// Spend one extra, unused gradient at θ per outer step, as the reference code does [false].
+    #[arg(long)]
+    pub anchor_gradient: Option<bool>,
+}
+
+impl EntropySgdArgs {
+    /// The flags given, for "needs --optimizer entropy-sgd" messages.
+    pub fn given(&self) -> Vec<&'static str> {
+        let Self {
+            inner_steps,
+            gamma0,
+            gamma1,
+            scoping,
+            inner_lr,
+            noise,
+            noise_convention,
+            mean_weight,
+            outer_convention,
+            outer_momentum,
+            outer_nesterov,
+            outer_weight_decay,
+            anchor_gradient,
+        } = self;
+        [
+            ("--inner-steps", inner_steps.is_some()),
+            ("--gamma0", gamma0.is_some()),
+            ("--gamma1", gamma1.is_some()),
+            ("--scoping", scoping.is_some()),
+            ("--inner-lr", inner_lr.is_some()),
+            ("--noise", noise.is_some()),
+            ("--noise-convention", noise_convention.is_some()),
+            ("--mean-weight", mean_weight.is_some()),
+            ("--outer-convention", outer_convention.is_some()),
+            ("--outer-momentum", outer_momentum.is_some()),
+            ("--outer-nesterov", outer_nesterov.is_some()),
+            ("--outer-weight-decay", outer_weight_decay.is_some()),
+            ("--anchor-gradient", anchor_gradient.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect()
+    }
+}
 
 /// Applies the flags on top of the experiment file (or the defaults) and validates.
 pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
@@ -344,61 +533,6 @@ fn setting_differences(stored: &TrainSettings, given: &TrainSettings) -> Result<
         &mut out,
     );
     Ok(out)
-}
-
-/// Takes `path` as `mode` says, turning a refusal into advice on the flags.
-pub fn open_run_dir(path: &Path, mode: RunDirMode) -> Result<RunDir> {
-    RunDir::open(path, mode).map_err(|e| advise(e, path))
-}
-
-/// A run directory refusal with the flags that get past it.
-fn advise(e: advland_train::Error, path: &Path) -> anyhow::Error {
-    let advice = match &e {
-        advland_train::Error::RunDir { issue, .. } => match issue {
-            RunDirIssue::NotEmpty => {
-                "; pass --resume to continue its run from its last checkpoint, or --overwrite to \
-                 delete it and train afresh"
-            }
-            RunDirIssue::NotARun => "; give another --out, or empty it yourself",
-            RunDirIssue::NothingToResume if path.is_dir() => {
-                "; pass --overwrite (without --resume) to train afresh in it"
-            }
-            _ => "",
-        },
-        _ => "",
-    };
-    anyhow!("{e}{advice}")
-}
-
-/// Trains one model as `settings` say into `run` (from `resume` if given); returns its log.
-/// `run` is released when done, and a run that fails before its first checkpoint leaves
-/// nothing behind.
-pub fn run_training(
-    settings: &TrainSettings,
-    run: RunDir,
-    resume: Option<Resume>,
-    device: &Device,
-    device_name: &str,
-    label: &str,
-    quiet: bool,
-) -> Result<TrainLog> {
-    let run_dir = run.path().to_owned();
-    let splits = load_splits(&settings.data).context("loading the data")?;
-    let total = splits.train.len();
-    let meta = meta(
-        device_name,
-        settings.seed,
-        settings,
-        describe(&splits.train, total),
-    );
-    advland_schema::write_json(&run_dir.join(CONFIG_FILE), settings)?;
-    let mut bars = Bars::new(label, quiet);
-    let (_, log) =
-        advland_train::train(settings, &splits, device, &run_dir, resume, meta, &mut bars)
-            .with_context(|| format!("training {}", run_dir.display()))?;
-    bars.finish();
-    run.finish();
-    Ok(log)
 }
 
 /// Runs `advland train`.

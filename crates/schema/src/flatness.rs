@@ -199,3 +199,34 @@ pub struct RelationReport {
     /// ρ of each flatness measure with κ of the adversarial loss.
     pub correlations: Vec<Correlation>,
 }
+
+impl crate::report::Payload for FlatnessReport {
+    const KIND: &'static str = "flatness";
+}
+
+impl RelationRow {
+    /// The flatness measures a relation correlates with κ, by the names reports use.
+    pub const MEASURES: [&'static str; 5] = [
+        "hessian_top_adversarial",
+        "curvature_adversarial",
+        "grad_l2_adversarial",
+        "hessian_top_clean",
+        "grad_l2_clean",
+    ];
+
+    /// The measure named `name` (one of [`Self::MEASURES`]); `None` for another name.
+    pub fn measure(&self, name: &str) -> Option<f64> {
+        match name {
+            "hessian_top_adversarial" => Some(self.hessian_top_adversarial),
+            "curvature_adversarial" => Some(self.curvature_adversarial),
+            "grad_l2_adversarial" => Some(self.grad_l2_adversarial),
+            "hessian_top_clean" => Some(self.hessian_top_clean),
+            "grad_l2_clean" => Some(self.grad_l2_clean),
+            _ => None,
+        }
+    }
+}
+
+impl crate::report::Payload for RelationReport {
+    const KIND: &'static str = "relate";
+}

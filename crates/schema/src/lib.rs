@@ -30,8 +30,10 @@ pub mod attack;
 pub mod compare;
 pub mod error;
 pub mod flatness;
+pub mod grid;
 pub mod hash;
 pub mod linear;
+pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;
@@ -55,7 +57,8 @@ pub use metrics::{
 };
 pub use output::{LockFile, check_output, create_dir, resolve_output, write_atomic};
 pub use report::{
-    Cost, DataSubset, Meta, Report, finite, read_json, read_report, to_json_bytes, write_json,
+    Cost, DataSubset, Meta, Payload, Report, finite, read_json, read_report, to_json_bytes,
+    write_json,
 };
 pub use settings::{
     BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
@@ -63,7 +66,7 @@ pub use settings::{
     OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings, TrainingSettings,
 };
 pub use sharpness::{
-    DensityResult, EigenMethod, Eigenvalue, HessianResult, KinkProfile, LipschitzResult,
+    DensityResult, EigenMethod, Eigenvalue, Estimator, HessianResult, KinkProfile, LipschitzResult,
     LocalEntropyKappa, ObjectiveInfo, ObjectiveKind, Precision, RadiusProbe, Secant,
     SharpnessEstimate, SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, WorstCase,
 };

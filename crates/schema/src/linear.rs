@@ -159,3 +159,7 @@ pub struct LinearScalingProbe {
     /// The bound ((max‖x‖ + ε)² + 1)/4 + ε/‖s·w‖.
     pub bound: f64,
 }
+
+impl crate::report::Payload for LinearReport {
+    const KIND: &'static str = "linear";
+}

@@ -210,3 +210,15 @@ pub struct DemoSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<String>,
 }
+
+impl crate::report::Payload for DemoSummary {
+    const KIND: &'static str = "demo";
+}
+
+impl crate::report::Payload for EvalReport {
+    const KIND: &'static str = "eval";
+}
+
+impl crate::report::Payload for TrainLog {
+    const KIND: &'static str = "train";
+}

@@ -83,6 +83,20 @@ pub struct Report<T> {
     pub data: T,
 }
 
+/// A report payload: the type names its `kind`, so a report can never carry another kind's
+/// label (and readers check the label against the type they ask for).
+pub trait Payload {
+    /// The `kind` written into the envelope (`sharpness`, `surface`, ...).
+    const KIND: &'static str;
+}
+
+impl<T: Payload> Report<T> {
+    /// Wraps a payload with the current schema version and its type's kind.
+    pub fn of(meta: Meta, data: T) -> Self {
+        Self::new(T::KIND, meta, data)
+    }
+}
+
 impl<T> Report<T> {
     /// Wraps a payload with the current schema version.
     pub fn new(kind: impl Into<String>, meta: Meta, data: T) -> Self {

@@ -98,6 +98,38 @@ pub struct Eigenvalue {
     pub stop: StopReason,
 }
 
+/// What a sharpness measurement estimates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Estimator {
+    /// Top-k Hessian eigenvalues (signed) by power iteration with deflation, or Lanczos, on
+    /// finite-difference Hessian-vector products.
+    Hessian,
+    /// Gradient-Lipschitz estimates κ(r) = ‖g(θ+ru) − g(θ)‖/r over random and gradient
+    /// directions, worst-case ascent, and secants between consecutive checkpoints.
+    Lipschitz,
+    /// Gradient jumps ‖g(tᵢ₊₁) − g(tᵢ)‖ along a random line through θ.
+    Kinks,
+    /// Hessian trace by Hutchinson's estimator (Rademacher probes) with a 95 % interval.
+    Trace,
+    /// Hessian spectral density by stochastic Lanczos quadrature.
+    Density,
+}
+
+impl Estimator {
+    /// The name used in file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Estimator::Hessian => "hessian",
+            Estimator::Lipschitz => "lipschitz",
+            Estimator::Kinks => "kinks",
+            Estimator::Trace => "trace",
+            Estimator::Density => "density",
+        }
+    }
+}
+
 /// How Hessian eigenvalues are found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -303,4 +335,8 @@ pub struct SharpnessReport {
     pub estimate: SharpnessEstimate,
     /// Loss/gradient evaluations spent (an HVP is two).
     pub gradient_evaluations: u64,
+}
+
+impl crate::report::Payload for SharpnessReport {
+    const KIND: &'static str = "sharpness";
 }

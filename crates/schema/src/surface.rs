@@ -352,6 +352,33 @@ impl SurfaceReport {
     }
 }
 
+impl SurfaceReport {
+    /// Hash of everything that decides the values of the grid points, so a partial file is
+    /// only continued by the same computation and `merge` joins only shards of one surface.
+    /// The shard and points are left out (the shards of one surface share it).
+    ///
+    /// # Panics
+    /// Never in practice: the payload is plain data that always serialises.
+    pub fn fingerprint(&self, batch_size: usize, seed: u64) -> String {
+        let whole = SurfaceReport {
+            shard: Shard::WHOLE,
+            points: Vec::new(),
+            ..self.clone()
+        };
+        let text = serde_json::to_string(&serde_json::json!({
+            "surface": whole,
+            "batch_size": batch_size,
+            "seed": seed,
+        }))
+        .expect("a surface report serialises to JSON");
+        crate::hash::sha256_hex(text.as_bytes())
+    }
+}
+
+impl crate::report::Payload for SurfaceReport {
+    const KIND: &'static str = "surface";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

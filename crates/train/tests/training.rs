@@ -13,6 +13,7 @@ use advland_schema::{
 };
 use advland_train::checkpoint::load_checkpoint;
 use advland_train::data::{describe, load_splits};
+use advland_train::trainer::RunWriter;
 use advland_train::{Attack, Model, Silent, evaluate, evaluate_attacks, train};
 use burn::tensor::Device;
 
@@ -72,7 +73,14 @@ fn trained(s: &TrainSettings) -> (Model, TrainLog, Splits, Device, tempfile::Tem
     let splits = load_splits(&s.data).unwrap();
     let device = Device::flex().autodiff();
     let dir = tempfile::tempdir().unwrap();
-    let (model, log) = train(s, &splits, &device, dir.path(), None, meta(s), &mut Silent).unwrap();
+    let (model, log) = train(
+        s,
+        &splits,
+        &device,
+        None,
+        &mut RunWriter::new(dir.path(), meta(s), &mut Silent),
+    )
+    .unwrap();
     (model, log, splits, device, dir)
 }
 
@@ -142,10 +150,8 @@ fn same_seed_gives_identical_runs() {
     s.training.epochs = 1;
     let splits = load_splits(&s.data).unwrap();
     let device = Device::flex().autodiff();
-    let d1 = tempfile::tempdir().unwrap();
-    let d2 = tempfile::tempdir().unwrap();
-    let (_, a) = train(&s, &splits, &device, d1.path(), None, meta(&s), &mut Silent).unwrap();
-    let (_, b) = train(&s, &splits, &device, d2.path(), None, meta(&s), &mut Silent).unwrap();
+    let (_, a) = train(&s, &splits, &device, None, &mut Silent).unwrap();
+    let (_, b) = train(&s, &splits, &device, None, &mut Silent).unwrap();
     assert_eq!(a.epochs[0].train_objective, b.epochs[0].train_objective);
     assert_eq!(a.epochs[0].test, b.epochs[0].test);
 }

@@ -31,13 +31,17 @@
 //! Vectors are host f64 (`[b·c·h·w]`, example-major); device tensors take the inputs' dtype,
 //! so f64 inputs keep the whole computation in f64.
 
+mod config;
 mod logit_lipschitz;
+mod measure;
 mod measures;
 mod operator;
 mod summary;
 mod surface;
 
+pub use config::FlatnessConfig;
 pub use logit_lipschitz::{LogitLipschitzEstimate, logit_lipschitz};
+pub use measure::measure;
 pub use measures::{
     ExampleFlatness, InputFlatnessConfig, estimate_input_flatness, input_flatness, kkt_multiplier,
     loss_curves,

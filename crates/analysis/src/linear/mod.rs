@@ -29,5 +29,7 @@
 //! ```
 
 mod model;
+mod run;
 
 pub use model::*;
+pub use run::{LinearConfig, run};

@@ -11,6 +11,7 @@
 //! the tensor backend parallelises inside each evaluation on the same rayon pool, so the
 //! machine is not oversubscribed. `bench/SURFACES.md` records which split is faster.
 
+mod compute;
 pub mod directions;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,6 +19,7 @@ use std::sync::mpsc;
 
 use advland_schema::Axis;
 
+pub use compute::{SurfaceConfig, SurfaceRun, compute, make_directions};
 pub use directions::{Directions, RandomSpec};
 
 use crate::error::{Error, Result};

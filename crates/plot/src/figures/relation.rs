@@ -18,16 +18,6 @@ const MEASURES: [(&str, &str); 5] = [
     ("grad_l2_clean", "‖∇ₓℓ‖₂ at x (median)"),
 ];
 
-fn measure(row: &RelationRow, name: &str) -> f64 {
-    match name {
-        "hessian_top_adversarial" => row.hessian_top_adversarial,
-        "curvature_adversarial" => row.curvature_adversarial,
-        "grad_l2_adversarial" => row.grad_l2_adversarial,
-        "hessian_top_clean" => row.hessian_top_clean,
-        _ => row.grad_l2_clean,
-    }
-}
-
 /// One scatter per flatness measure: κ of the adversarial loss against it, one colour per
 /// attack norm, Spearman's ρ in the caption. A second figure uses the small-radius random κ
 /// when the rows carry it.
@@ -89,7 +79,7 @@ fn scatter(
                         .rows
                         .iter()
                         .filter(|row| row.attack.norm == n)
-                        .filter_map(|row| kappa(row).map(|k| (measure(row, measure_name), k)))
+                        .filter_map(|row| Some((row.measure(measure_name)?, kappa(row)?)))
                         .collect();
                     Series::new(format!("{} attack", label::norm(n)), pts, i, Style::Markers)
                 })

@@ -1,30 +1,29 @@
 //! The training loop: epochs of [`UpdateRule`](crate::optim::UpdateRule) steps over an
-//! `EpochOracle` (the epoch's minibatch gradients), evaluation, checkpoints and the JSON log;
-//! resuming a run from a checkpoint; the run directory ([`RunDir`]: lock, rules, clean-up).
+//! `EpochOracle` (the epoch's minibatch gradients), evaluation, and the checkpoints and log it
+//! hands to its [`Observer`]; resuming a run from a checkpoint; the run directory ([`RunDir`]:
+//! lock, rules, clean-up) and the observer that writes it ([`RunWriter`]).
 
 mod epoch;
 mod eval;
 mod run_dir;
+mod run_writer;
 
 pub use eval::{APGD_SEED_STREAM, PGD_SEED_STREAM, evaluate, evaluate_attacks};
 pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
+pub use run_writer::RunWriter;
 
-use std::path::Path;
 use std::time::Instant;
 
 use advland_data::{Splits, epoch_batches};
-use advland_schema::{
-    CheckpointEntry, Cost, EpochRecord, Meta, Report, TrainLog, TrainSettings, UpdateCost,
-    write_json,
-};
+use advland_schema::{CheckpointEntry, Cost, EpochRecord, TrainLog, TrainSettings, UpdateCost};
 use burn::tensor::Device;
 
 use crate::attack::Attack;
-use crate::checkpoint::{CHECKPOINTS_DIR, CheckpointInfo, Resume, TrainState, save_checkpoint};
+use crate::checkpoint::{CHECKPOINTS_DIR, CheckpointInfo, Resume, TrainState};
 use crate::data::subset;
 use crate::error::{Error, Result};
 use crate::model::{BnMode, Model, ModelShape};
-use crate::optim::{StepOutcome, build_update_rule};
+use crate::optim::{RuleState, StepOutcome, build_update_rule};
 use crate::params::init_seeded;
 use epoch::EpochOracle;
 
@@ -37,6 +36,30 @@ pub trait Observer {
     /// An epoch finished.
     fn epoch(&mut self, record: &EpochRecord) {
         let _ = record;
+    }
+    /// A checkpoint is due: `model` with the state that continues the run (`info`, the rule's
+    /// buffers `rule`), recorded in the log at `relative` (below a run directory).
+    ///
+    /// # Errors
+    /// Whatever keeping it failed with; training stops.
+    fn checkpoint(
+        &mut self,
+        relative: &str,
+        model: &Model,
+        info: &CheckpointInfo,
+        rule: &RuleState,
+    ) -> Result<()> {
+        let _ = (relative, model, info, rule);
+        Ok(())
+    }
+    /// The log changed (after every epoch, and at the start of a resume, which drops the
+    /// epochs after its checkpoint); `duration_s` and `cost` are the run's totals so far.
+    ///
+    /// # Errors
+    /// Whatever keeping it failed with; training stops.
+    fn log(&mut self, log: &TrainLog, duration_s: f64, cost: Cost) -> Result<()> {
+        let _ = (log, duration_s, cost);
+        Ok(())
     }
 }
 
@@ -56,18 +79,17 @@ pub fn model_shape(splits: &Splits) -> ModelShape {
     }
 }
 
-/// Trains a model as `settings` say, writing checkpoints (`run_dir/checkpoints/epoch-NNNN/`,
-/// each with the state that continues the run) and the log `run_dir/train.json` (rewritten
-/// atomically after every epoch, so an interrupted run leaves a valid log).
+/// Trains a model as `settings` say and returns it with its log. Checkpoints (relative paths
+/// `checkpoints/epoch-NNNN`, each with the state that continues the run) and the log after
+/// every epoch go to `observer`: [`RunWriter`] keeps them in a run directory, [`Silent`] keeps
+/// nothing (training in memory).
 ///
 /// With `resume` (read by [`load_resume`](crate::checkpoint::load_resume) from a checkpoint of
 /// this run) training continues after the checkpoint's epoch and ends where an uninterrupted
 /// run would: the same weights, bit for bit, and the same log apart from wall-clock times.
 /// Its settings must equal `settings`.
 ///
-/// `meta` is the report metadata the caller knows (command, device, versions, config);
-/// duration and cost are filled in here. `device` must be an autodiff device. The caller owns
-/// `run_dir` (see [`RunDir`]).
+/// `device` must be an autodiff device.
 ///
 /// # Errors
 /// Invalid settings, a checkpoint of another run, non-finite losses, IO.
@@ -75,9 +97,7 @@ pub fn train(
     settings: &TrainSettings,
     splits: &Splits,
     device: &Device,
-    run_dir: &Path,
     resume: Option<Resume>,
-    meta: Meta,
     observer: &mut dyn Observer,
 ) -> Result<(Model, TrainLog)> {
     settings.check()?;
@@ -148,18 +168,9 @@ pub fn train(
     for record in &log.epochs {
         total_cost += record.cost;
     }
-    let write_log = |log: &TrainLog, total_cost: Cost| {
-        let mut meta = meta.clone();
-        meta.duration_s = earlier_s + start.elapsed().as_secs_f64();
-        meta.cost = total_cost;
-        write_json(
-            &run_dir.join(TRAIN_LOG_FILE),
-            &Report::new("train", meta, log.clone()),
-        )
-    };
     if first_epoch > 0 {
         // Drop records of epochs after the checkpoint, which this run will redo.
-        write_log(&log, total_cost)?;
+        observer.log(&log, earlier_s + start.elapsed().as_secs_f64(), total_cost)?;
     }
     let t = &settings.training;
     for epoch in first_epoch..t.epochs {
@@ -274,9 +285,9 @@ pub fn train(
                     log: log.clone(),
                 }),
             };
-            save_checkpoint(&run_dir.join(&rel), &model, &info, Some(&rule_state))?;
+            observer.checkpoint(&rel, &model, &info, &rule_state)?;
         }
-        write_log(&log, total_cost)?;
+        observer.log(&log, earlier_s + start.elapsed().as_secs_f64(), total_cost)?;
         if last {
             break;
         }
@@ -315,6 +326,10 @@ fn check_resumable(resume: &Resume, settings: &TrainSettings, shape: ModelShape)
 mod tests {
     use super::*;
     use crate::checkpoint::{WEIGHTS_FILE, load_resume};
+    use std::path::Path;
+
+    use advland_schema::Meta;
+
     use crate::data::{describe, load_splits};
     use crate::params::{flatten, to_host};
     use advland_schema::{
@@ -383,7 +398,14 @@ mod tests {
         dir: &Path,
         resume: Option<Resume>,
     ) -> (Model, TrainLog) {
-        train(s, splits, device, dir, resume, meta(s, splits), &mut Silent).unwrap()
+        train(
+            s,
+            splits,
+            device,
+            resume,
+            &mut RunWriter::new(dir, meta(s, splits), &mut Silent),
+        )
+        .unwrap()
     }
 
     fn without_times(mut log: TrainLog) -> TrainLog {
@@ -419,8 +441,8 @@ mod tests {
         // The attack starts follow the step counter: restarting it changes the run.
         let mut reset = load_resume(&first, &device).unwrap();
         reset.state.step = 0;
-        let elsewhere = tempfile::tempdir().unwrap();
-        let (reset_model, _) = run(&s, &splits, &device, elsewhere.path(), Some(reset));
+        // In memory: no run directory needed.
+        let (reset_model, _) = train(&s, &splits, &device, Some(reset), &mut Silent).unwrap();
         assert_ne!(to_host(&flatten(&reset_model)), to_host(&flatten(&model)));
     }
 
@@ -534,16 +556,7 @@ mod tests {
         run(&short, &splits, &device, dir.path(), None);
         let resume = load_resume(dir.path(), &device).unwrap();
         assert!(resume.is_complete());
-        let err = train(
-            &s,
-            &splits,
-            &device,
-            dir.path(),
-            Some(resume),
-            meta(&s, &splits),
-            &mut Silent,
-        )
-        .unwrap_err();
+        let err = train(&s, &splits, &device, Some(resume), &mut Silent).unwrap_err();
         assert!(err.to_string().contains("other settings"), "{err}");
     }
 }

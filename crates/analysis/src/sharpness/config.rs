@@ -1,0 +1,156 @@
+//! The configuration of a sharpness measurement, recorded whole in each report's
+//! `meta.config`.
+
+use advland_schema::{EigenMethod, Estimator, ObjectiveKind, PgdSettings, Precision};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A sharpness measurement of one model (paper.md §3.2 E-B). Each estimator reads the fields
+/// it needs; the others are recorded as given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharpnessConfig {
+    /// What to estimate.
+    pub estimator: Estimator,
+    /// The loss measured.
+    pub objective: ObjectiveKind,
+    /// The attack of the adversarial objectives (none for the clean one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attack: Option<PgdSettings>,
+    /// Test examples (evenly spaced) the objective averages over.
+    pub subset: usize,
+    /// Examples per batch.
+    pub batch_size: usize,
+    /// Precision of the computation.
+    pub precision: Precision,
+    /// Eigen-solver (hessian).
+    pub method: EigenMethod,
+    /// Number of eigenvalues (hessian).
+    pub k: usize,
+    /// Relative tolerance of the eigen-solvers and the trace's stopping rule.
+    pub tol: f64,
+    /// Iteration cap per eigenvalue (hessian), probe cap (trace), Lanczos steps (density).
+    pub max_iter: usize,
+    /// Lanczos runs averaged (density).
+    pub probes: usize,
+    /// Finite-difference step of the Hessian-vector products; absent: [`Self::fd_step`]'s
+    /// default for the precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd_step: Option<f64>,
+    /// Hessians of the live network instead of θ₀'s linear piece.
+    pub live_activations: bool,
+    /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
+    pub radii: Vec<f64>,
+    /// Random directions per radius (lipschitz).
+    pub directions: usize,
+    /// Ascent steps of the worst-case probe (lipschitz).
+    pub ascent_steps: usize,
+    /// Grid points along the line (kinks).
+    pub points: usize,
+    /// Also probe EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) at this scope γ (lipschitz;
+    /// paper.md §2.5, claim C8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_entropy_gamma: Option<f64>,
+    /// Langevin steps of that map's chain.
+    pub local_entropy_steps: usize,
+    /// Inner learning rate η' of that chain.
+    pub local_entropy_lr: f64,
+    /// Thermal noise ε of that chain.
+    pub local_entropy_noise: f64,
+    /// Seed of the directions, start vectors and attack starts.
+    pub seed: u64,
+}
+
+impl Default for SharpnessConfig {
+    /// The command line's defaults: Hessian top-5 by power iteration of the adversarial loss
+    /// (the attack must still be set) on 256 examples in f64.
+    fn default() -> Self {
+        Self {
+            estimator: Estimator::Hessian,
+            objective: ObjectiveKind::Adversarial,
+            attack: None,
+            subset: 256,
+            batch_size: 256,
+            precision: Precision::F64,
+            method: EigenMethod::Power,
+            k: 5,
+            tol: 1e-3,
+            max_iter: 100,
+            probes: 1,
+            fd_step: None,
+            live_activations: false,
+            radii: vec![1e-4, 1e-3, 1e-2],
+            directions: 3,
+            ascent_steps: 3,
+            points: 41,
+            local_entropy_gamma: None,
+            local_entropy_steps: 5,
+            local_entropy_lr: 0.1,
+            local_entropy_noise: 1e-4,
+            seed: 0,
+        }
+    }
+}
+
+impl SharpnessConfig {
+    /// The HVP step: f64 runs forward differences whose error at 1e-7 is ~1e-7 relative
+    /// (O(h) truncation over ~1e-16/h rounding); f32 runs central differences, whose optimum
+    /// is near 1e-2 (both measured in the `hessian_oracle` test).
+    pub fn fd_step(&self) -> f64 {
+        self.fd_step.unwrap_or(match self.precision {
+            Precision::F64 => 1e-7,
+            Precision::F32 => 1e-2,
+        })
+    }
+
+    /// Whether Hessians are taken on θ₀'s linear piece (what double-backward reports).
+    /// Smoothness probes and kinks look at the live network, whose gate switches are part of
+    /// what they measure, and the adversarial objective's inputs move with θ.
+    pub fn freezes_activations(&self) -> bool {
+        matches!(
+            self.estimator,
+            Estimator::Hessian | Estimator::Trace | Estimator::Density
+        ) && !self.live_activations
+            && self.objective != ObjectiveKind::Adversarial
+    }
+
+    /// Refuses settings no estimator can run with.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the setting.
+    pub fn check(&self) -> Result<()> {
+        let invalid =
+            |field: &'static str, reason: String| Err(Error::InvalidConfig { field, reason });
+        if let Some(gamma) = self.local_entropy_gamma {
+            if self.estimator != Estimator::Lipschitz {
+                return invalid(
+                    "local_entropy_gamma",
+                    "belongs to the lipschitz estimator".to_owned(),
+                );
+            }
+            if !(gamma.is_finite() && gamma > 0.0) {
+                return invalid(
+                    "local_entropy_gamma",
+                    format!("the scope γ must be finite and > 0, got {gamma}"),
+                );
+            }
+        }
+        if (self.objective == ObjectiveKind::Clean) == self.attack.is_some() {
+            return invalid(
+                "attack",
+                format!(
+                    "the {} objective needs {} attack",
+                    self.objective.as_str(),
+                    if self.attack.is_some() { "no" } else { "an" }
+                ),
+            );
+        }
+        if let Some(attack) = &self.attack {
+            attack
+                .check("attack")
+                .map_err(|e| Error::rule("attack", e))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! What an analysis measures and what it hands back: a model with the test data it is judged
+//! on ([`Subject`]), and a payload with its cost and the data it used ([`Measured`]).
+
+use advland_data::Dataset;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use advland_schema::{Cost, DataSubset, Meta, Payload, PgdSettings, Report};
+use advland_train::Model;
+use advland_train::data::{describe, subset};
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// A model under measurement, however it was loaded (a checkpoint today, imported weights
+/// later): the analyses need the weights, the test split it is measured on and how reports
+/// name it, never the files.
+#[derive(Debug)]
+pub struct Subject {
+    /// The model.
+    pub model: Model,
+    /// The whole test split the model is measured on; each analysis takes its own evenly
+    /// spaced subset.
+    pub test: Dataset,
+    /// How reports name the model (the checkpoint path as given).
+    pub checkpoint: String,
+    /// Epochs trained (0 for imported weights).
+    pub epoch: usize,
+    /// The attack the model was trained against, if any: the default of analyses whose
+    /// configuration names none.
+    pub trained_with: Option<PgdSettings>,
+}
+
+impl Subject {
+    /// The first `n` evenly spaced test examples (refused beyond the split's size), with the
+    /// description reports record.
+    ///
+    /// # Errors
+    /// `n` larger than the test split; `field` names the setting in the message.
+    pub fn test_subset(&self, n: usize, field: &str) -> Result<(Dataset, DataSubset)> {
+        self.check_subset(n, field)?;
+        let total = self.test.len();
+        let data = subset(self.test.clone(), Some(n), field)?;
+        let description = describe(&data, total);
+        Ok((data, description))
+    }
+}
+
+impl Subject {
+    /// Refuses a subset of `n` examples the test split cannot give, before any work (and
+    /// before settings whose errors would hide this one).
+    ///
+    /// # Errors
+    /// `n` larger than the test split; `field` names the setting in the message.
+    pub fn check_subset(&self, n: usize, field: &str) -> Result<()> {
+        if n > self.test.len() {
+            return Err(advland_train::Error::invalid(
+                field,
+                format!(
+                    "asks for {n} examples but {} has {}",
+                    self.test.name,
+                    self.test.len()
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// An analysis result: the report payload, the model passes it cost, and the data it used
+/// (what a report's `meta` records next to the configuration).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured<T> {
+    /// The report payload.
+    pub report: T,
+    /// Forward/backward passes, in examples.
+    pub cost: Cost,
+    /// The data subset measured.
+    pub data: DataSubset,
+}
+
+impl<T: Payload> Measured<T> {
+    /// The report of this result, as the command line writes it: `config` (the analysis
+    /// configuration) recorded whole, `command` and `device` named by the caller.
+    ///
+    /// # Panics
+    /// If `config` cannot be represented as JSON (a map with non-string keys): configurations
+    /// are plain structs, so that is a programming error.
+    pub fn into_report<C: Serialize>(
+        self,
+        config: &C,
+        seed: u64,
+        command: Vec<String>,
+        device: &str,
+        duration_s: f64,
+    ) -> Report<T> {
+        let meta = Meta {
+            advland_version: env!("CARGO_PKG_VERSION").to_owned(),
+            burn_version: crate::BURN_VERSION.to_owned(),
+            command,
+            device: device.to_owned(),
+            seed,
+            config: serde_json::to_value(config).expect("configurations serialise to JSON"),
+            data: self.data,
+            started_unix_s: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            duration_s,
+            cost: self.cost,
+        };
+        Report::of(meta, self.report)
+    }
+}

@@ -1,0 +1,361 @@
+//! One surface computation as a library call: the configuration, the directions it asks for,
+//! and a [`SurfaceRun`] that evaluates any subset of the grid's points (so a caller can stream
+//! them to disk, resume, or shard) and assembles the report payload.
+
+use std::collections::BTreeMap;
+
+use advland_schema::{
+    Axis, Cost, DataSubset, DirectionKind, IgnoreParams, Normalization, ObjectiveKind, PgdSettings,
+    Precision, Shard, SurfaceReport, SurfaceValues,
+};
+use advland_train::params::{ParamLayout, flatten};
+use advland_train::{Attack, Model};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::{Directions, Plane, PointValues, RandomSpec, evaluate};
+use crate::error::{Error, Result};
+use crate::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
+use crate::model_objective::{ModelObjective, ObjectiveSpec, to_host_f64};
+use crate::subject::{Measured, Subject};
+use crate::vector::norm;
+
+/// A loss surface of one model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurfaceConfig {
+    /// How d₁ (and d₂) are made (ignored when directions are given ready-made).
+    pub directions: DirectionKind,
+    /// Scaling of random directions.
+    pub normalization: Normalization,
+    /// Parameters random directions leave at zero.
+    pub ignore: IgnoreParams,
+    /// The losses evaluated, each at most once.
+    pub objective: Vec<ObjectiveKind>,
+    /// The attack of the adversarial objectives (none when all are clean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attack: Option<PgdSettings>,
+    /// Coordinates along d₁.
+    pub x: Axis,
+    /// Coordinates along d₂ (2-D surfaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<Axis>,
+    /// Test examples (evenly spaced) the loss averages over.
+    pub subset: usize,
+    /// Examples per batch.
+    pub batch_size: usize,
+    /// Precision of the evaluation.
+    pub precision: Precision,
+    /// The grid points computed: k with k mod count = index.
+    pub shard: Shard,
+    /// Grid points evaluated at once, one model copy each; results do not depend on it.
+    pub workers: usize,
+    /// Seed of random directions and attack starts.
+    pub seed: u64,
+}
+
+impl Default for SurfaceConfig {
+    /// The command line's defaults: a 1-D clean surface along one random filter-normalised
+    /// direction (biases and norm parameters left at zero), −1:1:21, on 1,000 examples in f32.
+    fn default() -> Self {
+        Self {
+            directions: DirectionKind::Random,
+            normalization: Normalization::Filter,
+            ignore: IgnoreParams::Biasbn,
+            objective: vec![ObjectiveKind::Clean],
+            attack: None,
+            x: Axis {
+                min: -1.0,
+                max: 1.0,
+                points: 21,
+            },
+            y: None,
+            subset: 1000,
+            batch_size: 500,
+            precision: Precision::F32,
+            shard: Shard::WHOLE,
+            workers: 1,
+            seed: 0,
+        }
+    }
+}
+
+impl SurfaceConfig {
+    /// Refuses settings no surface can be computed with.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the setting.
+    pub fn check(&self) -> Result<()> {
+        let invalid = |field: &'static str, reason: &str| {
+            Err(Error::InvalidConfig {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.objective.is_empty() {
+            return invalid(
+                "objective",
+                "give at least one of clean, adversarial, adversarial-frozen",
+            );
+        }
+        let mut seen = self.objective.clone();
+        seen.sort_by_key(|k| k.as_str());
+        seen.dedup();
+        if seen.len() != self.objective.len() {
+            return invalid("objective", "each objective at most once");
+        }
+        let adversarial = self.objective.iter().any(|k| *k != ObjectiveKind::Clean);
+        if adversarial != self.attack.is_some() {
+            return invalid(
+                "attack",
+                "needed exactly when an adversarial objective is evaluated",
+            );
+        }
+        if let Some(attack) = &self.attack {
+            attack
+                .check("attack")
+                .map_err(|e| Error::rule("attack", e))?;
+        }
+        if self.workers == 0 {
+            return invalid("workers", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    fn objective(
+        &self,
+        subject: &Subject,
+        data: &advland_data::Dataset,
+        kind: ObjectiveKind,
+        precision: Precision,
+        freeze_activations: bool,
+        device: &Device,
+    ) -> Result<ModelObjective> {
+        let spec = ObjectiveSpec {
+            kind,
+            attack: self.attack.clone().map(Attack::new),
+            precision,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            freeze_activations,
+        };
+        ModelObjective::new(&subject.model, data, &spec, device)
+    }
+}
+
+/// The directions `config.directions` asks for at `subject`: seeded random ones, the way to
+/// the models `to` (named, one for interpolation, two for a plane), or the top Hessian
+/// eigenvectors of the clean loss.
+///
+/// # Errors
+/// A count of `to` models that does not fit the kind, another architecture, a failed
+/// eigen-solve.
+pub fn make_directions(
+    subject: &Subject,
+    to: &[(String, Model)],
+    config: &SurfaceConfig,
+    device: &Device,
+) -> Result<Directions> {
+    let layout = ParamLayout::of(&subject.model);
+    let origin = to_host_f64(&flatten(&subject.model));
+    let count = 1 + usize::from(config.y.is_some());
+    match config.directions {
+        DirectionKind::Random => {
+            let spec = RandomSpec {
+                normalization: config.normalization,
+                ignore: config.ignore,
+                seed: config.seed,
+            };
+            Directions::random(&layout, &origin, &spec, count)
+        }
+        DirectionKind::Interpolation | DirectionKind::Plane => {
+            let mut names = vec![subject.checkpoint.clone()];
+            let mut others = Vec::new();
+            for (name, other) in to {
+                if ParamLayout::of(other) != layout {
+                    return Err(Error::InvalidConfig {
+                        field: "to",
+                        reason: format!("{name}: another architecture than {}", subject.checkpoint),
+                    });
+                }
+                names.push(name.clone());
+                others.push(to_host_f64(&flatten(other)));
+            }
+            Directions::between(&origin, &others, names)
+        }
+        DirectionKind::Hessian => {
+            let (data, _) = subject.test_subset(config.subset, "subset")?;
+            // The exact local Hessian (θ₀'s activation pattern) of the clean loss in f64: the
+            // finite-difference HVPs of a live ReLU network do not converge.
+            let objective = config.objective(
+                subject,
+                &data,
+                ObjectiveKind::Clean,
+                Precision::F64,
+                true,
+                device,
+            )?;
+            let op = FiniteDifferenceHessian::new(&objective, objective.reference(), 1e-4)?;
+            let pairs = top_eigenpairs(
+                &op,
+                &PowerIterationConfig {
+                    k: count,
+                    tol: 1e-4,
+                    max_iter: 200,
+                    seed: config.seed,
+                },
+            )?;
+            let values = pairs.iter().map(|p| p.value).collect();
+            Directions::eigenvectors(pairs.into_iter().map(|p| p.vector).collect(), values)
+        }
+    }
+}
+
+/// A surface ready to evaluate: its objectives, grid and report skeleton.
+pub struct SurfaceRun {
+    objectives: Vec<ModelObjective>,
+    plane: Plane,
+    skeleton: SurfaceReport,
+    data: DataSubset,
+    workers: usize,
+}
+
+impl SurfaceRun {
+    /// Prepares the surface of `subject` along `directions`. `weights_hash` identifies the
+    /// weights in the report (the SHA-256 of the checkpoint's weights file).
+    ///
+    /// # Errors
+    /// Invalid settings ([`SurfaceConfig::check`]), directions that do not fit the model or
+    /// the axes.
+    pub fn new(
+        subject: &Subject,
+        directions: &Directions,
+        weights_hash: String,
+        config: &SurfaceConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        config.check()?;
+        let (test, data) = subject.test_subset(config.subset, "subset")?;
+        let objectives = config
+            .objective
+            .iter()
+            .map(|&kind| config.objective(subject, &test, kind, config.precision, false, device))
+            .collect::<Result<Vec<_>>>()?;
+        let origin = objectives[0].reference();
+        // A 2-D surface without --y shares the x axis.
+        let y = (directions.vectors.len() == 2).then(|| config.y.unwrap_or(config.x));
+        let plane = Plane::new(origin.clone(), directions.vectors.clone(), config.x, y)?;
+        let skeleton = SurfaceReport {
+            checkpoint: subject.checkpoint.clone(),
+            checkpoint_hash: weights_hash,
+            epoch: subject.epoch,
+            theta_norm: norm(&origin),
+            directions: directions.info.clone(),
+            x: plane.x,
+            y: plane.y,
+            attack: config.attack.clone(),
+            precision: config.precision,
+            examples: test.len(),
+            shard: config.shard,
+            points: Vec::new(),
+            values: config
+                .objective
+                .iter()
+                .map(|&objective| SurfaceValues {
+                    objective,
+                    loss: Vec::new(),
+                    accuracy: Vec::new(),
+                })
+                .collect(),
+        };
+        Ok(Self {
+            objectives,
+            plane,
+            skeleton,
+            data,
+            workers: config.workers,
+        })
+    }
+
+    /// Hash of everything that decides the values of the grid points (see
+    /// [`SurfaceReport::fingerprint`]).
+    pub fn fingerprint(&self, batch_size: usize, seed: u64) -> String {
+        self.skeleton.fingerprint(batch_size, seed)
+    }
+
+    /// The grid points of this run's shard that `done` lacks, in order.
+    pub fn pending(&self, done: &BTreeMap<usize, PointValues>) -> Vec<usize> {
+        (0..self.plane.len())
+            .filter(|&k| self.skeleton.shard.owns(k) && !done.contains_key(&k))
+            .collect()
+    }
+
+    /// Number of grid points in the whole surface.
+    pub fn grid_len(&self) -> usize {
+        self.plane.len()
+    }
+
+    /// Evaluates the points `pending`, handing each to `sink` as soon as it is known;
+    /// returns the passes spent.
+    ///
+    /// # Errors
+    /// The first objective or sink failure.
+    pub fn evaluate<F>(&self, pending: &[usize], sink: F) -> Result<Cost>
+    where
+        F: FnMut(usize, PointValues) -> Result<()>,
+    {
+        let workers = (0..self.workers)
+            .map(|_| self.objectives.clone())
+            .collect::<Vec<_>>();
+        let workers = evaluate(workers, &self.plane, pending, sink)?;
+        let mut cost = Cost::default();
+        for objective in workers.iter().flatten() {
+            cost += objective.cost();
+        }
+        Ok(cost)
+    }
+
+    /// The report payload of the points `done` (in grid order).
+    pub fn finish(
+        self,
+        done: &BTreeMap<usize, PointValues>,
+        cost: Cost,
+    ) -> Measured<SurfaceReport> {
+        let mut report = self.skeleton;
+        report.points = done.keys().copied().collect();
+        for (i, values) in report.values.iter_mut().enumerate() {
+            for point in done.values() {
+                let (loss, accuracy) = point[i];
+                values.loss.push(loss);
+                if let Some(a) = accuracy {
+                    values.accuracy.push(a);
+                }
+            }
+        }
+        Measured {
+            report,
+            cost,
+            data: self.data,
+        }
+    }
+}
+
+/// The whole surface (or the configured shard) in one call, without streaming.
+///
+/// # Errors
+/// As [`SurfaceRun::new`] and [`SurfaceRun::evaluate`].
+pub fn compute(
+    subject: &Subject,
+    directions: &Directions,
+    weights_hash: String,
+    config: &SurfaceConfig,
+    device: &Device,
+) -> Result<Measured<SurfaceReport>> {
+    let run = SurfaceRun::new(subject, directions, weights_hash, config, device)?;
+    let mut done = BTreeMap::new();
+    let cost = run.evaluate(&run.pending(&done), |k, values| {
+        done.insert(k, values);
+        Ok(())
+    })?;
+    Ok(run.finish(&done, cost))
+}
