@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DatasetName, ModelKind, ModelSpec, Norm, PgdSettings, ThreatSpec, parse_fraction,
+    DatasetName, ModelKind, ModelSpec, Norm, Normalize, PgdSettings, ThreatSpec, parse_fraction,
 };
 use advland_train::Attack;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -46,6 +46,9 @@ pub enum Command {
     Eval(crate::commands::eval::EvalArgs),
     /// Write a checkpoint's weights as a PyTorch-layout safetensors file.
     Export(crate::commands::export::ExportArgs),
+    /// Read another program's weights file (PyTorch `.pt`/`.pth` or safetensors) into an
+    /// architecture and write it as an advland checkpoint directory.
+    Import(crate::commands::import::ImportArgs),
     /// Smoothness and sharpness of a checkpoint's loss in parameter space: Hessian eigenvalues,
     /// gradient-Lipschitz probes (adversarial next to adversarial-frozen), gradient jumps.
     Sharpness(crate::commands::sharpness::SharpnessArgs),
@@ -170,6 +173,50 @@ pub struct ModelArgs {
     /// ResNet channels of the first stage (doubled at each later stage; ResNet-18: 64).
     #[arg(long)]
     pub width: Option<usize>,
+    /// Depth of `wide-resnet`, 6n+4 (WRN-34-10: 34, WRN-28-10: 28).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Widening factor of `wide-resnet` (10 for WRN-34-10 and WRN-28-10).
+    #[arg(long)]
+    pub widen: Option<usize>,
+    /// Base channels of the batch-norm models (`preact-resnet18`: 64, `wide-resnet`: 16);
+    /// smaller gives a narrow copy of the same structure.
+    #[arg(long)]
+    pub base_width: Option<usize>,
+    /// Per-channel input normalisation inside the model, so ε stays in pixel units: `cifar10`
+    /// (robust_overfitting's mean and std) or `MEAN,MEAN,MEAN/STD,STD,STD`.
+    #[arg(long, value_parser = parse_normalize)]
+    pub normalize: Option<Normalize>,
+}
+
+/// `--normalize`: a named set of constants or `MEAN,…/STD,…`.
+///
+/// # Errors
+/// Anything else, naming the rule.
+pub fn parse_normalize(text: &str) -> Result<Normalize, String> {
+    if text == "cifar10" {
+        // robust_overfitting's `cifar10_mean`/`cifar10_std` (utils.py).
+        return Ok(Normalize {
+            mean: vec![0.4914, 0.4822, 0.4465],
+            std: vec![0.2471, 0.2435, 0.2616],
+        });
+    }
+    let (mean, std) = text.split_once('/').ok_or_else(|| {
+        format!("'{text}': expected `cifar10` or MEAN,MEAN,.../STD,STD,... (one per channel)")
+    })?;
+    let list = |part: &str, what: &str| {
+        part.split(',')
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("'{text}': {what} value '{v}' is not a number"))
+            })
+            .collect::<Result<Vec<f64>, String>>()
+    };
+    Ok(Normalize {
+        mean: list(mean, "mean")?,
+        std: list(std, "std")?,
+    })
 }
 
 impl ModelArgs {
@@ -180,11 +227,19 @@ impl ModelArgs {
             hidden,
             blocks,
             width,
+            depth,
+            widen,
+            base_width,
+            normalize,
         } = self;
         spec.kind = kind.unwrap_or(spec.kind);
         spec.hidden = hidden.clone().unwrap_or(spec.hidden);
         spec.blocks = blocks.clone().unwrap_or(spec.blocks);
         spec.width = width.unwrap_or(spec.width);
+        spec.depth = depth.or(spec.depth);
+        spec.widen = widen.or(spec.widen);
+        spec.base_width = base_width.or(spec.base_width);
+        spec.normalize = normalize.clone().or(spec.normalize);
         spec
     }
 }

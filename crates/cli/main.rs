@@ -69,6 +69,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Train(a) => commands::train::run(a, &device, &device_name, quiet),
         Command::Eval(a) => commands::eval::run(a, &device, &device_name, quiet),
         Command::Export(a) => commands::export::run(a, &device),
+        Command::Import(a) => commands::import::run(a, &device),
         Command::Sharpness(a) => commands::sharpness::run(a, &device, &device_name, quiet),
         Command::Flatness(a) => commands::flatness::run(a, &device, &device_name),
         Command::Relate(a) => commands::relate::run(a, &device, &device_name, quiet),

@@ -34,6 +34,7 @@ pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset)
             .map_or(0, |d| d.as_secs()),
         duration_s: 0.0,
         cost: Cost::default(),
+        weights: Vec::new(),
     }
 }
 

@@ -1,16 +1,24 @@
-//! Where an analysis command's model comes from: one argument group and one loader, so a new
-//! source (weights files, other formats) is added here once for every command.
+//! Where an analysis command's model comes from: one argument group and one loader, so every
+//! command takes the same sources: an advland checkpoint (`--checkpoint`) or another program's
+//! weights file (`--weights` with `--model` and its size flags).
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use advland_analysis::Subject;
-use advland_schema::file_sha256;
-use advland_train::Model;
+use advland_schema::{DataSettings, DatasetName, ModelSpec, WeightsSource, file_sha256};
 use advland_train::checkpoint::{CheckpointInfo, WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
-use advland_train::data::checkpoint_test_set;
+use advland_train::data::{checkpoint_test_set, load_splits};
+use advland_train::import::{
+    IgnoreList, KeyMap, MatchOptions, expected_params, load_matched, match_weights, read_weights,
+};
+use advland_train::trainer::model_shape;
+use advland_train::{Model, ModelShape};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
+
+use crate::args::ModelArgs;
 
 /// The model(s) a command measures.
 #[derive(Clone, Debug, Args)]
@@ -18,8 +26,240 @@ pub struct ModelSource {
     /// Checkpoint directory (or its checkpoint.json / model.safetensors), or a training run
     /// directory for its last checkpoint. `sharpness lipschitz` and `relate` take several
     /// (sharpness: in training order, for trajectory secants).
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "weights")]
     pub checkpoint: Vec<PathBuf>,
+    /// Another program's weights instead (see --weights).
+    #[command(flatten)]
+    pub weights: WeightsArgs,
+    /// Data set of --weights (default: the bundled Fashion-MNIST subset; a checkpoint
+    /// brings its own).
+    #[arg(long, visible_alias = "data", value_enum, requires = "weights")]
+    pub dataset: Option<DatasetName>,
+    /// Directory with the data set's files (CIFAR: `cifar-10-batches-py/` as torchvision
+    /// leaves it, or the binary version).
+    #[arg(long, requires = "weights")]
+    pub data_dir: Option<PathBuf>,
+    /// What the weights files read so far said about themselves, for the reports.
+    #[arg(skip)]
+    read: RefCell<Vec<WeightsSource>>,
+}
+
+/// A weights file from another program and the architecture to read it into.
+#[derive(Clone, Debug, Args)]
+pub struct WeightsArgs {
+    /// Weights from another program: a PyTorch `.pt`/`.pth` (zip or legacy `torch.save`; a
+    /// `state_dict`/`model`/`model_state_dict` wrapper and a `module.` prefix are undone) or
+    /// a safetensors file, with PyTorch's names, read into --model (and its size flags).
+    /// Strict: every missing, unexpected or mis-shaped tensor is an error. Repeatable where
+    /// --checkpoint is.
+    #[arg(long, conflicts_with = "checkpoint", requires = "model")]
+    pub weights: Vec<PathBuf>,
+    /// How to read them.
+    #[command(flatten)]
+    pub read: ReadAs,
+}
+
+/// The architecture a weights file is read into, and the renames on the way.
+#[derive(Clone, Debug, Args)]
+pub struct ReadAs {
+    /// Architecture of the weights.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Renames the file's tensors before matching, `REGEX=REPLACEMENT` (e.g. `^fc\.=fc1.`),
+    /// applied in order; repeatable.
+    #[arg(
+        long = "key-map",
+        value_name = "REGEX=REPLACEMENT",
+        requires = "weights"
+    )]
+    pub key_map: Vec<String>,
+    /// Tensors of the file the model does not use, by regex on their (mapped) names (e.g.
+    /// `^sub_block1\.` of some RobustBench WideResNets); repeatable.
+    #[arg(long = "ignore-key", value_name = "REGEX", requires = "weights")]
+    pub ignore_key: Vec<String>,
+}
+
+impl ReadAs {
+    /// The architecture asked for.
+    pub fn spec(&self) -> ModelSpec {
+        self.model.apply(ModelSpec::default())
+    }
+
+    /// Builds the architecture for `shape` and reads `path` into it.
+    ///
+    /// # Errors
+    /// A bad architecture, key map or ignore pattern; an unreadable file; a file that does not
+    /// match the model (every problem listed).
+    pub fn load(
+        &self,
+        path: &Path,
+        shape: ModelShape,
+        device: &Device,
+    ) -> Result<(Model, WeightsSource)> {
+        let model = Model::build(&self.spec(), shape, device)?;
+        let options = MatchOptions {
+            key_map: KeyMap::parse(&self.key_map)?,
+            ignore: IgnoreList::parse(&self.ignore_key)?,
+        };
+        let file = read_weights(path)?;
+        let matched = match_weights(&expected_params(&model), &file, &options)?;
+        let model = load_matched(model, &matched)?;
+        let source = WeightsSource {
+            path: path.display().to_string(),
+            sha256: file.sha256,
+            format: file.format.as_str().to_owned(),
+            renamed: matched.renamed.into_iter().map(|(a, b)| [a, b]).collect(),
+            notes: matched.notes,
+            extras: file.extras,
+        };
+        Ok((model, source))
+    }
+}
+
+impl ModelSource {
+    /// The paths given, checkpoints or weights files.
+    pub fn paths(&self) -> &[PathBuf] {
+        if self.weights.weights.is_empty() {
+            &self.checkpoint
+        } else {
+            &self.weights.weights
+        }
+    }
+
+    /// The one model of a command that measures one.
+    ///
+    /// # Errors
+    /// Several given, or none.
+    pub fn path(&self) -> Result<&Path> {
+        let flag = self.flag();
+        match self.paths() {
+            [one] => Ok(one),
+            [] => bail!("--checkpoint or --weights is required"),
+            more => bail!(
+                "{flag}: this command measures one model, got {}",
+                more.len()
+            ),
+        }
+    }
+
+    fn flag(&self) -> &'static str {
+        if self.weights.weights.is_empty() {
+            "--checkpoint"
+        } else {
+            "--weights"
+        }
+    }
+
+    /// Where a report named `name` goes by default: inside the (first) checkpoint directory,
+    /// or next to the (first) weights file with its stem in front.
+    ///
+    /// # Errors
+    /// No path given.
+    pub fn default_out(&self, name: &str) -> Result<PathBuf> {
+        let path = self
+            .paths()
+            .first()
+            .context("--checkpoint or --weights is required")?;
+        if self.weights.weights.is_empty() {
+            return Ok(path.join(name));
+        }
+        let stem = path
+            .file_stem()
+            .map_or_else(|| "weights".into(), |s| s.to_string_lossy());
+        Ok(path.with_file_name(format!("{stem}-{name}")))
+    }
+
+    /// The weights files read so far, for the reports' `meta.weights`.
+    pub fn provenance(&self) -> Vec<WeightsSource> {
+        self.read.borrow().clone()
+    }
+
+    /// The model with the test split it is measured on.
+    ///
+    /// # Errors
+    /// As [`Self::load`], or data that is missing or does not fit the model.
+    pub fn subject(&self, device: &Device) -> Result<Subject> {
+        self.subject_at(self.path()?, device)
+    }
+
+    /// The first model with its test split, and the models after it (a trajectory).
+    ///
+    /// # Errors
+    /// As [`Self::subject`].
+    pub fn trajectory(&self, device: &Device) -> Result<(Subject, Vec<Model>)> {
+        let (first, later) = self
+            .paths()
+            .split_first()
+            .context("--checkpoint or --weights is required")?;
+        let subject = self.subject_at(first, device)?;
+        let shape = shape_of(&subject);
+        let later = later
+            .iter()
+            .map(|p| self.model_at(p, shape, device))
+            .collect::<Result<_>>()?;
+        Ok((subject, later))
+    }
+
+    /// Each model with its test split, loaded when the iterator reaches it (one in memory at
+    /// a time).
+    pub fn subjects<'a>(
+        &'a self,
+        device: &'a Device,
+    ) -> impl ExactSizeIterator<Item = Result<Subject>> + 'a {
+        self.paths().iter().map(move |p| self.subject_at(p, device))
+    }
+
+    /// Another model of the same source and shape as `subject` (surface `--to`): a checkpoint
+    /// with --checkpoint, a weights file of the same architecture with --weights.
+    ///
+    /// # Errors
+    /// As [`load`] or [`WeightsArgs::load`].
+    pub fn model_at(&self, path: &Path, shape: ModelShape, device: &Device) -> Result<Model> {
+        if self.weights.weights.is_empty() {
+            return Ok(load(path, device)?.model);
+        }
+        let (model, source) = self
+            .weights
+            .read
+            .load(path, shape, device)
+            .with_context(|| format!("loading weights {}", path.display()))?;
+        self.read.borrow_mut().push(source);
+        Ok(model)
+    }
+
+    /// How surfaces identify their origin: the checkpoint directory and its weights file's
+    /// SHA-256, or the weights file and its own.
+    ///
+    /// # Errors
+    /// A path that is no checkpoint, an unreadable file.
+    pub fn identity(&self) -> Result<(PathBuf, String)> {
+        let path = self.path()?;
+        if self.weights.weights.is_empty() {
+            return weights_identity(path);
+        }
+        Ok((path.to_owned(), file_sha256(path)?))
+    }
+
+    fn subject_at(&self, path: &Path, device: &Device) -> Result<Subject> {
+        if self.weights.weights.is_empty() {
+            return subject(path, device);
+        }
+        let defaults = DataSettings::default();
+        let data = DataSettings {
+            dataset: self.dataset.unwrap_or(defaults.dataset),
+            data_dir: self.data_dir.clone(),
+            ..defaults
+        };
+        let splits = load_splits(&data).context("loading the data")?;
+        let model = self.model_at(path, model_shape(&splits), device)?;
+        Ok(Subject {
+            model,
+            test: splits.test,
+            checkpoint: path.display().to_string(),
+            epoch: 0,
+            trained_with: None,
+        })
+    }
 }
 
 /// A loaded model with what its files say about it.
@@ -32,54 +272,11 @@ pub struct Loaded {
     pub path: PathBuf,
 }
 
-impl ModelSource {
-    /// The one model of a command that measures one.
-    ///
-    /// # Errors
-    /// Several given, or missing or malformed files, naming them.
-    pub fn path(&self) -> Result<&Path> {
-        match self.checkpoint.as_slice() {
-            [one] => Ok(one),
-            [] => bail!("--checkpoint is required"),
-            _ => bail!(
-                "--checkpoint: this command measures one model, got {}",
-                self.checkpoint.len()
-            ),
-        }
-    }
-
-    /// The model with the test split it is measured on.
-    ///
-    /// # Errors
-    /// As [`Self::load`], or data that is missing or does not fit the model.
-    pub fn subject(&self, device: &Device) -> Result<Subject> {
-        subject(self.path()?, device)
-    }
-
-    /// The first model with its test split, and the models after it (a trajectory).
-    ///
-    /// # Errors
-    /// As [`Self::subject`].
-    pub fn trajectory(&self, device: &Device) -> Result<(Subject, Vec<Model>)> {
-        let (first, later) = self
-            .checkpoint
-            .split_first()
-            .context("--checkpoint is required")?;
-        let subject = subject(first, device)?;
-        let later = later
-            .iter()
-            .map(|p| load(p, device).map(|l| l.model))
-            .collect::<Result<_>>()?;
-        Ok((subject, later))
-    }
-
-    /// Each model with its test split, loaded when the iterator reaches it (one in memory at
-    /// a time).
-    pub fn subjects<'a>(
-        &'a self,
-        device: &'a Device,
-    ) -> impl ExactSizeIterator<Item = Result<Subject>> + 'a {
-        self.checkpoint.iter().map(move |p| subject(p, device))
+/// The input and output sizes of `subject`'s data.
+pub fn shape_of(subject: &Subject) -> ModelShape {
+    ModelShape {
+        input: subject.test.shape,
+        classes: subject.test.num_classes,
     }
 }
 

@@ -128,8 +128,7 @@ impl ModelObjective {
             })?),
         };
         let dtype = dtype_of(precision);
-        let theta = flatten(model).cast(dtype);
-        let template = load_flat(model.clone(), theta)?;
+        let template = model.in_dtype(dtype)?;
         let indices: Vec<usize> = (0..data.len()).collect();
         let batches: Vec<Batch> = indices
             .chunks(batch_size.max(1))

@@ -107,6 +107,7 @@ impl<T: Payload> Measured<T> {
                 .map_or(0, |d| d.as_secs()),
             duration_s,
             cost: self.cost,
+            weights: Vec::new(),
         };
         Report::of(meta, self.report)
     }

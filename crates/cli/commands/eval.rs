@@ -1,22 +1,23 @@
-//! `advland eval`: clean and PGD-robust loss/accuracy of a checkpoint or weights file.
+//! `advland eval`: clean and robust loss/accuracy (PGD, APGD, autoattack-lite) of a checkpoint
+//! or weights file.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_schema::{
-    DataSettings, EvalReport, EvalResult, ModelSpec, Norm, PgdSettings, Report, ThreatSpec,
+    AttackSpec, DataSettings, EvalReport, EvalResult, Norm, PgdSettings, Report, ThreatSpec,
     write_json,
 };
-use advland_train::checkpoint::load_weights;
 use advland_train::data::{check_fits, describe, load_splits};
 use advland_train::trainer::model_shape;
-use advland_train::{Attack, Model, evaluate};
+use advland_train::{Attack, evaluate, evaluate_attacks};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{DataArgs, ModelArgs, at_least_one, parse_eps, parse_threat};
+use crate::args::{DataArgs, at_least_one, parse_eps, parse_threat};
 use crate::meta::meta;
+use crate::model_source::WeightsArgs;
 use crate::progress::Bars;
 
 /// `advland eval`.
@@ -24,14 +25,11 @@ use crate::progress::Bars;
 pub struct EvalArgs {
     /// Checkpoint directory (or its checkpoint.json / model.safetensors), or a training run
     /// directory for its last checkpoint.
-    #[arg(long, conflicts_with = "weights")]
+    #[arg(long)]
     pub checkpoint: Option<PathBuf>,
-    /// A PyTorch-layout safetensors file; the architecture comes from --model/--hidden.
-    #[arg(long, requires = "model")]
-    pub weights: Option<PathBuf>,
-    /// Architecture of --weights.
+    /// Another program's weights instead.
     #[command(flatten)]
-    pub model: ModelArgs,
+    pub weights: WeightsArgs,
     /// Data (default: the checkpoint's data set, all test examples).
     #[command(flatten)]
     pub data: DataArgs,
@@ -41,9 +39,12 @@ pub struct EvalArgs {
     /// Attack radius, e.g. 0.1 or 8/255.
     #[arg(long, value_parser = parse_eps, requires = "norm")]
     pub eps: Option<f64>,
-    /// More attacks as `NORM:EPS[:STEPS]`; repeatable.
-    #[arg(long = "attack", value_parser = parse_threat)]
-    pub attacks: Vec<ThreatSpec>,
+    /// More attacks as `[KIND:]NORM:EPS[:STEPS]`, KIND one of `pgd` (the default), `apgd-ce`,
+    /// `apgd-dlr`, `apgd-t` (targeted DLR over the top 9 classes), `autoattack-lite` (APGD-CE
+    /// then APGD-T on what survives); APGD runs 100 iterations unless STEPS says otherwise.
+    /// Repeatable; with several, the report adds the per-example worst case.
+    #[arg(long = "attack", value_parser = parse_attack)]
+    pub attacks: Vec<AttackArg>,
     /// PGD steps (for attacks that do not set their own).
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
@@ -76,37 +77,58 @@ fn data_settings(base: DataSettings, args: &DataArgs) -> DataSettings {
     }
 }
 
-/// The attacks asked for: `--norm/--eps` first, then each `--attack`.
-fn attacks(args: &EvalArgs) -> Result<Vec<Attack>> {
-    let mut specs: Vec<ThreatSpec> = Vec::new();
+/// One `--attack`: PGD keeps its shorthand so that --steps, --step-size, --restarts and
+/// --no-random-start reach it; the APGD family carries its own settings.
+#[derive(Clone, Debug)]
+pub enum AttackArg {
+    /// `[pgd:]NORM:EPS[:STEPS]`.
+    Pgd(ThreatSpec),
+    /// `apgd-ce`, `apgd-dlr`, `apgd-t`, `autoattack-lite`.
+    Other(AttackSpec),
+}
+
+fn parse_attack(text: &str) -> Result<AttackArg, String> {
+    match AttackSpec::parse(text)? {
+        AttackSpec::Pgd(_) => {
+            let t = text.trim();
+            parse_threat(t.strip_prefix("pgd:").unwrap_or(t)).map(AttackArg::Pgd)
+        }
+        other => Ok(AttackArg::Other(other)),
+    }
+}
+
+/// The attacks asked for: `--norm/--eps` first, then each `--attack` in order.
+fn attacks(args: &EvalArgs) -> Result<Vec<AttackSpec>> {
+    let pgd = |t: &ThreatSpec| {
+        // --step-size applies to every attack that does not carry its own.
+        let mut p = ThreatSpec {
+            step_size: t.step_size.or(args.step_size),
+            ..t.clone()
+        }
+        .resolve(args.steps);
+        p.restarts = args.restarts;
+        p.random_start = !args.no_random_start;
+        AttackSpec::Pgd(p)
+    };
+    let mut list = Vec::new();
     if let (Some(norm), Some(eps)) = (args.norm, args.eps) {
-        specs.push(ThreatSpec {
+        list.push(pgd(&ThreatSpec {
             norm,
             eps,
             steps: None,
-            step_size: args.step_size,
+            step_size: None,
             random_start: None,
             restarts: None,
-        });
+        }));
     }
-    // --step-size applies to every attack that does not carry its own.
-    specs.extend(args.attacks.iter().map(|t| ThreatSpec {
-        step_size: t.step_size.or(args.step_size),
-        ..t.clone()
+    list.extend(args.attacks.iter().map(|a| match a {
+        AttackArg::Pgd(t) => pgd(t),
+        AttackArg::Other(spec) => spec.clone(),
     }));
-    let list: Vec<PgdSettings> = specs
-        .iter()
-        .map(|t| {
-            let mut p = t.resolve(args.steps);
-            p.restarts = args.restarts;
-            p.random_start = !args.no_random_start;
-            p
-        })
-        .collect();
-    for (i, p) in list.iter().enumerate() {
-        p.check(&format!("attack[{i}]"))?;
+    for (i, a) in list.iter().enumerate() {
+        a.check(&format!("attack[{i}]"))?;
     }
-    Ok(list.into_iter().map(Attack::new).collect())
+    Ok(list)
 }
 
 /// Runs `advland eval`.
@@ -116,45 +138,77 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
         advland_schema::check_output(out)?;
     }
     let attacks = attacks(args)?;
-    let (model, shape, epoch, data, model_path) = match (&args.checkpoint, &args.weights) {
-        (Some(c), _) => {
-            let crate::model_source::Loaded { model, info, path } =
-                crate::model_source::load(c, device)?;
-            (model, info.shape, info.epoch, info.settings.data, path)
-        }
-        (None, Some(w)) => {
-            let spec = args.model.apply(ModelSpec::default());
-            let data = data_settings(DataSettings::default(), &args.data);
-            let splits = load_splits(&data)?;
-            let shape = model_shape(&splits);
-            let model = Model::build(&spec, shape, device)?;
-            let model = load_weights(model, w)
-                .with_context(|| format!("loading weights {}", w.display()))?;
-            (model, shape, 0, data, w.clone())
-        }
-        (None, None) => bail!("give --checkpoint DIR or --weights FILE.safetensors"),
-    };
+    let mut weights = Vec::new();
+    let (model, shape, epoch, data, model_path) =
+        match (&args.checkpoint, args.weights.weights.as_slice()) {
+            (Some(c), _) => {
+                let crate::model_source::Loaded { model, info, path } =
+                    crate::model_source::load(c, device)?;
+                (model, info.shape, info.epoch, info.settings.data, path)
+            }
+            (None, [w]) => {
+                let data = data_settings(DataSettings::default(), &args.data);
+                let splits = load_splits(&data).context("loading the data")?;
+                let shape = model_shape(&splits);
+                let (model, source) = args
+                    .weights
+                    .read
+                    .load(w, shape, device)
+                    .with_context(|| format!("loading weights {}", w.display()))?;
+                weights.push(source);
+                (model, shape, 0, data, w.clone())
+            }
+            (None, []) => bail!("give --checkpoint DIR or --weights FILE"),
+            (None, more) => bail!("--weights: eval measures one model, got {}", more.len()),
+        };
     let data = data_settings(data, &args.data);
     let splits = load_splits(&data).context("loading the data")?;
     let test = &splits.test;
     check_fits(test, shape, &model_path.display().to_string())?;
     let mut bars = Bars::new("eval", quiet);
-    let (result, cost) = evaluate(
-        &model,
-        test,
-        &attacks,
-        args.batch_size,
-        args.seed,
-        device,
-        &mut bars,
-    )?;
+    // PGD alone keeps the report it always had; any APGD attack adds each attack's per-example
+    // flags and the worst case.
+    let pgd_only: Option<Vec<Attack>> = attacks
+        .iter()
+        .map(|a| match a {
+            AttackSpec::Pgd(p) => Some(Attack::new(p.clone())),
+            _ => None,
+        })
+        .collect();
+    let (result, cost) = match &pgd_only {
+        Some(pgd) => evaluate(
+            &model,
+            test,
+            pgd,
+            args.batch_size,
+            args.seed,
+            device,
+            &mut bars,
+        )?,
+        None => evaluate_attacks(
+            &model,
+            test,
+            &attacks,
+            args.batch_size,
+            args.seed,
+            device,
+            &mut bars,
+        )?,
+    };
     bars.finish();
-    let settings: Vec<&PgdSettings> = attacks.iter().map(Attack::settings).collect();
-    let config =
-        serde_json::json!({ "data": data, "attacks": settings, "batch_size": args.batch_size });
+    let config = match &pgd_only {
+        Some(pgd) => {
+            let settings: Vec<&PgdSettings> = pgd.iter().map(Attack::settings).collect();
+            serde_json::json!({ "data": data, "attacks": settings, "batch_size": args.batch_size })
+        }
+        None => {
+            serde_json::json!({ "data": data, "attacks": attacks, "batch_size": args.batch_size })
+        }
+    };
     let mut meta = meta(device_name, args.seed, &config, describe(test, test.len()));
     meta.duration_s = start.elapsed().as_secs_f64();
     meta.cost = cost;
+    meta.weights = weights;
     let report = Report::of(
         meta,
         EvalReport {
@@ -183,10 +237,29 @@ pub fn print_table(result: &EvalResult, out: Option<&Path>) {
         "| clean | {:.4} | {:.4} |",
         result.clean.loss, result.clean.accuracy
     );
-    for r in &result.robust {
+    if result.attacks.is_empty() {
+        for r in &result.robust {
+            println!(
+                "| {} eps={} PGD-{} | {:.4} | {:.4} |",
+                r.attack.norm, r.attack.eps, r.attack.steps, r.metrics.loss, r.metrics.accuracy
+            );
+        }
+    }
+    for r in &result.attacks {
         println!(
-            "| {} eps={} PGD-{} | {:.4} | {:.4} |",
-            r.attack.norm, r.attack.eps, r.attack.steps, r.metrics.loss, r.metrics.accuracy
+            "| {} {} eps={} ({} steps) | {:.4} | {:.4} |",
+            r.attack.kind(),
+            r.attack.norm(),
+            r.attack.eps(),
+            r.attack.steps(),
+            r.metrics.loss,
+            r.metrics.accuracy
+        );
+    }
+    if let Some(w) = &result.worst_case {
+        println!(
+            "| worst case | {:.4} | {:.4} |",
+            w.metrics.loss, w.metrics.accuracy
         );
     }
     if let Some(out) = out {

@@ -146,22 +146,24 @@ impl FlatnessArgs {
 /// Runs `advland flatness`.
 pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
     let start = Instant::now();
-    let checkpoint = args.source.path()?;
     // The default name depends on the resolved norm; its directory is what can fail.
-    advland_schema::check_output(
-        args.out
-            .as_deref()
-            .unwrap_or(&checkpoint.join("flatness.json")),
-    )?;
+    let probe = match &args.out {
+        Some(out) => out.clone(),
+        None => args.source.default_out("flatness.json")?,
+    };
+    advland_schema::check_output(&probe)?;
     let subject = args.source.subject(device)?;
     let config = args.config(subject.trained_with.as_ref())?;
     let measured = flatness::measure(&subject, &config, device, &mut advland_train::Silent)
         .map_err(flag_error)?;
-    let report = report(measured, &config, config.seed, device_name, start);
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| checkpoint.join(format!("flatness-{}.json", report.data.attack.norm)));
+    let mut report = report(measured, &config, config.seed, device_name, start);
+    report.meta.weights = args.source.provenance();
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => args
+            .source
+            .default_out(&format!("flatness-{}.json", report.data.attack.norm))?,
+    };
     write_json(&out, &report)?;
     print_summary(&report.data, &out);
     Ok(())

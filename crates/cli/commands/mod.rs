@@ -7,6 +7,7 @@ pub mod experiment;
 pub mod export;
 pub mod export_grid;
 pub mod flatness;
+pub mod import;
 pub mod linear;
 pub mod merge;
 pub mod relate;

@@ -84,7 +84,8 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str, quiet: bool) -
     let mut bars = Bars::new("relate", quiet);
     let measured = relate(args.source.subjects(device), &config, device, &mut bars);
     bars.finish();
-    let report = report(measured?, &config, config.seed, device_name, start);
+    let mut report = report(measured?, &config, config.seed, device_name, start);
+    report.meta.weights = args.source.provenance();
     write_json(&args.out, &report)?;
     print_relation(&report.data);
     println!("report: {}", args.out.display());

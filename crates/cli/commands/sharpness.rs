@@ -184,7 +184,7 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
     let start = Instant::now();
     let out = match &args.out {
         Some(out) => out.clone(),
-        None => default_out(args),
+        None => default_out(args)?,
     };
     advland_schema::check_output(&out)?;
     let (subject, later) = args.source.trajectory(device)?;
@@ -210,22 +210,22 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
         &mut advland_train::Silent,
     );
     spinner.finish_and_clear();
-    let report = report(
+    let mut report = report(
         measured.map_err(flag_error)?,
         &config,
         config.seed,
         device_name,
         start,
     );
+    report.meta.weights = args.source.provenance();
     write_json(&out, &report)?;
     print_summary(&report.data, &out);
     Ok(())
 }
 
-/// Where a report goes without `--out`: next to the (first) checkpoint.
-fn default_out(args: &SharpnessArgs) -> PathBuf {
-    let checkpoint = args.source.checkpoint.first().map_or(Path::new(""), |p| p);
-    checkpoint.join(format!(
+/// Where a report goes without `--out`: with the (first) checkpoint or weights file.
+fn default_out(args: &SharpnessArgs) -> Result<PathBuf> {
+    args.source.default_out(&format!(
         "sharpness-{}-{}.json",
         args.estimator.as_str(),
         args.objective.as_str()

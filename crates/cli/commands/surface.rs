@@ -39,7 +39,8 @@ pub struct SurfaceArgs {
     /// Hessian eigenvectors of the clean loss at θ₀ (`hessian`).
     #[arg(long, value_enum, default_value = "random")]
     pub directions: DirectionKind,
-    /// The other checkpoint(s) of interpolation/plane directions.
+    /// The other checkpoint(s) of interpolation/plane directions (weights files of the same
+    /// architecture with --weights).
     #[arg(long)]
     pub to: Vec<PathBuf>,
     /// Reuse directions saved by --save-directions (same model architecture), so surfaces of
@@ -216,7 +217,7 @@ fn compute(
     if let Some(path) = &args.save_directions {
         directions.save(&ParamLayout::of(&subject.model), path)?;
     }
-    let (origin_dir, weights_hash) = model_source::weights_identity(args.source.path()?)?;
+    let (origin_dir, weights_hash) = args.source.identity()?;
     // Surfaces name the checkpoint directory itself (a run directory resolves to its last
     // checkpoint), so shards given different spellings still merge.
     subject.checkpoint = origin_dir.display().to_string();
@@ -258,7 +259,8 @@ fn compute(
     let mut recorded = serde_json::to_value(&config)?;
     recorded["resumed_points"] = resumed.into();
     recorded["fingerprint"] = fingerprint.into();
-    let report = report(measured, &recorded, config.seed, device_name, start);
+    let mut report = report(measured, &recorded, config.seed, device_name, start);
+    report.meta.weights = args.source.provenance();
     write_json(out, &report)?;
     fs_err::remove_file(&partial)?;
     Ok(report)
@@ -310,10 +312,15 @@ fn directions(
         }
         return Ok(d);
     }
+    let shape = model_source::shape_of(subject);
     let to = args
         .to
         .iter()
-        .map(|p| model_source::load(p, device).map(|l| (p.display().to_string(), l.model)))
+        .map(|p| {
+            args.source
+                .model_at(p, shape, device)
+                .map(|m| (p.display().to_string(), m))
+        })
         .collect::<Result<Vec<_>>>()?;
     make_directions(subject, &to, config, device).map_err(flag_error)
 }

@@ -469,6 +469,10 @@ fn settings_given(args: &TrainArgs) -> bool {
         hidden,
         blocks,
         width,
+        depth,
+        widen,
+        base_width,
+        normalize,
     } = model;
     [
         config.is_some(),
@@ -481,6 +485,10 @@ fn settings_given(args: &TrainArgs) -> bool {
         hidden.is_some(),
         blocks.is_some(),
         width.is_some(),
+        depth.is_some(),
+        widen.is_some(),
+        base_width.is_some(),
+        normalize.is_some(),
         epochs.is_some(),
         batch_size.is_some(),
         lr.is_some(),

@@ -35,6 +35,33 @@ pub struct Meta {
     pub duration_s: f64,
     /// Forward/backward work done.
     pub cost: Cost,
+    /// The weights files the models came from, where they were not advland checkpoints
+    /// (`--weights`, `advland import`), in the order they were read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<WeightsSource>,
+}
+
+/// Provenance of weights read from another program's file: which file, what was done to its
+/// names, and the entries beside the tensors (a training script's `epoch`, `test_robust_acc`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsSource {
+    /// The file as given.
+    pub path: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// `safetensors`, `pytorch-zip`, `pytorch-legacy`, ….
+    pub format: String,
+    /// The file's names that were renamed on the way to the model's, as `[file, model]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renamed: Vec<[String; 2]>,
+    /// What reading and matching did besides copying tensors (prefixes stripped, dtypes
+    /// converted, counters dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The file's non-tensor entries, by dotted name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub extras: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Which examples a result was computed on.
@@ -302,6 +329,7 @@ mod tests {
                 started_unix_s: 0,
                 duration_s: 0.0,
                 cost: Cost::default(),
+                weights: Vec::new(),
             };
             let mut r = Report::new(kind, meta, 1.5f64);
             r.schema_version = version;

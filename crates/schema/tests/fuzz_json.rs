@@ -66,6 +66,7 @@ fn shard() -> ShardReport {
             forward: 24,
             backward: 0,
         },
+        weights: Vec::new(),
     };
     let data = SurfaceReport {
         checkpoint: "runs/x/checkpoints/epoch-0003".into(),

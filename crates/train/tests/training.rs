@@ -65,6 +65,7 @@ fn meta(s: &TrainSettings) -> advland_schema::Meta {
         started_unix_s: 0,
         duration_s: 0.0,
         cost: Default::default(),
+        weights: Vec::new(),
     }
 }
 

@@ -9,7 +9,6 @@ use advland_schema::flatness::{
 };
 use advland_schema::{Axis, Cost, PgdSettings, Precision};
 use advland_train::attack::{Attack, standard_normal};
-use advland_train::params::{flatten, load_flat};
 use advland_train::{Batch, Model, Observer, pgd_attack};
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
@@ -47,8 +46,7 @@ pub fn measure(
         Precision::F64 => DType::F64,
         Precision::F32 => DType::F32,
     };
-    let theta = flatten(&subject.model).cast(dtype);
-    let model = load_flat(subject.model.clone(), theta)?;
+    let model = subject.model.in_dtype(dtype)?;
     let indices: Vec<usize> = (0..test.len()).collect();
     let (pixels, labels) = test.gather(&indices);
     let [c, h, w] = test.shape;

@@ -4,7 +4,6 @@
 use advland_train::Model;
 use advland_train::loss::cross_entropy;
 use advland_train::model::ActivationPattern;
-use advland_train::params::{flatten, load_flat};
 use burn::module::Module;
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 
@@ -138,8 +137,7 @@ fn check_fd_step(fd_step: f64) -> Result<()> {
 
 /// The model as a detached copy in `dtype` (the caller's is left alone).
 pub(super) fn model_in(model: &Model, dtype: DType) -> Result<Model> {
-    let theta = flatten(model).cast(dtype);
-    Ok(load_flat(model.clone(), theta)?.no_grad())
+    Ok(model.in_dtype(dtype)?.no_grad())
 }
 
 pub(super) fn to_host(data: TensorData) -> Vec<f64> {

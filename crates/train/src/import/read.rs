@@ -147,6 +147,19 @@ pub enum WeightFormat {
     Pickle,
 }
 
+impl WeightFormat {
+    /// The format's name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Safetensors => "safetensors",
+            Self::PytorchZip => "pytorch-zip",
+            Self::PytorchLegacy => "pytorch-legacy",
+            Self::PytorchTar => "pytorch-tar",
+            Self::Pickle => "pickle",
+        }
+    }
+}
+
 /// Everything read from a weights file.
 #[derive(Clone, Debug)]
 pub struct WeightFile {

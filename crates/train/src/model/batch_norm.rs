@@ -117,6 +117,17 @@ pub(crate) fn fresh_statistics(bn: BatchNorm) -> BatchNorm {
     }
 }
 
+/// `bn` with running statistics of its own, cast to `dtype`.
+pub(crate) fn statistics_as(bn: BatchNorm, dtype: burn::tensor::DType) -> BatchNorm {
+    let mean = bn.running_mean.value_sync().cast(dtype);
+    let var = bn.running_var.value_sync().cast(dtype);
+    BatchNorm {
+        running_mean: RunningState::new(mean),
+        running_var: RunningState::new(var),
+        ..bn
+    }
+}
+
 /// `bn` in `mode`.
 pub(crate) fn with_mode(bn: BatchNorm, mode: BnMode) -> BatchNorm {
     BatchNorm {
@@ -302,7 +313,12 @@ impl InputNorm {
 
     pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let device = x.device();
-        (x - self.mean.clone().to_device(&device)) * self.inv_std.clone().to_device(&device)
+        // The constants follow the input's dtype: an f64 analysis runs the whole network in
+        // f64.
+        let dtype = x.dtype();
+        let mean = self.mean.clone().to_device(&device).cast(dtype);
+        let inv_std = self.inv_std.clone().to_device(&device).cast(dtype);
+        (x - mean) * inv_std
     }
 }
 

@@ -364,6 +364,20 @@ impl Model {
         }
     }
 
+    /// The model with θ and the batch norms' running statistics in `dtype` (an f64 analysis
+    /// of an f32 model: statistics left in f32 would meet f64 activations). The statistics are
+    /// copies: `self`'s, shared with its clones, keep their dtype.
+    ///
+    /// # Errors
+    /// As [`crate::params::load_flat`].
+    pub fn in_dtype(&self, dtype: burn::tensor::DType) -> Result<Model> {
+        let theta = crate::params::flatten(self).cast(dtype);
+        let model = self
+            .clone()
+            .map_batch_norms(&mut |bn| batch_norm::statistics_as(bn, dtype));
+        crate::params::load_flat(model, theta)
+    }
+
     /// A copy of the model (same θ, same mode) whose running statistics are re-estimated
     /// from scratch on `batches`, as PyTorch does with `momentum=None` after
     /// `reset_running_stats()`: train-mode forwards, each layer's statistics the plain average

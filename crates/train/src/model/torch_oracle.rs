@@ -539,3 +539,25 @@ fn pytorch_checkpoints_import_with_running_statistics() {
     assert_eq!(file.extras["test_robust_acc"], 0.5);
     assert_eq!(file.extras["epoch"], 3);
 }
+
+/// An f64 analysis casts θ, the running statistics and the input normalisation alike: the
+/// logits then match PyTorch's float64 evaluation far below f32 rounding, and the model it was
+/// made from keeps computing in f32 (its statistics are shared with its clones, so a cast in
+/// place would have changed it).
+#[test]
+fn f64_copy_matches_pytorch_in_float64_and_leaves_the_original_in_f32() {
+    use burn::tensor::DType;
+    let device = Device::flex();
+    for (stem, spec) in fixtures() {
+        let model = load(stem, &spec, &device);
+        let wide = model.in_dtype(DType::F64).unwrap();
+        let expected = Expected::read(stem);
+        let x = expected.images("input_u8", &device);
+        let logits = wide.forward(x.clone().cast(DType::F64));
+        assert_eq!(logits.dtype(), DType::F64);
+        assert_close(stem, &host(logits), expected.get("eval_logits"), 1e-9);
+        let narrow = model.forward(x);
+        assert_eq!(narrow.dtype(), DType::F32, "{stem}: the original stays f32");
+        assert_close(stem, &host(narrow), expected.get("eval_logits"), 1e-5);
+    }
+}

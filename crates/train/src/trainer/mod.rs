@@ -387,6 +387,7 @@ mod tests {
             started_unix_s: 0,
             duration_s: 0.0,
             cost: Cost::default(),
+            weights: Vec::new(),
         }
     }
 

@@ -1,0 +1,104 @@
+//! `advland import`: another program's weights file as an advland checkpoint directory, for
+//! users who want to keep one (every command also reads the file directly with --weights).
+
+use std::path::PathBuf;
+
+use advland_schema::{DataSettings, DatasetName, TrainSettings, write_json};
+use advland_train::checkpoint::{CheckpointInfo, save_checkpoint};
+use advland_train::data::load_splits;
+use advland_train::trainer::model_shape;
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use clap::Args;
+
+use crate::model_source::ReadAs;
+
+/// File beside the checkpoint's own files that records where its weights came from.
+pub const SOURCE_FILE: &str = "source.json";
+
+/// `advland import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The weights file: PyTorch `.pt`/`.pth` or safetensors, with PyTorch's names.
+    #[arg(id = "weights", value_name = "FILE")]
+    pub file: PathBuf,
+    /// How to read it (--model is required).
+    #[command(flatten)]
+    pub read: ReadAs,
+    /// The data set the model is for (its input shape and classes; default: the bundled
+    /// Fashion-MNIST subset). Recorded in the checkpoint, so analyses find their test split.
+    #[arg(long, visible_alias = "data", value_enum)]
+    pub dataset: Option<DatasetName>,
+    /// Directory with the data set's files.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The checkpoint directory to write; it must not exist (or be an earlier import, with
+    /// --overwrite).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing checkpoint directory at --out.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// Runs `advland import`.
+pub fn run(args: &ImportArgs, device: &Device) -> Result<()> {
+    if args.read.model.kind.is_none() {
+        bail!(
+            "--model: import needs the architecture of {}",
+            args.file.display()
+        );
+    }
+    if args.out.exists() {
+        let is_checkpoint = args.out.join("checkpoint.json").is_file();
+        if !args.overwrite || !is_checkpoint {
+            bail!(
+                "--out {}: already exists; {}",
+                args.out.display(),
+                if is_checkpoint {
+                    "give --overwrite to replace this checkpoint"
+                } else {
+                    "not a checkpoint directory, so it is never replaced"
+                }
+            );
+        }
+    }
+    advland_schema::check_output(&args.out.join(SOURCE_FILE))?;
+    let defaults = DataSettings::default();
+    let data = DataSettings {
+        dataset: args.dataset.unwrap_or(defaults.dataset),
+        data_dir: args.data_dir.clone(),
+        ..defaults
+    };
+    let splits = load_splits(&data).context("loading the data")?;
+    let shape = model_shape(&splits);
+    let (model, source) = args
+        .read
+        .load(&args.file, shape, device)
+        .with_context(|| format!("loading weights {}", args.file.display()))?;
+    let spec = args.read.spec();
+    let info = CheckpointInfo {
+        model: spec.clone(),
+        shape,
+        epoch: 0,
+        settings: TrainSettings {
+            data,
+            model: spec,
+            ..TrainSettings::default()
+        },
+        training: None,
+    };
+    save_checkpoint(&args.out, &model, &info, None)?;
+    write_json(&args.out.join(SOURCE_FILE), &source)?;
+    println!(
+        "{} ({} parameters read from {}, sha256 {})",
+        args.out.display(),
+        advland_train::params::theta_len(&model),
+        args.file.display(),
+        &source.sha256[..16.min(source.sha256.len())]
+    );
+    for note in &source.notes {
+        println!("note: {note}");
+    }
+    Ok(())
+}
