@@ -114,7 +114,7 @@ fn mismatched_weights_are_rejected_naming_the_tensor() {
         &out,
         &[
             "w.safetensors",
-            "fc1.bias has shape [10], expected [16]",
+            "tensor fc1.bias has shape [10] in the file, the model expects [16]",
             "missing tensor fc1.weight",
         ],
     );

@@ -1,0 +1,328 @@
+//! Researchers' own models: PyTorch `.pt` files of batch-norm networks, saved as
+//! robust_overfitting saves `model_best.pth` (`bench/make_model_fixtures.py`), read with
+//! `--weights` by every analysis command and by `advland import`, on CIFAR-10 as torchvision
+//! leaves it (`bench/make_cifar_fixtures.py`).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{advland, ok, user_error};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// `--weights` of the narrow PreAct-ResNet-18 with the CIFAR-10 fixture as its data.
+fn preact(file: &str) -> Vec<String> {
+    let f = fixtures();
+    [
+        "--weights",
+        &f.join("torch").join(file).display().to_string(),
+        "--model",
+        "preact-resnet18",
+        "--base-width",
+        "4",
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        &f.join("cifar").display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn run(d: &Path, args: &[&str], source: &[String]) -> String {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(source.iter().map(String::as_str));
+    ok(&advland(d, &all))
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The `.pt` file and its safetensors copy give the same model, and an imported checkpoint the
+/// same numbers again; the report keeps the file's provenance and the APGD attacks' worst case.
+#[test]
+fn eval_reads_pytorch_checkpoints_with_their_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let attacks = [
+        "eval",
+        "-q",
+        "--attack",
+        "linf:8/255:5",
+        "--attack",
+        "apgd-ce:linf:8/255:10",
+        "--attack",
+        "apgd-t:linf:8/255:10",
+    ];
+    let eval = |name: &str, source: &[String]| {
+        let mut args = attacks.to_vec();
+        args.extend(["--out", name]);
+        run(d, &args, source);
+        json(&d.join(name))
+    };
+    let pt = eval("pt.json", &preact("preact_w4.pt"));
+    let st = eval("st.json", &preact("preact_w4.safetensors"));
+    assert_eq!(pt["data"]["result"], st["data"]["result"]);
+    let weights = &pt["meta"]["weights"][0];
+    assert_eq!(weights["format"], "pytorch-zip");
+    assert_eq!(weights["extras"]["test_robust_acc"], 0.5);
+    assert_eq!(weights["extras"]["epoch"], 3);
+    let notes = weights["notes"].to_string();
+    assert!(notes.contains("module."), "{notes}");
+    assert!(notes.contains("num_batches_tracked"), "{notes}");
+    let result = &pt["data"]["result"];
+    assert_eq!(result["attacks"].as_array().unwrap().len(), 3);
+    let worst = result["worst_case"]["metrics"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    for a in result["attacks"].as_array().unwrap() {
+        assert!(worst <= a["metrics"]["accuracy"].as_f64().unwrap());
+    }
+
+    // `import` writes a checkpoint that every command reads like a trained one.
+    let f = fixtures();
+    let stdout = ok(&advland(
+        d,
+        &[
+            "import",
+            &f.join("torch/preact_w4.pt").display().to_string(),
+            "--model",
+            "preact-resnet18",
+            "--base-width",
+            "4",
+            "--dataset",
+            "cifar10",
+            "--data-dir",
+            &f.join("cifar").display().to_string(),
+            "--out",
+            "imported",
+        ],
+    ));
+    assert!(stdout.contains("imported"), "{stdout}");
+    assert_eq!(
+        json(&d.join("imported/source.json"))["sha256"],
+        weights["sha256"]
+    );
+    let mut args = attacks.to_vec();
+    args.extend(["--checkpoint", "imported", "--out", "ckpt.json"]);
+    ok(&advland(d, &args));
+    assert_eq!(
+        json(&d.join("ckpt.json"))["data"]["result"],
+        pt["data"]["result"]
+    );
+}
+
+/// Hessian top-k, flatness and a 1-D interpolation surface straight from the `.pt` file; the
+/// surface's end points are the two models' clean losses.
+#[test]
+fn analyses_run_from_a_pytorch_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let source = preact("preact_w4.pt");
+    run(
+        d,
+        &[
+            "sharpness",
+            "hessian",
+            "-q",
+            "--objective",
+            "adversarial",
+            "--norm",
+            "linf",
+            "--eps",
+            "8/255",
+            "--steps",
+            "3",
+            "--subset",
+            "3",
+            "--k",
+            "2",
+            "--out",
+            "h.json",
+        ],
+        &source,
+    );
+    let h = json(&d.join("h.json"));
+    assert_eq!(
+        h["data"]["estimate"]["eigenvalues"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(h["meta"]["weights"][0]["extras"]["test_robust_acc"], 0.5);
+
+    run(
+        d,
+        &[
+            "flatness", "-q", "--norm", "l2", "--eps", "0.5", "--steps", "3", "--subset", "2",
+            "--out", "f.json",
+        ],
+        &source,
+    );
+    assert_eq!(json(&d.join("f.json"))["data"]["examples"], 2);
+
+    // A second model of the same architecture: one epoch of advland's own training, exported
+    // with PyTorch's names.
+    let f = fixtures();
+    ok(&advland(
+        d,
+        &[
+            "train",
+            "-q",
+            "--model",
+            "preact-resnet18",
+            "--base-width",
+            "4",
+            "--dataset",
+            "cifar10",
+            "--data-dir",
+            &f.join("cifar").display().to_string(),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--out",
+            "run",
+        ],
+    ));
+    ok(&advland(
+        d,
+        &[
+            "export",
+            "--checkpoint",
+            "run",
+            "--out",
+            "other.safetensors",
+        ],
+    ));
+    run(
+        d,
+        &[
+            "surface",
+            "-q",
+            "--directions",
+            "interpolation",
+            "--to",
+            "other.safetensors",
+            "--x=0:1:2",
+            "--subset",
+            "3",
+            "--objective",
+            "clean",
+            "--out",
+            "s.json",
+        ],
+        &source,
+    );
+    let s = json(&d.join("s.json"));
+    let loss = s["data"]["values"][0]["loss"].as_array().unwrap().clone();
+    // x = 0 is the `.pt` model itself: eval's clean loss on the same three images.
+    run(
+        d,
+        &["eval", "-q", "--test-subset", "3", "--out", "origin.json"],
+        &source,
+    );
+    let clean = json(&d.join("origin.json"))["data"]["result"]["clean"]["loss"]
+        .as_f64()
+        .unwrap();
+    let at = loss[0].as_f64().unwrap();
+    assert!(
+        (at - clean).abs() < 1e-5 * clean.max(1.0),
+        "{at} vs {clean}"
+    );
+    // x = 1 has the other model's θ but the origin's running statistics (a direction moves θ
+    // only), so it is not that model's own loss.
+    run(
+        d,
+        &[
+            "eval",
+            "-q",
+            "--test-subset",
+            "3",
+            "--checkpoint",
+            "run",
+            "--out",
+            "end.json",
+        ],
+        &[],
+    );
+    let other = json(&d.join("end.json"))["data"]["result"]["clean"]["loss"]
+        .as_f64()
+        .unwrap();
+    let end = loss[1].as_f64().unwrap();
+    assert!(
+        end.is_finite() && (end - other).abs() > 1e-6,
+        "{end} vs {other}"
+    );
+}
+
+/// Strict loading: a wrong architecture or a key map that renames the classifier away lists
+/// every problem with the closest name, and a bad rule names its flag; exit code 1.
+#[test]
+fn mismatched_weights_are_refused_with_every_problem_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut source = preact("preact_w4.pt");
+    source.extend(["--key-map".to_owned(), r"^linear\.=fc.".to_owned()]);
+    let mut args = vec!["eval", "-q"];
+    args.extend(source.iter().map(String::as_str));
+    user_error(
+        &advland(d, &args),
+        &[
+            "preact_w4.pt",
+            "missing tensor linear.weight",
+            "did you mean fc.weight",
+            "unexpected tensor fc.bias",
+        ],
+    );
+
+    let wrong = preact("wrn16_2_b4.pt");
+    let mut args = vec!["eval", "-q"];
+    args.extend(wrong.iter().map(String::as_str));
+    let err = user_error(
+        &advland(d, &args),
+        &["wrn16_2_b4.pt", "missing tensor", "unexpected tensor"],
+    );
+    assert!(err.contains("block1.layer.0"), "{err}");
+
+    let mut bad = preact("preact_w4.pt");
+    bad.extend(["--key-map".to_owned(), "no-equals-sign".to_owned()]);
+    let mut args = vec!["eval", "-q"];
+    args.extend(bad.iter().map(String::as_str));
+    user_error(&advland(d, &args), &["--key-map", "REGEX=REPLACEMENT"]);
+
+    // `import` never replaces what is not a checkpoint.
+    std::fs::create_dir(d.join("taken")).unwrap();
+    std::fs::write(d.join("taken/notes.txt"), "mine").unwrap();
+    let f = fixtures();
+    user_error(
+        &advland(
+            d,
+            &[
+                "import",
+                &f.join("torch/preact_w4.pt").display().to_string(),
+                "--model",
+                "preact-resnet18",
+                "--base-width",
+                "4",
+                "--dataset",
+                "cifar10",
+                "--data-dir",
+                &f.join("cifar").display().to_string(),
+                "--out",
+                "taken",
+                "--overwrite",
+            ],
+        ),
+        &["--out", "not a checkpoint directory"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("taken/notes.txt")).unwrap(),
+        "mine"
+    );
+}
