@@ -35,10 +35,6 @@ pub struct GlobalArgs {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once per process; boxing buys nothing"
-)]
 pub enum Command {
     /// Train a model (standard or PGD adversarial training) and save checkpoints + a JSON log.
     Train(crate::commands::train::TrainArgs),

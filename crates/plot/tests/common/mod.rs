@@ -28,6 +28,7 @@ pub fn meta(command: &str) -> Meta {
             forward: 1000,
             backward: 500,
         },
+        weights: Vec::new(),
     }
 }
 
