@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """advland against the PyTorch tools on this CPU: one table of seconds, ratios, peak RSS, GFLOP/s.
 
-    python3 bench/compare.py [--repeat N] [--threads 2] [--only pgd,hessian,surface,train,gemm]
+    python3 bench/compare.py [--repeat N] [--threads 2] [--only pgd,hessian,surface,train,gemm,resnet]
 
 Standard library only; the PyTorch side runs in bench/.venv (bench/setup_venv.sh makes it,
 `just bench` calls both). Every workload runs in its own process on both sides, on the same
@@ -191,6 +191,7 @@ def main():
     p.add_argument("--surface-sizes", default="21,51", help="grid points per axis of the 2-D surfaces")
     p.add_argument("--only", default="pgd,hessian,surface,train,gemm", help="comma-separated groups")
     p.add_argument("--json", type=Path, default=WORK / "results.json")
+    p.add_argument("--resnet-batch", type=int, default=128, help="images of the PreAct-ResNet-18 workloads")
     args = p.parse_args()
     only = set(args.only.split(","))
 
@@ -258,6 +259,37 @@ def main():
             # (f32: central) gradients; the report counts every gradient (forward + backward each).
             row(f"Hessian λ1 tol 1e-3, {n} images (advland {prec}, {method})", py, rs, 1.5, grads * n * 3 * FORWARD, note,
                 pytorch_flops=False)
+
+    if "resnet" in only:
+        # Full-width PreAct-ResNet-18 (robust_overfitting's), PyTorch's default init, batch-norm
+        # in eval mode, CIFAR-size random images: the model researchers bring, read by advland
+        # from the same .pt file PyTorch loads.
+        b = args.resnet_batch
+        rdir = WORK / "resnet"
+        pt = rdir / "preact18.pt"
+        if not pt.exists():
+            log("writing the PreAct-ResNet-18 weights and random CIFAR-size images (runs/bench/resnet)")
+            run_child([VENV_PY, ROOT / "bench/torch_workloads.py", "resnet-data", "--weights", pt, "--data-dir",
+                       rdir / "data", "--subset", str(b)], runner.env)
+        source = ["--weights", pt, "--model", "preact-resnet18", "--dataset", "cifar10", "--data-dir", rdir / "data"]
+        log(f"PreAct-ResNet-18: PGD-10 L∞ 8/255 on {b} images, batch {b}")
+        rep = out / "resnet-pgd.json"
+        rs = runner.advland(["eval", *source, "--test-subset", str(b), "--norm", "linf", "--eps", "8/255",
+                             "--steps", "10", "--batch-size", str(b), "--out", rep], rep)
+        py = runner.torch(["resnet-pgd", "--weights", pt, "--data-dir", rdir / "data", "--eps", str(8 / 255),
+                           "--steps", "10", "--batch-size", str(b)])
+        note = (f"robust acc advland {robust_acc(rs['report']['data']['result']):.3f}, "
+                f"torchattacks {py['report']['robust_accuracy']:.3f}")
+        row(f"PreAct-ResNet-18 PGD-10 L∞ 8/255, {b} CIFAR-size images", py, rs, 1.0, None, note)
+        log(f"PreAct-ResNet-18: one Hessian-vector product, clean loss, {b} images")
+        rep = out / "resnet-hvp.json"
+        # One power-iteration step: ∇f(θ₀) plus one central-difference HVP (two gradients) in f32.
+        rs = runner.advland(["sharpness", "hessian", *source, "--objective", "clean", "--k", "1", "--max-iter", "1",
+                             "--subset", str(b), "--batch-size", str(b), "--precision", "f32", "--out", rep], rep)
+        py = runner.torch(["resnet-hvp", "--weights", pt, "--data-dir", rdir / "data"])
+        _, hvps, grads = hessian_summary(rs["report"])
+        row(f"PreAct-ResNet-18 one HVP, {b} images (advland f32 finite difference, {grads} gradients; PyTorch double "
+            f"backward)", py, rs, 1.0, None, f"advland {hvps} HVPs", pytorch_flops=False)
 
     if "surface" in only:
         for points in [int(v) for v in args.surface_sizes.split(",")]:

@@ -10,6 +10,12 @@ WORKLOAD is one of
   surface      2-D clean loss surface, loss-landscape's random filter-normalised plane
   train-step   one SGD step (forward, cross-entropy, backward, update)
   gemm         square f32 matmul, GFLOP/s (the CPU's peak as PyTorch reaches it)
+  resnet-data  writes a full-width PreAct-ResNet-18 (PyTorch's default init, seeded) as a
+               robust_overfitting-style .pt and --subset random CIFAR-size images in CIFAR-10's
+               binary format under --data-dir, for the two workloads below and `advland --weights`
+  resnet-pgd   torchattacks.PGD (L-inf, eval-mode batch norm) on those images and weights
+  resnet-hvp   one Hessian-vector product of the clean loss on them, PyHessian's way (backward
+               with create_graph, then one double backward)
 
 It prints one JSON object to stdout: {"workload", "seconds", ...}. `seconds` runs from before the
 weights and data are read to after the result is on the host; the interpreter start and `import
@@ -263,6 +269,82 @@ def gemm(args):
     return {"seconds": best, "gflops": 2 * n**3 / best / 1e9, "n": n}
 
 
+# --- PreAct-ResNet-18 (robust_overfitting's definition, shared with the fixture script) ---------
+
+
+def _preact():
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from make_model_fixtures import PreActResNet18
+
+    return PreActResNet18()
+
+
+def _cifar_binary(data_dir):
+    """CIFAR-10's binary files: label byte + 3072 pixel bytes per record."""
+    x, y = [], []
+    raw = (Path(data_dir) / "test_batch.bin").read_bytes()
+    n = len(raw) // 3073
+    rec = np.frombuffer(raw, dtype=np.uint8).reshape(n, 3073)
+    y = torch.from_numpy(rec[:, 0].astype(np.int64))
+    x = torch.from_numpy(rec[:, 1:].reshape(n, 3, 32, 32).astype(np.float32) / 255.0)
+    return x, y
+
+
+def resnet_data(args):
+    """The weights and images of the ResNet workloads; `seconds` is 0 (not a workload)."""
+    torch.manual_seed(args.seed)
+    model = _preact()
+    out = Path(args.data_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {"module." + k: v for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, "epoch": 0}, args.weights)
+    rng = np.random.default_rng(args.seed)
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        labels = rng.integers(0, 10, size=(args.subset, 1), dtype=np.uint8)
+        pixels = rng.integers(0, 256, size=(args.subset, 3072), dtype=np.uint8)
+        (out / name).write_bytes(np.concatenate([labels, pixels], axis=1).tobytes())
+    params = sum(p.numel() for p in model.parameters())
+    return {"seconds": 0.0, "parameters": params}
+
+
+def _load_preact(path):
+    model = _preact()
+    state = torch.load(path, weights_only=True)["state_dict"]
+    model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()}, strict=True)
+    return model.eval()
+
+
+def resnet_pgd(args):
+    import torchattacks
+
+    t0 = time.perf_counter()
+    model = _load_preact(args.weights)
+    x, y = _cifar_binary(args.data_dir)
+    step = 2.5 * args.eps / args.steps
+    atk = torchattacks.PGD(model, eps=args.eps, alpha=step, steps=args.steps, random_start=True)
+    torch.manual_seed(args.seed)
+    clean_loss, clean_acc = accuracy_and_loss(model, x, y, args.batch_size)
+    adv = torch.cat([atk(x[i : i + args.batch_size], y[i : i + args.batch_size]) for i in range(0, len(y), args.batch_size)])
+    adv_loss, adv_acc = accuracy_and_loss(model, adv, y, args.batch_size)
+    return {"seconds": time.perf_counter() - t0, "clean_accuracy": clean_acc, "robust_accuracy": adv_acc,
+            "robust_loss": adv_loss}
+
+
+def resnet_hvp(args):
+    t0 = time.perf_counter()
+    model = _load_preact(args.weights)
+    x, y = _cifar_binary(args.data_dir)
+    torch.manual_seed(args.seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    loss = nn.CrossEntropyLoss()(model(x), y)
+    loss.backward(create_graph=True)
+    grads = [p.grad for p in params]
+    v = _normalization([torch.randn(p.size()) for p in params])
+    hv = torch.autograd.grad(grads, params, grad_outputs=v, only_inputs=True, retain_graph=True)
+    rayleigh = _group_product(hv, v).item()
+    return {"seconds": time.perf_counter() - t0, "rayleigh": rayleigh, "hvps": 1}
+
+
 def parse_grid(text):
     lo, hi, n = text.split(":")
     return float(lo), float(hi), int(n)
@@ -270,7 +352,9 @@ def parse_grid(text):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("workload", choices=["pgd-linf", "pgd-l2", "hessian", "surface", "train-step", "gemm"])
+    p.add_argument("workload", choices=["pgd-linf", "pgd-l2", "hessian", "surface", "train-step", "gemm",
+                                        "resnet-data", "resnet-pgd", "resnet-hvp"])
+    p.add_argument("--data-dir", type=Path, help="CIFAR-10 binary files of the resnet workloads")
     p.add_argument("--weights", type=Path, help="advland export output (PyTorch layout)")
     p.add_argument("--subset", type=int, default=1000, help="test examples, evenly spaced")
     p.add_argument("--batch-size", type=int, default=1000)
@@ -295,6 +379,9 @@ def main():
         "surface": surface,
         "train-step": train_step,
         "gemm": gemm,
+        "resnet-data": resnet_data,
+        "resnet-pgd": resnet_pgd,
+        "resnet-hvp": resnet_hvp,
     }[args.workload]
     out = run(args)
     out = {"workload": args.workload, "threads": torch.get_num_threads(), "torch": torch.__version__, **out}

@@ -261,6 +261,101 @@ fn analyses_run_from_a_pytorch_checkpoint() {
     );
 }
 
+/// The TRADES-layout WideResNet (WRN-16-2 at base width 4, CIFAR-10 normalisation inside the
+/// model): eval, Hessian top-1, a 1-D adversarial surface and flatness straight from its `.pt`.
+#[test]
+fn wide_resnet_checkpoint_gets_every_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = fixtures();
+    let source: Vec<String> = [
+        "--weights",
+        &f.join("torch/wrn16_2_b4.pt").display().to_string(),
+        "--model",
+        "wide-resnet",
+        "--depth",
+        "16",
+        "--widen",
+        "2",
+        "--base-width",
+        "4",
+        "--normalize",
+        "cifar10",
+        "--dataset",
+        "cifar10",
+        "--data-dir",
+        &f.join("cifar").display().to_string(),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    run(
+        d,
+        &[
+            "eval",
+            "-q",
+            "--attack",
+            "autoattack-lite:l2:0.5:5",
+            "--out",
+            "e.json",
+        ],
+        &source,
+    );
+    let e = json(&d.join("e.json"));
+    assert!(e["data"]["result"]["worst_case"]["metrics"]["accuracy"].is_number());
+    run(
+        d,
+        &[
+            "sharpness",
+            "hessian",
+            "-q",
+            "--objective",
+            "clean",
+            "--subset",
+            "3",
+            "--k",
+            "1",
+            "--out",
+            "h.json",
+        ],
+        &source,
+    );
+    let h = json(&d.join("h.json"));
+    assert!(h["data"]["estimate"]["eigenvalues"][0]["value"].is_number());
+    run(
+        d,
+        &[
+            "surface",
+            "-q",
+            "--objective",
+            "adversarial",
+            "--norm",
+            "linf",
+            "--eps",
+            "8/255",
+            "--steps",
+            "2",
+            "--x=-1:1:3",
+            "--subset",
+            "3",
+            "--out",
+            "s.json",
+        ],
+        &source,
+    );
+    let s = json(&d.join("s.json"));
+    assert_eq!(s["data"]["values"][0]["loss"].as_array().unwrap().len(), 3);
+    assert_eq!(s["meta"]["weights"][0]["format"], "pytorch-zip");
+    run(
+        d,
+        &[
+            "flatness", "-q", "--norm", "linf", "--eps", "8/255", "--steps", "2", "--subset", "2",
+            "--out", "f.json",
+        ],
+        &source,
+    );
+    assert_eq!(json(&d.join("f.json"))["data"]["examples"], 2);
+}
+
 /// Strict loading: a wrong architecture or a key map that renames the classifier away lists
 /// every problem with the closest name, and a bad rule names its flag; exit code 1.
 #[test]
