@@ -108,6 +108,9 @@ class Meta:
     started_unix_s: int
     duration_s: float
     cost: Cost
+    #: The weights files (``--weights``, ``advland import``) the models came from: path,
+    #: sha256, format, renamed, notes, extras (the file's ``epoch``, ``test_robust_acc``, …).
+    weights: List[Dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, d: Dict[str, Any]) -> Meta:
@@ -122,6 +125,7 @@ class Meta:
             started_unix_s=d["started_unix_s"],
             duration_s=d["duration_s"],
             cost=Cost(**d["cost"]),
+            weights=list(d.get("weights", [])),
         )
 
 

@@ -132,7 +132,7 @@ def run(
     ``sharpness``, ``flatness``, ``relate``, ``linear``, ``surface`` and ``merge`` (a
     temporary file, removed after loading, when ``out`` is not given); ``OUT/train.json``,
     ``OUT/demo.json`` or ``OUT/compare.json`` for ``train``, ``demo`` and ``compare``,
-    which need ``out``. Other commands (``export``, ``export-grid``, ``report``,
+    which need ``out``. Other commands (``export``, ``import``, ``export-grid``, ``report``,
     ``experiment``) return ``None``.
 
     Example:

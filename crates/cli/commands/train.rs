@@ -78,7 +78,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub weight_decay: Option<f64>,
     /// Nesterov momentum [sgd: false; entropy-sgd: true, both loops].
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub nesterov: Option<bool>,
     /// Stop once this many minibatch gradients of the training objective (adversarial under
     /// AT) have been computed, to compare update rules at equal gradient budget.
@@ -159,13 +159,13 @@ pub struct EntropySgdArgs {
     #[arg(long)]
     pub outer_momentum: Option<f64>,
     /// Nesterov form of the outer momentum only (after --nesterov) [true].
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub outer_nesterov: Option<bool>,
     /// Weight decay of the outer step only (after --weight-decay) [0].
     #[arg(long)]
     pub outer_weight_decay: Option<f64>,
     /// Spend one extra, unused gradient at θ per outer step, as the reference code does [false].
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub anchor_gradient: Option<bool>,
 }
 
@@ -692,5 +692,31 @@ mod tests {
             )
         );
         assert!(setting_differences(&stored, &stored).unwrap().is_empty());
+    }
+
+    /// A bare boolean flag means true (what the Python wrapper's `nesterov=True` sends); a
+    /// value still sets it either way.
+    #[test]
+    fn boolean_settings_take_a_bare_flag_or_a_value() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            let mut all = vec!["advland", "train"];
+            all.extend(args);
+            match crate::args::Cli::try_parse_from(all).unwrap().command {
+                crate::args::Command::Train(t) => t,
+                other => panic!("{other:?}"),
+            }
+        };
+        let t = parse(&[
+            "--nesterov",
+            "--anchor-gradient",
+            "--outer-nesterov",
+            "false",
+        ]);
+        assert_eq!(t.nesterov, Some(true));
+        assert_eq!(t.entropy.anchor_gradient, Some(true));
+        assert_eq!(t.entropy.outer_nesterov, Some(false));
+        assert_eq!(parse(&["--nesterov", "false"]).nesterov, Some(false));
+        assert_eq!(parse(&[]).nesterov, None);
     }
 }
