@@ -185,6 +185,25 @@ pub struct ModelArgs {
     pub normalize: Option<Normalize>,
 }
 
+/// `--bn`: batch norm's statistics at a perturbed θ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BnArg {
+    /// The model's own running statistics everywhere.
+    Eval,
+    /// Re-estimated at every θ on training examples.
+    Recompute,
+}
+
+impl BnArg {
+    /// The configurations' `bn_recompute`: `examples` under `recompute`, none under `eval`.
+    pub fn examples(self, examples: usize) -> Option<usize> {
+        match self {
+            BnArg::Eval => None,
+            BnArg::Recompute => Some(examples),
+        }
+    }
+}
+
 /// `--normalize`: a named set of constants or `MEAN,…/STD,…`.
 ///
 /// # Errors

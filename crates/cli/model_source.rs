@@ -258,6 +258,7 @@ impl ModelSource {
             checkpoint: path.display().to_string(),
             epoch: 0,
             trained_with: None,
+            train: Some(splits.train),
         })
     }
 }
@@ -302,12 +303,22 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
 pub fn subject(path: &Path, device: &Device) -> Result<Subject> {
     let Loaded { model, info, path } = load(path, device)?;
     let test = checkpoint_test_set(&info, &path).context("loading the data")?;
+    // The training split serves only batch norm's re-estimation (`--bn recompute`).
+    let train = match model.bn_mode() {
+        Some(_) => Some(
+            load_splits(&info.settings.data)
+                .context("loading the data")?
+                .train,
+        ),
+        None => None,
+    };
     Ok(Subject {
         model,
         test,
         checkpoint: path.display().to_string(),
         epoch: info.epoch,
         trained_with: info.settings.adversarial,
+        train,
     })
 }
 

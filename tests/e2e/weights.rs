@@ -345,6 +345,44 @@ fn wide_resnet_checkpoint_gets_every_analysis() {
     let s = json(&d.join("s.json"));
     assert_eq!(s["data"]["values"][0]["loss"].as_array().unwrap().len(), 3);
     assert_eq!(s["meta"]["weights"][0]["format"], "pytorch-zip");
+    // The same line with the running statistics re-estimated at every point on the 15 training
+    // images: recorded, and a different function of θ.
+    run(
+        d,
+        &[
+            "surface",
+            "-q",
+            "--objective",
+            "adversarial",
+            "--norm",
+            "linf",
+            "--eps",
+            "8/255",
+            "--steps",
+            "2",
+            "--x=-1:1:3",
+            "--subset",
+            "3",
+            "--bn",
+            "recompute",
+            "--bn-examples",
+            "15",
+            "--out",
+            "r.json",
+        ],
+        &source,
+    );
+    let r = json(&d.join("r.json"));
+    assert_eq!(r["data"]["bn_recompute"], 15);
+    assert!(s["data"].get("bn_recompute").is_none());
+    let own = s["data"]["values"][0]["loss"].as_array().unwrap();
+    let re = r["data"]["values"][0]["loss"].as_array().unwrap();
+    assert!(
+        own.iter()
+            .zip(re)
+            .any(|(a, b)| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() > 1e-6),
+        "{own:?} vs {re:?}"
+    );
     run(
         d,
         &[

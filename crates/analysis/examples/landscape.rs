@@ -28,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         checkpoint: checkpoint.display().to_string(),
         epoch: info.epoch,
         trained_with: info.settings.adversarial,
+        train: None,
     };
     let command = vec!["landscape example".to_owned()];
 

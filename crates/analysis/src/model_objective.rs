@@ -51,6 +51,9 @@ pub struct ModelObjective {
     cost: Cell<Cost>,
     evaluations: Cell<u64>,
     last_attack: RefCell<Option<(Vec<f64>, Vec<Tensor<4>>)>>,
+    /// Training images the batch norms' running statistics are re-estimated on at every θ
+    /// (see [`ModelObjective::recompute_bn_on`]); `None`: θ₀'s statistics everywhere.
+    bn_batches: Option<Vec<Tensor<4>>>,
 }
 
 impl std::fmt::Debug for ModelObjective {
@@ -162,6 +165,7 @@ impl ModelObjective {
             cost: Cell::new(Cost::default()),
             evaluations: Cell::new(0),
             last_attack: RefCell::new(None),
+            bn_batches: None,
         };
         if kind == ObjectiveKind::AdversarialFrozen {
             let model = objective.template.clone();
@@ -200,6 +204,53 @@ impl ModelObjective {
             }
         }
         pieces
+    }
+
+    /// The same objective with the batch norms' running statistics re-estimated from scratch
+    /// at every θ it evaluates, on `data` in batches of `batch_size` (the model's
+    /// [`Model::recompute_bn_statistics`]), so that a perturbed network is judged with
+    /// statistics of its own rather than θ₀'s: for loss values (surfaces). The statistics
+    /// depend on θ and are not differentiated, so a gradient holding them fixed is not the
+    /// gradient of this loss (batch norm makes the loss nearly invariant to the scale of the
+    /// layer before it, which that gradient misses): [`Objective::loss_and_gradient`] refuses.
+    /// Models without batch norm are unchanged.
+    ///
+    /// The adversarial-frozen kind's inputs and a frozen activation pattern stay those
+    /// recorded at θ₀ with the model's own statistics.
+    ///
+    /// # Errors
+    /// No data.
+    pub fn recompute_bn_on(mut self, data: &Dataset, batch_size: usize) -> Result<Self> {
+        if data.is_empty() {
+            return Err(Error::InvalidConfig {
+                field: "bn",
+                reason: "re-estimating batch-norm statistics needs training examples".to_owned(),
+            });
+        }
+        let [c, h, w] = data.shape;
+        let device = self.device.clone().inner();
+        let indices: Vec<usize> = (0..data.len()).collect();
+        let batches: Vec<Tensor<4>> = indices
+            .chunks(batch_size.max(1))
+            .map(|chunk| {
+                let (pixels, _) = data.gather(chunk);
+                Tensor::from_data(
+                    TensorData::new(pixels, [chunk.len(), c, h, w]),
+                    (&device, self.dtype),
+                )
+            })
+            .collect();
+        self.bn_batches = Some(batches);
+        Ok(self)
+    }
+
+    /// The model at `flat`, with statistics re-estimated there when asked for.
+    fn model_with(&self, flat: Tensor<1>) -> Result<Model> {
+        let model = load_flat(self.template.clone(), flat)?;
+        match &self.bn_batches {
+            None => Ok(model),
+            Some(batches) => Ok(model.recompute_bn_statistics(batches)?),
+        }
     }
 
     /// The reference parameters θ₀ (the model's own), as host f64.
@@ -242,7 +293,7 @@ impl ModelObjective {
     }
 
     fn model_at(&self, theta: &[f64]) -> Result<Model> {
-        Ok(load_flat(self.template.clone(), self.theta_tensor(theta)?)?)
+        self.model_with(self.theta_tensor(theta)?)
     }
 
     /// PGD on batch `i` at `model`, from the same seeded start whatever the model.
@@ -394,11 +445,20 @@ impl Objective for ModelObjective {
     /// walks under one lock); their gradients are summed in order, so the result does not
     /// depend on the thread count.
     fn loss_and_gradient(&self, theta: &[f64]) -> Result<(f64, Vec<f64>)> {
+        if self.bn_batches.is_some() {
+            return Err(Error::InvalidConfig {
+                field: "bn",
+                reason: "gradients through batch-norm statistics re-estimated at every θ are \
+                         not implemented; re-estimation serves loss values (surfaces) only"
+                    .to_owned(),
+            });
+        }
         let flat = self.theta_tensor(theta)?;
-        let model = load_flat(self.template.clone(), flat.clone())?;
+        let model = self.model_with(flat.clone())?;
         let inputs = self.inputs(theta, &model);
         let n = self.examples as f64;
-        let template = &self.template;
+        // Each piece's model shares `model`'s (possibly re-estimated) statistics.
+        let template = &model;
         let parts: Vec<(f64, Tensor<1>)> = self
             .pieces(inputs)
             .into_par_iter()

@@ -28,6 +28,9 @@ pub struct Subject {
     /// The attack the model was trained against, if any: the default of analyses whose
     /// configuration names none.
     pub trained_with: Option<PgdSettings>,
+    /// The training split (as the run used it), where batch-norm statistics are re-estimated
+    /// (`bn_recompute` of the configurations); `None` when the source has none.
+    pub train: Option<Dataset>,
 }
 
 impl Subject {
@@ -46,6 +49,17 @@ impl Subject {
 }
 
 impl Subject {
+    /// The first `n` evenly spaced training examples, for re-estimating batch-norm statistics.
+    ///
+    /// # Errors
+    /// No training split, or fewer than `n` examples in it.
+    pub fn bn_examples(&self, n: usize) -> Result<Dataset> {
+        let train = self.train.as_ref().ok_or_else(|| {
+            advland_train::Error::invalid("bn_recompute", "the model comes without training data")
+        })?;
+        Ok(subset(train.clone(), Some(n), "bn_recompute")?)
+    }
+
     /// Refuses a subset of `n` examples the test split cannot give, before any work (and
     /// before settings whose errors would hide this one).
     ///

@@ -23,6 +23,7 @@ fn subject(seed: u64, device: &Device) -> Subject {
         checkpoint: format!("model-{seed}"),
         epoch: 1,
         trained_with: Some(PgdSettings::new(Norm::Linf, 0.05, 3)),
+        train: None,
     }
 }
 

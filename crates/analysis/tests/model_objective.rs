@@ -209,3 +209,99 @@ fn chunked_gradients_equal_the_full_batch_gradient_whatever_the_thread_count() {
         );
     }
 }
+
+/// `recompute_bn_on`: at every θ the loss is the eval-mode loss of the model whose running
+/// statistics were re-estimated there (checked against `Model::recompute_bn_statistics` by
+/// hand, at θ₀ and at a perturbed θ), which differs from the loss with θ₀'s statistics; no
+/// gradient is offered for it.
+#[test]
+fn recomputed_batch_norm_statistics_follow_theta() {
+    use advland_schema::ModelKind;
+    use advland_train::params::load_flat;
+    use burn::tensor::{DType, Tensor, TensorData};
+    let device = Device::flex().autodiff();
+    let splits = fashion_mnist_bundled().unwrap();
+    let test = splits.test.subset_evenly(12).unwrap();
+    let train = splits.train.subset_evenly(24).unwrap();
+    let spec = ModelSpec {
+        kind: ModelKind::PreactResnet18,
+        base_width: Some(2),
+        ..ModelSpec::default()
+    };
+    let shape = ModelShape {
+        input: test.shape,
+        classes: 10,
+    };
+    let model = init_seeded(Model::build(&spec, shape, &device).unwrap(), 5).unwrap();
+    let objective_spec = ObjectiveSpec {
+        kind: ObjectiveKind::Clean,
+        attack: None,
+        precision: Precision::F64,
+        batch_size: 8,
+        seed: 0,
+        freeze_activations: false,
+    };
+    let own = ModelObjective::new(&model, &test, &objective_spec, &device).unwrap();
+    let recomputed = ModelObjective::new(&model, &test, &objective_spec, &device)
+        .unwrap()
+        .recompute_bn_on(&train, 8)
+        .unwrap();
+    let images = |d: &advland_data::Dataset, range: std::ops::Range<usize>| {
+        let idx: Vec<usize> = range.collect();
+        let (pixels, _) = d.gather(&idx);
+        let [c, h, w] = d.shape;
+        Tensor::<4>::from_data(
+            TensorData::new(pixels, [idx.len(), c, h, w]),
+            (&device.clone().inner(), DType::F64),
+        )
+    };
+    let batches = [
+        images(&train, 0..8),
+        images(&train, 8..16),
+        images(&train, 16..24),
+    ];
+    let by_hand = |theta: &[f64]| {
+        let flat = Tensor::<1>::from_data(
+            TensorData::new(theta.to_vec(), [theta.len()]),
+            (&device.clone().inner(), DType::F64),
+        );
+        let m = load_flat(model.in_dtype(DType::F64).unwrap(), flat)
+            .unwrap()
+            .recompute_bn_statistics(&batches)
+            .unwrap();
+        let (_, labels) = test.gather(&(0..12).collect::<Vec<_>>());
+        let labels = Tensor::<1, burn::tensor::Int>::from_data(
+            TensorData::new(labels, [12]),
+            &device.clone().inner(),
+        );
+        let logits = m.forward(images(&test, 0..12)).inner();
+        advland_train::loss::cross_entropy(logits, labels)
+            .mean()
+            .into_scalar::<f64>()
+    };
+    let theta0 = own.reference();
+    let mut theta1 = theta0.clone();
+    for (i, v) in theta1.iter_mut().enumerate() {
+        *v *= 1.0 + 0.2 * ((i % 7) as f64 - 3.0) / 3.0;
+    }
+    for theta in [&theta0, &theta1] {
+        let want = by_hand(theta);
+        let got = recomputed.loss(theta).unwrap();
+        assert!(
+            (got - want).abs() < 1e-9 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+    let with_own = own.loss(&theta1).unwrap();
+    let with_new = recomputed.loss(&theta1).unwrap();
+    assert!(
+        (with_own - with_new).abs() > 1e-6,
+        "{with_own} vs {with_new}"
+    );
+    // A gradient holding θ-dependent statistics fixed is not this loss's gradient: refused.
+    let err = recomputed
+        .loss_and_gradient(&theta1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bn"), "{err}");
+}

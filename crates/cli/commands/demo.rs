@@ -406,6 +406,7 @@ fn draw_surfaces(
                 precision: Precision::F32,
                 shard: advland_schema::Shard::WHOLE,
                 workers: 1,
+                bn_recompute: None,
                 seed: args.seed,
             };
             let layout = ParamLayout::of(&subject.model);

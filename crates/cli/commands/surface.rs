@@ -96,6 +96,15 @@ pub struct SurfaceArgs {
     /// Discard the results of an interrupted run instead of continuing it.
     #[arg(long)]
     pub restart: bool,
+    /// Batch norm's running statistics at a perturbed θ: `eval` keeps the model's own
+    /// everywhere (the loss is a function of θ alone); `recompute` re-estimates them at every
+    /// θ on --bn-examples training examples, so a perturbed network is judged with
+    /// statistics of its own. No effect on models without batch norm.
+    #[arg(long, value_enum, default_value = "eval")]
+    pub bn: crate::args::BnArg,
+    /// Training examples (evenly spaced) of --bn recompute.
+    #[arg(long, value_parser = crate::args::at_least_one, default_value_t = 1000)]
+    pub bn_examples: usize,
     /// Seed of random directions and attack starts.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -167,6 +176,8 @@ impl SurfaceArgs {
             shard,
             workers,
             restart: _,
+            bn,
+            bn_examples,
             seed,
             out: _,
         } = self;
@@ -192,6 +203,7 @@ impl SurfaceArgs {
             precision: *precision,
             shard: *shard,
             workers: *workers,
+            bn_recompute: bn.examples(*bn_examples),
             seed: *seed,
         })
     }

@@ -257,6 +257,10 @@ pub struct SurfaceReport {
     pub attack: Option<PgdSettings>,
     /// Precision of the evaluation.
     pub precision: Precision,
+    /// Training examples batch norm's running statistics were re-estimated on at every grid
+    /// point (`--bn recompute`); absent: the model's own statistics everywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bn_recompute: Option<usize>,
     /// Examples in the fixed data subset.
     pub examples: usize,
     /// Which part of the grid this report holds.
@@ -439,6 +443,7 @@ mod tests {
             y: None,
             attack: None,
             precision: Precision::F32,
+            bn_recompute: None,
             examples: 4,
             shard: "1/2".parse().unwrap(),
             points: vec![1],

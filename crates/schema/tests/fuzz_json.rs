@@ -97,6 +97,7 @@ fn shard() -> ShardReport {
         }),
         attack: Some(PgdSettings::new(Norm::Linf, 0.1, 5)),
         precision: Precision::F32,
+        bn_recompute: None,
         examples: 4,
         shard: Shard { index: 1, count: 2 },
         points: vec![1, 3, 5],

@@ -50,6 +50,11 @@ pub struct SurfaceConfig {
     pub shard: Shard,
     /// Grid points evaluated at once, one model copy each; results do not depend on it.
     pub workers: usize,
+    /// Re-estimate batch-norm running statistics at every θ on this many evenly spaced
+    /// training examples (`--bn recompute`); absent: the model's own statistics everywhere
+    /// (`--bn eval`). Ignored by models without batch norm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bn_recompute: Option<usize>,
     /// Seed of random directions and attack starts.
     pub seed: u64,
 }
@@ -75,6 +80,7 @@ impl Default for SurfaceConfig {
             precision: Precision::F32,
             shard: Shard::WHOLE,
             workers: 1,
+            bn_recompute: None,
             seed: 0,
         }
     }
@@ -239,7 +245,18 @@ impl SurfaceRun {
         let objectives = config
             .objective
             .iter()
-            .map(|&kind| config.objective(subject, &test, kind, config.precision, false, device))
+            .map(|&kind| {
+                let objective =
+                    config.objective(subject, &test, kind, config.precision, false, device)?;
+                // Only the grid's losses: Hessian directions come from the model's own
+                // statistics (a gradient through re-estimated ones is not the loss's).
+                match config.bn_recompute {
+                    None => Ok(objective),
+                    Some(n) => {
+                        objective.recompute_bn_on(&subject.bn_examples(n)?, config.batch_size)
+                    }
+                }
+            })
             .collect::<Result<Vec<_>>>()?;
         let origin = objectives[0].reference();
         // A 2-D surface without --y shares the x axis.
@@ -255,6 +272,7 @@ impl SurfaceRun {
             y: plane.y,
             attack: config.attack.clone(),
             precision: config.precision,
+            bn_recompute: config.bn_recompute,
             examples: test.len(),
             shard: config.shard,
             points: Vec::new(),

@@ -110,6 +110,7 @@ pub fn surface(norm: Norm, n: usize, two_d: bool, shard: Shard) -> SurfaceReport
         y,
         attack: Some(PgdSettings::new(norm, eps, 10)),
         precision: Precision::F32,
+        bn_recompute: None,
         examples: 64,
         shard,
         points,
