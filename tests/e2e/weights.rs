@@ -321,55 +321,38 @@ fn wide_resnet_checkpoint_gets_every_analysis() {
     );
     let h = json(&d.join("h.json"));
     assert!(h["data"]["estimate"]["eigenvalues"][0]["value"].is_number());
-    run(
-        d,
-        &[
-            "surface",
-            "-q",
-            "--objective",
-            "adversarial",
-            "--norm",
-            "linf",
-            "--eps",
-            "8/255",
-            "--steps",
-            "2",
-            "--x=-1:1:3",
-            "--subset",
-            "3",
-            "--out",
-            "s.json",
-        ],
-        &source,
-    );
+    // One adversarial line, with the model's own running statistics and with statistics
+    // re-estimated at every point on the 15 training images.
+    let line = [
+        "surface",
+        "-q",
+        "--objective",
+        "adversarial",
+        "--norm",
+        "linf",
+        "--eps",
+        "8/255",
+        "--steps",
+        "2",
+        "--x=-1:1:3",
+        "--subset",
+        "3",
+    ];
+    let with = |extra: &[&'static str]| [&line[..], extra].concat();
+    run(d, &with(&["--out", "s.json"]), &source);
     let s = json(&d.join("s.json"));
     assert_eq!(s["data"]["values"][0]["loss"].as_array().unwrap().len(), 3);
     assert_eq!(s["meta"]["weights"][0]["format"], "pytorch-zip");
-    // The same line with the running statistics re-estimated at every point on the 15 training
-    // images: recorded, and a different function of θ.
     run(
         d,
-        &[
-            "surface",
-            "-q",
-            "--objective",
-            "adversarial",
-            "--norm",
-            "linf",
-            "--eps",
-            "8/255",
-            "--steps",
-            "2",
-            "--x=-1:1:3",
-            "--subset",
-            "3",
+        &with(&[
             "--bn",
             "recompute",
             "--bn-examples",
             "15",
             "--out",
             "r.json",
-        ],
+        ]),
         &source,
     );
     let r = json(&d.join("r.json"));
