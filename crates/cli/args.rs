@@ -157,9 +157,10 @@ pub struct DataArgs {
 /// Which architecture, overriding the training file (or describing `--weights`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ModelArgs {
-    /// Architecture.
-    #[arg(id = "model", long = "model", value_enum)]
-    pub kind: Option<ModelKind>,
+    /// Architecture: mlp, cnn, resnet (BN-free), preact-resnet18, wide-resnet, or by name
+    /// wrn-34-10 / wrn-28-10 (wide-resnet with that depth and widening factor).
+    #[arg(id = "model", long = "model", value_parser = parse_model, value_name = "ARCH")]
+    pub kind: Option<ModelName>,
     /// MLP hidden widths, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -183,6 +184,51 @@ pub struct ModelArgs {
     /// (robust_overfitting's mean and std) or `MEAN,MEAN,MEAN/STD,STD,STD`.
     #[arg(long, value_parser = parse_normalize)]
     pub normalize: Option<Normalize>,
+}
+
+/// `--model`: an architecture, possibly with the sizes its published name fixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelName {
+    /// The architecture.
+    pub kind: ModelKind,
+    /// `wide-resnet`'s depth, when the name gives it.
+    pub depth: Option<usize>,
+    /// `wide-resnet`'s widening factor, when the name gives it.
+    pub widen: Option<usize>,
+}
+
+/// `--model`: an architecture's name (`cnn`, `preact-resnet18`, …) or a wide ResNet's
+/// published one (`wrn-34-10`, `wrn-28-10`); --depth/--widen, if given, win.
+///
+/// # Errors
+/// An unknown name, listing the known ones.
+pub fn parse_model(text: &str) -> Result<ModelName, String> {
+    let named = |depth, widen| ModelName {
+        kind: ModelKind::WideResnet,
+        depth: Some(depth),
+        widen: Some(widen),
+    };
+    match text {
+        "wrn-34-10" => return Ok(named(34, 10)),
+        "wrn-28-10" => return Ok(named(28, 10)),
+        _ => {}
+    }
+    let kinds: Vec<String> = ModelKind::value_variants()
+        .iter()
+        .filter_map(|k| k.to_possible_value().map(|v| v.get_name().to_owned()))
+        .collect();
+    ModelKind::from_str(text, false)
+        .map(|kind| ModelName {
+            kind,
+            depth: None,
+            widen: None,
+        })
+        .map_err(|_| {
+            format!(
+                "'{text}': unknown architecture; expected one of {}, wrn-34-10, wrn-28-10",
+                kinds.join(", ")
+            )
+        })
 }
 
 /// `--bn`: batch norm's statistics at a perturbed θ.
@@ -247,7 +293,11 @@ impl ModelArgs {
             base_width,
             normalize,
         } = self;
-        spec.kind = kind.unwrap_or(spec.kind);
+        if let Some(name) = kind {
+            spec.kind = name.kind;
+            spec.depth = name.depth.or(spec.depth);
+            spec.widen = name.widen.or(spec.widen);
+        }
         spec.hidden = hidden.clone().unwrap_or(spec.hidden);
         spec.blocks = blocks.clone().unwrap_or(spec.blocks);
         spec.width = width.unwrap_or(spec.width);

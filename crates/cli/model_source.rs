@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use advland_analysis::Subject;
-use advland_schema::{DataSettings, DatasetName, ModelSpec, WeightsSource, file_sha256};
+use advland_schema::{DataSettings, DatasetName, ModelKind, ModelSpec, WeightsSource, file_sha256};
 use advland_train::checkpoint::{CheckpointInfo, WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
 use advland_train::data::{checkpoint_test_set, load_splits};
 use advland_train::import::{
@@ -59,6 +59,9 @@ pub struct WeightsArgs {
     pub read: ReadAs,
 }
 
+/// Tensors of RobustBench WideResNet files that the architecture does not use.
+const WRN_UNUSED_BLOCK: &str = r"^sub_block1\.";
+
 /// The architecture a weights file is read into, and the renames on the way.
 #[derive(Clone, Debug, Args)]
 pub struct ReadAs {
@@ -73,8 +76,9 @@ pub struct ReadAs {
         requires = "weights"
     )]
     pub key_map: Vec<String>,
-    /// Tensors of the file the model does not use, by regex on their (mapped) names (e.g.
-    /// `^sub_block1\.` of some RobustBench WideResNets); repeatable.
+    /// Tensors of the file the model does not use, by regex on their (mapped) names;
+    /// repeatable. (`wide-resnet` always drops the unused `sub_block1.*` of some RobustBench
+    /// files, with a note.)
     #[arg(long = "ignore-key", value_name = "REGEX", requires = "weights")]
     pub ignore_key: Vec<String>,
 }
@@ -96,10 +100,17 @@ impl ReadAs {
         shape: ModelShape,
         device: &Device,
     ) -> Result<(Model, WeightsSource)> {
-        let model = Model::build(&self.spec(), shape, device)?;
+        let spec = self.spec();
+        let model = Model::build(&spec, shape, device)?;
+        let mut ignore = self.ignore_key.clone();
+        if spec.kind == ModelKind::WideResnet {
+            // Some RobustBench WideResNets keep an unused first block under this name (their
+            // `sub_block1`, never called in `forward`); the matcher notes what it drops.
+            ignore.push(WRN_UNUSED_BLOCK.to_owned());
+        }
         let options = MatchOptions {
             key_map: KeyMap::parse(&self.key_map)?,
-            ignore: IgnoreList::parse(&self.ignore_key)?,
+            ignore: IgnoreList::parse(&ignore)?,
         };
         let file = read_weights(path)?;
         let matched = match_weights(&expected_params(&model), &file, &options)?;

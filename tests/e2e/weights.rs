@@ -377,6 +377,66 @@ fn wide_resnet_checkpoint_gets_every_analysis() {
     assert_eq!(json(&d.join("f.json"))["data"]["examples"], 2);
 }
 
+/// Some RobustBench WideResNet files carry an unused `sub_block1` (never called in
+/// `forward`): `wide-resnet` drops it without flags and says so; the same tensors under another
+/// architecture are still unexpected.
+#[test]
+fn robustbench_sub_block1_is_dropped_with_a_note() {
+    use safetensors::tensor::TensorView;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = fixtures();
+    let bytes = std::fs::read(f.join("torch/wrn16_2_b4.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: Vec<(String, TensorView<'_>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name.clone(), view))
+        .collect();
+    let extra: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .filter(|(name, _)| name.starts_with("block1."))
+        .map(|(name, view)| (name.replacen("block1.", "sub_block1.", 1), view.clone()))
+        .collect();
+    let added = extra.len();
+    assert!(added > 0);
+    tensors.extend(extra);
+    safetensors::serialize_to_file(tensors, &None, &d.join("rb.safetensors")).unwrap();
+    let cifar = f.join("cifar").display().to_string();
+    let source = |model: &[&str]| {
+        let mut args = vec!["eval", "-q", "--weights", "rb.safetensors"];
+        args.extend(model);
+        args.extend([
+            "--normalize",
+            "cifar10",
+            "--dataset",
+            "cifar10",
+            "--data-dir",
+            &cifar,
+            "--out",
+            "rb.json",
+        ]);
+        advland(d, &args)
+    };
+    ok(&source(&[
+        "--model",
+        "wide-resnet",
+        "--depth",
+        "16",
+        "--widen",
+        "2",
+        "--base-width",
+        "4",
+    ]));
+    let notes = json(&d.join("rb.json"))["meta"]["weights"][0]["notes"].to_string();
+    assert!(notes.contains("sub_block1"), "{notes}");
+    assert!(notes.contains("ignored"), "{notes}");
+    user_error(
+        &source(&["--model", "preact-resnet18", "--base-width", "4"]),
+        &["unexpected tensor sub_block1."],
+    );
+}
+
 /// Strict loading: a wrong architecture or a key map that renames the classifier away lists
 /// every problem with the closest name, and a bad rule names its flag; exit code 1.
 #[test]

@@ -719,4 +719,38 @@ mod tests {
         assert_eq!(parse(&["--nesterov", "false"]).nesterov, Some(false));
         assert_eq!(parse(&[]).nesterov, None);
     }
+
+    /// Published wide-ResNet names set depth and width; explicit flags still win; an unknown
+    /// name lists the known ones.
+    #[test]
+    fn model_names_fix_the_wide_resnets_sizes() {
+        use clap::Parser;
+        let spec = |args: &[&str]| {
+            let mut all = vec!["advland", "train"];
+            all.extend(args);
+            match crate::args::Cli::try_parse_from(all).map(|c| c.command) {
+                Ok(crate::args::Command::Train(t)) => {
+                    Ok(t.model.apply(advland_schema::ModelSpec::default()))
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let s = spec(&["--model", "wrn-28-10"]).unwrap();
+        assert_eq!(
+            (s.kind, s.depth, s.widen),
+            (advland_schema::ModelKind::WideResnet, Some(28), Some(10))
+        );
+        let s = spec(&["--model", "wrn-34-10", "--depth", "16", "--widen", "2"]).unwrap();
+        assert_eq!((s.depth, s.widen), (Some(16), Some(2)));
+        assert_eq!(
+            spec(&["--model", "preact-resnet18"]).unwrap().kind,
+            advland_schema::ModelKind::PreactResnet18
+        );
+        let err = spec(&["--model", "wrn-99"]).unwrap_err();
+        assert!(
+            err.contains("preact-resnet18") && err.contains("wrn-34-10"),
+            "{err}"
+        );
+    }
 }
