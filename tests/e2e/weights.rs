@@ -502,3 +502,55 @@ fn mismatched_weights_are_refused_with_every_problem_listed() {
         "mine"
     );
 }
+
+/// `--normalize` is a first layer of any model: recorded in the checkpoint's spec, so eval of
+/// the checkpoint sees the same function, and it changes the model (ε stays in pixel units).
+#[test]
+fn input_normalisation_is_recorded_with_any_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "-q",
+            "--model",
+            "cnn",
+            "--epochs",
+            "1",
+            "--train-subset",
+            "200",
+            "--test-subset",
+            "50",
+            "--eval-subset",
+            "50",
+            "--out",
+            out,
+        ];
+        args.extend(extra);
+        ok(&advland(d, &args));
+        json(&d.join(out).join("train.json"))
+    };
+    let normed = train("normed", &["--normalize", "0.286/0.353"]);
+    let plain = train("plain", &[]);
+    let ckpt = json(&d.join("normed/checkpoints/epoch-0001/checkpoint.json"));
+    assert_eq!(ckpt["model"]["normalize"]["mean"][0], 0.286);
+    assert_ne!(
+        normed["data"]["epochs"][0]["train_objective"]["loss"],
+        plain["data"]["epochs"][0]["train_objective"]["loss"]
+    );
+    ok(&advland(
+        d,
+        &[
+            "eval",
+            "-q",
+            "--checkpoint",
+            "normed",
+            "--test-subset",
+            "50",
+            "--out",
+            "e.json",
+        ],
+    ));
+    let clean = json(&d.join("e.json"))["data"]["result"]["clean"]["loss"].clone();
+    assert_eq!(clean, normed["data"]["epochs"][0]["test"]["clean"]["loss"]);
+}

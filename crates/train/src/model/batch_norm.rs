@@ -246,10 +246,7 @@ pub(crate) fn forward_network<'a>(
     x: Tensor<4>,
     gating: &mut Gating<'_>,
 ) -> Tensor<2> {
-    let x = match normalize {
-        Some(norm) => norm.forward(x),
-        None => x,
-    };
+    let x = InputNorm::apply(normalize, x);
     let mut h = stem.forward(x);
     for block in blocks {
         h = block.forward_gated(h, gating);
@@ -308,6 +305,14 @@ impl InputNorm {
         Self {
             mean: column(mean.iter().map(|&m| m as f32).collect()),
             inv_std: column(std.iter().map(|&s| (1.0 / s) as f32).collect()),
+        }
+    }
+
+    /// `x` through `norm` where a model has one.
+    pub(crate) fn apply(norm: Option<&InputNorm>, x: Tensor<4>) -> Tensor<4> {
+        match norm {
+            Some(norm) => norm.forward(x),
+            None => x,
         }
     }
 

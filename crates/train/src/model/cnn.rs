@@ -15,6 +15,7 @@ use burn::tensor::{Device, Gradients, Int, Tensor};
 use rayon::prelude::*;
 
 use super::CHUNK;
+use super::batch_norm::InputNorm;
 use super::host_pool::{Selection, im2col3x3, pool2_host};
 use super::pattern::{ActivationPattern, Gate, Gating};
 use crate::loss::cross_entropy;
@@ -28,6 +29,8 @@ pub struct Cnn {
     pub conv2: Conv2d,
     /// Classifier on the flattened (C, H, W) features.
     pub fc1: Linear,
+    /// Per-channel input normalisation before conv1 (`model.normalize`).
+    pub normalize: Option<InputNorm>,
 }
 
 /// What the hand-written passes keep of a forward pass (inner device).
@@ -103,6 +106,7 @@ impl Cnn {
             conv1: Conv2dConfig::new([c, 16], [3, 3]).init(device),
             conv2: Conv2dConfig::new([16, 32], [3, 3]).init(device),
             fc1: LinearConfig::new(32 * h2 * w2, classes).init(device),
+            normalize: None,
         }
     }
 
@@ -145,7 +149,8 @@ impl Cnn {
         labels: &Tensor<1, Int>,
     ) -> Option<Tensor<4>> {
         let device = x.device();
-        if !device.is_autodiff() || device.inner() != Device::flex() {
+        // The hand-written passes start at conv1; a normalised model leaves them to autodiff.
+        if self.normalize.is_some() || !device.is_autodiff() || device.inner() != Device::flex() {
             return None;
         }
         let [b, ..] = x.dims();
@@ -196,7 +201,12 @@ impl Cnn {
         let device = x.device();
         // Without tracked parameters there is nothing to put the conv gradients next to.
         let tracked = self.conv1.weight.is_require_grad();
-        if !tracked || !device.is_autodiff() || device.inner() != Device::flex() {
+        // As in `loss_input_gradient`: a normalised model goes through autodiff.
+        if self.normalize.is_some()
+            || !tracked
+            || !device.is_autodiff()
+            || device.inner() != Device::flex()
+        {
             return None;
         }
         let gates = match pattern.map(|p| p.gates.as_slice()) {
@@ -279,6 +289,7 @@ impl Cnn {
     }
 
     pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
+        let x = InputNorm::apply(self.normalize.as_ref(), x);
         let x = gating.relu_pool2(self.conv1.forward(x));
         let x = gating.relu_pool2(self.conv2.forward(x)); // [b, 32, h2, w2]
         self.fc1.forward(x.flatten(1, 3))

@@ -4,6 +4,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
+use super::batch_norm::InputNorm;
 use super::pattern::Gating;
 
 /// A ReLU MLP. Layers are named `fc1`, `fc2`, … in exported weights (see
@@ -12,6 +13,8 @@ use super::pattern::Gating;
 pub struct Mlp {
     /// The linear layers, input to output.
     pub fc: Vec<Linear>,
+    /// Per-channel input normalisation before the first layer (`model.normalize`).
+    pub normalize: Option<InputNorm>,
 }
 
 impl Mlp {
@@ -25,7 +28,10 @@ impl Mlp {
             .windows(2)
             .map(|w| LinearConfig::new(w[0], w[1]).init(device))
             .collect();
-        Self { fc }
+        Self {
+            fc,
+            normalize: None,
+        }
     }
 
     /// The number of parameters [`Mlp::new`] makes, or `None` where it overflows `usize`.
@@ -48,6 +54,7 @@ impl Mlp {
     }
 
     pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
+        let x = InputNorm::apply(self.normalize.as_ref(), x);
         let mut h: Tensor<2> = x.flatten(1, 3); // [b, c*h*w]
         let last = self.fc.len().saturating_sub(1);
         for (i, layer) in self.fc.iter().enumerate() {

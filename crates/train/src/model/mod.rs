@@ -106,16 +106,6 @@ impl Model {
         }
         let normalize = match &spec.normalize {
             None => None,
-            Some(_) if !matches!(spec.kind, ModelKind::PreactResnet18 | ModelKind::WideResnet) => {
-                return Err(Error::invalid(
-                    "model.normalize",
-                    format!(
-                        "input normalisation is a layer of preact-resnet18 and wide-resnet only, \
-                         not of {:?}",
-                        spec.kind
-                    ),
-                ));
-            }
             Some(n) if n.mean.len() != c => {
                 return Err(Error::invalid(
                     "model.normalize",
@@ -163,7 +153,10 @@ impl Model {
                 normalize,
                 device,
             )),
-            ModelKind::Mlp => Model::Mlp(Mlp::new(c * h * w, &spec.hidden, shape.classes, device)),
+            ModelKind::Mlp => Model::Mlp(Mlp {
+                normalize,
+                ..Mlp::new(c * h * w, &spec.hidden, shape.classes, device)
+            }),
             ModelKind::Cnn => {
                 if h < 10 || w < 10 {
                     return Err(Error::invalid(
@@ -171,15 +164,15 @@ impl Model {
                         format!("the CNN needs inputs of at least 10x10, got {h}x{w}"),
                     ));
                 }
-                Model::Cnn(Cnn::new(shape.input, shape.classes, device))
+                Model::Cnn(Cnn {
+                    normalize,
+                    ..Cnn::new(shape.input, shape.classes, device)
+                })
             }
-            ModelKind::Resnet => Model::ResNet(ResNet::new(
-                c,
-                &spec.blocks,
-                spec.width,
-                shape.classes,
-                device,
-            )),
+            ModelKind::Resnet => Model::ResNet(ResNet {
+                normalize,
+                ..ResNet::new(c, &spec.blocks, spec.width, shape.classes, device)
+            }),
         })
     }
 
@@ -640,5 +633,93 @@ mod tests {
         };
         let err = Model::build(&spec, shape, &Device::flex()).unwrap_err();
         assert!(err.to_string().contains("10x10"), "{err}");
+    }
+
+    /// Input normalisation on the BN-free models: the model on x equals the same weights
+    /// without it on (x − mean)/std, logits and parameter gradients alike, and the input
+    /// gradient is the plain one scaled by 1/std per channel (the CNN then leaves its
+    /// hand-written passes to autodiff, which this compares with the hand-written plain one).
+    #[test]
+    fn input_normalisation_is_a_first_layer_of_every_model() {
+        use crate::params::{flat_gradient, init_seeded, to_host};
+        let device = Device::flex().autodiff();
+        let mean = [0.2, 0.5];
+        let std = [0.25, 2.0];
+        for kind in [ModelKind::Mlp, ModelKind::Cnn, ModelKind::Resnet] {
+            let plain_spec = ModelSpec {
+                kind,
+                hidden: vec![5],
+                blocks: vec![1],
+                width: 3,
+                ..ModelSpec::default()
+            };
+            let spec = ModelSpec {
+                normalize: Some(advland_schema::Normalize {
+                    mean: mean.to_vec(),
+                    std: std.to_vec(),
+                }),
+                ..plain_spec.clone()
+            };
+            let shape = ModelShape {
+                input: [2, 12, 12],
+                classes: 3,
+            };
+            let plain = init_seeded(Model::build(&plain_spec, shape, &device).unwrap(), 4).unwrap();
+            let normed = init_seeded(Model::build(&spec, shape, &device).unwrap(), 4).unwrap();
+            let x = Tensor::<4>::random(
+                [3, 2, 12, 12],
+                burn::tensor::Distribution::Uniform(0.0, 1.0),
+                &device,
+            );
+            let per_channel = |v: [f64; 2]| {
+                Tensor::<4>::from_data(
+                    burn::tensor::TensorData::new(v.map(|a| a as f32).to_vec(), [1, 2, 1, 1]),
+                    &device,
+                )
+            };
+            let z = (x.clone() - per_channel(mean)) / per_channel(std);
+            let close = |a: Vec<f32>, b: Vec<f32>, what: &str| {
+                for (p, q) in a.iter().zip(&b) {
+                    assert!(
+                        (p - q).abs() <= 1e-5 * q.abs().max(1.0),
+                        "{kind:?} {what}: {p} vs {q}"
+                    );
+                }
+            };
+            let a = normed.forward(x.clone());
+            let b = plain.forward(z.clone());
+            close(
+                to_host(&a.clone().reshape([9])),
+                to_host(&b.clone().reshape([9])),
+                "logits",
+            );
+            close(
+                to_host(&flat_gradient(&normed, &a.sum().backward())),
+                to_host(&flat_gradient(&plain, &b.sum().backward())),
+                "parameter gradient",
+            );
+            let labels = Tensor::<1, Int>::from_data(
+                burn::tensor::TensorData::new(vec![0i64, 2, 1], [3]),
+                &device,
+            );
+            let input_gradient = |m: &Model, x: Tensor<4>| {
+                m.loss_input_gradient(&x, &labels).unwrap_or_else(|| {
+                    let x = x.detach().require_grad();
+                    let loss = cross_entropy(m.forward(x.clone()), labels.clone()).sum();
+                    x.grad(&loss.backward()).unwrap()
+                })
+            };
+            let g_normed = input_gradient(&normed, x);
+            let g_plain = input_gradient(&plain, z);
+            let inv_std = Tensor::<4>::from_data(
+                burn::tensor::TensorData::new(std.map(|s| (1.0 / s) as f32).to_vec(), [1, 2, 1, 1]),
+                &g_plain.device(),
+            );
+            close(
+                to_host(&g_normed.reshape([864])),
+                to_host(&(g_plain * inv_std).reshape([864])),
+                "input gradient",
+            );
+        }
     }
 }

@@ -30,6 +30,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
+use super::batch_norm::InputNorm;
 use super::pattern::Gating;
 
 /// One pre-activation residual block.
@@ -113,6 +114,8 @@ pub struct ResNet {
     pub layer: Vec<Vec<Block>>,
     /// Classifier on the pooled features.
     pub linear: Linear,
+    /// Per-channel input normalisation before the stem (`model.normalize`).
+    pub normalize: Option<InputNorm>,
 }
 
 impl ResNet {
@@ -139,6 +142,7 @@ impl ResNet {
             conv1: conv3x3([channels, width], 1, device),
             layer,
             linear: LinearConfig::new(c_in, classes).init(device),
+            normalize: None,
         }
     }
 
@@ -191,6 +195,7 @@ impl ResNet {
     }
 
     pub(crate) fn forward_gated(&self, x: Tensor<4>, gating: &mut Gating<'_>) -> Tensor<2> {
+        let x = InputNorm::apply(self.normalize.as_ref(), x);
         let mut h = self.conv1.forward(x);
         for block in self.layer.iter().flatten() {
             h = block.forward_gated(h, gating);

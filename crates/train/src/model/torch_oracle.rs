@@ -460,18 +460,6 @@ fn build_refuses_bad_batch_norm_specs_naming_the_field() {
         (
             ModelSpec {
                 normalize: fixtures()[1].1.normalize.clone(),
-                ..ModelSpec::default()
-            },
-            ModelShape {
-                input: [3, 32, 32],
-                classes: 10,
-            },
-            "model.normalize",
-            "preact-resnet18 and wide-resnet only",
-        ),
-        (
-            ModelSpec {
-                normalize: fixtures()[1].1.normalize.clone(),
                 ..preact.clone()
             },
             ModelShape {
