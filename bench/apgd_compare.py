@@ -26,8 +26,6 @@ child process of this script, so the driver itself needs only the standard libra
 twin, the weight loading and the test subset come from bench/torch_workloads.py; the checkpoint,
 the export and the process runner from bench/compare.py.
 
-`advland eval --attack KIND:NORM:EPS[:STEPS]` is the syntax the CLI gets when it is wired to
-`advland_train::evaluate_attacks`; until then the advland side fails with the CLI's message.
 The table goes to stdout (Markdown) and, with --results, into that file between the markers
 `<!-- apgd-compare:start -->` and `<!-- apgd-compare:end -->` (appended when absent).
 """
