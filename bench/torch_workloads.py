@@ -112,14 +112,10 @@ def accuracy_and_loss(model, x, y, batch):
     return loss / len(y), correct / len(y)
 
 
-def pgd(args, l2):
-    """torchattacks' PGD / PGDL2 with advland's settings (eps, step 2.5*eps/steps, random start),
-    batch by batch, then clean and robust accuracy: the same work as `advland eval`."""
+def _attack(model, x, y, args, l2):
+    """torchattacks' PGD / PGDL2 on (x, y) batch by batch, then clean and robust accuracy."""
     import torchattacks
 
-    t0 = time.perf_counter()
-    model = load_model(args.weights)
-    x, y = load_test_subset(args.subset)
     step = 2.5 * args.eps / args.steps
     if l2:
         atk = torchattacks.PGDL2(model, eps=args.eps, alpha=step, steps=args.steps, random_start=True)
@@ -129,13 +125,17 @@ def pgd(args, l2):
     clean_loss, clean_acc = accuracy_and_loss(model, x, y, args.batch_size)
     adv = torch.cat([atk(x[i : i + args.batch_size], y[i : i + args.batch_size]) for i in range(0, len(y), args.batch_size)])
     adv_loss, adv_acc = accuracy_and_loss(model, adv, y, args.batch_size)
-    seconds = time.perf_counter() - t0
-    return {
-        "seconds": seconds,
-        "clean_accuracy": clean_acc,
-        "robust_accuracy": adv_acc,
-        "robust_loss": adv_loss,
-    }
+    return {"clean_accuracy": clean_acc, "robust_accuracy": adv_acc, "robust_loss": adv_loss}
+
+
+def pgd(args, l2):
+    """torchattacks' PGD / PGDL2 with advland's settings (eps, step 2.5*eps/steps, random start),
+    batch by batch, then clean and robust accuracy: the same work as `advland eval`."""
+    t0 = time.perf_counter()
+    model = load_model(args.weights)
+    x, y = load_test_subset(args.subset)
+    out = _attack(model, x, y, args, l2)
+    return {"seconds": time.perf_counter() - t0, **out}
 
 
 # --- PyHessian (amirgholami/PyHessian, pyhessian/hessian.py and pyhessian/utils.py) -----------
@@ -155,16 +155,22 @@ def _normalization(v):
     return [vi / (s + 1e-6) for vi in v]
 
 
-def hessian(args):
-    t0 = time.perf_counter()
-    model = load_model(args.weights)
-    x, y = load_test_subset(args.subset)
-    torch.manual_seed(args.seed)
+def _hessian_start(model, x, y, seed):
+    """PyHessian's set-up: the gradient with its graph kept, and a normalised random start."""
+    torch.manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     loss = nn.CrossEntropyLoss()(model(x), y)
     loss.backward(create_graph=True)
     grads = [p.grad for p in params]
     v = _normalization([torch.randn(p.size()) for p in params])
+    return params, grads, v
+
+
+def hessian(args):
+    t0 = time.perf_counter()
+    model = load_model(args.weights)
+    x, y = load_test_subset(args.subset)
+    params, grads, v = _hessian_start(model, x, y, args.seed)
     eigenvalue, hvps = None, 0
     for _ in range(args.max_iter):
         model.zero_grad()
@@ -315,31 +321,18 @@ def _load_preact(path):
 
 
 def resnet_pgd(args):
-    import torchattacks
-
     t0 = time.perf_counter()
     model = _load_preact(args.weights)
     x, y = _cifar_binary(args.data_dir)
-    step = 2.5 * args.eps / args.steps
-    atk = torchattacks.PGD(model, eps=args.eps, alpha=step, steps=args.steps, random_start=True)
-    torch.manual_seed(args.seed)
-    clean_loss, clean_acc = accuracy_and_loss(model, x, y, args.batch_size)
-    adv = torch.cat([atk(x[i : i + args.batch_size], y[i : i + args.batch_size]) for i in range(0, len(y), args.batch_size)])
-    adv_loss, adv_acc = accuracy_and_loss(model, adv, y, args.batch_size)
-    return {"seconds": time.perf_counter() - t0, "clean_accuracy": clean_acc, "robust_accuracy": adv_acc,
-            "robust_loss": adv_loss}
+    out = _attack(model, x, y, args, l2=False)
+    return {"seconds": time.perf_counter() - t0, **out}
 
 
 def resnet_hvp(args):
     t0 = time.perf_counter()
     model = _load_preact(args.weights)
     x, y = _cifar_binary(args.data_dir)
-    torch.manual_seed(args.seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    loss = nn.CrossEntropyLoss()(model(x), y)
-    loss.backward(create_graph=True)
-    grads = [p.grad for p in params]
-    v = _normalization([torch.randn(p.size()) for p in params])
+    params, grads, v = _hessian_start(model, x, y, args.seed)
     hv = torch.autograd.grad(grads, params, grad_outputs=v, only_inputs=True, retain_graph=True)
     rayleigh = _group_product(hv, v).item()
     return {"seconds": time.perf_counter() - t0, "rayleigh": rayleigh, "hvps": 1}
