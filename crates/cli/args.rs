@@ -137,7 +137,7 @@ pub fn parse_eps(text: &str) -> Result<f64, String> {
 }
 
 /// Which data, overriding the training file (`--config`).
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq)]
 pub struct DataArgs {
     /// Data set (`fashion-mnist` is the bundled subset; `fashion-mnist-full` reads the Debian
     /// package dataset-fashion-mnist or --data-dir).
@@ -155,7 +155,7 @@ pub struct DataArgs {
 }
 
 /// Which architecture, overriding the training file (or describing `--weights`).
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq)]
 pub struct ModelArgs {
     /// Architecture: mlp, cnn, resnet (BN-free), preact-resnet18, wide-resnet, or by name
     /// wrn-34-10 / wrn-28-10 (wide-resnet with that depth and widening factor).

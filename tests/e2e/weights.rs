@@ -13,23 +13,55 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// `--weights` of the narrow PreAct-ResNet-18 with the CIFAR-10 fixture as its data.
-fn preact(file: &str) -> Vec<String> {
-    let f = fixtures();
-    [
-        "--weights",
-        &f.join("torch").join(file).display().to_string(),
-        "--model",
-        "preact-resnet18",
-        "--base-width",
-        "4",
-        "--dataset",
-        "cifar10",
-        "--data-dir",
-        &f.join("cifar").display().to_string(),
+/// The narrow PreAct-ResNet-18 of the fixtures.
+const PREACT: [&str; 4] = ["--model", "preact-resnet18", "--base-width", "4"];
+/// The WRN-16-2 of the fixtures, with CIFAR-10's normalisation inside.
+const WRN: [&str; 10] = [
+    "--model",
+    "wide-resnet",
+    "--depth",
+    "16",
+    "--widen",
+    "2",
+    "--base-width",
+    "4",
+    "--normalize",
+    "cifar10",
+];
+
+/// `--weights FILE`, the architecture flags and the CIFAR-10 fixture as the data.
+fn weights(file: &Path, model: &[&str]) -> Vec<String> {
+    let mut args = vec!["--weights".to_owned(), file.display().to_string()];
+    args.extend(model.iter().map(|a| (*a).to_owned()));
+    args.extend(cifar());
+    args
+}
+
+fn cifar() -> Vec<String> {
+    let dir = fixtures().join("cifar").display().to_string();
+    vec![
+        "--dataset".into(),
+        "cifar10".into(),
+        "--data-dir".into(),
+        dir,
     ]
-    .map(str::to_owned)
-    .to_vec()
+}
+
+/// `--weights` of the narrow PreAct-ResNet-18 file `file` of the fixtures.
+fn preact(file: &str) -> Vec<String> {
+    weights(&fixtures().join("torch").join(file), &PREACT)
+}
+
+/// `advland import` of the PreAct `.pt` fixture into `out`, with `extra` flags.
+fn import_preact(d: &Path, out: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import".to_owned()];
+    args.push(fixtures().join("torch/preact_w4.pt").display().to_string());
+    args.extend(PREACT.map(str::to_owned));
+    args.extend(cifar());
+    args.extend(["--out".to_owned(), out.to_owned()]);
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    advland(d, &args)
 }
 
 fn run(d: &Path, args: &[&str], source: &[String]) -> String {
@@ -84,24 +116,7 @@ fn eval_reads_pytorch_checkpoints_with_their_provenance() {
     }
 
     // `import` writes a checkpoint that every command reads like a trained one.
-    let f = fixtures();
-    let stdout = ok(&advland(
-        d,
-        &[
-            "import",
-            &f.join("torch/preact_w4.pt").display().to_string(),
-            "--model",
-            "preact-resnet18",
-            "--base-width",
-            "4",
-            "--dataset",
-            "cifar10",
-            "--data-dir",
-            &f.join("cifar").display().to_string(),
-            "--out",
-            "imported",
-        ],
-    ));
+    let stdout = ok(&import_preact(d, "imported", &[]));
     assert!(stdout.contains("imported"), "{stdout}");
     assert_eq!(
         json(&d.join("imported/source.json"))["sha256"],
@@ -268,26 +283,7 @@ fn wide_resnet_checkpoint_gets_every_analysis() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let f = fixtures();
-    let source: Vec<String> = [
-        "--weights",
-        &f.join("torch/wrn16_2_b4.pt").display().to_string(),
-        "--model",
-        "wide-resnet",
-        "--depth",
-        "16",
-        "--widen",
-        "2",
-        "--base-width",
-        "4",
-        "--normalize",
-        "cifar10",
-        "--dataset",
-        "cifar10",
-        "--data-dir",
-        &f.join("cifar").display().to_string(),
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let source = weights(&f.join("torch/wrn16_2_b4.pt"), &WRN);
     run(
         d,
         &[
@@ -402,39 +398,18 @@ fn robustbench_sub_block1_is_dropped_with_a_note() {
     assert!(added > 0);
     tensors.extend(extra);
     safetensors::serialize_to_file(tensors, &None, &d.join("rb.safetensors")).unwrap();
-    let cifar = f.join("cifar").display().to_string();
-    let source = |model: &[&str]| {
-        let mut args = vec!["eval", "-q", "--weights", "rb.safetensors"];
-        args.extend(model);
-        args.extend([
-            "--normalize",
-            "cifar10",
-            "--dataset",
-            "cifar10",
-            "--data-dir",
-            &cifar,
-            "--out",
-            "rb.json",
-        ]);
+    let eval = |model: &[&str]| {
+        let mut args = vec!["eval".to_owned(), "-q".to_owned()];
+        args.extend(weights(&d.join("rb.safetensors"), model));
+        args.extend(["--out".to_owned(), "rb.json".to_owned()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         advland(d, &args)
     };
-    ok(&source(&[
-        "--model",
-        "wide-resnet",
-        "--depth",
-        "16",
-        "--widen",
-        "2",
-        "--base-width",
-        "4",
-    ]));
+    ok(&eval(&WRN));
     let notes = json(&d.join("rb.json"))["meta"]["weights"][0]["notes"].to_string();
     assert!(notes.contains("sub_block1"), "{notes}");
     assert!(notes.contains("ignored"), "{notes}");
-    user_error(
-        &source(&["--model", "preact-resnet18", "--base-width", "4"]),
-        &["unexpected tensor sub_block1."],
-    );
+    user_error(&eval(&PREACT), &["unexpected tensor sub_block1."]);
 }
 
 /// Strict loading: a wrong architecture or a key map that renames the classifier away lists
@@ -475,26 +450,8 @@ fn mismatched_weights_are_refused_with_every_problem_listed() {
     // `import` never replaces what is not a checkpoint.
     std::fs::create_dir(d.join("taken")).unwrap();
     std::fs::write(d.join("taken/notes.txt"), "mine").unwrap();
-    let f = fixtures();
     user_error(
-        &advland(
-            d,
-            &[
-                "import",
-                &f.join("torch/preact_w4.pt").display().to_string(),
-                "--model",
-                "preact-resnet18",
-                "--base-width",
-                "4",
-                "--dataset",
-                "cifar10",
-                "--data-dir",
-                &f.join("cifar").display().to_string(),
-                "--out",
-                "taken",
-                "--overwrite",
-            ],
-        ),
+        &import_preact(d, "taken", &["--overwrite"]),
         &["--out", "not a checkpoint directory"],
     );
     assert_eq!(

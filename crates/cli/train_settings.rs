@@ -1,0 +1,407 @@
+//! `advland train`'s settings: the flags on top of the experiment file (or the defaults), the
+//! default run directory, and what a `--resume` was given that differs from the stored run.
+
+use std::path::PathBuf;
+
+use advland_schema::{
+    DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, OptimizerSettings, PgdSettings, ThreatSpec,
+    TrainSettings, default_step_size,
+};
+use anyhow::{Result, bail};
+use serde_json::Value;
+
+use crate::args::{DataArgs, ModelArgs};
+use crate::commands::train::{EntropySgdArgs, OptimizerArg, ScheduleArg, TrainArgs};
+
+/// Applies the flags on top of the experiment file (or the defaults) and validates.
+pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
+    let mut s = match &args.config {
+        Some(path) => TrainSettings::from_toml_file(path)?,
+        None => TrainSettings::default(),
+    };
+    let TrainArgs {
+        config: _,
+        out: _,
+        resume: _,
+        overwrite: _,
+        seed,
+        data,
+        model,
+        epochs,
+        batch_size,
+        lr,
+        schedule,
+        optimizer,
+        momentum,
+        weight_decay,
+        nesterov,
+        gradient_budget,
+        entropy,
+        norm,
+        eps,
+        steps,
+        step_size,
+        eval_attacks,
+        eval_subset,
+        checkpoint_every,
+    } = args;
+    set(&mut s.seed, *seed);
+    if let Some(d) = data.dataset {
+        s.data.dataset = d;
+    }
+    if data.data_dir.is_some() {
+        s.data.data_dir.clone_from(&data.data_dir);
+    }
+    s.data.train_subset = data.train_subset.or(s.data.train_subset);
+    s.data.test_subset = data.test_subset.or(s.data.test_subset);
+    s.model = model.apply(std::mem::take(&mut s.model));
+    set(&mut s.training.epochs, *epochs);
+    set(&mut s.training.batch_size, *batch_size);
+    set(&mut s.training.lr, *lr);
+    set(&mut s.training.checkpoint_every, *checkpoint_every);
+    if let Some(sch) = schedule {
+        s.training.schedule = match sch {
+            ScheduleArg::Constant => LrSchedule::Constant,
+            ScheduleArg::Cosine => LrSchedule::Cosine,
+        };
+    }
+    if gradient_budget.is_some() {
+        s.training.gradient_budget = *gradient_budget;
+    }
+    resolve_optimizer(
+        &mut s.optimizer,
+        *optimizer,
+        *momentum,
+        *weight_decay,
+        *nesterov,
+        entropy,
+    )?;
+    s.adversarial = match (norm, eps, s.adversarial.take()) {
+        (Some(n), Some(e), _) => Some(PgdSettings::new(
+            *n,
+            *e,
+            advland_schema::DEFAULT_TRAIN_STEPS,
+        )),
+        (Some(n), None, Some(file)) => Some(PgdSettings { norm: *n, ..file }),
+        (Some(_), None, None) => bail!("--norm needs --eps (the attack radius)"),
+        (None, Some(e), Some(file)) => Some(PgdSettings { eps: *e, ..file }),
+        (None, Some(_), None) => bail!("--eps needs --norm (linf or l2)"),
+        (None, None, file) => file,
+    };
+    if let Some(adv) = &mut s.adversarial {
+        if let Some(n) = steps {
+            adv.steps = *n;
+        }
+        adv.step_size = step_size.unwrap_or_else(|| {
+            if norm.is_some() || eps.is_some() || steps.is_some() {
+                default_step_size(adv.eps, adv.steps)
+            } else {
+                adv.step_size
+            }
+        });
+    } else if steps.is_some() || step_size.is_some() {
+        bail!("--steps/--step-size set the training attack: add --norm and --eps");
+    }
+    if !eval_attacks.is_empty() {
+        s.eval.attacks = eval_attacks
+            .iter()
+            .map(|t| t.resolve(DEFAULT_EVAL_STEPS))
+            .collect();
+    } else if s.eval.attacks.is_empty()
+        && let Some(adv) = &s.adversarial
+    {
+        s.eval.attacks = vec![
+            ThreatSpec {
+                norm: adv.norm,
+                eps: adv.eps,
+                steps: None,
+                step_size: None,
+                random_start: None,
+                restarts: None,
+            }
+            .resolve(DEFAULT_EVAL_STEPS),
+        ];
+    }
+    s.eval.subset = eval_subset.or(s.eval.subset);
+    s.check()?;
+    Ok(s)
+}
+
+/// Applies `--optimizer` (a new kind starts from its defaults), then the shared flags (both
+/// EntropySGD loops, as the reference code shares them), then the EntropySGD-only ones.
+fn resolve_optimizer(
+    settings: &mut OptimizerSettings,
+    kind: Option<OptimizerArg>,
+    momentum: Option<f64>,
+    weight_decay: Option<f64>,
+    nesterov: Option<bool>,
+    entropy: &EntropySgdArgs,
+) -> Result<()> {
+    match (kind, &*settings) {
+        (Some(OptimizerArg::Sgd), OptimizerSettings::EntropySgd(_)) => {
+            *settings = OptimizerSettings::default();
+        }
+        (Some(OptimizerArg::EntropySgd), OptimizerSettings::Sgd { .. }) => {
+            *settings = OptimizerSettings::EntropySgd(EntropySgdSettings::default());
+        }
+        _ => {}
+    }
+    match settings {
+        OptimizerSettings::Sgd {
+            momentum: m,
+            weight_decay: wd,
+            nesterov: n,
+        } => {
+            let given = entropy.given();
+            if !given.is_empty() {
+                bail!(
+                    "{} set EntropySGD: add --optimizer entropy-sgd",
+                    given.join(", ")
+                );
+            }
+            set(m, momentum);
+            set(wd, weight_decay);
+            set(n, nesterov);
+        }
+        OptimizerSettings::EntropySgd(e) => {
+            if let Some(v) = momentum {
+                e.momentum = v;
+                e.outer_momentum = v;
+            }
+            if let Some(v) = weight_decay {
+                e.weight_decay = v;
+                e.outer_weight_decay = v;
+            }
+            if let Some(v) = nesterov {
+                e.nesterov = v;
+                e.outer_nesterov = v;
+            }
+            let EntropySgdArgs {
+                inner_steps,
+                gamma0,
+                gamma1,
+                scoping,
+                inner_lr,
+                noise,
+                noise_convention,
+                mean_weight,
+                outer_convention,
+                outer_momentum,
+                outer_nesterov,
+                outer_weight_decay,
+                anchor_gradient,
+            } = entropy;
+            set(&mut e.inner_steps, *inner_steps);
+            set(&mut e.gamma0, *gamma0);
+            set(&mut e.gamma1, *gamma1);
+            set(&mut e.scoping, *scoping);
+            set(&mut e.inner_lr, *inner_lr);
+            set(&mut e.noise, *noise);
+            set(&mut e.noise_convention, *noise_convention);
+            set(&mut e.mean_weight, *mean_weight);
+            set(&mut e.outer_convention, *outer_convention);
+            set(&mut e.outer_momentum, *outer_momentum);
+            set(&mut e.outer_nesterov, *outer_nesterov);
+            set(&mut e.outer_weight_decay, *outer_weight_decay);
+            set(&mut e.anchor_gradient, *anchor_gradient);
+        }
+    }
+    Ok(())
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+/// The default run directory name.
+pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
+    let kind = match s.model.kind {
+        advland_schema::ModelKind::Mlp => "mlp",
+        advland_schema::ModelKind::Cnn => "cnn",
+        advland_schema::ModelKind::Resnet => "resnet",
+        advland_schema::ModelKind::PreactResnet18 => "preact-resnet18",
+        advland_schema::ModelKind::WideResnet => "wide-resnet",
+    };
+    let objective = s
+        .adversarial
+        .as_ref()
+        .map_or("std".to_owned(), |a| format!("{}-{}", a.norm, a.eps));
+    let rule = match s.optimizer {
+        OptimizerSettings::Sgd { .. } => "",
+        OptimizerSettings::EntropySgd(_) => "-esgd",
+    };
+    PathBuf::from("runs").join(format!("{kind}-{objective}{rule}-s{}", s.seed))
+}
+
+/// Whether `--config` or any flag that sets a training setting was given.
+pub fn settings_given(args: &TrainArgs) -> bool {
+    let TrainArgs {
+        config,
+        out: _,
+        resume: _,
+        overwrite: _,
+        seed,
+        data,
+        model,
+        epochs,
+        batch_size,
+        lr,
+        schedule,
+        optimizer,
+        momentum,
+        weight_decay,
+        nesterov,
+        gradient_budget,
+        entropy,
+        norm,
+        eps,
+        steps,
+        step_size,
+        eval_attacks,
+        eval_subset,
+        checkpoint_every,
+    } = args;
+    [
+        config.is_some(),
+        seed.is_some(),
+        *data != DataArgs::default(),
+        *model != ModelArgs::default(),
+        epochs.is_some(),
+        batch_size.is_some(),
+        lr.is_some(),
+        schedule.is_some(),
+        optimizer.is_some(),
+        momentum.is_some(),
+        weight_decay.is_some(),
+        nesterov.is_some(),
+        gradient_budget.is_some(),
+        !entropy.given().is_empty(),
+        norm.is_some(),
+        eps.is_some(),
+        steps.is_some(),
+        step_size.is_some(),
+        !eval_attacks.is_empty(),
+        eval_subset.is_some(),
+        checkpoint_every.is_some(),
+    ]
+    .into_iter()
+    .any(|given| given)
+}
+
+/// The settings where `stored` and `given` differ, as `field: stored → given` lines.
+pub fn setting_differences(stored: &TrainSettings, given: &TrainSettings) -> Result<Vec<String>> {
+    fn walk(path: &str, stored: Option<&Value>, given: Option<&Value>, out: &mut Vec<String>) {
+        let show = |v: Option<&Value>| v.map_or_else(|| "unset".to_owned(), Value::to_string);
+        match (stored, given) {
+            (Some(Value::Object(a)), Some(Value::Object(b))) => {
+                let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for key in keys {
+                    let field = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    walk(&field, a.get(key), b.get(key), out);
+                }
+            }
+            (a, b) if a == b => {}
+            (a, b) => out.push(format!("{path}: {} → {}", show(a), show(b))),
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        "",
+        Some(&serde_json::to_value(stored)?),
+        Some(&serde_json::to_value(given)?),
+        &mut out,
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setting_differences_name_each_field() {
+        let stored = TrainSettings::default();
+        let mut given = stored.clone();
+        given.training.epochs += 1;
+        given.adversarial = Some(PgdSettings::new(advland_schema::Norm::L2, 1.0, 3));
+        let d = setting_differences(&stored, &given).unwrap();
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[0].starts_with("adversarial: unset → {"), "{d:?}");
+        assert_eq!(
+            d[1],
+            format!(
+                "training.epochs: {} → {}",
+                stored.training.epochs, given.training.epochs
+            )
+        );
+        assert!(setting_differences(&stored, &stored).unwrap().is_empty());
+    }
+
+    /// A bare boolean flag means true (what the Python wrapper's `nesterov=True` sends); a
+    /// value still sets it either way.
+    #[test]
+    fn boolean_settings_take_a_bare_flag_or_a_value() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            let mut all = vec!["advland", "train"];
+            all.extend(args);
+            match crate::args::Cli::try_parse_from(all).unwrap().command {
+                crate::args::Command::Train(t) => t,
+                other => panic!("{other:?}"),
+            }
+        };
+        let t = parse(&[
+            "--nesterov",
+            "--anchor-gradient",
+            "--outer-nesterov",
+            "false",
+        ]);
+        assert_eq!(t.nesterov, Some(true));
+        assert_eq!(t.entropy.anchor_gradient, Some(true));
+        assert_eq!(t.entropy.outer_nesterov, Some(false));
+        assert_eq!(parse(&["--nesterov", "false"]).nesterov, Some(false));
+        assert_eq!(parse(&[]).nesterov, None);
+    }
+
+    /// Published wide-ResNet names set depth and width; explicit flags still win; an unknown
+    /// name lists the known ones.
+    #[test]
+    fn model_names_fix_the_wide_resnets_sizes() {
+        use clap::Parser;
+        let spec = |args: &[&str]| {
+            let mut all = vec!["advland", "train"];
+            all.extend(args);
+            match crate::args::Cli::try_parse_from(all).map(|c| c.command) {
+                Ok(crate::args::Command::Train(t)) => {
+                    Ok(t.model.apply(advland_schema::ModelSpec::default()))
+                }
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let s = spec(&["--model", "wrn-28-10"]).unwrap();
+        assert_eq!(
+            (s.kind, s.depth, s.widen),
+            (advland_schema::ModelKind::WideResnet, Some(28), Some(10))
+        );
+        let s = spec(&["--model", "wrn-34-10", "--depth", "16", "--widen", "2"]).unwrap();
+        assert_eq!((s.depth, s.widen), (Some(16), Some(2)));
+        assert_eq!(
+            spec(&["--model", "preact-resnet18"]).unwrap().kind,
+            advland_schema::ModelKind::PreactResnet18
+        );
+        let err = spec(&["--model", "wrn-99"]).unwrap_err();
+        assert!(
+            err.contains("preact-resnet18") && err.contains("wrn-34-10"),
+            "{err}"
+        );
+    }
+}
