@@ -217,13 +217,11 @@ fn set<T>(slot: &mut T, value: Option<T>) {
 
 /// The default run directory name.
 pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
-    let kind = match s.model.kind {
-        advland_schema::ModelKind::Mlp => "mlp",
-        advland_schema::ModelKind::Cnn => "cnn",
-        advland_schema::ModelKind::Resnet => "resnet",
-        advland_schema::ModelKind::PreactResnet18 => "preact-resnet18",
-        advland_schema::ModelKind::WideResnet => "wide-resnet",
-    };
+    // The kind's name as files and flags spell it (serde's kebab-case).
+    let kind = serde_json::to_value(s.model.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "model".to_owned());
     let objective = s
         .adversarial
         .as_ref()
