@@ -152,8 +152,12 @@ pub struct DemoModel {
     pub epochs: usize,
     /// Seconds spent training (per-epoch evaluation included).
     pub train_duration_s: f64,
-    /// Final evaluation on the test subset under every demo attack.
+    /// Final evaluation on the test subset under every demo attack (PGD).
     pub eval: EvalResult,
+    /// Per demo attack's norm and radius, on the same examples: PGD and autoattack-lite with
+    /// per-example flags and their worst case. Absent in demos made before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub robustness: Vec<EvalResult>,
     /// Parameter-space sharpness and smoothness of the final checkpoint, one entry per attack.
     pub sharpness: Vec<DemoSharpness>,
     /// Input-space flatness of the final checkpoint at clean and adversarial points, one entry
