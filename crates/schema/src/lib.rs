@@ -57,8 +57,8 @@ pub use metrics::{
 };
 pub use output::{LockFile, check_output, create_dir, resolve_output, write_atomic};
 pub use report::{
-    Cost, DataSubset, Meta, Payload, Report, WeightsSource, finite, read_json, read_report,
-    to_json_bytes, write_json,
+    Cost, DataSubset, Meta, Payload, Provenance, Report, WeightsSource, finite, peak_rss_mib,
+    read_json, read_report, to_json_bytes, write_json,
 };
 pub use settings::{
     BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,

@@ -388,6 +388,7 @@ mod tests {
             duration_s: 0.0,
             cost: Cost::default(),
             weights: Vec::new(),
+            provenance: Default::default(),
         }
     }
 
