@@ -52,6 +52,10 @@ pub enum Command {
     /// top-k eigenvalues, curvature along the gradient, trace, KKT multiplier, 1-D loss curves,
     /// optionally a 2-D loss surface around one example and the logits' local Lipschitz constant.
     Flatness(crate::commands::flatness::FlatnessArgs),
+    /// The radius of the other norm's attack that matches a reference attack's robust
+    /// accuracy (or loss) on a model, by bisection between the inscribed and circumscribed
+    /// balls: compare norms at matched strength.
+    Calibrate(crate::commands::calibrate::CalibrateArgs),
     /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with
     /// Spearman rank correlations (paper.md claim C5).
     Relate(crate::commands::relate::RelateArgs),

@@ -13,6 +13,7 @@
 //!   [`write_json`], which refuses NaN/∞;
 //! - [`metrics`]: payloads of training and evaluation reports;
 //! - [`sharpness`]: payloads of parameter-space analysis reports;
+//! - [`calibrate`]: the radius of one norm's attack matching another's strength;
 //! - [`flatness`]: payloads of input-space flatness reports;
 //! - [`surface`]: payloads of loss-surface reports (grids, shards, directions).
 //!
@@ -27,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod attack;
+pub mod calibrate;
 pub mod compare;
 pub mod error;
 pub mod flatness;
@@ -48,6 +50,7 @@ pub use attack::{
     ApgdLoss, ApgdSettings, AttackResult, AttackSpec, AutoattackLiteSettings, DEFAULT_APGD_STEPS,
     DEFAULT_APGD_TARGETS, RobustWorstCase,
 };
+pub use calibrate::{CalibrateReport, CalibrationStep, MatchOn};
 pub use compare::{CompareReport, CompareRow};
 pub use error::{Error, Result};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
