@@ -42,6 +42,15 @@ fn sharpness_estimators_write_reports() {
     for o in &l.objectives {
         assert_eq!(o.random.len(), 2);
         assert!(o.kappa_max > 0.0 && o.kappa_max.is_finite());
+        // With two directions and two radii: κ's distribution per radius and its scaling.
+        for p in &o.random {
+            let s = p.summary.as_ref().expect("a κ summary");
+            assert!(s.q10 <= s.median && s.median <= s.q90 && s.q90 <= p.kappa_max);
+            assert!(s.median_ci[0] <= s.median && s.median <= s.median_ci[1]);
+        }
+        let fit = o.scaling.as_ref().expect("a κ(r) scaling");
+        assert!(fit.slope.is_finite() && fit.slope_ci[0] <= fit.slope_ci[1], "{fit:?}");
+        assert_eq!(fit.radii, 2);
     }
     // The re-solved attack moves with θ; the frozen one cannot.
     let moved = |i: usize| l.objectives[i].random[1].secants[0].delta_ratio.unwrap();

@@ -37,6 +37,7 @@ pub mod relate;
 pub mod sharpness;
 pub mod subject;
 pub mod surface;
+pub mod uncertainty;
 pub mod vector;
 
 pub use error::{Error, Result};

@@ -18,6 +18,7 @@ use crate::lipschitz::{
 };
 use crate::local_entropy::{LocalEntropyObjective, local_entropy_kappa};
 use crate::model_objective::ModelObjective;
+use crate::uncertainty::{scaling, summarize};
 use crate::vector::{norm, normalize};
 
 /// The Hessian at θ₀ as the estimators see it. In f64, forward differences from a cached
@@ -182,7 +183,9 @@ pub(super) fn smoothness(
     let radii: Vec<f64> = config.radii.iter().map(|r| r * scale).collect();
     let center = Anchor::at(objective, theta.to_vec())?;
     let directions = random_directions(theta.len(), config.directions, config.seed);
-    let random = probe_directions(objective, &center, &directions, &radii)?;
+    let mut random = probe_directions(objective, &center, &directions, &radii)?;
+    summarize(&mut random, config.seed);
+    let scaling = scaling(&random, config.seed);
     let mut descent: Vec<f64> = center.grad.iter().map(|g| -g).collect();
     if normalize(&mut descent) == 0.0 {
         return Err(Error::InvalidConfig {
@@ -207,6 +210,7 @@ pub(super) fn smoothness(
         gradient_direction,
         worst_case,
         kappa_max,
+        scaling,
     })
 }
 
@@ -232,7 +236,8 @@ pub(super) fn local_entropy(
     let scale = norm(theta);
     let radii: Vec<f64> = config.radii.iter().map(|r| r * scale).collect();
     let directions = random_directions(theta.len(), config.directions, config.seed);
-    let random = local_entropy_kappa(&map, theta.to_vec(), &directions, &radii)?;
+    let mut random = local_entropy_kappa(&map, theta.to_vec(), &directions, &radii)?;
+    summarize(&mut random, config.seed);
     let kappa_max = random.iter().map(|p| p.kappa_max).fold(0.0, f64::max);
     Ok(LocalEntropyKappa {
         gamma,
