@@ -292,6 +292,14 @@ impl ModelObjective {
         self.examples
     }
 
+    /// The L2 diameter of the attack's ball on one input (2ε for L2, 2ε√d for L∞); `None`
+    /// without an attack.
+    pub fn attack_diameter(&self) -> Option<f64> {
+        let attack = self.attack.as_ref()?;
+        let [_, c, h, w] = self.batches.first()?.images.dims();
+        Some(attack.constraint().l2_diameter(c * h * w))
+    }
+
     /// θ as a tensor of the objective's dtype on the inner device.
     fn theta_tensor(&self, theta: &[f64]) -> Result<Tensor<1>> {
         if theta.len() != self.dim {

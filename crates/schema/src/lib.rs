@@ -69,10 +69,10 @@ pub use settings::{
     OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings, TrainingSettings,
 };
 pub use sharpness::{
-    DensityResult, EigenMethod, Eigenvalue, Estimator, HessianResult, KappaScaling, KappaSummary,
-    KinkProfile, LipschitzResult, LocalEntropyKappa, ObjectiveInfo, ObjectiveKind, Precision,
-    RadiusProbe, Secant, SharpnessEstimate, SharpnessReport, SmoothnessEstimates, StopReason,
-    TraceResult, WorstCase,
+    DensityResult, DiameterComparison, EigenMethod, Eigenvalue, Estimator, HessianResult,
+    KappaScaling, KappaSummary, KinkProfile, LipschitzResult, LocalEntropyKappa, ObjectiveInfo,
+    ObjectiveKind, Precision, RadiusProbe, Secant, SharpnessEstimate, SharpnessReport,
+    SmoothnessEstimates, StopReason, TraceResult, WorstCase,
 };
 pub use surface::{
     Axis, DirectionKind, DirectionsInfo, IgnoreParams, Normalization, Shard, SurfaceReport,

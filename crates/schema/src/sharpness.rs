@@ -254,6 +254,23 @@ pub struct SmoothnessEstimates {
     /// directions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<KappaScaling>,
+    /// How far the re-solved attack moved against the bound earlier analyses used
+    /// (adversarial objective only; paper.md §2.2, claim C6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diameter: Option<DiameterComparison>,
+}
+
+/// ‖δ*(θ₁) − δ*(θ₂)‖ against the diameter of the attack's ball, the bound that does not shrink
+/// as θ₁ → θ₂ (paper.md §2.2): a fraction far below 1 that falls with r says δ* moves with θ
+/// (the bound is loose); a fraction that stays put as r → 0 says δ* jumps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiameterComparison {
+    /// The ball's diameter in the L2 norm on one input: 2ε (L2), 2ε√d (L∞).
+    pub diameter: f64,
+    /// Per radius of the random probes (in their order): the largest over directions of the
+    /// root-mean-square over examples of ‖δ*(θ + r·u) − δ*(θ)‖₂, over `diameter`.
+    pub fraction: Vec<f64>,
 }
 
 /// `sharpness lipschitz`: the chosen objective and, for `adversarial`, the frozen ablation.

@@ -2,8 +2,9 @@
 //! into its part of the report.
 
 use advland_schema::{
-    DensityResult, EigenMethod, Eigenvalue, EntropySgdSettings, HessianResult, KinkProfile,
-    LocalEntropyKappa, Precision, SmoothnessEstimates, StopReason, TraceResult,
+    DensityResult, DiameterComparison, EigenMethod, Eigenvalue, EntropySgdSettings, HessianResult,
+    KinkProfile, LocalEntropyKappa, ObjectiveKind, Precision, RadiusProbe, SmoothnessEstimates,
+    StopReason, TraceResult,
 };
 use burn::tensor::Device;
 
@@ -199,6 +200,12 @@ pub(super) fn smoothness(
     let start = directions.first().cloned().unwrap_or_default();
     let (worst_case, _) =
         worst_case_ascent(objective, &center, start, smallest, config.ascent_steps)?;
+    let diameter = match objective.kind() {
+        ObjectiveKind::Adversarial => objective
+            .attack_diameter()
+            .map(|d| diameter_fractions(&random, d, objective.examples())),
+        _ => None,
+    };
     let kappa_max = random
         .iter()
         .chain(&gradient_direction)
@@ -211,7 +218,33 @@ pub(super) fn smoothness(
         worst_case,
         kappa_max,
         scaling,
+        diameter,
     })
+}
+
+/// The largest per-radius RMS-per-example attack movement of `probes` as a fraction of the
+/// ball's `diameter` (the secants record ‖Δδ‖/‖Δθ‖ over the whole subset of `examples`).
+fn diameter_fractions(
+    probes: &[RadiusProbe],
+    diameter: f64,
+    examples: usize,
+) -> DiameterComparison {
+    let per_example = (examples.max(1) as f64).sqrt();
+    DiameterComparison {
+        diameter,
+        fraction: probes
+            .iter()
+            .map(|p| {
+                p.secants
+                    .iter()
+                    .filter_map(|s| {
+                        s.delta_ratio
+                            .map(|r| r * s.distance / per_example / diameter)
+                    })
+                    .fold(0.0, f64::max)
+            })
+            .collect(),
+    }
 }
 
 /// κ of the local-entropy map of `objective` on the random directions and radii of
@@ -247,4 +280,33 @@ pub(super) fn local_entropy(
         random,
         kappa_max,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use advland_schema::Secant;
+
+    use super::*;
+
+    #[test]
+    fn diameter_fractions_are_per_example_movements_over_the_diameter() {
+        let secant = |distance, ratio| Secant {
+            distance,
+            kappa: 1.0,
+            delta_ratio: Some(ratio),
+            sign_flip_fraction: None,
+        };
+        // ‖Δδ‖ = 0.5·2 = 1 over 4 examples: 0.5 per example (RMS), a tenth of a diameter of 5;
+        // the other direction moved half as far.
+        let probe = RadiusProbe {
+            radius: 0.5,
+            kappa_max: 1.0,
+            kappa_mean: 1.0,
+            secants: vec![secant(0.5, 2.0), secant(0.5, 1.0)],
+            summary: None,
+        };
+        let c = diameter_fractions(&[probe], 5.0, 4);
+        assert_eq!(c.diameter, 5.0);
+        assert!((c.fraction[0] - 0.1).abs() < 1e-15, "{c:?}");
+    }
 }
