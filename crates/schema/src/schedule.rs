@@ -442,6 +442,36 @@ mod tests {
         );
     }
 
+    /// The TOML form of the new keys; settings without them serialise as before (no
+    /// `warmup_epochs` or `eps_schedule` key), so older resolved settings compare equal.
+    #[test]
+    fn training_files_take_schedules_and_old_settings_keep_their_shape() {
+        use crate::settings::TrainingSettings;
+        let t: TrainingSettings = toml::from_str(
+            "schedule = { kind = \"cyclic\" }\nwarmup_epochs = 2\n\
+             eps_schedule = { kind = \"periodic\", periods = 2 }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (t.schedule, t.warmup_epochs, t.eps_schedule),
+            (
+                LrSchedule::Cyclic,
+                2,
+                EpsSchedule::Periodic {
+                    periods: 2,
+                    start: 0.0,
+                    peak: 1.5
+                }
+            )
+        );
+        let json = serde_json::to_value(TrainingSettings::default()).unwrap();
+        assert!(json.get("warmup_epochs").is_none() && json.get("eps_schedule").is_none());
+        let err = toml::from_str::<TrainingSettings>("eps_schedule = { kind = \"linear\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("epochs"), "{err}");
+    }
+
     #[test]
     fn schedule_rules_name_their_fields() {
         let adv = PgdSettings::new(Norm::Linf, 0.1, 3);
