@@ -355,12 +355,5 @@ fn entropy_sgd_killed_mid_epoch_resumes_to_the_uninterrupted_run() {
 /// the minibatch, so the resumed epoch 2 gets the uninterrupted run's rates and radii.
 #[test]
 fn cyclic_lr_and_eps_warmup_killed_mid_epoch_resume_to_the_uninterrupted_run() {
-    check_kill_and_resume_matches_uninterrupted(&[
-        "--schedule",
-        "cyclic",
-        "--eps-schedule",
-        "linear",
-        "--eps-warmup-epochs",
-        "2",
-    ]);
+    check_kill_and_resume_matches_uninterrupted(&crate::schedules::CYCLIC_AND_EPS_WARMUP);
 }

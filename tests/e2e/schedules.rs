@@ -1,13 +1,23 @@
 //! Learning-rate and ε schedules through `advland train`: what train.json records per epoch,
 //! and bad schedule flags refused naming the flag.
 
-use advland_schema::{EpsRange, Report, TrainLog, read_json};
+use advland_schema::{Report, TrainLog, read_json};
 
-use crate::{advland, train_mlp, user_error};
+use crate::{LINF_AT, advland, train_mlp, user_error};
 
-/// robust_overfitting's cycle (`np.interp(t, [0, 2*2//5, 2], [0, 0.1, 0])` at t = epoch +
-/// (i+1)/4) and a linear ε ramp over both epochs (ε·t/2 at t = epoch + i/4), 4 minibatches an
-/// epoch: the first and last step's rates and the epoch's radii.
+/// robust_overfitting's one cycle of the learning rate and a linear ε warm-up over 2 epochs.
+pub const CYCLIC_AND_EPS_WARMUP: [&str; 6] = [
+    "--schedule",
+    "cyclic",
+    "--eps-schedule",
+    "linear",
+    "--eps-warmup-epochs",
+    "2",
+];
+
+/// L∞ PGD-AT at ε = 0.1 ([`LINF_AT`]) with [`CYCLIC_AND_EPS_WARMUP`], 4 minibatches an epoch:
+/// the cycle is `np.interp(t, [0, 2*2//5, 2], [0, 0.1, 0])` at t = epoch + (i+1)/4, the ramp
+/// ε·t/2 at t = epoch + i/4; train.json holds the first and last step's rates and the radii.
 #[test]
 fn cyclic_lr_and_eps_warmup_are_recorded_per_epoch() {
     let dir = tempfile::tempdir().unwrap();
@@ -17,61 +27,31 @@ fn cyclic_lr_and_eps_warmup_are_recorded_per_epoch() {
         "8",
         "2",
         ["200", "50"],
-        &[
-            "--batch-size",
-            "50",
-            "--lr",
-            "0.1",
-            "--schedule",
-            "cyclic",
-            "--norm",
-            "linf",
-            "--eps",
-            "0.1",
-            "--steps",
-            "2",
-            "--eps-schedule",
-            "linear",
-            "--eps-warmup-epochs",
-            "2",
-            "--eval-subset",
-            "50",
-        ],
+        &["--batch-size", "50", "--lr", "0.1"]
+            .iter()
+            .chain(&CYCLIC_AND_EPS_WARMUP)
+            .chain(&LINF_AT)
+            .copied()
+            .collect::<Vec<_>>(),
     );
     let log: Report<TrainLog> = read_json(&d.join("run/train.json")).unwrap();
-    let want = [
-        (
-            0.0875,
-            0.05,
-            EpsRange {
-                min: 0.0,
-                max: 0.0375,
-            },
-        ),
-        (
-            0.0375,
-            0.0,
-            EpsRange {
-                min: 0.05,
-                max: 0.0875,
-            },
-        ),
-    ];
-    assert_eq!(log.data.epochs.len(), 2);
-    for (e, (lr, lr_last, eps)) in log.data.epochs.iter().zip(want) {
+    // (lr, lr_last, smallest ε, largest ε) of each epoch.
+    let want = [(0.0875, 0.05, 0.0, 0.0375), (0.0375, 0.0, 0.05, 0.0875)];
+    let got: Vec<(f64, f64, f64, f64)> = log
+        .data
+        .epochs
+        .iter()
+        .map(|e| {
+            let eps = e.eps.expect("an ε range under adversarial training");
+            (e.lr, e.lr_last.expect("lr_last"), eps.min, eps.max)
+        })
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(close(e.lr, lr), "epoch {}: lr {}", e.epoch, e.lr);
         assert!(
-            close(e.lr_last.unwrap(), lr_last),
-            "epoch {}: {:?}",
-            e.epoch,
-            e.lr_last
-        );
-        let got = e.eps.unwrap();
-        assert!(
-            close(got.min, eps.min) && close(got.max, eps.max),
-            "epoch {}: {got:?}",
-            e.epoch
+            close(g.0, w.0) && close(g.1, w.1) && close(g.2, w.2) && close(g.3, w.3),
+            "{got:?} vs {want:?}"
         );
     }
     let config: serde_json::Value =

@@ -382,6 +382,21 @@ mod tests {
         (a - b).abs() <= 1e-12 * b.abs().max(1e-300) || (a - b).abs() < 1e-15
     }
 
+    /// Compares `f` at every minibatch of a run with the fixture's `values`, in order.
+    fn check_run(
+        name: &str,
+        epochs: usize,
+        batches: usize,
+        values: &[f64],
+        f: impl Fn(BatchPosition) -> f64,
+    ) {
+        assert_eq!(values.len(), epochs * batches, "{name}");
+        for (k, want) in values.iter().enumerate() {
+            let got = f(at(k / batches, k % batches, batches, epochs));
+            assert!(close(got, *want), "{name} minibatch {k}: {got} vs {want}");
+        }
+    }
+
     /// Every minibatch's rate against PyTorch's schedulers (`MultiStepLR`,
     /// `CosineAnnealingLR`, `LinearLR` + `SequentialLR`) and robust_overfitting's `np.interp`.
     #[test]
@@ -389,16 +404,9 @@ mod tests {
         let cases = fixture().lr;
         assert!(cases.len() >= 7);
         for c in cases {
-            assert_eq!(c.rates.len(), c.epochs * c.batches, "{}", c.name);
-            for (k, want) in c.rates.iter().enumerate() {
-                let pos = at(k / c.batches, k % c.batches, c.batches, c.epochs);
-                let got = c.schedule.lr_at(c.base, c.warmup_epochs, pos);
-                assert!(
-                    close(got, *want),
-                    "{} minibatch {k}: {got} vs {want}",
-                    c.name
-                );
-            }
+            check_run(&c.name, c.epochs, c.batches, &c.rates, |pos| {
+                c.schedule.lr_at(c.base, c.warmup_epochs, pos)
+            });
         }
     }
 
@@ -408,16 +416,9 @@ mod tests {
         let cases = fixture().eps;
         assert!(cases.len() >= 3);
         for c in cases {
-            assert_eq!(c.radii.len(), c.epochs * c.batches, "{}", c.name);
-            for (k, want) in c.radii.iter().enumerate() {
-                let pos = at(k / c.batches, k % c.batches, c.batches, c.epochs);
-                let got = c.schedule.eps_at(c.eps, pos);
-                assert!(
-                    close(got, *want),
-                    "{} minibatch {k}: {got} vs {want}",
-                    c.name
-                );
-            }
+            check_run(&c.name, c.epochs, c.batches, &c.radii, |pos| {
+                c.schedule.eps_at(c.eps, pos)
+            });
         }
     }
 
