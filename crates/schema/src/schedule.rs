@@ -143,10 +143,12 @@ pub enum EpsSchedule {
     },
     /// Liu et al. 2020's periodic adversarial scheduling (their `cycle_cos`): the run is cut
     /// into `periods` equal periods; within each, at fraction r of it,
-    /// ε(r) = min(ε, start + (peak·ε − start)·(1 − cos πr)/2). The paper's exact settings
-    /// per experiment are not all given in its text; the defaults follow the code's README
-    /// example (`eps_min=0,eps_max=0.6,max=0.4`: peak 1.5, one period), so set `periods`
-    /// and `peak` to the experiment being reproduced.
+    /// ε(r) = min(ε, start + (peak·ε − start)·(1 − cos πr)/2). This is the ε side of their
+    /// scheduling as their code computes it; the paper's per-experiment settings (and
+    /// whether its learning rate restarts with each period) were not checked against the
+    /// paper's text. The defaults follow the code's README example
+    /// (`eps_min=0,eps_max=0.6,max=0.4`: peak 1.5, one period); set `periods` and `peak` to
+    /// the experiment being reproduced.
     Periodic {
         /// Periods in the run.
         #[serde(default = "one_period")]
