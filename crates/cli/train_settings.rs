@@ -4,14 +4,17 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, OptimizerSettings, PgdSettings, ThreatSpec,
-    TrainSettings, default_step_size,
+    DEFAULT_EVAL_STEPS, EntropySgdSettings, EpsSchedule, LrSchedule, OptimizerSettings,
+    PgdSettings, ThreatSpec, TrainSettings, TrainingSettings, default_step_size,
 };
 use anyhow::{Result, bail};
+use clap::ValueEnum;
 use serde_json::Value;
 
 use crate::args::{DataArgs, ModelArgs};
-use crate::commands::train::{EntropySgdArgs, OptimizerArg, ScheduleArg, TrainArgs};
+use crate::commands::train::{
+    EntropySgdArgs, EpsScheduleArg, OptimizerArg, ScheduleArg, ScheduleArgs, TrainArgs,
+};
 
 /// Applies the flags on top of the experiment file (or the defaults) and validates.
 pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
@@ -30,7 +33,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
         epochs,
         batch_size,
         lr,
-        schedule,
+        schedules,
         optimizer,
         momentum,
         weight_decay,
@@ -59,12 +62,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     set(&mut s.training.batch_size, *batch_size);
     set(&mut s.training.lr, *lr);
     set(&mut s.training.checkpoint_every, *checkpoint_every);
-    if let Some(sch) = schedule {
-        s.training.schedule = match sch {
-            ScheduleArg::Constant => LrSchedule::Constant,
-            ScheduleArg::Cosine => LrSchedule::Cosine,
-        };
-    }
+    resolve_schedules(&mut s.training, schedules)?;
     if gradient_budget.is_some() {
         s.training.gradient_budget = *gradient_budget;
     }
@@ -209,6 +207,114 @@ fn resolve_optimizer(
     Ok(())
 }
 
+/// Applies the schedule flags: a kind given starts from the file's values of that kind (else
+/// the defaults), and a parameter flag needs a schedule of its kind, given or in the file.
+fn resolve_schedules(t: &mut TrainingSettings, args: &ScheduleArgs) -> Result<()> {
+    let ScheduleArgs {
+        schedule,
+        milestones,
+        lr_factor,
+        warmup_epochs,
+        eps_schedule,
+        eps_warmup_epochs,
+        eps_start,
+        eps_periods,
+        eps_peak,
+    } = args;
+    set(&mut t.warmup_epochs, *warmup_epochs);
+    let piecewise = |file: Option<(&Vec<usize>, f64)>| -> Result<LrSchedule> {
+        let Some(milestones) = milestones.clone().or_else(|| file.map(|f| f.0.clone())) else {
+            bail!("--schedule piecewise needs --milestones (epochs at which the rate drops)");
+        };
+        let factor = lr_factor.or(file.map(|f| f.1)).unwrap_or(0.1);
+        Ok(LrSchedule::Piecewise { milestones, factor })
+    };
+    let file_piecewise = match &t.schedule {
+        LrSchedule::Piecewise { milestones, factor } => Some((milestones, *factor)),
+        _ => None,
+    };
+    t.schedule = match (schedule, file_piecewise) {
+        (Some(ScheduleArg::Piecewise), file) | (None, file @ Some(_)) => piecewise(file)?,
+        (Some(other), _) if milestones.is_some() || lr_factor.is_some() => bail!(
+            "--milestones/--lr-factor set the piecewise schedule, not --schedule {}",
+            flag_value(other)
+        ),
+        (Some(ScheduleArg::Constant), _) => LrSchedule::Constant,
+        (Some(ScheduleArg::Cosine), _) => LrSchedule::Cosine,
+        (Some(ScheduleArg::Cyclic), _) => LrSchedule::Cyclic,
+        (None, None) if milestones.is_some() || lr_factor.is_some() => {
+            bail!("--milestones/--lr-factor set the piecewise schedule: add --schedule piecewise")
+        }
+        (None, None) => t.schedule.clone(),
+    };
+    let kind = eps_schedule.unwrap_or(match t.eps_schedule {
+        EpsSchedule::Constant => EpsScheduleArg::Constant,
+        EpsSchedule::Linear { .. } => EpsScheduleArg::Linear,
+        EpsSchedule::Periodic { .. } => EpsScheduleArg::Periodic,
+    });
+    // The file's values of the same kind, else the kind's defaults.
+    let (file_epochs, file_start, file_periods, file_peak) = match &t.eps_schedule {
+        EpsSchedule::Constant => (None, None, None, None),
+        EpsSchedule::Linear { epochs, start } => (Some(*epochs), Some(*start), None, None),
+        EpsSchedule::Periodic {
+            periods,
+            start,
+            peak,
+        } => (None, Some(*start), Some(*periods), Some(*peak)),
+    };
+    let unused = |flags: &[(&str, bool)]| {
+        let given: Vec<&str> = flags.iter().filter(|f| f.1).map(|f| f.0).collect();
+        if given.is_empty() {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "{}: not used by the ε schedule {}; set --eps-schedule",
+                given.join(", "),
+                flag_value(&kind)
+            ))
+        }
+    };
+    t.eps_schedule = match kind {
+        EpsScheduleArg::Constant => {
+            unused(&[
+                ("--eps-warmup-epochs", eps_warmup_epochs.is_some()),
+                ("--eps-start", eps_start.is_some()),
+                ("--eps-periods", eps_periods.is_some()),
+                ("--eps-peak", eps_peak.is_some()),
+            ])?;
+            EpsSchedule::Constant
+        }
+        EpsScheduleArg::Linear => {
+            unused(&[
+                ("--eps-periods", eps_periods.is_some()),
+                ("--eps-peak", eps_peak.is_some()),
+            ])?;
+            let Some(epochs) = eps_warmup_epochs.or(file_epochs) else {
+                bail!("--eps-schedule linear needs --eps-warmup-epochs (epochs of the ramp)");
+            };
+            EpsSchedule::Linear {
+                epochs,
+                start: eps_start.or(file_start).unwrap_or(0.0),
+            }
+        }
+        EpsScheduleArg::Periodic => {
+            unused(&[("--eps-warmup-epochs", eps_warmup_epochs.is_some())])?;
+            EpsSchedule::Periodic {
+                periods: eps_periods.or(file_periods).unwrap_or(1),
+                start: eps_start.or(file_start).unwrap_or(0.0),
+                peak: eps_peak.or(file_peak).unwrap_or(1.5),
+            }
+        }
+    };
+    Ok(())
+}
+
+/// A value as its flag spells it.
+fn flag_value(v: &impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_owned())
+}
+
 fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
@@ -246,7 +352,7 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         epochs,
         batch_size,
         lr,
-        schedule,
+        schedules,
         optimizer,
         momentum,
         weight_decay,
@@ -269,7 +375,7 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         epochs.is_some(),
         batch_size.is_some(),
         lr.is_some(),
-        schedule.is_some(),
+        *schedules != ScheduleArgs::default(),
         optimizer.is_some(),
         momentum.is_some(),
         weight_decay.is_some(),
@@ -343,19 +449,90 @@ mod tests {
         assert!(setting_differences(&stored, &stored).unwrap().is_empty());
     }
 
+    fn train_args(args: &[&str]) -> TrainArgs {
+        use clap::Parser;
+        let mut all = vec!["advland", "train"];
+        all.extend(args);
+        match crate::args::Cli::try_parse_from(all).unwrap().command {
+            crate::args::Command::Train(t) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// No schedule flag leaves the defaults (or the file's schedules); a kind given keeps the
+    /// file's parameters of that kind; a parameter without its kind is refused naming it.
+    #[test]
+    fn schedule_flags_resolve_over_the_file() {
+        let s = resolve(&train_args(&[])).unwrap();
+        assert_eq!(s.training, TrainingSettings::default());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("train.toml");
+        std::fs::write(
+            &file,
+            "[training]\nepochs = 8\nschedule = { kind = \"piecewise\", milestones = [4], \
+             factor = 0.5 }\neps_schedule = { kind = \"periodic\", periods = 2 }\n\
+             [adversarial]\nnorm = \"linf\"\neps = 0.1\n",
+        )
+        .unwrap();
+        let config = file.to_str().unwrap();
+        let s = resolve(&train_args(&["--config", config, "--milestones", "2,6"])).unwrap();
+        assert_eq!(
+            s.training.schedule,
+            LrSchedule::Piecewise {
+                milestones: vec![2, 6],
+                factor: 0.5
+            }
+        );
+        let s = resolve(&train_args(&["--config", config, "--eps-peak", "1"])).unwrap();
+        assert_eq!(
+            s.training.eps_schedule,
+            EpsSchedule::Periodic {
+                periods: 2,
+                start: 0.0,
+                peak: 1.0
+            }
+        );
+        let s = resolve(&train_args(&[
+            "--config",
+            config,
+            "--schedule",
+            "cyclic",
+            "--warmup-epochs",
+            "1",
+            "--eps-schedule",
+            "linear",
+            "--eps-warmup-epochs",
+            "3",
+            "--eps-start",
+            "1/255",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (s.training.schedule, s.training.warmup_epochs),
+            (LrSchedule::Cyclic, 1)
+        );
+        assert_eq!(
+            s.training.eps_schedule,
+            EpsSchedule::Linear {
+                epochs: 3,
+                start: 1.0 / 255.0
+            }
+        );
+        for (args, flag) in [
+            (&["--lr-factor", "0.5"][..], "--schedule piecewise"),
+            (&["--eps-peak", "2"], "--eps-peak"),
+            (&["--eps-schedule", "linear"], "--eps-warmup-epochs"),
+        ] {
+            let err = resolve(&train_args(args)).unwrap_err().to_string();
+            assert!(err.contains(flag), "{args:?}: {err}");
+        }
+    }
+
     /// A bare boolean flag means true (what the Python wrapper's `nesterov=True` sends); a
     /// value still sets it either way.
     #[test]
     fn boolean_settings_take_a_bare_flag_or_a_value() {
-        use clap::Parser;
-        let parse = |args: &[&str]| {
-            let mut all = vec!["advland", "train"];
-            all.extend(args);
-            match crate::args::Cli::try_parse_from(all).unwrap().command {
-                crate::args::Command::Train(t) => t,
-                other => panic!("{other:?}"),
-            }
-        };
+        let parse = train_args;
         let t = parse(&[
             "--nesterov",
             "--anchor-gradient",

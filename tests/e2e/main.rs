@@ -15,6 +15,7 @@ mod flatness;
 mod linear;
 mod resnet;
 mod run_dir;
+mod schedules;
 mod sharpness;
 mod surface;
 mod weights;

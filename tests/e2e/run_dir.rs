@@ -350,3 +350,10 @@ fn entropy_sgd_killed_mid_epoch_resumes_to_the_uninterrupted_run() {
         "3",
     ]);
 }
+
+/// A per-minibatch learning rate and an ε warm-up across the kill: both follow the epoch and
+/// the minibatch, so the resumed epoch 2 gets the uninterrupted run's rates and radii.
+#[test]
+fn cyclic_lr_and_eps_warmup_killed_mid_epoch_resume_to_the_uninterrupted_run() {
+    check_kill_and_resume_matches_uninterrupted(&crate::schedules::CYCLIC_AND_EPS_WARMUP);
+}

@@ -8,6 +8,8 @@
 //!   [`PgdSettings`];
 //! - [`settings`]: [`TrainSettings`], read from hand-written TOML training files (unknown
 //!   keys rejected) and overridden by CLI flags;
+//! - [`schedule`]: learning-rate and ε schedules ([`LrSchedule`], [`EpsSchedule`]), per
+//!   minibatch ([`BatchPosition`]);
 //! - [`report`]: the JSON envelope [`Report`] with its [`Meta`] (seed, resolved config,
 //!   versions, device, data subset, duration, [`Cost`]), written atomically by
 //!   [`write_json`], which refuses NaN/∞;
@@ -41,6 +43,7 @@ pub mod model;
 pub mod optimizer;
 pub mod output;
 pub mod report;
+pub mod schedule;
 pub mod settings;
 pub mod sharpness;
 pub mod surface;
@@ -55,18 +58,20 @@ pub use compare::{CompareReport, CompareRow};
 pub use error::{Error, Result};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
 pub use metrics::{
-    CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport,
-    EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
+    CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EpsRange,
+    EvalReport, EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
 };
 pub use output::{LockFile, check_output, create_dir, resolve_output, write_atomic};
 pub use report::{
     Cost, DataSubset, Meta, Payload, Provenance, Report, WeightsSource, finite, peak_rss_mib,
     read_json, read_report, to_json_bytes, write_json,
 };
+pub use schedule::BatchPosition;
 pub use settings::{
     BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
-    EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, Normalize, OptimizerSettings,
-    OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings, TrainingSettings,
+    EpsSchedule, EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, Normalize,
+    OptimizerSettings, OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings,
+    TrainingSettings,
 };
 pub use sharpness::{
     DensityResult, DiameterComparison, EigenMethod, Eigenvalue, Estimator, HessianResult,

@@ -6,7 +6,8 @@ use burn::tensor::Device;
 
 use super::Observer;
 use super::eval::Tally;
-use crate::attack::{Attack, pgd_attack};
+use super::schedule::RunSchedule;
+use crate::attack::pgd_attack;
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::loss::{correct, cross_entropy};
@@ -21,7 +22,8 @@ pub(crate) struct EpochOracle<'a> {
     pub(crate) data: &'a Dataset,
     pub(crate) batches: Vec<Vec<usize>>,
     pub(crate) next: usize,
-    pub(crate) attack: Option<&'a Attack>,
+    /// The training attack of each minibatch (`training.eps_schedule`).
+    pub(crate) schedule: &'a RunSchedule,
     /// Batch-norm mode of the attack's forwards (`training.attack_bn_mode`).
     pub(crate) attack_bn_mode: BnMode,
     pub(crate) seed: u64,
@@ -52,7 +54,8 @@ impl GradientOracle for EpochOracle<'_> {
         self.step += 1;
         let n = indices.len();
         let batch = Batch::gather(self.data, indices, self.device);
-        let inputs = match self.attack {
+        let attack = self.schedule.attack(self.epoch - 1, self.next - 1);
+        let inputs = match attack.as_ref() {
             Some(attack) => {
                 let seed = derive_seed(self.seed, "train-attack", self.step);
                 let out = match (self.attack_bn_mode, model.bn_mode()) {

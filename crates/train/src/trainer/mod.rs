@@ -7,6 +7,7 @@ mod epoch;
 mod eval;
 mod run_dir;
 mod run_writer;
+mod schedule;
 
 pub use eval::{APGD_SEED_STREAM, PGD_SEED_STREAM, evaluate, evaluate_attacks};
 pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
@@ -26,6 +27,7 @@ use crate::model::{BnMode, Model, ModelShape};
 use crate::optim::{RuleState, StepOutcome, build_update_rule};
 use crate::params::init_seeded;
 use epoch::EpochOracle;
+use schedule::RunSchedule;
 
 /// Receives progress; library code never prints, the CLI draws bars from these calls.
 pub trait Observer {
@@ -149,7 +151,7 @@ pub fn train(
     // mid-attack). Evaluation and checkpoints' users run in eval mode (`evaluate`,
     // `Model::build`).
     let mut model = model.with_bn_mode(BnMode::Train);
-    let attack = settings.adversarial.clone().map(Attack::new);
+    let schedule = RunSchedule::new(settings, batches_per_epoch);
     let eval_attacks: Vec<Attack> = settings
         .eval
         .attacks
@@ -180,7 +182,6 @@ pub fn train(
             break;
         }
         let epoch_start = Instant::now();
-        let lr = t.schedule.lr(t.lr, epoch, t.epochs);
         let mut oracle = EpochOracle {
             data: &splits.train,
             batches: epoch_batches(
@@ -191,7 +192,7 @@ pub fn train(
                 false,
             ),
             next: 0,
-            attack: attack.as_ref(),
+            schedule: &schedule,
             attack_bn_mode: t.attack_bn_mode,
             seed: settings.seed,
             step,
@@ -206,9 +207,16 @@ pub fn train(
             observer,
         };
         let before = rule.counts();
+        // The rates of the epoch's first and last steps; a step the epoch's end cut short
+        // updated nothing, so its rate is not recorded.
+        let mut rates: Option<(f64, f64)> = None;
         loop {
+            let lr = schedule.lr(epoch, oracle.next);
             match rule.step(model, lr, &mut oracle)? {
-                StepOutcome::Stepped(m) => model = m,
+                StepOutcome::Stepped(m) => {
+                    model = m;
+                    rates = Some(rates.map_or((lr, lr), |(first, _)| (first, lr)));
+                }
                 StepOutcome::Exhausted(m) => {
                     model = m;
                     break;
@@ -216,6 +224,11 @@ pub fn train(
             }
         }
         step = oracle.step;
+        let served = oracle.next;
+        let (lr, lr_last) = rates.unwrap_or_else(|| {
+            let lr = schedule.lr(epoch, 0);
+            (lr, lr)
+        });
         let after = rule.counts();
         let updates = UpdateCost {
             outer_steps: after.outer_steps - before.outer_steps,
@@ -255,6 +268,8 @@ pub fn train(
         let record = EpochRecord {
             epoch: epoch + 1,
             lr,
+            lr_last: Some(lr_last),
+            eps: schedule.eps_range(epoch, served),
             train_objective,
             train_clean: train_eval.clean,
             test,
