@@ -8,6 +8,8 @@
 //!   [`PgdSettings`];
 //! - [`settings`]: [`TrainSettings`], read from hand-written TOML training files (unknown
 //!   keys rejected) and overridden by CLI flags;
+//! - [`objective`]: the training loss ([`TrainObjective`]: cross-entropy or TRADES) and
+//!   adversarial weight perturbation ([`AwpSettings`]);
 //! - [`report`]: the JSON envelope [`Report`] with its [`Meta`] (seed, resolved config,
 //!   versions, device, data subset, duration, [`Cost`]), written atomically by
 //!   [`write_json`], which refuses NaN/∞;
@@ -36,6 +38,7 @@ pub mod linear;
 pub mod merge;
 pub mod metrics;
 pub mod model;
+pub mod objective;
 pub mod optimizer;
 pub mod output;
 pub mod report;
@@ -61,9 +64,10 @@ pub use report::{
     to_json_bytes, write_json,
 };
 pub use settings::{
-    BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
-    EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, Normalize, OptimizerSettings,
-    OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings, TrainingSettings,
+    AwpSettings, BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName,
+    EntropySgdSettings, EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, Normalize,
+    OptimizerSettings, OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainObjective,
+    TrainSettings, TrainingSettings,
 };
 pub use sharpness::{
     DensityResult, EigenMethod, Eigenvalue, Estimator, HessianResult, KinkProfile, LipschitzResult,

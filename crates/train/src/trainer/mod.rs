@@ -1,10 +1,12 @@
 //! The training loop: epochs of [`UpdateRule`](crate::optim::UpdateRule) steps over an
-//! `EpochOracle` (the epoch's minibatch gradients), evaluation, and the checkpoints and log it
+//! `EpochOracle` (the epoch's minibatch gradients of an `Objective`: PGD-AT, TRADES, AWP),
+//! evaluation, and the checkpoints and log it
 //! hands to its [`Observer`]; resuming a run from a checkpoint; the run directory ([`RunDir`]:
 //! lock, rules, clean-up) and the observer that writes it ([`RunWriter`]).
 
 mod epoch;
 mod eval;
+mod objective;
 mod run_dir;
 mod run_writer;
 
@@ -26,6 +28,7 @@ use crate::model::{BnMode, Model, ModelShape};
 use crate::optim::{RuleState, StepOutcome, build_update_rule};
 use crate::params::init_seeded;
 use epoch::EpochOracle;
+use objective::Objective;
 
 /// Receives progress; library code never prints, the CLI draws bars from these calls.
 pub trait Observer {
@@ -191,8 +194,7 @@ pub fn train(
                 false,
             ),
             next: 0,
-            attack: attack.as_ref(),
-            attack_bn_mode: t.attack_bn_mode,
+            objective: Objective::of(settings, attack.as_ref(), epoch),
             seed: settings.seed,
             step,
             epoch: epoch + 1,
@@ -372,6 +374,7 @@ mod tests {
                 attacks: vec![PgdSettings::new(Norm::Linf, 0.1, 2)],
                 batch_size: 50,
             },
+            ..TrainSettings::default()
         }
     }
 
