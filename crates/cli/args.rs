@@ -131,6 +131,15 @@ pub fn positive_number(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A finite number at or above 0 (weights of loss terms, relative perturbation sizes).
+pub fn non_negative_number(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(_) => Err(format!("'{text}' must be a finite number at or above 0")),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
+}
+
 /// A non-negative radius: `0.03` or `8/255`.
 pub fn parse_eps(text: &str) -> Result<f64, String> {
     parse_fraction(text)

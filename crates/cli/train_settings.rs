@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, OptimizerSettings, PgdSettings, ThreatSpec,
-    TrainSettings, default_step_size,
+    AwpSettings, DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, OptimizerSettings,
+    PgdSettings, ThreatSpec, TrainObjective, TrainSettings, default_step_size,
 };
 use anyhow::{Result, bail};
 use serde_json::Value;
 
 use crate::args::{DataArgs, ModelArgs};
-use crate::commands::train::{EntropySgdArgs, OptimizerArg, ScheduleArg, TrainArgs};
+use crate::commands::train::{EntropySgdArgs, OptimizerArg, RobustArgs, ScheduleArg, TrainArgs};
 
 /// Applies the flags on top of the experiment file (or the defaults) and validates.
 pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
@@ -41,6 +41,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
         eps,
         steps,
         step_size,
+        robust,
         eval_attacks,
         eval_subset,
         checkpoint_every,
@@ -102,6 +103,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     } else if steps.is_some() || step_size.is_some() {
         bail!("--steps/--step-size set the training attack: add --norm and --eps");
     }
+    resolve_robust(&mut s, robust)?;
     if !eval_attacks.is_empty() {
         s.eval.attacks = eval_attacks
             .iter()
@@ -125,6 +127,29 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     s.eval.subset = eval_subset.or(s.eval.subset);
     s.check()?;
     Ok(s)
+}
+
+/// Applies `--trades-beta` and the AWP flags; `--awp-warmup` alone changes an AWP the file
+/// set up, and is refused without one.
+fn resolve_robust(s: &mut TrainSettings, args: &RobustArgs) -> Result<()> {
+    let RobustArgs {
+        trades_beta,
+        awp_gamma,
+        awp_warmup,
+    } = args;
+    if let Some(beta) = trades_beta {
+        s.objective = TrainObjective::Trades { beta: *beta };
+    }
+    if let Some(gamma) = awp_gamma {
+        let awp = s.awp.get_or_insert_with(AwpSettings::default);
+        awp.gamma = *gamma;
+    }
+    match (&mut s.awp, awp_warmup) {
+        (Some(awp), Some(epochs)) => awp.warmup_epochs = *epochs,
+        (None, Some(_)) => bail!("--awp-warmup delays AWP: add --awp-gamma"),
+        (_, None) => {}
+    }
+    Ok(())
 }
 
 /// Applies `--optimizer` (a new kind starts from its defaults), then the shared flags (both
@@ -222,10 +247,16 @@ pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| "model".to_owned());
-    let objective = s
+    let mut objective = s
         .adversarial
         .as_ref()
         .map_or("std".to_owned(), |a| format!("{}-{}", a.norm, a.eps));
+    if let TrainObjective::Trades { beta } = s.objective {
+        objective.push_str(&format!("-trades{beta}"));
+    }
+    if let Some(awp) = &s.awp {
+        objective.push_str(&format!("-awp{}", awp.gamma));
+    }
     let rule = match s.optimizer {
         OptimizerSettings::Sgd { .. } => "",
         OptimizerSettings::EntropySgd(_) => "-esgd",
@@ -257,10 +288,16 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         eps,
         steps,
         step_size,
+        robust,
         eval_attacks,
         eval_subset,
         checkpoint_every,
     } = args;
+    let RobustArgs {
+        trades_beta,
+        awp_gamma,
+        awp_warmup,
+    } = robust;
     [
         config.is_some(),
         seed.is_some(),
@@ -280,6 +317,9 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         eps.is_some(),
         steps.is_some(),
         step_size.is_some(),
+        trades_beta.is_some(),
+        awp_gamma.is_some(),
+        awp_warmup.is_some(),
         !eval_attacks.is_empty(),
         eval_subset.is_some(),
         checkpoint_every.is_some(),
@@ -401,5 +441,64 @@ mod tests {
             err.contains("preact-resnet18") && err.contains("wrn-34-10"),
             "{err}"
         );
+    }
+
+    fn train_args(args: &[&str]) -> TrainArgs {
+        use clap::Parser;
+        let mut all = vec!["advland", "train"];
+        all.extend(args);
+        match crate::args::Cli::try_parse_from(all).unwrap().command {
+            crate::args::Command::Train(t) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `--trades-beta` and the AWP flags set `objective` and `awp`; `--awp-gamma` alone gives
+    /// AWP's defaults otherwise (the help's [0] warm-up is `AwpSettings::default()`'s); no
+    /// flag leaves both unset.
+    #[test]
+    fn trades_and_awp_flags_resolve_onto_the_settings() {
+        let at = ["--norm", "linf", "--eps", "0.1"];
+        let with = |extra: &[&str]| {
+            let mut args = at.to_vec();
+            args.extend(extra);
+            resolve(&train_args(&args))
+        };
+        let s = with(&[
+            "--trades-beta",
+            "6",
+            "--awp-gamma",
+            "0.005",
+            "--awp-warmup",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(s.objective, TrainObjective::Trades { beta: 6.0 });
+        assert_eq!(
+            s.awp,
+            Some(AwpSettings {
+                gamma: 0.005,
+                warmup_epochs: 2
+            })
+        );
+        assert!(
+            default_run_dir(&s)
+                .to_string_lossy()
+                .contains("linf-0.1-trades6-awp0.005"),
+            "{}",
+            default_run_dir(&s).display()
+        );
+        let gamma = AwpSettings::default().gamma.to_string();
+        let s = with(&["--awp-gamma", &gamma]).unwrap();
+        assert_eq!(s.awp, Some(AwpSettings::default()));
+        assert!(s.objective.is_cross_entropy());
+        let plain = with(&[]).unwrap();
+        assert_eq!(
+            (plain.objective.clone(), plain.awp.clone()),
+            (TrainObjective::CrossEntropy, None)
+        );
+        assert!(settings_given(&train_args(&["--awp-warmup", "1"])));
+        let err = with(&["--awp-warmup", "3"]).unwrap_err().to_string();
+        assert!(err.contains("--awp-gamma"), "{err}");
     }
 }

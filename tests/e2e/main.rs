@@ -16,6 +16,7 @@ mod resnet;
 mod run_dir;
 mod sharpness;
 mod surface;
+mod trades;
 mod weights;
 
 use std::collections::BTreeMap;

@@ -350,3 +350,16 @@ fn entropy_sgd_killed_mid_epoch_resumes_to_the_uninterrupted_run() {
         "3",
     ]);
 }
+
+#[test]
+fn trades_with_awp_after_a_warm_up_killed_mid_epoch_resumes_to_the_uninterrupted_run() {
+    // AWP starts in epoch 2, so the resumed part crosses the warm-up's end.
+    check_kill_and_resume_matches_uninterrupted(&[
+        "--trades-beta",
+        "6",
+        "--awp-gamma",
+        "0.005",
+        "--awp-warmup",
+        "1",
+    ]);
+}

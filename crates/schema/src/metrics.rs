@@ -54,8 +54,9 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Learning rate used during the epoch.
     pub lr: f64,
-    /// Mean loss/accuracy of the objective actually minimised (adversarial under PGD-AT),
-    /// accumulated over the epoch's minibatches while training.
+    /// Mean loss/accuracy of the objective actually minimised (adversarial under PGD-AT;
+    /// TRADES' loss, with the accuracy at x′, under TRADES; at the perturbed weights under
+    /// AWP), accumulated over the epoch's minibatches while training.
     pub train_objective: Metrics,
     /// Clean loss/accuracy on the (evaluation subset of the) training split after the epoch.
     pub train_clean: Metrics,
