@@ -6,14 +6,14 @@ use burn::tensor::Device;
 
 use super::Observer;
 use super::eval::Tally;
-use super::objective::Objective;
+use super::objective::TrainingObjective;
 use crate::batch::Batch;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::optim::{GradientOracle, MinibatchGradient};
 
 /// Serves the minibatches of one epoch, in order, as gradients of the training objective
-/// ([`Objective`]: clean, PGD-AT or TRADES, optionally with AWP), its attack and weight
+/// ([`TrainingObjective`]: clean, PGD-AT or TRADES, optionally with AWP), its attack and weight
 /// perturbation recomputed for the model the gradient is asked at (so EntropySGD's inner
 /// iterates get their own).
 pub(crate) struct EpochOracle<'a> {
@@ -21,7 +21,7 @@ pub(crate) struct EpochOracle<'a> {
     pub(crate) batches: Vec<Vec<usize>>,
     pub(crate) next: usize,
     /// What the gradients are gradients of (attack, loss, AWP).
-    pub(crate) objective: Objective<'a>,
+    pub(crate) objective: TrainingObjective<'a>,
     pub(crate) seed: u64,
     /// Global minibatch counter, so every attack in the run gets its own random start.
     pub(crate) step: u64,

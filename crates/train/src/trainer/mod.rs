@@ -1,5 +1,5 @@
 //! The training loop: epochs of [`UpdateRule`](crate::optim::UpdateRule) steps over an
-//! `EpochOracle` (the epoch's minibatch gradients of an `Objective`: PGD-AT, TRADES, AWP),
+//! `EpochOracle` (the epoch's minibatch gradients of a `TrainingObjective`: PGD-AT, TRADES, AWP),
 //! evaluation, and the checkpoints and log it
 //! hands to its [`Observer`]; resuming a run from a checkpoint; the run directory ([`RunDir`]:
 //! lock, rules, clean-up) and the observer that writes it ([`RunWriter`]).
@@ -28,7 +28,7 @@ use crate::model::{BnMode, Model, ModelShape};
 use crate::optim::{RuleState, StepOutcome, build_update_rule};
 use crate::params::init_seeded;
 use epoch::EpochOracle;
-use objective::Objective;
+use objective::TrainingObjective;
 
 /// Receives progress; library code never prints, the CLI draws bars from these calls.
 pub trait Observer {
@@ -194,7 +194,7 @@ pub fn train(
                 false,
             ),
             next: 0,
-            objective: Objective::of(settings, attack.as_ref(), epoch),
+            objective: TrainingObjective::of(settings, attack.as_ref(), epoch),
             seed: settings.seed,
             step,
             epoch: epoch + 1,

@@ -24,7 +24,7 @@ pub(crate) const AWP_EPS: f64 = 1e-20;
 
 /// What one epoch's minibatch gradients are gradients of.
 #[derive(Clone, Debug)]
-pub(crate) struct Objective<'a> {
+pub(crate) struct TrainingObjective<'a> {
     /// The training attack; `None` trains on clean inputs.
     pub(crate) attack: Option<&'a Attack>,
     /// Batch-norm mode of the attack's forwards (`training.attack_bn_mode`).
@@ -48,7 +48,7 @@ pub(crate) struct BatchGradient {
     pub(crate) cost: Cost,
 }
 
-impl<'a> Objective<'a> {
+impl<'a> TrainingObjective<'a> {
     /// The objective of `settings` in `epoch` (0-based; AWP starts after its warm-up), with
     /// `attack` built from `settings.adversarial`.
     pub(crate) fn of(
@@ -70,7 +70,7 @@ impl<'a> Objective<'a> {
 
     /// The minibatch gradient at `model` (autodiff device): the attack at θ (its random start
     /// from `seed`), then ∇θ of the mean loss at θ, or with AWP at θ + v (v from
-    /// [`Objective::awp_perturbation`]). The gradient at θ + v is returned as the gradient at θ,
+    /// [`TrainingObjective::awp_perturbation`]). The gradient at θ + v is returned as the gradient at θ,
     /// so the update moves θ and the perturbation is gone afterwards (AWP's `restore`); `model`
     /// itself is never changed.
     ///

@@ -17,8 +17,8 @@ fn objective<'a>(
     loss: &'a TrainObjective,
     attack: Option<&'a Attack>,
     awp_gamma: Option<f64>,
-) -> Objective<'a> {
-    Objective {
+) -> TrainingObjective<'a> {
+    TrainingObjective {
         attack,
         attack_bn_mode: BnMode::Train,
         loss,
