@@ -103,4 +103,9 @@ fn bad_trades_and_awp_values_exit_1_naming_the_flag_or_field() {
         &["exp.toml", "gama"],
     );
     assert!(!d.join("run").exists());
+
+    let (help, _) = crate::text(&advland(d, &["train", "--help"]));
+    for flag in ["--trades-beta", "--awp-gamma", "--awp-warmup"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
 }
