@@ -17,9 +17,10 @@ The losses and the perturbation follow the authors' code:
 
 Files:
 - `mlp_trades.safetensors`: an advland MLP (flatten -> fc1 -> ReLU -> fc2) for 1x4x4 inputs, 6
-  hidden units, 3 classes, PyTorch names and layouts, float32.
+  hidden units, 3 classes, PyTorch names and layouts, float32, weights 4x PyTorch's initial
+  scale.
 - `mlp_trades_expected.safetensors`: `x`, `x_adv` [5,1,4,4] float32 (x_adv in the L-inf ball of
-  radius 0.3 around x, inside [0,1]; weights 4x PyTorch's initial scale), `labels` [5] int64, and float64: `trades_loss` (beta = 6),
+  radius 0.3 around x, inside [0,1]), `labels` [5] int64, and float64: `trades_loss` (beta = 6),
   `trades_grad.<name>`; for AWP on PGD-AT (gamma = 0.01) `awp_at_v.<name>` (weights only) and
   `awp_at_grad.<name>` (gradient of the CE at x_adv at the perturbed weights); for AWP on TRADES
   (gamma = 0.005, beta = 6) `awp_trades_v.<name>` and `awp_trades_grad.<name>`.

@@ -70,9 +70,9 @@ impl<'a> TrainingObjective<'a> {
 
     /// The minibatch gradient at `model` (autodiff device): the attack at θ (its random start
     /// from `seed`), then ∇θ of the mean loss at θ, or with AWP at θ + v (v from
-    /// [`TrainingObjective::awp_perturbation`]). The gradient at θ + v is returned as the gradient at θ,
-    /// so the update moves θ and the perturbation is gone afterwards (AWP's `restore`); `model`
-    /// itself is never changed.
+    /// [`TrainingObjective::awp_perturbation`]). The gradient at θ + v is returned as the
+    /// gradient at θ, so the update moves θ and the perturbation is gone afterwards (AWP's
+    /// `restore`); `model` itself is never changed.
     ///
     /// Under AWP the update rule then sees only the gradient: SGD's weight decay acts on θ,
     /// where AWP's optimizer steps the perturbed weights and decays θ + v.
