@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DEFAULT_EVAL_STEPS, EntropySgdSettings, EpsSchedule, LrSchedule, OptimizerSettings,
-    PgdSettings, ThreatSpec, TrainSettings, TrainingSettings, default_step_size,
+    AwpSettings, DEFAULT_EVAL_STEPS, EntropySgdSettings, EpsSchedule, LrSchedule,
+    OptimizerSettings, PgdSettings, ThreatSpec, TrainObjective, TrainSettings, TrainingSettings,
+    default_step_size,
 };
 use anyhow::{Result, bail};
 use clap::ValueEnum;
@@ -13,7 +14,7 @@ use serde_json::Value;
 
 use crate::args::{DataArgs, ModelArgs};
 use crate::commands::train::{
-    EntropySgdArgs, EpsScheduleArg, OptimizerArg, ScheduleArg, ScheduleArgs, TrainArgs,
+    EntropySgdArgs, EpsScheduleArg, OptimizerArg, RobustArgs, ScheduleArg, ScheduleArgs, TrainArgs,
 };
 
 /// Applies the flags on top of the experiment file (or the defaults) and validates.
@@ -44,6 +45,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
         eps,
         steps,
         step_size,
+        robust,
         eval_attacks,
         eval_subset,
         checkpoint_every,
@@ -100,6 +102,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     } else if steps.is_some() || step_size.is_some() {
         bail!("--steps/--step-size set the training attack: add --norm and --eps");
     }
+    resolve_robust(&mut s, robust)?;
     if !eval_attacks.is_empty() {
         s.eval.attacks = eval_attacks
             .iter()
@@ -123,6 +126,29 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     s.eval.subset = eval_subset.or(s.eval.subset);
     s.check()?;
     Ok(s)
+}
+
+/// Applies `--trades-beta` and the AWP flags; `--awp-warmup` alone changes an AWP the file
+/// set up, and is refused without one.
+fn resolve_robust(s: &mut TrainSettings, args: &RobustArgs) -> Result<()> {
+    let RobustArgs {
+        trades_beta,
+        awp_gamma,
+        awp_warmup,
+    } = args;
+    if let Some(beta) = trades_beta {
+        s.objective = TrainObjective::Trades { beta: *beta };
+    }
+    if let Some(gamma) = awp_gamma {
+        let awp = s.awp.get_or_insert_with(AwpSettings::default);
+        awp.gamma = *gamma;
+    }
+    match (&mut s.awp, awp_warmup) {
+        (Some(awp), Some(epochs)) => awp.warmup_epochs = *epochs,
+        (None, Some(_)) => bail!("--awp-warmup delays AWP: add --awp-gamma"),
+        (_, None) => {}
+    }
+    Ok(())
 }
 
 /// Applies `--optimizer` (a new kind starts from its defaults), then the shared flags (both
@@ -328,10 +354,16 @@ pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| "model".to_owned());
-    let objective = s
+    let mut objective = s
         .adversarial
         .as_ref()
         .map_or("std".to_owned(), |a| format!("{}-{}", a.norm, a.eps));
+    if let TrainObjective::Trades { beta } = s.objective {
+        objective.push_str(&format!("-trades{beta}"));
+    }
+    if let Some(awp) = &s.awp {
+        objective.push_str(&format!("-awp{}", awp.gamma));
+    }
     let rule = match s.optimizer {
         OptimizerSettings::Sgd { .. } => "",
         OptimizerSettings::EntropySgd(_) => "-esgd",
@@ -363,10 +395,16 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         eps,
         steps,
         step_size,
+        robust,
         eval_attacks,
         eval_subset,
         checkpoint_every,
     } = args;
+    let RobustArgs {
+        trades_beta,
+        awp_gamma,
+        awp_warmup,
+    } = robust;
     [
         config.is_some(),
         seed.is_some(),
@@ -386,6 +424,9 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         eps.is_some(),
         steps.is_some(),
         step_size.is_some(),
+        trades_beta.is_some(),
+        awp_gamma.is_some(),
+        awp_warmup.is_some(),
         !eval_attacks.is_empty(),
         eval_subset.is_some(),
         checkpoint_every.is_some(),
@@ -427,156 +468,5 @@ pub fn setting_differences(stored: &TrainSettings, given: &TrainSettings) -> Res
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn setting_differences_name_each_field() {
-        let stored = TrainSettings::default();
-        let mut given = stored.clone();
-        given.training.epochs += 1;
-        given.adversarial = Some(PgdSettings::new(advland_schema::Norm::L2, 1.0, 3));
-        let d = setting_differences(&stored, &given).unwrap();
-        assert_eq!(d.len(), 2, "{d:?}");
-        assert!(d[0].starts_with("adversarial: unset → {"), "{d:?}");
-        assert_eq!(
-            d[1],
-            format!(
-                "training.epochs: {} → {}",
-                stored.training.epochs, given.training.epochs
-            )
-        );
-        assert!(setting_differences(&stored, &stored).unwrap().is_empty());
-    }
-
-    fn train_args(args: &[&str]) -> TrainArgs {
-        use clap::Parser;
-        let mut all = vec!["advland", "train"];
-        all.extend(args);
-        match crate::args::Cli::try_parse_from(all).unwrap().command {
-            crate::args::Command::Train(t) => t,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// No schedule flag leaves the defaults (or the file's schedules); a kind given keeps the
-    /// file's parameters of that kind; a parameter without its kind is refused naming it.
-    #[test]
-    fn schedule_flags_resolve_over_the_file() {
-        let s = resolve(&train_args(&[])).unwrap();
-        assert_eq!(s.training, TrainingSettings::default());
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("train.toml");
-        std::fs::write(
-            &file,
-            "[training]\nepochs = 8\nschedule = { kind = \"piecewise\", milestones = [4], \
-             factor = 0.5 }\neps_schedule = { kind = \"periodic\", periods = 2 }\n\
-             [adversarial]\nnorm = \"linf\"\neps = 0.1\n",
-        )
-        .unwrap();
-        let config = file.to_str().unwrap();
-        let s = resolve(&train_args(&["--config", config, "--milestones", "2,6"])).unwrap();
-        assert_eq!(
-            s.training.schedule,
-            LrSchedule::Piecewise {
-                milestones: vec![2, 6],
-                factor: 0.5
-            }
-        );
-        let s = resolve(&train_args(&["--config", config, "--eps-peak", "1"])).unwrap();
-        assert_eq!(
-            s.training.eps_schedule,
-            EpsSchedule::Periodic {
-                periods: 2,
-                start: 0.0,
-                peak: 1.0
-            }
-        );
-        let s = resolve(&train_args(&[
-            "--config",
-            config,
-            "--schedule",
-            "cyclic",
-            "--warmup-epochs",
-            "1",
-            "--eps-schedule",
-            "linear",
-            "--eps-warmup-epochs",
-            "3",
-            "--eps-start",
-            "1/255",
-        ]))
-        .unwrap();
-        assert_eq!(
-            (s.training.schedule, s.training.warmup_epochs),
-            (LrSchedule::Cyclic, 1)
-        );
-        assert_eq!(
-            s.training.eps_schedule,
-            EpsSchedule::Linear {
-                epochs: 3,
-                start: 1.0 / 255.0
-            }
-        );
-        for (args, flag) in [
-            (&["--lr-factor", "0.5"][..], "--schedule piecewise"),
-            (&["--eps-peak", "2"], "--eps-peak"),
-            (&["--eps-schedule", "linear"], "--eps-warmup-epochs"),
-        ] {
-            let err = resolve(&train_args(args)).unwrap_err().to_string();
-            assert!(err.contains(flag), "{args:?}: {err}");
-        }
-    }
-
-    /// A bare boolean flag means true (what the Python wrapper's `nesterov=True` sends); a
-    /// value still sets it either way.
-    #[test]
-    fn boolean_settings_take_a_bare_flag_or_a_value() {
-        let parse = train_args;
-        let t = parse(&[
-            "--nesterov",
-            "--anchor-gradient",
-            "--outer-nesterov",
-            "false",
-        ]);
-        assert_eq!(t.nesterov, Some(true));
-        assert_eq!(t.entropy.anchor_gradient, Some(true));
-        assert_eq!(t.entropy.outer_nesterov, Some(false));
-        assert_eq!(parse(&["--nesterov", "false"]).nesterov, Some(false));
-        assert_eq!(parse(&[]).nesterov, None);
-    }
-
-    /// Published wide-ResNet names set depth and width; explicit flags still win; an unknown
-    /// name lists the known ones.
-    #[test]
-    fn model_names_fix_the_wide_resnets_sizes() {
-        use clap::Parser;
-        let spec = |args: &[&str]| {
-            let mut all = vec!["advland", "train"];
-            all.extend(args);
-            match crate::args::Cli::try_parse_from(all).map(|c| c.command) {
-                Ok(crate::args::Command::Train(t)) => {
-                    Ok(t.model.apply(advland_schema::ModelSpec::default()))
-                }
-                Ok(other) => panic!("{other:?}"),
-                Err(e) => Err(e.to_string()),
-            }
-        };
-        let s = spec(&["--model", "wrn-28-10"]).unwrap();
-        assert_eq!(
-            (s.kind, s.depth, s.widen),
-            (advland_schema::ModelKind::WideResnet, Some(28), Some(10))
-        );
-        let s = spec(&["--model", "wrn-34-10", "--depth", "16", "--widen", "2"]).unwrap();
-        assert_eq!((s.depth, s.widen), (Some(16), Some(2)));
-        assert_eq!(
-            spec(&["--model", "preact-resnet18"]).unwrap().kind,
-            advland_schema::ModelKind::PreactResnet18
-        );
-        let err = spec(&["--model", "wrn-99"]).unwrap_err();
-        assert!(
-            err.contains("preact-resnet18") && err.contains("wrn-34-10"),
-            "{err}"
-        );
-    }
-}
+#[path = "train_settings_tests.rs"]
+mod tests;

@@ -18,6 +18,7 @@ mod run_dir;
 mod schedules;
 mod sharpness;
 mod surface;
+mod trades;
 mod weights;
 
 use std::collections::BTreeMap;

@@ -12,7 +12,10 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 
-use crate::args::{DataArgs, ModelArgs, at_least_one, parse_eps, parse_threat, positive_number};
+use crate::args::{
+    DataArgs, ModelArgs, at_least_one, non_negative_number, parse_eps, parse_threat,
+    positive_number,
+};
 use crate::train_settings::{default_run_dir, resolve, setting_differences, settings_given};
 use crate::training::{advise, open_run_dir, run_training};
 
@@ -150,6 +153,9 @@ pub struct TrainArgs {
     /// PGD step size (default 2.5·eps/steps).
     #[arg(long, value_parser = parse_eps)]
     pub step_size: Option<f64>,
+    /// Objective and weight perturbation.
+    #[command(flatten)]
+    pub robust: RobustArgs,
     /// Evaluate after every epoch under this attack (`NORM:EPS[:STEPS]`); repeatable. Default: the
     /// training attack with 20 steps.
     #[arg(long = "eval-attack", value_parser = parse_threat)]
@@ -160,6 +166,25 @@ pub struct TrainArgs {
     /// Save a checkpoint every N epochs (the last is always saved).
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
+}
+
+/// TRADES and AWP on top of the training attack (`objective` and `[awp]` in training files).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "TRADES and AWP (with --norm and --eps)")]
+pub struct RobustArgs {
+    /// Train with TRADES (Zhang et al. 2019) at this β: CE(f(x), y) + β·KL(p(x) ‖ p(x′)), x′
+    /// maximising the KL over the training attack's ball from x + 0.001·N(0, I). TRADES'
+    /// CIFAR-10 runs use 6.
+    #[arg(long, value_parser = non_negative_number, value_name = "BETA")]
+    pub trades_beta: Option<f64>,
+    /// Adversarial weight perturbation (Wu et al. 2020) on top of PGD-AT or TRADES: each
+    /// minibatch's gradient is taken at weights moved by γ·‖w‖ per weight tensor along one
+    /// ascent step of the loss [AWP's: 0.01 for PGD-AT, 0.005 for TRADES].
+    #[arg(long, value_parser = non_negative_number, value_name = "GAMMA")]
+    pub awp_gamma: Option<f64>,
+    /// Epochs trained without the weight perturbation before it starts [0].
+    #[arg(long, value_name = "EPOCHS")]
+    pub awp_warmup: Option<usize>,
 }
 
 /// Update rules selectable from the command line.

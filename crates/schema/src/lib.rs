@@ -10,6 +10,8 @@
 //!   keys rejected) and overridden by CLI flags;
 //! - [`schedule`]: learning-rate and ε schedules ([`LrSchedule`], [`EpsSchedule`]), per
 //!   minibatch ([`BatchPosition`]);
+//! - [`objective`]: the training loss ([`TrainObjective`]: cross-entropy or TRADES) and
+//!   adversarial weight perturbation ([`AwpSettings`]);
 //! - [`report`]: the JSON envelope [`Report`] with its [`Meta`] (seed, resolved config,
 //!   versions, device, data subset, duration, [`Cost`]), written atomically by
 //!   [`write_json`], which refuses NaN/∞;
@@ -40,6 +42,7 @@ pub mod linear;
 pub mod merge;
 pub mod metrics;
 pub mod model;
+pub mod objective;
 pub mod optimizer;
 pub mod output;
 pub mod report;
@@ -68,10 +71,10 @@ pub use report::{
 };
 pub use schedule::BatchPosition;
 pub use settings::{
-    BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
-    EpsSchedule, EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, Normalize,
-    OptimizerSettings, OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings,
-    TrainingSettings,
+    AwpSettings, BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName,
+    EntropySgdSettings, EpsSchedule, EvalSettings, LrSchedule, ModelKind, ModelSpec,
+    NoiseConvention, Normalize, OptimizerSettings, OuterConvention, SCHEMA_VERSION, Scoping,
+    ThreatSpec, TrainObjective, TrainSettings, TrainingSettings,
 };
 pub use sharpness::{
     DensityResult, DiameterComparison, EigenMethod, Eigenvalue, Estimator, HessianResult,

@@ -62,8 +62,9 @@ pub struct EpochRecord {
     /// absent under standard training and in logs written before ε schedules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eps: Option<EpsRange>,
-    /// Mean loss/accuracy of the objective actually minimised (adversarial under PGD-AT),
-    /// accumulated over the epoch's minibatches while training.
+    /// Mean loss/accuracy of the objective actually minimised (adversarial under PGD-AT;
+    /// TRADES' loss, with the accuracy at x′, under TRADES; at the perturbed weights under
+    /// AWP), accumulated over the epoch's minibatches while training.
     pub train_objective: Metrics,
     /// Clean loss/accuracy on the (evaluation subset of the) training split after the epoch.
     pub train_clean: Metrics,

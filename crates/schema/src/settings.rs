@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::objective::{AwpSettings, TrainObjective};
 use crate::threat::{Norm, PgdSettings, collect, default_step_size, parse_fraction};
 
 pub use crate::model::{
@@ -166,6 +167,12 @@ pub struct TrainSettings {
     /// PGD adversarial training; absent means standard training.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversarial: Option<PgdSettings>,
+    /// The training loss: cross-entropy (at `adversarial`'s points under AT) or TRADES.
+    #[serde(skip_serializing_if = "TrainObjective::is_cross_entropy")]
+    pub objective: TrainObjective,
+    /// Adversarial weight perturbation on top of the objective; absent means none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awp: Option<AwpSettings>,
     /// The robustness evaluation run at the end of every epoch.
     pub eval: EvalSettings,
 }
@@ -345,6 +352,11 @@ impl TrainSettings {
         {
             problems.push(e);
         }
+        problems.extend(crate::objective::objective_problems(
+            &self.objective,
+            self.awp.as_ref(),
+            self.adversarial.is_some(),
+        ));
         for (i, a) in self.eval.attacks.iter().enumerate() {
             if let Err(e) = a.check(&format!("eval.attacks[{i}]")) {
                 problems.push(e);
@@ -366,6 +378,8 @@ struct TrainFile {
     training: TrainingSettings,
     optimizer: OptimizerSettings,
     adversarial: Option<ThreatSpec>,
+    objective: TrainObjective,
+    awp: Option<AwpSettings>,
     eval: TrainEvalFile,
 }
 
@@ -392,6 +406,8 @@ impl TrainFile {
             training: self.training,
             optimizer: self.optimizer,
             adversarial: self.adversarial.map(|t| t.resolve(DEFAULT_TRAIN_STEPS)),
+            objective: self.objective,
+            awp: self.awp,
             eval: EvalSettings {
                 subset: self.eval.subset,
                 attacks: self

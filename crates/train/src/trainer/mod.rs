@@ -1,10 +1,12 @@
 //! The training loop: epochs of [`UpdateRule`](crate::optim::UpdateRule) steps over an
-//! `EpochOracle` (the epoch's minibatch gradients), evaluation, and the checkpoints and log it
+//! `EpochOracle` (the epoch's minibatch gradients of a `TrainingObjective`: PGD-AT, TRADES, AWP),
+//! evaluation, and the checkpoints and log it
 //! hands to its [`Observer`]; resuming a run from a checkpoint; the run directory ([`RunDir`]:
 //! lock, rules, clean-up) and the observer that writes it ([`RunWriter`]).
 
 mod epoch;
 mod eval;
+mod objective;
 mod run_dir;
 mod run_writer;
 mod schedule;
@@ -27,6 +29,7 @@ use crate::model::{BnMode, Model, ModelShape};
 use crate::optim::{RuleState, StepOutcome, build_update_rule};
 use crate::params::init_seeded;
 use epoch::EpochOracle;
+use objective::TrainingObjective;
 use schedule::RunSchedule;
 
 /// Receives progress; library code never prints, the CLI draws bars from these calls.
@@ -193,7 +196,7 @@ pub fn train(
             ),
             next: 0,
             schedule: &schedule,
-            attack_bn_mode: t.attack_bn_mode,
+            objective: TrainingObjective::of(settings, epoch),
             seed: settings.seed,
             step,
             epoch: epoch + 1,
@@ -387,6 +390,7 @@ mod tests {
                 attacks: vec![PgdSettings::new(Norm::Linf, 0.1, 2)],
                 batch_size: 50,
             },
+            ..TrainSettings::default()
         }
     }
 
@@ -434,8 +438,7 @@ mod tests {
 
     /// A run resumed from its first checkpoint ends with the uninterrupted run's weights (the
     /// checkpoint files, byte for byte) and log, timings aside.
-    fn check_resumed_run_matches_uninterrupted(optimizer: OptimizerSettings) {
-        let s = settings(optimizer);
+    fn check_resumed_run_matches_uninterrupted(s: TrainSettings) {
         let splits = load_splits(&s.data).unwrap();
         let device = Device::flex().autodiff();
         let whole = tempfile::tempdir().unwrap();
@@ -465,24 +468,40 @@ mod tests {
 
     #[test]
     fn sgd_with_momentum_resumes_to_the_uninterrupted_run() {
-        check_resumed_run_matches_uninterrupted(OptimizerSettings::Sgd {
+        check_resumed_run_matches_uninterrupted(settings(OptimizerSettings::Sgd {
             momentum: 0.9,
             weight_decay: 5e-4,
             nesterov: false,
-        });
+        }));
     }
 
     #[test]
     fn entropy_sgd_resumes_to_the_uninterrupted_run() {
         // 8 gradients an epoch, chains of 3: two outer steps and a chain cut short per epoch.
-        check_resumed_run_matches_uninterrupted(OptimizerSettings::EntropySgd(
+        check_resumed_run_matches_uninterrupted(settings(OptimizerSettings::EntropySgd(
             EntropySgdSettings {
                 inner_steps: 3,
                 gamma1: 0.1,
                 noise: 1e-3,
                 ..EntropySgdSettings::default()
             },
-        ));
+        )));
+    }
+
+    /// TRADES and AWP are oracle objectives: EntropySGD's inner iterates get their own KL
+    /// attacks and weight perturbations, and the run resumes exactly across AWP's warm-up.
+    #[test]
+    fn entropy_sgd_with_trades_and_awp_resumes_to_the_uninterrupted_run() {
+        let mut s = settings(OptimizerSettings::EntropySgd(EntropySgdSettings {
+            inner_steps: 3,
+            ..EntropySgdSettings::default()
+        }));
+        s.objective = advland_schema::TrainObjective::Trades { beta: 6.0 };
+        s.awp = Some(advland_schema::AwpSettings {
+            gamma: 0.01,
+            warmup_epochs: 1,
+        });
+        check_resumed_run_matches_uninterrupted(s);
     }
 
     /// A batch-norm model trains in train mode (its running statistics move off PyTorch's
