@@ -32,6 +32,7 @@ pub mod local_entropy;
 pub mod model_objective;
 pub mod objective;
 pub mod operator;
+pub mod perturbation;
 pub mod relate;
 pub mod sharpness;
 pub mod subject;

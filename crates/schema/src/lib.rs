@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod model;
 pub mod optimizer;
 pub mod output;
+pub mod perturbation;
 pub mod report;
 pub mod settings;
 pub mod sharpness;
