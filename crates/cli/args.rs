@@ -52,6 +52,10 @@ pub enum Command {
     /// top-k eigenvalues, curvature along the gradient, trace, KKT multiplier, 1-D loss curves,
     /// optionally a 2-D loss surface around one example and the logits' local Lipschitz constant.
     Flatness(crate::commands::flatness::FlatnessArgs),
+    /// Adversarial perturbations and the parameter gradients they reach: mean pairwise cosine
+    /// similarity of the perturbations and of per-example gradients (adversarial and clean),
+    /// loss, accuracy and attack success per PGD step (Liu et al. 2020).
+    Perturbation(crate::commands::perturbation::PerturbationArgs),
     /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with
     /// Spearman rank correlations (paper.md claim C5).
     Relate(crate::commands::relate::RelateArgs),

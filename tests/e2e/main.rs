@@ -12,6 +12,7 @@ mod export_grid;
 mod faults;
 mod flatness;
 mod linear;
+mod perturbation;
 mod resnet;
 mod run_dir;
 mod sharpness;

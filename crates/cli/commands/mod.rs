@@ -10,6 +10,7 @@ pub mod flatness;
 pub mod import;
 pub mod linear;
 pub mod merge;
+pub mod perturbation;
 pub mod relate;
 pub mod report;
 pub mod sharpness;
