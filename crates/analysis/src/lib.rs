@@ -23,6 +23,7 @@
 // Library code never prints: progress goes through observers, data into return values.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod connectivity;
 pub mod error;
 pub mod flatness;
 pub mod hessian;

@@ -14,7 +14,9 @@
 //! - [`metrics`]: payloads of training and evaluation reports;
 //! - [`sharpness`]: payloads of parameter-space analysis reports;
 //! - [`flatness`]: payloads of input-space flatness reports;
-//! - [`surface`]: payloads of loss-surface reports (grids, shards, directions).
+//! - [`surface`]: payloads of loss-surface reports (grids, shards, directions);
+//! - [`perturbation`]: payloads of perturbation-statistics reports;
+//! - [`connectivity`]: payloads of mode-connectivity reports (Bézier curve and line).
 //!
 //! ```
 //! use advland_schema::{Norm, PgdSettings, parse_fraction};
@@ -28,6 +30,7 @@
 
 pub mod attack;
 pub mod compare;
+pub mod connectivity;
 pub mod error;
 pub mod flatness;
 pub mod grid;
