@@ -110,3 +110,54 @@ fn bad_settings_name_their_field() {
     });
     assert!(err.contains("points"), "{err}");
 }
+
+#[test]
+fn batch_norm_ends_keep_their_statistics_and_scans_re_estimate_them() {
+    use advland_data::Dataset;
+    use advland_schema::{ModelKind, ModelSpec};
+    use advland_train::params::{init_seeded, named_buffers};
+    use advland_train::{Model, ModelShape};
+
+    let device = Device::flex().autodiff();
+    let spec = ModelSpec {
+        kind: ModelKind::PreactResnet18,
+        base_width: Some(2),
+        ..ModelSpec::default()
+    };
+    let shape = ModelShape {
+        input: [3, 28, 28],
+        classes: 3,
+    };
+    let build = |seed| init_seeded(Model::build(&spec, shape, &device).unwrap(), seed).unwrap();
+    let data = |n: usize, salt: usize| {
+        let pixels = (0..n * 2352)
+            .map(|i| ((i * 7919 + salt) % 997) as f32 / 997.0)
+            .collect();
+        let labels = (0..n).map(|i| (i % 3) as u8).collect();
+        let names = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        Dataset::new("synthetic", pixels, labels, [3, 28, 28], names).unwrap()
+    };
+    let subject = Subject {
+        model: build(1),
+        test: data(8, 1),
+        checkpoint: "a".to_owned(),
+        epoch: 0,
+        trained_with: None,
+        train: Some(data(16, 2)),
+    };
+    let before = named_buffers(&subject.model);
+    let config = ConnectConfig {
+        epochs: 1,
+        batch_size: 8,
+        points: 3,
+        subset: 8,
+        bn_recompute: 16,
+        ..ConnectConfig::default()
+    };
+    let (measured, trained) =
+        measure(&subject, &build(2), "b", &config, &device, &mut Silent).unwrap();
+    assert_eq!(trained.steps, 2);
+    assert_eq!(measured.report.bn_recompute, Some(16));
+    assert_eq!(named_buffers(&subject.model), before, "θ_A's statistics changed");
+    assert!(measured.report.curve.clean_loss.iter().all(|l| l.is_finite()));
+}
