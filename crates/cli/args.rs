@@ -66,6 +66,9 @@ pub enum Command {
     /// filter-normalised, checkpoint or Hessian directions), clean / adversarial (attack
     /// re-solved at every point) / adversarial-frozen; resumable and shardable.
     Surface(crate::commands::surface::SurfaceArgs),
+    /// Mode connectivity: train a quadratic Bézier curve between two checkpoints (clean or
+    /// adversarial loss) and scan loss/accuracy along it and along the straight line.
+    Connect(crate::commands::connect::ConnectArgs),
     /// Join the shards of a surface (`surface --shard i/n`) into one report, checking that they
     /// belong together.
     Merge(crate::commands::merge::MergeArgs),

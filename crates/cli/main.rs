@@ -76,6 +76,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Perturbation(a) => commands::perturbation::run(a, &device, &device_name),
         Command::Relate(a) => commands::relate::run(a, &device, &device_name, quiet),
         Command::Surface(a) => commands::surface::run(a, &device, &device_name, quiet),
+        Command::Connect(a) => commands::connect::run(a, &device, &device_name),
         Command::Merge(a) => commands::merge::run(a),
         Command::ExportGrid(a) => commands::export_grid::run(a),
         Command::Report(a) => commands::report::run(a),

@@ -193,6 +193,19 @@ impl ModelSource {
         self.subject_at(self.path()?, device)
     }
 
+    /// The model with its test split and always its training split (commands that train on
+    /// it: `connect`); [`Self::subject`] reads the training split for batch-norm models only.
+    ///
+    /// # Errors
+    /// As [`Self::subject`].
+    pub fn training_subject(&self, device: &Device) -> Result<Subject> {
+        let path = self.path()?;
+        if self.weights.weights.is_empty() {
+            return subject_with(path, device, true);
+        }
+        self.subject_at(path, device)
+    }
+
     /// The first model with its test split, and the models after it (a trajectory).
     ///
     /// # Errors
@@ -312,16 +325,23 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
 /// # Errors
 /// As [`load`], or data that is missing or does not fit the model.
 pub fn subject(path: &Path, device: &Device) -> Result<Subject> {
+    subject_with(path, device, false)
+}
+
+/// [`subject`], with the training split read when `train` is set or the model has batch norm.
+fn subject_with(path: &Path, device: &Device, train: bool) -> Result<Subject> {
     let Loaded { model, info, path } = load(path, device)?;
     let test = checkpoint_test_set(&info, &path).context("loading the data")?;
-    // The training split serves only batch norm's re-estimation (`--bn recompute`).
-    let train = match model.bn_mode() {
-        Some(_) => Some(
+    // Besides training (`connect`), the training split serves batch norm's re-estimation
+    // (`--bn recompute`).
+    let train = if train || model.bn_mode().is_some() {
+        Some(
             load_splits(&info.settings.data)
                 .context("loading the data")?
                 .train,
-        ),
-        None => None,
+        )
+    } else {
+        None
     };
     Ok(Subject {
         model,

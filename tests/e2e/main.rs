@@ -5,6 +5,7 @@
 
 mod cli;
 mod compare;
+mod connect;
 mod demo;
 mod entropy_sgd;
 mod errors;

@@ -16,7 +16,11 @@ use burn::tensor::Device;
 fn ends(device: &Device) -> (Subject, advland_train::Model) {
     let (a, test) = common::tiny_mlp(40, 1, device);
     let (b, _) = common::tiny_mlp(40, 2, device);
-    let train = fashion_mnist_bundled().unwrap().train.subset_evenly(64).unwrap();
+    let train = fashion_mnist_bundled()
+        .unwrap()
+        .train
+        .subset_evenly(64)
+        .unwrap();
     let subject = Subject {
         model: a,
         test,
@@ -158,6 +162,17 @@ fn batch_norm_ends_keep_their_statistics_and_scans_re_estimate_them() {
         measure(&subject, &build(2), "b", &config, &device, &mut Silent).unwrap();
     assert_eq!(trained.steps, 2);
     assert_eq!(measured.report.bn_recompute, Some(16));
-    assert_eq!(named_buffers(&subject.model), before, "θ_A's statistics changed");
-    assert!(measured.report.curve.clean_loss.iter().all(|l| l.is_finite()));
+    assert_eq!(
+        named_buffers(&subject.model),
+        before,
+        "θ_A's statistics changed"
+    );
+    assert!(
+        measured
+            .report
+            .curve
+            .clean_loss
+            .iter()
+            .all(|l| l.is_finite())
+    );
 }

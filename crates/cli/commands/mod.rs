@@ -1,6 +1,7 @@
 //! One file per command; each exposes `run`.
 
 pub mod compare;
+pub mod connect;
 pub mod demo;
 pub mod eval;
 pub mod experiment;
