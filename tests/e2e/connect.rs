@@ -185,3 +185,59 @@ fn connect_rejects_bad_flags_by_name() {
     user_error(&run(&["--to", B, "--lr", "0"]), &["--lr"]);
     user_error(&run(&["--to", B, "--subset", "100000"]), &["--subset"]);
 }
+
+#[test]
+fn compare_and_report_show_perturbation_and_connectivity() {
+    use advland_schema::CompareReport;
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_runs(d);
+    ok(&advland(
+        d,
+        &[
+            "perturbation",
+            "-q",
+            "--checkpoint",
+            A,
+            "--subset",
+            "10",
+            "--gradient-examples",
+            "3",
+            "--steps",
+            "2",
+        ],
+    ));
+    connect(d, "a/connectivity.json", &["--epochs", "1"]);
+    ok(&advland(d, &["compare", "a", "--out", "cmp"]));
+    let r: Report<CompareReport> = advland_schema::read_json(&d.join("cmp/compare.json")).unwrap();
+    let last = r.data.rows.iter().find(|row| row.epoch == 2).unwrap();
+    for key in [
+        "cos δ linf ε=0.1",
+        "cos ∇θℓ at x+δ linf ε=0.1",
+        "PGD success rate linf ε=0.1",
+        &format!("bezier clean barrier to {B}"),
+        &format!("line clean barrier to {B}"),
+    ] {
+        assert!(
+            last.values.contains_key(key),
+            "{key} missing: {:?}",
+            last.values
+        );
+    }
+    ok(&advland(d, &["report", "a", "--out", "page"]));
+    let page = std::fs::read_to_string(d.join("page/index.html")).unwrap();
+    assert!(page.contains("PGD per step"), "no perturbation table");
+    assert!(page.contains("barrier curve"), "no connectivity table");
+    let svgs: Vec<String> = std::fs::read_dir(d.join("page/figures"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    for figure in ["attack-steps", "connectivity"] {
+        assert!(
+            svgs.iter().any(|n| n.contains(figure)),
+            "{figure} not in {svgs:?}"
+        );
+    }
+}

@@ -118,7 +118,7 @@ fn bad_settings_name_their_field() {
     let s = subject(8);
     let config = PerturbationConfig {
         subset: 8,
-        gradient_examples: 9,
+        gradient_examples: 1,
         ..PerturbationConfig::new(PgdSettings::new(Norm::L2, 0.5, 2))
     };
     let err = measure(&s, &config, &device, &mut Silent).unwrap_err();

@@ -37,7 +37,8 @@ pub struct PerturbationArgs {
     #[arg(long, default_value_t = 256)]
     pub subset: usize,
     /// Examples (the first of the subset) whose per-example parameter gradients are compared,
-    /// 2..=subset: each costs a backward pass and keeps one parameter-sized vector.
+    /// at least 2 (at most the subset): each costs a backward pass and keeps one
+    /// parameter-sized vector.
     #[arg(long, default_value_t = 32, value_name = "K")]
     pub gradient_examples: usize,
     /// Precision of the computation.

@@ -35,6 +35,8 @@ pub struct PathScan {
 pub struct ConnectivityReport {
     /// θ_A, the start (checkpoint or weights file, as given).
     pub checkpoint: String,
+    /// θ_A's epoch (0 for imported weights): where `compare` lists the report.
+    pub epoch: usize,
     /// θ_B, the end.
     pub to: String,
     /// The loss the curve was trained on: clean or adversarial.
@@ -62,6 +64,24 @@ pub struct ConnectivityReport {
     pub curve: PathScan,
     /// The straight line.
     pub line: PathScan,
+}
+
+impl ConnectivityReport {
+    /// The measures `compare` lists at θ_A's epoch: both paths' clean loss barriers (and the
+    /// largest adversarial loss along each, when scanned).
+    pub fn compare_measures(&self) -> Vec<(String, f64)> {
+        let to = &self.to;
+        let mut out = Vec::new();
+        for scan in [&self.curve, &self.line] {
+            let path = &scan.path;
+            out.push((format!("{path} clean barrier to {to}"), scan.clean_barrier));
+            if let Some(losses) = &scan.adversarial_loss {
+                let max = losses.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                out.push((format!("{path} max adversarial loss to {to}"), max));
+            }
+        }
+        out
+    }
 }
 
 impl crate::report::Payload for ConnectivityReport {

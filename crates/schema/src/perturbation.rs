@@ -67,6 +67,26 @@ pub struct PerturbationReport {
     pub steps: Vec<AttackStep>,
 }
 
+impl PerturbationReport {
+    /// The measures `compare` lists at the report's epoch: the three mean cosines and the
+    /// attack's final success rate.
+    pub fn compare_measures(&self) -> Vec<(String, f64)> {
+        let attack = format!("{} ε={}", self.attack.norm, self.attack.eps);
+        let mut out = vec![
+            (format!("cos δ {attack}"), self.perturbations.mean),
+            (
+                format!("cos ∇θℓ at x+δ {attack}"),
+                self.adversarial_gradients.mean,
+            ),
+            (format!("cos ∇θℓ at x {attack}"), self.clean_gradients.mean),
+        ];
+        if let Some(last) = self.steps.last() {
+            out.push((format!("PGD success rate {attack}"), last.success_rate));
+        }
+        out
+    }
+}
+
 impl crate::report::Payload for PerturbationReport {
     const KIND: &'static str = "perturbation";
 }

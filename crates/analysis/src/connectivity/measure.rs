@@ -129,6 +129,7 @@ pub fn measure(
     let distance: Vec<f64> = b.iter().zip(&a).map(|(x, y)| x - y).collect();
     let report = ConnectivityReport {
         checkpoint: subject.checkpoint.clone(),
+        epoch: subject.epoch,
         to: to_name.to_owned(),
         objective: config.objective,
         attack: config.attack.clone(),

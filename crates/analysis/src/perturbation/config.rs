@@ -13,8 +13,8 @@ pub struct PerturbationConfig {
     /// Test examples attacked (evenly spaced), at least 2.
     pub subset: usize,
     /// Examples (the first of the subset) whose per-example parameter gradients are compared:
-    /// each costs a backward pass and keeps an m-vector, hence the cap. At least 2, at most
-    /// `subset`.
+    /// each costs a backward pass and keeps an m-vector, hence the cap. At least 2; a smaller
+    /// subset compares all its examples.
     pub gradient_examples: usize,
     /// Precision of the computation.
     pub precision: Precision,
