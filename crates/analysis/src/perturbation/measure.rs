@@ -98,8 +98,8 @@ pub fn measure(
     observer.progress("gradients", 0, 1);
     // A subset smaller than the cap compares all its examples.
     let k = config.gradient_examples.min(n);
-    let first = |x: &Tensor<4>| x.clone().slice([0..k]);
-    let labels = batch.labels.clone().slice([0..k]);
+    let first = |x: &Tensor<4>| x.clone().narrow(0, 0, k);
+    let labels = batch.labels.clone().narrow(0, 0, k);
     let adversarial = per_example_gradients(&model, &first(&out.adversarial), &labels)?;
     let clean_grads = per_example_gradients(&model, &first(&batch.images), &labels)?;
     let m = adversarial.len() / k;
@@ -140,8 +140,8 @@ pub fn per_example_gradients(
     let mut rows = Vec::new();
     for i in 0..k {
         let (loss, grads) = model.loss_and_gradients(
-            x.clone().slice([i..i + 1]).detach(),
-            labels.clone().slice([i..i + 1]),
+            x.clone().narrow(0, i, 1).detach(),
+            labels.clone().narrow(0, i, 1),
             None,
             1.0,
         );
