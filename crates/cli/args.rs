@@ -339,6 +339,26 @@ pub fn resolve_attack(
     }
 }
 
+/// The attack of a command that always has one: `--norm`/`--eps`/`--steps`, each missing one
+/// from the checkpoint's training attack `trained`, else L∞ ε = 0.1 (a standard model).
+///
+/// # Errors
+/// Settings no attack can run with.
+pub fn attack_or_default(
+    norm: Option<Norm>,
+    eps: Option<f64>,
+    steps: usize,
+    trained: Option<&PgdSettings>,
+) -> anyhow::Result<PgdSettings> {
+    let attack = PgdSettings::new(
+        norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
+        eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
+        steps,
+    );
+    attack.check("attack")?;
+    Ok(attack)
+}
+
 /// A library error with the setting it names written as its flag (`top_k` → `--top-k`), since
 /// a command's configuration fields are its flags; other errors pass unchanged.
 pub fn flag_error(err: advland_analysis::Error) -> anyhow::Error {

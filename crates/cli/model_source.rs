@@ -180,6 +180,14 @@ impl ModelSource {
         Ok(path.with_file_name(format!("{stem}-{name}")))
     }
 
+    /// `out` as given, else [`Self::default_out`] of `name`.
+    ///
+    /// # Errors
+    /// No path given.
+    pub fn out_or(&self, out: Option<&PathBuf>, name: &str) -> Result<PathBuf> {
+        out.map_or_else(|| self.default_out(name), |out| Ok(out.clone()))
+    }
+
     /// The weights files read so far, for the reports' `meta.weights`.
     pub fn provenance(&self) -> Vec<WeightsSource> {
         self.read.borrow().clone()

@@ -135,10 +135,7 @@ impl ConnectArgs {
 /// Runs `advland connect`.
 pub fn run(args: &ConnectArgs, device: &Device, device_name: &str) -> Result<()> {
     let start = Instant::now();
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => args.source.default_out("connectivity.json")?,
-    };
+    let out = args.source.out_or(args.out.as_ref(), "connectivity.json")?;
     advland_schema::check_output(&out)?;
     if let Some(dir) = &args.save_curve {
         if !args.source.weights.weights.is_empty() {

@@ -15,7 +15,7 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, flag_error, parse_eps};
+use crate::args::{at_least_one, attack_or_default, flag_error, parse_eps};
 use crate::meta::report;
 use crate::model_source::ModelSource;
 
@@ -118,12 +118,7 @@ impl FlatnessArgs {
             seed,
             out: _,
         } = self;
-        let attack = PgdSettings::new(
-            norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
-            eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
-            *steps,
-        );
-        attack.check("attack")?;
+        let attack = attack_or_default(*norm, *eps, *steps, trained)?;
         Ok(FlatnessConfig {
             attack,
             subset: *subset,
@@ -147,10 +142,7 @@ impl FlatnessArgs {
 pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
     let start = Instant::now();
     // The default name depends on the resolved norm; its directory is what can fail.
-    let probe = match &args.out {
-        Some(out) => out.clone(),
-        None => args.source.default_out("flatness.json")?,
-    };
+    let probe = args.source.out_or(args.out.as_ref(), "flatness.json")?;
     advland_schema::check_output(&probe)?;
     let subject = args.source.subject(device)?;
     let config = args.config(subject.trained_with.as_ref())?;
@@ -158,12 +150,10 @@ pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()
         .map_err(flag_error)?;
     let mut report = report(measured, &config, config.seed, device_name, start);
     report.meta.weights = args.source.provenance();
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => args
-            .source
-            .default_out(&format!("flatness-{}.json", report.data.attack.norm))?,
-    };
+    let norm = report.data.attack.norm;
+    let out = args
+        .source
+        .out_or(args.out.as_ref(), &format!("flatness-{norm}.json"))?;
     write_json(&out, &report)?;
     print_summary(&report.data, &out);
     Ok(())

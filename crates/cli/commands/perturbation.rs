@@ -14,7 +14,7 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{flag_error, parse_eps};
+use crate::args::{attack_or_default, flag_error, parse_eps};
 use crate::meta::report;
 use crate::model_source::ModelSource;
 
@@ -67,12 +67,7 @@ impl PerturbationArgs {
             seed,
             out: _,
         } = self;
-        let attack = PgdSettings::new(
-            norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
-            eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
-            *steps,
-        );
-        attack.check("attack")?;
+        let attack = attack_or_default(*norm, *eps, *steps, trained)?;
         Ok(PerturbationConfig {
             attack,
             subset: *subset,
@@ -86,10 +81,7 @@ impl PerturbationArgs {
 /// Runs `advland perturbation`.
 pub fn run(args: &PerturbationArgs, device: &Device, device_name: &str) -> Result<()> {
     let start = Instant::now();
-    let probe = match &args.out {
-        Some(out) => out.clone(),
-        None => args.source.default_out("perturbation.json")?,
-    };
+    let probe = args.source.out_or(args.out.as_ref(), "perturbation.json")?;
     advland_schema::check_output(&probe)?;
     let subject = args.source.subject(device)?;
     let config = args.config(subject.trained_with.as_ref())?;
@@ -97,12 +89,10 @@ pub fn run(args: &PerturbationArgs, device: &Device, device_name: &str) -> Resul
         .map_err(flag_error)?;
     let mut report = report(measured, &config, config.seed, device_name, start);
     report.meta.weights = args.source.provenance();
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => args
-            .source
-            .default_out(&format!("perturbation-{}.json", report.data.attack.norm))?,
-    };
+    let norm = report.data.attack.norm;
+    let out = args
+        .source
+        .out_or(args.out.as_ref(), &format!("perturbation-{norm}.json"))?;
     write_json(&out, &report)?;
     print_summary(&report.data, &out);
     Ok(())

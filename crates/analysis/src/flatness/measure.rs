@@ -7,10 +7,10 @@ use advland_schema::flatness::{
     Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, InputSurface, LogitLipschitz,
     LossCurve,
 };
-use advland_schema::{Axis, Cost, PgdSettings, Precision};
+use advland_schema::{Axis, Cost, PgdSettings};
 use advland_train::attack::{Attack, standard_normal};
 use advland_train::{Batch, Model, Observer, pgd_attack};
-use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 
 use super::config::FlatnessConfig;
@@ -41,20 +41,9 @@ pub fn measure(
         .check("attack")
         .map_err(|e| Error::rule("attack", e))?;
     let attack = Attack::new(config.attack.clone());
-    let (test, data) = subject.test_subset(config.subset, "subset")?;
-    let dtype = match config.precision {
-        Precision::F64 => DType::F64,
-        Precision::F32 => DType::F32,
-    };
-    let model = subject.model.in_dtype(dtype)?;
-    let indices: Vec<usize> = (0..test.len()).collect();
-    let (pixels, labels) = test.gather(&indices);
-    let [c, h, w] = test.shape;
-    let n = test.len();
-    let batch = Batch {
-        images: Tensor::from_data(TensorData::new(pixels, [n, c, h, w]), (device, dtype)),
-        labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
-    };
+    let (model, batch, data) =
+        subject.test_batch(config.subset, "subset", config.precision, device)?;
+    let [n, c, h, w] = batch.images.dims();
     let d = c * h * w;
     // Checked before the costly part, so a typo fails at once.
     if config.top_k == 0 || config.top_k > d {

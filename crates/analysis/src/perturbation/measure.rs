@@ -2,14 +2,14 @@
 //! cosines, and per-example parameter gradients at the adversarial and the clean points.
 
 use advland_data::derive_seed;
+use advland_schema::Cost;
 use advland_schema::perturbation::{AttackStep, PerturbationReport};
-use advland_schema::{Cost, Precision};
 use advland_train::attack::{Attack, StepView, pgd_attack_observed};
 use advland_train::loss::cross_entropy;
 use advland_train::params::flat_gradient;
-use advland_train::{Batch, Model, Observer};
+use advland_train::{Model, Observer};
 use burn::module::Module;
-use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 
 use super::config::PerturbationConfig;
 use super::cosine::cosine_stats;
@@ -46,20 +46,9 @@ pub fn measure(
         ));
     }
     let attack = Attack::new(config.attack.clone());
-    let (test, data) = subject.test_subset(config.subset, "subset")?;
-    let dtype = match config.precision {
-        Precision::F64 => DType::F64,
-        Precision::F32 => DType::F32,
-    };
-    let model = subject.model.in_dtype(dtype)?;
-    let indices: Vec<usize> = (0..test.len()).collect();
-    let (pixels, labels) = test.gather(&indices);
-    let [c, h, w] = test.shape;
-    let n = test.len();
-    let batch = Batch {
-        images: Tensor::from_data(TensorData::new(pixels, [n, c, h, w]), (device, dtype)),
-        labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
-    };
+    let (model, batch, data) =
+        subject.test_batch(config.subset, "subset", config.precision, device)?;
+    let [n, c, h, w] = batch.images.dims();
     let mut cost = Cost::default();
 
     observer.progress("attack", 0, 1);
