@@ -4,9 +4,13 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use advland_analysis::Subject;
-use advland_schema::{DataSettings, DatasetName, ModelKind, ModelSpec, WeightsSource, file_sha256};
+use advland_analysis::{Measured, Subject};
+use advland_schema::{
+    DataSettings, DatasetName, ModelKind, ModelSpec, Norm, Payload, PgdSettings, Report,
+    WeightsSource, file_sha256, write_json,
+};
 use advland_train::checkpoint::{CheckpointInfo, WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
 use advland_train::data::{checkpoint_test_set, load_splits};
 use advland_train::import::{
@@ -18,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::ModelArgs;
+use crate::args::{ModelArgs, flag_error};
 
 /// The model(s) a command measures.
 #[derive(Clone, Debug, Args)]
@@ -292,6 +296,50 @@ impl ModelSource {
             trained_with: None,
             train: Some(splits.train),
         })
+    }
+}
+
+/// What a one-model attack analysis resolves against the model's training attack: its
+/// configuration, the seed its report records and the norm that names the default report.
+pub struct Resolved<C> {
+    /// The analysis configuration.
+    pub config: C,
+    /// The seed the report records.
+    pub seed: u64,
+    /// The attack's norm (`<kind>-<norm>.json`).
+    pub norm: Norm,
+}
+
+impl ModelSource {
+    /// A one-model analysis under an attack, as `flatness` and `perturbation` run it: `out`
+    /// (or the default `<kind>.json` place) checked before any work, the model loaded, its
+    /// configuration resolved against the model's training attack, `measure` run (library
+    /// errors named by their flags), and the report, with the weights' provenance, written to
+    /// `out` or `<kind>-<norm>.json` by the model. Returns the report and where it went.
+    ///
+    /// # Errors
+    /// An unwritable output, a model that cannot be loaded, bad settings, a failed analysis.
+    pub fn run_attack_analysis<C: serde::Serialize, T: Payload + serde::Serialize>(
+        &self,
+        out: Option<&PathBuf>,
+        kind: &str,
+        device_name: &str,
+        resolve: impl FnOnce(Option<&PgdSettings>) -> Result<Resolved<C>>,
+        measure: impl FnOnce(&Subject, &C) -> advland_analysis::Result<Measured<T>>,
+        device: &Device,
+    ) -> Result<(Report<T>, PathBuf)> {
+        let start = Instant::now();
+        // The default name depends on the resolved norm; its directory is what can fail.
+        let probe = self.out_or(out, &format!("{kind}.json"))?;
+        advland_schema::check_output(&probe)?;
+        let subject = self.subject(device)?;
+        let Resolved { config, seed, norm } = resolve(subject.trained_with.as_ref())?;
+        let measured = measure(&subject, &config).map_err(flag_error)?;
+        let mut report = crate::meta::report(measured, &config, seed, device_name, start);
+        report.meta.weights = self.provenance();
+        let out = self.out_or(out, &format!("{kind}-{norm}.json"))?;
+        write_json(&out, &report)?;
+        Ok((report, out))
     }
 }
 

@@ -5,18 +5,16 @@
 //! step.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use advland_analysis::perturbation::{self, PerturbationConfig};
 use advland_schema::perturbation::{CosineStats, PerturbationReport};
-use advland_schema::{Norm, PgdSettings, Precision, write_json};
+use advland_schema::{Norm, PgdSettings, Precision};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{attack_or_default, flag_error, parse_eps};
-use crate::meta::report;
-use crate::model_source::ModelSource;
+use crate::args::{attack_or_default, parse_eps};
+use crate::model_source::{ModelSource, Resolved};
 
 /// `advland perturbation`.
 #[derive(Debug, Args)]
@@ -80,20 +78,25 @@ impl PerturbationArgs {
 
 /// Runs `advland perturbation`.
 pub fn run(args: &PerturbationArgs, device: &Device, device_name: &str) -> Result<()> {
-    let start = Instant::now();
-    let probe = args.source.out_or(args.out.as_ref(), "perturbation.json")?;
-    advland_schema::check_output(&probe)?;
-    let subject = args.source.subject(device)?;
-    let config = args.config(subject.trained_with.as_ref())?;
-    let measured = perturbation::measure(&subject, &config, device, &mut advland_train::Silent)
-        .map_err(flag_error)?;
-    let mut report = report(measured, &config, config.seed, device_name, start);
-    report.meta.weights = args.source.provenance();
-    let norm = report.data.attack.norm;
-    let out = args
-        .source
-        .out_or(args.out.as_ref(), &format!("perturbation-{norm}.json"))?;
-    write_json(&out, &report)?;
+    let resolve = |trained: Option<&PgdSettings>| {
+        let config = args.config(trained)?;
+        Ok(Resolved {
+            seed: config.seed,
+            norm: config.attack.norm,
+            config,
+        })
+    };
+    let measure = |subject: &advland_analysis::Subject, config: &_| {
+        perturbation::measure(subject, config, device, &mut advland_train::Silent)
+    };
+    let (report, out) = args.source.run_attack_analysis(
+        args.out.as_ref(),
+        "perturbation",
+        device_name,
+        resolve,
+        measure,
+        device,
+    )?;
     print_summary(&report.data, &out);
     Ok(())
 }
