@@ -10,8 +10,9 @@ use crate::vector::{dot, norm};
 /// `dim` long), summarised; rows of zero norm have no direction and are left out (counted).
 ///
 /// # Errors
-/// Fewer than two rows of nonzero norm (`what` names them), non-finite values.
-pub fn cosine_stats(rows: &[f64], dim: usize, what: &'static str) -> Result<CosineStats> {
+/// Fewer than two rows of nonzero norm (named as the setting `field` that decides the rows),
+/// non-finite values.
+pub fn cosine_stats(rows: &[f64], dim: usize, field: &'static str) -> Result<CosineStats> {
     let vectors: Vec<&[f64]> = rows.chunks_exact(dim.max(1)).collect();
     let norms: Vec<f64> = vectors.iter().map(|v| norm(v)).collect();
     let kept: Vec<(&[f64], f64)> = vectors
@@ -22,7 +23,7 @@ pub fn cosine_stats(rows: &[f64], dim: usize, what: &'static str) -> Result<Cosi
         .collect();
     if kept.len() < 2 {
         return Err(Error::InvalidConfig {
-            field: what,
+            field,
             reason: format!(
                 "cosine similarities need two vectors of nonzero norm, got {}",
                 kept.len()

@@ -82,7 +82,9 @@ pub fn measure(
             .inner()
             .reshape([n * d]),
     );
-    let perturbations = cosine_stats(&delta, d, "perturbations")?;
+    // Named by the setting that decides them: a radius that leaves the examples where they
+    // are, or too few examples.
+    let perturbations = cosine_stats(&delta, d, "eps")?;
 
     observer.progress("gradients", 0, 1);
     // A subset smaller than the cap compares all its examples.
@@ -103,8 +105,8 @@ pub fn measure(
         clean_accuracy: clean.accuracy(),
         perturbations,
         gradient_examples: k,
-        adversarial_gradients: cosine_stats(&adversarial, m, "adversarial_gradients")?,
-        clean_gradients: cosine_stats(&clean_grads, m, "clean_gradients")?,
+        adversarial_gradients: cosine_stats(&adversarial, m, "gradient_examples")?,
+        clean_gradients: cosine_stats(&clean_grads, m, "gradient_examples")?,
         steps,
     };
     Ok(Measured { report, cost, data })
