@@ -56,6 +56,10 @@ pub enum Command {
     /// accuracy (or loss) on a model, by bisection between the inscribed and circumscribed
     /// balls: compare norms at matched strength.
     Calibrate(crate::commands::calibrate::CalibrateArgs),
+    /// Adversarial perturbations and the parameter gradients they reach: mean pairwise cosine
+    /// similarity of the perturbations and of per-example gradients (adversarial and clean),
+    /// loss, accuracy and attack success per PGD step (Liu et al. 2020).
+    Perturbation(crate::commands::perturbation::PerturbationArgs),
     /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with
     /// Spearman rank correlations (paper.md claim C5).
     Relate(crate::commands::relate::RelateArgs),
@@ -66,6 +70,9 @@ pub enum Command {
     /// filter-normalised, checkpoint or Hessian directions), clean / adversarial (attack
     /// re-solved at every point) / adversarial-frozen; resumable and shardable.
     Surface(crate::commands::surface::SurfaceArgs),
+    /// Mode connectivity: train a quadratic Bézier curve between two checkpoints (clean or
+    /// adversarial loss) and scan loss/accuracy along it and along the straight line.
+    Connect(crate::commands::connect::ConnectArgs),
     /// Join the shards of a surface (`surface --shard i/n`) into one report, checking that they
     /// belong together.
     Merge(crate::commands::merge::MergeArgs),
@@ -343,6 +350,26 @@ pub fn resolve_attack(
             "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"
         ),
     }
+}
+
+/// The attack of a command that always has one: `--norm`/`--eps`/`--steps`, each missing one
+/// from the checkpoint's training attack `trained`, else L∞ ε = 0.1 (a standard model).
+///
+/// # Errors
+/// Settings no attack can run with.
+pub fn attack_or_default(
+    norm: Option<Norm>,
+    eps: Option<f64>,
+    steps: usize,
+    trained: Option<&PgdSettings>,
+) -> anyhow::Result<PgdSettings> {
+    let attack = PgdSettings::new(
+        norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
+        eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
+        steps,
+    );
+    attack.check("attack")?;
+    Ok(attack)
 }
 
 /// A library error with the setting it names written as its flag (`top_k` → `--top-k`), since

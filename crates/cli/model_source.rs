@@ -4,9 +4,13 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use advland_analysis::Subject;
-use advland_schema::{DataSettings, DatasetName, ModelKind, ModelSpec, WeightsSource, file_sha256};
+use advland_analysis::{Measured, Subject};
+use advland_schema::{
+    DataSettings, DatasetName, ModelKind, ModelSpec, Norm, Payload, PgdSettings, Report,
+    WeightsSource, file_sha256, write_json,
+};
 use advland_train::checkpoint::{CheckpointInfo, WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
 use advland_train::data::{checkpoint_test_set, load_splits};
 use advland_train::import::{
@@ -18,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::ModelArgs;
+use crate::args::{ModelArgs, flag_error};
 
 /// The model(s) a command measures.
 #[derive(Clone, Debug, Args)]
@@ -180,6 +184,14 @@ impl ModelSource {
         Ok(path.with_file_name(format!("{stem}-{name}")))
     }
 
+    /// `out` as given, else [`Self::default_out`] of `name`.
+    ///
+    /// # Errors
+    /// No path given.
+    pub fn out_or(&self, out: Option<&PathBuf>, name: &str) -> Result<PathBuf> {
+        out.map_or_else(|| self.default_out(name), |out| Ok(out.clone()))
+    }
+
     /// The weights files read so far, for the reports' `meta.weights`.
     pub fn provenance(&self) -> Vec<WeightsSource> {
         self.read.borrow().clone()
@@ -191,6 +203,19 @@ impl ModelSource {
     /// As [`Self::load`], or data that is missing or does not fit the model.
     pub fn subject(&self, device: &Device) -> Result<Subject> {
         self.subject_at(self.path()?, device)
+    }
+
+    /// The model with its test split and always its training split (commands that train on
+    /// it: `connect`); [`Self::subject`] reads the training split for batch-norm models only.
+    ///
+    /// # Errors
+    /// As [`Self::subject`].
+    pub fn training_subject(&self, device: &Device) -> Result<Subject> {
+        let path = self.path()?;
+        if self.weights.weights.is_empty() {
+            return subject_with(path, device, true);
+        }
+        self.subject_at(path, device)
     }
 
     /// The first model with its test split, and the models after it (a trajectory).
@@ -274,6 +299,50 @@ impl ModelSource {
     }
 }
 
+/// What a one-model attack analysis resolves against the model's training attack: its
+/// configuration, the seed its report records and the norm that names the default report.
+pub struct Resolved<C> {
+    /// The analysis configuration.
+    pub config: C,
+    /// The seed the report records.
+    pub seed: u64,
+    /// The attack's norm (`<kind>-<norm>.json`).
+    pub norm: Norm,
+}
+
+impl ModelSource {
+    /// A one-model analysis under an attack, as `flatness` and `perturbation` run it: `out`
+    /// (or the default `<kind>.json` place) checked before any work, the model loaded, its
+    /// configuration resolved against the model's training attack, `measure` run (library
+    /// errors named by their flags), and the report, with the weights' provenance, written to
+    /// `out` or `<kind>-<norm>.json` by the model. Returns the report and where it went.
+    ///
+    /// # Errors
+    /// An unwritable output, a model that cannot be loaded, bad settings, a failed analysis.
+    pub fn run_attack_analysis<C: serde::Serialize, T: Payload + serde::Serialize>(
+        &self,
+        out: Option<&PathBuf>,
+        kind: &str,
+        device_name: &str,
+        resolve: impl FnOnce(Option<&PgdSettings>) -> Result<Resolved<C>>,
+        measure: impl FnOnce(&Subject, &C) -> advland_analysis::Result<Measured<T>>,
+        device: &Device,
+    ) -> Result<(Report<T>, PathBuf)> {
+        let start = Instant::now();
+        // The default name depends on the resolved norm; its directory is what can fail.
+        let probe = self.out_or(out, &format!("{kind}.json"))?;
+        advland_schema::check_output(&probe)?;
+        let subject = self.subject(device)?;
+        let Resolved { config, seed, norm } = resolve(subject.trained_with.as_ref())?;
+        let measured = measure(&subject, &config).map_err(flag_error)?;
+        let mut report = crate::meta::report(measured, &config, seed, device_name, start);
+        report.meta.weights = self.provenance();
+        let out = self.out_or(out, &format!("{kind}-{norm}.json"))?;
+        write_json(&out, &report)?;
+        Ok((report, out))
+    }
+}
+
 /// A loaded model with what its files say about it.
 pub struct Loaded {
     /// The model.
@@ -312,16 +381,23 @@ pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
 /// # Errors
 /// As [`load`], or data that is missing or does not fit the model.
 pub fn subject(path: &Path, device: &Device) -> Result<Subject> {
+    subject_with(path, device, false)
+}
+
+/// [`subject`], with the training split read when `train` is set or the model has batch norm.
+fn subject_with(path: &Path, device: &Device, train: bool) -> Result<Subject> {
     let Loaded { model, info, path } = load(path, device)?;
     let test = checkpoint_test_set(&info, &path).context("loading the data")?;
-    // The training split serves only batch norm's re-estimation (`--bn recompute`).
-    let train = match model.bn_mode() {
-        Some(_) => Some(
+    // Besides training (`connect`), the training split serves batch norm's re-estimation
+    // (`--bn recompute`).
+    let train = if train || model.bn_mode().is_some() {
+        Some(
             load_splits(&info.settings.data)
                 .context("loading the data")?
                 .train,
-        ),
-        None => None,
+        )
+    } else {
+        None
     };
     Ok(Subject {
         model,

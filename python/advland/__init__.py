@@ -31,6 +31,7 @@ from advland._measures import (
     RelateReport,
     SharpnessReport,
 )
+from advland._paths import ConnectivityReport, CosineStats, PerturbationReport
 from advland._surface import Axis, SurfaceReport
 from advland._training import Epoch, EvalReport, EvalResult, Metrics, RobustMetrics, TrainReport
 from advland._run import AdvlandError, call, run
@@ -57,7 +58,9 @@ __all__ = [
     "Attack",
     "Axis",
     "CompareReport",
+    "ConnectivityReport",
     "Cost",
+    "CosineStats",
     "DataSubset",
     "Distribution",
     "Epoch",
@@ -69,6 +72,7 @@ __all__ = [
     "Meta",
     "Metrics",
     "ObjectiveInfo",
+    "PerturbationReport",
     "RelateReport",
     "Report",
     "RobustMetrics",

@@ -16,7 +16,19 @@ from advland._load import load
 #: Commands whose ``--out`` is a directory, and the report file they write into it.
 _DIRECTORY_REPORTS = {"train": "train.json", "demo": "demo.json", "compare": "compare.json"}
 #: Commands whose ``--out`` is the report file itself.
-_FILE_REPORTS = frozenset({"eval", "sharpness", "flatness", "relate", "linear", "surface", "merge"})
+_FILE_REPORTS = frozenset(
+    {
+        "eval",
+        "sharpness",
+        "flatness",
+        "perturbation",
+        "connect",
+        "relate",
+        "linear",
+        "surface",
+        "merge",
+    }
+)
 
 
 class AdvlandError(RuntimeError):

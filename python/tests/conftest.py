@@ -72,6 +72,22 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
         random_directions=1,
         **small,
     )
+    out["perturbation"] = advland.run(
+        "perturbation", out=d / "perturbation.json", steps=2, gradient_examples=4, **small
+    )
+    out["connectivity"] = advland.run(
+        "connect",
+        checkpoint=d / "run/checkpoints/epoch-0001",
+        to=d / "run/checkpoints/epoch-0002",
+        out=d / "connectivity.json",
+        epochs=1,
+        points=3,
+        subset=32,
+        train_subset=64,
+        scan_adversarial=True,
+        steps=2,
+        quiet=True,
+    )
     out["compare"] = advland.run("compare", d / "run", out=d / "cmp", no_figures=True)
     return out
 

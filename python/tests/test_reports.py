@@ -95,6 +95,22 @@ def test_eval_and_flatness(runs):
     assert f.curves and f.curves[0].t.shape == f.curves[0].mean_loss.shape == (5,)
 
 
+def test_perturbation_and_connectivity(runs, pandas):
+    p = runs["perturbation"]
+    assert isinstance(p, advland.PerturbationReport)
+    assert p.gradient_examples == 4 and p.adversarial_gradients.vectors == 4
+    assert -1.0 <= p.perturbations.mean <= 1.0
+    assert list(p.to_pandas()["step"]) == [0, 1, 2]
+    c = runs["connectivity"]
+    assert isinstance(c, advland.ConnectivityReport)
+    assert c.objective == "clean" and c.attack is not None
+    assert list(c.t) == [0.0, 0.5, 1.0]
+    assert c.loss("curve")[0] == c.loss("line")[0]
+    assert c.loss("line", adversarial=True).shape == (3,)
+    rows = c.to_pandas()
+    assert len(rows) == 6 and "adversarial_accuracy" in rows.columns
+
+
 def test_to_pandas_rows(runs, pandas):
     s = runs["surface"].to_pandas()
     assert len(s) == 15 and list(s.columns[:4]) == ["i", "j", "x", "y"]

@@ -6,6 +6,7 @@
 mod calibrate;
 mod cli;
 mod compare;
+mod connect;
 mod demo;
 mod entropy_sgd;
 mod errors;
@@ -13,6 +14,7 @@ mod export_grid;
 mod faults;
 mod flatness;
 mod linear;
+mod perturbation;
 mod resnet;
 mod run_dir;
 mod schedules;

@@ -24,6 +24,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod calibrate;
+pub mod connectivity;
 pub mod error;
 pub mod flatness;
 pub mod hessian;
@@ -33,6 +34,7 @@ pub mod local_entropy;
 pub mod model_objective;
 pub mod objective;
 pub mod operator;
+pub mod perturbation;
 pub mod relate;
 pub mod sharpness;
 pub mod subject;

@@ -4,9 +4,10 @@
 use advland_data::Dataset;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use advland_schema::{Cost, DataSubset, Meta, Payload, PgdSettings, Report};
-use advland_train::Model;
+use advland_schema::{Cost, DataSubset, Meta, Payload, PgdSettings, Precision, Report};
 use advland_train::data::{describe, subset};
+use advland_train::{Batch, Model};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -49,6 +50,34 @@ impl Subject {
 }
 
 impl Subject {
+    /// The first `n` evenly spaced test examples as one batch in `precision` on `device`, the
+    /// model in the same precision, and the subset's description: what the per-example
+    /// analyses (flatness, perturbation statistics) measure at once.
+    ///
+    /// # Errors
+    /// `n` larger than the test split (`field` names the setting), a model that cannot change
+    /// precision.
+    pub fn test_batch(
+        &self,
+        n: usize,
+        field: &str,
+        precision: Precision,
+        device: &Device,
+    ) -> Result<(Model, Batch, DataSubset)> {
+        let (test, data) = self.test_subset(n, field)?;
+        let dtype = crate::model_objective::dtype_on(precision, device)?;
+        let model = self.model.in_dtype(dtype)?;
+        let indices: Vec<usize> = (0..test.len()).collect();
+        let (pixels, labels) = test.gather(&indices);
+        let [c, h, w] = test.shape;
+        let n = test.len();
+        let batch = Batch {
+            images: Tensor::from_data(TensorData::new(pixels, [n, c, h, w]), (device, dtype)),
+            labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
+        };
+        Ok((model, batch, data))
+    }
+
     /// The first `n` evenly spaced training examples, for re-estimating batch-norm statistics.
     ///
     /// # Errors

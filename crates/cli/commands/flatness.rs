@@ -6,18 +6,16 @@
 //! constant in the ε-ball (`--lipschitz-steps`).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use advland_analysis::flatness::{self, FlatnessConfig};
 use advland_schema::flatness::FlatnessReport;
-use advland_schema::{Axis, Norm, PgdSettings, Precision, write_json};
+use advland_schema::{Axis, Norm, PgdSettings, Precision};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, flag_error, parse_eps};
-use crate::meta::report;
-use crate::model_source::ModelSource;
+use crate::args::{at_least_one, attack_or_default, parse_eps};
+use crate::model_source::{ModelSource, Resolved};
 
 /// `advland flatness`.
 #[derive(Debug, Args)]
@@ -118,12 +116,7 @@ impl FlatnessArgs {
             seed,
             out: _,
         } = self;
-        let attack = PgdSettings::new(
-            norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
-            eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
-            *steps,
-        );
-        attack.check("attack")?;
+        let attack = attack_or_default(*norm, *eps, *steps, trained)?;
         Ok(FlatnessConfig {
             attack,
             subset: *subset,
@@ -145,26 +138,25 @@ impl FlatnessArgs {
 
 /// Runs `advland flatness`.
 pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
-    let start = Instant::now();
-    // The default name depends on the resolved norm; its directory is what can fail.
-    let probe = match &args.out {
-        Some(out) => out.clone(),
-        None => args.source.default_out("flatness.json")?,
+    let resolve = |trained: Option<&PgdSettings>| {
+        let config = args.config(trained)?;
+        Ok(Resolved {
+            seed: config.seed,
+            norm: config.attack.norm,
+            config,
+        })
     };
-    advland_schema::check_output(&probe)?;
-    let subject = args.source.subject(device)?;
-    let config = args.config(subject.trained_with.as_ref())?;
-    let measured = flatness::measure(&subject, &config, device, &mut advland_train::Silent)
-        .map_err(flag_error)?;
-    let mut report = report(measured, &config, config.seed, device_name, start);
-    report.meta.weights = args.source.provenance();
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => args
-            .source
-            .default_out(&format!("flatness-{}.json", report.data.attack.norm))?,
+    let measure = |subject: &advland_analysis::Subject, config: &_| {
+        flatness::measure(subject, config, device, &mut advland_train::Silent)
     };
-    write_json(&out, &report)?;
+    let (report, out) = args.source.run_attack_analysis(
+        args.out.as_ref(),
+        "flatness",
+        device_name,
+        resolve,
+        measure,
+        device,
+    )?;
     print_summary(&report.data, &out);
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod calibrate;
 pub mod compare;
+pub mod connect;
 pub mod demo;
 pub mod eval;
 pub mod experiment;
@@ -11,6 +12,7 @@ pub mod flatness;
 pub mod import;
 pub mod linear;
 pub mod merge;
+pub mod perturbation;
 pub mod relate;
 pub mod report;
 pub mod sharpness;

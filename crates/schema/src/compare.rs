@@ -1,8 +1,9 @@
 //! `advland compare`: every measure of several runs per checkpoint, in one table. A run is a
 //! training directory (`train.json`) plus whatever analysis reports lie under it (sharpness,
-//! flatness, eval, surface); each report is attached to its checkpoint's epoch. Runs must
-//! have been evaluated on the same test data with the same attacks, and their surfaces must
-//! share directions: comparing across different subsets or directions is refused.
+//! flatness, eval, surface, perturbation, connectivity); each report is attached to its
+//! checkpoint's epoch (a connectivity report to its start's). Runs must have been evaluated on
+//! the same test data with the same attacks, and their surfaces must share directions:
+//! comparing across different subsets or directions is refused.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,9 +11,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::attack::AttackSpec;
+use crate::connectivity::ConnectivityReport;
 use crate::error::{Error, Result};
 use crate::flatness::{FlatnessReport, InputPoint};
 use crate::metrics::{EvalReport, TrainLog};
+use crate::perturbation::PerturbationReport;
 use crate::report::{DataSubset, Report, read_json};
 use crate::sharpness::{SharpnessEstimate, SharpnessReport};
 use crate::surface::SurfaceReport;
@@ -278,6 +281,22 @@ fn add_report(
                 }
                 Some(_) => {}
             }
+        }
+        "perturbation" => {
+            let r: PerturbationReport = serde_json::from_value(data)
+                .map_err(|e| Error::format(path, format!("not a perturbation report: {e}")))?;
+            by_epoch
+                .entry(r.epoch)
+                .or_default()
+                .extend(r.compare_measures());
+        }
+        "connectivity" => {
+            let r: ConnectivityReport = serde_json::from_value(data)
+                .map_err(|e| Error::format(path, format!("not a connectivity report: {e}")))?;
+            by_epoch
+                .entry(r.epoch)
+                .or_default()
+                .extend(r.compare_measures());
         }
         _ => {}
     }

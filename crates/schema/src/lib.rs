@@ -19,7 +19,9 @@
 //! - [`sharpness`]: payloads of parameter-space analysis reports;
 //! - [`calibrate`]: the radius of one norm's attack matching another's strength;
 //! - [`flatness`]: payloads of input-space flatness reports;
-//! - [`surface`]: payloads of loss-surface reports (grids, shards, directions).
+//! - [`surface`]: payloads of loss-surface reports (grids, shards, directions);
+//! - [`perturbation`]: payloads of perturbation-statistics reports;
+//! - [`connectivity`]: payloads of mode-connectivity reports (Bézier curve and line).
 //!
 //! ```
 //! use advland_schema::{Norm, PgdSettings, parse_fraction};
@@ -34,6 +36,7 @@
 pub mod attack;
 pub mod calibrate;
 pub mod compare;
+pub mod connectivity;
 pub mod error;
 pub mod flatness;
 pub mod grid;
@@ -45,6 +48,7 @@ pub mod model;
 pub mod objective;
 pub mod optimizer;
 pub mod output;
+pub mod perturbation;
 pub mod report;
 pub mod schedule;
 pub mod settings;

@@ -19,7 +19,6 @@ use super::{
     kkt_multiplier, logit_lipschitz, loss_curves, summarize,
 };
 use crate::error::{Error, Result};
-use crate::model_objective::dtype_on;
 use crate::subject::{Measured, Subject};
 
 /// Grid points per forward pass of the input surface.
@@ -42,17 +41,9 @@ pub fn measure(
         .check("attack")
         .map_err(|e| Error::rule("attack", e))?;
     let attack = Attack::new(config.attack.clone());
-    let (test, data) = subject.test_subset(config.subset, "subset")?;
-    let dtype = dtype_on(config.precision, device)?;
-    let model = subject.model.in_dtype(dtype)?;
-    let indices: Vec<usize> = (0..test.len()).collect();
-    let (pixels, labels) = test.gather(&indices);
-    let [c, h, w] = test.shape;
-    let n = test.len();
-    let batch = Batch {
-        images: Tensor::from_data(TensorData::new(pixels, [n, c, h, w]), (device, dtype)),
-        labels: Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device),
-    };
+    let (model, batch, data) =
+        subject.test_batch(config.subset, "subset", config.precision, device)?;
+    let [n, c, h, w] = batch.images.dims();
     let d = c * h * w;
     // Checked before the costly part, so a typo fails at once.
     if config.top_k == 0 || config.top_k > d {

@@ -101,6 +101,10 @@ pub enum AnyReport {
     Surface(Report<SurfaceReport>),
     /// `advland compare`.
     Compare(Report<advland_schema::CompareReport>),
+    /// `advland perturbation`.
+    Perturbation(Report<advland_schema::perturbation::PerturbationReport>),
+    /// `advland connect`.
+    Connectivity(Report<advland_schema::connectivity::ConnectivityReport>),
 }
 
 impl AnyReport {
@@ -116,6 +120,8 @@ impl AnyReport {
             AnyReport::Linear(r) => &r.meta,
             AnyReport::Surface(r) => &r.meta,
             AnyReport::Compare(r) => &r.meta,
+            AnyReport::Perturbation(r) => &r.meta,
+            AnyReport::Connectivity(r) => &r.meta,
         }
     }
 
@@ -131,6 +137,8 @@ impl AnyReport {
             AnyReport::Linear(r) => &r.kind,
             AnyReport::Surface(r) => &r.kind,
             AnyReport::Compare(r) => &r.kind,
+            AnyReport::Perturbation(r) => &r.kind,
+            AnyReport::Connectivity(r) => &r.kind,
         }
     }
 }
@@ -183,7 +191,7 @@ pub fn classify(path: &Path) -> Result<Classified> {
             source,
         })
     }
-    const KINDS: [&str; 9] = [
+    const KINDS: [&str; 11] = [
         "train",
         "eval",
         "demo",
@@ -193,6 +201,8 @@ pub fn classify(path: &Path) -> Result<Classified> {
         "linear",
         "surface",
         "compare",
+        "perturbation",
+        "connectivity",
     ];
     let version = object
         .get("schema_version")
@@ -214,6 +224,8 @@ pub fn classify(path: &Path) -> Result<Classified> {
         "linear" => AnyReport::Linear(parse(path, kind, &text)?),
         "surface" => AnyReport::Surface(parse(path, kind, &text)?),
         "compare" => AnyReport::Compare(parse(path, kind, &text)?),
+        "perturbation" => AnyReport::Perturbation(parse(path, kind, &text)?),
+        "connectivity" => AnyReport::Connectivity(parse(path, kind, &text)?),
         other => return Ok(Classified::Skip(format!("unknown report kind `{other}`"))),
     };
     Ok(Classified::Report(Box::new(report)))

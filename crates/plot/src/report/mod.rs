@@ -8,6 +8,7 @@
 //! assembles the page.
 
 pub mod inputs;
+mod path_tables;
 mod render;
 pub mod results;
 pub mod tables;

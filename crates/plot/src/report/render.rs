@@ -222,6 +222,8 @@ fn report_figures(r: &AnyReport, name: &str, log: LogScale) -> Result<Vec<Figure
         AnyReport::Linear(r) => figures::linear_figures(&r.data),
         AnyReport::Surface(r) => figures::surface_figures(&r.data, name, log)?,
         AnyReport::Compare(r) => figures::compare_figures(&r.data),
+        AnyReport::Perturbation(r) => figures::perturbation_figures(&r.data),
+        AnyReport::Connectivity(r) => figures::connectivity_figures(&r.data),
     })
 }
 

@@ -23,6 +23,8 @@ pub fn tables(r: &AnyReport) -> Vec<Table> {
         AnyReport::Linear(r) => linear(&r.data),
         AnyReport::Surface(r) => surface(&r.data),
         AnyReport::Compare(r) => vec![compare(&r.data)],
+        AnyReport::Perturbation(r) => super::path_tables::perturbation(&r.data),
+        AnyReport::Connectivity(r) => super::path_tables::connectivity(&r.data),
     }
 }
 

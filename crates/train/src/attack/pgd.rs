@@ -80,6 +80,39 @@ pub struct AttackOutput {
 /// # Shapes
 /// `batch.images`: `[b, c, h, w]` → `adversarial`: `[b, c, h, w]`
 pub fn pgd_attack(model: &Model, batch: &Batch, attack: &Attack, seed: u64) -> AttackOutput {
+    pgd_attack_observed(model, batch, attack, seed, None)
+}
+
+/// What a [`StepObserver`] sees: the adversarial inputs x + δ of restart `restart` after
+/// `step` ascent steps (step 0 is the starting point, after clipping to the box).
+#[derive(Clone, Copy, Debug)]
+pub struct StepView<'a> {
+    /// Restart, from 0.
+    pub restart: usize,
+    /// Ascent steps taken, 0..=steps.
+    pub step: usize,
+    /// x + δ, detached, `[b, c, h, w]`.
+    pub adversarial: &'a Tensor<4>,
+}
+
+/// A per-step hook of PGD (perturbation statistics per step): called with every iterate,
+/// it only reads them, so the attack's result is the same with or without it.
+pub type StepObserver<'a> = &'a mut dyn FnMut(StepView<'_>);
+
+/// [`pgd_attack`] with `observer` shown every iterate ([`StepView`]); with `None` it is
+/// [`pgd_attack`].
+///
+/// Requires `model` and `batch` on an autodiff device.
+///
+/// # Shapes
+/// `batch.images`: `[b, c, h, w]` → `adversarial`: `[b, c, h, w]`
+pub fn pgd_attack_observed(
+    model: &Model,
+    batch: &Batch,
+    attack: &Attack,
+    seed: u64,
+    observer: Option<StepObserver<'_>>,
+) -> AttackOutput {
     let attacker = model.clone().no_grad();
     let loss = |x_adv: Tensor<4>| cross_entropy(attacker.forward(x_adv), batch.labels.clone());
     let gradient = |x_adv: Tensor<4>| {
@@ -87,7 +120,15 @@ pub fn pgd_attack(model: &Model, batch: &Batch, attack: &Attack, seed: u64) -> A
             .loss_input_gradient(&x_adv, &batch.labels)
             .unwrap_or_else(|| autodiff_gradient(&loss, x_adv))
     };
-    ascend(&batch.images, attack, Start::Ball, seed, gradient, loss)
+    ascend(
+        &batch.images,
+        attack,
+        Start::Ball,
+        seed,
+        gradient,
+        loss,
+        observer,
+    )
 }
 
 /// Where each restart of PGD puts δ before its first step (then clipped so that x + δ stays in
@@ -142,7 +183,7 @@ where
     F: Fn(Tensor<4>) -> Tensor<1>,
 {
     let gradient = |x_adv| autodiff_gradient(&objective, x_adv);
-    ascend(x, attack, start, seed, gradient, &objective)
+    ascend(x, attack, start, seed, gradient, &objective, None)
 }
 
 /// ∇ₓ Σφ(x) by autodiff, on the inner device.
@@ -155,6 +196,7 @@ fn autodiff_gradient<F: Fn(Tensor<4>) -> Tensor<1>>(objective: &F, x: Tensor<4>)
 
 /// The loop of [`projected_ascent`] with the gradient of Σφ supplied apart from φ, so that a
 /// model with a hand-written input gradient ([`Model::loss_input_gradient`]) can skip autodiff.
+/// `observer` sees each iterate and nothing it does reaches the loop.
 fn ascend<G, F>(
     x: &Tensor<4>,
     attack: &Attack,
@@ -162,6 +204,7 @@ fn ascend<G, F>(
     seed: u64,
     gradient: G,
     objective: F,
+    mut observer: Option<StepObserver<'_>>,
 ) -> AttackOutput
 where
     G: Fn(Tensor<4>) -> Tensor<4>,
@@ -184,7 +227,17 @@ where
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut best: Option<(Tensor<4>, Tensor<1>)> = None;
 
-    for _ in 0..settings.restarts {
+    let mut show = |restart: usize, step: usize, delta: &Tensor<4>| {
+        if let Some(observer) = observer.as_mut() {
+            let adversarial = (x.clone() + delta.clone()).detach();
+            observer(StepView {
+                restart,
+                step,
+                adversarial: &adversarial,
+            });
+        }
+    };
+    for restart in 0..settings.restarts {
         let mut delta = match start {
             Start::Ball if settings.random_start => {
                 let mut values = Vec::with_capacity(b * per_example);
@@ -202,7 +255,8 @@ where
             }
         };
         delta = clip_to_box(&x, delta);
-        for _ in 0..settings.steps {
+        show(restart, 0, &delta);
+        for taken in 1..=settings.steps {
             let grad = gradient((x.clone() + delta.clone()).detach());
             let step = constraint
                 .ascent_direction(grad.autodiff())
@@ -210,6 +264,7 @@ where
             delta = clip_to_box(&x, constraint.project(delta.detach() + step));
             cost.forward += examples;
             cost.backward += examples;
+            show(restart, taken, &delta);
         }
         if settings.restarts == 1 {
             best = Some((delta, Tensor::zeros([b], options)));

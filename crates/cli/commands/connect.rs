@@ -1,0 +1,225 @@
+//! `advland connect`: mode connectivity between two checkpoints (Garipov et al. 2018): trains
+//! the control point φ of the quadratic Bézier curve θ(t) = (1 − t)²·θ_A + 2t(1 − t)·φ + t²·θ_B
+//! on the clean or adversarial training loss, then scans loss and accuracy along the curve and
+//! along the straight line (the interpolation of `surface --to`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use advland_analysis::connectivity::{self, ConnectConfig};
+use advland_schema::connectivity::ConnectivityReport;
+use advland_schema::{Norm, ObjectiveKind, Precision, write_json};
+use advland_train::checkpoint::{CHECKPOINT_FILE, save_checkpoint};
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use clap::Args;
+
+use crate::args::{at_least_one, flag_error, parse_eps, positive_number, resolve_attack};
+use crate::meta::report;
+use crate::model_source::{ModelSource, load, shape_of};
+
+/// `advland connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// θ_A, the start of the curve (its data: the training split the curve trains on, the
+    /// test split it is scanned on).
+    #[command(flatten)]
+    pub source: ModelSource,
+    /// θ_B, the end: a checkpoint of the same architecture (a weights file with --weights).
+    #[arg(long, value_name = "PATH")]
+    pub to: PathBuf,
+    /// The training loss of the curve: clean, or adversarial (PGD re-solved at each sampled
+    /// θ(t)).
+    #[arg(long, value_enum, default_value = "clean")]
+    pub objective: ObjectiveKind,
+    /// Also scan the adversarial loss and accuracy along both paths.
+    #[arg(long)]
+    pub scan_adversarial: bool,
+    /// Attack norm (default: the checkpoint's training norm).
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Attack radius (default: the checkpoint's training radius).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps of the attack.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Passes over the training examples (0: φ stays at the midpoint, the curve is the line).
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// SGD step size on φ.
+    #[arg(long, value_parser = positive_number, default_value_t = 0.05)]
+    pub lr: f64,
+    /// Examples per minibatch (training) and per batch (scans).
+    #[arg(long, value_parser = at_least_one, default_value_t = 128)]
+    pub batch_size: usize,
+    /// Train on this many training examples, evenly spaced (default: all).
+    #[arg(long, value_parser = at_least_one)]
+    pub train_subset: Option<usize>,
+    /// Points t = i/(N − 1) scanned on each path, at least 2.
+    #[arg(long, default_value_t = 11, value_name = "N")]
+    pub points: usize,
+    /// Test examples (evenly spaced) of the scans.
+    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
+    pub subset: usize,
+    /// Training examples batch-norm statistics are re-estimated on at each scanned t (models
+    /// with batch norm; they train with batch statistics).
+    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
+    pub bn_recompute: usize,
+    /// Precision of training and scans.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub precision: Precision,
+    /// Seed of the shuffles, the sampled t and the attacks' starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Save the trained control point φ as a checkpoint directory (θ_A's architecture, data
+    /// settings and batch-norm statistics; --checkpoint only).
+    #[arg(long, value_name = "DIR")]
+    pub save_curve: Option<PathBuf>,
+    /// Report path (default: `connectivity.json` in the checkpoint directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl ConnectArgs {
+    /// The configuration these arguments ask for; `trained` is the checkpoint's training
+    /// attack, the default of whichever of --norm/--eps is not given.
+    fn config(&self, trained: Option<&advland_schema::PgdSettings>) -> Result<ConnectConfig> {
+        let Self {
+            source: _,
+            to: _,
+            objective,
+            scan_adversarial,
+            norm,
+            eps,
+            steps,
+            epochs,
+            lr,
+            batch_size,
+            train_subset,
+            points,
+            subset,
+            bn_recompute,
+            precision,
+            seed,
+            save_curve: _,
+            out: _,
+        } = self;
+        let attack = if *objective == ObjectiveKind::Adversarial || *scan_adversarial {
+            let needed_by = "--objective adversarial or --scan-adversarial";
+            Some(
+                resolve_attack(*norm, *eps, *steps, trained, needed_by)?
+                    .settings()
+                    .clone(),
+            )
+        } else {
+            None
+        };
+        Ok(ConnectConfig {
+            objective: *objective,
+            attack,
+            scan_adversarial: *scan_adversarial,
+            epochs: *epochs,
+            lr: *lr,
+            batch_size: *batch_size,
+            train_subset: *train_subset,
+            points: *points,
+            subset: *subset,
+            bn_recompute: *bn_recompute,
+            precision: *precision,
+            seed: *seed,
+        })
+    }
+}
+
+/// Runs `advland connect`.
+pub fn run(args: &ConnectArgs, device: &Device, device_name: &str) -> Result<()> {
+    let start = Instant::now();
+    let out = args.source.out_or(args.out.as_ref(), "connectivity.json")?;
+    advland_schema::check_output(&out)?;
+    if let Some(dir) = &args.save_curve {
+        if !args.source.weights.weights.is_empty() {
+            bail!("--save-curve: takes --checkpoint (a weights file brings no run settings)");
+        }
+        advland_schema::check_output(&dir.join(CHECKPOINT_FILE))?;
+    }
+    let subject = args.source.training_subject(device)?;
+    let config = args.config(subject.trained_with.as_ref())?;
+    let to = args
+        .source
+        .model_at(&args.to, shape_of(&subject), device)
+        .with_context(|| format!("--to {}", args.to.display()))?;
+    let to_name = args.to.display().to_string();
+    let (measured, trained) = connectivity::measure(
+        &subject,
+        &to,
+        &to_name,
+        &config,
+        device,
+        &mut advland_train::Silent,
+    )
+    .map_err(flag_error)?;
+    if let Some(dir) = &args.save_curve {
+        let mut info = load(args.source.path()?, device)?.info;
+        info.training = None;
+        let model = trained.control_model(&subject.model)?;
+        save_checkpoint(dir, &model, &info, None)
+            .with_context(|| format!("--save-curve {}", dir.display()))?;
+    }
+    let mut report = report(measured, &config, config.seed, device_name, start);
+    report.meta.weights = args.source.provenance();
+    write_json(&out, &report)?;
+    print_summary(&report.data, &out);
+    Ok(())
+}
+
+fn print_summary(r: &ConnectivityReport, out: &Path) {
+    println!(
+        "{} -> {}: {} SGD steps on {} training examples ({} loss), ||B - A|| = {:.4}, \
+         ||phi - midpoint|| = {:.4}",
+        r.checkpoint,
+        r.to,
+        r.steps,
+        r.train_examples,
+        r.objective.as_str(),
+        r.endpoint_distance,
+        r.control_offset
+    );
+    println!("| t | curve loss | curve acc | line loss | line acc |");
+    println!("|---|---|---|---|---|");
+    for (i, t) in r.curve.t.iter().enumerate() {
+        println!(
+            "| {t:.3} | {:.4} | {:.4} | {:.4} | {:.4} |",
+            r.curve.clean_loss[i],
+            r.curve.clean_accuracy[i],
+            r.line.clean_loss[i],
+            r.line.clean_accuracy[i]
+        );
+    }
+    println!(
+        "clean loss barrier: curve {:+.4}, line {:+.4} (on {} test examples)",
+        r.curve.clean_barrier, r.line.clean_barrier, r.examples
+    );
+    println!("report: {}", out.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let cli = Cli::try_parse_from(["advland", "connect", "--checkpoint", "a", "--to", "b"])
+            .expect("parses");
+        let Command::Connect(args) = cli.command else {
+            panic!("not connect")
+        };
+        assert_eq!(
+            args.config(None).expect("resolves"),
+            ConnectConfig::default()
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! `advland perturbation`: the adversarial perturbations of a checkpoint and the parameter
+//! gradients at the points they reach (Liu et al. 2020): mean pairwise cosine similarity of
+//! the perturbations δᵢ and of the per-example gradients ∇θ ℓ(xᵢ + δᵢ) (with the clean
+//! ∇θ ℓ(xᵢ) for reference), and the mean loss, accuracy and attack success after each PGD
+//! step.
+
+use std::path::{Path, PathBuf};
+
+use advland_analysis::perturbation::{self, PerturbationConfig};
+use advland_schema::perturbation::{CosineStats, PerturbationReport};
+use advland_schema::{Norm, PgdSettings, Precision};
+use anyhow::Result;
+use burn::tensor::Device;
+use clap::Args;
+
+use crate::args::{attack_or_default, parse_eps};
+use crate::model_source::{ModelSource, Resolved};
+
+/// `advland perturbation`.
+#[derive(Debug, Args)]
+pub struct PerturbationArgs {
+    /// The model.
+    #[command(flatten)]
+    pub source: ModelSource,
+    /// Norm of the attack (default: the checkpoint's training norm, else linf).
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Its radius (default: the checkpoint's training radius, else 0.1).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Test examples attacked (evenly spaced), at least 2.
+    #[arg(long, default_value_t = 256)]
+    pub subset: usize,
+    /// Examples (the first of the subset) whose per-example parameter gradients are compared,
+    /// at least 2 (at most the subset): each costs a backward pass and keeps one
+    /// parameter-sized vector.
+    #[arg(long, default_value_t = 32, value_name = "K")]
+    pub gradient_examples: usize,
+    /// Precision of the computation.
+    #[arg(long, value_enum, default_value = "f64")]
+    pub precision: Precision,
+    /// Seed of the attack's random starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Report path (default: `perturbation-<norm>.json` in the checkpoint directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl PerturbationArgs {
+    /// The configuration these arguments ask for; `trained` is the checkpoint's training
+    /// attack, the default of whichever of --norm/--eps is not given (else linf, 0.1).
+    fn config(&self, trained: Option<&PgdSettings>) -> Result<PerturbationConfig> {
+        let Self {
+            source: _,
+            norm,
+            eps,
+            steps,
+            subset,
+            gradient_examples,
+            precision,
+            seed,
+            out: _,
+        } = self;
+        let attack = attack_or_default(*norm, *eps, *steps, trained)?;
+        Ok(PerturbationConfig {
+            attack,
+            subset: *subset,
+            gradient_examples: *gradient_examples,
+            precision: *precision,
+            seed: *seed,
+        })
+    }
+}
+
+/// Runs `advland perturbation`.
+pub fn run(args: &PerturbationArgs, device: &Device, device_name: &str) -> Result<()> {
+    let resolve = |trained: Option<&PgdSettings>| {
+        let config = args.config(trained)?;
+        Ok(Resolved {
+            seed: config.seed,
+            norm: config.attack.norm,
+            config,
+        })
+    };
+    let measure = |subject: &advland_analysis::Subject, config: &_| {
+        perturbation::measure(subject, config, device, &mut advland_train::Silent)
+    };
+    let (report, out) = args.source.run_attack_analysis(
+        args.out.as_ref(),
+        "perturbation",
+        device_name,
+        resolve,
+        measure,
+        device,
+    )?;
+    print_summary(&report.data, &out);
+    Ok(())
+}
+
+fn print_summary(r: &PerturbationReport, out: &Path) {
+    println!(
+        "{} examples, attack {} eps={} PGD-{}, clean accuracy {:.4}",
+        r.examples, r.attack.norm, r.attack.eps, r.attack.steps, r.clean_accuracy
+    );
+    println!("| vectors | n | mean cos | median cos | mean norm |");
+    println!("|---|---|---|---|---|");
+    let row = |name: &str, c: &CosineStats| {
+        println!(
+            "| {name} | {} | {:+.4} | {:+.4} | {:.4e} |",
+            c.vectors, c.mean, c.pairwise.median, c.mean_norm
+        );
+    };
+    row("perturbations", &r.perturbations);
+    row("adversarial gradients", &r.adversarial_gradients);
+    row("clean gradients", &r.clean_gradients);
+    if let Some(last) = r.steps.last() {
+        println!(
+            "after {} steps (restart {}): loss {:.4}, accuracy {:.4}, success rate {:.4}",
+            last.step, last.restart, last.mean_loss, last.accuracy, last.success_rate
+        );
+    }
+    println!("report: {}", out.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let cli =
+            Cli::try_parse_from(["advland", "perturbation", "--checkpoint", "c"]).expect("parses");
+        let Command::Perturbation(args) = cli.command else {
+            panic!("not perturbation")
+        };
+        let config = args.config(None).expect("resolves");
+        assert_eq!(
+            config,
+            PerturbationConfig::new(PgdSettings::new(Norm::Linf, 0.1, 20))
+        );
+    }
+}
