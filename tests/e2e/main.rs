@@ -16,6 +16,7 @@ mod resnet;
 mod run_dir;
 mod sharpness;
 mod surface;
+mod weight_sharpness;
 mod weights;
 
 use std::collections::BTreeMap;

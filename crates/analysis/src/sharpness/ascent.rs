@@ -69,8 +69,7 @@ pub(crate) fn ascend(
     };
     let (first_loss, first_grad) = objective.loss_and_gradient(&at(&u))?;
     let mut grad = ball.pull_back(&first_grad);
-    let (mut best_loss, mut best_u, mut best_grad) = if first_loss > loss0 || !settings.rand_init
-    {
+    let (mut best_loss, mut best_u, mut best_grad) = if first_loss > loss0 || !settings.rand_init {
         (first_loss, u.clone(), grad.clone())
     } else {
         (loss0, vec![0.0; u.len()], Vec::new())
@@ -84,7 +83,11 @@ pub(crate) fn ascend(
     for iteration in 1..=settings.iterations {
         let momentum = if iteration == 1 { 1.0 } else { APGD_MOMENTUM };
         let direction = ball.ascent_direction(&grad);
-        let mut z: Vec<f64> = u.iter().zip(&direction).map(|(u, d)| u + step * d).collect();
+        let mut z: Vec<f64> = u
+            .iter()
+            .zip(&direction)
+            .map(|(u, d)| u + step * d)
+            .collect();
         ball.project(&mut z);
         let mut next: Vec<f64> = (0..u.len())
             .map(|i| u[i] + momentum * (z[i] - u[i]) + (1.0 - momentum) * (u[i] - previous[i]))
@@ -153,7 +156,7 @@ pub(crate) fn average_increase(
     }
     let stats = advland_schema::MeanStdError::of(&increases);
     let mean = stats.map_or(0.0, |s| s.mean);
-    let accuracy = (!accuracies.is_empty())
-        .then(|| accuracies.iter().sum::<f64>() / accuracies.len() as f64);
+    let accuracy =
+        (!accuracies.is_empty()).then(|| accuracies.iter().sum::<f64>() / accuracies.len() as f64);
     Ok((mean, stats.and_then(|s| s.std_error), accuracy))
 }

@@ -71,7 +71,9 @@ impl Ball {
         match self.kind {
             WeightBall::AdaptiveL2 | WeightBall::L2 => {
                 let n = l2(g);
-                g.iter().map(|x| if n > 0.0 { x / n } else { 0.0 }).collect()
+                g.iter()
+                    .map(|x| if n > 0.0 { x / n } else { 0.0 })
+                    .collect()
             }
             WeightBall::Linf | WeightBall::AdaptiveLinf => g
                 .iter()
@@ -178,7 +180,10 @@ mod tests {
             let mut again = u.clone();
             ball.project(&mut again);
             for (a, b) in again.iter().zip(&u) {
-                assert!((a - b).abs() <= 1e-15, "projection is idempotent: {again:?} vs {u:?}");
+                assert!(
+                    (a - b).abs() <= 1e-15,
+                    "projection is idempotent: {again:?} vs {u:?}"
+                );
             }
         }
     }

@@ -126,7 +126,10 @@ impl PerturbationConfig {
             return invalid("rho", format!("must be finite and > 0, got {}", self.rho));
         }
         if !positive(self.gamma) {
-            return invalid("gamma", format!("must be finite and > 0, got {}", self.gamma));
+            return invalid(
+                "gamma",
+                format!("must be finite and > 0, got {}", self.gamma),
+            );
         }
         if !positive(self.step_size_mult) {
             return invalid(

@@ -133,7 +133,8 @@ fn worst_case_away_from_the_minimum_is_at_least_the_first_order_term() {
             _ => (dg.iter().map(|x| x.abs()).sum::<f64>(), 5.0 * rho * rho),
         };
         let first_order = rho * dual;
-        let curvature = 0.5 * radius_sq * SymmetricEigen::new(scaled(&a, adaptive)).eigenvalues.max();
+        let curvature =
+            0.5 * radius_sq * SymmetricEigen::new(scaled(&a, adaptive)).eigenvalues.max();
         let got = worst_case(&q, kind, rho, false);
         assert!(
             got >= first_order * (1.0 - 1e-12),
@@ -166,7 +167,10 @@ fn average_case_is_half_rho_squared_trace_within_monte_carlo_error() {
             "{kind:?}: {mean} vs ½ρ²tr = {expected} (s.e. {se})"
         );
         let reported_se = reported_se.unwrap();
-        assert!((reported_se / se - 1.0).abs() < 0.1, "{reported_se} vs {se}");
+        assert!(
+            (reported_se / se - 1.0).abs() < 0.1,
+            "{reported_se} vs {se}"
+        );
     }
 }
 
@@ -195,7 +199,10 @@ fn awp_one_step_is_the_layerwise_normalised_gradient() {
     }
     let expected = q.loss(&theta).unwrap() - loss0;
     let one_step = batch.one_step_increase.unwrap();
-    assert!((one_step - expected).abs() < 1e-14, "{one_step} vs {expected}");
+    assert!(
+        (one_step - expected).abs() < 1e-14,
+        "{one_step} vs {expected}"
+    );
     // The first ascent iterate is the one-step point; later ones only climb.
     assert!((batch.trace[0] - expected).abs() < 1e-14);
     assert!(batch.increase >= one_step);

@@ -86,7 +86,11 @@ pub(crate) fn measure_batch(
         let (_, grad) = objective.loss_and_gradient(theta0)?;
         let mut u = ball.ascent_direction(&ball.pull_back(&grad));
         u.iter_mut().for_each(|x| *x *= config.gamma);
-        let theta: Vec<f64> = theta0.iter().zip(ball.delta(&u)).map(|(t, d)| t + d).collect();
+        let theta: Vec<f64> = theta0
+            .iter()
+            .zip(ball.delta(&u))
+            .map(|(t, d)| t + d)
+            .collect();
         out.one_step_increase = Some(objective.loss(&theta)? - loss);
     }
     let settings = AscentSettings {

@@ -10,6 +10,7 @@
 pub mod inputs;
 mod render;
 pub mod results;
+mod sharpness_tables;
 pub mod tables;
 
 pub use inputs::AnyReport;
