@@ -137,7 +137,7 @@ impl PerturbationConfig {
                 format!("must be finite and > 0, got {}", self.step_size_mult),
             );
         }
-        if self.m == 0 || subset % self.m != 0 {
+        if self.m == 0 || !subset.is_multiple_of(self.m) {
             return invalid(
                 "m",
                 format!(

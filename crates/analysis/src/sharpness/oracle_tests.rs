@@ -8,6 +8,9 @@
 //! the worst case is at least max gᵀDu = ρ‖Dg‖_* and, A being PSD, at most that plus the
 //! curvature term.
 
+// A single tensor spanning θ is a one-element list of ranges, which is what the lint flags.
+#![allow(clippy::single_range_in_vec_init)]
+
 use advland_schema::{Estimator, PerturbedParams, WeightBall};
 use nalgebra::{DMatrix, SymmetricEigen};
 
