@@ -125,6 +125,7 @@ fn weight_sharpness_estimators_write_reports_that_compare_and_report_show() {
         "worst-case sharpness",
         "average-case sharpness per batch",
         "AWP one-step increase",
+        "mean loss increase under weight perturbations",
     ] {
         assert!(index.contains(needle), "{needle}");
     }
