@@ -110,14 +110,14 @@ pub(crate) fn ascend(
         let interval = iteration - checkpoints[at_check - 1];
         let halve = increases as f64 <= APGD_RHO * interval as f64
             || (!halved_at_check && best_at_check >= best_loss);
-        // A best point still at θ₀ itself (a random start that never beat it) has no cached
-        // gradient; the iterate then keeps its own.
-        if halve && !best_grad.is_empty() {
+        if halve {
             step *= 0.5;
-            u.clone_from(&best_u);
-            grad.clone_from(&best_grad);
-        } else if halve {
-            step *= 0.5;
+            // A best point still at θ₀ itself (a random start that never beat it) has no
+            // cached gradient; the iterate then keeps its own.
+            if !best_grad.is_empty() {
+                u.clone_from(&best_u);
+                grad.clone_from(&best_grad);
+            }
         }
         halved_at_check = halve;
         best_at_check = best_loss;
