@@ -37,7 +37,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a model (standard or PGD adversarial training) and save checkpoints + a JSON log.
-    Train(crate::commands::train::TrainArgs),
+    Train(Box<crate::commands::train::TrainArgs>),
     /// Clean and PGD-robust loss/accuracy of a checkpoint or weights file.
     Eval(crate::commands::eval::EvalArgs),
     /// Write a checkpoint's weights as a PyTorch-layout safetensors file.
@@ -52,6 +52,10 @@ pub enum Command {
     /// top-k eigenvalues, curvature along the gradient, trace, KKT multiplier, 1-D loss curves,
     /// optionally a 2-D loss surface around one example and the logits' local Lipschitz constant.
     Flatness(crate::commands::flatness::FlatnessArgs),
+    /// The radius of the other norm's attack that matches a reference attack's robust
+    /// accuracy (or loss) on a model, by bisection between the inscribed and circumscribed
+    /// balls: compare norms at matched strength.
+    Calibrate(crate::commands::calibrate::CalibrateArgs),
     /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with
     /// Spearman rank correlations (paper.md claim C5).
     Relate(crate::commands::relate::RelateArgs),
@@ -127,6 +131,15 @@ pub fn positive_number(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
         Ok(_) => Err(format!("'{text}' must be a finite number above 0")),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
+}
+
+/// A finite number at or above 0 (weights of loss terms, relative perturbation sizes).
+pub fn non_negative_number(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(_) => Err(format!("'{text}' must be a finite number at or above 0")),
         Err(_) => Err(format!("'{text}' is not a number")),
     }
 }

@@ -73,6 +73,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Import(a) => commands::import::run(a, &device),
         Command::Sharpness(a) => commands::sharpness::run(a, &device, &device_name, quiet),
         Command::Flatness(a) => commands::flatness::run(a, &device, &device_name),
+        Command::Calibrate(a) => commands::calibrate::run(a, &device, &device_name),
         Command::Relate(a) => commands::relate::run(a, &device, &device_name, quiet),
         Command::Surface(a) => commands::surface::run(a, &device, &device_name, quiet),
         Command::Merge(a) => commands::merge::run(a),

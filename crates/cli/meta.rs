@@ -1,9 +1,10 @@
 //! Report metadata the CLI knows: versions, command line, device, time.
 
+use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use advland_analysis::Measured;
-use advland_schema::{Cost, DataSubset, Meta, Payload, Report};
+use advland_schema::{Cost, DataSubset, Meta, Payload, Provenance, Report, peak_rss_mib};
 use serde::Serialize;
 
 /// The command line reports record, the program named `advland` whatever path started it (an
@@ -35,6 +36,7 @@ pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset)
         duration_s: 0.0,
         cost: Cost::default(),
         weights: Vec::new(),
+        provenance: provenance(),
     }
 }
 
@@ -47,11 +49,28 @@ pub fn report<T: Payload, C: Serialize>(
     device: &str,
     start: Instant,
 ) -> Report<T> {
-    measured.into_report(
+    let mut report = measured.into_report(
         config,
         seed,
         command_line(),
         device,
         start.elapsed().as_secs_f64(),
-    )
+    );
+    report.meta.provenance = provenance();
+    report
+}
+
+/// The revision this binary was built from (recorded by `build.rs`), its SHA-256 (read once
+/// per process), and the process's peak memory now.
+pub fn provenance() -> Provenance {
+    static BINARY: OnceLock<Option<String>> = OnceLock::new();
+    let binary = BINARY.get_or_init(|| {
+        let path = std::env::current_exe().ok()?;
+        advland_schema::file_sha256(&path).ok()
+    });
+    Provenance {
+        source_revision: option_env!("ADVLAND_SOURCE_REVISION").map(str::to_owned),
+        binary_sha256: binary.clone(),
+        peak_rss_mib: peak_rss_mib(),
+    }
 }

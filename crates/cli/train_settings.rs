@@ -4,14 +4,18 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DEFAULT_EVAL_STEPS, EntropySgdSettings, LrSchedule, OptimizerSettings, PgdSettings, ThreatSpec,
-    TrainSettings, default_step_size,
+    AwpSettings, DEFAULT_EVAL_STEPS, EntropySgdSettings, EpsSchedule, LrSchedule,
+    OptimizerSettings, PgdSettings, ThreatSpec, TrainObjective, TrainSettings, TrainingSettings,
+    default_step_size,
 };
 use anyhow::{Result, bail};
+use clap::ValueEnum;
 use serde_json::Value;
 
 use crate::args::{DataArgs, ModelArgs};
-use crate::commands::train::{EntropySgdArgs, OptimizerArg, ScheduleArg, TrainArgs};
+use crate::commands::train::{
+    EntropySgdArgs, EpsScheduleArg, OptimizerArg, RobustArgs, ScheduleArg, ScheduleArgs, TrainArgs,
+};
 
 /// Applies the flags on top of the experiment file (or the defaults) and validates.
 pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
@@ -30,7 +34,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
         epochs,
         batch_size,
         lr,
-        schedule,
+        schedules,
         optimizer,
         momentum,
         weight_decay,
@@ -41,6 +45,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
         eps,
         steps,
         step_size,
+        robust,
         eval_attacks,
         eval_subset,
         checkpoint_every,
@@ -59,12 +64,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     set(&mut s.training.batch_size, *batch_size);
     set(&mut s.training.lr, *lr);
     set(&mut s.training.checkpoint_every, *checkpoint_every);
-    if let Some(sch) = schedule {
-        s.training.schedule = match sch {
-            ScheduleArg::Constant => LrSchedule::Constant,
-            ScheduleArg::Cosine => LrSchedule::Cosine,
-        };
-    }
+    resolve_schedules(&mut s.training, schedules)?;
     if gradient_budget.is_some() {
         s.training.gradient_budget = *gradient_budget;
     }
@@ -102,6 +102,7 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     } else if steps.is_some() || step_size.is_some() {
         bail!("--steps/--step-size set the training attack: add --norm and --eps");
     }
+    resolve_robust(&mut s, robust)?;
     if !eval_attacks.is_empty() {
         s.eval.attacks = eval_attacks
             .iter()
@@ -125,6 +126,29 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
     s.eval.subset = eval_subset.or(s.eval.subset);
     s.check()?;
     Ok(s)
+}
+
+/// Applies `--trades-beta` and the AWP flags; `--awp-warmup` alone changes an AWP the file
+/// set up, and is refused without one.
+fn resolve_robust(s: &mut TrainSettings, args: &RobustArgs) -> Result<()> {
+    let RobustArgs {
+        trades_beta,
+        awp_gamma,
+        awp_warmup,
+    } = args;
+    if let Some(beta) = trades_beta {
+        s.objective = TrainObjective::Trades { beta: *beta };
+    }
+    if let Some(gamma) = awp_gamma {
+        let awp = s.awp.get_or_insert_with(AwpSettings::default);
+        awp.gamma = *gamma;
+    }
+    match (&mut s.awp, awp_warmup) {
+        (Some(awp), Some(epochs)) => awp.warmup_epochs = *epochs,
+        (None, Some(_)) => bail!("--awp-warmup delays AWP: add --awp-gamma"),
+        (_, None) => {}
+    }
+    Ok(())
 }
 
 /// Applies `--optimizer` (a new kind starts from its defaults), then the shared flags (both
@@ -209,6 +233,114 @@ fn resolve_optimizer(
     Ok(())
 }
 
+/// Applies the schedule flags: a kind given starts from the file's values of that kind (else
+/// the defaults), and a parameter flag needs a schedule of its kind, given or in the file.
+fn resolve_schedules(t: &mut TrainingSettings, args: &ScheduleArgs) -> Result<()> {
+    let ScheduleArgs {
+        schedule,
+        milestones,
+        lr_factor,
+        warmup_epochs,
+        eps_schedule,
+        eps_warmup_epochs,
+        eps_start,
+        eps_periods,
+        eps_peak,
+    } = args;
+    set(&mut t.warmup_epochs, *warmup_epochs);
+    let piecewise = |file: Option<(&Vec<usize>, f64)>| -> Result<LrSchedule> {
+        let Some(milestones) = milestones.clone().or_else(|| file.map(|f| f.0.clone())) else {
+            bail!("--schedule piecewise needs --milestones (epochs at which the rate drops)");
+        };
+        let factor = lr_factor.or(file.map(|f| f.1)).unwrap_or(0.1);
+        Ok(LrSchedule::Piecewise { milestones, factor })
+    };
+    let file_piecewise = match &t.schedule {
+        LrSchedule::Piecewise { milestones, factor } => Some((milestones, *factor)),
+        _ => None,
+    };
+    t.schedule = match (schedule, file_piecewise) {
+        (Some(ScheduleArg::Piecewise), file) | (None, file @ Some(_)) => piecewise(file)?,
+        (Some(other), _) if milestones.is_some() || lr_factor.is_some() => bail!(
+            "--milestones/--lr-factor set the piecewise schedule, not --schedule {}",
+            flag_value(other)
+        ),
+        (Some(ScheduleArg::Constant), _) => LrSchedule::Constant,
+        (Some(ScheduleArg::Cosine), _) => LrSchedule::Cosine,
+        (Some(ScheduleArg::Cyclic), _) => LrSchedule::Cyclic,
+        (None, None) if milestones.is_some() || lr_factor.is_some() => {
+            bail!("--milestones/--lr-factor set the piecewise schedule: add --schedule piecewise")
+        }
+        (None, None) => t.schedule.clone(),
+    };
+    let kind = eps_schedule.unwrap_or(match t.eps_schedule {
+        EpsSchedule::Constant => EpsScheduleArg::Constant,
+        EpsSchedule::Linear { .. } => EpsScheduleArg::Linear,
+        EpsSchedule::Periodic { .. } => EpsScheduleArg::Periodic,
+    });
+    // The file's values of the same kind, else the kind's defaults.
+    let (file_epochs, file_start, file_periods, file_peak) = match &t.eps_schedule {
+        EpsSchedule::Constant => (None, None, None, None),
+        EpsSchedule::Linear { epochs, start } => (Some(*epochs), Some(*start), None, None),
+        EpsSchedule::Periodic {
+            periods,
+            start,
+            peak,
+        } => (None, Some(*start), Some(*periods), Some(*peak)),
+    };
+    let unused = |flags: &[(&str, bool)]| {
+        let given: Vec<&str> = flags.iter().filter(|f| f.1).map(|f| f.0).collect();
+        if given.is_empty() {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!(
+                "{}: not used by the ε schedule {}; set --eps-schedule",
+                given.join(", "),
+                flag_value(&kind)
+            ))
+        }
+    };
+    t.eps_schedule = match kind {
+        EpsScheduleArg::Constant => {
+            unused(&[
+                ("--eps-warmup-epochs", eps_warmup_epochs.is_some()),
+                ("--eps-start", eps_start.is_some()),
+                ("--eps-periods", eps_periods.is_some()),
+                ("--eps-peak", eps_peak.is_some()),
+            ])?;
+            EpsSchedule::Constant
+        }
+        EpsScheduleArg::Linear => {
+            unused(&[
+                ("--eps-periods", eps_periods.is_some()),
+                ("--eps-peak", eps_peak.is_some()),
+            ])?;
+            let Some(epochs) = eps_warmup_epochs.or(file_epochs) else {
+                bail!("--eps-schedule linear needs --eps-warmup-epochs (epochs of the ramp)");
+            };
+            EpsSchedule::Linear {
+                epochs,
+                start: eps_start.or(file_start).unwrap_or(0.0),
+            }
+        }
+        EpsScheduleArg::Periodic => {
+            unused(&[("--eps-warmup-epochs", eps_warmup_epochs.is_some())])?;
+            EpsSchedule::Periodic {
+                periods: eps_periods.or(file_periods).unwrap_or(1),
+                start: eps_start.or(file_start).unwrap_or(0.0),
+                peak: eps_peak.or(file_peak).unwrap_or(1.5),
+            }
+        }
+    };
+    Ok(())
+}
+
+/// A value as its flag spells it.
+fn flag_value(v: &impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_owned())
+}
+
 fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
@@ -222,10 +354,16 @@ pub fn default_run_dir(s: &TrainSettings) -> PathBuf {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| "model".to_owned());
-    let objective = s
+    let mut objective = s
         .adversarial
         .as_ref()
         .map_or("std".to_owned(), |a| format!("{}-{}", a.norm, a.eps));
+    if let TrainObjective::Trades { beta } = s.objective {
+        objective.push_str(&format!("-trades{beta}"));
+    }
+    if let Some(awp) = &s.awp {
+        objective.push_str(&format!("-awp{}", awp.gamma));
+    }
     let rule = match s.optimizer {
         OptimizerSettings::Sgd { .. } => "",
         OptimizerSettings::EntropySgd(_) => "-esgd",
@@ -246,7 +384,7 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         epochs,
         batch_size,
         lr,
-        schedule,
+        schedules,
         optimizer,
         momentum,
         weight_decay,
@@ -257,10 +395,16 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         eps,
         steps,
         step_size,
+        robust,
         eval_attacks,
         eval_subset,
         checkpoint_every,
     } = args;
+    let RobustArgs {
+        trades_beta,
+        awp_gamma,
+        awp_warmup,
+    } = robust;
     [
         config.is_some(),
         seed.is_some(),
@@ -269,7 +413,7 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         epochs.is_some(),
         batch_size.is_some(),
         lr.is_some(),
-        schedule.is_some(),
+        *schedules != ScheduleArgs::default(),
         optimizer.is_some(),
         momentum.is_some(),
         weight_decay.is_some(),
@@ -280,6 +424,9 @@ pub fn settings_given(args: &TrainArgs) -> bool {
         eps.is_some(),
         steps.is_some(),
         step_size.is_some(),
+        trades_beta.is_some(),
+        awp_gamma.is_some(),
+        awp_warmup.is_some(),
         !eval_attacks.is_empty(),
         eval_subset.is_some(),
         checkpoint_every.is_some(),
@@ -321,85 +468,5 @@ pub fn setting_differences(stored: &TrainSettings, given: &TrainSettings) -> Res
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn setting_differences_name_each_field() {
-        let stored = TrainSettings::default();
-        let mut given = stored.clone();
-        given.training.epochs += 1;
-        given.adversarial = Some(PgdSettings::new(advland_schema::Norm::L2, 1.0, 3));
-        let d = setting_differences(&stored, &given).unwrap();
-        assert_eq!(d.len(), 2, "{d:?}");
-        assert!(d[0].starts_with("adversarial: unset → {"), "{d:?}");
-        assert_eq!(
-            d[1],
-            format!(
-                "training.epochs: {} → {}",
-                stored.training.epochs, given.training.epochs
-            )
-        );
-        assert!(setting_differences(&stored, &stored).unwrap().is_empty());
-    }
-
-    /// A bare boolean flag means true (what the Python wrapper's `nesterov=True` sends); a
-    /// value still sets it either way.
-    #[test]
-    fn boolean_settings_take_a_bare_flag_or_a_value() {
-        use clap::Parser;
-        let parse = |args: &[&str]| {
-            let mut all = vec!["advland", "train"];
-            all.extend(args);
-            match crate::args::Cli::try_parse_from(all).unwrap().command {
-                crate::args::Command::Train(t) => t,
-                other => panic!("{other:?}"),
-            }
-        };
-        let t = parse(&[
-            "--nesterov",
-            "--anchor-gradient",
-            "--outer-nesterov",
-            "false",
-        ]);
-        assert_eq!(t.nesterov, Some(true));
-        assert_eq!(t.entropy.anchor_gradient, Some(true));
-        assert_eq!(t.entropy.outer_nesterov, Some(false));
-        assert_eq!(parse(&["--nesterov", "false"]).nesterov, Some(false));
-        assert_eq!(parse(&[]).nesterov, None);
-    }
-
-    /// Published wide-ResNet names set depth and width; explicit flags still win; an unknown
-    /// name lists the known ones.
-    #[test]
-    fn model_names_fix_the_wide_resnets_sizes() {
-        use clap::Parser;
-        let spec = |args: &[&str]| {
-            let mut all = vec!["advland", "train"];
-            all.extend(args);
-            match crate::args::Cli::try_parse_from(all).map(|c| c.command) {
-                Ok(crate::args::Command::Train(t)) => {
-                    Ok(t.model.apply(advland_schema::ModelSpec::default()))
-                }
-                Ok(other) => panic!("{other:?}"),
-                Err(e) => Err(e.to_string()),
-            }
-        };
-        let s = spec(&["--model", "wrn-28-10"]).unwrap();
-        assert_eq!(
-            (s.kind, s.depth, s.widen),
-            (advland_schema::ModelKind::WideResnet, Some(28), Some(10))
-        );
-        let s = spec(&["--model", "wrn-34-10", "--depth", "16", "--widen", "2"]).unwrap();
-        assert_eq!((s.depth, s.widen), (Some(16), Some(2)));
-        assert_eq!(
-            spec(&["--model", "preact-resnet18"]).unwrap().kind,
-            advland_schema::ModelKind::PreactResnet18
-        );
-        let err = spec(&["--model", "wrn-99"]).unwrap_err();
-        assert!(
-            err.contains("preact-resnet18") && err.contains("wrn-34-10"),
-            "{err}"
-        );
-    }
-}
+#[path = "train_settings_tests.rs"]
+mod tests;

@@ -111,6 +111,9 @@ class Meta:
     #: The weights files (``--weights``, ``advland import``) the models came from: path,
     #: sha256, format, renamed, notes, extras (the file's ``epoch``, ``test_robust_acc``, …).
     weights: List[Dict[str, Any]] = field(default_factory=list)
+    #: The build and process: ``source_revision`` (git commit, ``-dirty`` with uncommitted
+    #: changes), ``binary_sha256``, ``peak_rss_mib``; each key absent where unknown.
+    provenance: Dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, d: Dict[str, Any]) -> Meta:
@@ -126,6 +129,7 @@ class Meta:
             duration_s=d["duration_s"],
             cost=Cost(**d["cost"]),
             weights=list(d.get("weights", [])),
+            provenance=dict(d.get("provenance", {})),
         )
 
 

@@ -101,6 +101,12 @@ class Epoch:
     train_clean: Metrics
     test: EvalResult
     duration_s: float
+    #: The rate of the epoch's last step (``lr`` is its first's); ``None`` in logs written
+    #: before per-minibatch schedules.
+    lr_last: Optional[float] = None
+    #: ``(min, max)`` radius of the epoch's training attacks; ``None`` under standard
+    #: training and in logs written before ε schedules.
+    eps: Optional[Tuple[float, float]] = None
 
 
 @dataclass
@@ -126,6 +132,8 @@ class TrainReport(Report):
                     train_clean=Metrics(**e["train_clean"]),
                     test=EvalResult.from_json(e["test"]),
                     duration_s=e["duration_s"],
+                    lr_last=e.get("lr_last"),
+                    eps=(e["eps"]["min"], e["eps"]["max"]) if "eps" in e else None,
                 )
                 for e in d["epochs"]
             ],
@@ -133,13 +141,15 @@ class TrainReport(Report):
         )
 
     def to_pandas(self) -> pandas.DataFrame:
-        """One row per epoch: lr, training objective and clean metrics, test clean and
+        """One row per epoch: lr (first and last step), the training attack's ε range,
+        training objective and clean metrics, test clean and
         robust metrics (``test_linf:0.1_accuracy``), seconds, and the checkpoint saved after
         it (``None`` when none was)."""
         saved = dict(self.checkpoints)
         rows = []
         for e in self.epochs:
-            row: Dict[str, Any] = {"epoch": e.epoch, "lr": e.lr}
+            row: Dict[str, Any] = {"epoch": e.epoch, "lr": e.lr, "lr_last": e.lr_last}
+            row["eps_min"], row["eps_max"] = e.eps if e.eps is not None else (None, None)
             for prefix, m in [
                 ("train_objective", e.train_objective),
                 ("train_clean", e.train_clean),

@@ -31,6 +31,20 @@ def test_train_log(runs):
     assert [r.attack.label for r in t.epochs[0].test.robust] == ["linf:0.1"]
     assert t.meta.command[:2] == ["advland", "train"]
     assert t.parameters > 0
+    # Constant ε and the default per-epoch cosine rate: one radius, one rate per epoch.
+    assert [e.eps for e in t.epochs] == [(0.1, 0.1), (0.1, 0.1)]
+    assert [e.lr_last for e in t.epochs] == [e.lr for e in t.epochs]
+
+
+def test_train_log_without_schedule_fields_still_loads(runs, tmp_path):
+    raw = json.loads((runs["dir"] / "run" / "train.json").read_text())
+    for e in raw["data"]["epochs"]:
+        del e["lr_last"], e["eps"]
+    old = tmp_path / "train.json"
+    old.write_text(json.dumps(raw))
+    t = advland.load(old)
+    assert [(e.lr_last, e.eps) for e in t.epochs] == [(None, None), (None, None)]
+    assert t.epochs[0].lr == runs["train"].epochs[0].lr
 
 
 def test_surface_grids(runs):

@@ -1,6 +1,8 @@
 //! Train → eval → export → eval of the exported weights.
 
-use advland_schema::{EvalReport, Report, TrainLog, read_json};
+use std::path::Path;
+
+use advland_schema::{EvalReport, Report, TrainLog, file_sha256, read_json};
 
 use crate::{advland, ok, train_mlp};
 
@@ -23,6 +25,24 @@ fn train_eval_export_round_trip() {
     let robust = &log.data.epochs[0].test.robust[0];
     assert_eq!((robust.attack.steps, robust.attack.eps), (20, 1.0));
     assert!(d.join("run/config.resolved.json").exists());
+    // The build and process behind the numbers: this binary's bytes, the source revision of a
+    // git checkout (the tests run from one), the peak memory.
+    let p = &log.meta.provenance;
+    assert_eq!(
+        p.binary_sha256.as_deref(),
+        Some(
+            file_sha256(Path::new(env!("CARGO_BIN_EXE_advland")))
+                .unwrap()
+                .as_str()
+        )
+    );
+    let revision = p.source_revision.as_deref().expect("a source revision");
+    let commit = revision.strip_suffix("-dirty").unwrap_or(revision);
+    assert!(
+        commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{revision}"
+    );
+    assert!(p.peak_rss_mib.is_some_and(|m| m > 1.0), "{p:?}");
 
     let ckpt = "run/checkpoints/epoch-0001";
     ok(&advland(
@@ -81,6 +101,7 @@ fn train_eval_export_round_trip() {
     );
     assert!((a.data.result.robust[0].attack.eps - 8.0 / 255.0).abs() < 1e-12);
     assert!(a.data.result.robust[0].metrics.accuracy <= a.data.result.clean.accuracy);
+    assert_eq!(a.meta.provenance.binary_sha256, p.binary_sha256);
 }
 
 #[test]

@@ -63,6 +63,22 @@ fn compare_tabulates_runs_and_refuses_mismatches() {
             ],
         ));
     }
+    // An evaluation with APGD brings its attacks and the per-example worst case.
+    ok(&advland(
+        d,
+        &[
+            "eval",
+            "-q",
+            "--checkpoint",
+            "a/checkpoints/epoch-0002",
+            "--attack",
+            "pgd:l2:0.5:2",
+            "--attack",
+            "apgd-ce:l2:0.5:5",
+            "--out",
+            "a/eval.json",
+        ],
+    ));
     let stdout = ok(&advland(d, &["compare", "a", "b", "--out", "cmp"]));
     assert!(stdout.contains("| a | 2 |"), "{stdout}");
     let r: Report<CompareReport> = read_json(&d.join("cmp/compare.json")).unwrap();
@@ -80,6 +96,19 @@ fn compare_tabulates_runs_and_refuses_mismatches() {
         assert!(values.contains_key("κ adversarial-frozen l2 ε=0.5"));
         assert!((0.0..=1.0).contains(&values["test l2 ε=0.5 accuracy"]));
     }
+    let a = &last("a").values;
+    let (pgd, apgd, worst) = (
+        a["eval l2 ε=0.5 accuracy"],
+        a["eval apgd-ce:l2:0.5:5 accuracy"],
+        a["eval worst-case accuracy"],
+    );
+    assert!(worst <= pgd && worst <= apgd, "{a:?}");
+    assert!(!last("b").values.contains_key("eval worst-case accuracy"));
+    let page = std::fs::read_to_string(d.join("cmp/index.html")).unwrap();
+    assert!(
+        page.contains("eval apgd-ce:l2:0.5:5 accuracy"),
+        "no APGD column on the page"
+    );
     // Epoch 1 has no sharpness report: the measure is absent, not a placeholder.
     let first = r.data.rows.iter().find(|row| row.epoch == 1).unwrap();
     assert!(!first.values.contains_key("κ adversarial l2 ε=0.5"));

@@ -32,6 +32,27 @@ fn demo_quick_trains_three_models_and_adversarial_training_helps() {
             );
         }
     }
+    // Per threat: PGD, autoattack-lite, and a worst case no higher than either.
+    for m in &report.data.models {
+        assert_eq!(m.robustness.len(), 2, "{}", m.name);
+        for group in &m.robustness {
+            let kinds: Vec<&str> = group.attacks.iter().map(|a| a.attack.kind()).collect();
+            assert_eq!(kinds, ["pgd", "autoattack-lite"]);
+            let worst = group.worst_case.as_ref().unwrap().metrics.accuracy;
+            for a in &group.attacks {
+                assert!(
+                    worst <= a.metrics.accuracy,
+                    "{}: {worst} > {}",
+                    m.name,
+                    a.attack
+                );
+            }
+        }
+    }
+    assert!(
+        stdout.contains("autoattack-lite:linf:0.1:10 acc"),
+        "{stdout}"
+    );
     // 3 models × 2 epochs × 2 attacks, and a defined ρ for every measure.
     assert_eq!(report.data.relation.rows.len(), 12);
     assert!(
@@ -96,4 +117,5 @@ fn demo_quick_trains_three_models_and_adversarial_training_helps() {
     );
     assert!(results < files, "the page does not open on its results");
     assert!(index[results..files].contains("Test accuracy"));
+    assert!(index[results..files].contains("L∞ ε=0.1 worst case"));
 }

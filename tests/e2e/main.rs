@@ -3,6 +3,7 @@
 // A test helper that unwraps fails the test, which is what it is for.
 #![allow(clippy::unwrap_used)]
 
+mod calibrate;
 mod cli;
 mod compare;
 mod demo;
@@ -14,8 +15,10 @@ mod flatness;
 mod linear;
 mod resnet;
 mod run_dir;
+mod schedules;
 mod sharpness;
 mod surface;
+mod trades;
 mod weight_sharpness;
 mod weights;
 

@@ -350,3 +350,23 @@ fn entropy_sgd_killed_mid_epoch_resumes_to_the_uninterrupted_run() {
         "3",
     ]);
 }
+
+/// A per-minibatch learning rate and an ε warm-up across the kill: both follow the epoch and
+/// the minibatch, so the resumed epoch 2 gets the uninterrupted run's rates and radii.
+#[test]
+fn cyclic_lr_and_eps_warmup_killed_mid_epoch_resume_to_the_uninterrupted_run() {
+    check_kill_and_resume_matches_uninterrupted(&crate::schedules::CYCLIC_AND_EPS_WARMUP);
+}
+
+#[test]
+fn trades_with_awp_after_a_warm_up_killed_mid_epoch_resumes_to_the_uninterrupted_run() {
+    // AWP starts in epoch 2, so the resumed part crosses the warm-up's end.
+    check_kill_and_resume_matches_uninterrupted(&[
+        "--trades-beta",
+        "6",
+        "--awp-gamma",
+        "0.005",
+        "--awp-warmup",
+        "1",
+    ]);
+}

@@ -42,7 +42,29 @@ fn sharpness_estimators_write_reports() {
     for o in &l.objectives {
         assert_eq!(o.random.len(), 2);
         assert!(o.kappa_max > 0.0 && o.kappa_max.is_finite());
+        // With two directions and two radii: κ's distribution per radius and its scaling.
+        for p in &o.random {
+            let s = p.summary.as_ref().expect("a κ summary");
+            assert!(s.q10 <= s.median && s.median <= s.q90 && s.q90 <= p.kappa_max);
+            assert!(s.median_ci[0] <= s.median && s.median <= s.median_ci[1]);
+        }
+        let fit = o.scaling.as_ref().expect("a κ(r) scaling");
+        assert!(
+            fit.slope.is_finite() && fit.slope_ci[0] <= fit.slope_ci[1],
+            "{fit:?}"
+        );
+        assert_eq!(fit.radii, 2);
     }
+    // Claim C6's test: the re-solved attack's movement against the L∞ ball's diameter
+    // 2ε√784 = 5.6; the frozen attack does not move and has none.
+    let c6 = l.objectives[0]
+        .diameter
+        .as_ref()
+        .expect("a diameter comparison");
+    assert!((c6.diameter - 5.6).abs() < 1e-12);
+    assert_eq!(c6.fraction.len(), 2);
+    assert!(c6.fraction.iter().all(|f| (0.0..1.0).contains(f)), "{c6:?}");
+    assert!(l.objectives[1].diameter.is_none());
     // The re-solved attack moves with θ; the frozen one cannot.
     let moved = |i: usize| l.objectives[i].random[1].secants[0].delta_ratio.unwrap();
     assert!(moved(0) > 0.0);

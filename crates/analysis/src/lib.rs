@@ -23,6 +23,7 @@
 // Library code never prints: progress goes through observers, data into return values.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod calibrate;
 pub mod error;
 pub mod flatness;
 pub mod hessian;
@@ -36,6 +37,7 @@ pub mod relate;
 pub mod sharpness;
 pub mod subject;
 pub mod surface;
+pub mod uncertainty;
 pub mod vector;
 
 pub use error::{Error, Result};

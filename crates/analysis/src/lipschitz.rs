@@ -144,6 +144,7 @@ pub fn probe_directions(
             kappa_max: kappas.iter().copied().fold(0.0, f64::max),
             kappa_mean: kappas.iter().sum::<f64>() / kappas.len() as f64,
             secants,
+            summary: None,
         });
     }
     Ok(out)

@@ -18,12 +18,26 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::objective::{Objective, ObjectiveKind};
 
-fn dtype_of(precision: Precision) -> DType {
-    {
-        match precision {
-            Precision::F32 => DType::F32,
-            Precision::F64 => DType::F64,
-        }
+/// The dtype `precision` computes in on `device`, refused before any work where the device
+/// cannot compute in it (wgpu adapters without 64-bit floats, lavapipe among them: Lanczos
+/// would otherwise stop mid-way on a non-finite α).
+///
+/// # Errors
+/// `precision` f64 on a device without f64 arithmetic.
+pub fn dtype_on(precision: Precision, device: &Device) -> Result<DType> {
+    dtype_if(precision, device.supports_dtype(DType::F64))
+}
+
+fn dtype_if(precision: Precision, f64_supported: bool) -> Result<DType> {
+    match precision {
+        Precision::F32 => Ok(DType::F32),
+        Precision::F64 if f64_supported => Ok(DType::F64),
+        Precision::F64 => Err(Error::InvalidConfig {
+            field: "precision",
+            reason: "f64: this device does not compute in 64-bit floats (most wgpu adapters); \
+                     use f32"
+                .to_owned(),
+        }),
     }
 }
 
@@ -130,7 +144,7 @@ impl ModelObjective {
                 reason: "adversarial objectives need --norm and --eps".to_owned(),
             })?),
         };
-        let dtype = dtype_of(precision);
+        let dtype = dtype_on(precision, device)?;
         let template = model.in_dtype(dtype)?;
         let indices: Vec<usize> = (0..data.len()).collect();
         let batches: Vec<Batch> = indices
@@ -276,6 +290,14 @@ impl ModelObjective {
     /// Number of examples in the subset.
     pub fn examples(&self) -> usize {
         self.examples
+    }
+
+    /// The L2 diameter of the attack's ball on one input (2ε for L2, 2ε√d for L∞); `None`
+    /// without an attack.
+    pub fn attack_diameter(&self) -> Option<f64> {
+        let attack = self.attack.as_ref()?;
+        let [_, c, h, w] = self.batches.first()?.images.dims();
+        Some(attack.constraint().l2_diameter(c * h * w))
     }
 
     /// θ as a tensor of the objective's dtype on the inner device.
@@ -499,5 +521,26 @@ impl Objective for ModelObjective {
 
     fn loss_and_accuracy(&self, theta: &[f64]) -> Result<(f64, Option<f64>)> {
         self.evaluate(theta, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f64_is_refused_up_front_where_the_device_lacks_it() {
+        assert_eq!(dtype_if(Precision::F64, true).unwrap(), DType::F64);
+        assert_eq!(dtype_if(Precision::F32, false).unwrap(), DType::F32);
+        let Err(Error::InvalidConfig { field, reason }) = dtype_if(Precision::F64, false) else {
+            panic!("f64 accepted on a device without it");
+        };
+        assert_eq!(field, "precision");
+        assert!(reason.contains("use f32"), "{reason}");
+        // The CPU backend computes in f64.
+        assert_eq!(
+            dtype_on(Precision::F64, &Device::flex().autodiff()).unwrap(),
+            DType::F64
+        );
     }
 }

@@ -122,6 +122,7 @@ impl<T: Payload> Measured<T> {
             duration_s,
             cost: self.cost,
             weights: Vec::new(),
+            provenance: Default::default(),
         };
         Report::of(meta, self.report)
     }

@@ -15,14 +15,15 @@ use advland_analysis::relate::{RelateConfig, relate};
 use advland_analysis::sharpness::{self, SharpnessConfig};
 use advland_analysis::surface::{self, Directions, SurfaceConfig, make_directions};
 use advland_schema::{
-    DataSettings, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, Estimator, EvalSettings,
-    LrSchedule, Norm, ObjectiveKind, PgdSettings, Precision, Report, SharpnessEstimate,
-    SmoothnessEstimates, TrainSettings, TrainingSettings, write_json,
+    AttackSpec, AutoattackLiteSettings, DataSettings, DemoFlatness, DemoModel, DemoSharpness,
+    DemoSummary, Estimator, EvalResult, EvalSettings, LrSchedule, Norm, ObjectiveKind, PgdSettings,
+    Precision, Report, SharpnessEstimate, SmoothnessEstimates, TrainSettings, TrainingSettings,
+    write_json,
 };
 use advland_train::data::{describe, load_splits};
 use advland_train::params::ParamLayout;
 use advland_train::trainer::RunDirMode;
-use advland_train::{Attack, Silent, evaluate};
+use advland_train::{Silent, evaluate_attacks};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::Args;
@@ -57,6 +58,8 @@ struct Plan {
     epoch_eval_subset: usize,
     epoch_eval_steps: usize,
     final_steps: usize,
+    /// Iterations of each APGD run of the final autoattack-lite evaluation.
+    apgd_steps: usize,
     sharpness_subset: usize,
     sharpness_steps: usize,
     eigenvalues: usize,
@@ -84,6 +87,7 @@ impl Plan {
                 epoch_eval_subset: 200,
                 epoch_eval_steps: 5,
                 final_steps: 10,
+                apgd_steps: 10,
                 sharpness_subset: 32,
                 sharpness_steps: 5,
                 eigenvalues: 2,
@@ -107,6 +111,7 @@ impl Plan {
                 epoch_eval_subset: 500,
                 epoch_eval_steps: 10,
                 final_steps: 20,
+                apgd_steps: 100,
                 sharpness_subset: 256,
                 sharpness_steps: 10,
                 eigenvalues: 5,
@@ -201,14 +206,26 @@ fn threats(steps: usize) -> Vec<PgdSettings> {
     ]
 }
 
+/// The final evaluation's attacks, one group per demo attack: PGD and autoattack-lite at its
+/// norm and radius, so each group's per-example worst case is the robustness under that threat.
+fn final_attacks(plan: &Plan) -> Vec<[AttackSpec; 2]> {
+    threats(plan.final_steps)
+        .into_iter()
+        .map(|pgd| {
+            let lite = AutoattackLiteSettings {
+                steps: plan.apgd_steps,
+                ..AutoattackLiteSettings::new(pgd.norm, pgd.eps)
+            };
+            [AttackSpec::Pgd(pgd), AttackSpec::AutoattackLite(lite)]
+        })
+        .collect()
+}
+
 /// Runs `advland demo`.
 pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
     let start = Instant::now();
     let plan = Plan::new(args.quick);
-    let final_attacks: Vec<Attack> = threats(plan.final_steps)
-        .into_iter()
-        .map(Attack::new)
-        .collect();
+    let final_attacks = final_attacks(&plan);
     let mut models = Vec::new();
     let mut cost = advland_schema::Cost::default();
     let runs: [(&str, Option<PgdSettings>); 3] = [
@@ -236,17 +253,28 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         let subject = model_source::subject(&checkpoint, device)?;
         let splits = load_splits(&settings.data)?;
         let mut bars = Bars::new(name, quiet);
-        let (eval, c) = evaluate(
-            &subject.model,
-            &splits.test,
-            &final_attacks,
-            500,
-            args.seed,
-            device,
-            &mut bars,
-        )?;
+        let mut robustness = Vec::new();
+        for attacks in &final_attacks {
+            let (result, c) = evaluate_attacks(
+                &subject.model,
+                &splits.test,
+                attacks,
+                500,
+                args.seed,
+                device,
+                &mut bars,
+            )?;
+            cost += c;
+            robustness.push(result);
+        }
         bars.finish();
-        cost += c;
+        // The PGD columns of every group, as demos have always reported them.
+        let eval = EvalResult {
+            clean: robustness.first().context("no demo attacks")?.clean,
+            robust: robustness.iter().flat_map(|g| g.robust.clone()).collect(),
+            attacks: Vec::new(),
+            worst_case: None,
+        };
         for e in &log.epochs {
             cost += e.cost;
         }
@@ -281,6 +309,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
             epochs: log.epochs.len(),
             train_duration_s,
             eval,
+            robustness,
             sharpness,
             flatness: flatness_entries,
         });
@@ -339,7 +368,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let config = serde_json::json!({
         "quick": args.quick,
         "runs": ["standard", "linf", "l2"],
-        "final_attacks": final_attacks.iter().map(Attack::settings).collect::<Vec<_>>(),
+        "final_attacks": final_attacks,
         "base_settings": base,
     });
     let mut meta = meta(device_name, args.seed, &config, describe(&test, 2000));
@@ -501,18 +530,30 @@ fn print_summary(summary: &DemoSummary, path: &Path) {
     };
     let mut header = "| model | clean acc |".to_owned();
     let mut rule = "|---|---|".to_owned();
-    for r in &first.eval.robust {
-        header.push_str(&format!(
-            " {} eps={} PGD-{} acc |",
-            r.attack.norm, r.attack.eps, r.attack.steps
-        ));
-        rule.push_str("---|");
+    for group in &first.robustness {
+        for a in &group.attacks {
+            header.push_str(&format!(" {} acc |", a.attack));
+            rule.push_str("---|");
+        }
+        if let Some(a) = group.attacks.first() {
+            header.push_str(&format!(
+                " {} eps={} worst case acc |",
+                a.attack.norm(),
+                a.attack.eps()
+            ));
+            rule.push_str("---|");
+        }
     }
     println!("{header}\n{rule}");
     for m in &summary.models {
         let mut row = format!("| {} | {:.4} |", m.name, m.eval.clean.accuracy);
-        for r in &m.eval.robust {
-            row.push_str(&format!(" {:.4} |", r.metrics.accuracy));
+        for group in &m.robustness {
+            for a in &group.attacks {
+                row.push_str(&format!(" {:.4} |", a.metrics.accuracy));
+            }
+            if let Some(w) = &group.worst_case {
+                row.push_str(&format!(" {:.4} |", w.metrics.accuracy));
+            }
         }
         println!("{row}");
     }

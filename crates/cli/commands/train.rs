@@ -12,17 +12,72 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 
-use crate::args::{DataArgs, ModelArgs, at_least_one, parse_eps, parse_threat};
+use crate::args::{
+    DataArgs, ModelArgs, at_least_one, non_negative_number, parse_eps, parse_threat,
+    positive_number,
+};
 use crate::train_settings::{default_run_dir, resolve, setting_differences, settings_given};
 use crate::training::{advise, open_run_dir, run_training};
 
-/// Learning-rate schedules selectable from the command line (piecewise needs a file).
+/// Learning-rate schedules (`advland_schema::schedule` has the formulas and sources).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ScheduleArg {
     /// Constant rate.
     Constant,
-    /// Cosine decay to 0.
+    /// Multiply by --lr-factor at each of --milestones (epochs, from 0), PyTorch's MultiStepLR.
+    Piecewise,
+    /// Cosine decay to 0, one rate per epoch.
     Cosine,
+    /// robust_overfitting's one cycle, per minibatch: 0 up to --lr at 2/5 of the run, down to 0.
+    Cyclic,
+}
+
+/// ε schedules of the training attack; the PGD step size follows ε (α/ε kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EpsScheduleArg {
+    /// --eps throughout.
+    Constant,
+    /// Linear from --eps-start to --eps over --eps-warmup-epochs, per minibatch.
+    Linear,
+    /// Liu et al. 2020's periodic adversarial scheduling: in each of --eps-periods periods a
+    /// cosine from --eps-start towards --eps-peak·ε, capped at ε.
+    Periodic,
+}
+
+/// Learning-rate and ε schedules; unset flags keep the training file's values (or the
+/// defaults in brackets).
+#[derive(Debug, Args, Clone, Default, PartialEq)]
+#[command(next_help_heading = "Schedules")]
+pub struct ScheduleArgs {
+    /// Learning-rate schedule [cosine].
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleArg>,
+    /// Epochs at which the piecewise schedule multiplies the rate, e.g. 50,75 (needed by
+    /// --schedule piecewise).
+    #[arg(long, value_delimiter = ',', value_name = "EPOCHS")]
+    pub milestones: Option<Vec<usize>>,
+    /// The piecewise schedule's multiplier [0.1].
+    #[arg(long, value_parser = positive_number)]
+    pub lr_factor: Option<f64>,
+    /// Linear learning-rate warm-up over this many epochs in front of the schedule, which then
+    /// runs over the remaining epochs (PyTorch's LinearLR + SequentialLR) [0].
+    #[arg(long)]
+    pub warmup_epochs: Option<usize>,
+    /// Schedule of the training attack's radius [constant].
+    #[arg(long, value_enum)]
+    pub eps_schedule: Option<EpsScheduleArg>,
+    /// Epochs of the linear ε warm-up (needed by --eps-schedule linear).
+    #[arg(long, value_parser = at_least_one)]
+    pub eps_warmup_epochs: Option<usize>,
+    /// Radius the linear and periodic ε schedules start from, e.g. 0 or 2/255 [0].
+    #[arg(long, value_parser = parse_eps)]
+    pub eps_start: Option<f64>,
+    /// Periods of the periodic ε schedule [1].
+    #[arg(long, value_parser = at_least_one)]
+    pub eps_periods: Option<usize>,
+    /// The periodic ε schedule's cosine target as a multiple of --eps, capped at --eps [1.5].
+    #[arg(long, value_parser = positive_number)]
+    pub eps_peak: Option<f64>,
 }
 
 /// `advland train`.
@@ -63,9 +118,9 @@ pub struct TrainArgs {
     /// Base learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Learning-rate schedule.
-    #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleArg>,
+    /// Learning-rate and ε schedules.
+    #[command(flatten)]
+    pub schedules: ScheduleArgs,
     /// Update rule (default: the training file's, else sgd). Switching kind starts from the
     /// new kind's defaults.
     #[arg(long, value_enum)]
@@ -98,6 +153,9 @@ pub struct TrainArgs {
     /// PGD step size (default 2.5·eps/steps).
     #[arg(long, value_parser = parse_eps)]
     pub step_size: Option<f64>,
+    /// Objective and weight perturbation.
+    #[command(flatten)]
+    pub robust: RobustArgs,
     /// Evaluate after every epoch under this attack (`NORM:EPS[:STEPS]`); repeatable. Default: the
     /// training attack with 20 steps.
     #[arg(long = "eval-attack", value_parser = parse_threat)]
@@ -108,6 +166,25 @@ pub struct TrainArgs {
     /// Save a checkpoint every N epochs (the last is always saved).
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
+}
+
+/// TRADES and AWP on top of the training attack (`objective` and `[awp]` in training files).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "TRADES and AWP (with --norm and --eps)")]
+pub struct RobustArgs {
+    /// Train with TRADES (Zhang et al. 2019) at this β: CE(f(x), y) + β·KL(p(x) ‖ p(x′)), x′
+    /// maximising the KL over the training attack's ball from x + 0.001·N(0, I). TRADES'
+    /// CIFAR-10 runs use 6.
+    #[arg(long, value_parser = non_negative_number, value_name = "BETA")]
+    pub trades_beta: Option<f64>,
+    /// Adversarial weight perturbation (Wu et al. 2020) on top of PGD-AT or TRADES: each
+    /// minibatch's gradient is taken at weights moved by γ·‖w‖ per weight tensor along one
+    /// ascent step of the loss [AWP's: 0.01 for PGD-AT, 0.005 for TRADES].
+    #[arg(long, value_parser = non_negative_number, value_name = "GAMMA")]
+    pub awp_gamma: Option<f64>,
+    /// Epochs trained without the weight perturbation before it starts [0].
+    #[arg(long, value_name = "EPOCHS")]
+    pub awp_warmup: Option<usize>,
 }
 
 /// Update rules selectable from the command line.

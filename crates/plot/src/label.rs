@@ -1,7 +1,7 @@
 //! How quantities are named in figures and tables, so every figure says the same thing the
 //! same way (L∞ not `linf`, ε = 8/255 not 0.03137254901960784).
 
-use advland_schema::{Norm, ObjectiveKind, PgdSettings};
+use advland_schema::{ApgdLoss, AttackSpec, Norm, ObjectiveKind, PgdSettings};
 
 /// `L∞` or `L2`.
 pub fn norm(n: Norm) -> &'static str {
@@ -24,6 +24,20 @@ pub fn eps(e: f64) -> String {
 /// `L∞ ε=8/255`.
 pub fn attack(a: &PgdSettings) -> String {
     format!("{} ε={}", norm(a.norm), eps(a.eps))
+}
+
+/// `L∞ ε=8/255 APGD-CE-100`: an evaluation attack of any kind, for column headings.
+pub fn attack_spec(a: &AttackSpec) -> String {
+    let kind = match a {
+        AttackSpec::Pgd(_) => "PGD",
+        AttackSpec::Apgd(s) => match s.loss {
+            ApgdLoss::Ce => "APGD-CE",
+            ApgdLoss::Dlr => "APGD-DLR",
+            ApgdLoss::TargetedDlr => "APGD-T",
+        },
+        AttackSpec::AutoattackLite(_) => "AA-lite",
+    };
+    format!("{} ε={} {kind}-{}", norm(a.norm()), eps(a.eps()), a.steps())
 }
 
 /// `L∞ ε=8/255, 10 steps`: the attack with its strength, for tables.

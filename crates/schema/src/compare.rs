@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::attack::AttackSpec;
 use crate::error::{Error, Result};
 use crate::flatness::{FlatnessReport, InputPoint};
 use crate::metrics::{EvalReport, TrainLog};
@@ -268,6 +269,15 @@ fn add_report(
                     format!("eval {} accuracy", label(&m.attack)),
                     m.metrics.accuracy,
                 );
+            }
+            // PGD's accuracies are above under their old names.
+            for a in &r.result.attacks {
+                if !matches!(a.attack, AttackSpec::Pgd(_)) {
+                    v.insert(format!("eval {} accuracy", a.attack), a.metrics.accuracy);
+                }
+            }
+            if let Some(w) = &r.result.worst_case {
+                v.insert("eval worst-case accuracy".into(), w.metrics.accuracy);
             }
         }
         "surface" => {

@@ -26,11 +26,15 @@ pub fn sha256_f32(values: impl IntoIterator<Item = f32>) -> String {
 /// # Errors
 /// The file cannot be read.
 pub fn file_sha256(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let io = |source| Error::Io {
         path: path.to_owned(),
         source,
-    })?;
-    Ok(sha256_hex(&bytes))
+    };
+    // Streamed, so hashing a large file (weights, the executable) does not hold it in memory.
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut file, &mut h).map_err(io)?;
+    Ok(hex(&h.finalize()))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -48,5 +52,9 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(sha256_f32([1.0f32]), sha256_hex(&1.0f32.to_le_bytes()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![7u8; 100_000]).unwrap();
+        assert_eq!(file_sha256(&path).unwrap(), sha256_hex(&[7u8; 100_000]));
     }
 }

@@ -8,11 +8,16 @@
 //!   [`PgdSettings`];
 //! - [`settings`]: [`TrainSettings`], read from hand-written TOML training files (unknown
 //!   keys rejected) and overridden by CLI flags;
+//! - [`schedule`]: learning-rate and ε schedules ([`LrSchedule`], [`EpsSchedule`]), per
+//!   minibatch ([`BatchPosition`]);
+//! - [`objective`]: the training loss ([`TrainObjective`]: cross-entropy or TRADES) and
+//!   adversarial weight perturbation ([`AwpSettings`]);
 //! - [`report`]: the JSON envelope [`Report`] with its [`Meta`] (seed, resolved config,
 //!   versions, device, data subset, duration, [`Cost`]), written atomically by
 //!   [`write_json`], which refuses NaN/∞;
 //! - [`metrics`]: payloads of training and evaluation reports;
 //! - [`sharpness`]: payloads of parameter-space analysis reports;
+//! - [`calibrate`]: the radius of one norm's attack matching another's strength;
 //! - [`flatness`]: payloads of input-space flatness reports;
 //! - [`surface`]: payloads of loss-surface reports (grids, shards, directions).
 //!
@@ -27,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod attack;
+pub mod calibrate;
 pub mod compare;
 pub mod error;
 pub mod flatness;
@@ -36,9 +42,11 @@ pub mod linear;
 pub mod merge;
 pub mod metrics;
 pub mod model;
+pub mod objective;
 pub mod optimizer;
 pub mod output;
 pub mod report;
+pub mod schedule;
 pub mod settings;
 pub mod sharpness;
 pub mod surface;
@@ -49,27 +57,31 @@ pub use attack::{
     ApgdLoss, ApgdSettings, AttackResult, AttackSpec, AutoattackLiteSettings, DEFAULT_APGD_STEPS,
     DEFAULT_APGD_TARGETS, RobustWorstCase,
 };
+pub use calibrate::{CalibrateReport, CalibrationStep, MatchOn};
 pub use compare::{CompareReport, CompareRow};
 pub use error::{Error, Result};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
 pub use metrics::{
-    CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EvalReport,
-    EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
+    CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EpsRange,
+    EvalReport, EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
 };
 pub use output::{LockFile, check_output, create_dir, resolve_output, write_atomic};
 pub use report::{
-    Cost, DataSubset, Meta, Payload, Report, WeightsSource, finite, read_json, read_report,
-    to_json_bytes, write_json,
+    Cost, DataSubset, Meta, Payload, Provenance, Report, WeightsSource, finite, peak_rss_mib,
+    read_json, read_report, to_json_bytes, write_json,
 };
+pub use schedule::BatchPosition;
 pub use settings::{
-    BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName, EntropySgdSettings,
-    EvalSettings, LrSchedule, ModelKind, ModelSpec, NoiseConvention, Normalize, OptimizerSettings,
-    OuterConvention, SCHEMA_VERSION, Scoping, ThreatSpec, TrainSettings, TrainingSettings,
+    AwpSettings, BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName,
+    EntropySgdSettings, EpsSchedule, EvalSettings, LrSchedule, ModelKind, ModelSpec,
+    NoiseConvention, Normalize, OptimizerSettings, OuterConvention, SCHEMA_VERSION, Scoping,
+    ThreatSpec, TrainObjective, TrainSettings, TrainingSettings,
 };
 pub use sharpness::{
-    DensityResult, EigenMethod, Eigenvalue, Estimator, HessianResult, KinkProfile, LipschitzResult,
-    LocalEntropyKappa, ObjectiveInfo, ObjectiveKind, Precision, RadiusProbe, Secant,
-    SharpnessEstimate, SharpnessReport, SmoothnessEstimates, StopReason, TraceResult, WorstCase,
+    DensityResult, DiameterComparison, EigenMethod, Eigenvalue, Estimator, HessianResult,
+    KappaScaling, KappaSummary, KinkProfile, LipschitzResult, LocalEntropyKappa, ObjectiveInfo,
+    ObjectiveKind, Precision, RadiusProbe, Secant, SharpnessEstimate, SharpnessReport,
+    SmoothnessEstimates, StopReason, TraceResult, WorstCase,
 };
 pub use surface::{
     Axis, DirectionKind, DirectionsInfo, IgnoreParams, Normalization, Shard, SurfaceReport,

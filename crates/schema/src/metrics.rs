@@ -52,10 +52,19 @@ pub struct EvalResult {
 pub struct EpochRecord {
     /// 1-based epoch number.
     pub epoch: usize,
-    /// Learning rate used during the epoch.
+    /// Learning rate of the epoch's first step (of the whole epoch under per-epoch schedules).
     pub lr: f64,
-    /// Mean loss/accuracy of the objective actually minimised (adversarial under PGD-AT),
-    /// accumulated over the epoch's minibatches while training.
+    /// Learning rate of the epoch's last step; absent in logs written before per-minibatch
+    /// schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_last: Option<f64>,
+    /// Smallest and largest radius of the epoch's training attacks (`training.eps_schedule`);
+    /// absent under standard training and in logs written before ε schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<EpsRange>,
+    /// Mean loss/accuracy of the objective actually minimised (adversarial under PGD-AT;
+    /// TRADES' loss, with the accuracy at x′, under TRADES; at the perturbed weights under
+    /// AWP), accumulated over the epoch's minibatches while training.
     pub train_objective: Metrics,
     /// Clean loss/accuracy on the (evaluation subset of the) training split after the epoch.
     pub train_clean: Metrics,
@@ -68,6 +77,16 @@ pub struct EpochRecord {
     /// What the update rule did and spent in the epoch (evaluation excluded).
     #[serde(default)]
     pub updates: UpdateCost,
+}
+
+/// The radii a scheduled training attack took within an epoch (0: clean minibatches).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpsRange {
+    /// Smallest radius.
+    pub min: f64,
+    /// Largest radius.
+    pub max: f64,
 }
 
 /// The optimizer's side of the cost, so that update rules compare at equal gradient budget:
@@ -152,8 +171,12 @@ pub struct DemoModel {
     pub epochs: usize,
     /// Seconds spent training (per-epoch evaluation included).
     pub train_duration_s: f64,
-    /// Final evaluation on the test subset under every demo attack.
+    /// Final evaluation on the test subset under every demo attack (PGD).
     pub eval: EvalResult,
+    /// Per demo attack's norm and radius, on the same examples: PGD and autoattack-lite with
+    /// per-example flags and their worst case. Absent in demos made before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub robustness: Vec<EvalResult>,
     /// Parameter-space sharpness and smoothness of the final checkpoint, one entry per attack.
     pub sharpness: Vec<DemoSharpness>,
     /// Input-space flatness of the final checkpoint at clean and adversarial points, one entry

@@ -39,6 +39,44 @@ pub struct Meta {
     /// (`--weights`, `advland import`), in the order they were read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<WeightsSource>,
+    /// The build and the process that made the report (absent in reports made before it
+    /// existed and where a library caller sets none).
+    #[serde(default, skip_serializing_if = "Provenance::is_empty")]
+    pub provenance: Provenance,
+}
+
+/// Which program made a report and what it held: the source it was built from, its bytes,
+/// its peak memory.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// The git commit the binary was built from, with `-dirty` appended when tracked files
+    /// differed from it; absent when it was not built from a git checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_revision: Option<String>,
+    /// SHA-256 of the running executable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_sha256: Option<String>,
+    /// Peak resident memory of the process when the report was written, MiB (Linux's
+    /// `VmHWM`; host memory only, a GPU's is not included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
+}
+
+impl Provenance {
+    /// Nothing recorded.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The process's peak resident memory so far in MiB (`VmHWM` of `/proc/self/status`); `None`
+/// where the system does not say.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Provenance of weights read from another program's file: which file, what was done to its
@@ -330,6 +368,7 @@ mod tests {
                 duration_s: 0.0,
                 cost: Cost::default(),
                 weights: Vec::new(),
+                provenance: Provenance::default(),
             };
             let mut r = Report::new(kind, meta, 1.5f64);
             r.schema_version = version;

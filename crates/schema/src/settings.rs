@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::objective::{AwpSettings, TrainObjective};
 use crate::threat::{Norm, PgdSettings, collect, default_step_size, parse_fraction};
 
 pub use crate::model::{
@@ -20,6 +21,7 @@ pub use crate::model::{
 pub use crate::optimizer::{
     EntropySgdSettings, NoiseConvention, OptimizerSettings, OuterConvention, Scoping,
 };
+pub use crate::schedule::{EpsSchedule, LrSchedule};
 
 /// The current version of every JSON document advland writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -78,40 +80,6 @@ impl Default for DataSettings {
             data_dir: None,
             train_subset: None,
             test_subset: None,
-        }
-    }
-}
-
-/// Learning-rate schedule over epochs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum LrSchedule {
-    /// The base rate throughout.
-    Constant,
-    /// Multiply by `factor` at each epoch listed in `milestones` (0-based epoch index).
-    Piecewise {
-        /// Epochs at which the rate drops.
-        milestones: Vec<usize>,
-        /// Multiplier applied at each milestone.
-        factor: f64,
-    },
-    /// Cosine decay from the base rate to 0 over the run, evaluated per epoch.
-    Cosine,
-}
-
-impl LrSchedule {
-    /// The learning rate of `epoch` (0-based) out of `epochs`.
-    pub fn lr(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
-        match self {
-            LrSchedule::Constant => base,
-            LrSchedule::Piecewise { milestones, factor } => {
-                let drops = milestones.iter().filter(|&&m| epoch >= m).count();
-                base * factor.powi(i32::try_from(drops).unwrap_or(i32::MAX))
-            }
-            LrSchedule::Cosine => {
-                let t = epoch as f64 / epochs.max(1) as f64;
-                0.5 * base * (1.0 + (std::f64::consts::PI * t).cos())
-            }
         }
     }
 }
@@ -199,6 +167,12 @@ pub struct TrainSettings {
     /// PGD adversarial training; absent means standard training.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adversarial: Option<PgdSettings>,
+    /// The training loss: cross-entropy (at `adversarial`'s points under AT) or TRADES.
+    #[serde(skip_serializing_if = "TrainObjective::is_cross_entropy")]
+    pub objective: TrainObjective,
+    /// Adversarial weight perturbation on top of the objective; absent means none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awp: Option<AwpSettings>,
     /// The robustness evaluation run at the end of every epoch.
     pub eval: EvalSettings,
 }
@@ -215,6 +189,12 @@ pub struct TrainingSettings {
     pub lr: f64,
     /// Learning-rate schedule.
     pub schedule: LrSchedule,
+    /// Epochs of linear learning-rate warm-up in front of `schedule` (`schedule.rs`); 0: none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub warmup_epochs: usize,
+    /// Radius of the training attack over the run (`adversarial.eps` throughout by default).
+    #[serde(skip_serializing_if = "EpsSchedule::is_constant")]
+    pub eps_schedule: EpsSchedule,
     /// Save a checkpoint every this many epochs (the last epoch is always saved).
     pub checkpoint_every: usize,
     /// Stop once this many minibatch gradients of the training objective (adversarial ones
@@ -237,11 +217,17 @@ impl Default for TrainingSettings {
             batch_size: 128,
             lr: 0.05,
             schedule: LrSchedule::Cosine,
+            warmup_epochs: 0,
+            eps_schedule: EpsSchedule::Constant,
             checkpoint_every: 1,
             gradient_budget: None,
             attack_bn_mode: BnMode::Train,
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Per-epoch evaluation on the test split.
@@ -314,14 +300,13 @@ impl TrainSettings {
         if t.checkpoint_every == 0 {
             problems.push(Error::invalid("training.checkpoint_every", "must be >= 1"));
         }
-        if let LrSchedule::Piecewise { factor, .. } = &t.schedule
-            && !(factor.is_finite() && *factor > 0.0)
-        {
-            problems.push(Error::invalid(
-                "training.schedule.factor",
-                format!("must be finite and > 0, got {factor}"),
-            ));
-        }
+        problems.extend(crate::schedule::schedule_problems(
+            &t.schedule,
+            t.warmup_epochs,
+            &t.eps_schedule,
+            t.epochs,
+            self.adversarial.as_ref(),
+        ));
         match &self.optimizer {
             OptimizerSettings::Sgd {
                 momentum,
@@ -367,6 +352,11 @@ impl TrainSettings {
         {
             problems.push(e);
         }
+        problems.extend(crate::objective::objective_problems(
+            &self.objective,
+            self.awp.as_ref(),
+            self.adversarial.is_some(),
+        ));
         for (i, a) in self.eval.attacks.iter().enumerate() {
             if let Err(e) = a.check(&format!("eval.attacks[{i}]")) {
                 problems.push(e);
@@ -388,6 +378,8 @@ struct TrainFile {
     training: TrainingSettings,
     optimizer: OptimizerSettings,
     adversarial: Option<ThreatSpec>,
+    objective: TrainObjective,
+    awp: Option<AwpSettings>,
     eval: TrainEvalFile,
 }
 
@@ -414,6 +406,8 @@ impl TrainFile {
             training: self.training,
             optimizer: self.optimizer,
             adversarial: self.adversarial.map(|t| t.resolve(DEFAULT_TRAIN_STEPS)),
+            objective: self.objective,
+            awp: self.awp,
             eval: EvalSettings {
                 subset: self.eval.subset,
                 attacks: self
@@ -564,16 +558,5 @@ mod tests {
             assert!(err.contains(f), "{f} missing from {err}");
         }
         assert!(!err.contains("optimizer.gamma1"), "{err}");
-    }
-
-    #[test]
-    fn schedules_give_expected_rates() {
-        let p = LrSchedule::Piecewise {
-            milestones: vec![2, 4],
-            factor: 0.1,
-        };
-        assert!((p.lr(1.0, 3, 6) - 0.1).abs() < 1e-12);
-        assert!((LrSchedule::Cosine.lr(1.0, 0, 10) - 1.0).abs() < 1e-12);
-        assert!(LrSchedule::Cosine.lr(1.0, 9, 10) < 0.05);
     }
 }

@@ -200,6 +200,41 @@ pub struct RadiusProbe {
     pub kappa_mean: f64,
     /// One secant per direction.
     pub secants: Vec<Secant>,
+    /// The distribution of κ over the directions (two or more of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<KappaSummary>,
+}
+
+/// κ over directions at one radius: quantiles and a bootstrap interval of the median.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KappaSummary {
+    /// Median over directions.
+    pub median: f64,
+    /// 10 % quantile (linear interpolation between order statistics, numpy's default).
+    pub q10: f64,
+    /// 90 % quantile.
+    pub q90: f64,
+    /// 95 % percentile-bootstrap interval of the median, directions resampled with
+    /// replacement (examples are fixed: the objective averages over one subset).
+    pub median_ci: [f64; 2],
+    /// Bootstrap resamples.
+    pub resamples: usize,
+}
+
+/// How κ(r) scales with the radius: the least-squares line of log median κ against log r
+/// over the random-direction radii. A slope near −1 is a gradient jump (κ ≈ ‖Δg‖/r), a slope
+/// near 0 a plateau at a local Lipschitz constant of the gradient.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KappaScaling {
+    /// d log κ / d log r.
+    pub slope: f64,
+    /// 95 % percentile-bootstrap interval of the slope, the same resampled directions at
+    /// every radius.
+    pub slope_ci: [f64; 2],
+    /// Radii fitted.
+    pub radii: usize,
 }
 
 /// The worst-case secant over a sphere of radius ρ.
@@ -228,6 +263,27 @@ pub struct SmoothnessEstimates {
     pub worst_case: WorstCase,
     /// Largest κ of all probes.
     pub kappa_max: f64,
+    /// How the random directions' median κ scales with r (two or more radii and
+    /// directions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<KappaScaling>,
+    /// How far the re-solved attack moved against the bound earlier analyses used
+    /// (adversarial objective only; paper.md §2.2, claim C6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diameter: Option<DiameterComparison>,
+}
+
+/// ‖δ*(θ₁) − δ*(θ₂)‖ against the diameter of the attack's ball, the bound that does not shrink
+/// as θ₁ → θ₂ (paper.md §2.2): a fraction far below 1 that falls with r says δ* moves with θ
+/// (the bound is loose); a fraction that stays put as r → 0 says δ* jumps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiameterComparison {
+    /// The ball's diameter in the L2 norm on one input: 2ε (L2), 2ε√d (L∞).
+    pub diameter: f64,
+    /// Per radius of the random probes (in their order): the largest over directions of the
+    /// root-mean-square over examples of ‖δ*(θ + r·u) − δ*(θ)‖₂, over `diameter`.
+    pub fraction: Vec<f64>,
 }
 
 /// `sharpness lipschitz`: the chosen objective and, for `adversarial`, the frozen ablation.

@@ -67,6 +67,7 @@ fn shard() -> ShardReport {
             backward: 0,
         },
         weights: Vec::new(),
+        provenance: Default::default(),
     };
     let data = SurfaceReport {
         checkpoint: "runs/x/checkpoints/epoch-0003".into(),

@@ -1,4 +1,4 @@
-//! Per-example losses (cross-entropy, the DLR losses of APGD) and accuracy.
+//! Per-example losses (cross-entropy, the DLR losses of APGD, TRADES' KL term) and accuracy.
 
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
@@ -70,6 +70,22 @@ fn ratio(margin: Tensor<2>, scale: Tensor<2>, b: usize) -> Tensor<1> {
     margin.neg().div(scale.add_scalar(1e-12)).reshape([b])
 }
 
+/// Per-example KL(p ‖ q) = Σ_k p_k (log p_k − log q_k) of the softmaxes p of `target` and q of
+/// `logits`: TRADES' robust term (PyTorch's `kl_div(log_softmax(logits), softmax(target))`
+/// before its reduction). Both sides go through `log_softmax`, so a vanishing p_k contributes
+/// 0, never 0·(−∞).
+///
+/// # Shapes
+/// `target`, `logits`: `[b, k]` → `[b]`
+pub fn kl_divergence(target: Tensor<2>, logits: Tensor<2>) -> Tensor<1> {
+    let [b, _] = target.dims();
+    let log_p = log_softmax(target, 1);
+    let log_q = log_softmax(logits, 1);
+    (log_p.clone().exp() * (log_p - log_q))
+        .sum_dim(1)
+        .reshape([b])
+}
+
 /// Number of correct predictions (arg-max of the logits equals the label).
 ///
 /// # Shapes
@@ -100,6 +116,26 @@ pub(crate) mod tests {
             "{ce:?}"
         );
         assert_eq!(correct(logits, labels), 2);
+    }
+
+    #[test]
+    fn kl_divergence_matches_hand_computation_and_vanishes_on_equal_logits() {
+        let z = logits(&[[0.0, 1.0, 2.0, 0.5, -1.0], [3.0, 0.0, 0.0, 0.0, 0.0]]);
+        let w = logits(&[[1.0, 0.0, 0.0, 0.5, 2.0], [3.0, 0.0, 0.0, 0.0, 0.0]]);
+        let kl = crate::params::to_host(&kl_divergence(z.clone(), w));
+        let soft = |r: [f64; 5]| {
+            let s: f64 = r.iter().map(|v| v.exp()).sum();
+            r.map(|v| v.exp() / s)
+        };
+        let (p, q) = (
+            soft([0.0, 1.0, 2.0, 0.5, -1.0]),
+            soft([1.0, 0.0, 0.0, 0.5, 2.0]),
+        );
+        let want: f64 = (0..5).map(|k| p[k] * (p[k] / q[k]).ln()).sum();
+        assert!((f64::from(kl[0]) - want).abs() < 1e-5, "{kl:?} vs {want}");
+        assert!(kl[1].abs() < 1e-7, "{kl:?}");
+        let same = crate::params::to_host(&kl_divergence(z.clone(), z));
+        assert!(same.iter().all(|v| v.abs() < 1e-7), "{same:?}");
     }
 
     /// Logits of five classes on the CPU device.

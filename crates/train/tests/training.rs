@@ -66,6 +66,7 @@ fn meta(s: &TrainSettings) -> advland_schema::Meta {
         duration_s: 0.0,
         cost: Default::default(),
         weights: Vec::new(),
+        provenance: Default::default(),
     }
 }
 

@@ -7,10 +7,10 @@ use advland_schema::flatness::{
     Distribution, FlatnessAtPoint, FlatnessReport, InputPoint, InputSurface, LogitLipschitz,
     LossCurve,
 };
-use advland_schema::{Axis, Cost, PgdSettings, Precision};
+use advland_schema::{Axis, Cost, PgdSettings};
 use advland_train::attack::{Attack, standard_normal};
 use advland_train::{Batch, Model, Observer, pgd_attack};
-use burn::tensor::{DType, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 
 use super::config::FlatnessConfig;
@@ -19,6 +19,7 @@ use super::{
     kkt_multiplier, logit_lipschitz, loss_curves, summarize,
 };
 use crate::error::{Error, Result};
+use crate::model_objective::dtype_on;
 use crate::subject::{Measured, Subject};
 
 /// Grid points per forward pass of the input surface.
@@ -42,10 +43,7 @@ pub fn measure(
         .map_err(|e| Error::rule("attack", e))?;
     let attack = Attack::new(config.attack.clone());
     let (test, data) = subject.test_subset(config.subset, "subset")?;
-    let dtype = match config.precision {
-        Precision::F64 => DType::F64,
-        Precision::F32 => DType::F32,
-    };
+    let dtype = dtype_on(config.precision, device)?;
     let model = subject.model.in_dtype(dtype)?;
     let indices: Vec<usize> = (0..test.len()).collect();
     let (pixels, labels) = test.gather(&indices);

@@ -2,8 +2,9 @@
 //! into its part of the report.
 
 use advland_schema::{
-    DensityResult, EigenMethod, Eigenvalue, EntropySgdSettings, HessianResult, KinkProfile,
-    LocalEntropyKappa, Precision, SmoothnessEstimates, StopReason, TraceResult,
+    DensityResult, DiameterComparison, EigenMethod, Eigenvalue, EntropySgdSettings, HessianResult,
+    KinkProfile, LocalEntropyKappa, ObjectiveKind, Precision, RadiusProbe, SmoothnessEstimates,
+    StopReason, TraceResult,
 };
 use burn::tensor::Device;
 
@@ -18,6 +19,7 @@ use crate::lipschitz::{
 };
 use crate::local_entropy::{LocalEntropyObjective, local_entropy_kappa};
 use crate::model_objective::ModelObjective;
+use crate::uncertainty::{scaling, summarize};
 use crate::vector::{norm, normalize};
 
 /// The Hessian at θ₀ as the estimators see it. In f64, forward differences from a cached
@@ -182,7 +184,9 @@ pub(super) fn smoothness(
     let radii: Vec<f64> = config.radii.iter().map(|r| r * scale).collect();
     let center = Anchor::at(objective, theta.to_vec())?;
     let directions = random_directions(theta.len(), config.directions, config.seed);
-    let random = probe_directions(objective, &center, &directions, &radii)?;
+    let mut random = probe_directions(objective, &center, &directions, &radii)?;
+    summarize(&mut random, config.seed);
+    let scaling = scaling(&random, config.seed);
     let mut descent: Vec<f64> = center.grad.iter().map(|g| -g).collect();
     if normalize(&mut descent) == 0.0 {
         return Err(Error::InvalidConfig {
@@ -196,6 +200,12 @@ pub(super) fn smoothness(
     let start = directions.first().cloned().unwrap_or_default();
     let (worst_case, _) =
         worst_case_ascent(objective, &center, start, smallest, config.ascent_steps)?;
+    let diameter = match objective.kind() {
+        ObjectiveKind::Adversarial => objective
+            .attack_diameter()
+            .map(|d| diameter_fractions(&random, d, objective.examples())),
+        _ => None,
+    };
     let kappa_max = random
         .iter()
         .chain(&gradient_direction)
@@ -207,7 +217,34 @@ pub(super) fn smoothness(
         gradient_direction,
         worst_case,
         kappa_max,
+        scaling,
+        diameter,
     })
+}
+
+/// The largest per-radius RMS-per-example attack movement of `probes` as a fraction of the
+/// ball's `diameter` (the secants record ‖Δδ‖/‖Δθ‖ over the whole subset of `examples`).
+fn diameter_fractions(
+    probes: &[RadiusProbe],
+    diameter: f64,
+    examples: usize,
+) -> DiameterComparison {
+    let per_example = (examples.max(1) as f64).sqrt();
+    DiameterComparison {
+        diameter,
+        fraction: probes
+            .iter()
+            .map(|p| {
+                p.secants
+                    .iter()
+                    .filter_map(|s| {
+                        s.delta_ratio
+                            .map(|r| r * s.distance / per_example / diameter)
+                    })
+                    .fold(0.0, f64::max)
+            })
+            .collect(),
+    }
 }
 
 /// κ of the local-entropy map of `objective` on the random directions and radii of
@@ -232,7 +269,8 @@ pub(super) fn local_entropy(
     let scale = norm(theta);
     let radii: Vec<f64> = config.radii.iter().map(|r| r * scale).collect();
     let directions = random_directions(theta.len(), config.directions, config.seed);
-    let random = local_entropy_kappa(&map, theta.to_vec(), &directions, &radii)?;
+    let mut random = local_entropy_kappa(&map, theta.to_vec(), &directions, &radii)?;
+    summarize(&mut random, config.seed);
     let kappa_max = random.iter().map(|p| p.kappa_max).fold(0.0, f64::max);
     Ok(LocalEntropyKappa {
         gamma,
@@ -242,4 +280,33 @@ pub(super) fn local_entropy(
         random,
         kappa_max,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use advland_schema::Secant;
+
+    use super::*;
+
+    #[test]
+    fn diameter_fractions_are_per_example_movements_over_the_diameter() {
+        let secant = |distance, ratio| Secant {
+            distance,
+            kappa: 1.0,
+            delta_ratio: Some(ratio),
+            sign_flip_fraction: None,
+        };
+        // ‖Δδ‖ = 0.5·2 = 1 over 4 examples: 0.5 per example (RMS), a tenth of a diameter of 5;
+        // the other direction moved half as far.
+        let probe = RadiusProbe {
+            radius: 0.5,
+            kappa_max: 1.0,
+            kappa_mean: 1.0,
+            secants: vec![secant(0.5, 2.0), secant(0.5, 1.0)],
+            summary: None,
+        };
+        let c = diameter_fractions(&[probe], 5.0, 4);
+        assert_eq!(c.diameter, 5.0);
+        assert!((c.fraction[0] - 0.1).abs() < 1e-15, "{c:?}");
+    }
 }

@@ -33,7 +33,10 @@ pub(super) fn perturbed_layers(model: &Model, perturbed: PerturbedParams) -> Vec
 /// Worst case: [`ascend`] in the configured ball. AWP: the layerwise ball of radius γ, its
 /// one-step point v_l = γ‖θ₀_l‖ ∇_l L/‖∇_l L‖ evaluated on its own, and the ascent from θ₀
 /// (whose first iterate is that point when the first step 2γ·`step_size_mult` reaches the
-/// sphere). Average case: [`average_increase`].
+/// sphere). The one-step point is the perturbation AWP's training step takes
+/// (`advland_train`'s `awp_perturbation`), measured here in the analysis precision with
+/// eval-mode batch norm where that step runs a proxy in the model's own mode and rounds as
+/// f32. Average case: [`average_increase`].
 ///
 /// # Errors
 /// Objective failures.

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use advland_schema::flatness::{FlatnessAtPoint, InputPoint};
-use advland_schema::{EvalResult, ObjectiveKind, PgdSettings, SharpnessEstimate};
+use advland_schema::{AttackResult, EvalResult, ObjectiveKind, PgdSettings, SharpnessEstimate};
 
 use crate::html::{Table, num};
 use crate::label;
@@ -24,8 +24,55 @@ fn attack_column(a: &PgdSettings) -> String {
     format!("{} PGD-{}", label::attack(a), a.steps)
 }
 
+/// An evaluation's accuracy columns in order: each attack, then the worst case. With
+/// per-example flags the worst case is theirs (an example counts once it falls to any attack)
+/// and is named by the threat when every attack shares one; otherwise it is the lowest
+/// attack accuracy, a bound from above.
+fn columns(e: &EvalResult) -> Vec<(String, f64)> {
+    if e.attacks.is_empty() {
+        let mut out: Vec<(String, f64)> = e
+            .robust
+            .iter()
+            .map(|r| (attack_column(&r.attack), r.metrics.accuracy))
+            .collect();
+        if let Some(worst) = e
+            .robust
+            .iter()
+            .map(|r| r.metrics.accuracy)
+            .min_by(f64::total_cmp)
+        {
+            out.push(("worst case".to_owned(), worst));
+        }
+        return out;
+    }
+    let mut out: Vec<(String, f64)> = e
+        .attacks
+        .iter()
+        .map(|a| (label::attack_spec(&a.attack), a.metrics.accuracy))
+        .collect();
+    if let Some(w) = &e.worst_case {
+        let threat = |a: &AttackResult| (a.attack.norm(), a.attack.eps().to_bits());
+        let shared = e.attacks.iter().all(|a| threat(a) == threat(&e.attacks[0]));
+        let name = if shared {
+            let a = &e.attacks[0].attack;
+            format!(
+                "{} ε={} worst case",
+                label::norm(a.norm()),
+                label::eps(a.eps())
+            )
+        } else {
+            "worst case".to_owned()
+        };
+        out.push((name, w.metrics.accuracy));
+    }
+    out
+}
+
+/// One model's row: name, how it was trained, test examples, clean accuracy, its columns.
+type AccuracyRow = (String, String, usize, f64, Vec<(String, f64)>);
+
 fn accuracy(reports: &[(String, AnyReport)]) -> Table {
-    let mut rows: Vec<(String, String, &EvalResult)> = Vec::new();
+    let mut rows: Vec<AccuracyRow> = Vec::new();
     for (name, r) in reports {
         match r {
             AnyReport::Demo(d) => {
@@ -34,53 +81,56 @@ fn accuracy(reports: &[(String, AnyReport)]) -> Table {
                         .adversarial
                         .as_ref()
                         .map_or_else(|| "standard".to_owned(), label::attack);
-                    rows.push((m.name.clone(), trained, &m.eval));
+                    let cells = if m.robustness.is_empty() {
+                        columns(&m.eval)
+                    } else {
+                        m.robustness.iter().flat_map(columns).collect()
+                    };
+                    let clean = &m.eval.clean;
+                    rows.push((
+                        m.name.clone(),
+                        trained,
+                        clean.examples,
+                        clean.accuracy,
+                        cells,
+                    ));
                 }
             }
             AnyReport::Eval(e) => {
-                rows.push((stem(name), "–".to_owned(), &e.data.result));
+                let clean = &e.data.result.clean;
+                rows.push((
+                    stem(name),
+                    "–".to_owned(),
+                    clean.examples,
+                    clean.accuracy,
+                    columns(&e.data.result),
+                ));
             }
             _ => {}
         }
     }
-    let mut attacks: Vec<String> = Vec::new();
-    for (_, _, e) in &rows {
-        for r in &e.robust {
-            let column = attack_column(&r.attack);
-            if !attacks.contains(&column) {
-                attacks.push(column);
+    let mut heads: Vec<String> = Vec::new();
+    for (.., cells) in &rows {
+        for (column, _) in cells {
+            if !heads.contains(column) {
+                heads.push(column.clone());
             }
         }
     }
     let mut head = vec!["model", "trained with", "test examples", "clean"];
-    head.extend(attacks.iter().map(String::as_str));
-    head.push("worst case");
+    head.extend(heads.iter().map(String::as_str));
     let mut t = Table::new(
-        "Test accuracy: clean, under each attack, and the worst case (the lowest accuracy \
-         over the attacks)",
+        "Test accuracy: clean, under each attack, and the worst case (per example over the \
+         attacks of one threat where flags were recorded, else the lowest accuracy)",
         &head,
     );
-    for (model, trained, e) in rows {
-        let mut cells = vec![
-            model,
-            trained,
-            e.clean.examples.to_string(),
-            num(e.clean.accuracy),
-        ];
-        for column in &attacks {
-            let found = e
-                .robust
-                .iter()
-                .find(|r| attack_column(&r.attack) == *column);
-            cells.push(found.map_or_else(|| "–".to_owned(), |r| num(r.metrics.accuracy)));
+    for (model, trained, examples, clean, cells) in rows {
+        let mut row = vec![model, trained, examples.to_string(), num(clean)];
+        for column in &heads {
+            let found = cells.iter().find(|(c, _)| c == column);
+            row.push(found.map_or_else(|| "–".to_owned(), |(_, v)| num(*v)));
         }
-        let worst = e
-            .robust
-            .iter()
-            .map(|r| r.metrics.accuracy)
-            .min_by(f64::total_cmp);
-        cells.push(worst.map_or_else(|| "–".to_owned(), num));
-        t.row(cells);
+        t.row(row);
     }
     t
 }
@@ -264,4 +314,78 @@ fn stem(name: &str) -> String {
 fn directory(name: &str) -> String {
     name.rfind('/')
         .map_or_else(String::new, |i| name[..=i].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use advland_schema::{
+        AttackResult, AttackSpec, AutoattackLiteSettings, Cost, Metrics, Norm, RobustMetrics,
+        RobustWorstCase,
+    };
+
+    use super::*;
+
+    fn metrics(accuracy: f64) -> Metrics {
+        Metrics {
+            loss: 1.0,
+            accuracy,
+            examples: 4,
+        }
+    }
+
+    fn result(attack: AttackSpec, accuracy: f64) -> AttackResult {
+        AttackResult {
+            attack,
+            metrics: metrics(accuracy),
+            robust: vec![],
+            seed: 0,
+            cost: Cost::default(),
+            stages: vec![],
+        }
+    }
+
+    #[test]
+    fn columns_name_each_attack_and_the_worst_case_of_one_threat() {
+        let pgd = PgdSettings::new(Norm::Linf, 0.1, 20);
+        let lite = AutoattackLiteSettings::new(Norm::Linf, 0.1);
+        let mut e = EvalResult {
+            clean: metrics(1.0),
+            robust: vec![RobustMetrics {
+                attack: pgd.clone(),
+                metrics: metrics(0.75),
+            }],
+            attacks: vec![],
+            worst_case: None,
+        };
+        // Without flags the worst case is the lowest accuracy.
+        assert_eq!(
+            columns(&e),
+            [
+                ("L∞ ε=0.1 PGD-20".to_owned(), 0.75),
+                ("worst case".to_owned(), 0.75)
+            ]
+        );
+        e.attacks = vec![
+            result(AttackSpec::Pgd(pgd), 0.75),
+            result(AttackSpec::AutoattackLite(lite), 0.5),
+        ];
+        e.worst_case = Some(RobustWorstCase {
+            metrics: metrics(0.25),
+            robust: vec![],
+        });
+        assert_eq!(
+            columns(&e),
+            [
+                ("L∞ ε=0.1 PGD-20".to_owned(), 0.75),
+                ("L∞ ε=0.1 AA-lite-100".to_owned(), 0.5),
+                ("L∞ ε=0.1 worst case".to_owned(), 0.25),
+            ]
+        );
+        // Attacks of two threats: the worst case is over both, named plainly.
+        e.attacks[1] = result(
+            AttackSpec::AutoattackLite(AutoattackLiteSettings::new(Norm::L2, 1.0)),
+            0.5,
+        );
+        assert_eq!(columns(&e)[2].0, "worst case");
+    }
 }

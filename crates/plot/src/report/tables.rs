@@ -2,7 +2,7 @@
 
 use advland_schema::flatness::{Distribution, FlatnessReport, RelationReport};
 use advland_schema::linear::LinearReport;
-use advland_schema::{DemoSummary, EvalResult, Meta, SurfaceReport, TrainLog};
+use advland_schema::{AttackSpec, DemoSummary, EvalResult, Meta, SurfaceReport, TrainLog};
 
 use crate::html::{Table, escape, num};
 use crate::label;
@@ -85,6 +85,27 @@ fn eval(caption: &str, r: &EvalResult) -> Table {
             s(a.metrics.examples),
         ]);
     }
+    // PGD's rows are above, with their step size and restarts.
+    for a in r
+        .attacks
+        .iter()
+        .filter(|a| !matches!(a.attack, AttackSpec::Pgd(_)))
+    {
+        t.row(vec![
+            label::attack_spec(&a.attack),
+            num(a.metrics.loss),
+            num(a.metrics.accuracy),
+            s(a.metrics.examples),
+        ]);
+    }
+    if let Some(w) = &r.worst_case {
+        t.row(vec![
+            "worst case per example (clean and every attack)".into(),
+            num(w.metrics.loss),
+            num(w.metrics.accuracy),
+            s(w.metrics.examples),
+        ]);
+    }
     t
 }
 
@@ -99,6 +120,7 @@ fn demo(d: &DemoSummary) -> Vec<Table> {
             "clean acc",
             "attack",
             "robust acc",
+            "worst-case acc",
             "κ adversarial",
             "κ frozen",
             "top eigenvalues (frozen)",
@@ -116,6 +138,12 @@ fn demo(d: &DemoSummary) -> Vec<Table> {
                 .iter()
                 .find(|r| r.attack.norm == sh.attack.norm)
                 .map_or("–".to_owned(), |r| num(r.metrics.accuracy));
+            let worst = m
+                .robustness
+                .iter()
+                .find(|g| g.attacks.first().map(|a| a.attack.norm()) == Some(sh.attack.norm))
+                .and_then(|g| g.worst_case.as_ref())
+                .map_or("–".to_owned(), |w| num(w.metrics.accuracy));
             let eig: Vec<String> = sh.eigenvalues.iter().map(|&v| num(v)).collect();
             let first = i == 0;
             t.row(vec![
@@ -138,6 +166,7 @@ fn demo(d: &DemoSummary) -> Vec<Table> {
                 },
                 label::attack(&sh.attack),
                 robust,
+                worst,
                 num(sh.kappa_adversarial),
                 num(sh.kappa_frozen),
                 eig.join(", "),

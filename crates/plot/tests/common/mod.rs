@@ -29,6 +29,7 @@ pub fn meta(command: &str) -> Meta {
             backward: 500,
         },
         weights: Vec::new(),
+        provenance: Default::default(),
     }
 }
 

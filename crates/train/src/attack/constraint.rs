@@ -35,6 +35,11 @@ pub trait Constraint: Send + Sync + std::fmt::Debug {
     /// `[b, c, h, w]` → `[b, c, h, w]`
     fn project(&self, delta: Tensor<4>) -> Tensor<4>;
 
+    /// The ball's diameter measured in the L2 norm for inputs of `dimension` values: 2ε for
+    /// L2, 2ε√d for L∞ (corner to corner). Bounding ‖δ*(θ₁) − δ*(θ₂)‖ by it is the earlier
+    /// analyses' step that paper.md §2.2 calls loose.
+    fn l2_diameter(&self, dimension: usize) -> f64;
+
     /// Per-example size of `delta` in this norm (‖δ‖∞ or ‖δ‖₂), differentiable almost
     /// everywhere, for objectives measured in the attack's norm (e.g. a Lipschitz ratio).
     ///
@@ -122,6 +127,9 @@ impl Constraint for Linf {
     fn dual_norm(&self, v: &[f64]) -> f64 {
         v.iter().map(|x| x.abs()).sum()
     }
+    fn l2_diameter(&self, dimension: usize) -> f64 {
+        2.0 * self.eps * (dimension as f64).sqrt()
+    }
     fn dual_norm_gradient(&self, v: &[f64]) -> Vec<f64> {
         v.iter().map(|&x| sign(x)).collect()
     }
@@ -206,6 +214,9 @@ impl Constraint for L2 {
     fn dual_norm(&self, v: &[f64]) -> f64 {
         euclidean(v)
     }
+    fn l2_diameter(&self, _dimension: usize) -> f64 {
+        2.0 * self.eps
+    }
     fn dual_norm_gradient(&self, v: &[f64]) -> Vec<f64> {
         let n = euclidean(v);
         if n > 0.0 {
@@ -272,6 +283,33 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// Written once, run for both norms: two far-apart opposite points project onto the
+    /// ball's extreme points, whose L2 distance is the diameter.
+    fn check_diameter<C: Constraint>(c: &C) {
+        let d = 9;
+        let far: Vec<f32> = (0..d).map(|i| 1e3 * (1.0 + i as f32 * 0.1)).collect();
+        let ends: Vec<f32> = far.iter().copied().chain(far.iter().map(|v| -v)).collect();
+        let p = to_host(&c.project(batch(ends, 2)).reshape([2 * d]));
+        let gap: f64 = p[..d]
+            .iter()
+            .zip(&p[d..])
+            .map(|(a, b)| f64::from(a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(
+            (gap - c.l2_diameter(d)).abs() < 1e-5 * gap,
+            "{gap} vs {}",
+            c.l2_diameter(d)
+        );
+    }
+
+    #[test]
+    fn diameters_are_the_distance_between_extreme_points() {
+        check_diameter(&Linf { eps: 0.3 });
+        check_diameter(&L2 { eps: 0.3 });
+        assert!((Linf { eps: 0.1 }.l2_diameter(784) - 5.6).abs() < 1e-12);
     }
 
     /// Written once, run for both norms: projection never leaves the ball, is idempotent,

@@ -14,4 +14,4 @@ pub use apgd::{
     apgd_class_problem, autoattack_lite, target_classes,
 };
 pub use constraint::{Constraint, L2, Linf, ball, standard_normal};
-pub use pgd::{Attack, AttackOutput, pgd_attack, projected_ascent};
+pub use pgd::{Attack, AttackOutput, Start, pgd_attack, projected_ascent, projected_ascent_from};

@@ -9,7 +9,7 @@ use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::constraint::{Constraint, ball};
+use super::constraint::{Constraint, ball, standard_normal};
 use crate::batch::Batch;
 use crate::loss::cross_entropy;
 use crate::model::Model;
@@ -87,7 +87,19 @@ pub fn pgd_attack(model: &Model, batch: &Batch, attack: &Attack, seed: u64) -> A
             .loss_input_gradient(&x_adv, &batch.labels)
             .unwrap_or_else(|| autodiff_gradient(&loss, x_adv))
     };
-    ascend(&batch.images, attack, seed, gradient, loss)
+    ascend(&batch.images, attack, Start::Ball, seed, gradient, loss)
+}
+
+/// Where each restart of PGD puts δ before its first step (then clipped so that x + δ stays in
+/// `[0,1]`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Start {
+    /// The attack's own: a random point of its ball when its settings say `random_start`,
+    /// else 0.
+    Ball,
+    /// σ·N(0, I), whatever the norm and `random_start` say: TRADES' start (σ = 0.001), which
+    /// is not projected onto the ball before the first step.
+    Gaussian(f64),
 }
 
 /// The loop of [`pgd_attack`] for any per-example objective φ(x') (`[b, c, h, w]` → `[b]`, to
@@ -109,8 +121,28 @@ pub fn projected_ascent<F>(x: &Tensor<4>, attack: &Attack, seed: u64, objective:
 where
     F: Fn(Tensor<4>) -> Tensor<1>,
 {
+    projected_ascent_from(x, attack, Start::Ball, seed, objective)
+}
+
+/// [`projected_ascent`] with each restart's δ starting at `start` instead of the attack's own
+/// start.
+///
+/// Requires `x` on an autodiff device.
+///
+/// # Shapes
+/// `x`: `[b, c, h, w]` → `adversarial`: `[b, c, h, w]`
+pub fn projected_ascent_from<F>(
+    x: &Tensor<4>,
+    attack: &Attack,
+    start: Start,
+    seed: u64,
+    objective: F,
+) -> AttackOutput
+where
+    F: Fn(Tensor<4>) -> Tensor<1>,
+{
     let gradient = |x_adv| autodiff_gradient(&objective, x_adv);
-    ascend(x, attack, seed, gradient, &objective)
+    ascend(x, attack, start, seed, gradient, &objective)
 }
 
 /// ∇ₓ Σφ(x) by autodiff, on the inner device.
@@ -126,6 +158,7 @@ fn autodiff_gradient<F: Fn(Tensor<4>) -> Tensor<1>>(objective: &F, x: Tensor<4>)
 fn ascend<G, F>(
     x: &Tensor<4>,
     attack: &Attack,
+    start: Start,
     seed: u64,
     gradient: G,
     objective: F,
@@ -152,14 +185,21 @@ where
     let mut best: Option<(Tensor<4>, Tensor<1>)> = None;
 
     for _ in 0..settings.restarts {
-        let mut delta = if settings.random_start {
-            let mut values = Vec::with_capacity(b * per_example);
-            for _ in 0..b {
-                values.extend(constraint.random_start(per_example, &mut rng));
+        let mut delta = match start {
+            Start::Ball if settings.random_start => {
+                let mut values = Vec::with_capacity(b * per_example);
+                for _ in 0..b {
+                    values.extend(constraint.random_start(per_example, &mut rng));
+                }
+                Tensor::from_data(TensorData::new(values, dims), options)
             }
-            Tensor::from_data(TensorData::new(values, dims), options)
-        } else {
-            Tensor::zeros(dims, options)
+            Start::Ball => Tensor::zeros(dims, options),
+            Start::Gaussian(sd) => {
+                let values: Vec<f32> = (0..b * per_example)
+                    .map(|_| (sd * standard_normal(&mut rng)) as f32)
+                    .collect();
+                Tensor::from_data(TensorData::new(values, dims), options)
+            }
         };
         delta = clip_to_box(&x, delta);
         for _ in 0..settings.steps {

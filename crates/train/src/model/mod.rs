@@ -8,7 +8,7 @@ mod pattern;
 mod preact;
 mod resnet;
 #[cfg(test)]
-mod torch_oracle;
+pub(crate) mod torch_oracle;
 mod wide;
 
 pub use batch_norm::{BnMode, InputNorm, PreActBlock, Sequential};
@@ -344,6 +344,14 @@ impl Model {
     /// and updates batch statistics as PyTorch's `model.train()`.
     pub fn with_bn_mode(self, mode: BnMode) -> Self {
         self.map_batch_norms(&mut |bn| batch_norm::with_mode(bn, mode))
+    }
+
+    /// A copy (same θ, same mode) whose batch norms keep running statistics of their own, equal
+    /// to `self`'s: its train-mode forwards leave `self`'s statistics alone, as a separate
+    /// PyTorch module would (AWP's proxy network). Models without batch norm are cloned.
+    pub fn with_own_statistics(&self) -> Self {
+        self.clone()
+            .map_batch_norms(&mut batch_norm::fresh_statistics)
     }
 
     fn map_batch_norms(

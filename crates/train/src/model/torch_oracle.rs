@@ -1,6 +1,7 @@
 //! The batch-norm models against PyTorch: fixtures written by `bench/make_model_fixtures.py`
 //! (`tests/fixtures/torch/`), PyTorch's own definitions of robust_overfitting's PreActResNet18
-//! and TRADES' WideResNet evaluated in float64.
+//! and TRADES' WideResNet evaluated in float64. Its fixture readers also serve the TRADES and AWP
+//! oracle of `trainer/objective/tests.rs`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ const CIFAR: ModelShape = ModelShape {
     classes: 10,
 };
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/torch")
         .join(name)
@@ -55,10 +56,10 @@ fn fixtures() -> [(&'static str, ModelSpec); 2] {
 }
 
 /// Tensors of `<stem>_expected.safetensors` as f64.
-struct Expected(HashMap<String, (Vec<usize>, Vec<f64>)>);
+pub(crate) struct Expected(HashMap<String, (Vec<usize>, Vec<f64>)>);
 
 impl Expected {
-    fn read(stem: &str) -> Self {
+    pub(crate) fn read(stem: &str) -> Self {
         let bytes = std::fs::read(fixture(&format!("{stem}_expected.safetensors"))).unwrap();
         let file = SafeTensors::deserialize(&bytes).unwrap();
         let mut map = HashMap::new();
@@ -68,6 +69,10 @@ impl Expected {
                 Dtype::F64 => data
                     .chunks_exact(8)
                     .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                    .collect(),
+                Dtype::F32 => data
+                    .chunks_exact(4)
+                    .map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap())))
                     .collect(),
                 Dtype::I64 => data
                     .chunks_exact(8)
@@ -85,7 +90,12 @@ impl Expected {
         Self(map)
     }
 
-    fn get(&self, name: &str) -> &[f64] {
+    /// The tensor `name`, if the fixture has it.
+    pub(crate) fn find(&self, name: &str) -> Option<&[f64]> {
+        self.0.get(name).map(|(_, values)| values.as_slice())
+    }
+
+    pub(crate) fn get(&self, name: &str) -> &[f64] {
         &self
             .0
             .get(name)
@@ -93,7 +103,7 @@ impl Expected {
             .1
     }
 
-    fn images(&self, name: &str, device: &Device) -> Tensor<4> {
+    pub(crate) fn images(&self, name: &str, device: &Device) -> Tensor<4> {
         let (shape, values) = &self.0[name];
         let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
         Tensor::from_data(
@@ -102,7 +112,7 @@ impl Expected {
         )
     }
 
-    fn labels(&self, device: &Device) -> Tensor<1, Int> {
+    pub(crate) fn labels(&self, device: &Device) -> Tensor<1, Int> {
         let labels: Vec<i64> = self.get("labels").iter().map(|&v| v as i64).collect();
         let n = labels.len();
         Tensor::from_data(TensorData::new(labels, [n]), device)
@@ -114,11 +124,11 @@ fn load(stem: &str, spec: &ModelSpec, device: &Device) -> Model {
     load_weights(model, &fixture(&format!("{stem}.safetensors"))).unwrap()
 }
 
-fn host<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+pub(crate) fn host<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
 }
 
-fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
+pub(crate) fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     let worst = got
         .iter()

@@ -1,4 +1,4 @@
-//! One epoch's supply of minibatch gradients: the training objective lives here.
+//! One epoch's supply of minibatch gradients of the training objective (`objective.rs`).
 
 use advland_data::{Dataset, derive_seed};
 use advland_schema::Cost;
@@ -6,24 +6,25 @@ use burn::tensor::Device;
 
 use super::Observer;
 use super::eval::Tally;
-use crate::attack::{Attack, pgd_attack};
+use super::objective::TrainingObjective;
+use super::schedule::RunSchedule;
 use crate::batch::Batch;
 use crate::error::{Error, Result};
-use crate::loss::{correct, cross_entropy};
-use crate::model::{BnMode, Model};
+use crate::model::Model;
 use crate::optim::{GradientOracle, MinibatchGradient};
-use crate::params::flat_gradient;
 
-/// Serves the minibatches of one epoch, in order, as gradients of the training objective:
-/// the clean loss, or — under PGD-AT — the loss at x + δ* with δ* recomputed for the model
-/// the gradient is asked at (so EntropySGD's inner iterates get their own attacks).
+/// Serves the minibatches of one epoch, in order, as gradients of the training objective
+/// ([`TrainingObjective`]: clean, PGD-AT or TRADES, optionally with AWP), its attack and weight
+/// perturbation recomputed for the model the gradient is asked at (so EntropySGD's inner
+/// iterates get their own).
 pub(crate) struct EpochOracle<'a> {
     pub(crate) data: &'a Dataset,
     pub(crate) batches: Vec<Vec<usize>>,
     pub(crate) next: usize,
-    pub(crate) attack: Option<&'a Attack>,
-    /// Batch-norm mode of the attack's forwards (`training.attack_bn_mode`).
-    pub(crate) attack_bn_mode: BnMode,
+    /// The training attack of each minibatch (`training.eps_schedule`).
+    pub(crate) schedule: &'a RunSchedule,
+    /// What the gradients are gradients of (loss, AWP; the attack comes from `schedule`).
+    pub(crate) objective: TrainingObjective<'a>,
     pub(crate) seed: u64,
     /// Global minibatch counter, so every attack in the run gets its own random start.
     pub(crate) step: u64,
@@ -52,25 +53,13 @@ impl GradientOracle for EpochOracle<'_> {
         self.step += 1;
         let n = indices.len();
         let batch = Batch::gather(self.data, indices, self.device);
-        let inputs = match self.attack {
-            Some(attack) => {
-                let seed = derive_seed(self.seed, "train-attack", self.step);
-                let out = match (self.attack_bn_mode, model.bn_mode()) {
-                    (BnMode::Eval, Some(BnMode::Train)) => {
-                        let eval = model.clone().with_bn_mode(BnMode::Eval);
-                        pgd_attack(&eval, &batch, attack, seed)
-                    }
-                    _ => pgd_attack(model, &batch, attack, seed),
-                };
-                self.cost += out.cost;
-                out.adversarial
-            }
-            None => batch.images,
-        };
-        let logits = model.forward(inputs);
-        let per_example = cross_entropy(logits.clone(), batch.labels.clone());
-        let loss_sum = f64::from(per_example.clone().detach().sum().into_scalar::<f32>());
-        if !loss_sum.is_finite() {
+        let attack = self.schedule.attack(self.epoch - 1, self.next - 1);
+        let seed = derive_seed(self.seed, "train-attack", self.step);
+        let out = self
+            .objective
+            .with_attack(attack.as_ref())
+            .gradient(model, &batch, seed)?;
+        if !out.loss_sum.is_finite() {
             // On the run's first batch no update has happened yet, so the learning rate
             // cannot be the cause.
             let hint = if self.step == 1 {
@@ -85,20 +74,14 @@ impl GradientOracle for EpochOracle<'_> {
                 hint,
             });
         }
-        let grads = per_example.mean().backward();
-        let grad = flat_gradient(model, &grads);
-        self.tally
-            .add(loss_sum, correct(logits.detach(), batch.labels), n);
-        self.cost += Cost {
-            forward: n as u64,
-            backward: n as u64,
-        };
+        self.tally.add(out.loss_sum, out.correct, n);
+        self.cost += out.cost;
         self.gradients += 1;
         self.observer
             .progress("train", self.next, self.batches.len());
         Ok(Some(MinibatchGradient {
-            grad,
-            loss: loss_sum / n as f64,
+            grad: out.grad,
+            loss: out.loss_sum / n as f64,
         }))
     }
 }

@@ -1,12 +1,15 @@
 //! The training loop: epochs of [`UpdateRule`](crate::optim::UpdateRule) steps over an
-//! `EpochOracle` (the epoch's minibatch gradients), evaluation, and the checkpoints and log it
+//! `EpochOracle` (the epoch's minibatch gradients of a `TrainingObjective`: PGD-AT, TRADES, AWP),
+//! evaluation, and the checkpoints and log it
 //! hands to its [`Observer`]; resuming a run from a checkpoint; the run directory ([`RunDir`]:
 //! lock, rules, clean-up) and the observer that writes it ([`RunWriter`]).
 
 mod epoch;
 mod eval;
+mod objective;
 mod run_dir;
 mod run_writer;
+mod schedule;
 
 pub use eval::{APGD_SEED_STREAM, PGD_SEED_STREAM, evaluate, evaluate_attacks};
 pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
@@ -26,6 +29,8 @@ use crate::model::{BnMode, Model, ModelShape};
 use crate::optim::{RuleState, StepOutcome, build_update_rule};
 use crate::params::init_seeded;
 use epoch::EpochOracle;
+use objective::TrainingObjective;
+use schedule::RunSchedule;
 
 /// Receives progress; library code never prints, the CLI draws bars from these calls.
 pub trait Observer {
@@ -149,7 +154,7 @@ pub fn train(
     // mid-attack). Evaluation and checkpoints' users run in eval mode (`evaluate`,
     // `Model::build`).
     let mut model = model.with_bn_mode(BnMode::Train);
-    let attack = settings.adversarial.clone().map(Attack::new);
+    let schedule = RunSchedule::new(settings, batches_per_epoch);
     let eval_attacks: Vec<Attack> = settings
         .eval
         .attacks
@@ -180,7 +185,6 @@ pub fn train(
             break;
         }
         let epoch_start = Instant::now();
-        let lr = t.schedule.lr(t.lr, epoch, t.epochs);
         let mut oracle = EpochOracle {
             data: &splits.train,
             batches: epoch_batches(
@@ -191,8 +195,8 @@ pub fn train(
                 false,
             ),
             next: 0,
-            attack: attack.as_ref(),
-            attack_bn_mode: t.attack_bn_mode,
+            schedule: &schedule,
+            objective: TrainingObjective::of(settings, epoch),
             seed: settings.seed,
             step,
             epoch: epoch + 1,
@@ -206,9 +210,16 @@ pub fn train(
             observer,
         };
         let before = rule.counts();
+        // The rates of the epoch's first and last steps; a step the epoch's end cut short
+        // updated nothing, so its rate is not recorded.
+        let mut rates: Option<(f64, f64)> = None;
         loop {
+            let lr = schedule.lr(epoch, oracle.next);
             match rule.step(model, lr, &mut oracle)? {
-                StepOutcome::Stepped(m) => model = m,
+                StepOutcome::Stepped(m) => {
+                    model = m;
+                    rates = Some(rates.map_or((lr, lr), |(first, _)| (first, lr)));
+                }
                 StepOutcome::Exhausted(m) => {
                     model = m;
                     break;
@@ -216,6 +227,11 @@ pub fn train(
             }
         }
         step = oracle.step;
+        let served = oracle.next;
+        let (lr, lr_last) = rates.unwrap_or_else(|| {
+            let lr = schedule.lr(epoch, 0);
+            (lr, lr)
+        });
         let after = rule.counts();
         let updates = UpdateCost {
             outer_steps: after.outer_steps - before.outer_steps,
@@ -255,6 +271,8 @@ pub fn train(
         let record = EpochRecord {
             epoch: epoch + 1,
             lr,
+            lr_last: Some(lr_last),
+            eps: schedule.eps_range(epoch, served),
             train_objective,
             train_clean: train_eval.clean,
             test,
@@ -372,6 +390,7 @@ mod tests {
                 attacks: vec![PgdSettings::new(Norm::Linf, 0.1, 2)],
                 batch_size: 50,
             },
+            ..TrainSettings::default()
         }
     }
 
@@ -388,6 +407,7 @@ mod tests {
             duration_s: 0.0,
             cost: Cost::default(),
             weights: Vec::new(),
+            provenance: Default::default(),
         }
     }
 
@@ -418,8 +438,7 @@ mod tests {
 
     /// A run resumed from its first checkpoint ends with the uninterrupted run's weights (the
     /// checkpoint files, byte for byte) and log, timings aside.
-    fn check_resumed_run_matches_uninterrupted(optimizer: OptimizerSettings) {
-        let s = settings(optimizer);
+    fn check_resumed_run_matches_uninterrupted(s: TrainSettings) {
         let splits = load_splits(&s.data).unwrap();
         let device = Device::flex().autodiff();
         let whole = tempfile::tempdir().unwrap();
@@ -449,24 +468,40 @@ mod tests {
 
     #[test]
     fn sgd_with_momentum_resumes_to_the_uninterrupted_run() {
-        check_resumed_run_matches_uninterrupted(OptimizerSettings::Sgd {
+        check_resumed_run_matches_uninterrupted(settings(OptimizerSettings::Sgd {
             momentum: 0.9,
             weight_decay: 5e-4,
             nesterov: false,
-        });
+        }));
     }
 
     #[test]
     fn entropy_sgd_resumes_to_the_uninterrupted_run() {
         // 8 gradients an epoch, chains of 3: two outer steps and a chain cut short per epoch.
-        check_resumed_run_matches_uninterrupted(OptimizerSettings::EntropySgd(
+        check_resumed_run_matches_uninterrupted(settings(OptimizerSettings::EntropySgd(
             EntropySgdSettings {
                 inner_steps: 3,
                 gamma1: 0.1,
                 noise: 1e-3,
                 ..EntropySgdSettings::default()
             },
-        ));
+        )));
+    }
+
+    /// TRADES and AWP are oracle objectives: EntropySGD's inner iterates get their own KL
+    /// attacks and weight perturbations, and the run resumes exactly across AWP's warm-up.
+    #[test]
+    fn entropy_sgd_with_trades_and_awp_resumes_to_the_uninterrupted_run() {
+        let mut s = settings(OptimizerSettings::EntropySgd(EntropySgdSettings {
+            inner_steps: 3,
+            ..EntropySgdSettings::default()
+        }));
+        s.objective = advland_schema::TrainObjective::Trades { beta: 6.0 };
+        s.awp = Some(advland_schema::AwpSettings {
+            gamma: 0.01,
+            warmup_epochs: 1,
+        });
+        check_resumed_run_matches_uninterrupted(s);
     }
 
     /// A batch-norm model trains in train mode (its running statistics move off PyTorch's

@@ -55,6 +55,9 @@ impl Observer for RunWriter<'_> {
         let mut meta = self.meta.clone();
         meta.duration_s = duration_s;
         meta.cost = cost;
+        if !meta.provenance.is_empty() {
+            meta.provenance.peak_rss_mib = advland_schema::peak_rss_mib();
+        }
         write_json(
             &self.dir.join(TRAIN_LOG_FILE),
             &Report::of(meta, log.clone()),
