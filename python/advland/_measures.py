@@ -37,10 +37,14 @@ class ObjectiveInfo:
         return cls(**fields)
 
 
+_WEIGHT_ESTIMATORS = ("worst-case", "average-case", "awp")
+
+
 @dataclass
 class SharpnessReport(Report):
     """``advland sharpness``: one estimator (``hessian``, ``lipschitz``, ``kinks``, ``trace``,
-    ``density``) of one objective at one checkpoint; ``estimate`` is its raw result."""
+    ``density``, ``worst-case``, ``average-case``, ``awp``) of one objective at one checkpoint;
+    ``estimate`` is its raw result."""
 
     estimator: str
     objective: ObjectiveInfo
@@ -79,6 +83,15 @@ class SharpnessReport(Report):
         return {o["kind"]: o["kappa_max"] for o in self._need("lipschitz")["objectives"]}
 
     @property
+    def weight_sharpness(self) -> Tuple[float, Optional[float]]:
+        """Loss increase under weight perturbations, mean and standard error over the batches
+        of m examples (``worst-case``, ``average-case``, ``awp``)."""
+        if self.estimator not in _WEIGHT_ESTIMATORS:
+            raise ValueError(f"a `{self.estimator}` estimate, not a weight-perturbation one")
+        increase = self.estimate["increase"]
+        return increase["mean"], increase.get("std_error")
+
+    @property
     def density(self) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """The smoothed spectral density as ``(grid, density)`` (``density``)."""
         d = self._need("density")
@@ -87,7 +100,8 @@ class SharpnessReport(Report):
     def to_pandas(self) -> pandas.DataFrame:
         """``hessian``: a row per eigenvalue; ``lipschitz``: a row per objective, probe kind
         and radius; ``kinks``: a row per point of the line; ``trace``: a row per probe of
-        the running mean; ``density``: a row per grid point."""
+        the running mean; ``density``: a row per grid point; ``worst-case``, ``average-case``,
+        ``awp``: a row per batch."""
         e = self.estimate
         rows: List[Dict[str, Any]]
         if self.estimator == "hessian":
@@ -113,6 +127,11 @@ class SharpnessReport(Report):
             rows = [{"t": t, "loss": loss} for t, loss in zip(e["t"], e["loss"])]
         elif self.estimator == "trace":
             rows = [{"probes": i + 1, "mean": m} for i, m in enumerate(e["running_mean"])]
+        elif self.estimator in _WEIGHT_ESTIMATORS:
+            rows = [
+                {"batch": i + 1, **{k: v for k, v in b.items() if k != "trace"}}
+                for i, b in enumerate(e["batches"])
+            ]
         else:
             rows = [{"lambda": g, "density": v} for g, v in zip(e["grid"], e["density"])]
         return _pandas().DataFrame(rows)

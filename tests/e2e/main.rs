@@ -21,6 +21,7 @@ mod schedules;
 mod sharpness;
 mod surface;
 mod trades;
+mod weight_sharpness;
 mod weights;
 
 use std::collections::BTreeMap;

@@ -511,3 +511,42 @@ fn input_normalisation_is_recorded_with_any_model() {
     let clean = json(&d.join("e.json"))["data"]["result"]["clean"]["loss"].clone();
     assert_eq!(clean, normed["data"]["epochs"][0]["test"]["clean"]["loss"]);
 }
+
+/// Worst-case sharpness of a PyTorch batch-norm network: the loss uses the running statistics,
+/// which the report says; biases and batch norm stay fixed by default, and all of θ moves
+/// with `--perturbed all`.
+#[test]
+fn worst_case_sharpness_runs_on_pytorch_weights_with_batch_norm() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let source = preact("preact_w4.pt");
+    let mut scalars = Vec::new();
+    for perturbed in ["weights", "all"] {
+        let out = format!("{perturbed}.json");
+        let args = [
+            "sharpness",
+            "worst-case",
+            "-q",
+            "--objective",
+            "clean",
+            "--subset",
+            "2",
+            "--m",
+            "1",
+            "--iterations",
+            "2",
+            "--perturbed",
+            perturbed,
+            "--out",
+            &out,
+        ];
+        run(d, &args, &source);
+        let (r, w) = crate::weight_sharpness::weight_result(&d.join(&out));
+        assert!(w.batch_norm.starts_with("eval"), "{}", w.batch_norm);
+        assert_eq!(w.batches.len(), 2);
+        assert!(!r.meta.weights.is_empty());
+        scalars.push((w.perturbed_scalars, r.data.objective.parameters));
+    }
+    assert!(scalars[0].0 < scalars[0].1, "{scalars:?}");
+    assert_eq!(scalars[1].0, scalars[1].1);
+}

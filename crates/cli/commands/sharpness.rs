@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use advland_analysis::sharpness::{self, SharpnessConfig};
+use advland_analysis::sharpness::{self, SharpnessConfig, WeightPerturbationConfig};
 use advland_schema::{
-    EigenMethod, Estimator, Norm, ObjectiveKind, PgdSettings, Precision, SharpnessEstimate,
-    SharpnessReport, write_json,
+    EigenMethod, Estimator, Norm, ObjectiveKind, PerturbedParams, PgdSettings, Precision,
+    SharpnessEstimate, SharpnessReport, WeightBall, WeightSharpnessResult, write_json,
 };
 use anyhow::Result;
 use burn::tensor::Device;
@@ -98,7 +98,38 @@ pub struct SharpnessArgs {
     /// Thermal noise ε of that chain.
     #[arg(long, default_value_t = 1e-4)]
     pub local_entropy_noise: f64,
-    /// Seed of the directions, start vectors and attack starts.
+    /// Radius ρ of the weight ball (worst-case; average-case: the scale of its noise).
+    #[arg(long, value_parser = positive_number, default_value_t = 0.1)]
+    pub rho: f64,
+    /// The weight ball (worst-case, average-case): the adaptive balls give each weight room
+    /// in proportion to |θ₀ᵢ|; layerwise is AWP's ‖δ_l‖ ≤ ρ‖θ₀_l‖ (worst-case only).
+    #[arg(long, value_enum, default_value = "adaptive-l2")]
+    pub ball: WeightBall,
+    /// Examples per batch of m-sharpness (worst-case, average-case, awp): each batch is
+    /// measured on its own, and the report gives their mean ± s.e. It must divide --subset.
+    #[arg(long, value_parser = at_least_one, default_value_t = 128)]
+    pub m: usize,
+    /// Ascent iterations per batch (worst-case, awp).
+    #[arg(long, value_parser = at_least_one, default_value_t = 20)]
+    pub iterations: usize,
+    /// The first ascent step is 2ρ times this (worst-case, awp: 2γ).
+    #[arg(long, value_parser = positive_number, default_value_t = 1.0)]
+    pub step_size_mult: f64,
+    /// Start the worst-case ascent from a random point of the ball (needed at a minimum,
+    /// where the gradient vanishes).
+    #[arg(long)]
+    pub rand_init: bool,
+    /// Noise draws per batch (average-case).
+    #[arg(long, value_parser = at_least_one, default_value_t = 100)]
+    pub samples: usize,
+    /// Which tensors the weight perturbations move: `weights` leaves biases and batch norm
+    /// fixed (AWP), `all` moves every parameter (tml-epfl).
+    #[arg(long, value_enum, default_value = "weights")]
+    pub perturbed: PerturbedParams,
+    /// AWP's relative radius γ: ‖v_l‖ ≤ γ‖θ₀_l‖ per perturbed tensor (awp).
+    #[arg(long, value_parser = positive_number, default_value_t = 0.01)]
+    pub gamma: f64,
+    /// Seed of the directions, start vectors, noise and attack starts.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Report path (default: next to the checkpoint).
@@ -135,6 +166,15 @@ impl SharpnessArgs {
             local_entropy_steps,
             local_entropy_lr,
             local_entropy_noise,
+            rho,
+            ball,
+            m,
+            iterations,
+            step_size_mult,
+            rand_init,
+            samples,
+            perturbed,
+            gamma,
             seed,
             out: _,
         } = self;
@@ -174,6 +214,17 @@ impl SharpnessArgs {
             local_entropy_steps: *local_entropy_steps,
             local_entropy_lr: *local_entropy_lr,
             local_entropy_noise: *local_entropy_noise,
+            perturbation: WeightPerturbationConfig {
+                rho: *rho,
+                ball: *ball,
+                m: *m,
+                iterations: *iterations,
+                step_size_mult: *step_size_mult,
+                rand_init: *rand_init,
+                samples: *samples,
+                perturbed: *perturbed,
+                gamma: *gamma,
+            },
             seed: *seed,
         })
     }
@@ -320,6 +371,9 @@ fn print_summary(r: &SharpnessReport, out: &Path) {
                 d.sigma
             );
         }
+        SharpnessEstimate::WorstCase(w) => print_weight_sharpness("worst-case", w),
+        SharpnessEstimate::AverageCase(w) => print_weight_sharpness("average-case", w),
+        SharpnessEstimate::Awp(w) => print_weight_sharpness("awp", w),
         SharpnessEstimate::Kinks(k) => {
             println!(
                 "largest gradient jump {:.6e} at t = {:.4e} (median jump {:.6e}, {} points)",
@@ -332,6 +386,39 @@ fn print_summary(r: &SharpnessReport, out: &Path) {
     }
     println!("gradient evaluations: {}", r.gradient_evaluations);
     println!("report: {}", out.display());
+}
+
+fn print_weight_sharpness(name: &str, w: &WeightSharpnessResult) {
+    let pm = |s: &advland_schema::MeanStdError| match s.std_error {
+        Some(se) => format!("{:.6e} ± {se:.2e}", s.mean),
+        None => format!("{:.6e}", s.mean),
+    };
+    println!(
+        "{name} sharpness ({} ball, rho {}, m {}, {} batches, {} perturbed scalars, batch norm: {}): loss increase {}",
+        w.ball.as_str(),
+        w.rho,
+        w.m,
+        w.batches.len(),
+        w.perturbed_scalars,
+        w.batch_norm,
+        pm(&w.increase)
+    );
+    if let Some(e) = &w.error_increase {
+        println!("  error increase {}", pm(e));
+    }
+    if let Some(o) = &w.one_step_increase {
+        println!("  AWP one-step increase {}", pm(o));
+    }
+    for (i, b) in w.batches.iter().enumerate() {
+        println!(
+            "  batch {}: loss {:.6e} -> {:.6e} (+{:.6e}), |delta| {:.4e}",
+            i + 1,
+            b.loss,
+            b.perturbed_loss,
+            b.increase,
+            b.delta_norm
+        );
+    }
 }
 
 #[cfg(test)]

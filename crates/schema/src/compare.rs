@@ -220,6 +220,28 @@ fn add_report(
                         v.insert(name, s.kappa_max);
                     }
                 }
+                SharpnessEstimate::WorstCase(w) | SharpnessEstimate::AverageCase(w) => {
+                    let name = match &r.estimate {
+                        SharpnessEstimate::WorstCase(_) => "worst-case",
+                        _ => "average-case",
+                    };
+                    v.insert(
+                        format!(
+                            "{name} sharpness {} ρ={} m={} {suffix}",
+                            w.ball.as_str(),
+                            w.rho,
+                            w.m
+                        ),
+                        w.increase.mean,
+                    );
+                }
+                SharpnessEstimate::Awp(w) => {
+                    let at = format!("γ={} m={} {suffix}", w.rho, w.m);
+                    v.insert(format!("AWP increase {at}"), w.increase.mean);
+                    if let Some(one) = &w.one_step_increase {
+                        v.insert(format!("AWP one-step increase {at}"), one.mean);
+                    }
+                }
                 _ => {}
             }
         }

@@ -55,6 +55,7 @@ pub mod settings;
 pub mod sharpness;
 pub mod surface;
 pub mod threat;
+pub mod weight_sharpness;
 
 pub use attack::{
     ApgdLoss, ApgdSettings, AttackResult, AttackSpec, AutoattackLiteSettings, DEFAULT_APGD_STEPS,
@@ -91,3 +92,6 @@ pub use surface::{
     SurfaceValues,
 };
 pub use threat::{Norm, PgdSettings, default_step_size, parse_fraction};
+pub use weight_sharpness::{
+    BatchSharpness, MeanStdError, PerturbedParams, WeightBall, WeightSharpnessResult,
+};

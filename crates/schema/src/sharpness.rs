@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::threat::PgdSettings;
+use crate::weight_sharpness::WeightSharpnessResult;
 
 /// Which loss of a model an analysis measures (paper.md §1.2, §3.2 E-B item 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,8 +53,8 @@ pub struct ObjectiveInfo {
     pub attack: Option<PgdSettings>,
     /// Precision of the computation.
     pub precision: Precision,
-    /// Train/eval mode of the model during the analysis. advland's models have no dropout or
-    /// batch normalisation, so both modes compute the same function; recorded as `eval`.
+    /// Train/eval mode of the model during the analysis: always `eval` (batch norm, where a
+    /// model has it, normalises with its running statistics, so the loss is a function of θ).
     pub model_mode: String,
     /// Whether the network was evaluated through the activation pattern recorded at θ₀
     /// (exact local Hessian) instead of live (gates may switch between evaluation points).
@@ -115,6 +116,15 @@ pub enum Estimator {
     Trace,
     /// Hessian spectral density by stochastic Lanczos quadrature.
     Density,
+    /// Worst-case sharpness: max over δ in a ρ-ball of L(θ₀ + δ) − L(θ₀) per batch of m
+    /// examples, by an APGD-style ascent in weight space (tml-epfl/sharpness-vs-generalization).
+    WorstCase,
+    /// Average-case sharpness: E L(θ₀ + δ) − L(θ₀) with Gaussian (ℓ2 balls) or uniform (ℓ∞
+    /// balls) noise of scale ρ, per batch of m examples.
+    AverageCase,
+    /// AWP's robust-loss increase: max over ‖v_l‖ ≤ γ‖θ₀_l‖ per tensor, from AWP's one-step
+    /// perturbation on by ascent (csdongxian/AWP).
+    Awp,
 }
 
 impl Estimator {
@@ -126,6 +136,9 @@ impl Estimator {
             Estimator::Kinks => "kinks",
             Estimator::Trace => "trace",
             Estimator::Density => "density",
+            Estimator::WorstCase => "worst-case",
+            Estimator::AverageCase => "average-case",
+            Estimator::Awp => "awp",
         }
     }
 }
@@ -379,6 +392,12 @@ pub enum SharpnessEstimate {
     Trace(TraceResult),
     /// Hessian spectral density.
     Density(DensityResult),
+    /// Worst-case weight sharpness.
+    WorstCase(WeightSharpnessResult),
+    /// Average-case weight sharpness.
+    AverageCase(WeightSharpnessResult),
+    /// AWP's robust-loss increase.
+    Awp(WeightSharpnessResult),
 }
 
 /// Payload of a `sharpness` report.

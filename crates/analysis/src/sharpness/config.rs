@@ -1,7 +1,9 @@
 //! The configuration of a sharpness measurement, recorded whole in each report's
 //! `meta.config`.
 
-use advland_schema::{EigenMethod, Estimator, ObjectiveKind, PgdSettings, Precision};
+use advland_schema::{
+    EigenMethod, Estimator, ObjectiveKind, PerturbedParams, PgdSettings, Precision, WeightBall,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -58,8 +60,114 @@ pub struct SharpnessConfig {
     pub local_entropy_lr: f64,
     /// Thermal noise ε of that chain.
     pub local_entropy_noise: f64,
+    /// The weight perturbations of the worst-case, average-case and awp estimators (absent
+    /// in configurations written before they existed: their defaults).
+    #[serde(default)]
+    pub perturbation: WeightPerturbationConfig,
     /// Seed of the directions, start vectors and attack starts.
     pub seed: u64,
+}
+
+/// Sharpness as a loss increase under weight perturbations (tml-epfl's `sharpness.py`,
+/// AWP's `utils_awp.py`): the subset is cut into consecutive batches of `m` examples, and
+/// each batch is measured on its own (m-sharpness) and reported with the mean ± s.e.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightPerturbationConfig {
+    /// Radius ρ of the ball (worst-case, average-case; the scale of the noise for the latter).
+    pub rho: f64,
+    /// The ball (worst-case, average-case).
+    pub ball: WeightBall,
+    /// Examples per batch: the m of m-sharpness; it must divide the subset.
+    pub m: usize,
+    /// Ascent iterations (worst-case, awp).
+    pub iterations: usize,
+    /// The first ascent step is 2ρ times this (tml-epfl's `--step_size_mult`).
+    pub step_size_mult: f64,
+    /// Start the worst-case ascent from a random point of the ball (tml-epfl's
+    /// `--sharpness_rand_init`); needed at a minimum, where the gradient vanishes.
+    pub rand_init: bool,
+    /// Noise draws per batch (average-case).
+    pub samples: usize,
+    /// Which tensors move: AWP's default leaves biases and batch norm fixed.
+    pub perturbed: PerturbedParams,
+    /// AWP's relative radius γ: ‖v_l‖ ≤ γ‖θ₀_l‖ for every perturbed tensor (`--awp-gamma`).
+    pub gamma: f64,
+}
+
+impl Default for WeightPerturbationConfig {
+    /// tml-epfl's `eval_sharpness.py` (adaptive ℓ2 ρ = 0.1, m = 128, 20 iterations, no random
+    /// start; 100 draws for the average case) and AWP's γ = 0.01.
+    fn default() -> Self {
+        Self {
+            rho: 0.1,
+            ball: WeightBall::AdaptiveL2,
+            m: 128,
+            iterations: 20,
+            step_size_mult: 1.0,
+            rand_init: false,
+            samples: 100,
+            perturbed: PerturbedParams::Weights,
+            gamma: 0.01,
+        }
+    }
+}
+
+impl WeightPerturbationConfig {
+    /// Refuses settings the weight-perturbation estimators cannot run with.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the setting.
+    pub fn check(&self, estimator: Estimator, subset: usize) -> Result<()> {
+        let invalid =
+            |field: &'static str, reason: String| Err(Error::InvalidConfig { field, reason });
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(self.rho) {
+            return invalid("rho", format!("must be finite and > 0, got {}", self.rho));
+        }
+        if !positive(self.gamma) {
+            return invalid(
+                "gamma",
+                format!("must be finite and > 0, got {}", self.gamma),
+            );
+        }
+        if !positive(self.step_size_mult) {
+            return invalid(
+                "step_size_mult",
+                format!("must be finite and > 0, got {}", self.step_size_mult),
+            );
+        }
+        if self.m == 0 || !subset.is_multiple_of(self.m) {
+            return invalid(
+                "m",
+                format!(
+                    "the batches of m = {} examples must divide the subset of {subset}",
+                    self.m
+                ),
+            );
+        }
+        match estimator {
+            Estimator::WorstCase | Estimator::Awp if self.iterations == 0 => {
+                invalid("iterations", "the ascent needs at least 1".to_owned())
+            }
+            Estimator::AverageCase if self.samples == 0 => {
+                invalid("samples", "the average needs at least 1 draw".to_owned())
+            }
+            Estimator::AverageCase if self.ball == WeightBall::Layerwise => invalid(
+                "ball",
+                "average-case noise is drawn per coordinate; use adaptive-l2, l2, linf or \
+                 adaptive-linf"
+                    .to_owned(),
+            ),
+            Estimator::Awp if self.rand_init => invalid(
+                "rand_init",
+                "AWP's ascent starts from θ₀ (its one-step perturbation); random starts \
+                 belong to worst-case"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for SharpnessConfig {
@@ -88,6 +196,7 @@ impl Default for SharpnessConfig {
             local_entropy_steps: 5,
             local_entropy_lr: 0.1,
             local_entropy_noise: 1e-4,
+            perturbation: WeightPerturbationConfig::default(),
             seed: 0,
         }
     }
@@ -150,6 +259,12 @@ impl SharpnessConfig {
             attack
                 .check("attack")
                 .map_err(|e| Error::rule("attack", e))?;
+        }
+        if matches!(
+            self.estimator,
+            Estimator::WorstCase | Estimator::AverageCase | Estimator::Awp
+        ) {
+            self.perturbation.check(self.estimator, self.subset)?;
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use advland_schema::Estimator;
 
 use super::config::SharpnessConfig;
 use super::estimators::{density, hessian, kinks, local_entropy, smoothness, trace};
+use super::weight::weight_sharpness;
 use crate::Objective;
 use crate::error::Result;
 use crate::lipschitz::Anchor;
@@ -90,6 +91,31 @@ pub fn measure(
         Estimator::Trace => SharpnessEstimate::Trace(trace(config, &objective, &theta)?),
         Estimator::Density => SharpnessEstimate::Density(density(config, &objective, &theta)?),
         Estimator::Kinks => SharpnessEstimate::Kinks(kinks(config, &objective, &theta)?),
+        Estimator::WorstCase | Estimator::AverageCase | Estimator::Awp => {
+            let spec = ObjectiveSpec {
+                kind: config.objective,
+                attack: attack.clone(),
+                precision: config.precision,
+                batch_size: config.batch_size.min(config.perturbation.m),
+                seed: config.seed,
+                freeze_activations: false,
+            };
+            let (result, batch_evaluations, batch_cost) = weight_sharpness(
+                config.estimator,
+                &config.perturbation,
+                &subject.model,
+                &test,
+                &spec,
+                device,
+            )?;
+            evaluations += batch_evaluations;
+            cost += batch_cost;
+            match config.estimator {
+                Estimator::WorstCase => SharpnessEstimate::WorstCase(result),
+                Estimator::AverageCase => SharpnessEstimate::AverageCase(result),
+                _ => SharpnessEstimate::Awp(result),
+            }
+        }
     };
     observer.progress(config.estimator.as_str(), 1, 1);
     evaluations += objective.evaluations();

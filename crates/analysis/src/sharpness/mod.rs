@@ -3,10 +3,16 @@
 //!
 //! [`SharpnessReport`]: advland_schema::SharpnessReport
 
+mod ascent;
+mod ball;
 mod config;
 mod estimators;
 mod measure;
+mod weight;
 
 pub use advland_schema::Estimator;
-pub use config::SharpnessConfig;
+pub use config::{SharpnessConfig, WeightPerturbationConfig};
 pub use measure::measure;
+
+#[cfg(test)]
+mod oracle_tests;

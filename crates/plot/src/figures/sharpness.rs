@@ -1,6 +1,7 @@
-//! Parameter-space sharpness: Hessian spectra, spectral density, κ(r), kinks, trace.
+//! Parameter-space sharpness: Hessian spectra, spectral density, κ(r), kinks, trace, and the
+//! loss increases of weight perturbations (worst case, average case, AWP).
 
-use advland_schema::{SharpnessEstimate, SharpnessReport};
+use advland_schema::{SharpnessEstimate, SharpnessReport, WeightSharpnessResult};
 
 use crate::label;
 use crate::line::{Legend, LineChart, Series, Style};
@@ -145,6 +146,9 @@ pub fn sharpness_figures(r: &SharpnessReport) -> Vec<FigureSpec> {
                 ),
             )]
         }
+        SharpnessEstimate::WorstCase(w) => weight_figure("worst-case", w, &what),
+        SharpnessEstimate::AverageCase(w) => weight_figure("average-case", w, &what),
+        SharpnessEstimate::Awp(w) => weight_figure("awp", w, &what),
         SharpnessEstimate::Kinks(k) => {
             let loss = k.t.iter().copied().zip(k.loss.iter().copied()).collect();
             let mids: Vec<f64> = k.t.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
@@ -238,4 +242,67 @@ pub fn sharpness_figures(r: &SharpnessReport) -> Vec<FigureSpec> {
             )]
         }
     }
+}
+
+/// The loss increase per batch and, for the ascents, after each iteration of each batch: a
+/// trace still rising at its end asks for more `--iterations`.
+fn weight_figure(name: &str, w: &WeightSharpnessResult, what: &str) -> Vec<FigureSpec> {
+    let per_batch = w
+        .batches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| ((i + 1) as f64, b.increase))
+        .collect();
+    let mut charts = vec![Chart::Lines(
+        LineChart::new(
+            format!(
+                "mean {} over {} batches of m = {}",
+                crate::plot::fmt_tick(w.increase.mean),
+                w.batches.len(),
+                w.m
+            ),
+            "batch",
+            "loss increase (nats)",
+            vec![Series::new("increase", per_batch, 0, Style::LineMarkers)],
+        )
+        .integer_x()
+        .legend(Legend::Hidden),
+    )];
+    if w.batches.iter().any(|b| !b.trace.is_empty()) {
+        let series = w
+            .batches
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let pts = b
+                    .trace
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &v)| ((k + 1) as f64, v))
+                    .collect();
+                Series::new(format!("batch {}", i + 1), pts, i, Style::Line)
+            })
+            .collect();
+        charts.push(Chart::Lines(
+            LineChart::new(
+                "ascent",
+                "iteration",
+                "loss increase of the iterate",
+                series,
+            )
+            .integer_x(),
+        ));
+    }
+    vec![FigureSpec::new(
+        name,
+        Plot::grid(
+            format!(
+                "{name} sharpness ({} ball, ρ = {}), {what}",
+                w.ball.as_str(),
+                crate::plot::fmt_tick(w.rho)
+            ),
+            2,
+            charts,
+        ),
+    )]
 }

@@ -11,6 +11,7 @@ pub mod inputs;
 mod path_tables;
 mod render;
 pub mod results;
+mod sharpness_tables;
 pub mod tables;
 
 pub use inputs::AnyReport;

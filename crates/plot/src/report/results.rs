@@ -144,6 +144,10 @@ struct Headline {
     kappa_frozen: Option<f64>,
     grad_l2: Option<f64>,
     input_lambda: Option<f64>,
+    /// Mean loss increases under weight perturbations, with the loss they perturb.
+    worst_case: Option<(f64, ObjectiveKind)>,
+    average_case: Option<(f64, ObjectiveKind)>,
+    awp: Option<(f64, ObjectiveKind)>,
 }
 
 impl Headline {
@@ -235,6 +239,13 @@ fn headline(reports: &[(String, AnyReport)]) -> Table {
                             }
                         }
                     }
+                    SharpnessEstimate::WorstCase(w) => {
+                        h.worst_case = Some((w.increase.mean, o.kind));
+                    }
+                    SharpnessEstimate::AverageCase(w) => {
+                        h.average_case = Some((w.increase.mean, o.kind));
+                    }
+                    SharpnessEstimate::Awp(w) => h.awp = Some((w.increase.mean, o.kind)),
                     _ => {}
                 }
             }
@@ -249,7 +260,9 @@ fn headline(reports: &[(String, AnyReport)]) -> Table {
     let mut t = Table::new(
         "Headline measures per model and attack: top Hessian eigenvalue λ1 of the loss named, \
          largest gradient-Lipschitz estimate κ of the adversarial loss and of its frozen-δ \
-         ablation, and input-space flatness at the adversarial points (medians over examples)",
+         ablation, input-space flatness at the adversarial points (medians over examples), and \
+         the mean loss increase under weight perturbations (worst case, average case, AWP; the \
+         loss perturbed in brackets, the ball in the report's own tables)",
         &[
             "model",
             "epoch",
@@ -260,9 +273,18 @@ fn headline(reports: &[(String, AnyReport)]) -> Table {
             "κ frozen",
             "median ‖∇ₓℓ‖₂ at x+δ*",
             "median input-Hessian λmax at x+δ*",
+            "worst-case sharpness",
+            "average-case sharpness",
+            "AWP increase",
         ],
     );
     let cell = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), num);
+    let of = |v: Option<(f64, ObjectiveKind)>| {
+        v.map_or_else(
+            || "–".to_owned(),
+            |(v, o)| format!("{} ({})", num(v), label::objective(o)),
+        )
+    };
     for ((model, attack), h) in rows.0 {
         t.row(vec![
             model,
@@ -275,6 +297,9 @@ fn headline(reports: &[(String, AnyReport)]) -> Table {
             cell(h.kappa_frozen),
             cell(h.grad_l2),
             cell(h.input_lambda),
+            of(h.worst_case),
+            of(h.average_case),
+            of(h.awp),
         ]);
     }
     t

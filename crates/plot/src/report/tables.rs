@@ -2,14 +2,12 @@
 
 use advland_schema::flatness::{Distribution, FlatnessReport, RelationReport};
 use advland_schema::linear::LinearReport;
-use advland_schema::{
-    AttackSpec, DemoSummary, EvalResult, Meta, SharpnessEstimate, SharpnessReport, SurfaceReport,
-    TrainLog,
-};
+use advland_schema::{AttackSpec, DemoSummary, EvalResult, Meta, SurfaceReport, TrainLog};
 
 use crate::html::{Table, escape, num};
 use crate::label;
 use crate::report::AnyReport;
+use crate::report::sharpness_tables::sharpness;
 
 /// Every table of one report.
 pub fn tables(r: &AnyReport) -> Vec<Table> {
@@ -179,144 +177,6 @@ fn demo(d: &DemoSummary) -> Vec<Table> {
     }
     let mut out = vec![t];
     out.extend(relation(&d.relation));
-    out
-}
-
-fn sharpness(r: &SharpnessReport) -> Vec<Table> {
-    let o = &r.objective;
-    let mut info = Table::new("objective", &["field", "value"]);
-    for (k, v) in [
-        ("objective", label::objective(o.kind).to_owned()),
-        (
-            "attack",
-            o.attack.as_ref().map_or("–".to_owned(), label::attack_long),
-        ),
-        ("precision", format!("{:?}", o.precision).to_lowercase()),
-        ("frozen activations", s(o.frozen_activations)),
-        ("checkpoint", o.checkpoint.clone()),
-        ("epoch", s(o.epoch)),
-        ("examples", s(o.examples)),
-        ("parameters", s(o.parameters)),
-        ("‖θ₀‖₂", num(o.theta_norm)),
-        ("loss f(θ₀)", num(o.loss)),
-        ("gradient evaluations", s(r.gradient_evaluations)),
-    ] {
-        info.row(vec![k.to_owned(), v]);
-    }
-    let mut out = vec![info];
-    match &r.estimate {
-        SharpnessEstimate::Hessian(h) => {
-            let mut t = Table::new(
-                &format!(
-                    "Hessian eigenvalues ({:?}, fd step {})",
-                    h.method,
-                    num(h.fd_step)
-                ),
-                &["k", "λ", "residual ‖Hv − λv‖", "HVPs", "stop"],
-            );
-            for (i, e) in h.eigenvalues.iter().enumerate() {
-                t.row(vec![
-                    s(i + 1),
-                    num(e.value),
-                    num(e.residual),
-                    s(e.hvps),
-                    format!("{:?}", e.stop).to_lowercase(),
-                ]);
-            }
-            if let Some(m) = h.lambda_min {
-                t.row(vec![
-                    "min".into(),
-                    num(m),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ]);
-            }
-            out.push(t);
-        }
-        SharpnessEstimate::Lipschitz(l) => {
-            let mut sum = Table::new(
-                "κ summary",
-                &[
-                    "objective",
-                    "max κ (all probes)",
-                    "worst-case κ",
-                    "worst-case radius",
-                ],
-            );
-            let mut probes = Table::new(
-                "κ(r) over random directions",
-                &[
-                    "objective",
-                    "radius r",
-                    "relative r/‖θ₀‖",
-                    "max κ",
-                    "mean κ",
-                    "directions",
-                ],
-            );
-            for e in &l.objectives {
-                sum.row(vec![
-                    label::objective(e.kind).into(),
-                    num(e.kappa_max),
-                    num(e.worst_case.kappa),
-                    num(e.worst_case.radius),
-                ]);
-                for (i, p) in e.random.iter().enumerate() {
-                    probes.row(vec![
-                        label::objective(e.kind).into(),
-                        num(p.radius),
-                        l.relative_radii.get(i).map_or("–".into(), |&v| num(v)),
-                        num(p.kappa_max),
-                        num(p.kappa_mean),
-                        s(p.secants.len()),
-                    ]);
-                }
-            }
-            let mut traj = Table::new("trajectory secants", &["pair", "distance", "κ"]);
-            for (i, sec) in l.trajectory.iter().enumerate() {
-                traj.row(vec![s(i + 1), num(sec.distance), num(sec.kappa)]);
-            }
-            out.extend([sum, probes, traj]);
-        }
-        SharpnessEstimate::Kinks(k) => {
-            let mut t = Table::new("kinks", &["max jump", "at t", "median jump", "grid points"]);
-            t.row(vec![
-                num(k.max_jump),
-                num(k.max_jump_at),
-                num(k.median_jump),
-                s(k.t.len()),
-            ]);
-            out.push(t);
-        }
-        SharpnessEstimate::Trace(tr) => {
-            let mut t = Table::new(
-                "Hessian trace",
-                &["mean", "std. error", "95 % CI", "probes", "stop"],
-            );
-            t.row(vec![
-                num(tr.mean),
-                num(tr.std_error),
-                format!("[{}, {}]", num(tr.ci95_low), num(tr.ci95_high)),
-                s(tr.samples),
-                format!("{:?}", tr.stop).to_lowercase(),
-            ]);
-            out.push(t);
-        }
-        SharpnessEstimate::Density(d) => {
-            let mut t = Table::new(
-                "spectral density",
-                &["probes", "σ", "grid points", "fd step"],
-            );
-            t.row(vec![
-                s(d.nodes.len()),
-                num(d.sigma),
-                s(d.grid.len()),
-                num(d.fd_step),
-            ]);
-            out.push(t);
-        }
-    }
     out
 }
 
