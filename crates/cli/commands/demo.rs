@@ -6,7 +6,7 @@
 //! which are unknown, paper.md §6); on 784 pixels an L∞ ball of 0.1 has L2 diameter 2.8, so
 //! the L2 ball is the smaller one.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::Subject;
@@ -32,7 +32,7 @@ use crate::meta::{meta, report as report_of};
 use crate::model_source;
 use crate::progress::Bars;
 use crate::render::{LogColour, write as render};
-use crate::tables::print_relation;
+use crate::tables::print_demo;
 use crate::training::{open_run_dir, run_training};
 
 /// `advland demo`.
@@ -383,7 +383,7 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         LogColour::Auto,
     )
     .context("drawing the report")?;
-    print_summary(&summary, &path);
+    print_demo(&summary, &path);
     println!(
         "figures: {} in {}",
         rendered.figures.len(),
@@ -522,80 +522,4 @@ fn measure_sharpness(
         },
         cost,
     ))
-}
-
-fn print_summary(summary: &DemoSummary, path: &Path) {
-    let Some(first) = summary.models.first() else {
-        return;
-    };
-    let mut header = "| model | clean acc |".to_owned();
-    let mut rule = "|---|---|".to_owned();
-    for group in &first.robustness {
-        for a in &group.attacks {
-            header.push_str(&format!(" {} acc |", a.attack));
-            rule.push_str("---|");
-        }
-        if let Some(a) = group.attacks.first() {
-            header.push_str(&format!(
-                " {} eps={} worst case acc |",
-                a.attack.norm(),
-                a.attack.eps()
-            ));
-            rule.push_str("---|");
-        }
-    }
-    println!("{header}\n{rule}");
-    for m in &summary.models {
-        let mut row = format!("| {} | {:.4} |", m.name, m.eval.clean.accuracy);
-        for group in &m.robustness {
-            for a in &group.attacks {
-                row.push_str(&format!(" {:.4} |", a.metrics.accuracy));
-            }
-            if let Some(w) = &group.worst_case {
-                row.push_str(&format!(" {:.4} |", w.metrics.accuracy));
-            }
-        }
-        println!("{row}");
-    }
-    println!(
-        "\n| model | attack | lambda_1..k (adversarial-frozen) | kappa adversarial | kappa frozen |"
-    );
-    println!("|---|---|---|---|---|");
-    for m in &summary.models {
-        for sh in &m.sharpness {
-            let lambdas: Vec<String> = sh.eigenvalues.iter().map(|l| format!("{l:+.3}")).collect();
-            println!(
-                "| {} | {} eps={} | {} | {:.3} | {:.3} |",
-                m.name,
-                sh.attack.norm,
-                sh.attack.eps,
-                lambdas.join(" "),
-                sh.kappa_adversarial,
-                sh.kappa_frozen
-            );
-        }
-    }
-    println!(
-        "\n| model | attack | point | median loss | median |g|_2 | median lambda_top (input) |"
-    );
-    println!("|---|---|---|---|---|---|");
-    for m in &summary.models {
-        for f in &m.flatness {
-            for p in &f.points {
-                println!(
-                    "| {} | {} eps={} | {:?} | {:.4} | {:.4e} | {:+.4e} |",
-                    m.name,
-                    f.attack.norm,
-                    f.attack.eps,
-                    p.point,
-                    p.loss.median,
-                    p.grad_l2.median,
-                    p.hessian_top.median
-                );
-            }
-        }
-    }
-    println!();
-    print_relation(&summary.relation);
-    println!("report: {}", path.display());
 }

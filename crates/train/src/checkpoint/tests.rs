@@ -1,8 +1,10 @@
 //! Checkpoints: round trips, strict loading, the last checkpoint of a run, resume state.
 
+use super::weights::half_to_f32;
 use super::*;
-use crate::params::{flatten, init_seeded, to_host};
+use crate::params::{flatten, init_seeded, named_tensors, to_host};
 use advland_schema::ModelKind;
+use safetensors::tensor::{Dtype, TensorView};
 
 /// θ's tensors (from [`named_tensors`]) as name, PyTorch shape and little-endian f32 bytes.
 pub(crate) fn raw_f32(
