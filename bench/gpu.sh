@@ -155,6 +155,7 @@ fi
 if ! python3 -c 'import torchattacks' 2>/dev/null; then
     if compgen -G "$root/bench/wheels/torchattacks-*.whl" >/dev/null; then
         site="$(mktemp -d)"
+        trap 'rm -rf "$site"' EXIT
         log "torchattacks not importable: installing it from bench/wheels/ into $site"
         if ! python3 -m pip install -q --no-index --no-deps --no-compile --require-hashes \
                 --find-links "$root/bench/wheels" --target "$site" -r "$root/bench/gpu-requirements.txt"; then
