@@ -61,7 +61,14 @@ gpu-binary:
     cp target/gpu/release/advland bench/bin/advland
     ls -l bench/bin/advland
 
-# The GPU smoke pipeline against the CPU (bench/gpu.sh; on a machine with a GPU).
+# The wheels bench/gpu.sh's timing half installs on a GPU machine that lacks them (no network
+# there): torchattacks, hash-pinned in bench/gpu-requirements.txt, into bench/wheels/ (gitignored;
+# carry it with bench/bin/advland).
+gpu-wheels:
+    python3 -m pip download --no-deps --only-binary=:all: --require-hashes -r bench/gpu-requirements.txt -d bench/wheels
+
+# The GPU smoke pipeline against the CPU, then advland against PyTorch on the same GPU (bench/gpu.sh;
+# on a machine with a GPU).
 gpu *ARGS:
     bash bench/gpu.sh {{ARGS}}
 

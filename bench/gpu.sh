@@ -19,6 +19,26 @@
 # each device's own one-epoch training is compared loosely (same data order and seeds, rounding
 # differs). Exits 1 if a device fails a step or a number is out of tolerance; the summary of
 # every device is in $OUT/summary.md either way.
+#
+# Second half, timing: when `nvidia-smi` works and python3's torch sees a CUDA GPU, advland is
+# timed against PyTorch on the same GPU, side by side (bench/compare.py --only resnet-full): on the
+# full-width PreAct-ResNet-18 (eval-mode batch norm, seeded PyTorch init) and random CIFAR-size
+# images written there (bench/torch_workloads.py resnet-data), PGD-10 L∞ 8/255 on RESNET_IMAGES
+# images against torchattacks, one PGD-AT epoch on TRAIN_IMAGES (batch 128, PGD-10) against
+# robust_overfitting's training loop, Hessian λ1 (tol 1e-3) against PyHessian's power iteration, and
+# GRID×GRID clean and adversarial surfaces against loss-landscape's filter-normalised plane. advland
+# runs on each of TIMING_DEVICES, PyTorch once on cuda, both in f32 (advland's --precision f32).
+# Each row has both sides' seconds, GPU memory in use and peak RSS. Writes $OUT/timing.md (the
+# table), $OUT/timing.json (every number) and $OUT/timing.log (progress). Needs python3 with a CUDA
+# build of torch, numpy and safetensors; torchattacks, if python3 cannot import it, is installed
+# from bench/wheels/ (`just gpu-wheels`, on a machine with PyPI) into a temporary directory, else
+# the PGD peer is torch_workloads.py's re-implementation of torchattacks.PGD (the table says which).
+# To carry: bench/bin/advland and bench/wheels/ (both gitignored; about 30 MB together).
+# Timing settings (environment): TIMING (0 skips the half), TIMING_DEVICES (default: DEVICES
+# less cpu), RESNET_IMAGES (1000), TRAIN_IMAGES (5120), EVAL_IMAGES (test images of the epoch's
+# evaluation, 128), GRID (21), REPEAT (runs per side, fastest counts; 1), TIMING_ARGS (more
+# compare.py flags, e.g. "--hessian-max-iter 5"). Without a GPU it says why it skips and exits
+# with the smoke half's status.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -114,4 +134,55 @@ for dev in $devices; do
 done
 
 cat "$summary"
+
+# --- Second half: advland against PyTorch on the same GPU ---------------------------------------
+timing_devices="${TIMING_DEVICES-$(for d in $devices; do [[ "$d" != cpu ]] && printf '%s ' "$d"; done)}"
+skip=""
+if [[ "${TIMING:-1}" == 0 ]]; then
+    skip="TIMING=0"
+elif [[ -z "${timing_devices// /}" ]]; then
+    skip="no GPU backend in DEVICES/TIMING_DEVICES"
+elif ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
+    skip="nvidia-smi is missing or sees no GPU"
+elif ! python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    skip="python3 has no torch, or its torch sees no CUDA GPU"
+fi
+if [[ -n "$skip" ]]; then
+    log "timing half skipped: $skip (it times advland against PyTorch on a CUDA GPU)"
+    exit "$status"
+fi
+
+if ! python3 -c 'import torchattacks' 2>/dev/null; then
+    if compgen -G "$root/bench/wheels/torchattacks-*.whl" >/dev/null; then
+        site="$(mktemp -d)"
+        trap 'rm -rf "$site"' EXIT
+        log "torchattacks not importable: installing it from bench/wheels/ into $site"
+        if ! python3 -m pip install -q --no-index --no-deps --no-compile --require-hashes \
+                --find-links "$root/bench/wheels" --target "$site" -r "$root/bench/gpu-requirements.txt"; then
+            log "installing bench/wheels/ failed (see above)"
+            exit 1
+        fi
+        export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
+    else
+        log "torchattacks not importable and no wheel in bench/wheels/ (\`just gpu-wheels\`): the PGD peer is" \
+            "torch_workloads.py's re-implementation of torchattacks.PGD"
+    fi
+fi
+
+log "timing half: advland on ${timing_devices% } against PyTorch on cuda (progress in $out/timing.log)"
+# shellcheck disable=SC2086  # TIMING_ARGS is a list of flags
+python3 "$root/bench/compare.py" --advland "$bin" --python "$(command -v python3)" --only resnet-full \
+    --device "$(echo $timing_devices | tr ' ' ',')" --torch-device cuda --threads "$(nproc)" \
+    --resnet-images "${RESNET_IMAGES:-1000}" --train-images "${TRAIN_IMAGES:-5120}" \
+    --eval-images "${EVAL_IMAGES:-128}" --grid "${GRID:-21}" --repeat "${REPEAT:-1}" \
+    --work "$out/timing-work" --json "$out/timing.json" ${TIMING_ARGS:-} \
+    > "$out/timing.md" 2> "$out/timing.log"
+timing_rc=$?
+if [[ "$timing_rc" != 0 ]]; then
+    log "the timing half failed (exit $timing_rc); the end of $out/timing.log:"
+    tail -n 20 "$out/timing.log" >&2
+    status=1
+fi
+cat "$out/timing.md"
+log "timing table: $out/timing.md; every number: $out/timing.json; progress: $out/timing.log"
 exit "$status"
