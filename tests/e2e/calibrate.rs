@@ -82,6 +82,13 @@ fn calibrate_matches_the_other_norm_and_eval_reproduces_both_ends() {
         eval_accuracy(d, "l2", &c.eps.to_string(), "matched.json"),
         c.metrics.accuracy
     );
+    // The report page shows the search.
+    ok(&advland(d, &["report", "cal.json", "--out", "site"]));
+    let page = std::fs::read_to_string(d.join("site/index.html")).unwrap();
+    assert!(
+        page.contains("radii tried, in order"),
+        "no calibration table"
+    );
     user_error(
         &advland(
             d,

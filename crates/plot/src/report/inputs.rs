@@ -105,6 +105,8 @@ pub enum AnyReport {
     Perturbation(Report<advland_schema::perturbation::PerturbationReport>),
     /// `advland connect`.
     Connectivity(Report<advland_schema::connectivity::ConnectivityReport>),
+    /// `advland calibrate`.
+    Calibrate(Report<advland_schema::CalibrateReport>),
 }
 
 impl AnyReport {
@@ -122,6 +124,7 @@ impl AnyReport {
             AnyReport::Compare(r) => &r.meta,
             AnyReport::Perturbation(r) => &r.meta,
             AnyReport::Connectivity(r) => &r.meta,
+            AnyReport::Calibrate(r) => &r.meta,
         }
     }
 
@@ -139,6 +142,7 @@ impl AnyReport {
             AnyReport::Compare(r) => &r.kind,
             AnyReport::Perturbation(r) => &r.kind,
             AnyReport::Connectivity(r) => &r.kind,
+            AnyReport::Calibrate(r) => &r.kind,
         }
     }
 }
@@ -191,7 +195,7 @@ pub fn classify(path: &Path) -> Result<Classified> {
             source,
         })
     }
-    const KINDS: [&str; 11] = [
+    const KINDS: [&str; 12] = [
         "train",
         "eval",
         "demo",
@@ -203,6 +207,7 @@ pub fn classify(path: &Path) -> Result<Classified> {
         "compare",
         "perturbation",
         "connectivity",
+        "calibrate",
     ];
     let version = object
         .get("schema_version")
@@ -226,6 +231,7 @@ pub fn classify(path: &Path) -> Result<Classified> {
         "compare" => AnyReport::Compare(parse(path, kind, &text)?),
         "perturbation" => AnyReport::Perturbation(parse(path, kind, &text)?),
         "connectivity" => AnyReport::Connectivity(parse(path, kind, &text)?),
+        "calibrate" => AnyReport::Calibrate(parse(path, kind, &text)?),
         other => return Ok(Classified::Skip(format!("unknown report kind `{other}`"))),
     };
     Ok(Classified::Report(Box::new(report)))

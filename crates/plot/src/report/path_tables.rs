@@ -1,7 +1,8 @@
-//! The numbers of perturbation and connectivity reports as HTML tables.
+//! The numbers of perturbation, connectivity and calibration reports as HTML tables.
 
 use advland_schema::connectivity::ConnectivityReport;
 use advland_schema::perturbation::{CosineStats, PerturbationReport};
+use advland_schema::{CalibrateReport, MatchOn};
 
 use crate::html::{Table, num};
 use crate::label;
@@ -104,4 +105,50 @@ pub fn connectivity(r: &ConnectivityReport) -> Vec<Table> {
         t.row(row);
     }
     vec![t]
+}
+
+/// The matched radius and every radius the search tried.
+pub fn calibrate(r: &CalibrateReport) -> Vec<Table> {
+    let on = match r.matched_on {
+        MatchOn::Accuracy => "accuracy",
+        MatchOn::Loss => "loss",
+    };
+    let mut summary = Table::new(
+        &format!(
+            "{} radius matching {} by {on}",
+            label::norm(r.norm),
+            label::attack_long(&r.reference)
+        ),
+        &["field", "value"],
+    );
+    for (k, v) in [
+        ("reference accuracy", num(r.reference_metrics.accuracy)),
+        ("reference loss", num(r.reference_metrics.loss)),
+        ("matched ε", num(r.eps)),
+        ("ε / reference ε", num(r.ratio)),
+        ("accuracy at ε", num(r.metrics.accuracy)),
+        ("loss at ε", num(r.metrics.loss)),
+        (
+            "bracket (inscribed, circumscribed ball)",
+            format!(
+                "{} – {} (d = {})",
+                num(r.bracket[0]),
+                num(r.bracket[1]),
+                r.dimension
+            ),
+        ),
+        ("bracketed", r.bracketed.to_string()),
+        ("converged", r.converged.to_string()),
+    ] {
+        summary.row(vec![k.to_owned(), v]);
+    }
+    let mut steps = Table::new("radii tried, in order", &["ε", "accuracy", "loss"]);
+    for s in &r.steps {
+        steps.row(vec![
+            num(s.eps),
+            num(s.metrics.accuracy),
+            num(s.metrics.loss),
+        ]);
+    }
+    vec![summary, steps]
 }

@@ -224,6 +224,7 @@ fn report_figures(r: &AnyReport, name: &str, log: LogScale) -> Result<Vec<Figure
         AnyReport::Compare(r) => figures::compare_figures(&r.data),
         AnyReport::Perturbation(r) => figures::perturbation_figures(&r.data),
         AnyReport::Connectivity(r) => figures::connectivity_figures(&r.data),
+        AnyReport::Calibrate(_) => Vec::new(),
     })
 }
 

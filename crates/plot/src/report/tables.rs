@@ -23,6 +23,7 @@ pub fn tables(r: &AnyReport) -> Vec<Table> {
         AnyReport::Compare(r) => vec![compare(&r.data)],
         AnyReport::Perturbation(r) => super::path_tables::perturbation(&r.data),
         AnyReport::Connectivity(r) => super::path_tables::connectivity(&r.data),
+        AnyReport::Calibrate(r) => super::path_tables::calibrate(&r.data),
     }
 }
 
