@@ -387,3 +387,11 @@ pub fn flag_error(err: advland_analysis::Error) -> anyhow::Error {
     }
     anyhow::anyhow!("--{}: {reason}", field.replace('_', "-"))
 }
+
+/// The command `advland ARGS…` parses to, for the commands' flag-default tests.
+#[cfg(test)]
+pub(crate) fn parse_command(args: &[&str]) -> Command {
+    use clap::Parser;
+    let all = std::iter::once("advland").chain(args.iter().copied());
+    Cli::try_parse_from(all).expect("parses").command
+}

@@ -3,17 +3,15 @@
 //! geometry gives.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use advland_analysis::calibrate::{CalibrateConfig, calibrate};
-use advland_schema::{CalibrateReport, MatchOn, Norm, PgdSettings, write_json};
+use advland_schema::{CalibrateReport, MatchOn, Norm, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, flag_error, parse_eps};
-use crate::meta::report;
-use crate::model_source::ModelSource;
+use crate::args::{at_least_one, parse_eps};
+use crate::model_source::{ModelSource, Resolved};
 
 /// `advland calibrate`.
 #[derive(Debug, Args)]
@@ -101,25 +99,25 @@ impl CalibrateArgs {
 
 /// Runs `advland calibrate`.
 pub fn run(args: &CalibrateArgs, device: &Device, device_name: &str) -> Result<()> {
-    let start = Instant::now();
-    let probe = match &args.out {
-        Some(out) => out.clone(),
-        None => args.source.default_out("calibrate.json")?,
+    let resolve = |trained: Option<&PgdSettings>| {
+        let config = args.config(trained);
+        Ok(Resolved {
+            seed: config.seed,
+            norm: config.norm,
+            config,
+        })
     };
-    advland_schema::check_output(&probe)?;
-    let subject = args.source.subject(device)?;
-    let config = args.config(subject.trained_with.as_ref());
-    let measured =
-        calibrate(&subject, &config, device, &mut advland_train::Silent).map_err(flag_error)?;
-    let mut report = report(measured, &config, config.seed, device_name, start);
-    report.meta.weights = args.source.provenance();
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => args
-            .source
-            .default_out(&format!("calibrate-{}.json", report.data.norm))?,
+    let measure = |subject: &advland_analysis::Subject, config: &_| {
+        calibrate(subject, config, device, &mut advland_train::Silent)
     };
-    write_json(&out, &report)?;
+    let (report, out) = args.source.run_attack_analysis(
+        args.out.as_ref(),
+        "calibrate",
+        device_name,
+        resolve,
+        measure,
+        device,
+    )?;
     print_summary(&report.data);
     println!("report: {}", out.display());
     Ok(())
@@ -172,16 +170,12 @@ fn print_summary(r: &CalibrateReport) {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-    use crate::args::{Cli, Command};
+    use crate::args::{Command, parse_command};
 
     #[test]
     fn default_flags_give_the_library_defaults() {
-        let cli =
-            Cli::try_parse_from(["advland", "calibrate", "--checkpoint", "c"]).expect("parses");
-        let Command::Calibrate(args) = cli.command else {
+        let Command::Calibrate(args) = parse_command(&["calibrate", "--checkpoint", "c"]) else {
             panic!("not calibrate")
         };
         assert_eq!(

@@ -205,16 +205,13 @@ fn print_summary(r: &ConnectivityReport, out: &Path) {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-    use crate::args::{Cli, Command};
+    use crate::args::{Command, parse_command};
 
     #[test]
     fn default_flags_give_the_library_defaults() {
-        let cli = Cli::try_parse_from(["advland", "connect", "--checkpoint", "a", "--to", "b"])
-            .expect("parses");
-        let Command::Connect(args) = cli.command else {
+        let Command::Connect(args) = parse_command(&["connect", "--checkpoint", "a", "--to", "b"])
+        else {
             panic!("not connect")
         };
         assert_eq!(

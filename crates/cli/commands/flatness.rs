@@ -219,16 +219,12 @@ fn print_summary(r: &FlatnessReport, out: &Path) {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-    use crate::args::{Cli, Command};
+    use crate::args::{Command, parse_command};
 
     #[test]
     fn default_flags_give_the_library_defaults() {
-        let cli =
-            Cli::try_parse_from(["advland", "flatness", "--checkpoint", "c"]).expect("parses");
-        let Command::Flatness(args) = cli.command else {
+        let Command::Flatness(args) = parse_command(&["flatness", "--checkpoint", "c"]) else {
             panic!("not flatness")
         };
         // A standard model has no attack of its own: L∞ ε = 0.1 stands in.

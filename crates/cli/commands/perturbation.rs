@@ -128,16 +128,13 @@ fn print_summary(r: &PerturbationReport, out: &Path) {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-    use crate::args::{Cli, Command};
+    use crate::args::{Command, parse_command};
 
     #[test]
     fn default_flags_give_the_library_defaults() {
-        let cli =
-            Cli::try_parse_from(["advland", "perturbation", "--checkpoint", "c"]).expect("parses");
-        let Command::Perturbation(args) = cli.command else {
+        let Command::Perturbation(args) = parse_command(&["perturbation", "--checkpoint", "c"])
+        else {
             panic!("not perturbation")
         };
         let config = args.config(None).expect("resolves");

@@ -423,19 +423,17 @@ fn print_weight_sharpness(name: &str, w: &WeightSharpnessResult) {
 
 #[cfg(test)]
 mod tests {
-    use advland_schema::{Norm, PgdSettings};
-    use clap::Parser;
-
     use super::*;
-    use crate::args::{Cli, Command};
+    use crate::args::{Command, parse_command};
+    use advland_schema::{Norm, PgdSettings};
 
     /// The flags' defaults are the library's, so a report from the command line and one from
     /// `SharpnessConfig::default()` mean the same measurement.
     #[test]
     fn default_flags_give_the_library_defaults() {
-        let cli = Cli::try_parse_from(["advland", "sharpness", "hessian", "--checkpoint", "c"])
-            .expect("parses");
-        let Command::Sharpness(args) = cli.command else {
+        let Command::Sharpness(args) =
+            parse_command(&["sharpness", "hessian", "--checkpoint", "c"])
+        else {
             panic!("not sharpness")
         };
         let trained = PgdSettings::new(Norm::L2, 0.5, 7);

@@ -481,15 +481,12 @@ fn print_summary(r: &SurfaceReport, out: &Path) {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-    use crate::args::{Cli, Command};
+    use crate::args::{Command, parse_command};
 
     #[test]
     fn default_flags_give_the_library_defaults() {
-        let cli = Cli::try_parse_from(["advland", "surface", "--checkpoint", "c"]).expect("parses");
-        let Command::Surface(args) = cli.command else {
+        let Command::Surface(args) = parse_command(&["surface", "--checkpoint", "c"]) else {
             panic!("not surface")
         };
         assert_eq!(
