@@ -10,6 +10,7 @@ mod connect;
 mod demo;
 mod entropy_sgd;
 mod errors;
+mod examples;
 mod export_grid;
 mod faults;
 mod flatness;
