@@ -76,8 +76,8 @@ pub use report::{
 };
 pub use schedule::BatchPosition;
 pub use settings::{
-    AwpSettings, BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings, DatasetName,
-    EntropySgdSettings, EpsSchedule, EvalSettings, LrSchedule, ModelKind, ModelSpec,
+    Activation, AwpSettings, BnMode, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DataSettings,
+    DatasetName, EntropySgdSettings, EpsSchedule, EvalSettings, LrSchedule, ModelKind, ModelSpec,
     NoiseConvention, Normalize, OptimizerSettings, OuterConvention, SCHEMA_VERSION, Scoping,
     ThreatSpec, TrainObjective, TrainSettings, TrainingSettings,
 };

@@ -23,6 +23,32 @@ pub enum ModelKind {
     WideResnet,
 }
 
+/// The MLP's hidden nonlinearity.
+///
+/// ReLU makes the network piecewise linear, so its input Hessian through a frozen activation
+/// pattern is JᵀHJ (positive semi-definite by construction). The smooth ones have curvature of
+/// their own, so the input Hessian at an attack's optimum can show the concavity the paper's
+/// Proposition A is about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    /// max(0, z): piecewise linear, gates recorded and replayed for exact local curvature.
+    #[default]
+    Relu,
+    /// ln(1 + eᶻ) (PyTorch's `Softplus` with β = 1).
+    Softplus,
+    /// z·Φ(z) with the exact normal CDF (PyTorch's `GELU()`).
+    Gelu,
+}
+
+impl Activation {
+    /// Whether this is [`Activation::Relu`] (serde's test for leaving the default out).
+    pub fn is_relu(&self) -> bool {
+        *self == Activation::Relu
+    }
+}
+
 /// Which statistics batch normalisation uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -72,6 +98,10 @@ pub struct ModelSpec {
     /// inputs, and attack radii, stay in pixel units; constants, not parameters. Any kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalize: Option<Normalize>,
+    /// The MLP's hidden nonlinearity (ReLU unless given; the other kinds are ReLU networks and
+    /// refuse another).
+    #[serde(skip_serializing_if = "Activation::is_relu")]
+    pub activation: Activation,
 }
 
 /// Per-channel normalisation of the inputs, applied inside the model.
@@ -101,6 +131,7 @@ impl Default for ModelSpec {
             widen: None,
             base_width: None,
             normalize: None,
+            activation: Activation::Relu,
         }
     }
 }
@@ -133,6 +164,12 @@ impl ModelSpec {
             problems.push(Error::invalid(
                 format!("{prefix}.hidden"),
                 "widths must be >= 1",
+            ));
+        }
+        if self.kind != ModelKind::Mlp && !self.activation.is_relu() {
+            problems.push(Error::invalid(
+                format!("{prefix}.activation"),
+                "only the mlp takes another activation than relu",
             ));
         }
         if self.kind == ModelKind::Resnet {
@@ -239,6 +276,27 @@ mod tests {
                 .contains("attack_bn_mode")
         );
         assert!(toml::from_str::<crate::TrainingSettings>("attack_bn_mode = \"frozen\"").is_err());
+    }
+
+    #[test]
+    fn smooth_activations_are_an_mlp_option() {
+        let spec = toml("kind = \"mlp\"\nactivation = \"softplus\"").unwrap();
+        assert_eq!(spec.activation, Activation::Softplus);
+        assert!(spec.problems("model").is_empty());
+        assert!(
+            serde_json::to_string(&spec)
+                .unwrap()
+                .contains(r#""activation":"softplus""#)
+        );
+        let spec = toml("kind = \"cnn\"\nactivation = \"gelu\"").unwrap();
+        let problems: Vec<String> = spec
+            .problems("model")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("model.activation"), "{problems:?}");
+        assert!(toml("kind = \"mlp\"\nactivation = \"tanh\"").is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use crate::objective::{AwpSettings, TrainObjective};
 use crate::threat::{Norm, PgdSettings, collect, default_step_size, parse_fraction};
 
 pub use crate::model::{
-    BnMode, ModelKind, ModelSpec, Normalize, WRN_DEFAULT_DEPTH, WRN_DEFAULT_WIDEN,
+    Activation, BnMode, ModelKind, ModelSpec, Normalize, WRN_DEFAULT_DEPTH, WRN_DEFAULT_WIDEN,
 };
 pub use crate::optimizer::{
     EntropySgdSettings, NoiseConvention, OptimizerSettings, OuterConvention, Scoping,

@@ -130,7 +130,7 @@ pub fn measure(
         attack: config.attack.clone(),
         precision: config.precision,
         examples: n,
-        frozen_activations: !config.live_activations,
+        frozen_activations: !config.live_activations && model.has_gates(),
         points,
         curves,
         surface,

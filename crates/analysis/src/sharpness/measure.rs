@@ -126,7 +126,7 @@ pub fn measure(
             attack: config.attack.clone(),
             precision: config.precision,
             model_mode: "eval".to_owned(),
-            frozen_activations: freeze,
+            frozen_activations: freeze && subject.model.has_gates(),
             examples: objective.examples(),
             checkpoint: subject.checkpoint.clone(),
             epoch: subject.epoch,

@@ -1,13 +1,15 @@
-//! Multi-layer perceptron: flatten → (Linear → ReLU)* → Linear.
+//! Multi-layer perceptron: flatten → (Linear → activation)* → Linear.
 
+use advland_schema::Activation;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::{gelu, softplus};
 use burn::tensor::{Device, Tensor};
 
 use super::batch_norm::InputNorm;
 use super::pattern::Gating;
 
-/// A ReLU MLP. Layers are named `fc1`, `fc2`, … in exported weights (see
+/// An MLP, ReLU unless built with another [`Activation`]. Layers are named `fc1`, `fc2`, … in exported weights (see
 /// [`crate::params`]).
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -15,6 +17,9 @@ pub struct Mlp {
     pub fc: Vec<Linear>,
     /// Per-channel input normalisation before the first layer (`model.normalize`).
     pub normalize: Option<InputNorm>,
+    /// The hidden nonlinearity: not a parameter, fixed by the spec.
+    #[module(skip)]
+    pub activation: Activation,
 }
 
 impl Mlp {
@@ -31,6 +36,7 @@ impl Mlp {
         Self {
             fc,
             normalize: None,
+            activation: Activation::Relu,
         }
     }
 
@@ -60,7 +66,14 @@ impl Mlp {
         for (i, layer) in self.fc.iter().enumerate() {
             h = layer.forward(h);
             if i < last {
-                h = gating.relu2(h);
+                // Smooth activations have no gates: a replayed pattern of a smooth MLP is
+                // empty and its forward pass is the live one, whose finite-difference
+                // curvature is already exact to O(h²).
+                h = match self.activation {
+                    Activation::Relu => gating.relu2(h),
+                    Activation::Softplus => softplus(h, 1.0),
+                    Activation::Gelu => gelu(h),
+                };
             }
         }
         h

@@ -155,6 +155,7 @@ impl Model {
             )),
             ModelKind::Mlp => Model::Mlp(Mlp {
                 normalize,
+                activation: spec.activation,
                 ..Mlp::new(c * h * w, &spec.hidden, shape.classes, device)
             }),
             ModelKind::Cnn => {
@@ -228,6 +229,17 @@ impl Model {
             .flat_map(|&v| [(-v / 2.0) as f32, (v / 2.0) as f32])
             .collect();
         crate::params::load_flat(model, crate::params::from_host(flat, device))
+    }
+
+    /// Whether the network is piecewise linear in θ and x (ReLU gates, max-pool choices), so
+    /// that an activation pattern can be recorded and replayed; a smooth MLP has no gates.
+    pub fn has_gates(&self) -> bool {
+        match self {
+            Model::Mlp(m) => m.activation.is_relu(),
+            Model::Cnn(_) | Model::ResNet(_) | Model::PreActResNet(_) | Model::WideResNet(_) => {
+                true
+            }
+        }
     }
 
     /// Scale of the seeded initialisation of parameter `name` relative to PyTorch's default
