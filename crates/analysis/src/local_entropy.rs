@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::lipschitz::{Anchor, probe_directions};
 use crate::model_objective::to_host_f64;
 use crate::objective::Objective;
+use crate::vector::norm;
 
 /// `base` seen through EntropySGD's chain: the gradient at θ is γ(θ − μ(θ)), with μ from
 /// `settings` (L, η', ε, mean weight, inner momentum and weight decay; the outer-step
@@ -121,6 +122,8 @@ impl Objective for LocalEntropyObjective<'_> {
 /// converged chain the map is A(I + A/γ)⁻¹θ, so κ ≤ max aγ/(a + γ) < min(‖A‖, γ): the
 /// smoothing that paper.md §2.5 attributes to EntropySGD.
 ///
+/// Returns the probes and ‖γ(θ − μ(θ))‖ at `theta`, the map's size there.
+///
 /// # Errors
 /// From the objective and the probes.
 pub fn local_entropy_kappa(
@@ -128,9 +131,10 @@ pub fn local_entropy_kappa(
     theta: Vec<f64>,
     directions: &[Vec<f64>],
     radii: &[f64],
-) -> Result<Vec<RadiusProbe>> {
+) -> Result<(Vec<RadiusProbe>, f64)> {
     let center = Anchor::at(objective, theta)?;
-    probe_directions(objective, &center, directions, radii)
+    let probes = probe_directions(objective, &center, directions, radii)?;
+    Ok((probes, norm(&center.grad)))
 }
 
 #[cfg(test)]
@@ -160,7 +164,12 @@ mod tests {
         let mut directions = vec![vec![1.0, 0.0, 0.0]];
         directions.extend(random_directions(3, 8, 4));
         let objective = LocalEntropyObjective::new(&q, settings, 1.0, 2, &device).unwrap();
-        let probes = local_entropy_kappa(&objective, theta, &directions, &[0.1, 0.5]).unwrap();
+        let (probes, map_norm) =
+            local_entropy_kappa(&objective, theta.clone(), &directions, &[0.1, 0.5]).unwrap();
+        // A converged chain: the map is A(I + A/γ)⁻¹θ = (0.8, −1, 0.1), up to the thermal
+        // noise's pull on μ(θ) itself (which κ's differences cancel): 1e-2 relative.
+        let want = (0.8f64.powi(2) + 1.0 + 0.1f64.powi(2)).sqrt();
+        assert!((map_norm - want).abs() < 1e-2 * want, "‖map‖ = {map_norm}");
         for p in &probes {
             let along_top = p.secants[0].kappa;
             assert!((along_top - 0.8).abs() < 1e-3 * 0.8, "κ(e₁) = {along_top}");

@@ -267,6 +267,10 @@ pub struct SmoothnessEstimates {
     /// directions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<KappaScaling>,
+    /// ‖∇f(θ)‖ at the measured point: the scale of the gradient map whose κ this is, so that
+    /// κ / ‖∇f(θ)‖ compares maps of different size (claim C8); absent in older reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradient_norm: Option<f64>,
     /// How far the re-solved attack moved against the bound earlier analyses used
     /// (adversarial objective only; paper.md §2.2, claim C6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -318,6 +322,11 @@ pub struct LocalEntropyKappa {
     pub random: Vec<RadiusProbe>,
     /// Largest κ of these probes.
     pub kappa_max: f64,
+    /// ‖γ(θ − μ(θ))‖ at the measured point, the map's own size: to first order the map is
+    /// a rescaled gradient, so κ / map_norm against the loss's κ / ‖∇f(θ)‖ separates smoothing
+    /// from rescaling (claim C8); absent in older reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_norm: Option<f64>,
 }
 
 /// Gradient jumps along a line.

@@ -218,6 +218,7 @@ pub(super) fn smoothness(
         worst_case,
         kappa_max,
         scaling,
+        gradient_norm: Some(norm(&center.grad)),
         diameter,
     })
 }
@@ -269,7 +270,7 @@ pub(super) fn local_entropy(
     let scale = norm(theta);
     let radii: Vec<f64> = config.radii.iter().map(|r| r * scale).collect();
     let directions = random_directions(theta.len(), config.directions, config.seed);
-    let mut random = local_entropy_kappa(&map, theta.to_vec(), &directions, &radii)?;
+    let (mut random, map_norm) = local_entropy_kappa(&map, theta.to_vec(), &directions, &radii)?;
     summarize(&mut random, config.seed);
     let kappa_max = random.iter().map(|p| p.kappa_max).fold(0.0, f64::max);
     Ok(LocalEntropyKappa {
@@ -279,6 +280,7 @@ pub(super) fn local_entropy(
         noise: settings.noise,
         random,
         kappa_max,
+        map_norm: Some(map_norm),
     })
 }
 

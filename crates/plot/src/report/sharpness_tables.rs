@@ -78,6 +78,8 @@ pub(super) fn sharpness(r: &SharpnessReport) -> Vec<Table> {
                     "max κ (all probes)",
                     "worst-case κ",
                     "worst-case radius",
+                    "‖map(θ₀)‖",
+                    "max κ / ‖map(θ₀)‖",
                 ],
             );
             let mut probes = Table::new(
@@ -97,6 +99,8 @@ pub(super) fn sharpness(r: &SharpnessReport) -> Vec<Table> {
                     num(e.kappa_max),
                     num(e.worst_case.kappa),
                     num(e.worst_case.radius),
+                    e.gradient_norm.map_or("–".into(), num),
+                    e.gradient_norm.map_or("–".into(), |g| num(e.kappa_max / g)),
                 ]);
                 for (i, p) in e.random.iter().enumerate() {
                     probes.row(vec![
@@ -108,6 +112,18 @@ pub(super) fn sharpness(r: &SharpnessReport) -> Vec<Table> {
                         s(p.secants.len()),
                     ]);
                 }
+            }
+            // The local-entropy map γ(θ − μ(θ)) next to the gradient maps: its κ over its own
+            // size is what separates EntropySGD's smoothing from its rescaling (claim C8).
+            if let Some(le) = &l.local_entropy {
+                sum.row(vec![
+                    format!("local entropy (γ = {})", num(le.gamma)),
+                    num(le.kappa_max),
+                    "–".into(),
+                    "–".into(),
+                    le.map_norm.map_or("–".into(), num),
+                    le.map_norm.map_or("–".into(), |m| num(le.kappa_max / m)),
+                ]);
             }
             let mut traj = Table::new("trajectory secants", &["pair", "distance", "κ"]);
             for (i, sec) in l.trajectory.iter().enumerate() {
