@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_analysis::connectivity::{self, ConnectConfig};
-use advland_analysis::load::load_checkpoint_model;
 use advland_schema::connectivity::ConnectivityReport;
 use advland_schema::{Norm, ObjectiveKind, Precision, write_json};
-use advland_train::checkpoint::{CHECKPOINT_FILE, save_checkpoint};
+use advland_train::checkpoint::CHECKPOINT_FILE;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
@@ -161,10 +160,8 @@ pub fn run(args: &ConnectArgs, device: &Device, device_name: &str) -> Result<()>
     )
     .map_err(flag_error)?;
     if let Some(dir) = &args.save_curve {
-        let mut info = load_checkpoint_model(args.source.path()?, device)?.info;
-        info.training = None;
-        let model = trained.control_model(&subject.model)?;
-        save_checkpoint(dir, &model, &info, None)
+        trained
+            .save_control_point(args.source.path()?, &subject.model, dir, device)
             .with_context(|| format!("--save-curve {}", dir.display()))?;
     }
     let mut report = report(measured, &config, config.seed, device_name, start);
