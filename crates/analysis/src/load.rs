@@ -432,6 +432,40 @@ mod tests {
         assert_eq!(err.to_string(), "loading weights no/such.pt");
     }
 
+    /// The repository's fixtures: a narrow PreAct-ResNet-18 saved by PyTorch, CIFAR-10 files.
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    }
+
+    #[test]
+    fn a_pytorch_file_becomes_a_subject_with_its_provenance() {
+        let device = Device::flex();
+        let read = ReadWeights::new(ModelSpec {
+            kind: ModelKind::PreactResnet18,
+            base_width: Some(4),
+            ..ModelSpec::default()
+        });
+        let data = DataSettings {
+            dataset: advland_schema::DatasetName::Cifar10,
+            data_dir: Some(fixtures().join("cifar")),
+            ..DataSettings::default()
+        };
+        let pt = fixtures().join("torch/preact_w4.pt");
+        let origin = ModelOrigin::Weights { read, data };
+        let copy = fixtures().join("torch/preact_w4.safetensors");
+        let (subject, later, sources) = origin
+            .trajectory(&pt, std::slice::from_ref(&copy), &device)
+            .expect("the fixtures load");
+        assert_eq!(subject.epoch, 0);
+        assert!(subject.trained_with.is_none() && subject.train.is_some());
+        assert_eq!(subject.shape().classes, 10);
+        assert_eq!(later.len(), 1);
+        let formats: Vec<&str> = sources.iter().map(|s| s.format.as_str()).collect();
+        assert_eq!(formats, ["pytorch-zip", "safetensors"]);
+        let (path, sha256) = origin.identity(&pt).expect("readable");
+        assert_eq!((path, sha256), (pt, sources[0].sha256.clone()));
+    }
+
     #[test]
     fn a_bad_key_map_is_refused_before_the_file_is_read() {
         let device = Device::flex();
