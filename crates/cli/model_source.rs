@@ -1,6 +1,7 @@
-//! Where an analysis command's model comes from: one argument group and one loader, so every
-//! command takes the same sources: an advland checkpoint (`--checkpoint`) or another program's
-//! weights file (`--weights` with `--model` and its size flags).
+//! Where an analysis command's model comes from: one argument group, so every command takes
+//! the same sources: an advland checkpoint (`--checkpoint`) or another program's weights file
+//! (`--weights` with `--model` and its size flags). The flags become an
+//! [`advland_analysis::load::ModelOrigin`]; the library loads.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
