@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    DatasetName, ModelKind, ModelSpec, Norm, Normalize, PgdSettings, ThreatSpec, parse_fraction,
+    AttackRequest, DatasetName, ModelKind, ModelSpec, Norm, Normalize, PgdSettings, ThreatSpec,
+    parse_fraction,
 };
 use advland_train::Attack;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -330,7 +331,11 @@ impl ModelArgs {
 }
 
 /// The attack given by `--norm`/`--eps`/`--steps`, each missing one taken from the checkpoint's
-/// training attack `trained`; `needed_by` names what needs it in the error.
+/// training attack `trained` ([`AttackRequest::resolve`]); `needed_by` names what needs it in
+/// the error when neither gives one.
+///
+/// # Errors
+/// No norm or radius to be had; settings no attack can run with.
 pub fn resolve_attack(
     norm: Option<Norm>,
     eps: Option<f64>,
@@ -338,38 +343,12 @@ pub fn resolve_attack(
     trained: Option<&PgdSettings>,
     needed_by: &str,
 ) -> anyhow::Result<Attack> {
-    let norm = norm.or(trained.map(|t| t.norm));
-    let eps = eps.or(trained.map(|t| t.eps));
-    match (norm, eps) {
-        (Some(norm), Some(eps)) => {
-            let p = PgdSettings::new(norm, eps, steps);
-            p.check("attack")?;
-            Ok(Attack::new(p))
-        }
-        _ => anyhow::bail!(
+    match (AttackRequest { norm, eps, steps }).resolve(trained)? {
+        Some(attack) => Ok(Attack::new(attack)),
+        None => anyhow::bail!(
             "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"
         ),
     }
-}
-
-/// The attack of a command that always has one: `--norm`/`--eps`/`--steps`, each missing one
-/// from the checkpoint's training attack `trained`, else L∞ ε = 0.1 (a standard model).
-///
-/// # Errors
-/// Settings no attack can run with.
-pub fn attack_or_default(
-    norm: Option<Norm>,
-    eps: Option<f64>,
-    steps: usize,
-    trained: Option<&PgdSettings>,
-) -> anyhow::Result<PgdSettings> {
-    let attack = PgdSettings::new(
-        norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
-        eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
-        steps,
-    );
-    attack.check("attack")?;
-    Ok(attack)
 }
 
 /// A library error with the setting it names written as its flag (`top_k` → `--top-k`), since

@@ -1,22 +1,18 @@
-//! Where an analysis command's model comes from: one argument group and one loader, so every
-//! command takes the same sources: an advland checkpoint (`--checkpoint`) or another program's
-//! weights file (`--weights` with `--model` and its size flags).
+//! Where an analysis command's model comes from: one argument group, so every command takes
+//! the same sources: an advland checkpoint (`--checkpoint`) or another program's weights file
+//! (`--weights` with `--model` and its size flags). The flags become an
+//! [`advland_analysis::load::ModelOrigin`]; the library loads.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use advland_analysis::load::{ModelOrigin, ReadWeights};
 use advland_analysis::{Measured, Subject};
 use advland_schema::{
-    DataSettings, DatasetName, ModelKind, ModelSpec, Norm, Payload, PgdSettings, Report,
-    WeightsSource, file_sha256, write_json,
+    DataSettings, DatasetName, ModelSpec, Norm, Payload, PgdSettings, Report, WeightsSource,
+    write_json,
 };
-use advland_train::checkpoint::{CheckpointInfo, WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
-use advland_train::data::{checkpoint_test_set, load_splits};
-use advland_train::import::{
-    IgnoreList, KeyMap, MatchOptions, expected_params, load_matched, match_weights, read_weights,
-};
-use advland_train::trainer::model_shape;
 use advland_train::{Model, ModelShape};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
@@ -63,9 +59,6 @@ pub struct WeightsArgs {
     pub read: ReadAs,
 }
 
-/// Tensors of RobustBench WideResNet files that the architecture does not use.
-const WRN_UNUSED_BLOCK: &str = r"^sub_block1\.";
-
 /// The architecture a weights file is read into, and the renames on the way.
 #[derive(Clone, Debug, Args)]
 pub struct ReadAs {
@@ -88,46 +81,13 @@ pub struct ReadAs {
 }
 
 impl ReadAs {
-    /// The architecture asked for.
-    pub fn spec(&self) -> ModelSpec {
-        self.model.apply(ModelSpec::default())
-    }
-
-    /// Builds the architecture for `shape` and reads `path` into it.
-    ///
-    /// # Errors
-    /// A bad architecture, key map or ignore pattern; an unreadable file; a file that does not
-    /// match the model (every problem listed).
-    pub fn load(
-        &self,
-        path: &Path,
-        shape: ModelShape,
-        device: &Device,
-    ) -> Result<(Model, WeightsSource)> {
-        let spec = self.spec();
-        let model = Model::build(&spec, shape, device)?;
-        let mut ignore = self.ignore_key.clone();
-        if spec.kind == ModelKind::WideResnet {
-            // Some RobustBench WideResNets keep an unused first block under this name (their
-            // `sub_block1`, never called in `forward`); the matcher notes what it drops.
-            ignore.push(WRN_UNUSED_BLOCK.to_owned());
+    /// The library's request these flags make.
+    pub fn request(&self) -> ReadWeights {
+        ReadWeights {
+            model: self.model.apply(ModelSpec::default()),
+            key_map: self.key_map.clone(),
+            ignore_key: self.ignore_key.clone(),
         }
-        let options = MatchOptions {
-            key_map: KeyMap::parse(&self.key_map)?,
-            ignore: IgnoreList::parse(&ignore)?,
-        };
-        let file = read_weights(path)?;
-        let matched = match_weights(&expected_params(&model), &file, &options)?;
-        let model = load_matched(model, &matched)?;
-        let source = WeightsSource {
-            path: path.display().to_string(),
-            sha256: file.sha256,
-            format: file.format.as_str().to_owned(),
-            renamed: matched.renamed.into_iter().map(|(a, b)| [a, b]).collect(),
-            notes: matched.notes,
-            extras: file.extras,
-        };
-        Ok((model, source))
     }
 }
 
@@ -197,25 +157,44 @@ impl ModelSource {
         self.read.borrow().clone()
     }
 
+    /// Where the models come from, for the library: checkpoints, or the weights files' flags.
+    pub fn origin(&self) -> ModelOrigin {
+        if self.weights.weights.is_empty() {
+            return ModelOrigin::Checkpoint;
+        }
+        let defaults = DataSettings::default();
+        ModelOrigin::Weights {
+            read: self.weights.read.request(),
+            data: DataSettings {
+                dataset: self.dataset.unwrap_or(defaults.dataset),
+                data_dir: self.data_dir.clone(),
+                ..defaults
+            },
+        }
+    }
+
+    /// Keeps what a weights file said about itself for the reports.
+    fn record<T>(&self, (value, source): (T, Option<WeightsSource>)) -> T {
+        self.read.borrow_mut().extend(source);
+        value
+    }
+
     /// The model with the test split it is measured on.
     ///
     /// # Errors
-    /// As [`Self::load`], or data that is missing or does not fit the model.
+    /// A model or data that cannot be loaded ([`ModelOrigin::subject`]).
     pub fn subject(&self, device: &Device) -> Result<Subject> {
         self.subject_at(self.path()?, device)
     }
 
     /// The model with its test split and always its training split (commands that train on
-    /// it: `connect`); [`Self::subject`] reads the training split for batch-norm models only.
+    /// it: `connect`); [`Self::subject`] reads a checkpoint's training split for batch-norm
+    /// models only.
     ///
     /// # Errors
     /// As [`Self::subject`].
     pub fn training_subject(&self, device: &Device) -> Result<Subject> {
-        let path = self.path()?;
-        if self.weights.weights.is_empty() {
-            return subject_with(path, device, true);
-        }
-        self.subject_at(path, device)
+        Ok(self.record(self.origin().subject(self.path()?, true, device)?))
     }
 
     /// The first model with its test split, and the models after it (a trajectory).
@@ -227,12 +206,8 @@ impl ModelSource {
             .paths()
             .split_first()
             .context("--checkpoint or --weights is required")?;
-        let subject = self.subject_at(first, device)?;
-        let shape = shape_of(&subject);
-        let later = later
-            .iter()
-            .map(|p| self.model_at(p, shape, device))
-            .collect::<Result<_>>()?;
+        let (subject, later, sources) = self.origin().trajectory(first, later, device)?;
+        self.read.borrow_mut().extend(sources);
         Ok((subject, later))
     }
 
@@ -249,18 +224,9 @@ impl ModelSource {
     /// with --checkpoint, a weights file of the same architecture with --weights.
     ///
     /// # Errors
-    /// As [`load`] or [`WeightsArgs::load`].
+    /// As [`ModelOrigin::model`].
     pub fn model_at(&self, path: &Path, shape: ModelShape, device: &Device) -> Result<Model> {
-        if self.weights.weights.is_empty() {
-            return Ok(load(path, device)?.model);
-        }
-        let (model, source) = self
-            .weights
-            .read
-            .load(path, shape, device)
-            .with_context(|| format!("loading weights {}", path.display()))?;
-        self.read.borrow_mut().push(source);
-        Ok(model)
+        Ok(self.record(self.origin().model(path, shape, device)?))
     }
 
     /// How surfaces identify their origin: the checkpoint directory and its weights file's
@@ -269,33 +235,11 @@ impl ModelSource {
     /// # Errors
     /// A path that is no checkpoint, an unreadable file.
     pub fn identity(&self) -> Result<(PathBuf, String)> {
-        let path = self.path()?;
-        if self.weights.weights.is_empty() {
-            return weights_identity(path);
-        }
-        Ok((path.to_owned(), file_sha256(path)?))
+        Ok(self.origin().identity(self.path()?)?)
     }
 
     fn subject_at(&self, path: &Path, device: &Device) -> Result<Subject> {
-        if self.weights.weights.is_empty() {
-            return subject(path, device);
-        }
-        let defaults = DataSettings::default();
-        let data = DataSettings {
-            dataset: self.dataset.unwrap_or(defaults.dataset),
-            data_dir: self.data_dir.clone(),
-            ..defaults
-        };
-        let splits = load_splits(&data).context("loading the data")?;
-        let model = self.model_at(path, model_shape(&splits), device)?;
-        Ok(Subject {
-            model,
-            test: splits.test,
-            checkpoint: path.display().to_string(),
-            epoch: 0,
-            trained_with: None,
-            train: Some(splits.train),
-        })
+        Ok(self.record(self.origin().subject(path, false, device)?))
     }
 }
 
@@ -343,79 +287,24 @@ impl ModelSource {
     }
 }
 
-/// A loaded model with what its files say about it.
-pub struct Loaded {
-    /// The model.
-    pub model: Model,
-    /// Architecture, shape, epoch and the settings that trained it.
-    pub info: CheckpointInfo,
-    /// The path it was loaded from, as given.
-    pub path: PathBuf,
-}
-
-/// The input and output sizes of `subject`'s data.
+/// The input and output sizes of `subject`'s data ([`Subject::shape`]).
 pub fn shape_of(subject: &Subject) -> ModelShape {
-    ModelShape {
-        input: subject.test.shape,
-        classes: subject.test.num_classes,
-    }
+    subject.shape()
 }
 
-/// Loads the checkpoint at `path` (the checkpoints an analysis takes besides its model: a
-/// trajectory, `--to`, relate's list).
+/// The checkpoint at `path` with its run's test split ([`Subject::from_checkpoint`]).
 ///
 /// # Errors
-/// Missing or malformed files, naming them.
-pub fn load(path: &Path, device: &Device) -> Result<Loaded> {
-    let (model, info) = load_checkpoint(path, device)
-        .with_context(|| format!("loading checkpoint {}", path.display()))?;
-    Ok(Loaded {
-        model,
-        info,
-        path: path.to_owned(),
-    })
-}
-
-/// Loads the checkpoint at `path` with its run's test split.
-///
-/// # Errors
-/// As [`load`], or data that is missing or does not fit the model.
+/// Missing or malformed files or data, naming them.
 pub fn subject(path: &Path, device: &Device) -> Result<Subject> {
-    subject_with(path, device, false)
+    Ok(Subject::from_checkpoint(path, device)?)
 }
 
-/// [`subject`], with the training split read when `train` is set or the model has batch norm.
-fn subject_with(path: &Path, device: &Device, train: bool) -> Result<Subject> {
-    let Loaded { model, info, path } = load(path, device)?;
-    let test = checkpoint_test_set(&info, &path).context("loading the data")?;
-    // Besides training (`connect`), the training split serves batch norm's re-estimation
-    // (`--bn recompute`).
-    let train = if train || model.bn_mode().is_some() {
-        Some(
-            load_splits(&info.settings.data)
-                .context("loading the data")?
-                .train,
-        )
-    } else {
-        None
-    };
-    Ok(Subject {
-        model,
-        test,
-        checkpoint: path.display().to_string(),
-        epoch: info.epoch,
-        trained_with: info.settings.adversarial,
-        train,
-    })
-}
-
-/// The checkpoint directory `path` stands for (a run directory resolves to its last
-/// checkpoint) and the SHA-256 of its weights file: how surfaces identify their origin.
+/// The checkpoint directory `path` stands for and the SHA-256 of its weights file
+/// ([`advland_analysis::load::weights_identity`]).
 ///
 /// # Errors
 /// A path that is no checkpoint, an unreadable weights file.
 pub fn weights_identity(path: &Path) -> Result<(PathBuf, String)> {
-    let dir = checkpoint_dir(path)?;
-    let hash = file_sha256(&dir.join(WEIGHTS_FILE))?;
-    Ok((dir, hash))
+    Ok(advland_analysis::load::weights_identity(path)?)
 }

@@ -36,6 +36,25 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A model could not be loaded: a checkpoint or weights file that is missing, malformed
+    /// or does not match its architecture (the cause says which).
+    #[error("loading {kind} {}", path.display())]
+    LoadModel {
+        /// `checkpoint` or `weights`.
+        kind: &'static str,
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// What went wrong (boxed: the variant stays small).
+        #[source]
+        source: Box<advland_train::Error>,
+    },
+    /// A model's data could not be loaded or does not fit the model.
+    #[error("loading the data")]
+    LoadData {
+        /// What went wrong (boxed: the variant stays small).
+        #[source]
+        source: Box<advland_train::Error>,
+    },
     /// From the training crate (models, attacks, data).
     #[error(transparent)]
     Train(#[from] advland_train::Error),

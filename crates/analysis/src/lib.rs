@@ -26,10 +26,12 @@
 pub mod calibrate;
 pub mod connectivity;
 pub mod error;
+pub mod eval;
 pub mod flatness;
 pub mod hessian;
 pub mod linear;
 pub mod lipschitz;
+pub mod load;
 pub mod local_entropy;
 pub mod model_objective;
 pub mod objective;

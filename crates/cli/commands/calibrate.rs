@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use advland_analysis::calibrate::{CalibrateConfig, calibrate};
-use advland_schema::{CalibrateReport, MatchOn, Norm, PgdSettings};
+use advland_schema::{AttackRequest, CalibrateReport, MatchOn, Norm, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
@@ -77,11 +77,12 @@ impl CalibrateArgs {
             seed,
             out: _,
         } = self;
-        let reference = PgdSettings::new(
-            norm.or(trained.map(|t| t.norm)).unwrap_or(Norm::Linf),
-            eps.or(trained.map(|t| t.eps)).unwrap_or(0.1),
-            *steps,
-        );
+        let reference = AttackRequest {
+            norm: *norm,
+            eps: *eps,
+            steps: *steps,
+        }
+        .or_standard(trained);
         let defaults = CalibrateConfig::new(reference);
         CalibrateConfig {
             norm: to.unwrap_or(defaults.norm),

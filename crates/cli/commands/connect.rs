@@ -9,14 +9,14 @@ use std::time::Instant;
 use advland_analysis::connectivity::{self, ConnectConfig};
 use advland_schema::connectivity::ConnectivityReport;
 use advland_schema::{Norm, ObjectiveKind, Precision, write_json};
-use advland_train::checkpoint::{CHECKPOINT_FILE, save_checkpoint};
+use advland_train::checkpoint::CHECKPOINT_FILE;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
 use crate::args::{at_least_one, flag_error, parse_eps, positive_number, resolve_attack};
 use crate::meta::report;
-use crate::model_source::{ModelSource, load, shape_of};
+use crate::model_source::ModelSource;
 
 /// `advland connect`.
 #[derive(Debug, Args)]
@@ -147,7 +147,7 @@ pub fn run(args: &ConnectArgs, device: &Device, device_name: &str) -> Result<()>
     let config = args.config(subject.trained_with.as_ref())?;
     let to = args
         .source
-        .model_at(&args.to, shape_of(&subject), device)
+        .model_at(&args.to, subject.shape(), device)
         .with_context(|| format!("--to {}", args.to.display()))?;
     let to_name = args.to.display().to_string();
     let (measured, trained) = connectivity::measure(
@@ -160,10 +160,8 @@ pub fn run(args: &ConnectArgs, device: &Device, device_name: &str) -> Result<()>
     )
     .map_err(flag_error)?;
     if let Some(dir) = &args.save_curve {
-        let mut info = load(args.source.path()?, device)?.info;
-        info.training = None;
-        let model = trained.control_model(&subject.model)?;
-        save_checkpoint(dir, &model, &info, None)
+        trained
+            .save_control_point(args.source.path()?, &subject.model, dir, device)
             .with_context(|| format!("--save-curve {}", dir.display()))?;
     }
     let mut report = report(measured, &config, config.seed, device_name, start);

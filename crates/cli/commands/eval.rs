@@ -4,19 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use advland_schema::{
-    AttackSpec, DataSettings, EvalReport, EvalResult, Norm, PgdSettings, Report, ThreatSpec,
-    write_json,
-};
-use advland_train::data::{check_fits, describe, load_splits};
-use advland_train::trainer::model_shape;
-use advland_train::{Attack, evaluate, evaluate_attacks};
-use anyhow::{Context, Result, bail};
+use advland_analysis::Subject;
+use advland_analysis::eval::{EvalConfig, evaluate_model};
+use advland_analysis::load::{LoadedCheckpoint, load_checkpoint_model};
+use advland_schema::{AttackSpec, DataSettings, EvalResult, Norm, ThreatSpec, write_json};
+use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
 use crate::args::{DataArgs, at_least_one, parse_eps, parse_threat};
-use crate::meta::meta;
+use crate::meta::report;
 use crate::model_source::WeightsArgs;
 use crate::progress::Bars;
 
@@ -125,9 +122,7 @@ fn attacks(args: &EvalArgs) -> Result<Vec<AttackSpec>> {
         AttackArg::Pgd(t) => pgd(t),
         AttackArg::Other(spec) => spec.clone(),
     }));
-    for (i, a) in list.iter().enumerate() {
-        a.check(&format!("attack[{i}]"))?;
-    }
+    EvalConfig::check_attacks(&list)?;
     Ok(list)
 }
 
@@ -142,85 +137,43 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let (model, shape, epoch, data, model_path) =
         match (&args.checkpoint, args.weights.weights.as_slice()) {
             (Some(c), _) => {
-                let crate::model_source::Loaded { model, info, path } =
-                    crate::model_source::load(c, device)?;
+                let LoadedCheckpoint { model, info, path } = load_checkpoint_model(c, device)?;
                 (model, info.shape, info.epoch, info.settings.data, path)
             }
             (None, [w]) => {
                 let data = data_settings(DataSettings::default(), &args.data);
-                let splits = load_splits(&data).context("loading the data")?;
-                let shape = model_shape(&splits);
-                let (model, source) = args
-                    .weights
-                    .read
-                    .load(w, shape, device)
-                    .with_context(|| format!("loading weights {}", w.display()))?;
+                let read = args.weights.read.request();
+                let (subject, source) = Subject::from_weights(w, &read, &data, device)?;
                 weights.push(source);
-                (model, shape, 0, data, w.clone())
+                let shape = subject.shape();
+                (subject.model, shape, 0, data, w.clone())
             }
             (None, []) => bail!("give --checkpoint DIR or --weights FILE"),
             (None, more) => bail!("--weights: eval measures one model, got {}", more.len()),
         };
-    let data = data_settings(data, &args.data);
-    let splits = load_splits(&data).context("loading the data")?;
-    let test = &splits.test;
-    check_fits(test, shape, &model_path.display().to_string())?;
+    let config = EvalConfig {
+        data: data_settings(data, &args.data),
+        attacks,
+        batch_size: args.batch_size,
+        seed: args.seed,
+    };
     let mut bars = Bars::new("eval", quiet);
-    // PGD alone keeps the report it always had; any APGD attack adds each attack's per-example
-    // flags and the worst case.
-    let pgd_only: Option<Vec<Attack>> = attacks
-        .iter()
-        .map(|a| match a {
-            AttackSpec::Pgd(p) => Some(Attack::new(p.clone())),
-            _ => None,
-        })
-        .collect();
-    let (result, cost) = match &pgd_only {
-        Some(pgd) => evaluate(
-            &model,
-            test,
-            pgd,
-            args.batch_size,
-            args.seed,
-            device,
-            &mut bars,
-        )?,
-        None => evaluate_attacks(
-            &model,
-            test,
-            &attacks,
-            args.batch_size,
-            args.seed,
-            device,
-            &mut bars,
-        )?,
-    };
-    bars.finish();
-    let config = match &pgd_only {
-        Some(pgd) => {
-            let settings: Vec<&PgdSettings> = pgd.iter().map(Attack::settings).collect();
-            serde_json::json!({ "data": data, "attacks": settings, "batch_size": args.batch_size })
-        }
-        None => {
-            serde_json::json!({ "data": data, "attacks": attacks, "batch_size": args.batch_size })
-        }
-    };
-    let mut meta = meta(device_name, args.seed, &config, describe(test, test.len()));
-    meta.duration_s = start.elapsed().as_secs_f64();
-    meta.cost = cost;
-    meta.weights = weights;
-    let report = Report::of(
-        meta,
-        EvalReport {
-            model_path: model_path.display().to_string(),
-            epoch,
-            result: result.clone(),
-        },
+    let measured = evaluate_model(
+        &model,
+        shape,
+        &model_path,
+        epoch,
+        &config,
+        device,
+        &mut bars,
     );
+    bars.finish();
+    let mut report = report(measured?, &config, config.seed, device_name, start);
+    report.meta.weights = weights;
     match &args.out {
         Some(out) => {
             write_json(out, &report)?;
-            print_table(&result, Some(out));
+            print_table(&report.data.result, Some(out));
         }
         None => {
             let bytes = advland_schema::to_json_bytes(&report, Path::new("<stdout>"))?;

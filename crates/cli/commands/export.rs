@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use advland_train::checkpoint::{load_checkpoint, save_weights};
-use anyhow::{Context, Result};
+use advland_analysis::load::load_checkpoint_model;
+use advland_train::checkpoint::save_weights;
+use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
@@ -20,8 +21,7 @@ pub struct ExportArgs {
 
 /// Runs `advland export`.
 pub fn run(args: &ExportArgs, device: &Device) -> Result<()> {
-    let (model, _) = load_checkpoint(&args.checkpoint, device)
-        .with_context(|| format!("loading checkpoint {}", args.checkpoint.display()))?;
+    let model = load_checkpoint_model(&args.checkpoint, device)?.model;
     save_weights(&model, &args.out)?;
     println!("{}", args.out.display());
     Ok(())

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use advland_analysis::flatness::{self, FlatnessConfig};
 use advland_schema::flatness::FlatnessReport;
-use advland_schema::{Axis, Norm, PgdSettings, Precision};
+use advland_schema::{AttackRequest, Axis, Norm, PgdSettings, Precision};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, attack_or_default, parse_eps};
+use crate::args::{at_least_one, parse_eps};
 use crate::model_source::{ModelSource, Resolved};
 
 /// `advland flatness`.
@@ -116,7 +116,12 @@ impl FlatnessArgs {
             seed,
             out: _,
         } = self;
-        let attack = attack_or_default(*norm, *eps, *steps, trained)?;
+        let attack = AttackRequest {
+            norm: *norm,
+            eps: *eps,
+            steps: *steps,
+        }
+        .resolve_or_standard(trained)?;
         Ok(FlatnessConfig {
             attack,
             subset: *subset,

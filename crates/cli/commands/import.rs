@@ -3,18 +3,13 @@
 
 use std::path::PathBuf;
 
-use advland_schema::{DataSettings, DatasetName, TrainSettings, write_json};
-use advland_train::checkpoint::{CheckpointInfo, save_checkpoint};
-use advland_train::data::load_splits;
-use advland_train::trainer::model_shape;
-use anyhow::{Context, Result, bail};
+use advland_analysis::load::{Imported, SOURCE_FILE, import_checkpoint};
+use advland_schema::{DataSettings, DatasetName};
+use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
 use crate::model_source::ReadAs;
-
-/// File beside the checkpoint's own files that records where its weights came from.
-pub const SOURCE_FILE: &str = "source.json";
 
 /// `advland import`.
 #[derive(Debug, Args)]
@@ -70,30 +65,12 @@ pub fn run(args: &ImportArgs, device: &Device) -> Result<()> {
         data_dir: args.data_dir.clone(),
         ..defaults
     };
-    let splits = load_splits(&data).context("loading the data")?;
-    let shape = model_shape(&splits);
-    let (model, source) = args
-        .read
-        .load(&args.file, shape, device)
-        .with_context(|| format!("loading weights {}", args.file.display()))?;
-    let spec = args.read.spec();
-    let info = CheckpointInfo {
-        model: spec.clone(),
-        shape,
-        epoch: 0,
-        settings: TrainSettings {
-            data,
-            model: spec,
-            ..TrainSettings::default()
-        },
-        training: None,
-    };
-    save_checkpoint(&args.out, &model, &info, None)?;
-    write_json(&args.out.join(SOURCE_FILE), &source)?;
+    let Imported { parameters, source } =
+        import_checkpoint(&args.file, &args.read.request(), &data, &args.out, device)?;
     println!(
         "{} ({} parameters read from {}, sha256 {})",
         args.out.display(),
-        advland_train::params::theta_len(&model),
+        parameters,
         args.file.display(),
         &source.sha256[..16.min(source.sha256.len())]
     );

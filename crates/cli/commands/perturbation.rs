@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 
 use advland_analysis::perturbation::{self, PerturbationConfig};
 use advland_schema::perturbation::{CosineStats, PerturbationReport};
-use advland_schema::{Norm, PgdSettings, Precision};
+use advland_schema::{AttackRequest, Norm, PgdSettings, Precision};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{attack_or_default, parse_eps};
+use crate::args::parse_eps;
 use crate::model_source::{ModelSource, Resolved};
 
 /// `advland perturbation`.
@@ -65,7 +65,12 @@ impl PerturbationArgs {
             seed,
             out: _,
         } = self;
-        let attack = attack_or_default(*norm, *eps, *steps, trained)?;
+        let attack = AttackRequest {
+            norm: *norm,
+            eps: *eps,
+            steps: *steps,
+        }
+        .resolve_or_standard(trained)?;
         Ok(PerturbationConfig {
             attack,
             subset: *subset,

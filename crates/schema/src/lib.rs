@@ -91,7 +91,7 @@ pub use surface::{
     Axis, DirectionKind, DirectionsInfo, IgnoreParams, Normalization, Shard, SurfaceReport,
     SurfaceValues,
 };
-pub use threat::{Norm, PgdSettings, default_step_size, parse_fraction};
+pub use threat::{AttackRequest, Norm, PgdSettings, default_step_size, parse_fraction};
 pub use weight_sharpness::{
     BatchSharpness, MeanStdError, PerturbedParams, WeightBall, WeightSharpnessResult,
 };

@@ -135,6 +135,63 @@ impl PgdSettings {
     }
 }
 
+/// An analysis's attack as asked for, its norm and radius possibly left to the model: each
+/// one not given is the model's training attack's (field names are the command line's flags).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackRequest {
+    /// The norm, if given.
+    pub norm: Option<Norm>,
+    /// The radius, if given.
+    pub eps: Option<f64>,
+    /// PGD steps (step size 2.5·ε/steps).
+    pub steps: usize,
+}
+
+impl AttackRequest {
+    /// What stands in for a standard model's missing training attack where an analysis always
+    /// needs one: L∞ at ε = 0.1.
+    pub const STANDARD: (Norm, f64) = (Norm::Linf, 0.1);
+
+    /// The attack with whichever of norm and radius is not given taken from `trained`; `None`
+    /// when neither gives one of them (a standard model and no attack asked for).
+    ///
+    /// # Errors
+    /// Settings no attack can run with (`attack.*`).
+    pub fn resolve(&self, trained: Option<&PgdSettings>) -> Result<Option<PgdSettings>> {
+        let norm = self.norm.or(trained.map(|t| t.norm));
+        let eps = self.eps.or(trained.map(|t| t.eps));
+        let (Some(norm), Some(eps)) = (norm, eps) else {
+            return Ok(None);
+        };
+        let attack = PgdSettings::new(norm, eps, self.steps);
+        attack.check("attack")?;
+        Ok(Some(attack))
+    }
+
+    /// The attack of an analysis that always has one: as [`Self::resolve`], else
+    /// [`Self::STANDARD`]'s norm and radius; not checked (callers that check it themselves
+    /// name it as their setting).
+    pub fn or_standard(&self, trained: Option<&PgdSettings>) -> PgdSettings {
+        let (norm, eps) = Self::STANDARD;
+        PgdSettings::new(
+            self.norm.or(trained.map(|t| t.norm)).unwrap_or(norm),
+            self.eps.or(trained.map(|t| t.eps)).unwrap_or(eps),
+            self.steps,
+        )
+    }
+
+    /// [`Self::or_standard`], checked.
+    ///
+    /// # Errors
+    /// Settings no attack can run with (`attack.*`).
+    pub fn resolve_or_standard(&self, trained: Option<&PgdSettings>) -> Result<PgdSettings> {
+        let attack = self.or_standard(trained);
+        attack.check("attack")?;
+        Ok(attack)
+    }
+}
+
 /// The default PGD step size 2.5·ε/steps (Madry et al.'s rule of thumb).
 pub fn default_step_size(eps: f64, steps: usize) -> f64 {
     2.5 * eps / steps.max(1) as f64
@@ -179,6 +236,33 @@ mod tests {
             msg.contains("attack.eps") && msg.contains("attack.steps"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn an_attack_request_takes_what_it_leaves_open_from_the_training_attack() {
+        let trained = PgdSettings::new(Norm::L2, 0.5, 7);
+        let eps_only = AttackRequest {
+            norm: None,
+            eps: Some(1.0),
+            steps: 10,
+        };
+        assert_eq!(
+            eps_only.resolve(Some(&trained)).unwrap(),
+            Some(PgdSettings::new(Norm::L2, 1.0, 10))
+        );
+        assert_eq!(eps_only.resolve(None).unwrap(), None);
+        assert_eq!(
+            eps_only.resolve_or_standard(None).unwrap(),
+            PgdSettings::new(Norm::Linf, 1.0, 10)
+        );
+        let bad = AttackRequest {
+            norm: Some(Norm::Linf),
+            eps: Some(1e40),
+            steps: 10,
+        };
+        assert!(bad.resolve(None).is_err());
+        assert!(bad.resolve_or_standard(None).is_err());
+        assert_eq!(bad.or_standard(None).eps, 1e40);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 mod config;
 mod curve;
 mod measure;
+mod save;
 
 pub use config::ConnectConfig;
 pub use curve::{bezier_point, control_gradient, line_point};
