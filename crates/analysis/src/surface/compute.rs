@@ -224,6 +224,8 @@ pub struct SurfaceRun {
     skeleton: SurfaceReport,
     data: DataSubset,
     workers: usize,
+    batch_size: usize,
+    seed: u64,
 }
 
 impl SurfaceRun {
@@ -292,13 +294,25 @@ impl SurfaceRun {
             skeleton,
             data,
             workers: config.workers,
+            batch_size: config.batch_size,
+            seed: config.seed,
         })
     }
 
     /// Hash of everything that decides the values of the grid points (see
-    /// [`SurfaceReport::fingerprint`]).
-    pub fn fingerprint(&self, batch_size: usize, seed: u64) -> String {
-        self.skeleton.fingerprint(batch_size, seed)
+    /// [`SurfaceReport::fingerprint`]; the configuration's batch size and seed included).
+    pub fn fingerprint(&self) -> String {
+        self.skeleton.fingerprint(self.batch_size, self.seed)
+    }
+
+    /// The shard of the grid this run computes.
+    pub fn shard(&self) -> Shard {
+        self.skeleton.shard
+    }
+
+    /// Number of objectives evaluated at every point.
+    pub fn objectives(&self) -> usize {
+        self.objectives.len()
     }
 
     /// The grid points of this run's shard that `done` lacks, in order.
