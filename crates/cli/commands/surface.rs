@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use advland_analysis::ObjectiveKind;
 use advland_analysis::surface::{
-    Directions, SurfaceConfig, SurfaceOutput, SurfaceRun, make_directions,
+    Directions, SurfaceConfig, SurfaceOutput, SurfaceRun, load_directions, make_directions,
 };
 use advland_schema::{
     Axis, DirectionKind, IgnoreParams, Normalization, PgdSettings, Precision, Report, Shard,
@@ -296,16 +296,7 @@ fn directions(
     device: &Device,
 ) -> Result<Directions> {
     if let Some(path) = &args.load_directions {
-        let d = Directions::load(&ParamLayout::of(&subject.model), path)?;
-        if (d.vectors.len() == 2) != args.y.is_some() {
-            bail!(
-                "{}: holds {} direction(s); {} --y",
-                path.display(),
-                d.vectors.len(),
-                if d.vectors.len() == 2 { "give" } else { "drop" }
-            );
-        }
-        return Ok(d);
+        return Ok(load_directions(subject, path, config)?);
     }
     let shape = model_source::shape_of(subject);
     let to = args

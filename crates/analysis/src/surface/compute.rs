@@ -3,6 +3,7 @@
 //! them to disk, resume, or shard) and assembles the report payload.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use advland_schema::{
     Axis, Cost, DataSubset, DirectionKind, IgnoreParams, Normalization, ObjectiveKind, PgdSettings,
@@ -215,6 +216,32 @@ pub fn make_directions(
             Directions::eigenvectors(pairs.into_iter().map(|p| p.vector).collect(), values)
         }
     }
+}
+
+/// Directions saved by [`Directions::save`] at `path`, checked against `subject`'s parameters
+/// and against the dimensions `config` asks for (two directions exactly when it has a y axis),
+/// so surfaces of several checkpoints or norms can share them.
+///
+/// # Errors
+/// [`Error::File`] naming `path`: a missing or malformed file, another model's directions,
+/// or a count that does not fit the axes.
+pub fn load_directions(
+    subject: &Subject,
+    path: &Path,
+    config: &SurfaceConfig,
+) -> Result<Directions> {
+    let d = Directions::load(&ParamLayout::of(&subject.model), path)?;
+    if (d.vectors.len() == 2) != config.y.is_some() {
+        return Err(Error::File {
+            path: path.to_owned(),
+            reason: format!(
+                "holds {} direction(s); {} --y",
+                d.vectors.len(),
+                if d.vectors.len() == 2 { "give" } else { "drop" }
+            ),
+        });
+    }
+    Ok(d)
 }
 
 /// A surface ready to evaluate: its objectives, grid and report skeleton.

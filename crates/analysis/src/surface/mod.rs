@@ -20,7 +20,7 @@ use std::sync::mpsc;
 
 use advland_schema::Axis;
 
-pub use compute::{SurfaceConfig, SurfaceRun, compute, make_directions};
+pub use compute::{SurfaceConfig, SurfaceRun, compute, load_directions, make_directions};
 pub use directions::{Directions, RandomSpec};
 pub use resume::{PartialFile, Resumed, SurfaceOutput, compute_resumable};
 
