@@ -12,8 +12,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use advland_analysis::linear::{LinearConfig, run as run_linear};
-use advland_data::fashion_mnist_bundled;
+use advland_analysis::linear::{BundledSplit, LinearConfig, bundled, run as run_linear};
 use advland_schema::linear::LinearReport;
 use advland_schema::{parse_fraction, write_json};
 use anyhow::{Context, Result, bail};
@@ -130,11 +129,11 @@ impl LinearArgs {
 pub fn run(args: &LinearArgs, device_name: &str) -> Result<()> {
     let start = Instant::now();
     advland_schema::check_output(&args.out)?;
-    let splits = fashion_mnist_bundled().context("loading the bundled Fashion-MNIST")?;
-    let split = match args.split {
-        Split::Train => splits.train,
-        Split::Test => splits.test,
-    };
+    let split = bundled(match args.split {
+        Split::Train => BundledSplit::Train,
+        Split::Test => BundledSplit::Test,
+    })
+    .context("loading the bundled Fashion-MNIST")?;
     let config = args.config();
     // Every broken rule at once, each named by its flag.
     let broken = config.broken_rules(split.num_classes);

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use advland_schema::merge::merge_shards;
-use advland_schema::{SurfaceReport, read_report, write_json};
-use anyhow::{Result, bail};
+use advland_schema::merge::{merge_shards, read_shards};
+use advland_schema::write_json;
+use anyhow::Result;
 use clap::Args;
 
 /// `advland merge`.
@@ -22,17 +22,7 @@ pub struct MergeArgs {
 /// Runs `advland merge`.
 pub fn run(args: &MergeArgs) -> Result<()> {
     advland_schema::check_output(&args.out)?;
-    let reports = args
-        .shards
-        .iter()
-        .map(|p| {
-            let report = read_report::<SurfaceReport>(p, "surface")?;
-            if let Err(rule) = report.data.check_contents() {
-                bail!("{}: not a valid surface shard: {rule}", p.display());
-            }
-            Ok((p.clone(), report))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let reports = read_shards(&args.shards)?;
     let mut merged = merge_shards(&reports)?;
     merged.meta.command = crate::meta::command_line();
     write_json(&args.out, &merged)?;

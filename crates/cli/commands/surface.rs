@@ -1,28 +1,26 @@
 //! `advland surface`: loss and accuracy of a checkpoint on a 1-D/2-D grid in parameter space,
 //! for the clean, adversarial (attack re-solved at every point) and adversarial-frozen losses.
 //!
-//! Results stream to `<out>.partial` (one JSON line per grid point after a header that
-//! fingerprints the whole configuration), so a killed run continues where it stopped when the
-//! same command is run again; the report itself is written only when the shard is complete.
+//! Results stream to `<out>.partial` (`advland_analysis::surface::resume`), so a killed run
+//! continues where it stopped when the same command is run again; the report itself is
+//! written only when the shard is complete.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_analysis::ObjectiveKind;
 use advland_analysis::surface::{
-    Directions, PointValues, SurfaceConfig, SurfaceRun, make_directions,
+    Directions, SurfaceConfig, SurfaceOutput, SurfaceRun, load_directions, make_directions,
 };
 use advland_schema::{
     Axis, DirectionKind, IgnoreParams, Normalization, PgdSettings, Precision, Report, Shard,
-    SurfaceReport, write_json,
+    SurfaceReport,
 };
+use advland_train::Observer;
 use advland_train::params::ParamLayout;
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
-use serde::{Deserialize, Serialize};
 
 use crate::args::{at_least_one, flag_error, parse_eps, resolve_attack};
 use crate::meta::report;
@@ -235,47 +233,32 @@ fn compute(
     subject.checkpoint = origin_dir.display().to_string();
     let run = SurfaceRun::new(&subject, &directions, weights_hash, &config, device)
         .map_err(flag_error)?;
-    let fingerprint = run.fingerprint(config.batch_size, config.seed);
-    let partial = partial_path(out);
     // Held until the report is written: a second run on the same --out stops here, before it
     // could interleave points into the partial file or rename its report over this one's.
-    let _lock = advland_schema::LockFile::acquire(
-        &sibling(out, ".lock"),
-        &format!("the surface {}", out.display()),
-    )?;
-    if args.restart && partial.exists() {
-        fs_err::remove_file(&partial)?;
-    }
-    let mut done = read_partial(&partial, &fingerprint, args.shard, args.objective.len())?;
-    let resumed = done.len();
-    let pending = run.pending(&done);
-    let bar = crate::progress::counter(
+    let output = SurfaceOutput::lock(out)?;
+    let mut bar = PointBar(crate::progress::counter(
         &format!("surface {}", args.shard),
-        (pending.len() + resumed) as u64,
+        0,
         quiet,
-    );
-    bar.set_position(resumed as u64);
-    let mut stream = open_partial(&partial, &fingerprint, args.shard, &done)?;
-    let cost = run.evaluate(&pending, |k, values| {
-        append_point(&mut stream, &partial, k, &values)?;
-        done.insert(k, values);
-        bar.inc(1);
-        Ok(())
-    });
-    bar.finish_and_clear();
-    let cost = cost?;
-    drop(stream);
-    let measured = run.finish(&done, cost);
-    // The configuration, plus what this run found: points resumed and the fingerprint that
-    // `merge` compares across shards.
-    let mut recorded = serde_json::to_value(&config)?;
-    recorded["resumed_points"] = resumed.into();
-    recorded["fingerprint"] = fingerprint.into();
-    let mut report = report(measured, &recorded, config.seed, device_name, start);
+    ));
+    let resumed = output.compute(run, args.restart, &mut bar);
+    bar.0.finish_and_clear();
+    let resumed = resumed?;
+    let recorded = resumed.recorded_config(&config);
+    let mut report = report(resumed.measured, &recorded, config.seed, device_name, start);
     report.meta.weights = args.source.provenance();
-    write_json(out, &report)?;
-    fs_err::remove_file(&partial)?;
+    output.write(&report)?;
     Ok(report)
+}
+
+/// The bar of the grid points, moved by the library's progress.
+struct PointBar(indicatif::ProgressBar);
+
+impl Observer for PointBar {
+    fn progress(&mut self, _phase: &str, done: usize, total: usize) {
+        self.0.set_length(total as u64);
+        self.0.set_position(done as u64);
+    }
 }
 
 fn check_args(args: &SurfaceArgs) -> Result<()> {
@@ -313,16 +296,7 @@ fn directions(
     device: &Device,
 ) -> Result<Directions> {
     if let Some(path) = &args.load_directions {
-        let d = Directions::load(&ParamLayout::of(&subject.model), path)?;
-        if (d.vectors.len() == 2) != args.y.is_some() {
-            bail!(
-                "{}: holds {} direction(s); {} --y",
-                path.display(),
-                d.vectors.len(),
-                if d.vectors.len() == 2 { "give" } else { "drop" }
-            );
-        }
-        return Ok(d);
+        return Ok(load_directions(subject, path, config)?);
     }
     let shape = model_source::shape_of(subject);
     let to = args
@@ -335,118 +309,6 @@ fn directions(
         })
         .collect::<Result<Vec<_>>>()?;
     make_directions(subject, &to, config, device).map_err(flag_error)
-}
-
-fn partial_path(out: &Path) -> PathBuf {
-    sibling(out, ".partial")
-}
-
-/// `out` with `suffix` appended to its file name.
-fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let mut name = out.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    out.with_file_name(name)
-}
-
-/// Version of the partial-file layout (2: the shard is recorded beside the fingerprint).
-const PARTIAL_VERSION: u32 = 2;
-
-#[derive(Serialize, Deserialize)]
-struct Header {
-    advland_surface_partial: u32,
-    fingerprint: String,
-    shard: Shard,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Line {
-    k: usize,
-    /// (loss, accuracy) per objective; accuracy absent for objectives without one.
-    v: Vec<(f64, Option<f64>)>,
-}
-
-/// Points already computed by an interrupted run with the same fingerprint. A last line cut
-/// short by the interruption is ignored (that point is recomputed).
-fn read_partial(
-    path: &Path,
-    fingerprint: &str,
-    shard: Shard,
-    objectives: usize,
-) -> Result<BTreeMap<usize, PointValues>> {
-    let mut done = BTreeMap::new();
-    let Ok(file) = fs_err::File::open(path) else {
-        return Ok(done);
-    };
-    let mut lines = std::io::BufReader::new(file).lines();
-    let header: Option<Header> = lines
-        .next()
-        .transpose()?
-        .and_then(|l| serde_json::from_str(&l).ok());
-    match header {
-        Some(h)
-            if h.advland_surface_partial == PARTIAL_VERSION
-                && h.fingerprint == fingerprint
-                && h.shard == shard => {}
-        Some(_) => bail!(
-            "{}: left by an interrupted run with other settings; run the same command to \
-             continue it, or add --restart to discard it",
-            path.display()
-        ),
-        None => return Ok(done),
-    }
-    for line in lines {
-        let line = line?;
-        match serde_json::from_str::<Line>(&line) {
-            Ok(l) if l.v.len() == objectives && shard.owns(l.k) => {
-                done.insert(l.k, l.v);
-            }
-            _ => break,
-        }
-    }
-    Ok(done)
-}
-
-/// Rewrites the partial file as its header plus the points `done` (read back by
-/// [`read_partial`], so a cut-short last line is dropped), then keeps it open for appending.
-fn open_partial(
-    path: &Path,
-    fingerprint: &str,
-    shard: Shard,
-    done: &BTreeMap<usize, PointValues>,
-) -> Result<std::io::BufWriter<fs_err::File>> {
-    let mut text = serde_json::to_string(&Header {
-        advland_surface_partial: PARTIAL_VERSION,
-        fingerprint: fingerprint.to_owned(),
-        shard,
-    })?;
-    text.push('\n');
-    for (&k, v) in done {
-        text.push_str(&serde_json::to_string(&Line { k, v: v.clone() })?);
-        text.push('\n');
-    }
-    advland_schema::write_atomic(path, text.as_bytes())?;
-    let file = fs_err::OpenOptions::new().append(true).open(path)?;
-    Ok(std::io::BufWriter::new(file))
-}
-
-fn append_point(
-    stream: &mut std::io::BufWriter<fs_err::File>,
-    path: &Path,
-    k: usize,
-    values: &PointValues,
-) -> advland_analysis::Result<()> {
-    let io = |e: std::io::Error| advland_analysis::Error::File {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    };
-    let mut line = serde_json::to_string(&Line {
-        k,
-        v: values.clone(),
-    })
-    .map_err(|e| io(e.into()))?;
-    line.push('\n');
-    stream.write_all(line.as_bytes()).map_err(io)?;
-    stream.flush().map_err(io)
 }
 
 fn print_summary(r: &SurfaceReport, out: &Path) {
@@ -493,35 +355,5 @@ mod tests {
             args.config(None).expect("resolves"),
             SurfaceConfig::default()
         );
-    }
-
-    #[test]
-    fn partial_files_resume_and_ignore_cut_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.json.partial");
-        {
-            let mut w = open_partial(&path, "abc", Shard::WHOLE, &BTreeMap::new()).unwrap();
-            append_point(&mut w, &path, 3, &vec![(0.5, Some(1.0))]).unwrap();
-            append_point(&mut w, &path, 1, &vec![(0.25, Some(0.5))]).unwrap();
-        }
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str("{\"k\":7,\"v\":[[0.1");
-        std::fs::write(&path, text).unwrap();
-        let done = read_partial(&path, "abc", Shard::WHOLE, 1).unwrap();
-        assert_eq!(done.keys().copied().collect::<Vec<_>>(), vec![1, 3]);
-        // Reopening drops the cut line, so later appends stay parseable.
-        let mut w = open_partial(&path, "abc", Shard::WHOLE, &done).unwrap();
-        append_point(&mut w, &path, 7, &vec![(0.1, None)]).unwrap();
-        drop(w);
-        assert_eq!(
-            read_partial(&path, "abc", Shard::WHOLE, 1).unwrap().len(),
-            3
-        );
-        let err = read_partial(&path, "other", Shard::WHOLE, 1)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--restart"), "{err}");
-        let other_shard = Shard { index: 1, count: 2 };
-        assert!(read_partial(&path, "abc", other_shard, 1).is_err());
     }
 }

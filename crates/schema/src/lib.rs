@@ -21,7 +21,9 @@
 //! - [`flatness`]: payloads of input-space flatness reports;
 //! - [`surface`]: payloads of loss-surface reports (grids, shards, directions);
 //! - [`perturbation`]: payloads of perturbation-statistics reports;
-//! - [`connectivity`]: payloads of mode-connectivity reports (Bézier curve and line).
+//! - [`connectivity`]: payloads of mode-connectivity reports (Bézier curve and line);
+//! - [`grid`], [`grid_export`]: a complete surface's arrays, their NPY/CSV encodings, and
+//!   their export into files with a sidecar ([`grid_export::export_grid`]).
 //!
 //! ```
 //! use advland_schema::{Norm, PgdSettings, parse_fraction};
@@ -40,6 +42,7 @@ pub mod connectivity;
 pub mod error;
 pub mod flatness;
 pub mod grid;
+pub mod grid_export;
 pub mod hash;
 pub mod linear;
 pub mod merge;

@@ -5,8 +5,29 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::report::{Cost, Report};
+use crate::report::{Cost, Report, read_report};
 use crate::surface::{Shard, SurfaceReport};
+
+/// The shard reports at `paths`, each read, checked ([`SurfaceReport::check_contents`]) and
+/// paired with its path, ready for [`merge_shards`].
+///
+/// # Errors
+/// A file that is not a surface report, or not a valid surface shard, naming it.
+pub fn read_shards(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Report<SurfaceReport>)>> {
+    paths
+        .iter()
+        .map(|p| {
+            let report = read_report::<SurfaceReport>(p, "surface")?;
+            if let Err(rule) = report.data.check_contents() {
+                return Err(Error::format(
+                    p,
+                    format!("not a valid surface shard: {rule}"),
+                ));
+            }
+            Ok((p.clone(), report))
+        })
+        .collect()
+}
 
 /// The complete surface made of `shards` (each with the path it was read from, for messages),
 /// its metadata the first shard's with their durations and costs summed and the shards named

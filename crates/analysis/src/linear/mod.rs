@@ -28,8 +28,10 @@
 //! assert!(loss.linf_jump(&[1.0, -1.0], 0).unwrap() > 0.0);
 //! ```
 
+mod bundled;
 mod model;
 mod run;
 
+pub use bundled::{BundledSplit, bundled};
 pub use model::*;
 pub use run::{LinearConfig, run};

@@ -3,6 +3,7 @@
 //! them to disk, resume, or shard) and assembles the report payload.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use advland_schema::{
     Axis, Cost, DataSubset, DirectionKind, IgnoreParams, Normalization, ObjectiveKind, PgdSettings,
@@ -217,6 +218,32 @@ pub fn make_directions(
     }
 }
 
+/// Directions saved by [`Directions::save`] at `path`, checked against `subject`'s parameters
+/// and against the dimensions `config` asks for (two directions exactly when it has a y axis),
+/// so surfaces of several checkpoints or norms can share them.
+///
+/// # Errors
+/// [`Error::File`] naming `path`: a missing or malformed file, another model's directions,
+/// or a count that does not fit the axes.
+pub fn load_directions(
+    subject: &Subject,
+    path: &Path,
+    config: &SurfaceConfig,
+) -> Result<Directions> {
+    let d = Directions::load(&ParamLayout::of(&subject.model), path)?;
+    if (d.vectors.len() == 2) != config.y.is_some() {
+        return Err(Error::File {
+            path: path.to_owned(),
+            reason: format!(
+                "holds {} direction(s); {} --y",
+                d.vectors.len(),
+                if d.vectors.len() == 2 { "give" } else { "drop" }
+            ),
+        });
+    }
+    Ok(d)
+}
+
 /// A surface ready to evaluate: its objectives, grid and report skeleton.
 pub struct SurfaceRun {
     objectives: Vec<ModelObjective>,
@@ -224,6 +251,8 @@ pub struct SurfaceRun {
     skeleton: SurfaceReport,
     data: DataSubset,
     workers: usize,
+    batch_size: usize,
+    seed: u64,
 }
 
 impl SurfaceRun {
@@ -292,13 +321,25 @@ impl SurfaceRun {
             skeleton,
             data,
             workers: config.workers,
+            batch_size: config.batch_size,
+            seed: config.seed,
         })
     }
 
     /// Hash of everything that decides the values of the grid points (see
-    /// [`SurfaceReport::fingerprint`]).
-    pub fn fingerprint(&self, batch_size: usize, seed: u64) -> String {
-        self.skeleton.fingerprint(batch_size, seed)
+    /// [`SurfaceReport::fingerprint`]; the configuration's batch size and seed included).
+    pub fn fingerprint(&self) -> String {
+        self.skeleton.fingerprint(self.batch_size, self.seed)
+    }
+
+    /// The shard of the grid this run computes.
+    pub fn shard(&self) -> Shard {
+        self.skeleton.shard
+    }
+
+    /// Number of objectives evaluated at every point.
+    pub fn objectives(&self) -> usize {
+        self.objectives.len()
     }
 
     /// The grid points of this run's shard that `done` lacks, in order.

@@ -13,14 +13,16 @@
 
 mod compute;
 pub mod directions;
+pub mod resume;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use advland_schema::Axis;
 
-pub use compute::{SurfaceConfig, SurfaceRun, compute, make_directions};
+pub use compute::{SurfaceConfig, SurfaceRun, compute, load_directions, make_directions};
 pub use directions::{Directions, RandomSpec};
+pub use resume::{PartialFile, Resumed, SurfaceOutput, compute_resumable};
 
 use crate::error::{Error, Result};
 use crate::objective::Objective;
