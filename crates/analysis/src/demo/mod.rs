@@ -69,7 +69,7 @@ pub enum DemoError {
         step: String,
         /// Why it failed.
         #[source]
-        source: crate::Error,
+        source: Box<crate::Error>,
     },
     /// A training run ended without a checkpoint to measure.
     #[error("{}: training saved no checkpoint", run_dir.display())]

@@ -422,6 +422,6 @@ fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
 fn step(step: String, source: impl Into<crate::Error>) -> DemoError {
     DemoError::Step {
         step,
-        source: source.into(),
+        source: Box::new(source.into()),
     }
 }

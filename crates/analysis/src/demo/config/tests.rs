@@ -23,7 +23,7 @@ fn quick_and_full_resolve_their_plans() {
 fn every_call_takes_the_plan_and_seed() {
     let c = DemoConfig::quick(3);
     let runs = c.runs();
-    assert_eq!(runs.map(|(n, _)| n), RUNS);
+    assert_eq!(runs.clone().map(|(n, _)| n), RUNS);
     assert_eq!(runs[0].1, None);
     assert_eq!(runs[1].1, Some(PgdSettings::new(Norm::Linf, 0.1, 5)));
     assert_eq!(runs[2].1, Some(PgdSettings::new(Norm::L2, 1.0, 5)));
