@@ -291,20 +291,3 @@ impl ModelSource {
 pub fn shape_of(subject: &Subject) -> ModelShape {
     subject.shape()
 }
-
-/// The checkpoint at `path` with its run's test split ([`Subject::from_checkpoint`]).
-///
-/// # Errors
-/// Missing or malformed files or data, naming them.
-pub fn subject(path: &Path, device: &Device) -> Result<Subject> {
-    Ok(Subject::from_checkpoint(path, device)?)
-}
-
-/// The checkpoint directory `path` stands for and the SHA-256 of its weights file
-/// ([`advland_analysis::load::weights_identity`]).
-///
-/// # Errors
-/// A path that is no checkpoint, an unreadable weights file.
-pub fn weights_identity(path: &Path) -> Result<(PathBuf, String)> {
-    Ok(advland_analysis::load::weights_identity(path)?)
-}

@@ -4,10 +4,9 @@ use std::path::Path;
 
 use advland_schema::{TrainLog, TrainSettings};
 use advland_train::checkpoint::Resume;
-use advland_train::data::{describe, load_splits};
 use advland_train::error::RunDirIssue;
-use advland_train::trainer::{CONFIG_FILE, RunDir, RunDirMode, RunWriter};
-use anyhow::{Context, Result, anyhow};
+use advland_train::trainer::{RunDir, RunDirMode, train_into};
+use anyhow::{Result, anyhow};
 use burn::tensor::Device;
 
 use crate::meta::meta;
@@ -37,9 +36,9 @@ pub fn advise(e: advland_train::Error, path: &Path) -> anyhow::Error {
     anyhow!("{e}{advice}")
 }
 
-/// Trains one model as `settings` say into `run` (from `resume` if given); returns its log.
-/// `run` is released when done, and a run that fails before its first checkpoint leaves
-/// nothing behind.
+/// Trains one model as `settings` say into `run` (from `resume` if given) with progress bars
+/// labelled `label`; returns its log. `run` is released when done, and a run that fails before
+/// its first checkpoint leaves nothing behind ([`train_into`]).
 pub fn run_training(
     settings: &TrainSettings,
     run: RunDir,
@@ -50,20 +49,24 @@ pub fn run_training(
     quiet: bool,
 ) -> Result<TrainLog> {
     let run_dir = run.path().to_owned();
-    let splits = load_splits(&settings.data).context("loading the data")?;
-    let total = splits.train.len();
-    let meta = meta(
-        device_name,
-        settings.seed,
-        settings,
-        describe(&splits.train, total),
-    );
-    advland_schema::write_json(&run_dir.join(CONFIG_FILE), settings)?;
     let mut bars = Bars::new(label, quiet);
-    let mut writer = RunWriter::new(&run_dir, meta, &mut bars);
-    let (_, log) = advland_train::train(settings, &splits, device, resume, &mut writer)
-        .with_context(|| format!("training {}", run_dir.display()))?;
+    let trained = train_into(
+        settings,
+        run,
+        resume,
+        device,
+        |data| meta(device_name, settings.seed, settings, data),
+        &mut bars,
+    );
+    let (_, log) = match trained {
+        Ok(trained) => trained,
+        Err(e @ advland_train::Error::Data(_)) => {
+            return Err(anyhow::Error::new(e).context("loading the data"));
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("training {}", run_dir.display())));
+        }
+    };
     bars.finish();
-    run.finish();
     Ok(log)
 }

@@ -25,6 +25,7 @@
 
 pub mod calibrate;
 pub mod connectivity;
+pub mod demo;
 pub mod error;
 pub mod eval;
 pub mod flatness;

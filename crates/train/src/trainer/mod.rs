@@ -2,16 +2,19 @@
 //! `EpochOracle` (the epoch's minibatch gradients of a `TrainingObjective`: PGD-AT, TRADES, AWP),
 //! evaluation, and the checkpoints and log it
 //! hands to its [`Observer`]; resuming a run from a checkpoint; the run directory ([`RunDir`]:
-//! lock, rules, clean-up) and the observer that writes it ([`RunWriter`]).
+//! lock, rules, clean-up), the observer that writes it ([`RunWriter`]) and one run trained into
+//! it ([`train_into`]).
 
 mod epoch;
 mod eval;
+mod into_dir;
 mod objective;
 mod run_dir;
 mod run_writer;
 mod schedule;
 
 pub use eval::{APGD_SEED_STREAM, PGD_SEED_STREAM, evaluate, evaluate_attacks};
+pub use into_dir::train_into;
 pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
 pub use run_writer::RunWriter;
 
