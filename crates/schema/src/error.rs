@@ -17,6 +17,33 @@ pub enum Error {
     /// Several settings broke rules; all are listed so a user fixes them in one go.
     #[error("{} invalid settings:\n  {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     InvalidSettings(Vec<Error>),
+    /// Overrides of a training file (the flags of `advland train`, whose names they carry)
+    /// that need another one or set something the settings do not use.
+    #[error("{message}")]
+    Overrides {
+        /// The overrides involved, as flags (`--eps`).
+        flags: Vec<String>,
+        /// The rule broken, naming the flags.
+        message: String,
+    },
+    /// Settings given to resume a run that differ from the run's own: a run continues only
+    /// with the settings it was started with.
+    #[error(
+        "resuming {}: the settings given differ from the run's (stored in {}), and a run \
+         continues only with its own settings; drop the settings flags to use them, or train \
+         afresh with --overwrite:\n  {}",
+        run_dir.display(),
+        checkpoint.display(),
+        differences.join("\n  ")
+    )]
+    SettingsDiffer {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// The checkpoint whose settings were compared.
+        checkpoint: PathBuf,
+        /// `field: stored → given` lines.
+        differences: Vec<String>,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -7,7 +7,11 @@
 //! - [`threat`]: the attack norm ([`Norm`]), ε parsing ([`parse_fraction`]) and
 //!   [`PgdSettings`];
 //! - [`settings`]: [`TrainSettings`], read from hand-written TOML training files (unknown
-//!   keys rejected) and overridden by CLI flags;
+//!   keys rejected);
+//! - [`overrides`]: [`TrainOverrides`], the changes `advland train`'s flags make to a training
+//!   file, and the rules for applying them; with `run_settings.rs`, the default run directory
+//!   ([`TrainSettings::default_run_dir`]) and what a resume may not change
+//!   ([`TrainSettings::differences`]);
 //! - [`schedule`]: learning-rate and ε schedules ([`LrSchedule`], [`EpsSchedule`]), per
 //!   minibatch ([`BatchPosition`]);
 //! - [`objective`]: the training loss ([`TrainObjective`]: cross-entropy or TRADES) and
@@ -48,8 +52,10 @@ pub mod model;
 pub mod objective;
 pub mod optimizer;
 pub mod output;
+pub mod overrides;
 pub mod perturbation;
 pub mod report;
+mod run_settings;
 pub mod schedule;
 pub mod settings;
 pub mod sharpness;
@@ -70,6 +76,10 @@ pub use metrics::{
     EvalReport, EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
 };
 pub use output::{LockFile, check_output, create_dir, resolve_output, write_atomic};
+pub use overrides::{
+    DataOverrides, EntropySgdOverrides, EpsScheduleKind, LrScheduleKind, ModelOverrides,
+    OptimizerKind, RobustOverrides, ScheduleOverrides, TrainOverrides,
+};
 pub use report::{
     Cost, DataSubset, Meta, Payload, Provenance, Report, WeightsSource, finite, peak_rss_mib,
     read_json, read_report, to_json_bytes, write_json,
