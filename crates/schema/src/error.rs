@@ -44,6 +44,9 @@ pub enum Error {
         /// `field: stored → given` lines.
         differences: Vec<String>,
     },
+    /// An experiment plan that cannot run.
+    #[error(transparent)]
+    Plan(#[from] crate::experiment::PlanError),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -52,7 +55,8 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A TOML experiment file did not parse (unknown keys are errors too).
+    /// A TOML file (a training file, an experiment plan) did not parse (unknown keys are
+    /// errors too).
     #[error("{}: {source}", path.display())]
     Toml {
         /// The file.

@@ -12,6 +12,8 @@
 //!   file, and the rules for applying them; with `run_settings.rs`, the default run directory
 //!   ([`TrainSettings::default_run_dir`]) and what a resume may not change
 //!   ([`TrainSettings::differences`]);
+//! - [`experiment`]: experiment plans ([`ExperimentPlan`], `analysis/<name>/experiment.toml`),
+//!   the advland commands of a committed analysis with their `[vars]`;
 //! - [`schedule`]: learning-rate and ε schedules ([`LrSchedule`], [`EpsSchedule`]), per
 //!   minibatch ([`BatchPosition`]);
 //! - [`objective`]: the training loss ([`TrainObjective`]: cross-entropy or TRADES) and
@@ -42,6 +44,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod connectivity;
 pub mod error;
+pub mod experiment;
 pub mod flatness;
 pub mod grid;
 pub mod hash;
@@ -70,6 +73,7 @@ pub use attack::{
 pub use calibrate::{CalibrateReport, CalibrationStep, MatchOn};
 pub use compare::{CompareReport, CompareRow};
 pub use error::{Error, Result};
+pub use experiment::{ExperimentPlan, PlanError, PlanStep};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
 pub use metrics::{
     CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EpsRange,
