@@ -44,9 +44,9 @@ pub enum Error {
         /// `field: stored → given` lines.
         differences: Vec<String>,
     },
-    /// An experiment plan that cannot run.
+    /// An experiment plan that cannot run (boxed: it would make every result larger).
     #[error(transparent)]
-    Plan(#[from] crate::experiment::PlanError),
+    Plan(Box<crate::experiment::PlanError>),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -98,6 +98,12 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+}
+
+impl From<crate::experiment::PlanError> for Error {
+    fn from(e: crate::experiment::PlanError) -> Self {
+        Self::Plan(Box::new(e))
+    }
 }
 
 /// Result with the schema [`Error`].

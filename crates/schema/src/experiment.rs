@@ -318,7 +318,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("experiment.toml");
         let load = |text: &str, set: &[(&str, &str)]| {
-            std::fs::write(&path, text).unwrap();
+            fs_err::write(&path, text).unwrap();
             let set: Vec<(String, String)> = set
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -23,7 +23,7 @@ fn schedule_overrides_resolve_over_the_file() {
     assert!(none().is_empty());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("train.toml");
-    std::fs::write(
+    fs_err::write(
         &file,
         "[training]\nepochs = 8\nschedule = { kind = \"piecewise\", milestones = [4], \
          factor = 0.5 }\neps_schedule = { kind = \"periodic\", periods = 2 }\n\
