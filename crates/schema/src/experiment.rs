@@ -203,7 +203,7 @@ impl PlanStep {
     /// The file whose existence means the step is done: its `--out`. Training steps have
     /// none: `train.json` exists from the first epoch on, so a run directory that holds
     /// anything is continued (resumed) instead, and a finished run returns at once. `report`
-    /// and `compare` are cheap and read outputs of other steps, so they always run.
+    /// and `compare` summarise other steps' outputs, so they run again each time.
     pub fn done_marker(&self) -> Option<PathBuf> {
         match self.command() {
             Some("train" | "report" | "compare") => None,
