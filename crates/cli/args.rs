@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use advland_schema::{
-    AttackRequest, DatasetName, ModelKind, ModelSpec, Norm, Normalize, PgdSettings, ThreatSpec,
-    parse_fraction,
+    Activation, AttackRequest, DatasetName, ModelKind, ModelOverrides, ModelSpec, Norm, Normalize,
+    PgdSettings, ThreatSpec, parse_fraction,
 };
 use advland_train::Attack;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -205,6 +205,10 @@ pub struct ModelArgs {
     /// (robust_overfitting's mean and std) or `MEAN,MEAN,MEAN/STD,STD,STD`.
     #[arg(long, value_parser = parse_normalize)]
     pub normalize: Option<Normalize>,
+    /// The MLP's hidden nonlinearity: relu (the default), or softplus / gelu, smooth ones whose
+    /// input Hessian is not positive semi-definite by construction.
+    #[arg(long, value_enum)]
+    pub activation: Option<Activation>,
 }
 
 /// `--model`: an architecture, possibly with the sizes its published name fixes.
@@ -302,8 +306,9 @@ pub fn parse_normalize(text: &str) -> Result<Normalize, String> {
 }
 
 impl ModelArgs {
-    /// `spec` with the given flags in place of its values.
-    pub fn apply(&self, mut spec: ModelSpec) -> ModelSpec {
+    /// The flags as the library's overrides: `--model`'s published names (wrn-34-10) carry a
+    /// depth and width that `--depth`/`--widen` replace.
+    pub fn overrides(&self) -> ModelOverrides {
         let Self {
             kind,
             hidden,
@@ -313,20 +318,24 @@ impl ModelArgs {
             widen,
             base_width,
             normalize,
+            activation,
         } = self;
-        if let Some(name) = kind {
-            spec.kind = name.kind;
-            spec.depth = name.depth.or(spec.depth);
-            spec.widen = name.widen.or(spec.widen);
+        ModelOverrides {
+            kind: kind.map(|name| name.kind),
+            hidden: hidden.clone(),
+            blocks: blocks.clone(),
+            width: *width,
+            depth: depth.or(kind.and_then(|name| name.depth)),
+            widen: widen.or(kind.and_then(|name| name.widen)),
+            base_width: *base_width,
+            normalize: normalize.clone(),
+            activation: *activation,
         }
-        spec.hidden = hidden.clone().unwrap_or(spec.hidden);
-        spec.blocks = blocks.clone().unwrap_or(spec.blocks);
-        spec.width = width.unwrap_or(spec.width);
-        spec.depth = depth.or(spec.depth);
-        spec.widen = widen.or(spec.widen);
-        spec.base_width = base_width.or(spec.base_width);
-        spec.normalize = normalize.clone().or(spec.normalize);
-        spec
+    }
+
+    /// `spec` with the given flags in place of its values.
+    pub fn apply(&self, spec: ModelSpec) -> ModelSpec {
+        self.overrides().apply(spec)
     }
 }
 

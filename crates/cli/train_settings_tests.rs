@@ -1,103 +1,124 @@
-//! Tests of `train_settings.rs`: flags over files, defaults, resume differences.
+//! Tests of `train_settings.rs`: train's flags parse into the overrides they name (the rules
+//! of applying them are tested in `advland_schema::overrides`).
 
 use super::*;
 
-#[test]
-fn setting_differences_name_each_field() {
-    let stored = TrainSettings::default();
-    let mut given = stored.clone();
-    given.training.epochs += 1;
-    given.adversarial = Some(PgdSettings::new(advland_schema::Norm::L2, 1.0, 3));
-    let d = setting_differences(&stored, &given).unwrap();
-    assert_eq!(d.len(), 2, "{d:?}");
-    assert!(d[0].starts_with("adversarial: unset → {"), "{d:?}");
-    assert_eq!(
-        d[1],
-        format!(
-            "training.epochs: {} → {}",
-            stored.training.epochs, given.training.epochs
-        )
-    );
-    assert!(setting_differences(&stored, &stored).unwrap().is_empty());
-}
-
 fn train_args(args: &[&str]) -> TrainArgs {
-    use clap::Parser;
-    let mut all = vec!["advland", "train"];
+    let mut all = vec!["train"];
     all.extend(args);
-    match crate::args::Cli::try_parse_from(all).unwrap().command {
+    match crate::args::parse_command(&all) {
         crate::args::Command::Train(t) => *t,
         other => panic!("{other:?}"),
     }
 }
 
-/// No schedule flag leaves the defaults (or the file's schedules); a kind given keeps the
-/// file's parameters of that kind; a parameter without its kind is refused naming it.
+/// Flags reach the settings through the overrides: the file's values stay where no flag is
+/// given, and a refusal still names its flag.
 #[test]
-fn schedule_flags_resolve_over_the_file() {
+fn flags_resolve_over_the_file() {
     let s = resolve(&train_args(&[])).unwrap();
-    assert_eq!(s.training, TrainingSettings::default());
+    assert_eq!(s, TrainSettings::default());
+    assert!(!settings_given(&train_args(&[])));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("train.toml");
     std::fs::write(
         &file,
         "[training]\nepochs = 8\nschedule = { kind = \"piecewise\", milestones = [4], \
-         factor = 0.5 }\neps_schedule = { kind = \"periodic\", periods = 2 }\n\
-         [adversarial]\nnorm = \"linf\"\neps = 0.1\n",
+         factor = 0.5 }\n[adversarial]\nnorm = \"linf\"\neps = 0.1\n",
     )
     .unwrap();
     let config = file.to_str().unwrap();
+    assert!(settings_given(&train_args(&["--config", config])));
     let s = resolve(&train_args(&["--config", config, "--milestones", "2,6"])).unwrap();
     assert_eq!(
         s.training.schedule,
-        LrSchedule::Piecewise {
+        advland_schema::LrSchedule::Piecewise {
             milestones: vec![2, 6],
             factor: 0.5
         }
     );
-    let s = resolve(&train_args(&["--config", config, "--eps-peak", "1"])).unwrap();
-    assert_eq!(
-        s.training.eps_schedule,
-        EpsSchedule::Periodic {
-            periods: 2,
-            start: 0.0,
-            peak: 1.0
-        }
-    );
-    let s = resolve(&train_args(&[
-        "--config",
-        config,
+    assert_eq!(s.training.epochs, 8);
+    let err = resolve(&train_args(&["--eps-peak", "2"]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--eps-peak"), "{err}");
+    assert!(settings_given(&train_args(&["--awp-warmup", "1"])));
+}
+
+/// Every flag lands in the override of its name.
+#[test]
+fn each_flag_sets_its_override() {
+    let o = overrides(&train_args(&[
+        "--seed",
+        "3",
+        "--dataset",
+        "mnist",
+        "--train-subset",
+        "5",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "7",
+        "--lr",
+        "0.5",
         "--schedule",
         "cyclic",
-        "--warmup-epochs",
-        "1",
         "--eps-schedule",
-        "linear",
-        "--eps-warmup-epochs",
+        "periodic",
+        "--eps-periods",
+        "2",
+        "--optimizer",
+        "entropy-sgd",
+        "--momentum",
+        "0.5",
+        "--gamma0",
+        "1",
+        "--norm",
+        "l2",
+        "--eps",
+        "0.5",
+        "--steps",
         "3",
-        "--eps-start",
-        "1/255",
-    ]))
-    .unwrap();
+        "--trades-beta",
+        "6",
+        "--eval-attack",
+        "linf:0.1",
+        "--eval-subset",
+        "9",
+        "--checkpoint-every",
+        "2",
+        "--model",
+        "wrn-28-10",
+        "--widen",
+        "4",
+        "--activation",
+        "gelu",
+    ]));
+    assert_eq!(o.seed, Some(3));
+    assert_eq!(o.model.kind, Some(advland_schema::ModelKind::WideResnet));
+    // A published name's sizes, each replaced by its own flag.
+    assert_eq!((o.model.depth, o.model.widen), (Some(28), Some(4)));
+    assert_eq!(o.model.activation, Some(advland_schema::Activation::Gelu));
+    assert_eq!(o.data.dataset, Some(advland_schema::DatasetName::Mnist));
+    assert_eq!(o.data.train_subset, Some(5));
     assert_eq!(
-        (s.training.schedule, s.training.warmup_epochs),
-        (LrSchedule::Cyclic, 1)
+        (o.epochs, o.batch_size, o.lr),
+        (Some(2), Some(7), Some(0.5))
     );
     assert_eq!(
-        s.training.eps_schedule,
-        EpsSchedule::Linear {
-            epochs: 3,
-            start: 1.0 / 255.0
-        }
+        o.schedules.schedule,
+        Some(advland_schema::LrScheduleKind::Cyclic)
     );
-    for (args, flag) in [
-        (&["--lr-factor", "0.5"][..], "--schedule piecewise"),
-        (&["--eps-peak", "2"], "--eps-peak"),
-        (&["--eps-schedule", "linear"], "--eps-warmup-epochs"),
-    ] {
-        let err = resolve(&train_args(args)).unwrap_err().to_string();
-        assert!(err.contains(flag), "{args:?}: {err}");
-    }
+    assert_eq!(o.schedules.eps_periods, Some(2));
+    assert_eq!(o.optimizer, Some(advland_schema::OptimizerKind::EntropySgd));
+    assert_eq!((o.momentum, o.entropy.gamma0), (Some(0.5), Some(1.0)));
+    assert_eq!(
+        (o.norm, o.eps, o.steps),
+        (Some(advland_schema::Norm::L2), Some(0.5), Some(3))
+    );
+    assert_eq!(o.robust.trades_beta, Some(6.0));
+    assert_eq!(o.eval_attacks.len(), 1);
+    assert_eq!((o.eval_subset, o.checkpoint_every), (Some(9), Some(2)));
 }
 
 /// A bare boolean flag means true (what the Python wrapper's `nesterov=True` sends); a
@@ -127,9 +148,9 @@ fn model_names_fix_the_wide_resnets_sizes() {
         let mut all = vec!["advland", "train"];
         all.extend(args);
         match crate::args::Cli::try_parse_from(all).map(|c| c.command) {
-            Ok(crate::args::Command::Train(t)) => {
-                Ok(t.model.apply(advland_schema::ModelSpec::default()))
-            }
+            Ok(crate::args::Command::Train(t)) => Ok(overrides(&t)
+                .model
+                .apply(advland_schema::ModelSpec::default())),
             Ok(other) => panic!("{other:?}"),
             Err(e) => Err(e.to_string()),
         }
@@ -150,53 +171,4 @@ fn model_names_fix_the_wide_resnets_sizes() {
         err.contains("preact-resnet18") && err.contains("wrn-34-10"),
         "{err}"
     );
-}
-
-/// `--trades-beta` and the AWP flags set `objective` and `awp`; `--awp-gamma` alone gives
-/// AWP's defaults otherwise (the help's [0] warm-up is `AwpSettings::default()`'s); no
-/// flag leaves both unset.
-#[test]
-fn trades_and_awp_flags_resolve_onto_the_settings() {
-    let at = ["--norm", "linf", "--eps", "0.1"];
-    let with = |extra: &[&str]| {
-        let mut args = at.to_vec();
-        args.extend(extra);
-        resolve(&train_args(&args))
-    };
-    let s = with(&[
-        "--trades-beta",
-        "6",
-        "--awp-gamma",
-        "0.005",
-        "--awp-warmup",
-        "2",
-    ])
-    .unwrap();
-    assert_eq!(s.objective, TrainObjective::Trades { beta: 6.0 });
-    assert_eq!(
-        s.awp,
-        Some(AwpSettings {
-            gamma: 0.005,
-            warmup_epochs: 2
-        })
-    );
-    assert!(
-        default_run_dir(&s)
-            .to_string_lossy()
-            .contains("linf-0.1-trades6-awp0.005"),
-        "{}",
-        default_run_dir(&s).display()
-    );
-    let gamma = AwpSettings::default().gamma.to_string();
-    let s = with(&["--awp-gamma", &gamma]).unwrap();
-    assert_eq!(s.awp, Some(AwpSettings::default()));
-    assert!(s.objective.is_cross_entropy());
-    let plain = with(&[]).unwrap();
-    assert_eq!(
-        (plain.objective.clone(), plain.awp.clone()),
-        (TrainObjective::CrossEntropy, None)
-    );
-    assert!(settings_given(&train_args(&["--awp-warmup", "1"])));
-    let err = with(&["--awp-warmup", "3"]).unwrap_err().to_string();
-    assert!(err.contains("--awp-gamma"), "{err}");
 }

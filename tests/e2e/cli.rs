@@ -117,3 +117,62 @@ fn eval_prints_json_to_stdout_without_out() {
     assert_eq!(report.data.result.clean.examples, 100);
     assert!(report.data.result.robust.is_empty());
 }
+
+/// `--activation softplus` trains a smooth MLP, whose sharpness report freezes no gates; the
+/// ReLU-only architectures refuse another activation by its field.
+#[test]
+fn smooth_activation_trains_and_is_refused_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::train_mlp(
+        dir.path(),
+        "8",
+        "1",
+        ["200", "50"],
+        &["--activation", "softplus"],
+    );
+    let settings: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("run/config.resolved.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["model"]["activation"], "softplus");
+    crate::ok(&crate::advland(
+        dir.path(),
+        &[
+            "sharpness",
+            "hessian",
+            "-q",
+            "--objective",
+            "clean",
+            "--checkpoint",
+            "run",
+            "--k",
+            "1",
+            "--subset",
+            "32",
+            "--out",
+            "h.json",
+        ],
+    ));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("h.json")).unwrap()).unwrap();
+    assert_eq!(report["data"]["objective"]["frozen_activations"], false);
+    crate::user_error(
+        &crate::advland(
+            dir.path(),
+            &[
+                "train",
+                "-q",
+                "--model",
+                "cnn",
+                "--activation",
+                "gelu",
+                "--epochs",
+                "1",
+                "--out",
+                "cnn",
+            ],
+        ),
+        &["model.activation", "only the mlp"],
+    );
+    assert!(!dir.path().join("cnn").exists());
+}

@@ -1,39 +1,19 @@
-//! `advland experiment`: re-runs a committed analysis (`analysis/<name>/experiment.toml`), a list
-//! of advland commands run in order from the file's directory, so that an experiment is data
-//! anyone can read and re-run rather than a script.
-//!
-//! ```toml
-//! name = "linear-closed-form"
-//! question = "Does the L∞ adversarial loss of a linear model jump where L2's does not?"
-//! [[step]]
-//! args = ["linear", "--eps-linf", "0.01", "--out", "reports/linear.json"]
-//! ```
+//! `advland experiment`: re-runs a committed analysis, an experiment plan
+//! (`analysis/<name>/experiment.toml`, read by [`ExperimentPlan::load`]: its format and
+//! `[vars]` are documented in `advland_schema::experiment`), each step a child process of this
+//! same binary started in the plan's directory.
 //!
 //! A step whose output already exists is skipped (so an interrupted experiment continues),
 //! unless `--force` is given, which also lets training steps replace their run directories.
 //!
-//! **Variables** let the same file run at another scale: `[vars]` declares names with their
-//! defaults (the committed, CPU-sized run), steps write `{name}`, and `--set name=value`
-//! replaces a default. An argument that is exactly `{name}` becomes the value's
-//! whitespace-separated words (none when it is empty), so one variable can carry extra flags:
-//!
-//! ```toml
-//! [vars]
-//! eps = "0.1"
-//! train = ""   # extra flags for every training step
-//! [[step]]
-//! args = ["train", "--norm", "linf", "--eps", "{eps}", "--out", "runs/linf-{eps}", "{train}"]
-//! ```
-//!
 //! `advland experiment FILE --set eps=8/255 --set 'train=--dataset cifar10 --model resnet'`.
-//! Unknown names, in `--set` or in a step, are errors; so is a step that no longer parses.
+//! A step that no longer parses as a command line is an error, naming the file and the step.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use advland_schema::ExperimentPlan;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, ValueEnum};
-use serde::Deserialize;
 
 use crate::args::Cli;
 
@@ -60,131 +40,22 @@ fn parse_set(s: &str) -> Result<(String, String), String> {
     Ok((name.trim().to_owned(), value.to_owned()))
 }
 
-/// An experiment file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Experiment {
-    /// Short name (the directory's).
-    pub name: String,
-    /// The question it answers.
-    pub question: String,
-    /// Variables steps may use as `{name}`, with their defaults.
-    #[serde(default)]
-    pub vars: BTreeMap<String, String>,
-    /// The commands, in order.
-    pub step: Vec<Step>,
-}
-
-/// One advland command.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    /// Its arguments, without the program name.
-    pub args: Vec<String>,
-}
-
-/// Reads and checks an experiment file with the variables of `set` replaced: the steps come
-/// back expanded, and every one must parse as an advland command.
+/// Reads an experiment plan with the variables of `set` replaced (the steps come back
+/// expanded) and checks that every step parses as an advland command.
 ///
 /// # Errors
-/// Unreadable TOML, unknown keys or variables, or a step that is not a valid command line.
-pub fn load(path: &Path, set: &[(String, String)]) -> Result<Experiment> {
-    let text = fs_err::read_to_string(path)?;
-    let mut e: Experiment = toml::from_str(&text)
-        .with_context(|| format!("{}: not an experiment file", path.display()))?;
-    for (name, value) in set {
-        let Some(slot) = e.vars.get_mut(name) else {
-            bail!(
-                "--set {name}: {} has no variable `{name}` (it has: {})",
-                path.display(),
-                e.vars.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        };
-        value.clone_into(slot);
+/// Those of [`ExperimentPlan::load`], or a step that is not a valid command line.
+pub fn load(path: &Path, set: &[(String, String)]) -> Result<ExperimentPlan> {
+    let plan = ExperimentPlan::load(path, set)?;
+    for (i, step) in plan.steps.iter().enumerate() {
+        parse(&step.args).with_context(|| format!("{}: step {}", path.display(), i + 1))?;
     }
-    for (i, step) in e.step.iter_mut().enumerate() {
-        step.args = expand(&step.args, &e.vars)
-            .with_context(|| format!("{}: step {}", path.display(), i + 1))?;
-    }
-    if e.step.is_empty() {
-        bail!(
-            "{}: step: an experiment needs at least one step",
-            path.display()
-        );
-    }
-    for (i, s) in e.step.iter().enumerate() {
-        if s.args
-            .first()
-            .is_some_and(|a| a == "experiment" || a == "demo")
-        {
-            bail!(
-                "{}: step {}: `{}` cannot be a step",
-                path.display(),
-                i + 1,
-                s.args[0]
-            );
-        }
-        parse(&s.args).with_context(|| format!("{}: step {}", path.display(), i + 1))?;
-    }
-    Ok(e)
-}
-
-/// `args` with every `{name}` replaced by its value; an argument that is exactly `{name}`
-/// becomes the value's words.
-fn expand(args: &[String], vars: &BTreeMap<String, String>) -> Result<Vec<String>> {
-    let lookup = |arg: &str, name: &str| {
-        vars.get(name)
-            .map(String::as_str)
-            .with_context(|| format!("`{arg}`: no variable `{name}` in [vars]"))
-    };
-    let mut out = Vec::with_capacity(args.len());
-    for arg in args {
-        let whole = arg
-            .strip_prefix('{')
-            .and_then(|a| a.strip_suffix('}'))
-            .filter(|name| !name.contains(['{', '}']));
-        if let Some(name) = whole {
-            out.extend(lookup(arg, name)?.split_whitespace().map(str::to_owned));
-            continue;
-        }
-        let mut text = String::new();
-        let mut rest = arg.as_str();
-        while let Some(open) = rest.find('{') {
-            let close = rest[open..]
-                .find('}')
-                .map(|c| open + c)
-                .with_context(|| format!("`{arg}`: `{{` without `}}`"))?;
-            text.push_str(&rest[..open]);
-            text.push_str(lookup(arg, &rest[open + 1..close])?);
-            rest = &rest[close + 1..];
-        }
-        text.push_str(rest);
-        out.push(text);
-    }
-    Ok(out)
+    Ok(plan)
 }
 
 fn parse(args: &[String]) -> Result<Cli> {
     Cli::try_parse_from(std::iter::once("advland".to_owned()).chain(args.iter().cloned()))
         .map_err(|e| anyhow::anyhow!("{}", e.render().to_string().trim()))
-}
-
-/// The step's `--out`.
-fn out_of(args: &[String]) -> Option<PathBuf> {
-    args.iter()
-        .position(|a| a == "--out")
-        .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from)
-}
-
-/// The file whose existence means the step is done: its `--out`. Training steps have none:
-/// `train.json` exists from the first epoch on, so a run directory that holds anything is
-/// continued with `--resume` instead (a finished run then returns at once).
-fn done_marker(args: &[String]) -> Option<PathBuf> {
-    match args.first().map(String::as_str) {
-        Some("train" | "report" | "compare") => None,
-        _ => out_of(args),
-    }
 }
 
 /// Whether `dir` exists and holds anything.
@@ -214,13 +85,13 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
     if global.quiet {
         globals.push("-q".to_owned());
     }
-    for (i, step) in e.step.iter().enumerate() {
+    for (i, step) in e.steps.iter().enumerate() {
         let line = step.args.join(" ");
-        if !args.force && done_marker(&step.args).is_some_and(|m| dir.join(m).exists()) {
+        if !args.force && step.done_marker().is_some_and(|m| dir.join(m).exists()) {
             eprintln!(
                 "[{}/{}] skip (output exists): advland {line}",
                 i + 1,
-                e.step.len()
+                e.steps.len()
             );
             continue;
         }
@@ -248,7 +119,7 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
         } else {
             ""
         };
-        eprintln!("[{}/{}] {verb}advland {line}", i + 1, e.step.len());
+        eprintln!("[{}/{}] {verb}advland {line}", i + 1, e.steps.len());
         if args.dry_run {
             continue;
         }
@@ -275,53 +146,6 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
 mod tests {
     use super::*;
 
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn variables_expand_inside_arguments_and_as_word_lists() {
-        let vars: BTreeMap<String, String> = [
-            ("eps", "8/255"),
-            ("train", " --model resnet  --width 16 "),
-            ("none", ""),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let got = expand(
-            &strings(&[
-                "--eps",
-                "{eps}",
-                "runs/linf-{eps}-{eps}",
-                "{train}",
-                "{none}",
-                "x",
-            ]),
-            &vars,
-        )
-        .unwrap();
-        assert_eq!(
-            got,
-            strings(&[
-                "--eps",
-                "8/255",
-                "runs/linf-8/255-8/255",
-                "--model",
-                "resnet",
-                "--width",
-                "16",
-                "x"
-            ])
-        );
-        let err = expand(&strings(&["a{epz}"]), &vars)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("epz"), "{err}");
-        let err = expand(&strings(&["{eps"]), &vars).unwrap_err().to_string();
-        assert!(err.contains("without"), "{err}");
-    }
-
     /// The "At scale" commands of the READMEs: every step still parses with CIFAR-10, the ResNet
     /// and CIFAR's radii in place of the defaults.
     #[test]
@@ -346,7 +170,7 @@ mod tests {
             ]),
         )
         .unwrap_or_else(|err| panic!("{err:#}"));
-        let first = &e.step[0].args;
+        let first = &e.steps[0].args;
         assert!(
             first.windows(2).any(|w| w == ["--model", "resnet"]),
             "{first:?}"
@@ -373,7 +197,7 @@ mod tests {
         flat.push(("mid_epoch".to_owned(), "0015".to_owned()));
         let e = load(&root.join("input-flatness/experiment.toml"), &flat)
             .unwrap_or_else(|err| panic!("{err:#}"));
-        assert!(e.step[0].args.contains(
+        assert!(e.steps[0].args.contains(
             &"../constraint-smoothness/runs/linf-0.0314/checkpoints/epoch-0015".to_owned()
         ));
 

@@ -1,48 +1,24 @@
-//! `advland train`: resolve settings (flags > experiment file > defaults), take the run
+//! `advland train`: resolve settings (flags > training file > defaults), take the run
 //! directory (new, resumed or overwritten), train, report.
 
 use std::path::{Path, PathBuf};
 
 use advland_schema::{
-    NoiseConvention, Norm, OuterConvention, Scoping, ThreatSpec, TrainLog, TrainSettings,
+    EpsScheduleKind, LrScheduleKind, NoiseConvention, Norm, OptimizerKind, OuterConvention,
+    Scoping, ThreatSpec, TrainLog, TrainSettings,
 };
 use advland_train::checkpoint::{last_checkpoint, load_resume};
 use advland_train::trainer::{RunDir, RunDirMode, TRAIN_LOG_FILE};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::args::{
     DataArgs, ModelArgs, at_least_one, non_negative_number, parse_eps, parse_threat,
     positive_number,
 };
-use crate::train_settings::{default_run_dir, resolve, setting_differences, settings_given};
+use crate::train_settings::{resolve, settings_given};
 use crate::training::{advise, open_run_dir, run_training};
-
-/// Learning-rate schedules (`advland_schema::schedule` has the formulas and sources).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ScheduleArg {
-    /// Constant rate.
-    Constant,
-    /// Multiply by --lr-factor at each of --milestones (epochs, from 0), PyTorch's MultiStepLR.
-    Piecewise,
-    /// Cosine decay to 0, one rate per epoch.
-    Cosine,
-    /// robust_overfitting's one cycle, per minibatch: 0 up to --lr at 2/5 of the run, down to 0.
-    Cyclic,
-}
-
-/// ε schedules of the training attack; the PGD step size follows ε (α/ε kept).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EpsScheduleArg {
-    /// --eps throughout.
-    Constant,
-    /// Linear from --eps-start to --eps over --eps-warmup-epochs, per minibatch.
-    Linear,
-    /// Liu et al. 2020's periodic adversarial scheduling: in each of --eps-periods periods a
-    /// cosine from --eps-start towards --eps-peak·ε, capped at ε.
-    Periodic,
-}
 
 /// Learning-rate and ε schedules; unset flags keep the training file's values (or the
 /// defaults in brackets).
@@ -51,7 +27,7 @@ pub enum EpsScheduleArg {
 pub struct ScheduleArgs {
     /// Learning-rate schedule [cosine].
     #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleArg>,
+    pub schedule: Option<LrScheduleKind>,
     /// Epochs at which the piecewise schedule multiplies the rate, e.g. 50,75 (needed by
     /// --schedule piecewise).
     #[arg(long, value_delimiter = ',', value_name = "EPOCHS")]
@@ -65,7 +41,7 @@ pub struct ScheduleArgs {
     pub warmup_epochs: Option<usize>,
     /// Schedule of the training attack's radius [constant].
     #[arg(long, value_enum)]
-    pub eps_schedule: Option<EpsScheduleArg>,
+    pub eps_schedule: Option<EpsScheduleKind>,
     /// Epochs of the linear ε warm-up (needed by --eps-schedule linear).
     #[arg(long, value_parser = at_least_one)]
     pub eps_warmup_epochs: Option<usize>,
@@ -83,7 +59,7 @@ pub struct ScheduleArgs {
 /// `advland train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Experiment file (TOML); flags override its values.
+    /// Training file (TOML, e.g. `analysis/<name>/train.toml`); flags override its values.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Run directory for checkpoints and the log (default `runs/<model>-<norm|std>-s<seed>`).
@@ -124,7 +100,7 @@ pub struct TrainArgs {
     /// Update rule (default: the training file's, else sgd). Switching kind starts from the
     /// new kind's defaults.
     #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerArg>,
+    pub optimizer: Option<OptimizerKind>,
     /// Momentum [sgd: 0.9; entropy-sgd: 0.9, both loops, as the reference code shares it].
     #[arg(long)]
     pub momentum: Option<f64>,
@@ -187,18 +163,6 @@ pub struct RobustArgs {
     pub awp_warmup: Option<usize>,
 }
 
-/// Update rules selectable from the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OptimizerArg {
-    /// SGD with momentum and weight decay (PyTorch's update).
-    Sgd,
-    /// EntropySGD (research/paper.md §4.1): per outer step, a Langevin chain of L minibatch
-    /// steps coupled to θ, then a step towards its running mean. One epoch is one pass of
-    /// minibatch gradients, so it has ⌊batches/L⌋ outer steps and costs what an SGD epoch
-    /// costs. Set --lr (outer rate; the paper's CIFAR-10 run: 1).
-    EntropySgd,
-}
-
 /// EntropySGD's settings (`--optimizer entropy-sgd`); defaults are the reference code's
 /// (research/paper.md §4.2), Kanai et al.'s being unknown (§4.3).
 #[derive(Debug, Args, Clone, Default)]
@@ -245,45 +209,6 @@ pub struct EntropySgdArgs {
     pub anchor_gradient: Option<bool>,
 }
 
-impl EntropySgdArgs {
-    /// The flags given, for "needs --optimizer entropy-sgd" messages.
-    pub fn given(&self) -> Vec<&'static str> {
-        let Self {
-            inner_steps,
-            gamma0,
-            gamma1,
-            scoping,
-            inner_lr,
-            noise,
-            noise_convention,
-            mean_weight,
-            outer_convention,
-            outer_momentum,
-            outer_nesterov,
-            outer_weight_decay,
-            anchor_gradient,
-        } = self;
-        [
-            ("--inner-steps", inner_steps.is_some()),
-            ("--gamma0", gamma0.is_some()),
-            ("--gamma1", gamma1.is_some()),
-            ("--scoping", scoping.is_some()),
-            ("--inner-lr", inner_lr.is_some()),
-            ("--noise", noise.is_some()),
-            ("--noise-convention", noise_convention.is_some()),
-            ("--mean-weight", mean_weight.is_some()),
-            ("--outer-convention", outer_convention.is_some()),
-            ("--outer-momentum", outer_momentum.is_some()),
-            ("--outer-nesterov", outer_nesterov.is_some()),
-            ("--outer-weight-decay", outer_weight_decay.is_some()),
-            ("--anchor-gradient", anchor_gradient.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(flag, set)| set.then_some(flag))
-        .collect()
-    }
-}
-
 /// Runs `advland train`.
 ///
 /// `--resume` of a run that already finished says so on stderr, prints the run's summary and
@@ -296,7 +221,7 @@ pub fn run(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) ->
     let run_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| default_run_dir(&settings));
+        .unwrap_or_else(|| settings.default_run_dir());
     let mode = if args.overwrite {
         RunDirMode::Overwrite
     } else {
@@ -324,8 +249,8 @@ fn resume(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) -> 
     };
     let run_dir = match (&args.out, &given) {
         (Some(out), _) => out.clone(),
-        (None, Some(s)) => default_run_dir(s),
-        (None, None) => default_run_dir(&TrainSettings::default()),
+        (None, Some(s)) => s.default_run_dir(),
+        (None, None) => TrainSettings::default().default_run_dir(),
     };
     // Everything that can refuse is checked before the lock is taken, so a refusal (or a
     // finished run) leaves the directory untouched.
@@ -333,17 +258,8 @@ fn resume(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) -> 
     let from =
         load_resume(&run_dir, device).with_context(|| format!("resuming {}", run_dir.display()))?;
     if let Some(given) = &given {
-        let differences = setting_differences(&from.settings, given)?;
-        if !differences.is_empty() {
-            bail!(
-                "resuming {}: the settings given differ from the run's (stored in {}), and a run \
-                 continues only with its own settings; drop the settings flags to use them, or \
-                 train afresh with --overwrite:\n  {}",
-                run_dir.display(),
-                from.checkpoint.display(),
-                differences.join("\n  ")
-            );
-        }
+        from.settings
+            .check_resumable_with(given, &run_dir, &from.checkpoint)?;
     }
     if from.is_complete() {
         eprintln!(

@@ -17,6 +17,36 @@ pub enum Error {
     /// Several settings broke rules; all are listed so a user fixes them in one go.
     #[error("{} invalid settings:\n  {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     InvalidSettings(Vec<Error>),
+    /// Overrides of a training file (the flags of `advland train`, whose names they carry)
+    /// that need another one or set something the settings do not use.
+    #[error("{message}")]
+    Overrides {
+        /// The overrides involved, as flags (`--eps`).
+        flags: Vec<String>,
+        /// The rule broken, naming the flags.
+        message: String,
+    },
+    /// Settings given to resume a run that differ from the run's own: a run continues only
+    /// with the settings it was started with.
+    #[error(
+        "resuming {}: the settings given differ from the run's (stored in {}), and a run \
+         continues only with its own settings; drop the settings flags to use them, or train \
+         afresh with --overwrite:\n  {}",
+        run_dir.display(),
+        checkpoint.display(),
+        differences.join("\n  ")
+    )]
+    SettingsDiffer {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// The checkpoint whose settings were compared.
+        checkpoint: PathBuf,
+        /// `field: stored → given` lines.
+        differences: Vec<String>,
+    },
+    /// An experiment plan that cannot run (boxed: it would make every result larger).
+    #[error(transparent)]
+    Plan(Box<crate::experiment::PlanError>),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -25,7 +55,8 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A TOML experiment file did not parse (unknown keys are errors too).
+    /// A TOML file (a training file, an experiment plan) did not parse (unknown keys are
+    /// errors too).
     #[error("{}: {source}", path.display())]
     Toml {
         /// The file.
@@ -67,6 +98,12 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+}
+
+impl From<crate::experiment::PlanError> for Error {
+    fn from(e: crate::experiment::PlanError) -> Self {
+        Self::Plan(Box::new(e))
+    }
 }
 
 /// Result with the schema [`Error`].

@@ -7,7 +7,13 @@
 //! - [`threat`]: the attack norm ([`Norm`]), ε parsing ([`parse_fraction`]) and
 //!   [`PgdSettings`];
 //! - [`settings`]: [`TrainSettings`], read from hand-written TOML training files (unknown
-//!   keys rejected) and overridden by CLI flags;
+//!   keys rejected);
+//! - [`overrides`]: [`TrainOverrides`], the changes `advland train`'s flags make to a training
+//!   file, and the rules for applying them; with `run_settings.rs`, the default run directory
+//!   ([`TrainSettings::default_run_dir`]) and what a resume may not change
+//!   ([`TrainSettings::differences`]);
+//! - [`experiment`]: experiment plans ([`ExperimentPlan`], `analysis/<name>/experiment.toml`),
+//!   the advland commands of a committed analysis with their `[vars]`;
 //! - [`schedule`]: learning-rate and ε schedules ([`LrSchedule`], [`EpsSchedule`]), per
 //!   minibatch ([`BatchPosition`]);
 //! - [`objective`]: the training loss ([`TrainObjective`]: cross-entropy or TRADES) and
@@ -40,6 +46,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod connectivity;
 pub mod error;
+pub mod experiment;
 pub mod flatness;
 pub mod grid;
 pub mod grid_export;
@@ -51,8 +58,10 @@ pub mod model;
 pub mod objective;
 pub mod optimizer;
 pub mod output;
+pub mod overrides;
 pub mod perturbation;
 pub mod report;
+mod run_settings;
 pub mod schedule;
 pub mod settings;
 pub mod sharpness;
@@ -67,12 +76,17 @@ pub use attack::{
 pub use calibrate::{CalibrateReport, CalibrationStep, MatchOn};
 pub use compare::{CompareReport, CompareRow};
 pub use error::{Error, Result};
+pub use experiment::{ExperimentPlan, PlanError, PlanStep};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
 pub use metrics::{
     CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EpsRange,
     EvalReport, EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,
 };
 pub use output::{LockFile, check_output, create_dir, resolve_output, write_atomic};
+pub use overrides::{
+    DataOverrides, EntropySgdOverrides, EpsScheduleKind, LrScheduleKind, ModelOverrides,
+    OptimizerKind, RobustOverrides, ScheduleOverrides, TrainOverrides,
+};
 pub use report::{
     Cost, DataSubset, Meta, Payload, Provenance, Report, WeightsSource, finite, peak_rss_mib,
     read_json, read_report, to_json_bytes, write_json,

@@ -2,10 +2,11 @@
 //!
 //! One set of types serves both: a settings file (TOML, e.g. `analysis/<exp>/train.toml`)
 //! deserialises straight into [`TrainSettings`] with every missing key taken from
-//! [`Default`] and every unknown key rejected (`deny_unknown_fields`), then the CLI overrides
-//! the fields the user passed as flags. This keeps one definition of each setting instead of a
-//! mirror of `Option` fields (uv's layout), at the price that "was this set in the file?" is
-//! not recorded; the resolved values are, next to every result.
+//! [`Default`] and every unknown key rejected (`deny_unknown_fields`), then the flags the user
+//! passed override fields ([`TrainOverrides`](crate::TrainOverrides), one `Option` per flag,
+//! which only changes settings). This keeps one definition of each setting in files, at the
+//! price that "was this set in the file?" is not recorded; the resolved values are, next to
+//! every result.
 
 use std::path::{Path, PathBuf};
 

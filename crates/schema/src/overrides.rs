@@ -1,0 +1,525 @@
+//! Overrides of a training file: what `advland train`'s flags (or another program) change in
+//! [`TrainSettings`], and the rules for applying them.
+//!
+//! [`TrainOverrides`] has one `Option` field per flag, named like the flag (`--eps-peak` is
+//! `schedules.eps_peak`), grouped like the flags' help headings; `None` keeps the file's value
+//! (or the default). [`TrainOverrides::apply`] applies them to a base (a training file's
+//! settings or the defaults) and checks the result; its errors name the flags involved, as
+//! the overrides are named after them.
+//!
+//! ```
+//! use advland_schema::{Norm, TrainOverrides, TrainSettings};
+//! let overrides = TrainOverrides {
+//!     norm: Some(Norm::Linf),
+//!     eps: Some(0.1),
+//!     ..TrainOverrides::default()
+//! };
+//! let settings = overrides.apply(TrainSettings::default()).unwrap();
+//! assert_eq!(settings.adversarial.unwrap().steps, 10);
+//! let alone = TrainOverrides { eps: Some(0.1), ..TrainOverrides::default() };
+//! let err = alone.apply(TrainSettings::default()).unwrap_err();
+//! assert_eq!(err.to_string(), "--eps needs --norm (linf or l2)");
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::settings::{
+    Activation, AwpSettings, DEFAULT_EVAL_STEPS, DEFAULT_TRAIN_STEPS, DatasetName,
+    EntropySgdSettings, ModelKind, ModelSpec, NoiseConvention, Normalize, OptimizerSettings,
+    OuterConvention, Scoping, ThreatSpec, TrainObjective, TrainSettings,
+};
+use crate::threat::{Norm, PgdSettings, default_step_size};
+
+mod schedules;
+
+pub use schedules::{EpsScheduleKind, LrScheduleKind, ScheduleOverrides};
+
+/// Changes to a training file's settings, one field per flag of `advland train` (named like
+/// it); unset fields keep the file's values.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainOverrides {
+    /// `--seed`: the run's seed.
+    pub seed: Option<u64>,
+    /// Data set and subsets.
+    pub data: DataOverrides,
+    /// Architecture.
+    pub model: ModelOverrides,
+    /// `--epochs`.
+    pub epochs: Option<usize>,
+    /// `--batch-size`.
+    pub batch_size: Option<usize>,
+    /// `--lr`: the base learning rate.
+    pub lr: Option<f64>,
+    /// Learning-rate and ε schedules.
+    pub schedules: ScheduleOverrides,
+    /// `--optimizer`: the update rule; another kind than the file's starts from its defaults.
+    pub optimizer: Option<OptimizerKind>,
+    /// `--momentum` (EntropySGD: both loops, as the reference code shares it).
+    pub momentum: Option<f64>,
+    /// `--weight-decay` (EntropySGD: both loops).
+    pub weight_decay: Option<f64>,
+    /// `--nesterov` (EntropySGD: both loops).
+    pub nesterov: Option<bool>,
+    /// `--gradient-budget`: stop after this many minibatch gradients.
+    pub gradient_budget: Option<u64>,
+    /// EntropySGD's own settings (need EntropySGD, given or in the file).
+    pub entropy: EntropySgdOverrides,
+    /// `--norm`: adversarial training under this norm (with `eps`, or the file's attack).
+    pub norm: Option<Norm>,
+    /// `--eps`: the training attack's radius (with `norm`, or the file's attack).
+    pub eps: Option<f64>,
+    /// `--steps`: PGD steps of the training attack.
+    pub steps: Option<usize>,
+    /// `--step-size`: PGD step size of the training attack (default 2.5·eps/steps when the
+    /// attack changes).
+    pub step_size: Option<f64>,
+    /// TRADES and AWP.
+    pub robust: RobustOverrides,
+    /// `--eval-attack`: the per-epoch evaluation attacks; empty keeps the file's (or, when
+    /// it has none, the training attack with [`DEFAULT_EVAL_STEPS`] steps).
+    pub eval_attacks: Vec<ThreatSpec>,
+    /// `--eval-subset`: test examples evaluated after every epoch.
+    pub eval_subset: Option<usize>,
+    /// `--checkpoint-every`.
+    pub checkpoint_every: Option<usize>,
+}
+
+/// Data overrides (`--dataset`, `--data-dir`, `--train-subset`, `--test-subset`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataOverrides {
+    /// `--dataset`.
+    pub dataset: Option<DatasetName>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--train-subset`.
+    pub train_subset: Option<usize>,
+    /// `--test-subset`.
+    pub test_subset: Option<usize>,
+}
+
+/// Architecture overrides (`--model`, `--hidden`, …), each replacing the file's value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelOverrides {
+    /// `--model`: the architecture (a published name's sizes go in `depth`/`widen`).
+    pub kind: Option<ModelKind>,
+    /// `--hidden`: MLP hidden widths.
+    pub hidden: Option<Vec<usize>>,
+    /// `--blocks`: ResNet blocks per stage.
+    pub blocks: Option<Vec<usize>>,
+    /// `--width`: ResNet channels of the first stage.
+    pub width: Option<usize>,
+    /// `--depth`: depth of the wide ResNet.
+    pub depth: Option<usize>,
+    /// `--widen`: widening factor of the wide ResNet.
+    pub widen: Option<usize>,
+    /// `--base-width`: base channels of the batch-norm models.
+    pub base_width: Option<usize>,
+    /// `--normalize`: per-channel input normalisation.
+    pub normalize: Option<Normalize>,
+    /// `--activation`: the MLP's hidden nonlinearity.
+    pub activation: Option<Activation>,
+}
+
+/// `--trades-beta` and the AWP flags (`objective` and `[awp]` in training files).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RobustOverrides {
+    /// `--trades-beta`: train with TRADES at this β.
+    pub trades_beta: Option<f64>,
+    /// `--awp-gamma`: adversarial weight perturbation of this relative size (AWP's defaults
+    /// otherwise when the file has none).
+    pub awp_gamma: Option<f64>,
+    /// `--awp-warmup`: epochs without the weight perturbation (needs AWP, given or in the file).
+    pub awp_warmup: Option<usize>,
+}
+
+/// Update rules by kind (`--optimizer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// SGD with momentum and weight decay (PyTorch's update).
+    Sgd,
+    /// EntropySGD (research/paper.md §4.1): per outer step, a Langevin chain of L minibatch
+    /// steps coupled to θ, then a step towards its running mean. One epoch is one pass of
+    /// minibatch gradients, so it has ⌊batches/L⌋ outer steps and costs what an SGD epoch
+    /// costs. Set --lr (outer rate; the paper's CIFAR-10 run: 1).
+    EntropySgd,
+}
+
+/// EntropySGD's settings (`--inner-steps`, …; fields of [`EntropySgdSettings`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EntropySgdOverrides {
+    /// `--inner-steps`: L, Langevin steps per outer step.
+    pub inner_steps: Option<usize>,
+    /// `--gamma0`: initial scope.
+    pub gamma0: Option<f64>,
+    /// `--gamma1`: scoping rate.
+    pub gamma1: Option<f64>,
+    /// `--scoping`: what the scope's t counts.
+    pub scoping: Option<Scoping>,
+    /// `--inner-lr`: Langevin learning rate.
+    pub inner_lr: Option<f64>,
+    /// `--noise`: thermal noise.
+    pub noise: Option<f64>,
+    /// `--noise-convention`.
+    pub noise_convention: Option<NoiseConvention>,
+    /// `--mean-weight`: weight of the old mean.
+    pub mean_weight: Option<f64>,
+    /// `--outer-convention`.
+    pub outer_convention: Option<OuterConvention>,
+    /// `--outer-momentum`: the outer step's momentum only (after `momentum`).
+    pub outer_momentum: Option<f64>,
+    /// `--outer-nesterov`: the outer step's Nesterov form only (after `nesterov`).
+    pub outer_nesterov: Option<bool>,
+    /// `--outer-weight-decay`: the outer step's weight decay only (after `weight_decay`).
+    pub outer_weight_decay: Option<f64>,
+    /// `--anchor-gradient`: one extra, unused gradient at θ per outer step.
+    pub anchor_gradient: Option<bool>,
+}
+
+impl EntropySgdOverrides {
+    /// The flags given, for "needs --optimizer entropy-sgd" messages.
+    pub fn given(&self) -> Vec<&'static str> {
+        let Self {
+            inner_steps,
+            gamma0,
+            gamma1,
+            scoping,
+            inner_lr,
+            noise,
+            noise_convention,
+            mean_weight,
+            outer_convention,
+            outer_momentum,
+            outer_nesterov,
+            outer_weight_decay,
+            anchor_gradient,
+        } = self;
+        [
+            ("--inner-steps", inner_steps.is_some()),
+            ("--gamma0", gamma0.is_some()),
+            ("--gamma1", gamma1.is_some()),
+            ("--scoping", scoping.is_some()),
+            ("--inner-lr", inner_lr.is_some()),
+            ("--noise", noise.is_some()),
+            ("--noise-convention", noise_convention.is_some()),
+            ("--mean-weight", mean_weight.is_some()),
+            ("--outer-convention", outer_convention.is_some()),
+            ("--outer-momentum", outer_momentum.is_some()),
+            ("--outer-nesterov", outer_nesterov.is_some()),
+            ("--outer-weight-decay", outer_weight_decay.is_some()),
+            ("--anchor-gradient", anchor_gradient.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect()
+    }
+
+    /// Sets the EntropySGD-only fields given.
+    fn apply(&self, e: &mut EntropySgdSettings) {
+        let Self {
+            inner_steps,
+            gamma0,
+            gamma1,
+            scoping,
+            inner_lr,
+            noise,
+            noise_convention,
+            mean_weight,
+            outer_convention,
+            outer_momentum,
+            outer_nesterov,
+            outer_weight_decay,
+            anchor_gradient,
+        } = self;
+        set(&mut e.inner_steps, *inner_steps);
+        set(&mut e.gamma0, *gamma0);
+        set(&mut e.gamma1, *gamma1);
+        set(&mut e.scoping, *scoping);
+        set(&mut e.inner_lr, *inner_lr);
+        set(&mut e.noise, *noise);
+        set(&mut e.noise_convention, *noise_convention);
+        set(&mut e.mean_weight, *mean_weight);
+        set(&mut e.outer_convention, *outer_convention);
+        set(&mut e.outer_momentum, *outer_momentum);
+        set(&mut e.outer_nesterov, *outer_nesterov);
+        set(&mut e.outer_weight_decay, *outer_weight_decay);
+        set(&mut e.anchor_gradient, *anchor_gradient);
+    }
+}
+
+impl ModelOverrides {
+    /// `spec` with the given fields replaced.
+    pub fn apply(&self, mut spec: ModelSpec) -> ModelSpec {
+        let Self {
+            kind,
+            hidden,
+            blocks,
+            width,
+            depth,
+            widen,
+            base_width,
+            normalize,
+            activation,
+        } = self;
+        set(&mut spec.kind, *kind);
+        set(&mut spec.hidden, hidden.clone());
+        set(&mut spec.blocks, blocks.clone());
+        set(&mut spec.width, *width);
+        spec.depth = depth.or(spec.depth);
+        spec.widen = widen.or(spec.widen);
+        spec.base_width = base_width.or(spec.base_width);
+        spec.normalize = normalize.clone().or(spec.normalize);
+        set(&mut spec.activation, *activation);
+        spec
+    }
+}
+
+impl TrainOverrides {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The settings of the training file `config` (or the defaults) with these overrides
+    /// applied and checked.
+    ///
+    /// # Errors
+    /// The file's errors (IO, TOML, version), then those of [`TrainOverrides::apply`].
+    pub fn resolve(&self, config: Option<&Path>) -> Result<TrainSettings> {
+        let base = match config {
+            Some(path) => TrainSettings::from_toml_file(path)?,
+            None => TrainSettings::default(),
+        };
+        self.apply(base)
+    }
+
+    /// `base` with these overrides applied, then checked ([`TrainSettings::check`]).
+    ///
+    /// # Errors
+    /// [`Error::Overrides`] for overrides that need another one (`--eps` without `--norm`
+    /// and no attack in `base`), or that set something the settings do not use (an
+    /// EntropySGD setting under SGD); the settings' own rules otherwise.
+    pub fn apply(&self, base: TrainSettings) -> Result<TrainSettings> {
+        let mut s = base;
+        let Self {
+            seed,
+            data,
+            model,
+            epochs,
+            batch_size,
+            lr,
+            schedules,
+            optimizer,
+            momentum,
+            weight_decay,
+            nesterov,
+            gradient_budget,
+            entropy,
+            norm,
+            eps,
+            steps,
+            step_size,
+            robust,
+            eval_attacks,
+            eval_subset,
+            checkpoint_every,
+        } = self;
+        set(&mut s.seed, *seed);
+        let DataOverrides {
+            dataset,
+            data_dir,
+            train_subset,
+            test_subset,
+        } = data;
+        set(&mut s.data.dataset, *dataset);
+        if data_dir.is_some() {
+            s.data.data_dir.clone_from(data_dir);
+        }
+        s.data.train_subset = train_subset.or(s.data.train_subset);
+        s.data.test_subset = test_subset.or(s.data.test_subset);
+        s.model = model.apply(std::mem::take(&mut s.model));
+        set(&mut s.training.epochs, *epochs);
+        set(&mut s.training.batch_size, *batch_size);
+        set(&mut s.training.lr, *lr);
+        set(&mut s.training.checkpoint_every, *checkpoint_every);
+        schedules.apply(&mut s.training)?;
+        if gradient_budget.is_some() {
+            s.training.gradient_budget = *gradient_budget;
+        }
+        apply_optimizer(
+            &mut s.optimizer,
+            *optimizer,
+            [*momentum, *weight_decay],
+            *nesterov,
+            entropy,
+        )?;
+        s.adversarial = match (norm, eps, s.adversarial.take()) {
+            (Some(n), Some(e), _) => Some(PgdSettings::new(*n, *e, DEFAULT_TRAIN_STEPS)),
+            (Some(n), None, Some(file)) => Some(PgdSettings { norm: *n, ..file }),
+            (Some(_), None, None) => {
+                return Err(overrides(
+                    &["--norm"],
+                    "--norm needs --eps (the attack radius)",
+                ));
+            }
+            (None, Some(e), Some(file)) => Some(PgdSettings { eps: *e, ..file }),
+            (None, Some(_), None) => {
+                return Err(overrides(&["--eps"], "--eps needs --norm (linf or l2)"));
+            }
+            (None, None, file) => file,
+        };
+        if let Some(adv) = &mut s.adversarial {
+            if let Some(n) = steps {
+                adv.steps = *n;
+            }
+            adv.step_size = step_size.unwrap_or_else(|| {
+                if norm.is_some() || eps.is_some() || steps.is_some() {
+                    default_step_size(adv.eps, adv.steps)
+                } else {
+                    adv.step_size
+                }
+            });
+        } else if steps.is_some() || step_size.is_some() {
+            return Err(overrides(
+                &["--steps", "--step-size"],
+                "--steps/--step-size set the training attack: add --norm and --eps",
+            ));
+        }
+        robust.apply(&mut s)?;
+        if !eval_attacks.is_empty() {
+            s.eval.attacks = eval_attacks
+                .iter()
+                .map(|t| t.resolve(DEFAULT_EVAL_STEPS))
+                .collect();
+        } else if s.eval.attacks.is_empty()
+            && let Some(adv) = &s.adversarial
+        {
+            s.eval.attacks = vec![
+                ThreatSpec {
+                    norm: adv.norm,
+                    eps: adv.eps,
+                    steps: None,
+                    step_size: None,
+                    random_start: None,
+                    restarts: None,
+                }
+                .resolve(DEFAULT_EVAL_STEPS),
+            ];
+        }
+        s.eval.subset = eval_subset.or(s.eval.subset);
+        s.check()?;
+        Ok(s)
+    }
+}
+
+/// Applies `kind` (a new kind starts from its defaults), then the shared overrides (momentum
+/// and weight decay, nesterov: both EntropySGD loops, as the reference code shares them), then
+/// the EntropySGD-only ones.
+fn apply_optimizer(
+    settings: &mut OptimizerSettings,
+    kind: Option<OptimizerKind>,
+    [momentum, weight_decay]: [Option<f64>; 2],
+    nesterov: Option<bool>,
+    entropy: &EntropySgdOverrides,
+) -> Result<()> {
+    match (kind, &*settings) {
+        (Some(OptimizerKind::Sgd), OptimizerSettings::EntropySgd(_)) => {
+            *settings = OptimizerSettings::default();
+        }
+        (Some(OptimizerKind::EntropySgd), OptimizerSettings::Sgd { .. }) => {
+            *settings = OptimizerSettings::EntropySgd(EntropySgdSettings::default());
+        }
+        _ => {}
+    }
+    match settings {
+        OptimizerSettings::Sgd {
+            momentum: m,
+            weight_decay: wd,
+            nesterov: n,
+        } => {
+            let given = entropy.given();
+            if !given.is_empty() {
+                let message = format!(
+                    "{} set EntropySGD: add --optimizer entropy-sgd",
+                    given.join(", ")
+                );
+                return Err(overrides(&given, message));
+            }
+            set(m, momentum);
+            set(wd, weight_decay);
+            set(n, nesterov);
+        }
+        OptimizerSettings::EntropySgd(e) => {
+            if let Some(v) = momentum {
+                e.momentum = v;
+                e.outer_momentum = v;
+            }
+            if let Some(v) = weight_decay {
+                e.weight_decay = v;
+                e.outer_weight_decay = v;
+            }
+            if let Some(v) = nesterov {
+                e.nesterov = v;
+                e.outer_nesterov = v;
+            }
+            entropy.apply(e);
+        }
+    }
+    Ok(())
+}
+
+impl RobustOverrides {
+    /// Applies `trades_beta` and the AWP fields; `awp_warmup` alone changes an AWP the base
+    /// set up, and is refused without one.
+    fn apply(&self, s: &mut TrainSettings) -> Result<()> {
+        let Self {
+            trades_beta,
+            awp_gamma,
+            awp_warmup,
+        } = self;
+        if let Some(beta) = trades_beta {
+            s.objective = TrainObjective::Trades { beta: *beta };
+        }
+        if let Some(gamma) = awp_gamma {
+            let awp = s.awp.get_or_insert_with(AwpSettings::default);
+            awp.gamma = *gamma;
+        }
+        match (&mut s.awp, awp_warmup) {
+            (Some(awp), Some(epochs)) => awp.warmup_epochs = *epochs,
+            (None, Some(_)) => {
+                return Err(overrides(
+                    &["--awp-warmup"],
+                    "--awp-warmup delays AWP: add --awp-gamma",
+                ));
+            }
+            (_, None) => {}
+        }
+        Ok(())
+    }
+}
+
+/// [`Error::Overrides`] naming `flags`.
+fn overrides(flags: &[&str], message: impl Into<String>) -> Error {
+    Error::Overrides {
+        flags: flags.iter().map(|f| (*f).to_owned()).collect(),
+        message: message.into(),
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+#[cfg(test)]
+mod tests;
