@@ -21,7 +21,7 @@ fn flags_resolve_over_the_file() {
     assert!(!settings_given(&train_args(&[])));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("train.toml");
-    std::fs::write(
+    fs_err::write(
         &file,
         "[training]\nepochs = 8\nschedule = { kind = \"piecewise\", milestones = [4], \
          factor = 0.5 }\n[adversarial]\nnorm = \"linf\"\neps = 0.1\n",

@@ -84,7 +84,7 @@ fn calibrate_matches_the_other_norm_and_eval_reproduces_both_ends() {
     );
     // The report page shows the search.
     ok(&advland(d, &["report", "cal.json", "--out", "site"]));
-    let page = std::fs::read_to_string(d.join("site/index.html")).unwrap();
+    let page = fs_err::read_to_string(d.join("site/index.html")).unwrap();
     assert!(
         page.contains("radii tried, in order"),
         "no calibration table"

@@ -66,7 +66,7 @@ fn train_eval_export_round_trip() {
         d,
         &["export", "--checkpoint", ckpt, "--out", "w.safetensors"],
     ));
-    let bytes = std::fs::read(d.join("w.safetensors")).unwrap();
+    let bytes = fs_err::read(d.join("w.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(st.tensor("fc1.weight").unwrap().shape(), &[32, 784]);
     assert_eq!(st.tensor("fc2.bias").unwrap().shape(), &[10]);
@@ -130,10 +130,9 @@ fn smooth_activation_trains_and_is_refused_elsewhere() {
         ["200", "50"],
         &["--activation", "softplus"],
     );
-    let settings: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("run/config.resolved.json")).unwrap(),
-    )
-    .unwrap();
+    let settings: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(dir.path().join("run/config.resolved.json")).unwrap())
+            .unwrap();
     assert_eq!(settings["model"]["activation"], "softplus");
     crate::ok(&crate::advland(
         dir.path(),
@@ -154,7 +153,7 @@ fn smooth_activation_trains_and_is_refused_elsewhere() {
         ],
     ));
     let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("h.json")).unwrap()).unwrap();
+        serde_json::from_slice(&fs_err::read(dir.path().join("h.json")).unwrap()).unwrap();
     assert_eq!(report["data"]["objective"]["frozen_activations"], false);
     crate::user_error(
         &crate::advland(

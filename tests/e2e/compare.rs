@@ -104,7 +104,7 @@ fn compare_tabulates_runs_and_refuses_mismatches() {
     );
     assert!(worst <= pgd && worst <= apgd, "{a:?}");
     assert!(!last("b").values.contains_key("eval worst-case accuracy"));
-    let page = std::fs::read_to_string(d.join("cmp/index.html")).unwrap();
+    let page = fs_err::read_to_string(d.join("cmp/index.html")).unwrap();
     assert!(
         page.contains("eval apgd-ce:l2:0.5:5 accuracy"),
         "no APGD column on the page"
@@ -154,8 +154,8 @@ fn compare_tabulates_runs_and_refuses_mismatches() {
 fn experiment_files_run_their_steps_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::create_dir(d.join("exp")).unwrap();
-    std::fs::write(
+    fs_err::create_dir(d.join("exp")).unwrap();
+    fs_err::write(
         d.join("exp/experiment.toml"),
         r#"
 name = "tiny"
@@ -177,18 +177,18 @@ args = ["report", "{reports}", "--out", "site"]
     ok(&run());
     assert!(d.join("exp/reports/linear.json").exists());
     assert!(d.join("exp/site/index.html").exists());
-    let before = std::fs::metadata(d.join("exp/reports/linear.json"))
+    let before = fs_err::metadata(d.join("exp/reports/linear.json"))
         .unwrap()
         .modified()
         .unwrap();
     let weights = d.join("exp/runs/tiny/checkpoints/epoch-0001/model.safetensors");
-    let trained = std::fs::read(&weights).unwrap();
+    let trained = fs_err::read(&weights).unwrap();
     let (_, stderr) = crate::text(&run());
     assert!(stderr.contains("skip (output exists)"), "{stderr}");
     // A finished training step is resumed, which returns at once and changes nothing.
     assert!(stderr.contains("resume: advland train"), "{stderr}");
-    assert_eq!(std::fs::read(&weights).unwrap(), trained);
-    let after = std::fs::metadata(d.join("exp/reports/linear.json"))
+    assert_eq!(fs_err::read(&weights).unwrap(), trained);
+    let after = fs_err::metadata(d.join("exp/reports/linear.json"))
         .unwrap()
         .modified()
         .unwrap();
@@ -216,7 +216,7 @@ args = ["report", "{reports}", "--out", "site"]
     );
     assert_eq!(
         before,
-        std::fs::metadata(d.join("exp/reports/linear.json"))
+        fs_err::metadata(d.join("exp/reports/linear.json"))
             .unwrap()
             .modified()
             .unwrap()
@@ -229,7 +229,7 @@ args = ["report", "{reports}", "--out", "site"]
         &["--set report", "has no variable `report`", "reports"],
     );
 
-    std::fs::write(
+    fs_err::write(
         d.join("exp/bad.toml"),
         "name = \"bad\"\nquestion = \"?\"\n[[step]]\nargs = [\"linear\", \"--no-such-flag\"]\n",
     )
@@ -238,7 +238,7 @@ args = ["report", "{reports}", "--out", "site"]
         &advland(d, &["experiment", "exp/bad.toml"]),
         &["bad.toml: step 1", "--no-such-flag"],
     );
-    std::fs::write(
+    fs_err::write(
         d.join("exp/typo.toml"),
         "name = \"t\"\nquestion = \"?\"\nsteps = []\n",
     )

@@ -65,7 +65,7 @@ fn a_midpoint_curve_is_the_line_of_surface_to() {
     let d = dir.path();
     two_runs(d);
     let r = connect(d, "mid.json", &["--epochs", "0"]);
-    let raw = std::fs::read_to_string(d.join("mid.json")).unwrap();
+    let raw = fs_err::read_to_string(d.join("mid.json")).unwrap();
     assert!(raw.contains("\"kind\": \"connectivity\""));
     let c = &r.data;
     assert_eq!((c.steps, c.control_offset), (0, 0.0));
@@ -226,10 +226,10 @@ fn compare_and_report_show_perturbation_and_connectivity() {
         );
     }
     ok(&advland(d, &["report", "a", "--out", "page"]));
-    let page = std::fs::read_to_string(d.join("page/index.html")).unwrap();
+    let page = fs_err::read_to_string(d.join("page/index.html")).unwrap();
     assert!(page.contains("PGD per step"), "no perturbation table");
     assert!(page.contains("barrier curve"), "no connectivity table");
-    let svgs: Vec<String> = std::fs::read_dir(d.join("page/figures"))
+    let svgs: Vec<String> = fs_err::read_dir(d.join("page/figures"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".svg"))

@@ -99,7 +99,7 @@ fn demo_quick_trains_three_models_and_adversarial_training_helps() {
             assert_eq!(s.data.values.len(), 3);
         }
     }
-    let index = std::fs::read_to_string(dir.path().join("demo/report/index.html")).unwrap();
+    let index = fs_err::read_to_string(dir.path().join("demo/report/index.html")).unwrap();
     for needle in [
         "linf-2d.json",
         "l2-1d.json",

@@ -56,7 +56,7 @@ fn entropy_sgd_adversarial_training_reports_gradient_cost() {
     assert_eq!(total.examples.forward, 8 * 50 * 3);
     assert_eq!(log.meta.config["optimizer"]["kind"], "entropy-sgd");
     assert_eq!(log.meta.config["optimizer"]["inner_steps"], 3);
-    let raw = std::fs::read_to_string(d.join("run/train.json")).unwrap();
+    let raw = fs_err::read_to_string(d.join("run/train.json")).unwrap();
     assert!(raw.contains("\"gradient_evaluations\"") && !raw.contains("null"));
 
     let mut sgd = common.to_vec();
@@ -130,7 +130,7 @@ fn bad_entropy_sgd_settings_name_the_field() {
     let out = advland(d, &["train", "--gamma0", "0.1", "--out", "run"]);
     user_error(&out, &["--gamma0", "--optimizer entropy-sgd"]);
 
-    std::fs::write(
+    fs_err::write(
         d.join("exp.toml"),
         "[optimizer]\nkind = \"entropy-sgd\"\nlangevin_lr = 0.1\n",
     )

@@ -8,7 +8,7 @@ use crate::{advland, user_error};
 #[test]
 fn unknown_config_key_is_rejected_naming_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
+    fs_err::write(
         dir.path().join("exp.toml"),
         "[training]\nepochs = 1\nlearning_rate = 0.1\n",
     )
@@ -53,17 +53,17 @@ fn bad_eps_and_missing_norm_are_rejected() {
 fn corrupt_dataset_files_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("mnist");
-    std::fs::create_dir(&data).unwrap();
+    fs_err::create_dir(&data).unwrap();
     // Valid labels, images with a wrong magic number.
-    let mut images = std::fs::File::create(data.join("train-images-idx3-ubyte")).unwrap();
+    let mut images = fs_err::File::create(data.join("train-images-idx3-ubyte")).unwrap();
     images
         .write_all(&[0, 0, 8, 1, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28])
         .unwrap();
     images.write_all(&[0u8; 784]).unwrap();
-    let mut labels = std::fs::File::create(data.join("train-labels-idx1-ubyte")).unwrap();
+    let mut labels = fs_err::File::create(data.join("train-labels-idx1-ubyte")).unwrap();
     labels.write_all(&[0, 0, 8, 1, 0, 0, 0, 1, 3]).unwrap();
     for name in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
-        std::fs::copy(data.join(name.replace("t10k", "train")), data.join(name)).unwrap();
+        fs_err::copy(data.join(name.replace("t10k", "train")), data.join(name)).unwrap();
     }
     let out = advland(
         dir.path(),
@@ -93,7 +93,7 @@ fn mismatched_weights_are_rejected_naming_the_tensor() {
         "fc1.bias".to_owned(),
         safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![10], &w).unwrap(),
     )];
-    std::fs::write(
+    fs_err::write(
         dir.path().join("w.safetensors"),
         safetensors::serialize(views, &None).unwrap(),
     )
@@ -118,7 +118,7 @@ fn mismatched_weights_are_rejected_naming_the_tensor() {
             "missing tensor fc1.weight",
         ],
     );
-    std::fs::write(dir.path().join("junk.safetensors"), b"junk").unwrap();
+    fs_err::write(dir.path().join("junk.safetensors"), b"junk").unwrap();
     let out = advland(
         dir.path(),
         &["eval", "--weights", "junk.safetensors", "--model", "cnn"],

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::{advland, ok, train_linf_mlp};
 
 fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    serde_json::from_slice(&fs_err::read(path).unwrap()).unwrap()
 }
 
 /// The built example `name` next to the `advland` binary of this test build.
@@ -132,7 +132,7 @@ fn landscape_example_equals_sharpness_and_surface() {
         ],
     ));
     let out = dir.path().join("example");
-    std::fs::create_dir(&out).unwrap();
+    fs_err::create_dir(&out).unwrap();
     run_example("landscape", dir.path(), &["run", "example"]);
     for (cli, library) in [
         ("hessian.json", "sharpness-hessian-clean.json"),

@@ -20,7 +20,7 @@ fn surfaces(d: &Path) -> Report<SurfaceReport> {
 
 /// The f64 values of a `.npy` file whose header must be exactly `dict` (numpy's layout).
 fn read_npy(path: &Path, dict: &str) -> Vec<f64> {
-    let bytes = std::fs::read(path).unwrap();
+    let bytes = fs_err::read(path).unwrap();
     assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00", "{}", path.display());
     let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
     let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
@@ -33,7 +33,7 @@ fn read_npy(path: &Path, dict: &str) -> Vec<f64> {
 }
 
 fn read_csv(path: &Path) -> Vec<Vec<f64>> {
-    std::fs::read_to_string(path)
+    fs_err::read_to_string(path)
         .unwrap()
         .lines()
         .map(|l| l.split(',').map(|c| c.parse().unwrap()).collect())
@@ -108,7 +108,7 @@ fn export_grid_writes_npy_csv_and_a_sidecar_and_refuses_shards() {
         &out,
         &["shard.json", "6 of the grid's 12 points", "advland merge"],
     );
-    std::fs::write(d.join("file"), "x").unwrap();
+    fs_err::write(d.join("file"), "x").unwrap();
     let out = advland(d, &["export-grid", "s.json", "--out", "file/sub"]);
     user_error(&out, &["file", "is a file"]);
     let out = advland(d, &["export-grid", "run/train.json", "--out", "grid"]);

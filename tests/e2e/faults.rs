@@ -30,18 +30,18 @@ fn outputs_write_through_symlinks_and_refuse_fifos_and_directories() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     trained(d);
-    std::fs::write(d.join("target.json"), b"old").unwrap();
+    fs_err::write(d.join("target.json"), b"old").unwrap();
     std::os::unix::fs::symlink("target.json", d.join("link.json")).unwrap();
     ok(&advland(d, &eval_args("link.json", &[])));
-    let link = std::fs::symlink_metadata(d.join("link.json")).unwrap();
+    let link = fs_err::symlink_metadata(d.join("link.json")).unwrap();
     assert!(link.file_type().is_symlink(), "the link was replaced");
     let r: Report<EvalReport> = read_json(&d.join("target.json")).unwrap();
     assert_eq!(r.kind, "eval");
 
     let status = Command::new("mkfifo").arg(d.join("pipe")).status();
     assert!(status.is_ok_and(|s| s.success()), "mkfifo is needed");
-    std::fs::create_dir(d.join("dir.json")).unwrap();
-    std::fs::write(d.join("file"), b"keep").unwrap();
+    fs_err::create_dir(d.join("dir.json")).unwrap();
+    fs_err::write(d.join("file"), b"keep").unwrap();
     let before = snapshot(d);
     for (out, rule) in [
         ("pipe", "a FIFO"),
@@ -66,7 +66,7 @@ fn surface_on_a_directory_fails_before_any_point() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     trained(d);
-    std::fs::create_dir(d.join("s.json")).unwrap();
+    fs_err::create_dir(d.join("s.json")).unwrap();
     let before = snapshot(d);
     let start = Instant::now();
     let out = advland(
@@ -120,7 +120,7 @@ fn two_surfaces_on_one_out_do_not_race() {
         .unwrap();
     let lock = d.join("s.json.lock");
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !std::fs::read_to_string(&lock).is_ok_and(|t| !t.is_empty()) {
+    while !fs_err::read_to_string(&lock).is_ok_and(|t| !t.is_empty()) {
         assert!(
             Instant::now() < deadline,
             "the first run never took its lock"
@@ -144,7 +144,7 @@ fn data_of_another_shape_is_refused_naming_both() {
     let d = dir.path();
     trained(d);
     let cifar = d.join("cifar");
-    std::fs::create_dir(&cifar).unwrap();
+    fs_err::create_dir(&cifar).unwrap();
     let record: Vec<u8> = std::iter::once(3u8).chain([128u8; 3072]).collect();
     for name in [
         "data_batch_1.bin",
@@ -155,7 +155,7 @@ fn data_of_another_shape_is_refused_naming_both() {
         "test_batch.bin",
     ] {
         // The checkpoint's run evaluates on 50 test examples.
-        std::fs::write(cifar.join(name), record.repeat(60)).unwrap();
+        fs_err::write(cifar.join(name), record.repeat(60)).unwrap();
     }
     let out = advland(
         d,
@@ -173,12 +173,12 @@ fn data_of_another_shape_is_refused_naming_both() {
 
     // Train and test images of different sizes.
     let mnist = d.join("mnist");
-    std::fs::create_dir(&mnist).unwrap();
+    fs_err::create_dir(&mnist).unwrap();
     let idx = |name: &str, side: u8| {
         let mut images = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, side, 0, 0, 0, side];
         images.extend(vec![7u8; 2 * usize::from(side) * usize::from(side)]);
-        std::fs::write(mnist.join(format!("{name}-images-idx3-ubyte")), images).unwrap();
-        std::fs::write(
+        fs_err::write(mnist.join(format!("{name}-images-idx3-ubyte")), images).unwrap();
+        fs_err::write(
             mnist.join(format!("{name}-labels-idx1-ubyte")),
             [0, 0, 8, 1, 0, 0, 0, 2, 1, 2],
         )
@@ -258,23 +258,23 @@ fn merge_refuses_other_batch_sizes_and_corrupt_shards() {
 
     shards(d, &[]);
     ok(&advland(d, &merge));
-    std::fs::remove_file(d.join("m.json")).unwrap();
+    fs_err::remove_file(d.join("m.json")).unwrap();
     let path = d.join("shard1.json");
-    let original = std::fs::read_to_string(&path).unwrap();
+    let original = fs_err::read_to_string(&path).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
     v["data"]["values"][1]["loss"].as_array_mut().unwrap().pop();
-    std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    fs_err::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
     user_error(
         &advland(d, &merge),
         &["shard1.json", "not a valid surface shard", "losses for"],
     );
     let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
     v["schema_version"] = 99.into();
-    std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    fs_err::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
     user_error(&advland(d, &merge), &["shard1.json", "schema_version 99"]);
     let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
     v["data"]["values"].as_array_mut().unwrap().pop();
-    std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    fs_err::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
     user_error(&advland(d, &merge), &["shard1.json", "other objectives"]);
     assert!(!d.join("m.json").exists());
 }
@@ -355,14 +355,14 @@ fn settings_are_refused_not_changed() {
             &["notes.txt", "no advland report"],
         ),
     ];
-    std::fs::write(d.join("notes.txt"), b"not json").unwrap();
+    fs_err::write(d.join("notes.txt"), b"not json").unwrap();
     let before = snapshot(d);
     for (args, needles) in cases {
         user_error(&advland(d, args), needles);
     }
     assert_eq!(snapshot(d), before);
 
-    std::fs::write(d.join("exp.toml"), "schema_version = 99\n").unwrap();
+    fs_err::write(d.join("exp.toml"), "schema_version = 99\n").unwrap();
     let out = advland(d, &["train", "--config", "exp.toml", "--out", "r2"]);
     user_error(&out, &["exp.toml", "schema_version", "99"]);
 }

@@ -42,7 +42,7 @@ fn flatness_reports_clean_and_adversarial_points_and_curves() {
     let f = &r.data;
     assert_eq!((f.attack.eps, f.examples), (1.0, 16));
     // Without the new flags the report is as before: no top-k, surface or Lipschitz keys.
-    let raw = std::fs::read_to_string(d.join("f.json")).unwrap();
+    let raw = fs_err::read_to_string(d.join("f.json")).unwrap();
     for key in ["hessian_top_k", "\"surface\"", "logit_lipschitz", "null"] {
         assert!(!raw.contains(key), "default report contains {key}");
     }

@@ -44,15 +44,15 @@ pub fn snapshot(d: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![d.to_owned()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
+        for entry in fs_err::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let meta = fs_err::symlink_metadata(&path).unwrap();
             let rel = path.strip_prefix(d).unwrap().to_owned();
             if meta.is_dir() {
                 stack.push(path);
                 out.insert(rel, None);
             } else if meta.is_file() {
-                out.insert(rel, Some(std::fs::read(&path).unwrap()));
+                out.insert(rel, Some(fs_err::read(&path).unwrap()));
             } else {
                 out.insert(rel, Some(format!("{:?}", meta.file_type()).into_bytes()));
             }

@@ -26,7 +26,7 @@ fn perturbation_reports_cosines_and_per_step_attack_progress() {
     ));
     assert!(stdout.contains("adversarial gradients"), "{stdout}");
     let path = d.join("run/checkpoints/epoch-0002/perturbation-linf.json");
-    let raw = std::fs::read_to_string(&path).unwrap();
+    let raw = fs_err::read_to_string(&path).unwrap();
     assert!(raw.contains("\"kind\": \"perturbation\""));
     let r: Report<PerturbationReport> = advland_schema::read_json(&path).unwrap();
     let p = &r.data;

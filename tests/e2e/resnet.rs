@@ -59,7 +59,7 @@ fn resnet_trains_exports_and_has_exact_curvature() {
         d,
         &["export", "--checkpoint", CKPT, "--out", "w.safetensors"],
     ));
-    let bytes = std::fs::read(d.join("w.safetensors")).unwrap();
+    let bytes = fs_err::read(d.join("w.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(
         st.tensor("layer2.0.shortcut.weight").unwrap().shape(),
@@ -148,7 +148,7 @@ fn fake_cifar10(dir: &Path, records_per_file: usize) {
                 (state >> 24) as u8
             }));
         }
-        std::fs::write(dir.join(name), bytes).unwrap();
+        fs_err::write(dir.join(name), bytes).unwrap();
     };
     for i in 1..=5 {
         file(&format!("data_batch_{i}.bin"));
@@ -161,7 +161,7 @@ fn resnet_scales_to_cifar10_by_flags() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let data = d.join("cifar-10-batches-bin");
-    std::fs::create_dir(&data).unwrap();
+    fs_err::create_dir(&data).unwrap();
     fake_cifar10(&data, 20);
     let log = train_resnet(
         d,

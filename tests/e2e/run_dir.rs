@@ -104,7 +104,7 @@ fn wait_for(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
 }
 
 fn checkpoints(run: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
+    let mut names: Vec<String> = fs_err::read_dir(run.join("checkpoints"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -127,7 +127,7 @@ fn a_non_empty_directory_is_refused_and_left_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(&run(d, &quick("run", "1")));
-    std::fs::write(d.join("run/notes.txt"), b"mine").unwrap();
+    fs_err::write(d.join("run/notes.txt"), b"mine").unwrap();
     let before = snapshot(d);
     let out = run(d, &quick("run", "2"));
     user_error(&out, &["run", "not empty", "--resume", "--overwrite"]);
@@ -136,8 +136,8 @@ fn a_non_empty_directory_is_refused_and_left_unchanged() {
         "a refused train changed the directory"
     );
 
-    std::fs::create_dir(d.join("other")).unwrap();
-    std::fs::write(d.join("other/data.csv"), b"1,2\n").unwrap();
+    fs_err::create_dir(d.join("other")).unwrap();
+    fs_err::write(d.join("other/data.csv"), b"1,2\n").unwrap();
     let before = snapshot(d);
     user_error(
         &run(d, &quick("other", "1")),
@@ -151,7 +151,7 @@ fn overwrite_replaces_a_run_but_never_deletes_another_directory() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(&run(d, &quick("run", "2")));
-    std::fs::write(d.join("run/notes.txt"), b"of the old run").unwrap();
+    fs_err::write(d.join("run/notes.txt"), b"of the old run").unwrap();
     let mut args = quick("run", "1");
     args.push("--overwrite".into());
     ok(&run(d, &args));
@@ -162,9 +162,9 @@ fn overwrite_replaces_a_run_but_never_deletes_another_directory() {
     let eval = ok(&advland(d, &["eval", "--checkpoint", "run", "-q"]));
     assert!(eval.contains("\"epoch\": 1"), "{eval}");
 
-    std::fs::create_dir(d.join("home")).unwrap();
-    std::fs::write(d.join("home/thesis.tex"), b"years of work").unwrap();
-    std::fs::create_dir(d.join("home/checkpoints")).unwrap();
+    fs_err::create_dir(d.join("home")).unwrap();
+    fs_err::write(d.join("home/thesis.tex"), b"years of work").unwrap();
+    fs_err::create_dir(d.join("home/checkpoints")).unwrap();
     let before = snapshot(d);
     let mut args = quick("home", "1");
     args.push("--overwrite".into());
@@ -194,7 +194,7 @@ fn a_second_train_into_a_directory_in_use_is_refused_naming_the_holder() {
     let lock = d.join("run/advland.lock");
     let pid = first.id().to_string();
     wait_for(&mut first, "the lock holds a pid", || {
-        std::fs::read_to_string(&lock).is_ok_and(|t| t.trim() == pid)
+        fs_err::read_to_string(&lock).is_ok_and(|t| t.trim() == pid)
     });
     for extra in [&[][..], &["--overwrite"], &["--resume"]] {
         let mut args = quick("run", "1");
@@ -221,7 +221,7 @@ fn a_failed_train_leaves_no_run_directory() {
     user_error(&run(d, &args), &["run", "not finite"]);
     assert!(!d.join("run").exists(), "the failed run left its directory");
 
-    std::fs::create_dir(d.join("empty")).unwrap();
+    fs_err::create_dir(d.join("empty")).unwrap();
     let mut args = quick("empty", "1");
     args.extend(["--lr".into(), "1e30".into()]);
     user_error(&run(d, &args), &["empty", "not finite"]);
@@ -229,7 +229,7 @@ fn a_failed_train_leaves_no_run_directory() {
         d.join("empty").is_dir(),
         "a directory that existed was removed"
     );
-    assert_eq!(std::fs::read_dir(d.join("empty")).unwrap().count(), 0);
+    assert_eq!(fs_err::read_dir(d.join("empty")).unwrap().count(), 0);
 }
 
 #[test]
@@ -241,8 +241,8 @@ fn resume_refuses_what_it_cannot_continue() {
     user_error(&run(d, &resume), &["missing", "does not exist"]);
 
     // A run killed before its first checkpoint left only its settings.
-    std::fs::create_dir(d.join("early")).unwrap();
-    std::fs::write(d.join("early/config.resolved.json"), b"{}").unwrap();
+    fs_err::create_dir(d.join("early")).unwrap();
+    fs_err::write(d.join("early/config.resolved.json"), b"{}").unwrap();
     let before = snapshot(d);
     user_error(
         &advland(d, &["train", "--out", "early", "--resume"]),
@@ -258,12 +258,12 @@ fn resume_refuses_what_it_cannot_continue() {
     // A checkpoint saved without the training state (as before resumable checkpoints) still
     // evaluates, but cannot be resumed.
     ok(&run(d, &quick("old", "2")));
-    std::fs::remove_dir_all(d.join("old/checkpoints/epoch-0002")).unwrap();
+    fs_err::remove_dir_all(d.join("old/checkpoints/epoch-0002")).unwrap();
     let info = d.join("old/checkpoints/epoch-0001/checkpoint.json");
     let mut json: Value = read_json(&info).unwrap();
     json.as_object_mut().unwrap().remove("training").unwrap();
-    std::fs::write(&info, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
-    std::fs::remove_file(d.join("old/checkpoints/epoch-0001/optimizer.safetensors")).unwrap();
+    fs_err::write(&info, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    fs_err::remove_file(d.join("old/checkpoints/epoch-0001/optimizer.safetensors")).unwrap();
     ok(&advland(d, &["eval", "--checkpoint", "old", "-q"]));
     user_error(
         &advland(d, &["train", "--out", "old", "--resume"]),
@@ -307,8 +307,7 @@ fn check_kill_and_resume_matches_uninterrupted(extra: &[&str]) {
     ok(&resumed);
     assert!(stderr.contains("resuming b after epoch 1 of 3"), "{stderr}");
     for file in ["model.safetensors", "optimizer.safetensors"] {
-        let bytes =
-            |run: &str| std::fs::read(d.join(run).join("checkpoints/epoch-0003").join(file));
+        let bytes = |run: &str| fs_err::read(d.join(run).join("checkpoints/epoch-0003").join(file));
         assert!(
             bytes("a").unwrap() == bytes("b").unwrap(),
             "{file} of the resumed run differs"

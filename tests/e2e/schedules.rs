@@ -55,8 +55,7 @@ fn cyclic_lr_and_eps_warmup_are_recorded_per_epoch() {
         );
     }
     let config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.join("run/config.resolved.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&fs_err::read(d.join("run/config.resolved.json")).unwrap()).unwrap();
     assert_eq!(config["training"]["schedule"]["kind"], "cyclic");
     assert_eq!(config["training"]["eps_schedule"]["epochs"], 2);
 }

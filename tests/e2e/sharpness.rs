@@ -173,7 +173,7 @@ fn lipschitz_probes_the_local_entropy_map() {
     assert_eq!(e.random.len(), 1);
     assert!(e.kappa_max.is_finite() && e.kappa_max > 0.0, "{e:?}");
     assert!(
-        !std::fs::read_to_string(d.join("le.json"))
+        !fs_err::read_to_string(d.join("le.json"))
             .unwrap()
             .contains("null")
     );

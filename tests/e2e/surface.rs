@@ -148,7 +148,7 @@ fn saved_directions_are_shared_across_checkpoints() {
     assert!(a.data.directions.cosine.unwrap().abs() < 0.2);
 
     // Directions of another architecture are refused, naming the file.
-    std::fs::create_dir(d.join("other")).unwrap();
+    fs_err::create_dir(d.join("other")).unwrap();
     train_mlp(&d.join("other"), "8", "1", ["100", "50"], &[]);
     let out = advland(
         d,
@@ -250,7 +250,7 @@ fn a_killed_surface_resumes_to_the_same_result() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let lines = std::fs::read_to_string(&partial)
+        let lines = fs_err::read_to_string(&partial)
             .map(|t| t.lines().count())
             .unwrap_or(0);
         if lines >= 6 {
@@ -266,9 +266,9 @@ fn a_killed_surface_resumes_to_the_same_result() {
         "the run finished before it could be killed; enlarge the grid"
     );
     // A write cut short by the kill must not poison the resume.
-    let mut text = std::fs::read_to_string(&partial).unwrap();
+    let mut text = fs_err::read_to_string(&partial).unwrap();
     text.push_str("{\"k\":1");
-    std::fs::write(&partial, text).unwrap();
+    fs_err::write(&partial, text).unwrap();
 
     // Other settings refuse to continue it.
     let mut foreign = args.clone();
@@ -326,9 +326,9 @@ fn report_redraws_every_figure_from_json() {
     );
     let out = ok(&advland(d, &["report", "run", "surfaces", "--out", "site"]));
     assert!(out.contains("figures"), "{out}");
-    let index = std::fs::read_to_string(d.join("site/index.html")).unwrap();
+    let index = fs_err::read_to_string(d.join("site/index.html")).unwrap();
     assert!(index.contains("linf.json"));
-    let figures: Vec<_> = std::fs::read_dir(d.join("site/figures"))
+    let figures: Vec<_> = fs_err::read_dir(d.join("site/figures"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -343,12 +343,12 @@ fn report_redraws_every_figure_from_json() {
             assert!(index.contains(name.as_ref()), "index lacks {name}");
         }
     }
-    let before = std::fs::read(d.join("site/index.html")).unwrap();
+    let before = fs_err::read(d.join("site/index.html")).unwrap();
     ok(&advland(d, &["report", "run", "surfaces", "--out", "site"]));
-    assert_eq!(before, std::fs::read(d.join("site/index.html")).unwrap());
+    assert_eq!(before, fs_err::read(d.join("site/index.html")).unwrap());
 
     let bad = d.join("surfaces/bad.json");
-    std::fs::write(
+    fs_err::write(
         &bad,
         r#"{"schema_version":1,"kind":"surface","meta":{},"data":{}}"#,
     )

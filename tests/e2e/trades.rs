@@ -16,7 +16,7 @@ fn train(dir: &std::path::Path, out: &str, extra: &[&str]) {
     args.extend(extra);
     train_mlp(dir, "8", "1", ["100", "50"], &args);
     if out != "run" {
-        std::fs::rename(dir.join("run"), dir.join(out)).unwrap();
+        fs_err::rename(dir.join("run"), dir.join(out)).unwrap();
     }
 }
 
@@ -29,8 +29,7 @@ fn trades_training_records_beta_and_counts_both_forwards() {
     assert_eq!(log.meta.config["objective"]["trades"]["beta"], 6.0);
     assert!(log.meta.config.get("awp").is_none());
     let resolved: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.join("run/config.resolved.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&fs_err::read(d.join("run/config.resolved.json")).unwrap()).unwrap();
     assert_eq!(resolved["objective"]["trades"]["beta"], 6.0);
     // Per minibatch of 50: the attack's clean forward and 2 KL steps, then f(x) and f(x′).
     let cost = log.data.updates.examples;
@@ -55,7 +54,7 @@ fn awp_training_records_gamma_and_its_warm_up_is_plain_pgd_at() {
     train(d, "warm", &["--awp-gamma", "0.01", "--awp-warmup", "1"]);
     train(d, "at", &[]);
     let weights = |run: &str| {
-        std::fs::read(d.join(run).join("checkpoints/epoch-0001/model.safetensors")).unwrap()
+        fs_err::read(d.join(run).join("checkpoints/epoch-0001/model.safetensors")).unwrap()
     };
     assert!(
         weights("warm") == weights("at"),
@@ -88,7 +87,7 @@ fn bad_trades_and_awp_values_exit_1_naming_the_flag_or_field() {
         &advland(d, &["train", "--awp-gamma", "0.01", "--out", "run"]),
         &["awp", "--norm"],
     );
-    std::fs::write(
+    fs_err::write(
         d.join("exp.toml"),
         "objective = { trades = { beta = -2 } }\n[adversarial]\nnorm = \"linf\"\neps = 0.1\n",
     )
@@ -97,7 +96,7 @@ fn bad_trades_and_awp_values_exit_1_naming_the_flag_or_field() {
         &advland(d, &["train", "--config", "exp.toml", "--out", "run"]),
         &["objective.trades.beta", "-2"],
     );
-    std::fs::write(d.join("exp.toml"), "[awp]\ngama = 0.01\n").unwrap();
+    fs_err::write(d.join("exp.toml"), "[awp]\ngama = 0.01\n").unwrap();
     user_error(
         &advland(d, &["train", "--config", "exp.toml", "--out", "run"]),
         &["exp.toml", "gama"],

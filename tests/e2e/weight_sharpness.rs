@@ -120,7 +120,7 @@ fn weight_sharpness_estimators_write_reports_that_compare_and_report_show() {
         );
     }
     ok(&advland(d, &["report", "run/reports", "--out", "site"]));
-    let index = std::fs::read_to_string(d.join("site/index.html")).unwrap();
+    let index = fs_err::read_to_string(d.join("site/index.html")).unwrap();
     for needle in [
         "worst-case sharpness",
         "average-case sharpness per batch",

@@ -71,7 +71,7 @@ fn run(d: &Path, args: &[&str], source: &[String]) -> String {
 }
 
 fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    serde_json::from_slice(&fs_err::read(path).unwrap()).unwrap()
 }
 
 /// The `.pt` file and its safetensors copy give the same model, and an imported checkpoint the
@@ -382,7 +382,7 @@ fn robustbench_sub_block1_is_dropped_with_a_note() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let f = fixtures();
-    let bytes = std::fs::read(f.join("torch/wrn16_2_b4.safetensors")).unwrap();
+    let bytes = fs_err::read(f.join("torch/wrn16_2_b4.safetensors")).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut tensors: Vec<(String, TensorView<'_>)> = file
         .tensors()
@@ -448,14 +448,14 @@ fn mismatched_weights_are_refused_with_every_problem_listed() {
     user_error(&advland(d, &args), &["--key-map", "REGEX=REPLACEMENT"]);
 
     // `import` never replaces what is not a checkpoint.
-    std::fs::create_dir(d.join("taken")).unwrap();
-    std::fs::write(d.join("taken/notes.txt"), "mine").unwrap();
+    fs_err::create_dir(d.join("taken")).unwrap();
+    fs_err::write(d.join("taken/notes.txt"), "mine").unwrap();
     user_error(
         &import_preact(d, "taken", &["--overwrite"]),
         &["--out", "not a checkpoint directory"],
     );
     assert_eq!(
-        std::fs::read_to_string(d.join("taken/notes.txt")).unwrap(),
+        fs_err::read_to_string(d.join("taken/notes.txt")).unwrap(),
         "mine"
     );
 }

@@ -28,7 +28,7 @@ fn numbers(v: &Value) -> Vec<f64> {
 fn per_example_gradient_cosines_match_pytorch() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/perturbation/gradient_cosines.json");
-    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let fixture: Value = serde_json::from_str(&fs_err::read_to_string(path).unwrap()).unwrap();
     let device = Device::flex().autodiff();
     let spec = ModelSpec {
         kind: ModelKind::Mlp,

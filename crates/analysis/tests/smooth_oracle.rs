@@ -74,7 +74,7 @@ fn load(activation: Activation, stem: &str, device: &Device) -> (Model, Dataset,
     let model = Model::build(&spec, shape, device).unwrap();
     let model = load_weights(model, &fixture(&format!("{stem}.safetensors"))).unwrap();
     let expected =
-        Expected(std::fs::read(fixture(&format!("{stem}_expected.safetensors"))).unwrap());
+        Expected(fs_err::read(fixture(&format!("{stem}_expected.safetensors"))).unwrap());
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let data = Dataset::new(
         "smooth",

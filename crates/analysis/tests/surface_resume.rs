@@ -87,9 +87,9 @@ fn a_resumed_surface_equals_the_uninterrupted_one() {
         first.append(k, &values).unwrap();
     }
     drop(first);
-    let mut text = std::fs::read_to_string(&partial).unwrap();
+    let mut text = fs_err::read_to_string(&partial).unwrap();
     text.push_str("{\"k\":5,\"v\":[[0.1");
-    std::fs::write(&partial, text).unwrap();
+    fs_err::write(&partial, text).unwrap();
 
     let output = SurfaceOutput::lock(&out).unwrap();
     let mut calls = Calls::default();

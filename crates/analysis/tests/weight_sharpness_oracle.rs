@@ -25,7 +25,7 @@ const TOL: f64 = 1e-9;
 fn fixture() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/weight_sharpness/mlp.json");
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    serde_json::from_slice(&fs_err::read(path).unwrap()).unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f64> {

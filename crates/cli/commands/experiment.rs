@@ -60,7 +60,7 @@ fn parse(args: &[String]) -> Result<Cli> {
 
 /// Whether `dir` exists and holds anything.
 fn non_empty(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+    fs_err::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
 }
 
 /// Runs `advland experiment`: each step as a child process of this same binary, started in

@@ -59,10 +59,10 @@ fn python3_redumps_read_like_the_original() {
 fn python_version_is_found_under_its_torchvision_directory() {
     let dir = tempfile::tempdir().unwrap();
     let nested = dir.path().join("cifar-10-batches-py");
-    std::fs::create_dir(&nested).unwrap();
-    for entry in std::fs::read_dir(fixtures().join("cifar-10-batches-py")).unwrap() {
+    fs_err::create_dir(&nested).unwrap();
+    for entry in fs_err::read_dir(fixtures().join("cifar-10-batches-py")).unwrap() {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), nested.join(entry.file_name())).unwrap();
+        fs_err::copy(entry.path(), nested.join(entry.file_name())).unwrap();
     }
     let splits = cifar10_splits(dir.path()).unwrap();
     assert_eq!(splits.train.len(), 15);
@@ -95,7 +95,7 @@ fn pickle(body: &[u8]) -> Vec<u8> {
 fn refusal(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data_batch_1");
-    std::fs::write(&path, bytes).unwrap();
+    fs_err::write(&path, bytes).unwrap();
     let err =
         load_cifar_python(std::slice::from_ref(&path), CifarVariant::Cifar10, "t").unwrap_err();
     let message = err.to_string();
@@ -134,14 +134,14 @@ fn lengths_beyond_the_file_are_refused_before_allocating() {
         message.contains("a byte string needs 2147483647 bytes, the file has"),
         "{message}"
     );
-    let original = std::fs::read(fixtures().join("cifar-10-batches-py/test_batch")).unwrap();
+    let original = fs_err::read(fixtures().join("cifar-10-batches-py/test_batch")).unwrap();
     let message = refusal(&original[..original.len() / 2]);
     assert!(message.contains("needs"), "{message}");
 }
 
 #[test]
 fn labels_out_of_range_are_refused() {
-    let original = std::fs::read(fixtures().join("cifar-10-batches-py/test_batch")).unwrap();
+    let original = fs_err::read(fixtures().join("cifar-10-batches-py/test_batch")).unwrap();
     // The label list is `labels` ] q <memo> ( K a K b K c e: set the first label to 10.
     let at = original.windows(6).position(|w| w == b"labels").unwrap();
     let list = at + original[at..].iter().position(|&b| b == b']').unwrap();
@@ -150,7 +150,7 @@ fn labels_out_of_range_are_refused() {
     edited[first] = 10;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test_batch");
-    std::fs::write(&path, &edited).unwrap();
+    fs_err::write(&path, &edited).unwrap();
     let err = load_cifar_python(&[path], CifarVariant::Cifar10, "t").unwrap_err();
     assert!(
         matches!(

@@ -26,7 +26,7 @@ static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::Syste
 
 fn fixture(name: &str) -> Vec<u8> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/cifar");
-    std::fs::read(dir.join(name)).unwrap()
+    fs_err::read(dir.join(name)).unwrap()
 }
 
 fn names(err: &Error, path: &Path) -> bool {
@@ -51,7 +51,7 @@ fn cifar_python_reader_survives_edits() {
     let mut runner = TestRunner::new(config(512, 21));
     runner
         .run(&(0..2usize, mutations(3, 80)), |(which, edits)| {
-            std::fs::write(&path, mutate(&valid[which], &edits)).unwrap();
+            fs_err::write(&path, mutate(&valid[which], &edits)).unwrap();
             match load(&path) {
                 Ok(n) => {
                     outcomes.accept();
@@ -75,7 +75,7 @@ fn cifar_python_reader_survives_random_bytes() {
     runner
         .run(&proptest::collection::vec(any::<u8>(), 0..512), |body| {
             let bytes = [&[0x80, 2][..], &body].concat();
-            std::fs::write(&path, bytes).unwrap();
+            fs_err::write(&path, bytes).unwrap();
             if let Err(e) = load(&path) {
                 prop_assert!(names(&e, &path), "{e}");
             }

@@ -223,8 +223,8 @@ fn idx_dataset_loader_survives_edits() {
                 } else {
                     valid_labels.clone()
                 };
-                std::fs::write(&images, &image_bytes).unwrap();
-                std::fs::write(&labels, &label_bytes).unwrap();
+                fs_err::write(&images, &image_bytes).unwrap();
+                fs_err::write(&labels, &label_bytes).unwrap();
                 match load_idx_dataset(&images, &labels, "fuzz", classes.clone()) {
                     Ok(ds) => {
                         outcomes.accept();
@@ -273,7 +273,7 @@ fn fashion_mnist_directory_survives_one_edited_file() {
                 } else {
                     bytes.clone()
                 };
-                std::fs::write(dir.path().join(name), bytes).unwrap();
+                fs_err::write(dir.path().join(name), bytes).unwrap();
             }
             match fashion_mnist_full(dir.path()) {
                 Ok(splits) => {
@@ -322,7 +322,7 @@ fn cifar_reader_survives_edits() {
     let mut runner = TestRunner::new(config(384, 6));
     runner
         .run(&(variant(), corruption(2)), |(variant, c)| {
-            std::fs::write(&path, c.apply(&valid_cifar(variant))).unwrap();
+            fs_err::write(&path, c.apply(&valid_cifar(variant))).unwrap();
             match load_cifar_binary(std::slice::from_ref(&path), variant, "fuzz") {
                 Ok(ds) => {
                     outcomes.accept();
@@ -347,7 +347,7 @@ fn cifar_reader_survives_edits() {
 
 fn write_all(files: &[(PathBuf, Vec<u8>)]) {
     for (path, bytes) in files {
-        std::fs::write(path, bytes).unwrap();
+        fs_err::write(path, bytes).unwrap();
     }
 }
 
@@ -454,7 +454,7 @@ fn idx_header_claiming_2_pow_31_examples_is_refused_before_allocating() {
     for (name, raw, declared) in cases {
         for bytes in [raw.clone(), gzip(&raw)] {
             let path = dir.path().join(name);
-            std::fs::write(&path, &bytes).unwrap();
+            fs_err::write(&path, &bytes).unwrap();
             let err = if name.starts_with("images") {
                 read_idx_images(&path).unwrap_err()
             } else {
@@ -480,7 +480,7 @@ fn cifar_gzip_of_garbage_names_the_file() {
     let mut bytes = gzip(&valid_cifar(CifarVariant::Cifar10));
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
-    std::fs::write(&path, &bytes).unwrap();
+    fs_err::write(&path, &bytes).unwrap();
     let err =
         load_cifar_binary(std::slice::from_ref(&path), CifarVariant::Cifar10, "c").unwrap_err();
     assert!(names(&err, &path), "{err}");

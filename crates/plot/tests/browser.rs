@@ -110,7 +110,7 @@ fn every_figure_renders_in_headless_chromium() {
         .iter()
         .find(|p| p.extension().is_some_and(|e| e == "svg"))
         .unwrap();
-    std::fs::write(first_svg, "<svg this is not xml").unwrap();
+    fs_err::write(first_svg, "<svg this is not xml").unwrap();
     let got = figures_attribute(&chromium, &summary.index, &tmp.path().join("profile2"));
     assert_eq!(got, format!("{}/{n}", n - 1));
 }

@@ -13,7 +13,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap() {
+        for e in fs_err::read_dir(d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
@@ -38,8 +38,8 @@ fn render_is_byte_for_byte_deterministic() {
     assert!(fa.len() > 20, "{fa:?}");
     for f in &fa {
         let (x, y) = (
-            std::fs::read(a.join(f)).unwrap(),
-            std::fs::read(b.join(f)).unwrap(),
+            fs_err::read(a.join(f)).unwrap(),
+            fs_err::read(b.join(f)).unwrap(),
         );
         assert!(x == y, "{} differs between two renders", f.display());
     }
@@ -51,7 +51,7 @@ fn index_references_every_figure_and_every_reference_is_a_valid_image() {
     let inputs = common::write_inputs(tmp.path());
     let out = tmp.path().join("out");
     let summary = render(&[inputs], &out).unwrap();
-    let html = std::fs::read_to_string(&summary.index).unwrap();
+    let html = fs_err::read_to_string(&summary.index).unwrap();
     let refs = common::figure_refs(&html);
     let written: Vec<String> = summary
         .figures
@@ -62,7 +62,7 @@ fn index_references_every_figure_and_every_reference_is_a_valid_image() {
     sorted.sort();
     assert_eq!(refs, sorted, "page and written figures disagree");
     for r in &refs {
-        let bytes = std::fs::read(out.join(r)).unwrap_or_else(|e| panic!("{r}: {e}"));
+        let bytes = fs_err::read(out.join(r)).unwrap_or_else(|e| panic!("{r}: {e}"));
         if r.ends_with(".png") {
             assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{r} is not a PNG");
         } else {
@@ -103,12 +103,12 @@ fn index_references_every_figure_and_every_reference_is_a_valid_image() {
 fn non_reports_and_unknown_kinds_are_skipped_with_reasons() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = common::write_inputs(tmp.path());
-    std::fs::write(
+    fs_err::write(
         inputs.join("future.json"),
         r#"{"schema_version": 9, "kind": "hologram", "meta": {}, "data": {}}"#,
     )
     .unwrap();
-    std::fs::write(inputs.join("broken.json"), "{ not json").unwrap();
+    fs_err::write(inputs.join("broken.json"), "{ not json").unwrap();
     let summary = render(&[inputs], &tmp.path().join("out")).unwrap();
     let reason = |name: &str| {
         summary
@@ -130,10 +130,10 @@ fn known_kind_of_another_schema_version_is_skipped() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = common::write_inputs(tmp.path());
     let path = inputs.join("linf/sharpness-hessian-linf.json");
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = fs_err::read_to_string(&path).unwrap();
     let old = text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1);
     assert_ne!(old, text, "the fixture's version field moved");
-    std::fs::write(&path, old).unwrap();
+    fs_err::write(&path, old).unwrap();
     let summary = render(&[inputs], &tmp.path().join("out")).unwrap();
     let skipped = summary
         .skipped
@@ -151,7 +151,7 @@ fn known_kind_of_another_schema_version_is_skipped() {
 fn inputs_without_any_report_are_an_error_and_write_no_page() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("notes.json");
-    std::fs::write(&file, "{ not json").unwrap();
+    fs_err::write(&file, "{ not json").unwrap();
     let out = tmp.path().join("out");
     let err = render(&[file], &out).unwrap_err().to_string();
     assert!(
@@ -165,7 +165,7 @@ fn inputs_without_any_report_are_an_error_and_write_no_page() {
 fn a_known_kind_that_does_not_parse_is_an_error_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = common::write_inputs(tmp.path());
-    let text = std::fs::read_to_string(inputs.join("linf/sharpness-hessian-linf.json")).unwrap();
+    let text = fs_err::read_to_string(inputs.join("linf/sharpness-hessian-linf.json")).unwrap();
     let bad = text.replacen(
         "\"estimator\": \"hessian\"",
         "\"estimator\": \"crystal-ball\"",
@@ -173,7 +173,7 @@ fn a_known_kind_that_does_not_parse_is_an_error_naming_the_file() {
     );
     assert_ne!(bad, text);
     let path = inputs.join("linf/bad-sharpness.json");
-    std::fs::write(&path, bad).unwrap();
+    fs_err::write(&path, bad).unwrap();
     let err = render(&[inputs], &tmp.path().join("out")).unwrap_err();
     assert!(matches!(err, Error::Parse { .. }), "{err:?}");
     let msg = err.to_string();
@@ -198,7 +198,7 @@ fn a_sharded_surface_draws_with_missing_points_blank() {
     common::write_surface(&dir.join("shard.json"), s);
     let summary = render(&[dir], &tmp.path().join("out")).unwrap();
     assert_eq!(summary.figures.len(), 6, "{:?}", summary.figures);
-    let html = std::fs::read_to_string(&summary.index).unwrap();
+    let html = fs_err::read_to_string(&summary.index).unwrap();
     assert!(html.contains("(shard 2/4)"));
 }
 
@@ -216,7 +216,7 @@ fn strings_from_reports_are_escaped() {
         ),
     );
     let summary = render(&[dir], &tmp.path().join("out")).unwrap();
-    let html = std::fs::read_to_string(&summary.index).unwrap();
+    let html = fs_err::read_to_string(&summary.index).unwrap();
     assert!(html.contains("&lt;script&gt;"));
     assert!(html.contains("&lt;b&gt;escaped&lt;/b&gt;"));
     assert_eq!(html.matches("<script>").count(), 1, "only our own script");
@@ -282,7 +282,7 @@ fn linear_reports_draw_training_kappa_and_the_l2_scaling() {
         names.contains(&"in-linear--l2-scaling.png".to_owned()),
         "{names:?}"
     );
-    let html = std::fs::read_to_string(&summary.index).unwrap();
+    let html = fs_err::read_to_string(&summary.index).unwrap();
     assert!(html.contains("T-shirt vs Trouser"));
 }
 
@@ -291,7 +291,7 @@ fn the_page_opens_on_the_results_and_lists_the_files_below() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = common::write_inputs(tmp.path());
     let summary = render(&[inputs], &tmp.path().join("out")).unwrap();
-    let html = std::fs::read_to_string(&summary.index).unwrap();
+    let html = fs_err::read_to_string(&summary.index).unwrap();
     let at = |needle: &str| {
         html.find(needle)
             .unwrap_or_else(|| panic!("no {needle} in the page"))

@@ -11,7 +11,7 @@ use advland_schema::TrainSettings;
 fn committed_settings_files_parse_and_validate() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../analysis");
     let mut seen = 0;
-    for entry in std::fs::read_dir(&root).unwrap() {
+    for entry in fs_err::read_dir(&root).unwrap() {
         let path = entry.unwrap().path().join("train.toml");
         if path.exists() {
             let s = TrainSettings::from_toml_file(&path).unwrap();

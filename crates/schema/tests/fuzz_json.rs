@@ -129,7 +129,7 @@ fn check(
     untouched: bool,
     outcomes: &Outcomes,
 ) -> Result<(), TestCaseError> {
-    std::fs::write(path, bytes).unwrap();
+    fs_err::write(path, bytes).unwrap();
     match read_json::<ShardReport>(path) {
         Ok(report) => {
             outcomes.accept();
@@ -224,7 +224,7 @@ fn deeply_nested_shard_is_refused_with_the_file_named() {
     let text = serde_json::to_string(&doc)
         .unwrap()
         .replace("\"config\":null", &format!("\"config\":{deep}"));
-    std::fs::write(&path, text).unwrap();
+    fs_err::write(&path, text).unwrap();
     let err = read_json::<ShardReport>(&path).unwrap_err();
     assert!(names(&err, &path), "{err}");
     assert!(err.to_string().contains("recursion limit"), "{err}");
@@ -236,7 +236,7 @@ fn shard_that_is_not_utf8_or_missing_names_the_file() {
     let path = dir.path().join("latin1.json");
     let mut bytes = serde_json::to_vec(&shard()).unwrap();
     bytes[10] = 0xe9;
-    std::fs::write(&path, bytes).unwrap();
+    fs_err::write(&path, bytes).unwrap();
     let err = read_json::<ShardReport>(&path).unwrap_err();
     assert!(names(&err, &path), "{err}");
     let missing = dir.path().join("absent.json");

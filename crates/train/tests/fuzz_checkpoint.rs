@@ -262,7 +262,7 @@ fn load_weights_verdicts_on_tensor_edits() {
             for edit in &edits {
                 apply_tensor_edit(&mut entries, edit);
             }
-            std::fs::write(&path, serialize(&entries)).unwrap();
+            fs_err::write(&path, serialize(&entries)).unwrap();
             let must_accept = acceptable(&entries, &original);
             match load_weights(model(2), &path) {
                 Ok(loaded) => {
@@ -321,7 +321,7 @@ fn load_weights_survives_byte_edits() {
     let mut runner = TestRunner::new(config(512, 12));
     runner
         .run(&mutations(4, 6), |edits| {
-            std::fs::write(&path, mutate(&valid, &edits)).unwrap();
+            fs_err::write(&path, mutate(&valid, &edits)).unwrap();
             loaded_or_named(load_weights(model(2), &path), &path, &outcomes)
         })
         .unwrap();
@@ -348,7 +348,7 @@ fn load_weights_survives_header_edits() {
             let mut file = (text.len() as u64).to_le_bytes().to_vec();
             file.extend_from_slice(&text);
             file.extend_from_slice(&data);
-            std::fs::write(&path, &file).unwrap();
+            fs_err::write(&path, &file).unwrap();
             loaded_or_named(load_weights(model(2), &path), &path, &outcomes)
         })
         .unwrap();
@@ -394,12 +394,12 @@ fn checkpoint_corruption() -> impl Strategy<Value = CheckpointCorruption> {
 fn load_checkpoint_survives_edits() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("checkpoints/epoch-3");
-    std::fs::create_dir_all(&ckpt).unwrap();
+    fs_err::create_dir_all(&ckpt).unwrap();
     let original = model(1);
     save_checkpoint(&ckpt, &original, &info(), None).unwrap();
     let (json_path, weights_path) = (ckpt.join(CHECKPOINT_FILE), ckpt.join(WEIGHTS_FILE));
-    let info_doc: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
-    let weights = std::fs::read(&weights_path).unwrap();
+    let info_doc: Value = serde_json::from_slice(&fs_err::read(&json_path).unwrap()).unwrap();
+    let weights = fs_err::read(&weights_path).unwrap();
     let expected = values(&original);
     let device = Device::flex();
     let outcomes = Outcomes::default();
@@ -407,8 +407,8 @@ fn load_checkpoint_survives_edits() {
     runner
         .run(&checkpoint_corruption(), |c| {
             let doc = serde_json::to_vec_pretty(&edit_json(&info_doc, &c.json)).unwrap();
-            std::fs::write(&json_path, mutate(&doc, &c.text)).unwrap();
-            std::fs::write(&weights_path, mutate(&weights, &c.weights)).unwrap();
+            fs_err::write(&json_path, mutate(&doc, &c.text)).unwrap();
+            fs_err::write(&weights_path, mutate(&weights, &c.weights)).unwrap();
             // The run directory, as commands name it, goes through `last_checkpoint` too.
             match load_checkpoint(dir.path(), &device) {
                 Ok((loaded, _)) => {
@@ -441,7 +441,7 @@ fn load_weights_survives_random_bytes() {
     let mut runner = TestRunner::new(config(128, 15));
     runner
         .run(&bytes, |bytes| {
-            std::fs::write(&path, &bytes).unwrap();
+            fs_err::write(&path, &bytes).unwrap();
             loaded_or_named(load_weights(model(2), &path), &path, &outcomes)
         })
         .unwrap();

@@ -75,7 +75,7 @@ fn import_survives_edits() {
     ];
     let valid: Vec<Vec<u8>> = inputs
         .iter()
-        .map(|(name, _)| std::fs::read(fixture(name)).unwrap())
+        .map(|(name, _)| fs_err::read(fixture(name)).unwrap())
         .collect();
     let outcomes = Outcomes::default();
     let mut runner = TestRunner::new(config(384, 31));
@@ -83,7 +83,7 @@ fn import_survives_edits() {
         .run(&(0..inputs.len(), mutations(3, 16)), |(which, edits)| {
             let (name, kind) = inputs[which];
             let path = dir.path().join(name);
-            std::fs::write(&path, mutate(&valid[which], &edits)).unwrap();
+            fs_err::write(&path, mutate(&valid[which], &edits)).unwrap();
             match import_weights(model(kind), &path, &MatchOptions::default()) {
                 Ok((_, matched)) => {
                     outcomes.accept();
@@ -115,7 +115,7 @@ fn read_weights_survives_random_bytes() {
                 proptest::collection::vec(any::<u8>(), 0..256),
             ),
             |(head, body)| {
-                std::fs::write(&path, [heads[head], &body].concat()).unwrap();
+                fs_err::write(&path, [heads[head], &body].concat()).unwrap();
                 if let Err(e) = read_weights(&path) {
                     prop_assert!(names(&e, &path), "{e}");
                 }
