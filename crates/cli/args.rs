@@ -9,6 +9,8 @@ use advland_schema::{
 use advland_train::Attack;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use advland_schema::flag_values::{at_least_one, parse_eps, positive_number};
+
 use crate::device::DeviceArg;
 
 /// advland: train adversarially robust models and analyse their loss landscapes.
@@ -122,39 +124,6 @@ pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
         random_start: None,
         restarts: None,
     })
-}
-
-/// A count that must be at least 1 (batch sizes, subsets, workers, k): 0 is refused here,
-/// once for every command, rather than acting as 1 or as "all".
-pub fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_owned()),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{text}' is not a whole number")),
-    }
-}
-
-/// A finite number above 0 (probe radii): refused as typed, before any scaling.
-pub fn positive_number(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
-        Ok(_) => Err(format!("'{text}' must be a finite number above 0")),
-        Err(_) => Err(format!("'{text}' is not a number")),
-    }
-}
-
-/// A finite number at or above 0 (weights of loss terms, relative perturbation sizes).
-pub fn non_negative_number(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        Ok(_) => Err(format!("'{text}' must be a finite number at or above 0")),
-        Err(_) => Err(format!("'{text}' is not a number")),
-    }
-}
-
-/// A non-negative radius: `0.03` or `8/255`.
-pub fn parse_eps(text: &str) -> Result<f64, String> {
-    parse_fraction(text)
 }
 
 /// Which data, overriding the training file (`--config`).

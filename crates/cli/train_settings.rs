@@ -1,14 +1,11 @@
 //! `advland train`'s flags as [`TrainOverrides`] of the training file (plain copies: the
 //! overrides are named like the flags, and the library applies them with their rules).
 
-use advland_schema::{
-    DataOverrides, EntropySgdOverrides, RobustOverrides, ScheduleOverrides, TrainOverrides,
-    TrainSettings,
-};
+use advland_schema::{DataOverrides, TrainOverrides, TrainSettings};
 use anyhow::Result;
 
 use crate::args::DataArgs;
-use crate::commands::train::{EntropySgdArgs, RobustArgs, ScheduleArgs, TrainArgs};
+use crate::commands::train::TrainArgs;
 
 /// The settings of `--config` (or the defaults) with the flags applied and checked.
 pub fn resolve(args: &TrainArgs) -> Result<TrainSettings> {
@@ -55,11 +52,6 @@ pub fn overrides(args: &TrainArgs) -> TrainOverrides {
         train_subset,
         test_subset,
     } = data;
-    let RobustArgs {
-        trades_beta,
-        awp_gamma,
-        awp_warmup,
-    } = robust;
     TrainOverrides {
         seed: *seed,
         data: DataOverrides {
@@ -72,83 +64,21 @@ pub fn overrides(args: &TrainArgs) -> TrainOverrides {
         epochs: *epochs,
         batch_size: *batch_size,
         lr: *lr,
-        schedules: schedule_overrides(schedules),
+        schedules: schedules.clone(),
         optimizer: *optimizer,
         momentum: *momentum,
         weight_decay: *weight_decay,
         nesterov: *nesterov,
         gradient_budget: *gradient_budget,
-        entropy: entropy_overrides(entropy),
+        entropy: entropy.clone(),
         norm: *norm,
         eps: *eps,
         steps: *steps,
         step_size: *step_size,
-        robust: RobustOverrides {
-            trades_beta: *trades_beta,
-            awp_gamma: *awp_gamma,
-            awp_warmup: *awp_warmup,
-        },
+        robust: robust.clone(),
         eval_attacks: eval_attacks.clone(),
         eval_subset: *eval_subset,
         checkpoint_every: *checkpoint_every,
-    }
-}
-
-fn schedule_overrides(schedules: &ScheduleArgs) -> ScheduleOverrides {
-    let ScheduleArgs {
-        schedule,
-        milestones,
-        lr_factor,
-        warmup_epochs,
-        eps_schedule,
-        eps_warmup_epochs,
-        eps_start,
-        eps_periods,
-        eps_peak,
-    } = schedules;
-    ScheduleOverrides {
-        schedule: *schedule,
-        milestones: milestones.clone(),
-        lr_factor: *lr_factor,
-        warmup_epochs: *warmup_epochs,
-        eps_schedule: *eps_schedule,
-        eps_warmup_epochs: *eps_warmup_epochs,
-        eps_start: *eps_start,
-        eps_periods: *eps_periods,
-        eps_peak: *eps_peak,
-    }
-}
-
-fn entropy_overrides(entropy: &EntropySgdArgs) -> EntropySgdOverrides {
-    let EntropySgdArgs {
-        inner_steps,
-        gamma0,
-        gamma1,
-        scoping,
-        inner_lr,
-        noise,
-        noise_convention,
-        mean_weight,
-        outer_convention,
-        outer_momentum,
-        outer_nesterov,
-        outer_weight_decay,
-        anchor_gradient,
-    } = entropy;
-    EntropySgdOverrides {
-        inner_steps: *inner_steps,
-        gamma0: *gamma0,
-        gamma1: *gamma1,
-        scoping: *scoping,
-        inner_lr: *inner_lr,
-        noise: *noise,
-        noise_convention: *noise_convention,
-        mean_weight: *mean_weight,
-        outer_convention: *outer_convention,
-        outer_momentum: *outer_momentum,
-        outer_nesterov: *outer_nesterov,
-        outer_weight_decay: *outer_weight_decay,
-        anchor_gradient: *anchor_gradient,
     }
 }
 

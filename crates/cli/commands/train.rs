@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use advland_schema::{
-    EpsScheduleKind, LrScheduleKind, NoiseConvention, Norm, OptimizerKind, OuterConvention,
-    Scoping, ThreatSpec, TrainLog, TrainSettings,
+    EntropySgdOverrides, Norm, OptimizerKind, RobustOverrides, ScheduleOverrides, ThreatSpec,
+    TrainLog, TrainSettings,
 };
 use advland_train::checkpoint::{last_checkpoint, load_resume};
 use advland_train::trainer::{RunDir, RunDirMode, TRAIN_LOG_FILE};
@@ -13,48 +13,9 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{
-    DataArgs, ModelArgs, at_least_one, non_negative_number, parse_eps, parse_threat,
-    positive_number,
-};
+use crate::args::{DataArgs, ModelArgs, at_least_one, parse_eps, parse_threat};
 use crate::train_settings::{resolve, settings_given};
 use crate::training::{advise, open_run_dir, run_training};
-
-/// Learning-rate and ε schedules; unset flags keep the training file's values (or the
-/// defaults in brackets).
-#[derive(Debug, Args, Clone, Default, PartialEq)]
-#[command(next_help_heading = "Schedules")]
-pub struct ScheduleArgs {
-    /// Learning-rate schedule [cosine].
-    #[arg(long, value_enum)]
-    pub schedule: Option<LrScheduleKind>,
-    /// Epochs at which the piecewise schedule multiplies the rate, e.g. 50,75 (needed by
-    /// --schedule piecewise).
-    #[arg(long, value_delimiter = ',', value_name = "EPOCHS")]
-    pub milestones: Option<Vec<usize>>,
-    /// The piecewise schedule's multiplier [0.1].
-    #[arg(long, value_parser = positive_number)]
-    pub lr_factor: Option<f64>,
-    /// Linear learning-rate warm-up over this many epochs in front of the schedule, which then
-    /// runs over the remaining epochs (PyTorch's LinearLR + SequentialLR) [0].
-    #[arg(long)]
-    pub warmup_epochs: Option<usize>,
-    /// Schedule of the training attack's radius [constant].
-    #[arg(long, value_enum)]
-    pub eps_schedule: Option<EpsScheduleKind>,
-    /// Epochs of the linear ε warm-up (needed by --eps-schedule linear).
-    #[arg(long, value_parser = at_least_one)]
-    pub eps_warmup_epochs: Option<usize>,
-    /// Radius the linear and periodic ε schedules start from, e.g. 0 or 2/255 [0].
-    #[arg(long, value_parser = parse_eps)]
-    pub eps_start: Option<f64>,
-    /// Periods of the periodic ε schedule [1].
-    #[arg(long, value_parser = at_least_one)]
-    pub eps_periods: Option<usize>,
-    /// The periodic ε schedule's cosine target as a multiple of --eps, capped at --eps [1.5].
-    #[arg(long, value_parser = positive_number)]
-    pub eps_peak: Option<f64>,
-}
 
 /// `advland train`.
 #[derive(Debug, Args)]
@@ -95,8 +56,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub lr: Option<f64>,
     /// Learning-rate and ε schedules.
-    #[command(flatten)]
-    pub schedules: ScheduleArgs,
+    #[command(flatten, next_help_heading = "Schedules")]
+    pub schedules: ScheduleOverrides,
     /// Update rule (default: the training file's, else sgd). Switching kind starts from the
     /// new kind's defaults.
     #[arg(long, value_enum)]
@@ -115,8 +76,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub gradient_budget: Option<u64>,
     /// EntropySGD.
-    #[command(flatten)]
-    pub entropy: EntropySgdArgs,
+    #[command(flatten, next_help_heading = "EntropySGD (--optimizer entropy-sgd)")]
+    pub entropy: EntropySgdOverrides,
     /// Adversarial training under this norm (omit for standard training).
     #[arg(long, value_enum)]
     pub norm: Option<Norm>,
@@ -130,8 +91,8 @@ pub struct TrainArgs {
     #[arg(long, value_parser = parse_eps)]
     pub step_size: Option<f64>,
     /// Objective and weight perturbation.
-    #[command(flatten)]
-    pub robust: RobustArgs,
+    #[command(flatten, next_help_heading = "TRADES and AWP (with --norm and --eps)")]
+    pub robust: RobustOverrides,
     /// Evaluate after every epoch under this attack (`NORM:EPS[:STEPS]`); repeatable. Default: the
     /// training attack with 20 steps.
     #[arg(long = "eval-attack", value_parser = parse_threat)]
@@ -142,71 +103,6 @@ pub struct TrainArgs {
     /// Save a checkpoint every N epochs (the last is always saved).
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
-}
-
-/// TRADES and AWP on top of the training attack (`objective` and `[awp]` in training files).
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "TRADES and AWP (with --norm and --eps)")]
-pub struct RobustArgs {
-    /// Train with TRADES (Zhang et al. 2019) at this β: CE(f(x), y) + β·KL(p(x) ‖ p(x′)), x′
-    /// maximising the KL over the training attack's ball from x + 0.001·N(0, I). TRADES'
-    /// CIFAR-10 runs use 6.
-    #[arg(long, value_parser = non_negative_number, value_name = "BETA")]
-    pub trades_beta: Option<f64>,
-    /// Adversarial weight perturbation (Wu et al. 2020) on top of PGD-AT or TRADES: each
-    /// minibatch's gradient is taken at weights moved by γ·‖w‖ per weight tensor along one
-    /// ascent step of the loss [AWP's: 0.01 for PGD-AT, 0.005 for TRADES].
-    #[arg(long, value_parser = non_negative_number, value_name = "GAMMA")]
-    pub awp_gamma: Option<f64>,
-    /// Epochs trained without the weight perturbation before it starts [0].
-    #[arg(long, value_name = "EPOCHS")]
-    pub awp_warmup: Option<usize>,
-}
-
-/// EntropySGD's settings (`--optimizer entropy-sgd`); defaults are the reference code's
-/// (research/paper.md §4.2), Kanai et al.'s being unknown (§4.3).
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "EntropySGD (--optimizer entropy-sgd)")]
-pub struct EntropySgdArgs {
-    /// L, Langevin steps (fresh minibatches) per outer step [20].
-    #[arg(long)]
-    pub inner_steps: Option<usize>,
-    /// γ0, initial scope (coupling strength) [0.03].
-    #[arg(long)]
-    pub gamma0: Option<f64>,
-    /// γ1, scoping rate: γ_t = γ0·(1+γ1)^t [1e-3].
-    #[arg(long)]
-    pub gamma1: Option<f64>,
-    /// What t counts [outer-step]; frozen keeps γ = γ0 like the reference PyTorch code.
-    #[arg(long, value_enum)]
-    pub scoping: Option<Scoping>,
-    /// η', Langevin learning rate, not scheduled [0.1].
-    #[arg(long)]
-    pub inner_lr: Option<f64>,
-    /// ε, thermal noise [1e-4].
-    #[arg(long)]
-    pub noise: Option<f64>,
-    /// Noise sd: code = ε·√(2η'), algorithm = ε·√η' [code].
-    #[arg(long, value_enum)]
-    pub noise_convention: Option<NoiseConvention>,
-    /// Weight of the old mean in μ ← w·μ + (1−w)·x' [0.75].
-    #[arg(long)]
-    pub mean_weight: Option<f64>,
-    /// Outer step: code = η·(θ−μ), algorithm = η·γ·(θ−μ) [code].
-    #[arg(long, value_enum)]
-    pub outer_convention: Option<OuterConvention>,
-    /// Momentum of the outer step only (after --momentum) [0.9].
-    #[arg(long)]
-    pub outer_momentum: Option<f64>,
-    /// Nesterov form of the outer momentum only (after --nesterov) [true].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub outer_nesterov: Option<bool>,
-    /// Weight decay of the outer step only (after --weight-decay) [0].
-    #[arg(long)]
-    pub outer_weight_decay: Option<f64>,
-    /// Spend one extra, unused gradient at θ per outer step, as the reference code does [false].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub anchor_gradient: Option<bool>,
 }
 
 /// Runs `advland train`.

@@ -50,6 +50,7 @@ pub mod compare;
 pub mod connectivity;
 pub mod error;
 pub mod experiment;
+pub mod flag_values;
 pub mod flatness;
 pub mod grid;
 pub mod grid_export;

@@ -128,14 +128,21 @@ pub struct ModelOverrides {
 
 /// `--trades-beta` and the AWP flags (`objective` and `[awp]` in training files).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct RobustOverrides {
-    /// `--trades-beta`: train with TRADES at this β.
+    /// Train with TRADES (Zhang et al. 2019) at this β: CE(f(x), y) + β·KL(p(x) ‖ p(x′)), x′
+    /// maximising the KL over the training attack's ball from x + 0.001·N(0, I). TRADES'
+    /// CIFAR-10 runs use 6.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::non_negative_number, value_name = "BETA"))]
     pub trades_beta: Option<f64>,
-    /// `--awp-gamma`: adversarial weight perturbation of this relative size (AWP's defaults
-    /// otherwise when the file has none).
+    /// Adversarial weight perturbation (Wu et al. 2020) on top of PGD-AT or TRADES: each
+    /// minibatch's gradient is taken at weights moved by γ·‖w‖ per weight tensor along one
+    /// ascent step of the loss [AWP's: 0.01 for PGD-AT, 0.005 for TRADES].
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::non_negative_number, value_name = "GAMMA"))]
     pub awp_gamma: Option<f64>,
-    /// `--awp-warmup`: epochs without the weight perturbation (needs AWP, given or in the file).
+    /// Epochs trained without the weight perturbation before it starts [0].
+    #[cfg_attr(feature = "clap", arg(long, value_name = "EPOCHS"))]
     pub awp_warmup: Option<usize>,
 }
 
@@ -155,33 +162,47 @@ pub enum OptimizerKind {
 
 /// EntropySGD's settings (`--inner-steps`, …; fields of [`EntropySgdSettings`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct EntropySgdOverrides {
-    /// `--inner-steps`: L, Langevin steps per outer step.
+    /// L, Langevin steps (fresh minibatches) per outer step [20].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub inner_steps: Option<usize>,
-    /// `--gamma0`: initial scope.
+    /// γ0, initial scope (coupling strength) [0.03].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub gamma0: Option<f64>,
-    /// `--gamma1`: scoping rate.
+    /// γ1, scoping rate: γ_t = γ0·(1+γ1)^t [1e-3].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub gamma1: Option<f64>,
-    /// `--scoping`: what the scope's t counts.
+    /// What t counts [outer-step]; frozen keeps γ = γ0 like the reference PyTorch code.
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub scoping: Option<Scoping>,
-    /// `--inner-lr`: Langevin learning rate.
+    /// η', Langevin learning rate, not scheduled [0.1].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub inner_lr: Option<f64>,
-    /// `--noise`: thermal noise.
+    /// ε, thermal noise [1e-4].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub noise: Option<f64>,
-    /// `--noise-convention`.
+    /// Noise sd: code = ε·√(2η'), algorithm = ε·√η' [code].
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub noise_convention: Option<NoiseConvention>,
-    /// `--mean-weight`: weight of the old mean.
+    /// Weight of the old mean in μ ← w·μ + (1−w)·x' [0.75].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub mean_weight: Option<f64>,
-    /// `--outer-convention`.
+    /// Outer step: code = η·(θ−μ), algorithm = η·γ·(θ−μ) [code].
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub outer_convention: Option<OuterConvention>,
-    /// `--outer-momentum`: the outer step's momentum only (after `momentum`).
+    /// Momentum of the outer step only (after --momentum) [0.9].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub outer_momentum: Option<f64>,
-    /// `--outer-nesterov`: the outer step's Nesterov form only (after `nesterov`).
+    /// Nesterov form of the outer momentum only (after --nesterov) [true].
+    #[cfg_attr(feature = "clap", arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL"))]
     pub outer_nesterov: Option<bool>,
-    /// `--outer-weight-decay`: the outer step's weight decay only (after `weight_decay`).
+    /// Weight decay of the outer step only (after --weight-decay) [0].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub outer_weight_decay: Option<f64>,
-    /// `--anchor-gradient`: one extra, unused gradient at θ per outer step.
+    /// Spend one extra, unused gradient at θ per outer step, as the reference code does [false].
+    #[cfg_attr(feature = "clap", arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL"))]
     pub anchor_gradient: Option<bool>,
 }
 

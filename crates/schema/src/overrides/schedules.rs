@@ -65,25 +65,40 @@ impl EpsScheduleKind {
 /// Learning-rate and ε schedule overrides (`--schedule`, `--milestones`, …); unset fields
 /// keep the training file's values (or the defaults).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleOverrides {
-    /// `--schedule`: the learning-rate schedule's kind.
+    /// Learning-rate schedule [cosine].
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub schedule: Option<LrScheduleKind>,
-    /// `--milestones`: epochs at which the piecewise schedule multiplies the rate.
+    /// Epochs at which the piecewise schedule multiplies the rate, e.g. 50,75 (needed by
+    /// --schedule piecewise).
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_delimiter = ',', value_name = "EPOCHS")
+    )]
     pub milestones: Option<Vec<usize>>,
-    /// `--lr-factor`: the piecewise schedule's multiplier (default 0.1).
+    /// The piecewise schedule's multiplier [0.1].
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::positive_number))]
     pub lr_factor: Option<f64>,
-    /// `--warmup-epochs`: linear learning-rate warm-up in front of the schedule.
+    /// Linear learning-rate warm-up over this many epochs in front of the schedule, which then
+    /// runs over the remaining epochs (PyTorch's LinearLR + SequentialLR) [0].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub warmup_epochs: Option<usize>,
-    /// `--eps-schedule`: the ε schedule's kind.
+    /// Schedule of the training attack's radius [constant].
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub eps_schedule: Option<EpsScheduleKind>,
-    /// `--eps-warmup-epochs`: epochs of the linear ε ramp.
+    /// Epochs of the linear ε warm-up (needed by --eps-schedule linear).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::at_least_one))]
     pub eps_warmup_epochs: Option<usize>,
-    /// `--eps-start`: radius the linear and periodic ε schedules start from (default 0).
+    /// Radius the linear and periodic ε schedules start from, e.g. 0 or 2/255 [0].
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_eps))]
     pub eps_start: Option<f64>,
-    /// `--eps-periods`: periods of the periodic ε schedule (default 1).
+    /// Periods of the periodic ε schedule [1].
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::at_least_one))]
     pub eps_periods: Option<usize>,
-    /// `--eps-peak`: the periodic ε schedule's cosine target as a multiple of ε (default 1.5).
+    /// The periodic ε schedule's cosine target as a multiple of --eps, capped at --eps [1.5].
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::positive_number))]
     pub eps_peak: Option<f64>,
 }
 

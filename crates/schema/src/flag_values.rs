@@ -1,0 +1,75 @@
+//! Parsers of single flag values (`--eps 8/255`, `--steps 10`), shared by the command line and
+//! the override groups that derive their flags here (the `clap` feature): each returns the
+//! message clap shows after "invalid value".
+
+use crate::threat::parse_fraction;
+
+/// A whole number of at least 1.
+///
+/// # Errors
+/// Zero or not a whole number.
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{text}' is not a whole number")),
+    }
+}
+
+/// A finite number above 0.
+///
+/// # Errors
+/// Not a number, not finite, or at most 0.
+pub fn positive_number(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err(format!("'{text}' must be a finite number above 0")),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
+}
+
+/// A finite number at or above 0.
+///
+/// # Errors
+/// Not a number, not finite, or below 0.
+pub fn non_negative_number(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(_) => Err(format!("'{text}' must be a finite number at or above 0")),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
+}
+
+/// A radius such as `0.1` or `8/255` ([`parse_fraction`]).
+///
+/// # Errors
+/// As [`parse_fraction`].
+pub fn parse_eps(text: &str) -> Result<f64, String> {
+    parse_fraction(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_refused_with_the_rule_they_break() {
+        assert_eq!(at_least_one("3"), Ok(3));
+        assert_eq!(at_least_one("0").unwrap_err(), "must be at least 1");
+        assert!(
+            at_least_one("x")
+                .unwrap_err()
+                .contains("not a whole number")
+        );
+        assert_eq!(positive_number("0.5"), Ok(0.5));
+        assert!(positive_number("0").unwrap_err().contains("above 0"));
+        assert!(positive_number("inf").unwrap_err().contains("finite"));
+        assert_eq!(non_negative_number("0"), Ok(0.0));
+        assert!(
+            non_negative_number("-1")
+                .unwrap_err()
+                .contains("at or above 0")
+        );
+        assert!((parse_eps("8/255").unwrap() - 8.0 / 255.0).abs() < 1e-15);
+    }
+}
