@@ -1,15 +1,13 @@
 //! Command-line arguments (clap derive). Help text is the doc comment of each field.
 
-use std::path::PathBuf;
-
 use advland_schema::{
-    Activation, AttackRequest, DatasetName, ModelKind, ModelOverrides, ModelSpec, Norm, Normalize,
-    PgdSettings, ThreatSpec, parse_fraction,
+    Activation, AttackRequest, ModelKind, ModelOverrides, ModelSpec, Norm, Normalize, PgdSettings,
 };
 use advland_train::Attack;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use advland_schema::flag_values::{at_least_one, parse_eps, positive_number};
+pub use advland_schema::DataOverrides as DataArgs;
+pub use advland_schema::flag_values::{at_least_one, parse_eps, parse_threat, positive_number};
 
 use crate::device::DeviceArg;
 
@@ -94,54 +92,6 @@ pub enum Command {
     /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
     /// the report.
     Demo(crate::commands::demo::DemoArgs),
-}
-
-/// ``NORM:EPS[:STEPS]``, e.g. `linf:8/255:20` or `l2:1.0`.
-pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
-    let mut parts = text.split(':');
-    let norm = match parts.next() {
-        Some(n) => {
-            Norm::from_str(n, true).map_err(|_| format!("'{n}': norm must be linf or l2"))?
-        }
-        None => return Err("expected `NORM:EPS[:STEPS]`".into()),
-    };
-    let eps = parse_fraction(parts.next().ok_or("expected `NORM:EPS[:STEPS]`")?)?;
-    let steps = parts
-        .next()
-        .map(|s| {
-            s.parse::<usize>()
-                .map_err(|_| format!("'{s}': steps must be an integer"))
-        })
-        .transpose()?;
-    if parts.next().is_some() {
-        return Err(format!("'{text}': expected `NORM:EPS[:STEPS]`"));
-    }
-    Ok(ThreatSpec {
-        norm,
-        eps,
-        steps,
-        step_size: None,
-        random_start: None,
-        restarts: None,
-    })
-}
-
-/// Which data, overriding the training file (`--config`).
-#[derive(Debug, Args, Clone, Default, PartialEq)]
-pub struct DataArgs {
-    /// Data set (`fashion-mnist` is the bundled subset; `fashion-mnist-full` reads the Debian
-    /// package dataset-fashion-mnist or --data-dir).
-    #[arg(long, visible_alias = "data", value_enum)]
-    pub dataset: Option<DatasetName>,
-    /// Directory with the data files (full Fashion-MNIST defaults to the Debian package's).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Train on this many examples, evenly spaced (indices i*N/n).
-    #[arg(long, value_parser = at_least_one)]
-    pub train_subset: Option<usize>,
-    /// Evaluate on this many test examples, evenly spaced.
-    #[arg(long, value_parser = at_least_one, visible_alias = "subset")]
-    pub test_subset: Option<usize>,
 }
 
 /// Which architecture, overriding the training file (or describing `--weights`).

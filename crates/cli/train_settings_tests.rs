@@ -132,11 +132,14 @@ fn boolean_settings_take_a_bare_flag_or_a_value() {
         "--outer-nesterov",
         "false",
     ]);
-    assert_eq!(t.nesterov, Some(true));
-    assert_eq!(t.entropy.anchor_gradient, Some(true));
-    assert_eq!(t.entropy.outer_nesterov, Some(false));
-    assert_eq!(parse(&["--nesterov", "false"]).nesterov, Some(false));
-    assert_eq!(parse(&[]).nesterov, None);
+    assert_eq!(t.overrides.nesterov, Some(true));
+    assert_eq!(t.overrides.entropy.anchor_gradient, Some(true));
+    assert_eq!(t.overrides.entropy.outer_nesterov, Some(false));
+    assert_eq!(
+        parse(&["--nesterov", "false"]).overrides.nesterov,
+        Some(false)
+    );
+    assert_eq!(parse(&[]).overrides.nesterov, None);
 }
 
 /// Published wide-ResNet names set depth and width; explicit flags still win; an unknown

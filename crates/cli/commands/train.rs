@@ -3,17 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use advland_schema::{
-    EntropySgdOverrides, Norm, OptimizerKind, RobustOverrides, ScheduleOverrides, ThreatSpec,
-    TrainLog, TrainSettings,
-};
+use advland_schema::{TrainLog, TrainOverrides, TrainSettings};
 use advland_train::checkpoint::{last_checkpoint, load_resume};
 use advland_train::trainer::{RunDir, RunDirMode, TRAIN_LOG_FILE};
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{DataArgs, ModelArgs, at_least_one, parse_eps, parse_threat};
+use crate::args::ModelArgs;
 use crate::train_settings::{resolve, settings_given};
 use crate::training::{advise, open_run_dir, run_training};
 
@@ -37,72 +34,12 @@ pub struct TrainArgs {
     /// look like an advland run directory (no config.resolved.json, train.json or checkpoint).
     #[arg(long)]
     pub overwrite: bool,
-    /// Seed of every random choice (init, shuffling, attack starts).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Data.
+    /// The training settings' flags, as the library's overrides of the training file.
     #[command(flatten)]
-    pub data: DataArgs,
+    pub overrides: TrainOverrides,
     /// Architecture.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Model")]
     pub model: ModelArgs,
-    /// Epochs.
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Minibatch size.
-    #[arg(long, value_parser = at_least_one)]
-    pub batch_size: Option<usize>,
-    /// Base learning rate.
-    #[arg(long)]
-    pub lr: Option<f64>,
-    /// Learning-rate and ε schedules.
-    #[command(flatten, next_help_heading = "Schedules")]
-    pub schedules: ScheduleOverrides,
-    /// Update rule (default: the training file's, else sgd). Switching kind starts from the
-    /// new kind's defaults.
-    #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerKind>,
-    /// Momentum [sgd: 0.9; entropy-sgd: 0.9, both loops, as the reference code shares it].
-    #[arg(long)]
-    pub momentum: Option<f64>,
-    /// Weight decay [sgd: 5e-4; entropy-sgd: 0, both loops].
-    #[arg(long)]
-    pub weight_decay: Option<f64>,
-    /// Nesterov momentum [sgd: false; entropy-sgd: true, both loops].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub nesterov: Option<bool>,
-    /// Stop once this many minibatch gradients of the training objective (adversarial under
-    /// AT) have been computed, to compare update rules at equal gradient budget.
-    #[arg(long)]
-    pub gradient_budget: Option<u64>,
-    /// EntropySGD.
-    #[command(flatten, next_help_heading = "EntropySGD (--optimizer entropy-sgd)")]
-    pub entropy: EntropySgdOverrides,
-    /// Adversarial training under this norm (omit for standard training).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Attack radius in pixel units, e.g. 0.1 or 8/255 (required with --norm).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of the training attack.
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// PGD step size (default 2.5·eps/steps).
-    #[arg(long, value_parser = parse_eps)]
-    pub step_size: Option<f64>,
-    /// Objective and weight perturbation.
-    #[command(flatten, next_help_heading = "TRADES and AWP (with --norm and --eps)")]
-    pub robust: RobustOverrides,
-    /// Evaluate after every epoch under this attack (`NORM:EPS[:STEPS]`); repeatable. Default: the
-    /// training attack with 20 steps.
-    #[arg(long = "eval-attack", value_parser = parse_threat)]
-    pub eval_attacks: Vec<ThreatSpec>,
-    /// Evaluate on this many test examples after every epoch.
-    #[arg(long, value_parser = at_least_one)]
-    pub eval_subset: Option<usize>,
-    /// Save a checkpoint every N epochs (the last is always saved).
-    #[arg(long)]
-    pub checkpoint_every: Option<usize>,
 }
 
 /// Runs `advland train`.

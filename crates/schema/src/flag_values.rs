@@ -2,7 +2,8 @@
 //! the override groups that derive their flags here (the `clap` feature): each returns the
 //! message clap shows after "invalid value".
 
-use crate::threat::parse_fraction;
+use crate::settings::ThreatSpec;
+use crate::threat::{Norm, parse_fraction};
 
 /// A whole number of at least 1.
 ///
@@ -48,6 +49,41 @@ pub fn parse_eps(text: &str) -> Result<f64, String> {
     parse_fraction(text)
 }
 
+/// An attack `NORM:EPS[:STEPS]` (`linf:8/255:10`), the norm in any case.
+///
+/// # Errors
+/// A missing or unknown norm, a bad radius or step count, more parts.
+pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
+    let mut parts = text.split(':');
+    let norm = match parts.next() {
+        Some(n) => match n.trim().to_ascii_lowercase().as_str() {
+            "linf" => Norm::Linf,
+            "l2" => Norm::L2,
+            _ => return Err(format!("'{n}': norm must be linf or l2")),
+        },
+        None => return Err("expected `NORM:EPS[:STEPS]`".into()),
+    };
+    let eps = parse_fraction(parts.next().ok_or("expected `NORM:EPS[:STEPS]`")?)?;
+    let steps = parts
+        .next()
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("'{s}': steps must be an integer"))
+        })
+        .transpose()?;
+    if parts.next().is_some() {
+        return Err(format!("'{text}': expected `NORM:EPS[:STEPS]`"));
+    }
+    Ok(ThreatSpec {
+        norm,
+        eps,
+        steps,
+        step_size: None,
+        random_start: None,
+        restarts: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +107,14 @@ mod tests {
                 .contains("at or above 0")
         );
         assert!((parse_eps("8/255").unwrap() - 8.0 / 255.0).abs() < 1e-15);
+        let t = parse_threat("LINF:0.1:7").unwrap();
+        assert_eq!((t.norm, t.eps, t.steps), (Norm::Linf, 0.1, Some(7)));
+        assert_eq!(parse_threat("l2:0.5").unwrap().steps, None);
+        assert!(
+            parse_threat("l1:0.5")
+                .unwrap_err()
+                .contains("norm must be linf or l2")
+        );
+        assert!(parse_threat("l2:0.5:3:4").unwrap_err().contains("expected"));
     }
 }

@@ -40,65 +40,100 @@ pub use schedules::{EpsScheduleKind, LrScheduleKind, ScheduleOverrides};
 /// Changes to a training file's settings, one field per flag of `advland train` (named like
 /// it); unset fields keep the file's values.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainOverrides {
-    /// `--seed`: the run's seed.
+    /// Seed of every random choice (init, shuffling, attack starts).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub seed: Option<u64>,
-    /// Data set and subsets.
+    /// Data.
+    #[cfg_attr(feature = "clap", command(flatten))]
     pub data: DataOverrides,
     /// Architecture.
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub model: ModelOverrides,
-    /// `--epochs`.
+    /// Epochs.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub epochs: Option<usize>,
-    /// `--batch-size`.
+    /// Minibatch size.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::at_least_one))]
     pub batch_size: Option<usize>,
-    /// `--lr`: the base learning rate.
+    /// Base learning rate.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub lr: Option<f64>,
     /// Learning-rate and ε schedules.
+    #[cfg_attr(feature = "clap", command(flatten, next_help_heading = "Schedules"))]
     pub schedules: ScheduleOverrides,
-    /// `--optimizer`: the update rule; another kind than the file's starts from its defaults.
+    /// Update rule (default: the training file's, else sgd). Switching kind starts from the
+    /// new kind's defaults.
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub optimizer: Option<OptimizerKind>,
-    /// `--momentum` (EntropySGD: both loops, as the reference code shares it).
+    /// Momentum [sgd: 0.9; entropy-sgd: 0.9, both loops, as the reference code shares it].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub momentum: Option<f64>,
-    /// `--weight-decay` (EntropySGD: both loops).
+    /// Weight decay [sgd: 5e-4; entropy-sgd: 0, both loops].
+    #[cfg_attr(feature = "clap", arg(long))]
     pub weight_decay: Option<f64>,
-    /// `--nesterov` (EntropySGD: both loops).
+    /// Nesterov momentum [sgd: false; entropy-sgd: true, both loops].
+    #[cfg_attr(feature = "clap", arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL"))]
     pub nesterov: Option<bool>,
-    /// `--gradient-budget`: stop after this many minibatch gradients.
+    /// Stop once this many minibatch gradients of the training objective (adversarial under
+    /// AT) have been computed, to compare update rules at equal gradient budget.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub gradient_budget: Option<u64>,
-    /// EntropySGD's own settings (need EntropySGD, given or in the file).
+    /// EntropySGD.
+    #[cfg_attr(
+        feature = "clap",
+        command(flatten, next_help_heading = "EntropySGD (--optimizer entropy-sgd)")
+    )]
     pub entropy: EntropySgdOverrides,
-    /// `--norm`: adversarial training under this norm (with `eps`, or the file's attack).
+    /// Adversarial training under this norm (omit for standard training).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub norm: Option<Norm>,
-    /// `--eps`: the training attack's radius (with `norm`, or the file's attack).
+    /// Attack radius in pixel units, e.g. 0.1 or 8/255 (required with --norm).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_eps))]
     pub eps: Option<f64>,
-    /// `--steps`: PGD steps of the training attack.
+    /// PGD steps of the training attack.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub steps: Option<usize>,
-    /// `--step-size`: PGD step size of the training attack (default 2.5·eps/steps when the
-    /// attack changes).
+    /// PGD step size (default 2.5·eps/steps).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_eps))]
     pub step_size: Option<f64>,
-    /// TRADES and AWP.
+    /// Objective and weight perturbation.
+    #[cfg_attr(
+        feature = "clap",
+        command(flatten, next_help_heading = "TRADES and AWP (with --norm and --eps)")
+    )]
     pub robust: RobustOverrides,
-    /// `--eval-attack`: the per-epoch evaluation attacks; empty keeps the file's (or, when
-    /// it has none, the training attack with [`DEFAULT_EVAL_STEPS`] steps).
+    /// Evaluate after every epoch under this attack (`NORM:EPS[:STEPS]`); repeatable. Default: the
+    /// training attack with 20 steps.
+    #[cfg_attr(feature = "clap", arg(long = "eval-attack", value_parser = crate::flag_values::parse_threat))]
     pub eval_attacks: Vec<ThreatSpec>,
-    /// `--eval-subset`: test examples evaluated after every epoch.
+    /// Evaluate on this many test examples after every epoch.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::at_least_one))]
     pub eval_subset: Option<usize>,
-    /// `--checkpoint-every`.
+    /// Save a checkpoint every N epochs (the last is always saved).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub checkpoint_every: Option<usize>,
 }
 
 /// Data overrides (`--dataset`, `--data-dir`, `--train-subset`, `--test-subset`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct DataOverrides {
-    /// `--dataset`.
+    /// Data set (`fashion-mnist` is the bundled subset; `fashion-mnist-full` reads the Debian
+    /// package dataset-fashion-mnist or --data-dir).
+    #[cfg_attr(feature = "clap", arg(long, visible_alias = "data", value_enum))]
     pub dataset: Option<DatasetName>,
-    /// `--data-dir`.
+    /// Directory with the data files (full Fashion-MNIST defaults to the Debian package's).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub data_dir: Option<PathBuf>,
-    /// `--train-subset`.
+    /// Train on this many examples, evenly spaced (indices i*N/n).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::at_least_one))]
     pub train_subset: Option<usize>,
-    /// `--test-subset`.
+    /// Evaluate on this many test examples, evenly spaced.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::at_least_one, visible_alias = "subset"))]
     pub test_subset: Option<usize>,
 }
 
