@@ -243,15 +243,40 @@ impl ModelSource {
     }
 }
 
-/// What a one-model attack analysis resolves against the model's training attack: its
-/// configuration, the seed its report records and the norm that names the default report.
-pub struct Resolved<C> {
-    /// The analysis configuration.
-    pub config: C,
+/// The configuration of a one-model attack analysis, resolved against the model's training
+/// attack: what its report records besides itself.
+pub trait AttackAnalysis: serde::Serialize {
     /// The seed the report records.
-    pub seed: u64,
-    /// The attack's norm (`<kind>-<norm>.json`).
-    pub norm: Norm,
+    fn seed(&self) -> u64;
+    /// The attack's norm, which names the default report (`<kind>-<norm>.json`).
+    fn norm(&self) -> Norm;
+}
+
+impl AttackAnalysis for advland_analysis::flatness::FlatnessConfig {
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn norm(&self) -> Norm {
+        self.attack.norm
+    }
+}
+
+impl AttackAnalysis for advland_analysis::perturbation::PerturbationConfig {
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn norm(&self) -> Norm {
+        self.attack.norm
+    }
+}
+
+impl AttackAnalysis for advland_analysis::calibrate::CalibrateConfig {
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn norm(&self) -> Norm {
+        self.norm
+    }
 }
 
 impl ModelSource {
@@ -263,12 +288,12 @@ impl ModelSource {
     ///
     /// # Errors
     /// An unwritable output, a model that cannot be loaded, bad settings, a failed analysis.
-    pub fn run_attack_analysis<C: serde::Serialize, T: Payload + serde::Serialize>(
+    pub fn run_attack_analysis<C: AttackAnalysis, T: Payload + serde::Serialize>(
         &self,
         out: Option<&PathBuf>,
         kind: &str,
         device_name: &str,
-        resolve: impl FnOnce(Option<&PgdSettings>) -> Result<Resolved<C>>,
+        resolve: impl FnOnce(Option<&PgdSettings>) -> Result<C>,
         measure: impl FnOnce(&Subject, &C) -> advland_analysis::Result<Measured<T>>,
         device: &Device,
     ) -> Result<(Report<T>, PathBuf)> {
@@ -277,11 +302,11 @@ impl ModelSource {
         let probe = self.out_or(out, &format!("{kind}.json"))?;
         advland_schema::check_output(&probe)?;
         let subject = self.subject(device)?;
-        let Resolved { config, seed, norm } = resolve(subject.trained_with.as_ref())?;
+        let config = resolve(subject.trained_with.as_ref())?;
         let measured = measure(&subject, &config).map_err(flag_error)?;
-        let mut report = crate::meta::report(measured, &config, seed, device_name, start);
+        let mut report = crate::meta::report(measured, &config, config.seed(), device_name, start);
         report.meta.weights = self.provenance();
-        let out = self.out_or(out, &format!("{kind}-{norm}.json"))?;
+        let out = self.out_or(out, &format!("{kind}-{}.json", config.norm()))?;
         write_json(&out, &report)?;
         Ok((report, out))
     }

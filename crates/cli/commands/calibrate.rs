@@ -11,7 +11,7 @@ use burn::tensor::Device;
 use clap::Args;
 
 use crate::args::{at_least_one, parse_eps};
-use crate::model_source::{ModelSource, Resolved};
+use crate::model_source::ModelSource;
 
 /// `advland calibrate`.
 #[derive(Debug, Args)]
@@ -100,23 +100,12 @@ impl CalibrateArgs {
 
 /// Runs `advland calibrate`.
 pub fn run(args: &CalibrateArgs, device: &Device, device_name: &str) -> Result<()> {
-    let resolve = |trained: Option<&PgdSettings>| {
-        let config = args.config(trained);
-        Ok(Resolved {
-            seed: config.seed,
-            norm: config.norm,
-            config,
-        })
-    };
-    let measure = |subject: &advland_analysis::Subject, config: &_| {
-        calibrate(subject, config, device, &mut advland_train::Silent)
-    };
     let (report, out) = args.source.run_attack_analysis(
         args.out.as_ref(),
         "calibrate",
         device_name,
-        resolve,
-        measure,
+        |trained| Ok(args.config(trained)),
+        |subject, config| calibrate(subject, config, device, &mut advland_train::Silent),
         device,
     )?;
     print_summary(&report.data);

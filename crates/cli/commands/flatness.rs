@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use advland_analysis::flatness::{self, FlatnessConfig};
 use advland_schema::flatness::FlatnessReport;
-use advland_schema::{AttackRequest, Axis, Norm, PgdSettings, Precision};
+use advland_schema::{AttackRequest, Axis, PgdSettings, Precision};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, parse_eps};
-use crate::model_source::{ModelSource, Resolved};
+use crate::args::at_least_one;
+use crate::model_source::ModelSource;
 
 /// `advland flatness`.
 #[derive(Debug, Args)]
@@ -23,16 +23,9 @@ pub struct FlatnessArgs {
     /// The model.
     #[command(flatten)]
     pub source: ModelSource,
-    /// Norm of the attack giving the adversarial points (default: the checkpoint's training norm,
-    /// else linf).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Its radius (default: the checkpoint's training radius, else 0.1).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps.
-    #[arg(long, default_value_t = 20)]
-    pub steps: usize,
+    /// The attack giving the adversarial points.
+    #[command(flatten)]
+    pub attack: AttackRequest,
     /// Number of test examples (evenly spaced).
     #[arg(long, value_parser = at_least_one, default_value_t = 256)]
     pub subset: usize,
@@ -98,9 +91,7 @@ impl FlatnessArgs {
     fn config(&self, trained: Option<&PgdSettings>) -> Result<FlatnessConfig> {
         let Self {
             source: _,
-            norm,
-            eps,
-            steps,
+            attack,
             subset,
             precision,
             power_iterations,
@@ -116,12 +107,7 @@ impl FlatnessArgs {
             seed,
             out: _,
         } = self;
-        let attack = AttackRequest {
-            norm: *norm,
-            eps: *eps,
-            steps: *steps,
-        }
-        .resolve_or_standard(trained)?;
+        let attack = attack.resolve_or_standard(trained)?;
         Ok(FlatnessConfig {
             attack,
             subset: *subset,
@@ -143,23 +129,12 @@ impl FlatnessArgs {
 
 /// Runs `advland flatness`.
 pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
-    let resolve = |trained: Option<&PgdSettings>| {
-        let config = args.config(trained)?;
-        Ok(Resolved {
-            seed: config.seed,
-            norm: config.attack.norm,
-            config,
-        })
-    };
-    let measure = |subject: &advland_analysis::Subject, config: &_| {
-        flatness::measure(subject, config, device, &mut advland_train::Silent)
-    };
     let (report, out) = args.source.run_attack_analysis(
         args.out.as_ref(),
         "flatness",
         device_name,
-        resolve,
-        measure,
+        |trained| args.config(trained),
+        |subject, config| flatness::measure(subject, config, device, &mut advland_train::Silent),
         device,
     )?;
     print_summary(&report.data, &out);
@@ -236,7 +211,7 @@ mod tests {
         let config = args.config(None).expect("resolves");
         assert_eq!(
             config,
-            FlatnessConfig::new(PgdSettings::new(Norm::Linf, 0.1, 20))
+            FlatnessConfig::new(PgdSettings::new(advland_schema::Norm::Linf, 0.1, 20))
         );
     }
 }

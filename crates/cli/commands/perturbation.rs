@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 
 use advland_analysis::perturbation::{self, PerturbationConfig};
 use advland_schema::perturbation::{CosineStats, PerturbationReport};
-use advland_schema::{AttackRequest, Norm, PgdSettings, Precision};
+use advland_schema::{AttackRequest, PgdSettings, Precision};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::parse_eps;
-use crate::model_source::{ModelSource, Resolved};
+use crate::model_source::ModelSource;
 
 /// `advland perturbation`.
 #[derive(Debug, Args)]
@@ -22,15 +21,9 @@ pub struct PerturbationArgs {
     /// The model.
     #[command(flatten)]
     pub source: ModelSource,
-    /// Norm of the attack (default: the checkpoint's training norm, else linf).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Its radius (default: the checkpoint's training radius, else 0.1).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps.
-    #[arg(long, default_value_t = 20)]
-    pub steps: usize,
+    /// The attack giving the adversarial points.
+    #[command(flatten)]
+    pub attack: AttackRequest,
     /// Test examples attacked (evenly spaced), at least 2.
     #[arg(long, default_value_t = 256)]
     pub subset: usize,
@@ -56,21 +49,14 @@ impl PerturbationArgs {
     fn config(&self, trained: Option<&PgdSettings>) -> Result<PerturbationConfig> {
         let Self {
             source: _,
-            norm,
-            eps,
-            steps,
+            attack,
             subset,
             gradient_examples,
             precision,
             seed,
             out: _,
         } = self;
-        let attack = AttackRequest {
-            norm: *norm,
-            eps: *eps,
-            steps: *steps,
-        }
-        .resolve_or_standard(trained)?;
+        let attack = attack.resolve_or_standard(trained)?;
         Ok(PerturbationConfig {
             attack,
             subset: *subset,
@@ -83,23 +69,14 @@ impl PerturbationArgs {
 
 /// Runs `advland perturbation`.
 pub fn run(args: &PerturbationArgs, device: &Device, device_name: &str) -> Result<()> {
-    let resolve = |trained: Option<&PgdSettings>| {
-        let config = args.config(trained)?;
-        Ok(Resolved {
-            seed: config.seed,
-            norm: config.attack.norm,
-            config,
-        })
-    };
-    let measure = |subject: &advland_analysis::Subject, config: &_| {
-        perturbation::measure(subject, config, device, &mut advland_train::Silent)
-    };
     let (report, out) = args.source.run_attack_analysis(
         args.out.as_ref(),
         "perturbation",
         device_name,
-        resolve,
-        measure,
+        |trained| args.config(trained),
+        |subject, config| {
+            perturbation::measure(subject, config, device, &mut advland_train::Silent)
+        },
         device,
     )?;
     print_summary(&report.data, &out);
@@ -145,7 +122,7 @@ mod tests {
         let config = args.config(None).expect("resolves");
         assert_eq!(
             config,
-            PerturbationConfig::new(PgdSettings::new(Norm::Linf, 0.1, 20))
+            PerturbationConfig::new(PgdSettings::new(advland_schema::Norm::Linf, 0.1, 20))
         );
     }
 }

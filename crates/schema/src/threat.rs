@@ -138,13 +138,17 @@ impl PgdSettings {
 /// An analysis's attack as asked for, its norm and radius possibly left to the model: each
 /// one not given is the model's training attack's (field names are the command line's flags).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct AttackRequest {
-    /// The norm, if given.
+    /// Norm of the attack (default: the checkpoint's training norm, else linf).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub norm: Option<Norm>,
-    /// The radius, if given.
+    /// Its radius (default: the checkpoint's training radius, else 0.1).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_eps))]
     pub eps: Option<f64>,
     /// PGD steps (step size 2.5·ε/steps).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 20))]
     pub steps: usize,
 }
 
