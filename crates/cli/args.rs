@@ -1,13 +1,11 @@
 //! Command-line arguments (clap derive). Help text is the doc comment of each field.
 
-use advland_schema::{
-    Activation, AttackRequest, ModelKind, ModelOverrides, ModelSpec, Norm, Normalize, PgdSettings,
-};
+use advland_schema::{AttackRequest, Norm, PgdSettings};
 use advland_train::Attack;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 pub use advland_schema::DataOverrides as DataArgs;
-pub use advland_schema::flag_values::{at_least_one, parse_eps, parse_threat, positive_number};
+pub use advland_schema::flag_values::{at_least_one, parse_eps, parse_threat};
 
 use crate::device::DeviceArg;
 
@@ -92,170 +90,6 @@ pub enum Command {
     /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
     /// the report.
     Demo(crate::commands::demo::DemoArgs),
-}
-
-/// Which architecture, overriding the training file (or describing `--weights`).
-#[derive(Debug, Args, Clone, Default, PartialEq)]
-pub struct ModelArgs {
-    /// Architecture: mlp, cnn, resnet (BN-free), preact-resnet18, wide-resnet, or by name
-    /// wrn-34-10 / wrn-28-10 (wide-resnet with that depth and widening factor).
-    #[arg(id = "model", long = "model", value_parser = parse_model, value_name = "ARCH")]
-    pub kind: Option<ModelName>,
-    /// MLP hidden widths, comma separated.
-    #[arg(long, value_delimiter = ',')]
-    pub hidden: Option<Vec<usize>>,
-    /// ResNet blocks per stage, comma separated (2,2,2,2 is ResNet-18's layout).
-    #[arg(long, value_delimiter = ',')]
-    pub blocks: Option<Vec<usize>>,
-    /// ResNet channels of the first stage (doubled at each later stage; ResNet-18: 64).
-    #[arg(long)]
-    pub width: Option<usize>,
-    /// Depth of `wide-resnet`, 6n+4 (WRN-34-10: 34, WRN-28-10: 28).
-    #[arg(long)]
-    pub depth: Option<usize>,
-    /// Widening factor of `wide-resnet` (10 for WRN-34-10 and WRN-28-10).
-    #[arg(long)]
-    pub widen: Option<usize>,
-    /// Base channels of the batch-norm models (`preact-resnet18`: 64, `wide-resnet`: 16);
-    /// smaller gives a narrow copy of the same structure.
-    #[arg(long)]
-    pub base_width: Option<usize>,
-    /// Per-channel input normalisation inside the model, so ε stays in pixel units: `cifar10`
-    /// (robust_overfitting's mean and std) or `MEAN,MEAN,MEAN/STD,STD,STD`.
-    #[arg(long, value_parser = parse_normalize)]
-    pub normalize: Option<Normalize>,
-    /// The MLP's hidden nonlinearity: relu (the default), or softplus / gelu, smooth ones whose
-    /// input Hessian is not positive semi-definite by construction.
-    #[arg(long, value_enum)]
-    pub activation: Option<Activation>,
-}
-
-/// `--model`: an architecture, possibly with the sizes its published name fixes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ModelName {
-    /// The architecture.
-    pub kind: ModelKind,
-    /// `wide-resnet`'s depth, when the name gives it.
-    pub depth: Option<usize>,
-    /// `wide-resnet`'s widening factor, when the name gives it.
-    pub widen: Option<usize>,
-}
-
-/// `--model`: an architecture's name (`cnn`, `preact-resnet18`, …) or a wide ResNet's
-/// published one (`wrn-34-10`, `wrn-28-10`); --depth/--widen, if given, win.
-///
-/// # Errors
-/// An unknown name, listing the known ones.
-pub fn parse_model(text: &str) -> Result<ModelName, String> {
-    let named = |depth, widen| ModelName {
-        kind: ModelKind::WideResnet,
-        depth: Some(depth),
-        widen: Some(widen),
-    };
-    match text {
-        "wrn-34-10" => return Ok(named(34, 10)),
-        "wrn-28-10" => return Ok(named(28, 10)),
-        _ => {}
-    }
-    let kinds: Vec<String> = ModelKind::value_variants()
-        .iter()
-        .filter_map(|k| k.to_possible_value().map(|v| v.get_name().to_owned()))
-        .collect();
-    ModelKind::from_str(text, false)
-        .map(|kind| ModelName {
-            kind,
-            depth: None,
-            widen: None,
-        })
-        .map_err(|_| {
-            format!(
-                "'{text}': unknown architecture; expected one of {}, wrn-34-10, wrn-28-10",
-                kinds.join(", ")
-            )
-        })
-}
-
-/// `--bn`: batch norm's statistics at a perturbed θ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BnArg {
-    /// The model's own running statistics everywhere.
-    Eval,
-    /// Re-estimated at every θ on training examples.
-    Recompute,
-}
-
-impl BnArg {
-    /// The configurations' `bn_recompute`: `examples` under `recompute`, none under `eval`.
-    pub fn examples(self, examples: usize) -> Option<usize> {
-        match self {
-            BnArg::Eval => None,
-            BnArg::Recompute => Some(examples),
-        }
-    }
-}
-
-/// `--normalize`: a named set of constants or `MEAN,…/STD,…`.
-///
-/// # Errors
-/// Anything else, naming the rule.
-pub fn parse_normalize(text: &str) -> Result<Normalize, String> {
-    if text == "cifar10" {
-        // robust_overfitting's `cifar10_mean`/`cifar10_std` (utils.py).
-        return Ok(Normalize {
-            mean: vec![0.4914, 0.4822, 0.4465],
-            std: vec![0.2471, 0.2435, 0.2616],
-        });
-    }
-    let (mean, std) = text.split_once('/').ok_or_else(|| {
-        format!("'{text}': expected `cifar10` or MEAN,MEAN,.../STD,STD,... (one per channel)")
-    })?;
-    let list = |part: &str, what: &str| {
-        part.split(',')
-            .map(|v| {
-                v.trim()
-                    .parse::<f64>()
-                    .map_err(|_| format!("'{text}': {what} value '{v}' is not a number"))
-            })
-            .collect::<Result<Vec<f64>, String>>()
-    };
-    Ok(Normalize {
-        mean: list(mean, "mean")?,
-        std: list(std, "std")?,
-    })
-}
-
-impl ModelArgs {
-    /// The flags as the library's overrides: `--model`'s published names (wrn-34-10) carry a
-    /// depth and width that `--depth`/`--widen` replace.
-    pub fn overrides(&self) -> ModelOverrides {
-        let Self {
-            kind,
-            hidden,
-            blocks,
-            width,
-            depth,
-            widen,
-            base_width,
-            normalize,
-            activation,
-        } = self;
-        ModelOverrides {
-            kind: kind.map(|name| name.kind),
-            hidden: hidden.clone(),
-            blocks: blocks.clone(),
-            width: *width,
-            depth: depth.or(kind.and_then(|name| name.depth)),
-            widen: widen.or(kind.and_then(|name| name.widen)),
-            base_width: *base_width,
-            normalize: normalize.clone(),
-            activation: *activation,
-        }
-    }
-
-    /// `spec` with the given flags in place of its values.
-    pub fn apply(&self, spec: ModelSpec) -> ModelSpec {
-        self.overrides().apply(spec)
-    }
 }
 
 /// The attack given by `--norm`/`--eps`/`--steps`, each missing one taken from the checkpoint's

@@ -8,7 +8,6 @@ mod model_source;
 mod progress;
 mod render;
 mod tables;
-mod train_settings;
 mod training;
 
 use std::process::ExitCode;

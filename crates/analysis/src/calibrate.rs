@@ -16,32 +16,52 @@ use advland_train::{Attack, Observer, evaluate};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "clap")]
+use advland_schema::flag_values::at_least_one;
+
 use crate::error::{Error, Result};
 use crate::subject::{Measured, Subject};
 
-/// A calibration of one model.
+/// A calibration of one model. With the `clap` feature these are the flags of `advland
+/// calibrate` but the two attacks' (defaults: [`CalibrateConfig::new`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct CalibrateConfig {
     /// The attack whose strength is matched.
+    #[cfg_attr(feature = "clap", arg(skip = defaults().reference))]
     pub reference: PgdSettings,
     /// The norm whose radius is searched (the other one).
+    #[cfg_attr(feature = "clap", arg(skip = defaults().norm))]
     pub norm: Norm,
-    /// What is matched.
+    /// Match robust accuracy or the mean adversarial loss.
+    #[cfg_attr(feature = "clap", arg(long = "match", value_enum, default_value_t = defaults().matched_on))]
     pub matched_on: MatchOn,
     /// Test examples (evenly spaced).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().subset))]
     pub subset: usize,
     /// Examples per batch.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().batch_size))]
     pub batch_size: usize,
-    /// Stop once a radius gives a value within this of the target (accuracy as a fraction,
-    /// loss in nats); 0 searches until the bracket is narrow.
+    /// Stop once a radius comes within this of the target (accuracy as a fraction, loss in
+    /// nats); 0 searches until the bracket is --relative-width narrow.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().tolerance))]
     pub tolerance: f64,
     /// Stop once the bracket's ends differ by less than this factor minus one.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().relative_width))]
     pub relative_width: f64,
     /// Attack evaluations at most, the bracket's two ends included.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().max_evaluations))]
     pub max_evaluations: usize,
     /// Seed of the attacks' random starts (every radius attacks from the same starts).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().seed))]
     pub seed: u64,
+}
+
+/// The flags' defaults, with the attack that stands in for a missing reference.
+#[cfg(feature = "clap")]
+fn defaults() -> CalibrateConfig {
+    CalibrateConfig::new(advland_schema::AttackRequest::default().or_standard(None))
 }
 
 impl CalibrateConfig {

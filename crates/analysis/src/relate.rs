@@ -12,6 +12,9 @@ use advland_train::Observer;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "clap")]
+use advland_schema::flag_values::{at_least_one, positive_number};
+
 use crate::error::{Error, Result};
 use crate::flatness::{self, FlatnessConfig, spearman};
 use crate::sharpness::{self, SharpnessConfig};
@@ -21,25 +24,56 @@ use crate::subject::{Measured, Subject};
 /// relating needs comparable attacks, not the training run's step count.
 const DEFAULT_ATTACK_STEPS: usize = 10;
 
-/// A relation of flatness and smoothness over several models.
+/// A relation of flatness and smoothness over several models. With the `clap` feature these
+/// are the flags of `advland relate` but the attacks' (defaults: [`RelateConfig::default`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct RelateConfig {
     /// Attacks each model is measured under; empty: each model's training attack (PGD-10),
     /// or L∞ ε = 0.1 for a standard model.
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub attacks: Vec<PgdSettings>,
     /// Test examples (evenly spaced) for both measurements.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().subset))]
     pub subset: usize,
     /// κ probe radii as fractions of ‖θ‖.
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-3,1e-2"))]
     pub radii: Vec<f64>,
     /// Random directions per radius.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().directions))]
     pub directions: usize,
     /// Ascent steps of the worst-case κ probe (counted in κ's maximum).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().ascent_steps))]
     pub ascent_steps: usize,
     /// Power-iteration steps of the input-Hessian eigenvalue.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().power_iterations))]
     pub power_iterations: usize,
     /// Seed.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().seed))]
     pub seed: u64,
+}
+
+impl Default for RelateConfig {
+    /// The command line's defaults: each model's own attack, 64 examples, κ at radii 1e-3 and
+    /// 1e-2 of ‖θ‖ along 2 directions with 2 ascent steps, 20 power iterations.
+    fn default() -> Self {
+        Self {
+            attacks: Vec::new(),
+            subset: 64,
+            radii: vec![1e-3, 1e-2],
+            directions: 2,
+            ascent_steps: 2,
+            power_iterations: 20,
+            seed: 0,
+        }
+    }
+}
+
+/// The flags' defaults.
+#[cfg(feature = "clap")]
+fn defaults() -> RelateConfig {
+    RelateConfig::default()
 }
 
 /// One row per (model, attack) and the rank correlations of each flatness measure with κ.

@@ -10,8 +10,7 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, parse_eps};
-use crate::model_source::ModelSource;
+use advland_analysis::load::ModelSource;
 
 /// `advland calibrate`.
 #[derive(Debug, Args)]
@@ -19,40 +18,15 @@ pub struct CalibrateArgs {
     /// The model.
     #[command(flatten)]
     pub source: ModelSource,
-    /// Norm of the reference attack (default: the checkpoint's training norm, else linf).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Radius of the reference attack (default: the checkpoint's training radius, else 0.1).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of every attack (step size 2.5·ε/steps, scaled with ε).
-    #[arg(long, default_value_t = 20)]
-    pub steps: usize,
+    /// The reference attack (PGD steps and step size rule shared by every attack).
+    #[command(flatten)]
+    pub reference: AttackRequest,
     /// The norm whose radius is searched (default: the other one).
     #[arg(long, value_enum)]
     pub to: Option<Norm>,
-    /// Match robust accuracy or the mean adversarial loss.
-    #[arg(long = "match", value_enum, default_value = "accuracy")]
-    pub matched_on: MatchOn,
-    /// Test examples (evenly spaced).
-    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
-    pub subset: usize,
-    /// Examples per batch.
-    #[arg(long, value_parser = at_least_one, default_value_t = 500)]
-    pub batch_size: usize,
-    /// Stop once a radius comes within this of the target (accuracy as a fraction, loss in
-    /// nats); 0 searches until the bracket is --relative-width narrow.
-    #[arg(long, default_value_t = 0.0)]
-    pub tolerance: f64,
-    /// Stop once the bracket's ends differ by less than this factor minus one.
-    #[arg(long, default_value_t = 1e-3)]
-    pub relative_width: f64,
-    /// Attack evaluations at most, the bracket's two ends included.
-    #[arg(long, default_value_t = 20)]
-    pub max_evaluations: usize,
-    /// Seed of the attacks' random starts.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// How the search runs.
+    #[command(flatten)]
+    pub config: CalibrateConfig,
     /// Report path (default: `calibrate-<norm>.json` in the checkpoint directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -62,45 +36,19 @@ impl CalibrateArgs {
     /// The configuration these arguments ask for; `trained` (the checkpoint's training attack)
     /// gives whichever of --norm/--eps is not given (else linf, 0.1).
     fn config(&self, trained: Option<&PgdSettings>) -> CalibrateConfig {
-        let Self {
-            source: _,
-            norm,
-            eps,
-            steps,
-            to,
-            matched_on,
-            subset,
-            batch_size,
-            tolerance,
-            relative_width,
-            max_evaluations,
-            seed,
-            out: _,
-        } = self;
-        let reference = AttackRequest {
-            norm: *norm,
-            eps: *eps,
-            steps: *steps,
-        }
-        .or_standard(trained);
-        let defaults = CalibrateConfig::new(reference);
+        let defaults = CalibrateConfig::new(self.reference.or_standard(trained));
         CalibrateConfig {
-            norm: to.unwrap_or(defaults.norm),
-            matched_on: *matched_on,
-            subset: *subset,
-            batch_size: *batch_size,
-            tolerance: *tolerance,
-            relative_width: *relative_width,
-            max_evaluations: *max_evaluations,
-            seed: *seed,
-            ..defaults
+            reference: defaults.reference,
+            norm: self.to.unwrap_or(defaults.norm),
+            ..self.config.clone()
         }
     }
 }
 
 /// Runs `advland calibrate`.
 pub fn run(args: &CalibrateArgs, device: &Device, device_name: &str) -> Result<()> {
-    let (report, out) = args.source.run_attack_analysis(
+    let (report, out) = crate::model_source::run_attack_analysis(
+        &args.source,
         args.out.as_ref(),
         "calibrate",
         device_name,

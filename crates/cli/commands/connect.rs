@@ -8,15 +8,15 @@ use std::time::Instant;
 
 use advland_analysis::connectivity::{self, ConnectConfig};
 use advland_schema::connectivity::ConnectivityReport;
-use advland_schema::{Norm, ObjectiveKind, Precision, write_json};
+use advland_schema::{Norm, ObjectiveKind, write_json};
 use advland_train::checkpoint::CHECKPOINT_FILE;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, flag_error, parse_eps, positive_number, resolve_attack};
+use crate::args::{flag_error, parse_eps, resolve_attack};
 use crate::meta::report;
-use crate::model_source::ModelSource;
+use advland_analysis::load::ModelSource;
 
 /// `advland connect`.
 #[derive(Debug, Args)]
@@ -28,13 +28,6 @@ pub struct ConnectArgs {
     /// θ_B, the end: a checkpoint of the same architecture (a weights file with --weights).
     #[arg(long, value_name = "PATH")]
     pub to: PathBuf,
-    /// The training loss of the curve: clean, or adversarial (PGD re-solved at each sampled
-    /// θ(t)).
-    #[arg(long, value_enum, default_value = "clean")]
-    pub objective: ObjectiveKind,
-    /// Also scan the adversarial loss and accuracy along both paths.
-    #[arg(long)]
-    pub scan_adversarial: bool,
     /// Attack norm (default: the checkpoint's training norm).
     #[arg(long, value_enum)]
     pub norm: Option<Norm>,
@@ -44,34 +37,9 @@ pub struct ConnectArgs {
     /// PGD steps of the attack.
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
-    /// Passes over the training examples (0: φ stays at the midpoint, the curve is the line).
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
-    /// SGD step size on φ.
-    #[arg(long, value_parser = positive_number, default_value_t = 0.05)]
-    pub lr: f64,
-    /// Examples per minibatch (training) and per batch (scans).
-    #[arg(long, value_parser = at_least_one, default_value_t = 128)]
-    pub batch_size: usize,
-    /// Train on this many training examples, evenly spaced (default: all).
-    #[arg(long, value_parser = at_least_one)]
-    pub train_subset: Option<usize>,
-    /// Points t = i/(N − 1) scanned on each path, at least 2.
-    #[arg(long, default_value_t = 11, value_name = "N")]
-    pub points: usize,
-    /// Test examples (evenly spaced) of the scans.
-    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
-    pub subset: usize,
-    /// Training examples batch-norm statistics are re-estimated on at each scanned t (models
-    /// with batch norm; they train with batch statistics).
-    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
-    pub bn_recompute: usize,
-    /// Precision of training and scans.
-    #[arg(long, value_enum, default_value = "f32")]
-    pub precision: Precision,
-    /// Seed of the shuffles, the sampled t and the attacks' starts.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// The curve's training and scans.
+    #[command(flatten)]
+    pub config: ConnectConfig,
     /// Save the trained control point φ as a checkpoint directory (θ_A's architecture, data
     /// settings and batch-norm statistics; --checkpoint only).
     #[arg(long, value_name = "DIR")]
@@ -85,49 +53,17 @@ impl ConnectArgs {
     /// The configuration these arguments ask for; `trained` is the checkpoint's training
     /// attack, the default of whichever of --norm/--eps is not given.
     fn config(&self, trained: Option<&advland_schema::PgdSettings>) -> Result<ConnectConfig> {
-        let Self {
-            source: _,
-            to: _,
-            objective,
-            scan_adversarial,
-            norm,
-            eps,
-            steps,
-            epochs,
-            lr,
-            batch_size,
-            train_subset,
-            points,
-            subset,
-            bn_recompute,
-            precision,
-            seed,
-            save_curve: _,
-            out: _,
-        } = self;
-        let attack = if *objective == ObjectiveKind::Adversarial || *scan_adversarial {
+        let config = &self.config;
+        let attack = if config.objective == ObjectiveKind::Adversarial || config.scan_adversarial {
             let needed_by = "--objective adversarial or --scan-adversarial";
-            Some(
-                resolve_attack(*norm, *eps, *steps, trained, needed_by)?
-                    .settings()
-                    .clone(),
-            )
+            let attack = resolve_attack(self.norm, self.eps, self.steps, trained, needed_by)?;
+            Some(attack.settings().clone())
         } else {
             None
         };
         Ok(ConnectConfig {
-            objective: *objective,
             attack,
-            scan_adversarial: *scan_adversarial,
-            epochs: *epochs,
-            lr: *lr,
-            batch_size: *batch_size,
-            train_subset: *train_subset,
-            points: *points,
-            subset: *subset,
-            bn_recompute: *bn_recompute,
-            precision: *precision,
-            seed: *seed,
+            ..config.clone()
         })
     }
 }

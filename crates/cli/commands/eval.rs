@@ -14,8 +14,8 @@ use clap::Args;
 
 use crate::args::{DataArgs, at_least_one, parse_eps, parse_threat};
 use crate::meta::report;
-use crate::model_source::WeightsArgs;
 use crate::progress::Bars;
+use advland_analysis::load::WeightsArgs;
 
 /// `advland eval`.
 #[derive(Debug, Args)]

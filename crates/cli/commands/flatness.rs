@@ -9,13 +9,12 @@ use std::path::{Path, PathBuf};
 
 use advland_analysis::flatness::{self, FlatnessConfig};
 use advland_schema::flatness::FlatnessReport;
-use advland_schema::{AttackRequest, Axis, PgdSettings, Precision};
+use advland_schema::{AttackRequest, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::at_least_one;
-use crate::model_source::ModelSource;
+use advland_analysis::load::ModelSource;
 
 /// `advland flatness`.
 #[derive(Debug, Args)]
@@ -26,60 +25,9 @@ pub struct FlatnessArgs {
     /// The attack giving the adversarial points.
     #[command(flatten)]
     pub attack: AttackRequest,
-    /// Number of test examples (evenly spaced).
-    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
-    pub subset: usize,
-    /// Precision of the computation.
-    #[arg(long, value_enum, default_value = "f64")]
-    pub precision: Precision,
-    /// Power-iteration steps per input-Hessian eigenvalue.
-    #[arg(long, default_value_t = 20)]
-    pub power_iterations: usize,
-    /// Number k of input-Hessian eigenvalues of largest |λ| per example (power iteration with
-    /// deflation, all examples in lockstep; costs k times the power iterations). k > 1 adds
-    /// `hessian_top_k` to each point of the report.
-    #[arg(long, default_value_t = 1, value_name = "K")]
-    pub top_k: usize,
-    /// Rademacher probes of the input-Hessian trace.
-    #[arg(long, default_value_t = 10)]
-    pub trace_samples: usize,
-    /// Input Hessians of the live network instead of through each point's activation pattern.
-    #[arg(long)]
-    pub live_activations: bool,
-    /// Points of each 1-D loss curve over t ∈ [−2ε, 2ε] (0: no curves).
-    #[arg(long, default_value_t = 21)]
-    pub curve_points: usize,
-    /// Random directions for loss curves (besides the gradient direction).
-    #[arg(long, default_value_t = 2)]
-    pub random_directions: usize,
-    /// Index (in the evaluated subset) of an example whose 2-D input-space loss surface
-    /// ℓ(x + a·u + b·v) to record: u its normalised input gradient, v a seeded random unit
-    /// direction orthogonal to u, at the clean point x, with the predicted class per grid
-    /// point. Absent: no surface.
-    #[arg(long, value_name = "I")]
-    pub surface_example: Option<usize>,
-    /// Grid of the surface, MIN:MAX:POINTS, used for both a and b; offsets are L2 lengths in
-    /// pixel units (default: -2ε:2ε:21, with ε the attack's radius taken as an L2 length, as
-    /// for the 1-D curves).
-    #[arg(
-        long,
-        value_name = "MIN:MAX:POINTS",
-        allow_hyphen_values = true,
-        requires = "surface_example"
-    )]
-    pub surface_grid: Option<Axis>,
-    /// Ascent steps of the logit local Lipschitz estimate (0: skip it). Per example, projected
-    /// gradient ascent of ‖f(x') − f(x)‖₂ / ‖x' − x‖ over x' in the attack's ε-ball around the
-    /// clean x (input norm = the attack's norm, step 2.5·ε/steps, PGD's projections and random
-    /// starts) gives a lower bound of the local Lipschitz constant of the logits f.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub lipschitz_steps: usize,
-    /// Restarts of the Lipschitz ascent (the largest ratio per example is kept).
-    #[arg(long, default_value_t = 1, value_name = "R")]
-    pub lipschitz_restarts: usize,
-    /// Seed of the attack starts, probes and directions.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// What to measure.
+    #[command(flatten)]
+    pub config: FlatnessConfig,
     /// Report path (default: `flatness-<norm>.json` in the checkpoint directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -89,47 +37,17 @@ impl FlatnessArgs {
     /// The configuration these arguments ask for; `trained` is the checkpoint's training
     /// attack, the default of whichever of --norm/--eps is not given (else linf, 0.1).
     fn config(&self, trained: Option<&PgdSettings>) -> Result<FlatnessConfig> {
-        let Self {
-            source: _,
-            attack,
-            subset,
-            precision,
-            power_iterations,
-            top_k,
-            trace_samples,
-            live_activations,
-            curve_points,
-            random_directions,
-            surface_example,
-            surface_grid,
-            lipschitz_steps,
-            lipschitz_restarts,
-            seed,
-            out: _,
-        } = self;
-        let attack = attack.resolve_or_standard(trained)?;
         Ok(FlatnessConfig {
-            attack,
-            subset: *subset,
-            precision: *precision,
-            power_iterations: *power_iterations,
-            top_k: *top_k,
-            trace_samples: *trace_samples,
-            live_activations: *live_activations,
-            curve_points: *curve_points,
-            random_directions: *random_directions,
-            surface_example: *surface_example,
-            surface_grid: *surface_grid,
-            lipschitz_steps: *lipschitz_steps,
-            lipschitz_restarts: *lipschitz_restarts,
-            seed: *seed,
+            attack: self.attack.resolve_or_standard(trained)?,
+            ..self.config.clone()
         })
     }
 }
 
 /// Runs `advland flatness`.
 pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
-    let (report, out) = args.source.run_attack_analysis(
+    let (report, out) = crate::model_source::run_attack_analysis(
+        &args.source,
         args.out.as_ref(),
         "flatness",
         device_name,

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::model_source::ReadAs;
+use advland_analysis::load::ReadAs;
 
 /// `advland import`.
 #[derive(Debug, Args)]

@@ -14,112 +14,24 @@ use std::time::Instant;
 
 use advland_analysis::linear::{BundledSplit, LinearConfig, bundled, run as run_linear};
 use advland_schema::linear::LinearReport;
-use advland_schema::{parse_fraction, write_json};
+use advland_schema::write_json;
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
 
-use crate::args::{at_least_one, flag_error, positive_number};
+use crate::args::flag_error;
 use crate::meta::report;
 
-/// Which split of the bundled Fashion-MNIST.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Split {
-    /// The bundled train split (800 examples per class).
-    Train,
-    /// The bundled test split (200 examples per class).
-    Test,
-}
-
-/// `advland linear`. The radii ε are toolkit defaults, not the paper's (which are unknown,
-/// paper.md §6).
-#[derive(Debug, clap::Args, Serialize)]
+/// `advland linear`.
+#[derive(Debug, clap::Args)]
 pub struct LinearArgs {
-    /// The two classes NEGATIVE,POSITIVE of Fashion-MNIST (y = −1 and y = +1); default
-    /// T-shirt/top vs Shirt.
-    #[arg(long, value_delimiter = ',', default_value = "0,6")]
-    pub classes: Vec<u8>,
     /// Split of the bundled Fashion-MNIST.
     #[arg(long, value_enum, default_value = "train")]
-    pub split: Split,
-    /// Number of examples, evenly spaced among the two classes' examples.
-    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
-    pub subset: usize,
-    /// L∞ radius in pixel units, e.g. 0.01 or 8/255 (a toolkit default, not the paper's).
-    #[arg(long, value_parser = parse_fraction, default_value = "0.01")]
-    pub eps_linf: f64,
-    /// L2 radius in pixel units (a toolkit default, not the paper's).
-    #[arg(long, value_parser = parse_fraction, default_value = "0.1")]
-    pub eps_l2: f64,
-    /// Gradient-descent steps per norm (full batch).
-    #[arg(long, default_value_t = 300)]
-    pub steps: usize,
-    /// Learning rate of gradient descent. The default is stable: near w = 0 every margin is ≈ b,
-    /// ℓ'' ≈ 1/4 and λmax(∇²L) ≈ 17 on the default data, so 2/λmax ≈ 0.12 (0.5 diverges).
-    #[arg(long, default_value_t = 0.05)]
-    pub lr: f64,
-    /// ‖w₀‖ of the seeded random start (b₀ = 0); must be > 0, as the L2 gradient is undefined
-    /// at w = 0.
-    #[arg(long, default_value_t = 1e-3)]
-    pub init_norm: f64,
-    /// Radii r of κ(θ, r) at the final points, in parameter units, comma separated.
-    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-6,1e-4,1e-2")]
-    pub radii: Vec<f64>,
-    /// Random unit directions per κ probe.
-    #[arg(long, default_value_t = 10)]
-    pub directions: usize,
-    /// Half-width t of the jump measurement: gradients at wᵢ = +t and wᵢ = −t.
-    #[arg(long, default_value_t = 1e-6)]
-    pub jump_t: f64,
-    /// Scales s of the L2 sweep: κ at (s·w, b), comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,0.1,0.01,0.001")]
-    pub scales: Vec<f64>,
-    /// Probe radius of the L2 sweep as a fraction of ‖s·w‖ (in (0, 1)).
-    #[arg(long, default_value_t = 1e-4)]
-    pub sweep_radius: f64,
-    /// Seed of w₀ and of the probe directions.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub split: BundledSplit,
+    /// The experiment.
+    #[command(flatten)]
+    pub config: LinearConfig,
     /// Report path.
     #[arg(long, default_value = "runs/linear/linear.json")]
     pub out: PathBuf,
-}
-
-impl LinearArgs {
-    fn config(&self) -> LinearConfig {
-        let Self {
-            classes,
-            split: _,
-            subset,
-            eps_linf,
-            eps_l2,
-            steps,
-            lr,
-            init_norm,
-            radii,
-            directions,
-            jump_t,
-            scales,
-            sweep_radius,
-            seed,
-            out: _,
-        } = self;
-        LinearConfig {
-            classes: classes.clone(),
-            subset: *subset,
-            eps_linf: *eps_linf,
-            eps_l2: *eps_l2,
-            steps: *steps,
-            lr: *lr,
-            init_norm: *init_norm,
-            radii: radii.clone(),
-            directions: *directions,
-            jump_t: *jump_t,
-            scales: scales.clone(),
-            sweep_radius: *sweep_radius,
-            seed: *seed,
-        }
-    }
 }
 
 /// Runs `advland linear`: trains, measures, writes the report to `--out` and prints a table.
@@ -129,12 +41,8 @@ impl LinearArgs {
 pub fn run(args: &LinearArgs, device_name: &str) -> Result<()> {
     let start = Instant::now();
     advland_schema::check_output(&args.out)?;
-    let split = bundled(match args.split {
-        Split::Train => BundledSplit::Train,
-        Split::Test => BundledSplit::Test,
-    })
-    .context("loading the bundled Fashion-MNIST")?;
-    let config = args.config();
+    let split = bundled(args.split).context("loading the bundled Fashion-MNIST")?;
+    let config = &args.config;
     // Every broken rule at once, each named by its flag.
     let broken = config.broken_rules(split.num_classes);
     if !broken.is_empty() {
@@ -144,16 +52,16 @@ pub fn run(args: &LinearArgs, device_name: &str) -> Result<()> {
             .collect();
         bail!("{}", messages.join("; "));
     }
-    let measured = run_linear(&split, &config).map_err(flag_error)?;
-    let report = report(measured, &config, config.seed, device_name, start);
+    let measured = run_linear(&split, config).map_err(flag_error)?;
+    let report = report(measured, config, config.seed, device_name, start);
     write_json(&args.out, &report)?;
-    print_summary(&report.data, args);
+    print_summary(&report.data, config);
     println!("report: {}", args.out.display());
     Ok(())
 }
 
 /// The stdout tables.
-fn print_summary(r: &LinearReport, args: &LinearArgs) {
+fn print_summary(r: &LinearReport, config: &LinearConfig) {
     println!(
         "linear: {} classes {} ({}, y = -1) vs {} ({}, y = +1), N = {} ({} positive), d = {}, \
          {} GD steps at lr {}",
@@ -165,8 +73,8 @@ fn print_summary(r: &LinearReport, args: &LinearArgs) {
         r.examples,
         r.positives,
         r.features,
-        args.steps,
-        args.lr
+        config.steps,
+        config.lr
     );
     println!(
         "| norm | eps | loss | clean acc | robust acc | ‖w‖ | min abs w_i | sign changes (steps) \
@@ -199,12 +107,12 @@ fn print_summary(r: &LinearReport, args: &LinearArgs) {
     }
     println!(
         "\nκ(θ, r) at the final points ({} directions):",
-        args.directions
+        config.directions
     );
     let names: Vec<&str> = r.norms.iter().map(|n| n.norm.as_str()).collect();
     println!("| r | {} |", names.join(" | "));
     println!("|---|{}", "---|".repeat(names.len()));
-    for (k, &radius) in args.radii.iter().enumerate() {
+    for (k, &radius) in config.radii.iter().enumerate() {
         let kappas: Vec<String> = r
             .norms
             .iter()
@@ -226,5 +134,20 @@ fn print_summary(r: &LinearReport, args: &LinearArgs) {
             p.curvature_term,
             p.bound
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Command, parse_command};
+
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let Command::Linear(args) = parse_command(&["linear"]) else {
+            panic!("not linear")
+        };
+        assert_eq!(args.config, LinearConfig::default());
+        assert_eq!(args.split, BundledSplit::Train);
     }
 }

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 
 use advland_analysis::perturbation::{self, PerturbationConfig};
 use advland_schema::perturbation::{CosineStats, PerturbationReport};
-use advland_schema::{AttackRequest, PgdSettings, Precision};
+use advland_schema::{AttackRequest, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::model_source::ModelSource;
+use advland_analysis::load::ModelSource;
 
 /// `advland perturbation`.
 #[derive(Debug, Args)]
@@ -24,20 +24,9 @@ pub struct PerturbationArgs {
     /// The attack giving the adversarial points.
     #[command(flatten)]
     pub attack: AttackRequest,
-    /// Test examples attacked (evenly spaced), at least 2.
-    #[arg(long, default_value_t = 256)]
-    pub subset: usize,
-    /// Examples (the first of the subset) whose per-example parameter gradients are compared,
-    /// at least 2 (at most the subset): each costs a backward pass and keeps one
-    /// parameter-sized vector.
-    #[arg(long, default_value_t = 32, value_name = "K")]
-    pub gradient_examples: usize,
-    /// Precision of the computation.
-    #[arg(long, value_enum, default_value = "f64")]
-    pub precision: Precision,
-    /// Seed of the attack's random starts.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// What to measure.
+    #[command(flatten)]
+    pub config: PerturbationConfig,
     /// Report path (default: `perturbation-<norm>.json` in the checkpoint directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -47,29 +36,17 @@ impl PerturbationArgs {
     /// The configuration these arguments ask for; `trained` is the checkpoint's training
     /// attack, the default of whichever of --norm/--eps is not given (else linf, 0.1).
     fn config(&self, trained: Option<&PgdSettings>) -> Result<PerturbationConfig> {
-        let Self {
-            source: _,
-            attack,
-            subset,
-            gradient_examples,
-            precision,
-            seed,
-            out: _,
-        } = self;
-        let attack = attack.resolve_or_standard(trained)?;
         Ok(PerturbationConfig {
-            attack,
-            subset: *subset,
-            gradient_examples: *gradient_examples,
-            precision: *precision,
-            seed: *seed,
+            attack: self.attack.resolve_or_standard(trained)?,
+            ..self.config.clone()
         })
     }
 }
 
 /// Runs `advland perturbation`.
 pub fn run(args: &PerturbationArgs, device: &Device, device_name: &str) -> Result<()> {
-    let (report, out) = args.source.run_attack_analysis(
+    let (report, out) = crate::model_source::run_attack_analysis(
+        &args.source,
         args.out.as_ref(),
         "perturbation",
         device_name,

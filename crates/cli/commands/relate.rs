@@ -10,11 +10,11 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, parse_threat, positive_number};
+use crate::args::parse_threat;
 use crate::meta::report;
-use crate::model_source::ModelSource;
 use crate::progress::Bars;
 use crate::tables::print_relation;
+use advland_analysis::load::ModelSource;
 
 /// `advland relate`.
 #[derive(Debug, Args)]
@@ -26,24 +26,9 @@ pub struct RelateArgs {
     /// or linf:0.1 for standard training).
     #[arg(long = "attack", value_parser = parse_threat)]
     pub attacks: Vec<ThreatSpec>,
-    /// Test examples (evenly spaced) for both measurements.
-    #[arg(long, value_parser = at_least_one, default_value_t = 64)]
-    pub subset: usize,
-    /// κ probe radii as fractions of ‖θ‖.
-    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-3,1e-2")]
-    pub radii: Vec<f64>,
-    /// Random directions per radius.
-    #[arg(long, default_value_t = 2)]
-    pub directions: usize,
-    /// Ascent steps of the worst-case κ probe (counted in κ's maximum).
-    #[arg(long, default_value_t = 2)]
-    pub ascent_steps: usize,
-    /// Power-iteration steps of the input-Hessian eigenvalue.
-    #[arg(long, default_value_t = 20)]
-    pub power_iterations: usize,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// The measurements.
+    #[command(flatten)]
+    pub config: RelateConfig,
     /// Report path.
     #[arg(long, default_value = "runs/relate.json")]
     pub out: PathBuf,
@@ -51,27 +36,11 @@ pub struct RelateArgs {
 
 impl RelateArgs {
     fn config(&self) -> RelateConfig {
-        let Self {
-            source: _,
-            attacks,
-            subset,
-            radii,
-            directions,
-            ascent_steps,
-            power_iterations,
-            seed,
-            out: _,
-        } = self;
         RelateConfig {
             // An attack without its own step count takes PGD-10 (that of a checkpoint's own
             // attack when none is given).
-            attacks: attacks.iter().map(|t| t.resolve(10)).collect(),
-            subset: *subset,
-            radii: radii.clone(),
-            directions: *directions,
-            ascent_steps: *ascent_steps,
-            power_iterations: *power_iterations,
-            seed: *seed,
+            attacks: self.attacks.iter().map(|t| t.resolve(10)).collect(),
+            ..self.config.clone()
         }
     }
 }
@@ -90,4 +59,18 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str, quiet: bool) -
     print_relation(&report.data);
     println!("report: {}", args.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Command, parse_command};
+
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let Command::Relate(args) = parse_command(&["relate", "--checkpoint", "c"]) else {
+            panic!("not relate")
+        };
+        assert_eq!(args.config(), RelateConfig::default());
+    }
 }

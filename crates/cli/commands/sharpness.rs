@@ -4,31 +4,25 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use advland_analysis::sharpness::{self, SharpnessConfig, WeightPerturbationConfig};
+use advland_analysis::sharpness::{self, SharpnessConfig};
 use advland_schema::{
-    EigenMethod, Estimator, Norm, ObjectiveKind, PerturbedParams, PgdSettings, Precision,
-    SharpnessEstimate, SharpnessReport, WeightBall, WeightSharpnessResult, write_json,
+    Norm, ObjectiveKind, PgdSettings, SharpnessEstimate, SharpnessReport, WeightSharpnessResult,
+    write_json,
 };
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{at_least_one, flag_error, parse_eps, positive_number, resolve_attack};
+use crate::args::{flag_error, parse_eps, resolve_attack};
 use crate::meta::report;
-use crate::model_source::ModelSource;
+use advland_analysis::load::ModelSource;
 
 /// `advland sharpness`.
 #[derive(Debug, Args)]
 pub struct SharpnessArgs {
-    /// What to estimate.
-    #[arg(value_enum)]
-    pub estimator: Estimator,
     /// The model(s).
     #[command(flatten)]
     pub source: ModelSource,
-    /// The loss measured.
-    #[arg(long, value_enum, default_value = "adversarial")]
-    pub objective: ObjectiveKind,
     /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
     #[arg(long, value_enum)]
     pub norm: Option<Norm>,
@@ -38,100 +32,9 @@ pub struct SharpnessArgs {
     /// PGD steps of the objective's attack.
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
-    /// Number of test examples (evenly spaced) the objective averages over.
-    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
-    pub subset: usize,
-    /// Examples per batch.
-    #[arg(long, value_parser = at_least_one, default_value_t = 256)]
-    pub batch_size: usize,
-    /// Precision of the computation.
-    #[arg(long, value_enum, default_value = "f64")]
-    pub precision: Precision,
-    /// Eigen-solver (hessian): power iteration (largest |λ|) or Lanczos (largest λ and λmin;
-    /// --max-iter caps its steps, and it stops once the top k Ritz values moved by less than
-    /// --tol in one step).
-    #[arg(long, value_enum, default_value = "power")]
-    pub method: EigenMethod,
-    /// Number of eigenvalues (hessian).
-    #[arg(long, value_parser = at_least_one, default_value_t = 5)]
-    pub k: usize,
-    /// Relative tolerance on the change of the Rayleigh quotient (hessian, power) or of the top
-    /// k Ritz values (hessian, Lanczos) in one step.
-    #[arg(long, default_value_t = 1e-3)]
-    pub tol: f64,
-    /// Iteration cap per eigenvalue (hessian), probe cap (trace), Lanczos steps (density).
-    #[arg(long, default_value_t = 100)]
-    pub max_iter: usize,
-    /// Lanczos runs averaged (density).
-    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
-    pub probes: usize,
-    /// Finite-difference step of the Hessian-vector products (default 1e-7 in f64, forward
-    /// differences; 1e-2 in f32, central differences).
-    #[arg(long)]
-    pub fd_step: Option<f64>,
-    /// Hessian of the live network instead of θ₀'s linear piece (ReLU/pool gates frozen, the
-    /// default for clean and adversarial-frozen; the adversarial objective is always live).
-    #[arg(long)]
-    pub live_activations: bool,
-    /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
-    #[arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-4,1e-3,1e-2")]
-    pub radii: Vec<f64>,
-    /// Random directions per radius (lipschitz).
-    #[arg(long, default_value_t = 3)]
-    pub directions: usize,
-    /// Ascent steps of the worst-case probe (lipschitz).
-    #[arg(long, default_value_t = 3)]
-    pub ascent_steps: usize,
-    /// Grid points along the line (kinks).
-    #[arg(long, default_value_t = 41)]
-    pub points: usize,
-    /// Also probe EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) of the objective at this scope γ
-    /// (lipschitz; paper.md §2.5, claim C8). Each of its gradients runs a Langevin chain.
-    #[arg(long)]
-    pub local_entropy_gamma: Option<f64>,
-    /// Langevin steps of that chain (full-subset gradients, the same noise at every θ).
-    #[arg(long, default_value_t = 5)]
-    pub local_entropy_steps: usize,
-    /// Inner learning rate η' of that chain.
-    #[arg(long, default_value_t = 0.1)]
-    pub local_entropy_lr: f64,
-    /// Thermal noise ε of that chain.
-    #[arg(long, default_value_t = 1e-4)]
-    pub local_entropy_noise: f64,
-    /// Radius ρ of the weight ball (worst-case; average-case: the scale of its noise).
-    #[arg(long, value_parser = positive_number, default_value_t = 0.1)]
-    pub rho: f64,
-    /// The weight ball (worst-case, average-case): the adaptive balls give each weight room
-    /// in proportion to |θ₀ᵢ|; layerwise is AWP's ‖δ_l‖ ≤ ρ‖θ₀_l‖ (worst-case only).
-    #[arg(long, value_enum, default_value = "adaptive-l2")]
-    pub ball: WeightBall,
-    /// Examples per batch of m-sharpness (worst-case, average-case, awp): each batch is
-    /// measured on its own, and the report gives their mean ± s.e. It must divide --subset.
-    #[arg(long, value_parser = at_least_one, default_value_t = 128)]
-    pub m: usize,
-    /// Ascent iterations per batch (worst-case, awp).
-    #[arg(long, value_parser = at_least_one, default_value_t = 20)]
-    pub iterations: usize,
-    /// The first ascent step is 2ρ times this (worst-case, awp: 2γ).
-    #[arg(long, value_parser = positive_number, default_value_t = 1.0)]
-    pub step_size_mult: f64,
-    /// Start the worst-case ascent from a random point of the ball (needed at a minimum,
-    /// where the gradient vanishes).
-    #[arg(long)]
-    pub rand_init: bool,
-    /// Noise draws per batch (average-case).
-    #[arg(long, value_parser = at_least_one, default_value_t = 100)]
-    pub samples: usize,
-    /// Which tensors the weight perturbations move: `weights` leaves biases and batch norm
-    /// fixed (AWP), `all` moves every parameter (tml-epfl).
-    #[arg(long, value_enum, default_value = "weights")]
-    pub perturbed: PerturbedParams,
-    /// AWP's relative radius γ: ‖v_l‖ ≤ γ‖θ₀_l‖ per perturbed tensor (awp).
-    #[arg(long, value_parser = positive_number, default_value_t = 0.01)]
-    pub gamma: f64,
-    /// Seed of the directions, start vectors, noise and attack starts.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// What to measure and how.
+    #[command(flatten)]
+    pub config: SharpnessConfig,
     /// Report path (default: next to the checkpoint).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -141,50 +44,13 @@ impl SharpnessArgs {
     /// The configuration these arguments ask for; `trained` is the checkpoint's training
     /// attack, the default of whichever of --norm/--eps is not given.
     fn config(&self, trained: Option<&PgdSettings>) -> Result<SharpnessConfig> {
-        let Self {
-            estimator,
-            source: _,
-            objective,
-            norm,
-            eps,
-            steps,
-            subset,
-            batch_size,
-            precision,
-            method,
-            k,
-            tol,
-            max_iter,
-            probes,
-            fd_step,
-            live_activations,
-            radii,
-            directions,
-            ascent_steps,
-            points,
-            local_entropy_gamma,
-            local_entropy_steps,
-            local_entropy_lr,
-            local_entropy_noise,
-            rho,
-            ball,
-            m,
-            iterations,
-            step_size_mult,
-            rand_init,
-            samples,
-            perturbed,
-            gamma,
-            seed,
-            out: _,
-        } = self;
-        let attack = match objective {
+        let attack = match self.config.objective {
             ObjectiveKind::Clean => None,
             kind => Some(
                 resolve_attack(
-                    *norm,
-                    *eps,
-                    *steps,
+                    self.norm,
+                    self.eps,
+                    self.steps,
                     trained,
                     &format!("--objective {}", kind.as_str()),
                 )?
@@ -193,39 +59,8 @@ impl SharpnessArgs {
             ),
         };
         Ok(SharpnessConfig {
-            estimator: *estimator,
-            objective: *objective,
             attack,
-            subset: *subset,
-            batch_size: *batch_size,
-            precision: *precision,
-            method: *method,
-            k: *k,
-            tol: *tol,
-            max_iter: *max_iter,
-            probes: *probes,
-            fd_step: *fd_step,
-            live_activations: *live_activations,
-            radii: radii.clone(),
-            directions: *directions,
-            ascent_steps: *ascent_steps,
-            points: *points,
-            local_entropy_gamma: *local_entropy_gamma,
-            local_entropy_steps: *local_entropy_steps,
-            local_entropy_lr: *local_entropy_lr,
-            local_entropy_noise: *local_entropy_noise,
-            perturbation: WeightPerturbationConfig {
-                rho: *rho,
-                ball: *ball,
-                m: *m,
-                iterations: *iterations,
-                step_size_mult: *step_size_mult,
-                rand_init: *rand_init,
-                samples: *samples,
-                perturbed: *perturbed,
-                gamma: *gamma,
-            },
-            seed: *seed,
+            ..self.config.clone()
         })
     }
 }
@@ -240,7 +75,7 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
     advland_schema::check_output(&out)?;
     let (subject, later) = args.source.trajectory(device)?;
     subject
-        .check_subset(args.subset, "subset")
+        .check_subset(args.config.subset, "subset")
         .map_err(flag_error)?;
     let config = args.config(subject.trained_with.as_ref())?;
     // The estimators report no intermediate progress, so a ticking spinner with the elapsed
@@ -248,8 +83,8 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
     let spinner = crate::progress::spinner(
         &format!(
             "sharpness {} ({})",
-            args.estimator.as_str(),
-            args.objective.as_str()
+            args.config.estimator.as_str(),
+            args.config.objective.as_str()
         ),
         quiet,
     );
@@ -276,11 +111,11 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
 
 /// Where a report goes without `--out`: with the (first) checkpoint or weights file.
 fn default_out(args: &SharpnessArgs) -> Result<PathBuf> {
-    args.source.default_out(&format!(
+    Ok(args.source.default_out(&format!(
         "sharpness-{}-{}.json",
-        args.estimator.as_str(),
-        args.objective.as_str()
-    ))
+        args.config.estimator.as_str(),
+        args.config.objective.as_str()
+    ))?)
 }
 
 fn print_summary(r: &SharpnessReport, out: &Path) {

@@ -12,19 +12,16 @@ use advland_analysis::ObjectiveKind;
 use advland_analysis::surface::{
     Directions, SurfaceConfig, SurfaceOutput, SurfaceRun, load_directions, make_directions,
 };
-use advland_schema::{
-    Axis, DirectionKind, IgnoreParams, Normalization, PgdSettings, Precision, Report, Shard,
-    SurfaceReport,
-};
+use advland_schema::{DirectionKind, PgdSettings, Report, SurfaceReport};
 use advland_train::Observer;
 use advland_train::params::ParamLayout;
 use anyhow::{Result, bail};
 use burn::tensor::Device;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::args::{at_least_one, flag_error, parse_eps, resolve_attack};
 use crate::meta::report;
-use crate::model_source::{self, ModelSource};
+use advland_analysis::load::ModelSource;
 
 /// `advland surface`.
 #[derive(Clone, Debug, Args)]
@@ -32,11 +29,6 @@ pub struct SurfaceArgs {
     /// The origin θ₀; A of interpolation and plane directions.
     #[command(flatten)]
     pub source: ModelSource,
-    /// How d₁ (and d₂) are made: Gaussian filter-normalised (`random`), θ_B − θ_A
-    /// (`interpolation`, one --to), θ_B − θ_A and θ_C − θ_A (`plane`, two --to), or the top
-    /// Hessian eigenvectors of the clean loss at θ₀ (`hessian`).
-    #[arg(long, value_enum, default_value = "random")]
-    pub directions: DirectionKind,
     /// The other checkpoint(s) of interpolation/plane directions (weights files of the same
     /// architecture with --weights).
     #[arg(long)]
@@ -48,15 +40,6 @@ pub struct SurfaceArgs {
     /// Save the directions used (safetensors, with their content hash).
     #[arg(long)]
     pub save_directions: Option<PathBuf>,
-    /// Scaling of random directions.
-    #[arg(long, value_enum, default_value = "filter")]
-    pub normalization: Normalization,
-    /// Parameters random directions leave at zero.
-    #[arg(long, value_enum, default_value = "biasbn")]
-    pub ignore: IgnoreParams,
-    /// The losses evaluated, comma separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "clean")]
-    pub objective: Vec<ObjectiveKind>,
     /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
     #[arg(long, value_enum)]
     pub norm: Option<advland_schema::Norm>,
@@ -66,31 +49,9 @@ pub struct SurfaceArgs {
     /// PGD steps of the attack.
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
-    /// Coordinates along d₁ as MIN:MAX:POINTS.
-    #[arg(long, default_value = "-1:1:21", allow_hyphen_values = true)]
-    pub x: Axis,
-    /// Coordinates along d₂ as MIN:MAX:POINTS (2-D surfaces).
-    #[arg(long, allow_hyphen_values = true)]
-    pub y: Option<Axis>,
-    /// Number of test examples (evenly spaced) the loss averages over.
-    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
-    pub subset: usize,
-    /// Examples per batch.
-    #[arg(long, value_parser = at_least_one, default_value_t = 500)]
-    pub batch_size: usize,
-    /// Precision of the evaluation.
-    #[arg(long, value_enum, default_value = "f32")]
-    pub precision: Precision,
-    /// Compute only the grid points k with k mod N = I (`I/N`); join shards with `merge`.
-    #[arg(long, default_value = "0/1")]
-    pub shard: Shard,
-    /// Grid points evaluated at once, one model copy each (the backend's threads are shared).
-    /// One by default: each point's loss already runs its chunks of examples in parallel,
-    /// and a second worker measured the same time with 25 % more memory (21×21 on 1,000
-    /// images: 19.2 s with 1, 19.7–20.1 s with 2; bench/RESULTS.md). More workers help where
-    /// a point's batch is one chunk. Results are identical for any number.
-    #[arg(long, value_parser = at_least_one, default_value_t = 1)]
-    pub workers: usize,
+    /// The grid, its losses and directions.
+    #[command(flatten)]
+    pub config: SurfaceConfig,
     /// Discard the results of an interrupted run instead of continuing it.
     #[arg(long)]
     pub restart: bool,
@@ -99,17 +60,23 @@ pub struct SurfaceArgs {
     /// θ on --bn-examples training examples, so a perturbed network is judged with
     /// statistics of its own. No effect on models without batch norm.
     #[arg(long, value_enum, default_value = "eval")]
-    pub bn: crate::args::BnArg,
+    pub bn: BnArg,
     /// Training examples (evenly spaced) of --bn recompute.
-    #[arg(long, value_parser = crate::args::at_least_one, default_value_t = 1000)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 1000)]
     pub bn_examples: usize,
-    /// Seed of random directions and attack starts.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Report path (default: `surface-<directions>-<1d|2d>[-shard-I-of-N].json` in the checkpoint
     /// directory).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// `--bn`: batch norm's statistics at a perturbed θ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BnArg {
+    /// The model's own running statistics everywhere.
+    Eval,
+    /// Re-estimated at every θ on training examples.
+    Recompute,
 }
 
 /// Runs `advland surface`.
@@ -125,15 +92,18 @@ pub fn run(args: &SurfaceArgs, device: &Device, device_name: &str, quiet: bool) 
 }
 
 fn default_out(args: &SurfaceArgs) -> Result<PathBuf> {
-    let dims = if args.y.is_some() { "2d" } else { "1d" };
-    let shard = if args.shard.count > 1 {
-        format!("-shard-{}-of-{}", args.shard.index, args.shard.count)
+    let dims = if args.config.y.is_some() { "2d" } else { "1d" };
+    let shard = if args.config.shard.count > 1 {
+        format!(
+            "-shard-{}-of-{}",
+            args.config.shard.index, args.config.shard.count
+        )
     } else {
         String::new()
     };
     let kind = match &args.load_directions {
         Some(_) => "loaded".to_owned(),
-        None => kind_name(args.directions).to_owned(),
+        None => kind_name(args.config.directions).to_owned(),
     };
     Ok(args
         .source
@@ -154,55 +124,27 @@ impl SurfaceArgs {
     /// The configuration these arguments ask for; `trained` is the checkpoint's training
     /// attack, the default of whichever of --norm/--eps is not given.
     fn config(&self, trained: Option<&PgdSettings>) -> Result<SurfaceConfig> {
-        let Self {
-            source: _,
-            directions,
-            to: _,
-            load_directions: _,
-            save_directions: _,
-            normalization,
-            ignore,
-            objective,
-            norm,
-            eps,
-            steps,
-            x,
-            y,
-            subset,
-            batch_size,
-            precision,
-            shard,
-            workers,
-            restart: _,
-            bn,
-            bn_examples,
-            seed,
-            out: _,
-        } = self;
-        let attack = if objective.iter().any(|k| *k != ObjectiveKind::Clean) {
-            Some(
-                resolve_attack(*norm, *eps, *steps, trained, "an adversarial --objective")?
-                    .settings()
-                    .clone(),
-            )
+        let adversarial = self
+            .config
+            .objective
+            .iter()
+            .any(|k| *k != ObjectiveKind::Clean);
+        let attack = if adversarial {
+            let attack = resolve_attack(
+                self.norm,
+                self.eps,
+                self.steps,
+                trained,
+                "an adversarial --objective",
+            )?;
+            Some(attack.settings().clone())
         } else {
             None
         };
         Ok(SurfaceConfig {
-            directions: *directions,
-            normalization: *normalization,
-            ignore: *ignore,
-            objective: objective.clone(),
             attack,
-            x: *x,
-            y: *y,
-            subset: *subset,
-            batch_size: *batch_size,
-            precision: *precision,
-            shard: *shard,
-            workers: *workers,
-            bn_recompute: bn.examples(*bn_examples),
-            seed: *seed,
+            bn_recompute: (self.bn == BnArg::Recompute).then_some(self.bn_examples),
+            ..self.config.clone()
         })
     }
 }
@@ -219,7 +161,7 @@ fn compute(
     check_args(args)?;
     let mut subject = args.source.subject(device)?;
     subject
-        .check_subset(args.subset, "subset")
+        .check_subset(args.config.subset, "subset")
         .map_err(flag_error)?;
     let config = args.config(subject.trained_with.as_ref())?;
     config.check().map_err(flag_error)?;
@@ -237,7 +179,7 @@ fn compute(
     // could interleave points into the partial file or rename its report over this one's.
     let output = SurfaceOutput::lock(out)?;
     let mut bar = PointBar(crate::progress::counter(
-        &format!("surface {}", args.shard),
+        &format!("surface {}", args.config.shard),
         0,
         quiet,
     ));
@@ -263,7 +205,7 @@ impl Observer for PointBar {
 
 fn check_args(args: &SurfaceArgs) -> Result<()> {
     if args.load_directions.is_none() {
-        let wanted = match args.directions {
+        let wanted = match args.config.directions {
             DirectionKind::Interpolation => 1,
             DirectionKind::Plane => 2,
             _ => 0,
@@ -271,14 +213,14 @@ fn check_args(args: &SurfaceArgs) -> Result<()> {
         if args.to.len() != wanted {
             bail!(
                 "--directions {} takes {wanted} --to checkpoint(s), got {}",
-                kind_name(args.directions),
+                kind_name(args.config.directions),
                 args.to.len()
             );
         }
-        if args.directions == DirectionKind::Plane && args.y.is_none() {
+        if args.config.directions == DirectionKind::Plane && args.config.y.is_none() {
             bail!("--directions plane is 2-D: give --y MIN:MAX:POINTS");
         }
-        if args.directions == DirectionKind::Interpolation && args.y.is_some() {
+        if args.config.directions == DirectionKind::Interpolation && args.config.y.is_some() {
             bail!("--directions interpolation is 1-D: drop --y");
         }
     } else if !args.to.is_empty() {
@@ -298,7 +240,7 @@ fn directions(
     if let Some(path) = &args.load_directions {
         return Ok(load_directions(subject, path, config)?);
     }
-    let shape = model_source::shape_of(subject);
+    let shape = subject.shape();
     let to = args
         .to
         .iter()
@@ -307,7 +249,7 @@ fn directions(
                 .model_at(p, shape, device)
                 .map(|m| (p.display().to_string(), m))
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<advland_analysis::Result<Vec<_>>>()?;
     make_directions(subject, &to, config, device).map_err(flag_error)
 }
 

@@ -3,23 +3,21 @@
 
 use std::path::{Path, PathBuf};
 
-use advland_schema::{TrainLog, TrainOverrides, TrainSettings};
-use advland_train::checkpoint::{last_checkpoint, load_resume};
-use advland_train::trainer::{RunDir, RunDirMode, TRAIN_LOG_FILE};
-use anyhow::{Context, Result, bail};
+use advland_schema::overrides::TrainFlags;
+use advland_schema::{TrainLog, TrainSettings};
+use advland_train::trainer::{Resumption, RunDirMode, TRAIN_LOG_FILE, resume_run};
+use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::ModelArgs;
-use crate::train_settings::{resolve, settings_given};
 use crate::training::{advise, open_run_dir, run_training};
 
 /// `advland train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Training file (TOML, e.g. `analysis/<name>/train.toml`); flags override its values.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    /// The training file and the flags that override it.
+    #[command(flatten)]
+    pub settings: TrainFlags,
     /// Run directory for checkpoints and the log (default `runs/<model>-<norm|std>-s<seed>`).
     /// It must be new or empty unless --resume or --overwrite is given, and only one process
     /// writes it at a time (it holds advland.lock).
@@ -34,12 +32,6 @@ pub struct TrainArgs {
     /// look like an advland run directory (no config.resolved.json, train.json or checkpoint).
     #[arg(long)]
     pub overwrite: bool,
-    /// The training settings' flags, as the library's overrides of the training file.
-    #[command(flatten)]
-    pub overrides: TrainOverrides,
-    /// Architecture.
-    #[command(flatten, next_help_heading = "Model")]
-    pub model: ModelArgs,
 }
 
 /// Runs `advland train`.
@@ -50,7 +42,7 @@ pub fn run(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) ->
     if args.resume {
         return resume(args, device, device_name, quiet);
     }
-    let settings = resolve(args)?;
+    let settings = args.settings.resolve()?;
     let run_dir = args
         .out
         .clone()
@@ -75,8 +67,8 @@ pub fn run(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) ->
 
 /// `advland train --resume`.
 fn resume(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) -> Result<()> {
-    let given = if settings_given(args) {
-        Some(resolve(args)?)
+    let given = if args.settings.settings_given() {
+        Some(args.settings.resolve()?)
     } else {
         None
     };
@@ -85,32 +77,22 @@ fn resume(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) -> 
         (None, Some(s)) => s.default_run_dir(),
         (None, None) => TrainSettings::default().default_run_dir(),
     };
-    // Everything that can refuse is checked before the lock is taken, so a refusal (or a
-    // finished run) leaves the directory untouched.
-    RunDir::check(&run_dir, RunDirMode::Resume).map_err(|e| advise(e, &run_dir))?;
-    let from =
-        load_resume(&run_dir, device).with_context(|| format!("resuming {}", run_dir.display()))?;
-    if let Some(given) = &given {
-        from.settings
-            .check_resumable_with(given, &run_dir, &from.checkpoint)?;
-    }
-    if from.is_complete() {
-        eprintln!(
-            "{} is already complete (epoch {} of {}): nothing to resume",
-            run_dir.display(),
-            from.epoch,
-            from.settings.training.epochs
-        );
-        return summary(&run_dir, &from.state.log);
-    }
-    let run = open_run_dir(&run_dir, RunDirMode::Resume)?;
-    if last_checkpoint(&run_dir)? != from.checkpoint {
-        bail!(
-            "{}: another advland process wrote a checkpoint while this one was resuming it; \
-             try again",
-            run_dir.display()
-        );
-    }
+    let resumed = resume_run(&run_dir, given.as_ref(), device).map_err(|e| match e {
+        e @ advland_train::Error::RunDir { .. } => advise(e, &run_dir),
+        e => anyhow::Error::new(e).context(format!("resuming {}", run_dir.display())),
+    })?;
+    let (run, from) = match resumed {
+        Resumption::Continue(run, from) => (run, *from),
+        Resumption::Complete(from) => {
+            eprintln!(
+                "{} is already complete (epoch {} of {}): nothing to resume",
+                run_dir.display(),
+                from.epoch,
+                from.settings.training.epochs
+            );
+            return summary(&run_dir, &from.state.log);
+        }
+    };
     if !quiet {
         eprintln!(
             "resuming {} after epoch {} of {}",

@@ -2,7 +2,7 @@
 //! the override groups that derive their flags here (the `clap` feature): each returns the
 //! message clap shows after "invalid value".
 
-use crate::settings::ThreatSpec;
+use crate::settings::{Normalize, ThreatSpec};
 use crate::threat::{Norm, parse_fraction};
 
 /// A whole number of at least 1.
@@ -81,6 +81,36 @@ pub fn parse_threat(text: &str) -> Result<ThreatSpec, String> {
         step_size: None,
         random_start: None,
         restarts: None,
+    })
+}
+
+/// `--normalize`: a named set of constants or `MEAN,…/STD,…`.
+///
+/// # Errors
+/// Anything else, naming the rule.
+pub fn parse_normalize(text: &str) -> Result<Normalize, String> {
+    if text == "cifar10" {
+        // robust_overfitting's `cifar10_mean`/`cifar10_std` (utils.py).
+        return Ok(Normalize {
+            mean: vec![0.4914, 0.4822, 0.4465],
+            std: vec![0.2471, 0.2435, 0.2616],
+        });
+    }
+    let (mean, std) = text.split_once('/').ok_or_else(|| {
+        format!("'{text}': expected `cifar10` or MEAN,MEAN,.../STD,STD,... (one per channel)")
+    })?;
+    let list = |part: &str, what: &str| {
+        part.split(',')
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("'{text}': {what} value '{v}' is not a number"))
+            })
+            .collect::<Result<Vec<f64>, String>>()
+    };
+    Ok(Normalize {
+        mean: list(mean, "mean")?,
+        std: list(std, "std")?,
     })
 }
 

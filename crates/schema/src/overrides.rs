@@ -33,8 +33,12 @@ use crate::settings::{
 };
 use crate::threat::{Norm, PgdSettings, default_step_size};
 
+#[cfg(feature = "clap")]
+mod flags;
 mod schedules;
 
+#[cfg(feature = "clap")]
+pub use flags::{ModelArgs, ModelName, TrainFlags, parse_model};
 pub use schedules::{EpsScheduleKind, LrScheduleKind, ScheduleOverrides};
 
 /// Changes to a training file's settings, one field per flag of `advland train` (named like

@@ -148,8 +148,19 @@ pub struct AttackRequest {
     #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_eps))]
     pub eps: Option<f64>,
     /// PGD steps (step size 2.5·ε/steps).
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 20))]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = AttackRequest::default().steps))]
     pub steps: usize,
+}
+
+impl Default for AttackRequest {
+    /// The model's own attack with 20 PGD steps.
+    fn default() -> Self {
+        Self {
+            norm: None,
+            eps: None,
+            steps: 20,
+        }
+    }
 }
 
 impl AttackRequest {

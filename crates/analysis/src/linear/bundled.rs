@@ -8,6 +8,7 @@ use crate::error::Result;
 
 /// Which split of the bundled Fashion-MNIST.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum BundledSplit {
     /// The bundled train split (800 examples per class).

@@ -12,6 +12,11 @@ use advland_train::data::{describe, subset};
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "clap")]
+use advland_schema::flag_values::{at_least_one, positive_number};
+#[cfg(feature = "clap")]
+use advland_schema::parse_fraction;
+
 use super::{AdversarialLinearLoss, BinaryLinearData};
 use crate::Objective;
 use crate::error::{Error, Result};
@@ -20,36 +25,88 @@ use crate::subject::Measured;
 use crate::vector::{axpy, norm};
 
 /// The linear experiment on two classes of a data set. The radii ε are toolkit defaults, not
-/// the paper's (which are unknown, paper.md §6).
+/// the paper's (which are unknown, paper.md §6). With the `clap` feature these are the flags of
+/// `advland linear` (defaults: [`LinearConfig::default`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct LinearConfig {
-    /// The two classes NEGATIVE,POSITIVE (y = −1 and y = +1).
+    /// The two classes NEGATIVE,POSITIVE (y = −1 and y = +1); default T-shirt/top vs Shirt
+    /// of Fashion-MNIST.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_delimiter = ',', default_value = "0,6")
+    )]
     pub classes: Vec<u8>,
     /// Number of examples, evenly spaced among the two classes' examples.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().subset))]
     pub subset: usize,
-    /// L∞ radius in pixel units.
+    /// L∞ radius in pixel units, e.g. 0.01 or 8/255 (a toolkit default, not the paper's).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = parse_fraction, default_value_t = defaults().eps_linf))]
     pub eps_linf: f64,
-    /// L2 radius in pixel units.
+    /// L2 radius in pixel units (a toolkit default, not the paper's).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = parse_fraction, default_value_t = defaults().eps_l2))]
     pub eps_l2: f64,
     /// Gradient-descent steps per norm (full batch).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().steps))]
     pub steps: usize,
-    /// Learning rate of gradient descent.
+    /// Learning rate of gradient descent. The default is stable: near w = 0 every margin is ≈ b,
+    /// ℓ'' ≈ 1/4 and λmax(∇²L) ≈ 17 on the default data, so 2/λmax ≈ 0.12 (0.5 diverges).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().lr))]
     pub lr: f64,
-    /// ‖w₀‖ of the seeded random start (b₀ = 0); > 0, as the L2 gradient is undefined at w = 0.
+    /// ‖w₀‖ of the seeded random start (b₀ = 0); must be > 0, as the L2 gradient is undefined
+    /// at w = 0.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().init_norm))]
     pub init_norm: f64,
-    /// Radii r of κ(θ, r) at the final points, in parameter units.
+    /// Radii r of κ(θ, r) at the final points, in parameter units, comma separated.
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-6,1e-4,1e-2"))]
     pub radii: Vec<f64>,
     /// Random unit directions per κ probe.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().directions))]
     pub directions: usize,
     /// Half-width t of the jump measurement: gradients at wᵢ = +t and wᵢ = −t.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().jump_t))]
     pub jump_t: f64,
-    /// Scales s of the L2 sweep: κ at (s·w, b).
+    /// Scales s of the L2 sweep: κ at (s·w, b), comma separated.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_delimiter = ',', default_value = "1,0.1,0.01,0.001")
+    )]
     pub scales: Vec<f64>,
-    /// Probe radius of the L2 sweep as a fraction of ‖s·w‖, in (0, 1).
+    /// Probe radius of the L2 sweep as a fraction of ‖s·w‖ (in (0, 1)).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().sweep_radius))]
     pub sweep_radius: f64,
     /// Seed of w₀ and of the probe directions.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().seed))]
     pub seed: u64,
+}
+
+impl Default for LinearConfig {
+    /// The command line's defaults: T-shirt/top vs Shirt, 1,000 examples, ε = 0.01 (L∞) and
+    /// 0.1 (L2), 300 steps of gradient descent at 0.05 from ‖w₀‖ = 1e-3.
+    fn default() -> Self {
+        Self {
+            classes: vec![0, 6],
+            subset: 1000,
+            eps_linf: 0.01,
+            eps_l2: 0.1,
+            steps: 300,
+            lr: 0.05,
+            init_norm: 1e-3,
+            radii: vec![1e-6, 1e-4, 1e-2],
+            directions: 10,
+            jump_t: 1e-6,
+            scales: vec![1.0, 0.1, 0.01, 0.001],
+            sweep_radius: 1e-4,
+            seed: 0,
+        }
+    }
+}
+
+/// The flags' defaults.
+#[cfg(feature = "clap")]
+fn defaults() -> LinearConfig {
+    LinearConfig::default()
 }
 
 impl LinearConfig {

@@ -6,65 +6,97 @@ use advland_schema::{
 };
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "clap")]
+use advland_schema::flag_values::{at_least_one, positive_number};
+
 use crate::error::{Error, Result};
 
 /// A sharpness measurement of one model (paper.md §3.2 E-B). Each estimator reads the fields
-/// it needs; the others are recorded as given.
+/// it needs; the others are recorded as given. With the `clap` feature these are the flags of
+/// `advland sharpness` (their defaults are [`SharpnessConfig::default`]'s).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct SharpnessConfig {
     /// What to estimate.
+    #[cfg_attr(feature = "clap", arg(value_enum))]
     pub estimator: Estimator,
     /// The loss measured.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = defaults().objective))]
     pub objective: ObjectiveKind,
     /// The attack of the adversarial objectives (none for the clean one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub attack: Option<PgdSettings>,
-    /// Test examples (evenly spaced) the objective averages over.
+    /// Number of test examples (evenly spaced) the objective averages over.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().subset))]
     pub subset: usize,
     /// Examples per batch.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().batch_size))]
     pub batch_size: usize,
     /// Precision of the computation.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = defaults().precision))]
     pub precision: Precision,
-    /// Eigen-solver (hessian).
+    /// Eigen-solver (hessian): power iteration (largest |λ|) or Lanczos (largest λ and λmin;
+    /// --max-iter caps its steps, and it stops once the top k Ritz values moved by less than
+    /// --tol in one step).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = defaults().method))]
     pub method: EigenMethod,
     /// Number of eigenvalues (hessian).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().k))]
     pub k: usize,
-    /// Relative tolerance of the eigen-solvers and the trace's stopping rule.
+    /// Relative tolerance on the change of the Rayleigh quotient (hessian, power) or of the top
+    /// k Ritz values (hessian, Lanczos) in one step, and the trace's stopping rule.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().tol))]
     pub tol: f64,
     /// Iteration cap per eigenvalue (hessian), probe cap (trace), Lanczos steps (density).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().max_iter))]
     pub max_iter: usize,
     /// Lanczos runs averaged (density).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().probes))]
     pub probes: usize,
-    /// Finite-difference step of the Hessian-vector products; absent: [`Self::fd_step`]'s
-    /// default for the precision.
+    /// Finite-difference step of the Hessian-vector products (default 1e-7 in f64, forward
+    /// differences; 1e-2 in f32, central differences: [`Self::fd_step`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub fd_step: Option<f64>,
-    /// Hessians of the live network instead of θ₀'s linear piece.
+    /// Hessian of the live network instead of θ₀'s linear piece (ReLU/pool gates frozen, the
+    /// default for clean and adversarial-frozen; the adversarial objective is always live).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub live_activations: bool,
     /// Probe radii as fractions of ‖θ‖ (lipschitz; the largest is the half-width for kinks).
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ',', value_parser = positive_number, default_value = "1e-4,1e-3,1e-2"))]
     pub radii: Vec<f64>,
     /// Random directions per radius (lipschitz).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().directions))]
     pub directions: usize,
     /// Ascent steps of the worst-case probe (lipschitz).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().ascent_steps))]
     pub ascent_steps: usize,
     /// Grid points along the line (kinks).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().points))]
     pub points: usize,
-    /// Also probe EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) at this scope γ (lipschitz;
-    /// paper.md §2.5, claim C8).
+    /// Also probe EntropySGD's local-entropy map θ ↦ γ(θ − μ(θ)) of the objective at this scope γ
+    /// (lipschitz; paper.md §2.5, claim C8). Each of its gradients runs a Langevin chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(long))]
     pub local_entropy_gamma: Option<f64>,
-    /// Langevin steps of that map's chain.
+    /// Langevin steps of that chain (full-subset gradients, the same noise at every θ).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().local_entropy_steps))]
     pub local_entropy_steps: usize,
     /// Inner learning rate η' of that chain.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().local_entropy_lr))]
     pub local_entropy_lr: f64,
     /// Thermal noise ε of that chain.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().local_entropy_noise))]
     pub local_entropy_noise: f64,
     /// The weight perturbations of the worst-case, average-case and awp estimators (absent
     /// in configurations written before they existed: their defaults).
     #[serde(default)]
+    #[cfg_attr(feature = "clap", command(flatten))]
     pub perturbation: WeightPerturbationConfig,
-    /// Seed of the directions, start vectors and attack starts.
+    /// Seed of the directions, start vectors, noise and attack starts.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().seed))]
     pub seed: u64,
 }
 
@@ -72,27 +104,52 @@ pub struct SharpnessConfig {
 /// AWP's `utils_awp.py`): the subset is cut into consecutive batches of `m` examples, and
 /// each batch is measured on its own (m-sharpness) and reported with the mean ± s.e.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct WeightPerturbationConfig {
-    /// Radius ρ of the ball (worst-case, average-case; the scale of the noise for the latter).
+    /// Radius ρ of the weight ball (worst-case; average-case: the scale of its noise).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = positive_number, default_value_t = perturbation().rho))]
     pub rho: f64,
-    /// The ball (worst-case, average-case).
+    /// The weight ball (worst-case, average-case): the adaptive balls give each weight room
+    /// in proportion to |θ₀ᵢ|; layerwise is AWP's ‖δ_l‖ ≤ ρ‖θ₀_l‖ (worst-case only).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = perturbation().ball))]
     pub ball: WeightBall,
-    /// Examples per batch: the m of m-sharpness; it must divide the subset.
+    /// Examples per batch of m-sharpness (worst-case, average-case, awp): each batch is
+    /// measured on its own, and the report gives their mean ± s.e. It must divide --subset.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = perturbation().m))]
     pub m: usize,
-    /// Ascent iterations (worst-case, awp).
+    /// Ascent iterations per batch (worst-case, awp).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = perturbation().iterations))]
     pub iterations: usize,
-    /// The first ascent step is 2ρ times this (tml-epfl's `--step_size_mult`).
+    /// The first ascent step is 2ρ times this (worst-case, awp: 2γ; tml-epfl's
+    /// `--step_size_mult`).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = positive_number, default_value_t = perturbation().step_size_mult))]
     pub step_size_mult: f64,
     /// Start the worst-case ascent from a random point of the ball (tml-epfl's
-    /// `--sharpness_rand_init`); needed at a minimum, where the gradient vanishes.
+    /// `--sharpness_rand_init`; needed at a minimum, where the gradient vanishes).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub rand_init: bool,
     /// Noise draws per batch (average-case).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = perturbation().samples))]
     pub samples: usize,
-    /// Which tensors move: AWP's default leaves biases and batch norm fixed.
+    /// Which tensors the weight perturbations move: `weights` leaves biases and batch norm
+    /// fixed (AWP), `all` moves every parameter (tml-epfl).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = perturbation().perturbed))]
     pub perturbed: PerturbedParams,
-    /// AWP's relative radius γ: ‖v_l‖ ≤ γ‖θ₀_l‖ for every perturbed tensor (`--awp-gamma`).
+    /// AWP's relative radius γ: ‖v_l‖ ≤ γ‖θ₀_l‖ per perturbed tensor (awp).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = positive_number, default_value_t = perturbation().gamma))]
     pub gamma: f64,
+}
+
+/// The flags' defaults.
+#[cfg(feature = "clap")]
+fn defaults() -> SharpnessConfig {
+    SharpnessConfig::default()
+}
+
+#[cfg(feature = "clap")]
+fn perturbation() -> WeightPerturbationConfig {
+    WeightPerturbationConfig::default()
 }
 
 impl Default for WeightPerturbationConfig {

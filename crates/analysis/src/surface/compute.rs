@@ -14,6 +14,9 @@ use advland_train::{Attack, Model};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "clap")]
+use advland_schema::flag_values::at_least_one;
+
 use super::{Directions, Plane, PointValues, RandomSpec, evaluate};
 use crate::error::{Error, Result};
 use crate::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
@@ -21,43 +24,75 @@ use crate::model_objective::{ModelObjective, ObjectiveSpec, to_host_f64};
 use crate::subject::{Measured, Subject};
 use crate::vector::norm;
 
-/// A loss surface of one model.
+/// A loss surface of one model. With the `clap` feature these are the flags of `advland
+/// surface` but the attack's and batch norm's (their defaults are [`SurfaceConfig::default`]'s).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct SurfaceConfig {
-    /// How d₁ (and d₂) are made (ignored when directions are given ready-made).
+    /// How d₁ (and d₂) are made: Gaussian filter-normalised (`random`), θ_B − θ_A
+    /// (`interpolation`, one --to), θ_B − θ_A and θ_C − θ_A (`plane`, two --to), or the top
+    /// Hessian eigenvectors of the clean loss at θ₀ (`hessian`); ignored when directions are
+    /// given ready-made.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = defaults().directions))]
     pub directions: DirectionKind,
     /// Scaling of random directions.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = defaults().normalization))]
     pub normalization: Normalization,
     /// Parameters random directions leave at zero.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = defaults().ignore))]
     pub ignore: IgnoreParams,
-    /// The losses evaluated, each at most once.
+    /// The losses evaluated, comma separated, each at most once.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_enum, value_delimiter = ',', default_value = "clean")
+    )]
     pub objective: Vec<ObjectiveKind>,
     /// The attack of the adversarial objectives (none when all are clean).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub attack: Option<PgdSettings>,
-    /// Coordinates along d₁.
+    /// Coordinates along d₁ as MIN:MAX:POINTS.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().x, allow_hyphen_values = true))]
     pub x: Axis,
-    /// Coordinates along d₂ (2-D surfaces).
+    /// Coordinates along d₂ as MIN:MAX:POINTS (2-D surfaces).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(long, allow_hyphen_values = true))]
     pub y: Option<Axis>,
-    /// Test examples (evenly spaced) the loss averages over.
+    /// Number of test examples (evenly spaced) the loss averages over.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().subset))]
     pub subset: usize,
     /// Examples per batch.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().batch_size))]
     pub batch_size: usize,
     /// Precision of the evaluation.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = defaults().precision))]
     pub precision: Precision,
-    /// The grid points computed: k with k mod count = index.
+    /// Compute only the grid points k with k mod N = I (`I/N`); join shards with `merge`.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().shard))]
     pub shard: Shard,
-    /// Grid points evaluated at once, one model copy each; results do not depend on it.
+    /// Grid points evaluated at once, one model copy each (the backend's threads are shared).
+    /// One by default: each point's loss already runs its chunks of examples in parallel,
+    /// and a second worker measured the same time with 25 % more memory (21×21 on 1,000
+    /// images: 19.2 s with 1, 19.7–20.1 s with 2; bench/RESULTS.md). More workers help where
+    /// a point's batch is one chunk. Results are identical for any number.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = at_least_one, default_value_t = defaults().workers))]
     pub workers: usize,
     /// Re-estimate batch-norm running statistics at every θ on this many evenly spaced
     /// training examples (`--bn recompute`); absent: the model's own statistics everywhere
     /// (`--bn eval`). Ignored by models without batch norm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub bn_recompute: Option<usize>,
     /// Seed of random directions and attack starts.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().seed))]
     pub seed: u64,
+}
+
+/// The flags' defaults.
+#[cfg(feature = "clap")]
+fn defaults() -> SurfaceConfig {
+    SurfaceConfig::default()
 }
 
 impl Default for SurfaceConfig {

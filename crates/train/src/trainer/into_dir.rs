@@ -2,13 +2,15 @@
 //! around [`train`]: load the data, record the resolved settings, hand checkpoints and the log
 //! to a [`RunWriter`], release the directory.
 
+use std::path::Path;
+
 use advland_schema::{DataSubset, Meta, TrainLog, TrainSettings, write_json};
 use burn::tensor::Device;
 
-use super::{CONFIG_FILE, Observer, RunDir, RunWriter, train};
-use crate::checkpoint::Resume;
+use super::{CONFIG_FILE, Observer, RunDir, RunDirMode, RunWriter, train};
+use crate::checkpoint::{Resume, last_checkpoint, load_resume};
 use crate::data::{describe, load_splits};
-use crate::error::Result;
+use crate::error::{Error, Result, RunDirIssue};
 use crate::model::Model;
 
 /// Trains one model as `settings` say into `run` (from `resume` if given) and returns it with
@@ -38,6 +40,51 @@ pub fn train_into(
     let trained = train(settings, &splits, device, resume, &mut writer)?;
     run.finish();
     Ok(trained)
+}
+
+/// A run to continue ([`resume_run`]).
+pub enum Resumption {
+    /// The run had already reached its end: nothing is left to train, and the directory was
+    /// not taken.
+    Complete(Box<Resume>),
+    /// The run directory, held by this process, and the state to continue from.
+    Continue(RunDir, Box<Resume>),
+}
+
+/// Takes the run in `path` to continue it from its last checkpoint. Every refusal comes before
+/// the directory's lock is taken, so a refused or finished run is left untouched: a directory
+/// that is no run or holds no checkpoint, a checkpoint without its training state, and (when
+/// the caller names the settings it expects, `given`) settings that differ from the run's.
+/// Under the lock, a checkpoint that another process wrote in the meantime is refused too.
+///
+/// # Errors
+/// [`Error::RunDir`] for the directory (that race included), those of [`load_resume`], and
+/// [`Error::Schema`] listing the settings that differ.
+pub fn resume_run(
+    path: &Path,
+    given: Option<&TrainSettings>,
+    device: &Device,
+) -> Result<Resumption> {
+    RunDir::check(path, RunDirMode::Resume)?;
+    let from = load_resume(path, device)?;
+    if let Some(given) = given {
+        from.settings
+            .check_resumable_with(given, path, &from.checkpoint)?;
+    }
+    if from.is_complete() {
+        return Ok(Resumption::Complete(Box::new(from)));
+    }
+    let run = RunDir::open(path, RunDirMode::Resume)?;
+    if last_checkpoint(path)? != from.checkpoint {
+        return Err(Error::RunDir {
+            path: path.to_owned(),
+            issue: RunDirIssue::InUse,
+            reason: "another advland process wrote a checkpoint while this one was resuming it; \
+                     try again"
+                .to_owned(),
+        });
+    }
+    Ok(Resumption::Continue(run, Box::new(from)))
 }
 
 #[cfg(test)]
@@ -127,5 +174,47 @@ mod tests {
         let err = train_into(&s, run, None, &device, meta, &mut Silent).unwrap_err();
         assert!(err.to_string().contains("training.batch_size"), "{err}");
         assert!(!dir.exists());
+    }
+
+    /// A finished run is complete (and not taken); one with a checkpoint before its end
+    /// continues and is held; settings that differ from the run's are refused.
+    #[test]
+    fn resume_run_tells_finished_runs_from_ones_to_continue() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let mut s = settings();
+        s.training.epochs = 2;
+        let device = Device::flex().autodiff();
+        let run = RunDir::open(&dir, RunDirMode::Fresh).unwrap();
+        train_into(&s, run, None, &device, meta, &mut Silent).unwrap();
+        match resume_run(&dir, Some(&s), &device).unwrap() {
+            Resumption::Complete(from) => assert_eq!(from.epoch, 2),
+            Resumption::Continue(..) => panic!("a finished run continues"),
+        }
+        RunDir::check(&dir, RunDirMode::Resume).unwrap();
+
+        // As if killed during epoch 2.
+        fs_err::remove_dir_all(dir.join("checkpoints/epoch-0002")).unwrap();
+        let Resumption::Continue(held, from) = resume_run(&dir, None, &device).unwrap() else {
+            panic!("a run with an epoch to go is complete")
+        };
+        assert_eq!(from.epoch, 1);
+        let err = RunDir::check(&dir, RunDirMode::Resume).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::RunDir {
+                    issue: RunDirIssue::InUse,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        drop(held);
+
+        let mut other = s.clone();
+        other.seed = 2;
+        let err = resume_run(&dir, Some(&other), &device).err().unwrap();
+        assert!(err.to_string().contains("seed"), "{err}");
     }
 }

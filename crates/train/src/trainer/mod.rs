@@ -14,7 +14,7 @@ mod run_writer;
 mod schedule;
 
 pub use eval::{APGD_SEED_STREAM, PGD_SEED_STREAM, evaluate, evaluate_attacks};
-pub use into_dir::train_into;
+pub use into_dir::{Resumption, resume_run, train_into};
 pub use run_dir::{CONFIG_FILE, LOCK_FILE, RunDir, RunDirMode};
 pub use run_writer::RunWriter;
 

@@ -36,6 +36,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::subject::Subject;
 
+#[cfg(feature = "clap")]
+mod source;
+
+#[cfg(feature = "clap")]
+pub use source::{ModelSource, ReadAs, WeightsArgs};
+
 /// Tensors of RobustBench WideResNet files that the architecture does not use.
 const WRN_UNUSED_BLOCK: &str = r"^sub_block1\.";
 

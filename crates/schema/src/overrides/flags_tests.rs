@@ -1,24 +1,36 @@
-//! Tests of `train_settings.rs`: train's flags parse into the overrides they name (the rules
-//! of applying them are tested in `advland_schema::overrides`).
+//! Tests of `flags.rs`: train's flags parse into the overrides they name (the rules of
+//! applying them are tested in `overrides/tests.rs`). They run where the `clap` feature is on,
+//! as in `cargo test --workspace` (the advland binary turns it on).
+
+use clap::Parser;
 
 use super::*;
 
-fn train_args(args: &[&str]) -> TrainArgs {
-    let mut all = vec!["train"];
-    all.extend(args);
-    match crate::args::parse_command(&all) {
-        crate::args::Command::Train(t) => *t,
-        other => panic!("{other:?}"),
-    }
+/// A command line of the flags alone.
+#[derive(Debug, Parser)]
+struct Train {
+    #[command(flatten)]
+    flags: TrainFlags,
+}
+
+fn try_train_args(args: &[&str]) -> std::result::Result<TrainFlags, String> {
+    let all = std::iter::once("train").chain(args.iter().copied());
+    Train::try_parse_from(all)
+        .map(|t| t.flags)
+        .map_err(|e| e.to_string())
+}
+
+fn train_args(args: &[&str]) -> TrainFlags {
+    try_train_args(args).expect("parses")
 }
 
 /// Flags reach the settings through the overrides: the file's values stay where no flag is
 /// given, and a refusal still names its flag.
 #[test]
 fn flags_resolve_over_the_file() {
-    let s = resolve(&train_args(&[])).unwrap();
+    let s = train_args(&[]).resolve().unwrap();
     assert_eq!(s, TrainSettings::default());
-    assert!(!settings_given(&train_args(&[])));
+    assert!(!train_args(&[]).settings_given());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("train.toml");
     fs_err::write(
@@ -28,27 +40,30 @@ fn flags_resolve_over_the_file() {
     )
     .unwrap();
     let config = file.to_str().unwrap();
-    assert!(settings_given(&train_args(&["--config", config])));
-    let s = resolve(&train_args(&["--config", config, "--milestones", "2,6"])).unwrap();
+    assert!(train_args(&["--config", config]).settings_given());
+    let s = train_args(&["--config", config, "--milestones", "2,6"])
+        .resolve()
+        .unwrap();
     assert_eq!(
         s.training.schedule,
-        advland_schema::LrSchedule::Piecewise {
+        crate::LrSchedule::Piecewise {
             milestones: vec![2, 6],
             factor: 0.5
         }
     );
     assert_eq!(s.training.epochs, 8);
-    let err = resolve(&train_args(&["--eps-peak", "2"]))
+    let err = train_args(&["--eps-peak", "2"])
+        .resolve()
         .unwrap_err()
         .to_string();
     assert!(err.contains("--eps-peak"), "{err}");
-    assert!(settings_given(&train_args(&["--awp-warmup", "1"])));
+    assert!(train_args(&["--awp-warmup", "1"]).settings_given());
 }
 
 /// Every flag lands in the override of its name.
 #[test]
 fn each_flag_sets_its_override() {
-    let o = overrides(&train_args(&[
+    let o = train_args(&[
         "--seed",
         "3",
         "--dataset",
@@ -93,28 +108,26 @@ fn each_flag_sets_its_override() {
         "4",
         "--activation",
         "gelu",
-    ]));
+    ])
+    .overrides();
     assert_eq!(o.seed, Some(3));
-    assert_eq!(o.model.kind, Some(advland_schema::ModelKind::WideResnet));
+    assert_eq!(o.model.kind, Some(crate::ModelKind::WideResnet));
     // A published name's sizes, each replaced by its own flag.
     assert_eq!((o.model.depth, o.model.widen), (Some(28), Some(4)));
-    assert_eq!(o.model.activation, Some(advland_schema::Activation::Gelu));
-    assert_eq!(o.data.dataset, Some(advland_schema::DatasetName::Mnist));
+    assert_eq!(o.model.activation, Some(crate::Activation::Gelu));
+    assert_eq!(o.data.dataset, Some(crate::DatasetName::Mnist));
     assert_eq!(o.data.train_subset, Some(5));
     assert_eq!(
         (o.epochs, o.batch_size, o.lr),
         (Some(2), Some(7), Some(0.5))
     );
-    assert_eq!(
-        o.schedules.schedule,
-        Some(advland_schema::LrScheduleKind::Cyclic)
-    );
+    assert_eq!(o.schedules.schedule, Some(crate::LrScheduleKind::Cyclic));
     assert_eq!(o.schedules.eps_periods, Some(2));
-    assert_eq!(o.optimizer, Some(advland_schema::OptimizerKind::EntropySgd));
+    assert_eq!(o.optimizer, Some(crate::OptimizerKind::EntropySgd));
     assert_eq!((o.momentum, o.entropy.gamma0), (Some(0.5), Some(1.0)));
     assert_eq!(
         (o.norm, o.eps, o.steps),
-        (Some(advland_schema::Norm::L2), Some(0.5), Some(3))
+        (Some(crate::Norm::L2), Some(0.5), Some(3))
     );
     assert_eq!(o.robust.trades_beta, Some(6.0));
     assert_eq!(o.eval_attacks.len(), 1);
@@ -146,28 +159,19 @@ fn boolean_settings_take_a_bare_flag_or_a_value() {
 /// name lists the known ones.
 #[test]
 fn model_names_fix_the_wide_resnets_sizes() {
-    use clap::Parser;
     let spec = |args: &[&str]| {
-        let mut all = vec!["advland", "train"];
-        all.extend(args);
-        match crate::args::Cli::try_parse_from(all).map(|c| c.command) {
-            Ok(crate::args::Command::Train(t)) => Ok(overrides(&t)
-                .model
-                .apply(advland_schema::ModelSpec::default())),
-            Ok(other) => panic!("{other:?}"),
-            Err(e) => Err(e.to_string()),
-        }
+        try_train_args(args).map(|t| t.overrides().model.apply(crate::ModelSpec::default()))
     };
     let s = spec(&["--model", "wrn-28-10"]).unwrap();
     assert_eq!(
         (s.kind, s.depth, s.widen),
-        (advland_schema::ModelKind::WideResnet, Some(28), Some(10))
+        (crate::ModelKind::WideResnet, Some(28), Some(10))
     );
     let s = spec(&["--model", "wrn-34-10", "--depth", "16", "--widen", "2"]).unwrap();
     assert_eq!((s.depth, s.widen), (Some(16), Some(2)));
     assert_eq!(
         spec(&["--model", "preact-resnet18"]).unwrap().kind,
-        advland_schema::ModelKind::PreactResnet18
+        crate::ModelKind::PreactResnet18
     );
     let err = spec(&["--model", "wrn-99"]).unwrap_err();
     assert!(
