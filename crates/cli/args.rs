@@ -1,7 +1,6 @@
 //! Command-line arguments (clap derive). Help text is the doc comment of each field.
 
 use advland_schema::{AttackRequest, Norm, PgdSettings};
-use advland_train::Attack;
 use clap::{Args, Parser, Subcommand};
 
 pub use advland_schema::DataOverrides as DataArgs;
@@ -92,24 +91,48 @@ pub enum Command {
     Demo(crate::commands::demo::DemoArgs),
 }
 
-/// The attack given by `--norm`/`--eps`/`--steps`, each missing one taken from the checkpoint's
-/// training attack `trained` ([`AttackRequest::resolve`]); `needed_by` names what needs it in
-/// the error when neither gives one.
-///
-/// # Errors
-/// No norm or radius to be had; settings no attack can run with.
-pub fn resolve_attack(
-    norm: Option<Norm>,
-    eps: Option<f64>,
-    steps: usize,
-    trained: Option<&PgdSettings>,
-    needed_by: &str,
-) -> anyhow::Result<Attack> {
-    match (AttackRequest { norm, eps, steps }).resolve(trained)? {
-        Some(attack) => Ok(Attack::new(attack)),
-        None => anyhow::bail!(
-            "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"
-        ),
+/// The attack of the commands whose adversarial losses are optional (`sharpness`, `surface`,
+/// `connect`).
+#[derive(Clone, Debug, Args)]
+pub struct OptionalAttack {
+    /// Attack norm of the adversarial losses (default: the checkpoint's training norm).
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Attack radius (default: the checkpoint's training radius).
+    #[arg(long, value_parser = parse_eps)]
+    pub eps: Option<f64>,
+    /// PGD steps of the attack.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+}
+
+impl OptionalAttack {
+    /// The attack when `needed`: each of --norm/--eps not given is taken from the checkpoint's
+    /// training attack `trained` ([`AttackRequest::resolve`]); `needed_by` names what needs it
+    /// in the error when neither gives one.
+    ///
+    /// # Errors
+    /// No norm or radius to be had; settings no attack can run with.
+    pub fn resolve(
+        &self,
+        needed: bool,
+        trained: Option<&PgdSettings>,
+        needed_by: &str,
+    ) -> anyhow::Result<Option<PgdSettings>> {
+        if !needed {
+            return Ok(None);
+        }
+        let request = AttackRequest {
+            norm: self.norm,
+            eps: self.eps,
+            steps: self.steps,
+        };
+        match request.resolve(trained)? {
+            Some(attack) => Ok(Some(attack)),
+            None => anyhow::bail!(
+                "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"
+            ),
+        }
     }
 }
 

@@ -7,7 +7,6 @@ mod meta;
 mod model_source;
 mod progress;
 mod render;
-mod tables;
 mod training;
 
 use std::process::ExitCode;

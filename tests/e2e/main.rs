@@ -11,6 +11,7 @@ mod demo;
 mod entropy_sgd;
 mod errors;
 mod examples;
+mod experiments;
 mod export_grid;
 mod faults;
 mod flatness;

@@ -5,12 +5,11 @@
 use std::path::PathBuf;
 
 use advland_analysis::calibrate::{CalibrateConfig, calibrate};
-use advland_schema::{AttackRequest, CalibrateReport, MatchOn, Norm, PgdSettings};
+use advland_analysis::load::ModelSource;
+use advland_schema::{AttackRequest, Norm, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
-
-use advland_analysis::load::ModelSource;
 
 /// `advland calibrate`.
 #[derive(Debug, Args)]
@@ -56,54 +55,9 @@ pub fn run(args: &CalibrateArgs, device: &Device, device_name: &str) -> Result<(
         |subject, config| calibrate(subject, config, device, &mut advland_train::Silent),
         device,
     )?;
-    print_summary(&report.data);
+    print!("{}", report.data);
     println!("report: {}", out.display());
     Ok(())
-}
-
-fn print_summary(r: &CalibrateReport) {
-    let on = match r.matched_on {
-        MatchOn::Accuracy => "accuracy",
-        MatchOn::Loss => "loss",
-    };
-    println!(
-        "reference {} eps={} PGD-{}: accuracy {:.4}, loss {:.4}",
-        r.reference.norm,
-        r.reference.eps,
-        r.reference.steps,
-        r.reference_metrics.accuracy,
-        r.reference_metrics.loss
-    );
-    println!("| {} eps | accuracy | loss |", r.norm);
-    println!("|---|---|---|");
-    for s in &r.steps {
-        println!(
-            "| {:.6} | {:.4} | {:.4} |",
-            s.eps, s.metrics.accuracy, s.metrics.loss
-        );
-    }
-    println!(
-        "matched {on}: {} eps = {:.6} ({:.3} x the reference radius; bracket [{:.4}, {:.4}] from d = {}), \
-         accuracy {:.4}, loss {:.4}",
-        r.norm,
-        r.eps,
-        r.ratio,
-        r.bracket[0],
-        r.bracket[1],
-        r.dimension,
-        r.metrics.accuracy,
-        r.metrics.loss
-    );
-    if !r.bracketed {
-        println!(
-            "warning: the attacks at the bracket's ends do not enclose the target (PGD is not \
-             exact; try more --steps): the radius is the nearer end"
-        );
-    } else if !r.converged {
-        println!(
-            "warning: --max-evaluations ran out before the bracket was --relative-width narrow"
-        );
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use advland_schema::compare::compare_runs;
-use advland_schema::{CompareReport, Report, write_json};
+use advland_schema::{Report, write_json};
 use anyhow::Result;
 use clap::Args;
 
@@ -37,7 +37,7 @@ pub fn run(args: &CompareArgs, device_name: &str) -> Result<()> {
     meta.duration_s = start.elapsed().as_secs_f64();
     let path = args.out.join("compare.json");
     write_json(&path, &Report::of(meta, report.clone()))?;
-    print_table(&report);
+    print!("{report}");
     if !args.no_figures {
         let summary = crate::render::write(
             std::slice::from_ref(&path),
@@ -48,30 +48,4 @@ pub fn run(args: &CompareArgs, device_name: &str) -> Result<()> {
     }
     println!("report: {}", path.display());
     Ok(())
-}
-
-/// The table on stdout (markdown): one row per run and epoch, the main measures as columns.
-fn print_table(r: &CompareReport) {
-    let columns: Vec<&String> = r
-        .measures
-        .iter()
-        .filter(|m| m.contains("accuracy") || m.starts_with("λ1") || m.starts_with("κ"))
-        .collect();
-    let mut header = "| run | epoch |".to_owned();
-    let mut rule = "|---|---|".to_owned();
-    for c in &columns {
-        header.push_str(&format!(" {c} |"));
-        rule.push_str("---|");
-    }
-    println!("{header}\n{rule}");
-    for row in &r.rows {
-        let mut line = format!("| {} | {} |", row.run, row.epoch);
-        for c in &columns {
-            match row.values.get(*c) {
-                Some(v) => line.push_str(&format!(" {v:.4} |")),
-                None => line.push_str(" |"),
-            }
-        }
-        println!("{line}");
-    }
 }

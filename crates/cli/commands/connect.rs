@@ -3,20 +3,19 @@
 //! on the clean or adversarial training loss, then scans loss and accuracy along the curve and
 //! along the straight line (the interpolation of `surface --to`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::connectivity::{self, ConnectConfig};
-use advland_schema::connectivity::ConnectivityReport;
-use advland_schema::{Norm, ObjectiveKind, write_json};
+use advland_analysis::load::ModelSource;
+use advland_schema::{ObjectiveKind, write_json};
 use advland_train::checkpoint::CHECKPOINT_FILE;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{flag_error, parse_eps, resolve_attack};
+use crate::args::{OptionalAttack, flag_error};
 use crate::meta::report;
-use advland_analysis::load::ModelSource;
 
 /// `advland connect`.
 #[derive(Debug, Args)]
@@ -28,15 +27,9 @@ pub struct ConnectArgs {
     /// θ_B, the end: a checkpoint of the same architecture (a weights file with --weights).
     #[arg(long, value_name = "PATH")]
     pub to: PathBuf,
-    /// Attack norm (default: the checkpoint's training norm).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Attack radius (default: the checkpoint's training radius).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of the attack.
-    #[arg(long, default_value_t = 10)]
-    pub steps: usize,
+    /// The attack of adversarial training and the adversarial scan.
+    #[command(flatten)]
+    pub attack: OptionalAttack,
     /// The curve's training and scans.
     #[command(flatten)]
     pub config: ConnectConfig,
@@ -54,13 +47,9 @@ impl ConnectArgs {
     /// attack, the default of whichever of --norm/--eps is not given.
     fn config(&self, trained: Option<&advland_schema::PgdSettings>) -> Result<ConnectConfig> {
         let config = &self.config;
-        let attack = if config.objective == ObjectiveKind::Adversarial || config.scan_adversarial {
-            let needed_by = "--objective adversarial or --scan-adversarial";
-            let attack = resolve_attack(self.norm, self.eps, self.steps, trained, needed_by)?;
-            Some(attack.settings().clone())
-        } else {
-            None
-        };
+        let needed = config.objective == ObjectiveKind::Adversarial || config.scan_adversarial;
+        let needed_by = "--objective adversarial or --scan-adversarial";
+        let attack = self.attack.resolve(needed, trained, needed_by)?;
         Ok(ConnectConfig {
             attack,
             ..config.clone()
@@ -103,38 +92,9 @@ pub fn run(args: &ConnectArgs, device: &Device, device_name: &str) -> Result<()>
     let mut report = report(measured, &config, config.seed, device_name, start);
     report.meta.weights = args.source.provenance();
     write_json(&out, &report)?;
-    print_summary(&report.data, &out);
-    Ok(())
-}
-
-fn print_summary(r: &ConnectivityReport, out: &Path) {
-    println!(
-        "{} -> {}: {} SGD steps on {} training examples ({} loss), ||B - A|| = {:.4}, \
-         ||phi - midpoint|| = {:.4}",
-        r.checkpoint,
-        r.to,
-        r.steps,
-        r.train_examples,
-        r.objective.as_str(),
-        r.endpoint_distance,
-        r.control_offset
-    );
-    println!("| t | curve loss | curve acc | line loss | line acc |");
-    println!("|---|---|---|---|---|");
-    for (i, t) in r.curve.t.iter().enumerate() {
-        println!(
-            "| {t:.3} | {:.4} | {:.4} | {:.4} | {:.4} |",
-            r.curve.clean_loss[i],
-            r.curve.clean_accuracy[i],
-            r.line.clean_loss[i],
-            r.line.clean_accuracy[i]
-        );
-    }
-    println!(
-        "clean loss barrier: curve {:+.4}, line {:+.4} (on {} test examples)",
-        r.curve.clean_barrier, r.line.clean_barrier, r.examples
-    );
+    print!("{}", report.data);
     println!("report: {}", out.display());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use clap::Args;
 use crate::meta::meta;
 use crate::progress::Bars;
 use crate::render::{LogColour, write as render};
-use crate::tables::print_demo;
 use crate::training::advise;
 
 /// `advland demo`.
@@ -66,7 +65,8 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
         LogColour::Auto,
     )
     .context("drawing the report")?;
-    print_demo(&report.data, &path);
+    print!("{}", report.data);
+    println!("report: {}", path.display());
     println!(
         "figures: {} in {}",
         rendered.figures.len(),

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use advland_analysis::Subject;
 use advland_analysis::eval::{EvalConfig, evaluate_model};
-use advland_analysis::load::{LoadedCheckpoint, load_checkpoint_model};
-use advland_schema::{AttackSpec, DataSettings, EvalResult, Norm, ThreatSpec, write_json};
+use advland_analysis::load::{LoadedCheckpoint, WeightsArgs, load_checkpoint_model};
+use advland_schema::{AttackSpec, DataSettings, Norm, ThreatSpec, write_json};
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
@@ -15,7 +15,6 @@ use clap::Args;
 use crate::args::{DataArgs, at_least_one, parse_eps, parse_threat};
 use crate::meta::report;
 use crate::progress::Bars;
-use advland_analysis::load::WeightsArgs;
 
 /// `advland eval`.
 #[derive(Debug, Args)]
@@ -173,7 +172,8 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
     match &args.out {
         Some(out) => {
             write_json(out, &report)?;
-            print_table(&report.data.result, Some(out));
+            print!("{}", report.data.result);
+            println!("report: {}", out.display());
         }
         None => {
             let bytes = advland_schema::to_json_bytes(&report, Path::new("<stdout>"))?;
@@ -181,41 +181,4 @@ pub fn run(args: &EvalArgs, device: &Device, device_name: &str, quiet: bool) -> 
         }
     }
     Ok(())
-}
-
-/// A small table of the results on stdout.
-pub fn print_table(result: &EvalResult, out: Option<&Path>) {
-    println!("| attack | loss | accuracy |\n|---|---|---|");
-    println!(
-        "| clean | {:.4} | {:.4} |",
-        result.clean.loss, result.clean.accuracy
-    );
-    if result.attacks.is_empty() {
-        for r in &result.robust {
-            println!(
-                "| {} eps={} PGD-{} | {:.4} | {:.4} |",
-                r.attack.norm, r.attack.eps, r.attack.steps, r.metrics.loss, r.metrics.accuracy
-            );
-        }
-    }
-    for r in &result.attacks {
-        println!(
-            "| {} {} eps={} ({} steps) | {:.4} | {:.4} |",
-            r.attack.kind(),
-            r.attack.norm(),
-            r.attack.eps(),
-            r.attack.steps(),
-            r.metrics.loss,
-            r.metrics.accuracy
-        );
-    }
-    if let Some(w) = &result.worst_case {
-        println!(
-            "| worst case | {:.4} | {:.4} |",
-            w.metrics.loss, w.metrics.accuracy
-        );
-    }
-    if let Some(out) = out {
-        println!("report: {}", out.display());
-    }
 }

@@ -5,16 +5,14 @@
 //! around one example (`--surface-example`) and a lower bound of the logits' local Lipschitz
 //! constant in the ε-ball (`--lipschitz-steps`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use advland_analysis::flatness::{self, FlatnessConfig};
-use advland_schema::flatness::FlatnessReport;
+use advland_analysis::load::ModelSource;
 use advland_schema::{AttackRequest, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
-
-use advland_analysis::load::ModelSource;
 
 /// `advland flatness`.
 #[derive(Debug, Args)]
@@ -55,64 +53,9 @@ pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()
         |subject, config| flatness::measure(subject, config, device, &mut advland_train::Silent),
         device,
     )?;
-    print_summary(&report.data, &out);
-    Ok(())
-}
-
-fn print_summary(r: &FlatnessReport, out: &Path) {
-    println!(
-        "{} examples, attack {} eps={} PGD-{}",
-        r.examples, r.attack.norm, r.attack.eps, r.attack.steps
-    );
-    println!("| point | loss | |grad|_2 | |grad|_1 | lambda_top | g'Hg/|g|^2 | trace | KKT |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for p in &r.points {
-        println!(
-            "| {:?} | {:.4} | {:.4e} | {:.4e} | {:+.4e} | {:+.4e} | {:+.4e} | {} |",
-            p.point,
-            p.loss.median,
-            p.grad_l2.median,
-            p.grad_l1.median,
-            p.hessian_top.median,
-            p.curvature_along_gradient.median,
-            p.hessian_trace.median,
-            p.kkt_multiplier
-                .map_or("-".to_owned(), |k| format!("{:.4e}", k.median))
-        );
-    }
-    for p in r.points.iter().filter(|p| !p.hessian_top_k.is_empty()) {
-        let medians: Vec<String> = p
-            .hessian_top_k
-            .iter()
-            .map(|d| format!("{:+.4e}", d.median))
-            .collect();
-        println!(
-            "{:?} top-{} eigenvalues: {}",
-            p.point,
-            medians.len(),
-            medians.join(", ")
-        );
-    }
-    if let Some(s) = &r.surface {
-        let (lo, hi) = s
-            .loss
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &l| {
-                (a.min(l), b.max(l))
-            });
-        println!(
-            "surface around example {} (label {}): {}x{} grid, loss {lo:.4} to {hi:.4}",
-            s.example, s.label, s.x.points, s.y.points
-        );
-    }
-    if let Some(l) = &r.logit_lipschitz {
-        println!(
-            "logit Lipschitz (lower bound, {} steps x {} restarts): median {:.4e}, max {:.4e}",
-            l.steps, l.restarts, l.estimate.median, l.estimate.max
-        );
-    }
-    println!("(medians over examples)");
+    print!("{}", report.data);
     println!("report: {}", out.display());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,13 +3,11 @@
 
 use std::path::PathBuf;
 
-use advland_analysis::load::{Imported, SOURCE_FILE, import_checkpoint};
+use advland_analysis::load::{Imported, ReadAs, SOURCE_FILE, import_checkpoint};
 use advland_schema::{DataSettings, DatasetName};
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
-
-use advland_analysis::load::ReadAs;
 
 /// `advland import`.
 #[derive(Debug, Args)]

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::linear::{BundledSplit, LinearConfig, bundled, run as run_linear};
-use advland_schema::linear::LinearReport;
 use advland_schema::write_json;
 use anyhow::{Context, Result, bail};
 
@@ -55,86 +54,13 @@ pub fn run(args: &LinearArgs, device_name: &str) -> Result<()> {
     let measured = run_linear(&split, config).map_err(flag_error)?;
     let report = report(measured, config, config.seed, device_name, start);
     write_json(&args.out, &report)?;
-    print_summary(&report.data, config);
+    print!("{}", report.data);
+    println!(
+        "gradient descent: {} steps at lr {}; κ over {} random directions",
+        config.steps, config.lr, config.directions
+    );
     println!("report: {}", args.out.display());
     Ok(())
-}
-
-/// The stdout tables.
-fn print_summary(r: &LinearReport, config: &LinearConfig) {
-    println!(
-        "linear: {} classes {} ({}, y = -1) vs {} ({}, y = +1), N = {} ({} positive), d = {}, \
-         {} GD steps at lr {}",
-        r.dataset,
-        r.classes[0],
-        r.class_names[0],
-        r.classes[1],
-        r.class_names[1],
-        r.examples,
-        r.positives,
-        r.features,
-        config.steps,
-        config.lr
-    );
-    println!(
-        "| norm | eps | loss | clean acc | robust acc | ‖w‖ | min abs w_i | sign changes (steps) \
-         | λmax(∇²L) | L2 bound | jump predicted | jump measured |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    let opt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4e}"));
-    for n in &r.norms {
-        let l = &n.last;
-        let min_abs = l.jump.weight.abs();
-        println!(
-            "| {} | {} | {:.4} | {:.3} | {:.3} | {:.4} | {:.2e} | {} ({}) | {} | {} | {:.4e} | {:.4e} |",
-            n.norm,
-            n.eps,
-            l.loss,
-            l.clean_accuracy,
-            l.robust_accuracy,
-            l.w_norm,
-            min_abs,
-            n.total_sign_changes,
-            n.steps_with_sign_changes,
-            l.hessian_max_eigenvalue.map_or_else(
-                || l.hessian_error.clone().unwrap_or_default(),
-                |v| format!("{v:.4e}")
-            ),
-            opt(l.l2_bound),
-            l.jump.predicted,
-            l.jump.measured,
-        );
-    }
-    println!(
-        "\nκ(θ, r) at the final points ({} directions):",
-        config.directions
-    );
-    let names: Vec<&str> = r.norms.iter().map(|n| n.norm.as_str()).collect();
-    println!("| r | {} |", names.join(" | "));
-    println!("|---|{}", "---|".repeat(names.len()));
-    for (k, &radius) in config.radii.iter().enumerate() {
-        let kappas: Vec<String> = r
-            .norms
-            .iter()
-            .map(|n| opt(n.last.lipschitz.get(k).map(|p| p.kappa)))
-            .collect();
-        println!("| {radius:.0e} | {} |", kappas.join(" | "));
-    }
-    println!("\nL2 loss at (s·w, b): κ grows like ε·mean(abs ℓ')/‖s·w‖ under the bound (C1):");
-    println!("| s | ‖s·w‖ | r | κ | λmax(∇²L) | ε·mean(abs ℓ')/‖s·w‖ | bound |");
-    println!("|---|---|---|---|---|---|---|");
-    for p in &r.l2_scaling {
-        println!(
-            "| {} | {:.4e} | {:.2e} | {:.4e} | {} | {:.4e} | {:.4e} |",
-            p.scale,
-            p.w_norm,
-            p.radius,
-            p.kappa,
-            opt(p.hessian_max_eigenvalue),
-            p.curvature_term,
-            p.bound
-        );
-    }
 }
 
 #[cfg(test)]

@@ -4,16 +4,14 @@
 //! ∇θ ℓ(xᵢ) for reference), and the mean loss, accuracy and attack success after each PGD
 //! step.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use advland_analysis::load::ModelSource;
 use advland_analysis::perturbation::{self, PerturbationConfig};
-use advland_schema::perturbation::{CosineStats, PerturbationReport};
 use advland_schema::{AttackRequest, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
-
-use advland_analysis::load::ModelSource;
 
 /// `advland perturbation`.
 #[derive(Debug, Args)]
@@ -56,33 +54,9 @@ pub fn run(args: &PerturbationArgs, device: &Device, device_name: &str) -> Resul
         },
         device,
     )?;
-    print_summary(&report.data, &out);
-    Ok(())
-}
-
-fn print_summary(r: &PerturbationReport, out: &Path) {
-    println!(
-        "{} examples, attack {} eps={} PGD-{}, clean accuracy {:.4}",
-        r.examples, r.attack.norm, r.attack.eps, r.attack.steps, r.clean_accuracy
-    );
-    println!("| vectors | n | mean cos | median cos | mean norm |");
-    println!("|---|---|---|---|---|");
-    let row = |name: &str, c: &CosineStats| {
-        println!(
-            "| {name} | {} | {:+.4} | {:+.4} | {:.4e} |",
-            c.vectors, c.mean, c.pairwise.median, c.mean_norm
-        );
-    };
-    row("perturbations", &r.perturbations);
-    row("adversarial gradients", &r.adversarial_gradients);
-    row("clean gradients", &r.clean_gradients);
-    if let Some(last) = r.steps.last() {
-        println!(
-            "after {} steps (restart {}): loss {:.4}, accuracy {:.4}, success rate {:.4}",
-            last.step, last.restart, last.mean_loss, last.accuracy, last.success_rate
-        );
-    }
+    print!("{}", report.data);
     println!("report: {}", out.display());
+    Ok(())
 }
 
 #[cfg(test)]

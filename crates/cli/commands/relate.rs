@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use advland_analysis::load::ModelSource;
 use advland_analysis::relate::{RelateConfig, relate};
 use advland_schema::{ThreatSpec, write_json};
 use anyhow::Result;
@@ -13,8 +14,6 @@ use clap::Args;
 use crate::args::parse_threat;
 use crate::meta::report;
 use crate::progress::Bars;
-use crate::tables::print_relation;
-use advland_analysis::load::ModelSource;
 
 /// `advland relate`.
 #[derive(Debug, Args)]
@@ -56,7 +55,7 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str, quiet: bool) -
     let mut report = report(measured?, &config, config.seed, device_name, start);
     report.meta.weights = args.source.provenance();
     write_json(&args.out, &report)?;
-    print_relation(&report.data);
+    print!("{}", report.data);
     println!("report: {}", args.out.display());
     Ok(())
 }

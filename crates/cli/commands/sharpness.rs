@@ -1,21 +1,18 @@
 //! `advland sharpness`: parameter-space smoothness and sharpness of a checkpoint's loss
 //! (paper.md §3.2 E-B): Hessian eigenvalues, gradient-Lipschitz probes, gradient jumps.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
+use advland_analysis::load::ModelSource;
 use advland_analysis::sharpness::{self, SharpnessConfig};
-use advland_schema::{
-    Norm, ObjectiveKind, PgdSettings, SharpnessEstimate, SharpnessReport, WeightSharpnessResult,
-    write_json,
-};
+use advland_schema::{ObjectiveKind, PgdSettings, write_json};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{flag_error, parse_eps, resolve_attack};
+use crate::args::{OptionalAttack, flag_error};
 use crate::meta::report;
-use advland_analysis::load::ModelSource;
 
 /// `advland sharpness`.
 #[derive(Debug, Args)]
@@ -23,15 +20,9 @@ pub struct SharpnessArgs {
     /// The model(s).
     #[command(flatten)]
     pub source: ModelSource,
-    /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Attack radius (default: the checkpoint's training radius).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of the objective's attack.
-    #[arg(long, default_value_t = 10)]
-    pub steps: usize,
+    /// The attack of the adversarial objectives.
+    #[command(flatten)]
+    pub attack: OptionalAttack,
     /// What to measure and how.
     #[command(flatten)]
     pub config: SharpnessConfig,
@@ -44,20 +35,11 @@ impl SharpnessArgs {
     /// The configuration these arguments ask for; `trained` is the checkpoint's training
     /// attack, the default of whichever of --norm/--eps is not given.
     fn config(&self, trained: Option<&PgdSettings>) -> Result<SharpnessConfig> {
-        let attack = match self.config.objective {
-            ObjectiveKind::Clean => None,
-            kind => Some(
-                resolve_attack(
-                    self.norm,
-                    self.eps,
-                    self.steps,
-                    trained,
-                    &format!("--objective {}", kind.as_str()),
-                )?
-                .settings()
-                .clone(),
-            ),
-        };
+        let objective = self.config.objective;
+        let needed_by = format!("--objective {}", objective.as_str());
+        let attack = self
+            .attack
+            .resolve(objective != ObjectiveKind::Clean, trained, &needed_by)?;
         Ok(SharpnessConfig {
             attack,
             ..self.config.clone()
@@ -105,7 +87,8 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
     );
     report.meta.weights = args.source.provenance();
     write_json(&out, &report)?;
-    print_summary(&report.data, &out);
+    print!("{}", report.data);
+    println!("report: {}", out.display());
     Ok(())
 }
 
@@ -116,144 +99,6 @@ fn default_out(args: &SharpnessArgs) -> Result<PathBuf> {
         args.config.estimator.as_str(),
         args.config.objective.as_str()
     ))?)
-}
-
-fn print_summary(r: &SharpnessReport, out: &Path) {
-    println!(
-        "objective {} on {} examples, loss {:.5}, |theta| {:.4}",
-        r.objective.kind.as_str(),
-        r.objective.examples,
-        r.objective.loss,
-        r.objective.theta_norm
-    );
-    match &r.estimate {
-        SharpnessEstimate::Hessian(h) => {
-            if let Some(min) = h.lambda_min {
-                println!("lambda_min = {min:+.6e}");
-            }
-            for (i, e) in h.eigenvalues.iter().enumerate() {
-                println!(
-                    "lambda_{} = {:+.6e}  ({} HVPs, {:?}, residual {:.2e})",
-                    i + 1,
-                    e.value,
-                    e.hvps,
-                    e.stop,
-                    e.residual
-                );
-            }
-        }
-        SharpnessEstimate::Lipschitz(l) => {
-            if let Some(e) = &l.local_entropy {
-                println!(
-                    "local-entropy map (gamma {}, L = {}): kappa_max {:.6e}",
-                    e.gamma, e.inner_steps, e.kappa_max
-                );
-            }
-            for o in &l.objectives {
-                println!("{}: kappa_max {:.6e}", o.kind.as_str(), o.kappa_max);
-                for p in &o.random {
-                    let ratio = p
-                        .secants
-                        .iter()
-                        .filter_map(|s| s.delta_ratio)
-                        .fold(0.0, f64::max);
-                    let flips = p
-                        .secants
-                        .iter()
-                        .filter_map(|s| s.sign_flip_fraction)
-                        .fold(0.0, f64::max);
-                    println!(
-                        "  r = {:.3e}: kappa max {:.6e} mean {:.6e} | max |d delta|/|d theta| {:.3e} | max sign flips {:.2e}",
-                        p.radius, p.kappa_max, p.kappa_mean, ratio, flips
-                    );
-                }
-                println!(
-                    "  worst case (r = {:.3e}): {:.6e}",
-                    o.worst_case.radius, o.worst_case.kappa
-                );
-            }
-            for (i, s) in l.trajectory.iter().enumerate() {
-                println!(
-                    "trajectory secant {}->{}: kappa {:.6e}",
-                    i + 1,
-                    i + 2,
-                    s.kappa
-                );
-            }
-        }
-        SharpnessEstimate::Trace(t) => {
-            println!(
-                "trace(H) = {:.6e} ± {:.2e} (95% CI [{:.6e}, {:.6e}], {} probes, {:?})",
-                t.mean, t.std_error, t.ci95_low, t.ci95_high, t.samples, t.stop
-            );
-        }
-        SharpnessEstimate::Density(d) => {
-            let lo = d
-                .nodes
-                .iter()
-                .flatten()
-                .copied()
-                .fold(f64::INFINITY, f64::min);
-            let hi = d
-                .nodes
-                .iter()
-                .flatten()
-                .copied()
-                .fold(f64::NEG_INFINITY, f64::max);
-            println!(
-                "spectrum in [{lo:.6e}, {hi:.6e}], {} probes, sigma {:.2e}",
-                d.nodes.len(),
-                d.sigma
-            );
-        }
-        SharpnessEstimate::WorstCase(w) => print_weight_sharpness("worst-case", w),
-        SharpnessEstimate::AverageCase(w) => print_weight_sharpness("average-case", w),
-        SharpnessEstimate::Awp(w) => print_weight_sharpness("awp", w),
-        SharpnessEstimate::Kinks(k) => {
-            println!(
-                "largest gradient jump {:.6e} at t = {:.4e} (median jump {:.6e}, {} points)",
-                k.max_jump,
-                k.max_jump_at,
-                k.median_jump,
-                k.t.len()
-            );
-        }
-    }
-    println!("gradient evaluations: {}", r.gradient_evaluations);
-    println!("report: {}", out.display());
-}
-
-fn print_weight_sharpness(name: &str, w: &WeightSharpnessResult) {
-    let pm = |s: &advland_schema::MeanStdError| match s.std_error {
-        Some(se) => format!("{:.6e} ± {se:.2e}", s.mean),
-        None => format!("{:.6e}", s.mean),
-    };
-    println!(
-        "{name} sharpness ({} ball, rho {}, m {}, {} batches, {} perturbed scalars, batch norm: {}): loss increase {}",
-        w.ball.as_str(),
-        w.rho,
-        w.m,
-        w.batches.len(),
-        w.perturbed_scalars,
-        w.batch_norm,
-        pm(&w.increase)
-    );
-    if let Some(e) = &w.error_increase {
-        println!("  error increase {}", pm(e));
-    }
-    if let Some(o) = &w.one_step_increase {
-        println!("  AWP one-step increase {}", pm(o));
-    }
-    for (i, b) in w.batches.iter().enumerate() {
-        println!(
-            "  batch {}: loss {:.6e} -> {:.6e} (+{:.6e}), |delta| {:.4e}",
-            i + 1,
-            b.loss,
-            b.perturbed_loss,
-            b.increase,
-            b.delta_norm
-        );
-    }
 }
 
 #[cfg(test)]

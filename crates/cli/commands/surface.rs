@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use advland_analysis::ObjectiveKind;
+use advland_analysis::load::ModelSource;
 use advland_analysis::surface::{
     Directions, SurfaceConfig, SurfaceOutput, SurfaceRun, load_directions, make_directions,
 };
@@ -19,9 +20,8 @@ use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 
-use crate::args::{at_least_one, flag_error, parse_eps, resolve_attack};
+use crate::args::{OptionalAttack, at_least_one, flag_error};
 use crate::meta::report;
-use advland_analysis::load::ModelSource;
 
 /// `advland surface`.
 #[derive(Clone, Debug, Args)]
@@ -40,15 +40,9 @@ pub struct SurfaceArgs {
     /// Save the directions used (safetensors, with their content hash).
     #[arg(long)]
     pub save_directions: Option<PathBuf>,
-    /// Attack norm of the adversarial objectives (default: the checkpoint's training norm).
-    #[arg(long, value_enum)]
-    pub norm: Option<advland_schema::Norm>,
-    /// Attack radius (default: the checkpoint's training radius).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of the attack.
-    #[arg(long, default_value_t = 10)]
-    pub steps: usize,
+    /// The attack of the adversarial objectives.
+    #[command(flatten)]
+    pub attack: OptionalAttack,
     /// The grid, its losses and directions.
     #[command(flatten)]
     pub config: SurfaceConfig,
@@ -87,7 +81,8 @@ pub fn run(args: &SurfaceArgs, device: &Device, device_name: &str, quiet: bool) 
     };
     advland_schema::check_output(&out)?;
     let report = compute(args, device, device_name, &out, quiet)?;
-    print_summary(&report.data, &out);
+    print!("{}", report.data);
+    println!("report: {}", out.display());
     Ok(())
 }
 
@@ -103,21 +98,12 @@ fn default_out(args: &SurfaceArgs) -> Result<PathBuf> {
     };
     let kind = match &args.load_directions {
         Some(_) => "loaded".to_owned(),
-        None => kind_name(args.config.directions).to_owned(),
+        None => args.config.directions.as_str().to_owned(),
     };
     Ok(args
         .source
         .path()?
         .join(format!("surface-{kind}-{dims}{shard}.json")))
-}
-
-fn kind_name(kind: DirectionKind) -> &'static str {
-    match kind {
-        DirectionKind::Random => "random",
-        DirectionKind::Interpolation => "interpolation",
-        DirectionKind::Plane => "plane",
-        DirectionKind::Hessian => "hessian",
-    }
 }
 
 impl SurfaceArgs {
@@ -129,18 +115,9 @@ impl SurfaceArgs {
             .objective
             .iter()
             .any(|k| *k != ObjectiveKind::Clean);
-        let attack = if adversarial {
-            let attack = resolve_attack(
-                self.norm,
-                self.eps,
-                self.steps,
-                trained,
-                "an adversarial --objective",
-            )?;
-            Some(attack.settings().clone())
-        } else {
-            None
-        };
+        let attack = self
+            .attack
+            .resolve(adversarial, trained, "an adversarial --objective")?;
         Ok(SurfaceConfig {
             attack,
             bn_recompute: (self.bn == BnArg::Recompute).then_some(self.bn_examples),
@@ -213,7 +190,7 @@ fn check_args(args: &SurfaceArgs) -> Result<()> {
         if args.to.len() != wanted {
             bail!(
                 "--directions {} takes {wanted} --to checkpoint(s), got {}",
-                kind_name(args.config.directions),
+                args.config.directions.as_str(),
                 args.to.len()
             );
         }
@@ -251,36 +228,6 @@ fn directions(
         })
         .collect::<advland_analysis::Result<Vec<_>>>()?;
     make_directions(subject, &to, config, device).map_err(flag_error)
-}
-
-fn print_summary(r: &SurfaceReport, out: &Path) {
-    let centre = (0..r.grid_len()).find(|&k| {
-        let nx = r.x.points;
-        r.x.values()[k % nx] == 0.0 && r.y.is_none_or(|y| y.values()[k / nx] == 0.0)
-    });
-    for v in &r.values {
-        let (lo, hi) = v
-            .loss
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                (lo.min(x), hi.max(x))
-            });
-        let at_origin = centre
-            .and_then(|c| r.points.iter().position(|&k| k == c))
-            .map(|i| format!(", at θ₀ {:.4}", v.loss[i]))
-            .unwrap_or_default();
-        println!(
-            "{:<20} loss {lo:.4} … {hi:.4}{at_origin} ({} points)",
-            v.objective.as_str(),
-            r.points.len()
-        );
-    }
-    println!(
-        "directions {} ({})",
-        r.directions.hash,
-        kind_name(r.directions.kind)
-    );
-    println!("report: {}", out.display());
 }
 
 #[cfg(test)]

@@ -69,6 +69,7 @@ mod run_settings;
 pub mod schedule;
 pub mod settings;
 pub mod sharpness;
+pub mod summary;
 pub mod surface;
 pub mod threat;
 pub mod weight_sharpness;

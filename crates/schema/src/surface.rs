@@ -161,6 +161,18 @@ pub enum DirectionKind {
     Hessian,
 }
 
+impl DirectionKind {
+    /// The name used by `--directions` and report file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DirectionKind::Random => "random",
+            DirectionKind::Interpolation => "interpolation",
+            DirectionKind::Plane => "plane",
+            DirectionKind::Hessian => "hessian",
+        }
+    }
+}
+
 /// How random directions are scaled to the weights (Li et al. 2018).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
