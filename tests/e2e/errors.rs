@@ -127,3 +127,33 @@ fn mismatched_weights_are_rejected_naming_the_tensor() {
     let out = advland(dir.path(), &["eval", "--checkpoint", "missing-dir"]);
     user_error(&out, &["missing-dir"]);
 }
+
+#[test]
+fn surface_directions_that_do_not_fit_their_models_are_refused_before_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let surface = |extra: &[&str]| {
+        let mut args = vec!["surface", "--checkpoint", "absent", "--out", "s.json"];
+        args.extend(extra);
+        advland(dir.path(), &args)
+    };
+    user_error(
+        &surface(&["--directions", "plane", "--to", "b"]),
+        &["--to", "plane directions take 2 other model(s), got 1"],
+    );
+    user_error(
+        &surface(&[
+            "--directions",
+            "interpolation",
+            "--to",
+            "b",
+            "--y",
+            "-1:1:3",
+        ]),
+        &["--y", "1-D"],
+    );
+    user_error(
+        &surface(&["--load-directions", "d.safetensors", "--to", "b"]),
+        &["--to", "loaded directions take no other models"],
+    );
+    assert!(!dir.path().join("s.json").exists());
+}

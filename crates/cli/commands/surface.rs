@@ -13,10 +13,10 @@ use advland_analysis::load::ModelSource;
 use advland_analysis::surface::{
     Directions, SurfaceConfig, SurfaceOutput, SurfaceRun, load_directions, make_directions,
 };
-use advland_schema::{DirectionKind, PgdSettings, Report, SurfaceReport};
+use advland_schema::{PgdSettings, Report, SurfaceReport};
 use advland_train::Observer;
 use advland_train::params::ParamLayout;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 
@@ -135,7 +135,9 @@ fn compute(
     quiet: bool,
 ) -> Result<Report<SurfaceReport>> {
     let start = Instant::now();
-    check_args(args)?;
+    args.config
+        .check_directions(args.to.len(), args.load_directions.is_some())
+        .map_err(flag_error)?;
     let mut subject = args.source.subject(device)?;
     subject
         .check_subset(args.config.subset, "subset")
@@ -178,32 +180,6 @@ impl Observer for PointBar {
         self.0.set_length(total as u64);
         self.0.set_position(done as u64);
     }
-}
-
-fn check_args(args: &SurfaceArgs) -> Result<()> {
-    if args.load_directions.is_none() {
-        let wanted = match args.config.directions {
-            DirectionKind::Interpolation => 1,
-            DirectionKind::Plane => 2,
-            _ => 0,
-        };
-        if args.to.len() != wanted {
-            bail!(
-                "--directions {} takes {wanted} --to checkpoint(s), got {}",
-                args.config.directions.as_str(),
-                args.to.len()
-            );
-        }
-        if args.config.directions == DirectionKind::Plane && args.config.y.is_none() {
-            bail!("--directions plane is 2-D: give --y MIN:MAX:POINTS");
-        }
-        if args.config.directions == DirectionKind::Interpolation && args.config.y.is_some() {
-            bail!("--directions interpolation is 1-D: drop --y");
-        }
-    } else if !args.to.is_empty() {
-        bail!("--to and --load-directions exclude each other");
-    }
-    Ok(())
 }
 
 /// The directions of the surface: loaded from --load-directions, or made as --directions

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use advland_schema::overrides::TrainFlags;
 use advland_schema::{TrainLog, TrainSettings};
 use advland_train::trainer::{Resumption, RunDirMode, TRAIN_LOG_FILE, resume_run};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
@@ -122,23 +122,12 @@ fn label(run_dir: &Path) -> String {
 
 /// Prints where the run is and how it ended.
 fn summary(run_dir: &Path, log: &TrainLog) -> Result<()> {
-    let last = log.epochs.last().context("no epoch was trained")?;
+    anyhow::ensure!(!log.epochs.is_empty(), "no epoch was trained");
     println!("run directory: {}", run_dir.display());
     println!("log: {}", run_dir.join(TRAIN_LOG_FILE).display());
     if let Some(c) = log.checkpoints.last() {
         println!("last checkpoint: {}", run_dir.join(&c.path).display());
     }
-    let u = &log.updates;
-    println!(
-        "training gradients: {} ({} discarded), outer steps: {}, inner steps: {}",
-        u.gradient_evaluations, u.discarded_gradient_evaluations, u.outer_steps, u.inner_steps
-    );
-    println!("test clean accuracy: {:.4}", last.test.clean.accuracy);
-    for r in &last.test.robust {
-        println!(
-            "test robust accuracy ({} eps={} PGD-{}): {:.4}",
-            r.attack.norm, r.attack.eps, r.attack.steps, r.metrics.accuracy
-        );
-    }
+    print!("{log}");
     Ok(())
 }

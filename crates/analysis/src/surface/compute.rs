@@ -123,6 +123,48 @@ impl Default for SurfaceConfig {
 }
 
 impl SurfaceConfig {
+    /// Refuses a request for directions that does not fit `directions` and `y`, before any
+    /// model is loaded: interpolation takes one other model and is 1-D, plane takes two and is
+    /// 2-D, random and Hessian directions take none, and neither do directions loaded from a
+    /// file (`loaded`), whatever `directions` says.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming `to` (the other models) or `y`.
+    pub fn check_directions(&self, others: usize, loaded: bool) -> Result<()> {
+        let invalid =
+            |field: &'static str, reason: String| Err(Error::InvalidConfig { field, reason });
+        if loaded {
+            return if others == 0 {
+                Ok(())
+            } else {
+                invalid("to", "loaded directions take no other models".to_owned())
+            };
+        }
+        let kind = self.directions.as_str();
+        let wanted = match self.directions {
+            DirectionKind::Interpolation => 1,
+            DirectionKind::Plane => 2,
+            DirectionKind::Random | DirectionKind::Hessian => 0,
+        };
+        if others != wanted {
+            return invalid(
+                "to",
+                format!("{kind} directions take {wanted} other model(s), got {others}"),
+            );
+        }
+        match (self.directions, self.y.is_some()) {
+            (DirectionKind::Plane, false) => invalid(
+                "y",
+                "plane directions make a 2-D surface: give y".to_owned(),
+            ),
+            (DirectionKind::Interpolation, true) => invalid(
+                "y",
+                "interpolation directions make a 1-D surface: drop y".to_owned(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses settings no surface can be computed with.
     ///
     /// # Errors
@@ -198,6 +240,7 @@ pub fn make_directions(
     config: &SurfaceConfig,
     device: &Device,
 ) -> Result<Directions> {
+    config.check_directions(to.len(), false)?;
     let layout = ParamLayout::of(&subject.model);
     let origin = to_host_f64(&flatten(&subject.model));
     let count = 1 + usize::from(config.y.is_some());
@@ -452,4 +495,56 @@ pub fn compute(
         Ok(())
     })?;
     Ok(run.finish(&done, cost))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(config: &SurfaceConfig, others: usize, loaded: bool) -> Option<&'static str> {
+        match config.check_directions(others, loaded) {
+            Ok(()) => None,
+            Err(Error::InvalidConfig { field, .. }) => Some(field),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn each_kind_of_direction_takes_its_models_and_dimensions() {
+        let axis = Some(Axis {
+            min: -1.0,
+            max: 1.0,
+            points: 3,
+        });
+        let of = |directions, y| SurfaceConfig {
+            directions,
+            y,
+            ..SurfaceConfig::default()
+        };
+        for kind in [DirectionKind::Random, DirectionKind::Hessian] {
+            assert_eq!(refusal(&of(kind, None), 0, false), None);
+            assert_eq!(refusal(&of(kind, axis), 0, false), None);
+            assert_eq!(refusal(&of(kind, None), 1, false), Some("to"));
+        }
+        let line = of(DirectionKind::Interpolation, None);
+        assert_eq!(refusal(&line, 1, false), None);
+        assert_eq!(refusal(&line, 0, false), Some("to"));
+        assert_eq!(refusal(&line, 2, false), Some("to"));
+        assert_eq!(
+            refusal(&of(DirectionKind::Interpolation, axis), 1, false),
+            Some("y")
+        );
+        assert_eq!(refusal(&of(DirectionKind::Plane, axis), 2, false), None);
+        assert_eq!(
+            refusal(&of(DirectionKind::Plane, axis), 1, false),
+            Some("to")
+        );
+        assert_eq!(
+            refusal(&of(DirectionKind::Plane, None), 2, false),
+            Some("y")
+        );
+        // Loaded directions decide their own kind and dimension.
+        assert_eq!(refusal(&of(DirectionKind::Plane, None), 0, true), None);
+        assert_eq!(refusal(&line, 1, true), Some("to"));
+    }
 }

@@ -11,7 +11,7 @@ use crate::connectivity::ConnectivityReport;
 use crate::flatness::FlatnessReport;
 use crate::linear::LinearReport;
 use crate::perturbation::PerturbationReport;
-use crate::{SharpnessEstimate, SharpnessReport, SurfaceReport, WeightSharpnessResult};
+use crate::{SharpnessEstimate, SharpnessReport, SurfaceReport, TrainLog, WeightSharpnessResult};
 
 /// The objective, then the estimate: eigenvalues, κ per radius, trace, spectrum range, weight
 /// sharpness per batch or the largest gradient jump.
@@ -498,6 +498,29 @@ impl fmt::Display for LinearReport {
             )?;
         }
 
+        Ok(())
+    }
+}
+
+/// The gradient budget spent and the last epoch's test accuracies.
+impl fmt::Display for TrainLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let u = &self.updates;
+        writeln!(
+            f,
+            "training gradients: {} ({} discarded), outer steps: {}, inner steps: {}",
+            u.gradient_evaluations, u.discarded_gradient_evaluations, u.outer_steps, u.inner_steps
+        )?;
+        if let Some(last) = self.epochs.last() {
+            writeln!(f, "test clean accuracy: {:.4}", last.test.clean.accuracy)?;
+            for r in &last.test.robust {
+                writeln!(
+                    f,
+                    "test robust accuracy ({} eps={} PGD-{}): {:.4}",
+                    r.attack.norm, r.attack.eps, r.attack.steps, r.metrics.accuracy
+                )?;
+            }
+        }
         Ok(())
     }
 }
