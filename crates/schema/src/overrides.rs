@@ -141,27 +141,42 @@ pub struct DataOverrides {
     pub test_subset: Option<usize>,
 }
 
-/// Architecture overrides (`--model`, `--hidden`, …), each replacing the file's value.
+/// Architecture overrides (`--model`, `--hidden`, …), each replacing the file's value. With
+/// the `clap` feature the size flags are derived here; `--model` itself, with the published
+/// wide-ResNet names, is [`ModelArgs`]'s.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelOverrides {
     /// `--model`: the architecture (a published name's sizes go in `depth`/`widen`).
+    #[cfg_attr(feature = "clap", arg(skip))]
     pub kind: Option<ModelKind>,
-    /// `--hidden`: MLP hidden widths.
+    /// MLP hidden widths, comma separated.
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ','))]
     pub hidden: Option<Vec<usize>>,
-    /// `--blocks`: ResNet blocks per stage.
+    /// ResNet blocks per stage, comma separated (2,2,2,2 is ResNet-18's layout).
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ','))]
     pub blocks: Option<Vec<usize>>,
-    /// `--width`: ResNet channels of the first stage.
+    /// ResNet channels of the first stage (doubled at each later stage; ResNet-18: 64).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub width: Option<usize>,
-    /// `--depth`: depth of the wide ResNet.
+    /// Depth of `wide-resnet`, 6n+4 (WRN-34-10: 34, WRN-28-10: 28).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub depth: Option<usize>,
-    /// `--widen`: widening factor of the wide ResNet.
+    /// Widening factor of `wide-resnet` (10 for WRN-34-10 and WRN-28-10).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub widen: Option<usize>,
-    /// `--base-width`: base channels of the batch-norm models.
+    /// Base channels of the batch-norm models (`preact-resnet18`: 64, `wide-resnet`: 16);
+    /// smaller gives a narrow copy of the same structure.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub base_width: Option<usize>,
-    /// `--normalize`: per-channel input normalisation.
+    /// Per-channel input normalisation inside the model, so ε stays in pixel units: `cifar10`
+    /// (robust_overfitting's mean and std) or `MEAN,MEAN,MEAN/STD,STD,STD`.
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_normalize))]
     pub normalize: Option<Normalize>,
-    /// `--activation`: the MLP's hidden nonlinearity.
+    /// The MLP's hidden nonlinearity: relu (the default), or softplus / gelu, smooth ones whose
+    /// input Hessian is not positive semi-definite by construction.
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub activation: Option<Activation>,
 }
 

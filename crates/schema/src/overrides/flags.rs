@@ -8,8 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::{ModelOverrides, TrainOverrides};
 use crate::error::Result;
-use crate::flag_values::parse_normalize;
-use crate::settings::{Activation, ModelKind, ModelSpec, Normalize, TrainSettings};
+use crate::settings::{ModelKind, ModelSpec, TrainSettings};
 
 /// A training file and the flags that override it (`advland train`'s settings).
 #[derive(Clone, Debug, Default, PartialEq, Args)]
@@ -55,33 +54,9 @@ pub struct ModelArgs {
     /// wrn-34-10 / wrn-28-10 (wide-resnet with that depth and widening factor).
     #[arg(id = "model", long = "model", value_parser = parse_model, value_name = "ARCH")]
     pub kind: Option<ModelName>,
-    /// MLP hidden widths, comma separated.
-    #[arg(long, value_delimiter = ',')]
-    pub hidden: Option<Vec<usize>>,
-    /// ResNet blocks per stage, comma separated (2,2,2,2 is ResNet-18's layout).
-    #[arg(long, value_delimiter = ',')]
-    pub blocks: Option<Vec<usize>>,
-    /// ResNet channels of the first stage (doubled at each later stage; ResNet-18: 64).
-    #[arg(long)]
-    pub width: Option<usize>,
-    /// Depth of `wide-resnet`, 6n+4 (WRN-34-10: 34, WRN-28-10: 28).
-    #[arg(long)]
-    pub depth: Option<usize>,
-    /// Widening factor of `wide-resnet` (10 for WRN-34-10 and WRN-28-10).
-    #[arg(long)]
-    pub widen: Option<usize>,
-    /// Base channels of the batch-norm models (`preact-resnet18`: 64, `wide-resnet`: 16);
-    /// smaller gives a narrow copy of the same structure.
-    #[arg(long)]
-    pub base_width: Option<usize>,
-    /// Per-channel input normalisation inside the model, so ε stays in pixel units: `cifar10`
-    /// (robust_overfitting's mean and std) or `MEAN,MEAN,MEAN/STD,STD,STD`.
-    #[arg(long, value_parser = parse_normalize)]
-    pub normalize: Option<Normalize>,
-    /// The MLP's hidden nonlinearity: relu (the default), or softplus / gelu, smooth ones whose
-    /// input Hessian is not positive semi-definite by construction.
-    #[arg(long, value_enum)]
-    pub activation: Option<Activation>,
+    /// Its sizes and the other architecture flags.
+    #[command(flatten)]
+    pub sizes: ModelOverrides,
 }
 
 /// `--model`: an architecture, possibly with the sizes its published name fixes.
@@ -133,27 +108,12 @@ impl ModelArgs {
     /// The flags as the library's overrides: `--model`'s published names (wrn-34-10) carry a
     /// depth and width that `--depth`/`--widen` replace.
     pub fn overrides(&self) -> ModelOverrides {
-        let Self {
-            kind,
-            hidden,
-            blocks,
-            width,
-            depth,
-            widen,
-            base_width,
-            normalize,
-            activation,
-        } = self;
+        let name = self.kind;
         ModelOverrides {
-            kind: kind.map(|name| name.kind),
-            hidden: hidden.clone(),
-            blocks: blocks.clone(),
-            width: *width,
-            depth: depth.or(kind.and_then(|name| name.depth)),
-            widen: widen.or(kind.and_then(|name| name.widen)),
-            base_width: *base_width,
-            normalize: normalize.clone(),
-            activation: *activation,
+            kind: name.map(|n| n.kind),
+            depth: self.sizes.depth.or(name.and_then(|n| n.depth)),
+            widen: self.sizes.widen.or(name.and_then(|n| n.widen)),
+            ..self.sizes.clone()
         }
     }
 
