@@ -2,6 +2,7 @@
 
 python3 c8_table.py  (standard library only; run from any directory)
 """
+
 import glob
 import json
 import os
@@ -18,7 +19,8 @@ GROUPS = [
 
 def measures(path):
     """Per radius: raw κ ratio, κ_f/‖∇f‖ and R, from one report (medians over directions)."""
-    estimate = json.load(open(path))["data"]["estimate"]
+    with open(path) as f:
+        estimate = json.load(f)["data"]["estimate"]
     loss, entropy = estimate["objectives"][0], estimate["local_entropy"]
     grad, size = loss["gradient_norm"], entropy["map_norm"]
     out = []
@@ -39,12 +41,18 @@ def main():
     for path in sorted(glob.glob(os.path.join(HERE, "reports", "c8", "*.json"))):
         run, chain = os.path.basename(path)[: -len(".json")].rsplit("-L", 1)
         reports[(run, int(chain))] = measures(path)
-    print("| L | threat | optimizer | runs | ‖∇f‖ | ‖m‖ | raw κ_f/κ_m, r = 1e-3 | κ_f/‖∇f‖, r = 1e-3 "
-          "| R, r = 1e-3 | R, r = 1e-2 |")
+    print(
+        "| L | threat | optimizer | runs | ‖∇f‖ | ‖m‖ | raw κ_f/κ_m, r = 1e-3 | κ_f/‖∇f‖, r = 1e-3 "
+        "| R, r = 1e-3 | R, r = 1e-2 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for chain in sorted({c for _, c in reports}):
         for prefix, label in GROUPS:
-            runs = [m for (run, c), m in sorted(reports.items()) if c == chain and run.startswith(prefix)]
+            runs = [
+                m
+                for (run, c), m in sorted(reports.items())
+                if c == chain and run.startswith(prefix)
+            ]
             if not runs:
                 continue
             cols = [
@@ -55,7 +63,9 @@ def main():
                 [p[0]["R"] for _, _, p in runs],
                 [p[1]["R"] for _, _, p in runs],
             ]
-            print(f"| {chain} | {label} | {len(runs)} | " + " | ".join(spread(c) for c in cols) + " |")
+            print(
+                f"| {chain} | {label} | {len(runs)} | " + " | ".join(spread(c) for c in cols) + " |"
+            )
 
 
 if __name__ == "__main__":
