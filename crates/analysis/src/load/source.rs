@@ -21,7 +21,7 @@ use crate::subject::Subject;
 fn none_given() -> Error {
     Error::InvalidConfig {
         field: "--checkpoint",
-        reason: "--checkpoint or --weights is required".to_owned(),
+        reason: "required, or --weights".to_owned(),
     }
 }
 
