@@ -1,0 +1,133 @@
+"""The tables of README.md from reports/*.json (standard library only).
+
+python3 tables.py  (from any directory)
+
+Per model (ε level) and seed, each `sharpness lipschitz` report gives, per radius r·‖θ‖, the median
+of κ over its random directions with a 95 % bootstrap interval, for the re-solved adversarial loss
+and the adversarial-frozen one; the slope of log median κ against log r; and the largest RMS
+movement of δ* as a fraction of the ball's L2 diameter (paper.md's C6 test). The tables give the
+mean ± standard deviation of those over the three seeds.
+"""
+
+import glob
+import json
+import os
+import statistics
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = [
+    ("clean-standard", "standard, clean loss"),
+    ("lipschitz-linf-0.025", "L∞-AT 0.025"),
+    ("lipschitz-linf-0.05", "L∞-AT 0.05"),
+    ("lipschitz-linf-0.1", "L∞-AT 0.1"),
+    ("lipschitz-l2-0.25", "L2-AT 0.25"),
+    ("lipschitz-l2-0.5", "L2-AT 0.5"),
+    ("lipschitz-l2-1.0", "L2-AT 1.0"),
+]
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def spread(values, digits=3):
+    if len(values) == 1:
+        return f"{values[0]:.{digits}g}"
+    return f"{statistics.mean(values):.{digits}g} ± {statistics.stdev(values):.2g}"
+
+
+def objectives(path):
+    """kind → objective estimate of one report, and its radii as fractions of ‖θ‖."""
+    estimate = load(path)["data"]["estimate"]
+    objs = {o["kind"]: o for o in estimate["objectives"]}
+    objs["radii"] = estimate["relative_radii"]
+    return objs
+
+
+def reports(prefix):
+    return sorted(glob.glob(os.path.join(HERE, "reports", f"{prefix}-s[0-9].json")))
+
+
+def main():
+    radii = None
+    print("### κ per radius (median over directions; mean ± sd over seeds)\n")
+    rows = []
+    for prefix, label in MODELS:
+        paths = reports(prefix)
+        if not paths:
+            continue
+        objs = [objectives(p) for p in paths]
+        kind = "clean" if prefix.startswith("clean") else "adversarial"
+        radii = radii or objs[0]["radii"]
+        medians = [
+            [o[kind]["random"][i]["summary"]["median"] for o in objs] for i in range(len(radii))
+        ]
+        slope = [o[kind]["scaling"]["slope"] for o in objs]
+        frozen = (
+            [o["adversarial-frozen"]["random"][2]["summary"]["median"] for o in objs]
+            if kind == "adversarial"
+            else None
+        )
+        ratio = (
+            [o[kind]["random"][2]["summary"]["median"] / f for o, f in zip(objs, frozen)]
+            if frozen
+            else None
+        )
+        diameter = (
+            [max(o[kind]["diameter"]["fraction"]) for o in objs] if kind == "adversarial" else None
+        )
+        rows.append((label, len(paths), medians, slope, frozen, ratio, diameter))
+    head = " | ".join(f"κ r = {r:.0e}·‖θ‖" for r in radii)
+    print(
+        f"| model | seeds | {head} | slope of log κ vs log r | frozen κ r = 1e-3 | "
+        "re-solved / frozen r = 1e-3 | max ‖Δδ*‖ / ball diameter |"
+    )
+    print("|---|---|" + "---|" * (len(radii) + 4))
+    for label, n, medians, slope, frozen, ratio, diameter in rows:
+        cells = [spread(m) for m in medians]
+        extra = [
+            spread(slope, 2),
+            spread(frozen) if frozen else "–",
+            spread(ratio, 2) if ratio else "–",
+            spread(diameter, 2) if diameter else "–",
+        ]
+        print(f"| {label} | {n} | " + " | ".join(cells + extra) + " |")
+
+    print("\n### Matched strength: one L∞-trained model, both norms' losses\n")
+    cal = [
+        load(p)["data"]
+        for p in sorted(glob.glob(os.path.join(HERE, "reports", "calibrate-*.json")))
+    ]
+    if cal:
+        print(
+            "calibrated ε₂ per seed: "
+            + ", ".join(
+                f"{c['eps']:.4f} (accuracy {c['metrics']['accuracy']:.3f} against "
+                f"{c['reference_metrics']['accuracy']:.3f})"
+                for c in cal
+            )
+        )
+    linf = [objectives(p) for p in reports("lipschitz-linf-0.05")]
+    l2 = [
+        objectives(p)
+        for p in sorted(glob.glob(os.path.join(HERE, "reports", "matched-l2-*-s[0-9].json")))
+    ]
+    if linf and l2:
+        print(
+            "\n| radius | κ L∞ 0.05 | κ L2 matched | L∞ / L2 | ‖Δδ*‖/diameter L∞ | ‖Δδ*‖/diameter L2 |"
+        )
+        print("|---|---|---|---|---|---|")
+        for i, r in enumerate(radii):
+            a = [o["adversarial"]["random"][i]["summary"]["median"] for o in linf]
+            b = [o["adversarial"]["random"][i]["summary"]["median"] for o in l2]
+            da = [o["adversarial"]["diameter"]["fraction"][i] for o in linf]
+            db = [o["adversarial"]["diameter"]["fraction"][i] for o in l2]
+            print(
+                f"| {r:.0e}·‖θ‖ | {spread(a)} | {spread(b)} | {spread([x / y for x, y in zip(a, b)], 2)} | "
+                f"{spread(da, 2)} | {spread(db, 2)} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
