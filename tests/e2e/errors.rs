@@ -157,3 +157,57 @@ fn surface_directions_that_do_not_fit_their_models_are_refused_before_loading() 
     );
     assert!(!dir.path().join("s.json").exists());
 }
+
+/// A standard model has no training attack to stand in for --norm/--eps: each command whose
+/// loss needs one says which flag asked for it.
+#[test]
+fn an_adversarial_loss_of_a_standard_model_needs_its_attack() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::train_mlp(d, "8", "1", ["100", "50"], &[]);
+    let needs = "needs --norm and --eps (the checkpoint was trained without an attack)";
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &[
+                "sharpness",
+                "hessian",
+                "--checkpoint",
+                "run",
+                "--subset",
+                "50",
+            ],
+            "--objective adversarial",
+        ),
+        (
+            &[
+                "surface",
+                "--checkpoint",
+                "run",
+                "--objective",
+                "clean,adversarial",
+                "--subset",
+                "50",
+                "--out",
+                "s.json",
+            ],
+            "an adversarial --objective",
+        ),
+        (
+            &[
+                "connect",
+                "--checkpoint",
+                "run",
+                "--to",
+                "run",
+                "--scan-adversarial",
+                "--out",
+                "c.json",
+            ],
+            "--objective adversarial or --scan-adversarial",
+        ),
+    ];
+    for (args, needed_by) in cases {
+        user_error(&advland(d, args), &[needed_by, needs]);
+    }
+    assert!(!d.join("s.json").exists() && !d.join("c.json").exists());
+}
