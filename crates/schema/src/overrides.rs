@@ -261,41 +261,15 @@ pub struct EntropySgdOverrides {
 }
 
 impl EntropySgdOverrides {
-    /// The flags given, for "needs --optimizer entropy-sgd" messages.
-    pub fn given(&self) -> Vec<&'static str> {
-        let Self {
-            inner_steps,
-            gamma0,
-            gamma1,
-            scoping,
-            inner_lr,
-            noise,
-            noise_convention,
-            mean_weight,
-            outer_convention,
-            outer_momentum,
-            outer_nesterov,
-            outer_weight_decay,
-            anchor_gradient,
-        } = self;
-        [
-            ("--inner-steps", inner_steps.is_some()),
-            ("--gamma0", gamma0.is_some()),
-            ("--gamma1", gamma1.is_some()),
-            ("--scoping", scoping.is_some()),
-            ("--inner-lr", inner_lr.is_some()),
-            ("--noise", noise.is_some()),
-            ("--noise-convention", noise_convention.is_some()),
-            ("--mean-weight", mean_weight.is_some()),
-            ("--outer-convention", outer_convention.is_some()),
-            ("--outer-momentum", outer_momentum.is_some()),
-            ("--outer-nesterov", outer_nesterov.is_some()),
-            ("--outer-weight-decay", outer_weight_decay.is_some()),
-            ("--anchor-gradient", anchor_gradient.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(flag, set)| set.then_some(flag))
-        .collect()
+    /// The flags given, for "needs --optimizer entropy-sgd" messages: the fields set, each
+    /// named like its flag (as every field here is), in alphabetical order.
+    pub fn given(&self) -> Vec<String> {
+        let fields = serde_json::to_value(self).unwrap_or_default();
+        let fields = fields.as_object().into_iter().flatten();
+        fields
+            .filter(|(_, value)| !value.is_null())
+            .map(|(name, _)| format!("--{}", name.replace('_', "-")))
+            .collect()
     }
 
     /// Sets the EntropySGD-only fields given.
@@ -527,7 +501,10 @@ fn apply_optimizer(
                     "{} set EntropySGD: add --optimizer entropy-sgd",
                     given.join(", ")
                 );
-                return Err(overrides(&given, message));
+                return Err(Error::Overrides {
+                    flags: given,
+                    message,
+                });
             }
             set(m, momentum);
             set(wd, weight_decay);

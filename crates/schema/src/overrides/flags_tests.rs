@@ -179,3 +179,28 @@ fn model_names_fix_the_wide_resnets_sizes() {
         "{err}"
     );
 }
+
+/// `EntropySgdOverrides::given` names every field it holds by its flag.
+#[test]
+fn entropy_sgd_overrides_name_their_flags() {
+    let args = [
+        ("--inner-steps", "1"),
+        ("--gamma0", "1"),
+        ("--gamma1", "0"),
+        ("--scoping", "frozen"),
+        ("--inner-lr", "0.1"),
+        ("--noise", "0"),
+        ("--noise-convention", "code"),
+        ("--mean-weight", "0.5"),
+        ("--outer-convention", "code"),
+        ("--outer-momentum", "0.5"),
+        ("--outer-nesterov", "true"),
+        ("--outer-weight-decay", "0"),
+        ("--anchor-gradient", "true"),
+    ];
+    let flat: Vec<&str> = args.iter().flat_map(|(f, v)| [*f, *v]).collect();
+    let mut flags: Vec<String> = args.iter().map(|(f, _)| (*f).to_owned()).collect();
+    flags.sort();
+    assert_eq!(train_args(&flat).overrides.entropy.given(), flags);
+    assert!(train_args(&[]).overrides.entropy.given().is_empty());
+}
