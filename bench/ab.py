@@ -73,118 +73,36 @@ def main():
     # The models the workloads measure, trained (one step) by binary A, so both measure the same
     # weights; the work of PGD and an HVP does not depend on the weights' values.
     if not (out / "preact").exists():
-        run(
-            a,
-            [
-                "train",
-                "--model",
-                "preact-resnet18",
-                "--dataset",
-                "cifar10",
-                "--data-dir",
-                str(data),
-                "--train-subset",
-                "16",
-                "--test-subset",
-                "128",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "16",
-                "--seed",
-                "0",
-                "--out",
-                "preact",
-            ],
-            out,
+        model = ["train", "--model", "preact-resnet18", "--dataset", "cifar10", "--data-dir"]
+        sizes = (
+            "--train-subset 16 --test-subset 128 --epochs 1 --batch-size 16 --seed 0 --out preact"
         )
+        run(a, [*model, str(data), *sizes.split()], out)
     if not (out / "cnn").exists():
-        run(
-            a,
-            [
-                "train",
-                "--model",
-                "cnn",
-                "--train-subset",
-                "1000",
-                "--test-subset",
-                "1000",
-                "--epochs",
-                "1",
-                "--seed",
-                "0",
-                "--out",
-                "cnn",
-            ],
-            out,
+        cnn = (
+            "train --model cnn --train-subset 1000 --test-subset 1000 --epochs 1 --seed 0 --out cnn"
         )
+        run(a, cnn.split(), out)
+
+    def pgd(model, eps, images):
+        return (
+            f"eval --checkpoint {model} --norm linf --eps {eps} --steps 10 "
+            f"--test-subset {images} --batch-size {images}"
+        ).split()
+
+    def hessian_step(model, precision, images):
+        return (
+            f"sharpness hessian --checkpoint {model} --objective clean --k 1 --max-iter 1 "
+            f"--precision {precision} --subset {images} --batch-size {images}"
+        ).split()
+
     workloads = {
-        "PreAct-ResNet-18 PGD-10 L∞ 8/255, 128 images, f32": [
-            "eval",
-            "--checkpoint",
-            "preact",
-            "--norm",
-            "linf",
-            "--eps",
-            "8/255",
-            "--steps",
-            "10",
-            "--test-subset",
-            "128",
-            "--batch-size",
-            "128",
-        ],
-        "PreAct-ResNet-18 one Hessian step (3 gradients), 128 images, f32": [
-            "sharpness",
-            "hessian",
-            "--checkpoint",
-            "preact",
-            "--objective",
-            "clean",
-            "--k",
-            "1",
-            "--max-iter",
-            "1",
-            "--precision",
-            "f32",
-            "--subset",
-            "128",
-            "--batch-size",
-            "128",
-        ],
-        "CNN PGD-10 L∞ 0.1, 1,000 images, f32": [
-            "eval",
-            "--checkpoint",
-            "cnn",
-            "--norm",
-            "linf",
-            "--eps",
-            "0.1",
-            "--steps",
-            "10",
-            "--test-subset",
-            "1000",
-            "--batch-size",
-            "1000",
-        ],
-        "CNN one Hessian step (2 gradients), 1,000 images, f64": [
-            "sharpness",
-            "hessian",
-            "--checkpoint",
-            "cnn",
-            "--objective",
-            "clean",
-            "--k",
-            "1",
-            "--max-iter",
-            "1",
-            "--precision",
-            "f64",
-            "--subset",
-            "1000",
-            "--batch-size",
-            "1000",
-        ],
+        "PreAct-ResNet-18 PGD-10 L∞ 8/255, 128 images, f32": pgd("preact", "8/255", 128),
+        "PreAct-ResNet-18 one Hessian step (3 gradients), 128 images, f32": hessian_step(
+            "preact", "f32", 128
+        ),
+        "CNN PGD-10 L∞ 0.1, 1,000 images, f32": pgd("cnn", "0.1", 1000),
+        "CNN one Hessian step (2 gradients), 1,000 images, f64": hessian_step("cnn", "f64", 1000),
     }
     load_before = os.getloadavg()[0]
     results = []
