@@ -129,5 +129,33 @@ def main():
             )
 
 
+def scattering():
+    """Liu et al. 2020's gradient scattering: mean pairwise cosine of per-example gradients."""
+    print(
+        "\n### Per-example gradients (mean pairwise cosine over 32 examples; mean ± sd over seeds)\n"
+    )
+    print(
+        "| model (attack) | seeds | adversarial gradients | clean gradients | perturbations δ | "
+        "robust accuracy after the attack |"
+    )
+    print("|---|---|---|---|---|---|")
+    models = [("standard", "standard (L∞ 0.05)")] + [
+        (prefix.replace("lipschitz-", ""), label) for prefix, label in MODELS[1:]
+    ]
+    for name, label in models:
+        paths = reports(f"perturbation-{name}")
+        data = [load(p)["data"] for p in paths]
+        if not data:
+            continue
+        cells = [
+            spread([d["adversarial_gradients"]["mean"] for d in data], 2),
+            spread([d["clean_gradients"]["mean"] for d in data], 2),
+            spread([d["perturbations"]["mean"] for d in data], 2),
+            spread([d["steps"][-1]["accuracy"] for d in data], 3),
+        ]
+        print(f"| {label} | {len(data)} | " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
     main()
+    scattering()
