@@ -20,9 +20,10 @@ use crate::flatness::{self, FlatnessConfig, spearman};
 use crate::sharpness::{self, SharpnessConfig};
 use crate::subject::{Measured, Subject};
 
-/// PGD steps of a model's own training attack when it stands in for a missing attack list:
-/// relating needs comparable attacks, not the training run's step count.
-const DEFAULT_ATTACK_STEPS: usize = 10;
+/// PGD steps of a model's own training attack when it stands in for a missing attack list,
+/// and of a given attack without its own count: relating needs comparable attacks, not the
+/// training run's step count.
+pub const DEFAULT_ATTACK_STEPS: usize = 10;
 
 /// A relation of flatness and smoothness over several models. With the `clap` feature these
 /// are the flags of `advland relate` but the attacks' (defaults: [`RelateConfig::default`]).

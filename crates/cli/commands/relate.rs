@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use advland_analysis::load::ModelSource;
-use advland_analysis::relate::{RelateConfig, relate};
+use advland_analysis::relate::{DEFAULT_ATTACK_STEPS, RelateConfig, relate};
 use advland_schema::{ThreatSpec, write_json};
 use anyhow::Result;
 use burn::tensor::Device;
@@ -36,9 +36,11 @@ pub struct RelateArgs {
 impl RelateArgs {
     fn config(&self) -> RelateConfig {
         RelateConfig {
-            // An attack without its own step count takes PGD-10 (that of a checkpoint's own
-            // attack when none is given).
-            attacks: self.attacks.iter().map(|t| t.resolve(10)).collect(),
+            attacks: self
+                .attacks
+                .iter()
+                .map(|t| t.resolve(DEFAULT_ATTACK_STEPS))
+                .collect(),
             ..self.config.clone()
         }
     }
