@@ -58,6 +58,10 @@ pub enum Command {
     /// similarity of the perturbations and of per-example gradients (adversarial and clean),
     /// loss, accuracy and attack success per PGD step (Liu et al. 2020).
     Perturbation(crate::commands::perturbation::PerturbationArgs),
+    /// Paper.md's Props. A/B on a model: per example the face δ* lies on, the Lagrangian's
+    /// concavity μ, the mixed Hessian, the bounds on ‖Dδ*‖ and κ they give, against what δ
+    /// and the adversarial gradient do under small random steps of θ (claims C5, C7).
+    Bound(crate::commands::bound::BoundArgs),
     /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with
     /// Spearman rank correlations (paper.md claim C5).
     Relate(crate::commands::relate::RelateArgs),

@@ -73,6 +73,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Flatness(a) => commands::flatness::run(a, &device, &device_name),
         Command::Calibrate(a) => commands::calibrate::run(a, &device, &device_name),
         Command::Perturbation(a) => commands::perturbation::run(a, &device, &device_name),
+        Command::Bound(a) => commands::bound::run(a, &device, &device_name),
         Command::Relate(a) => commands::relate::run(a, &device, &device_name, quiet),
         Command::Surface(a) => commands::surface::run(a, &device, &device_name, quiet),
         Command::Connect(a) => commands::connect::run(a, &device, &device_name),

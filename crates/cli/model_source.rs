@@ -1,4 +1,4 @@
-//! The one-model attack analyses (`flatness`, `perturbation`, `calibrate`) as the command
+//! The one-model attack analyses (`flatness`, `perturbation`, `bound`, `calibrate`) as the command
 //! line runs them on a [`ModelSource`].
 
 use std::path::PathBuf;
@@ -32,6 +32,15 @@ impl AttackAnalysis for advland_analysis::flatness::FlatnessConfig {
 }
 
 impl AttackAnalysis for advland_analysis::perturbation::PerturbationConfig {
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn norm(&self) -> Norm {
+        self.attack.norm
+    }
+}
+
+impl AttackAnalysis for advland_analysis::bound::BoundConfig {
     fn seed(&self) -> u64 {
         self.seed
     }

@@ -3,6 +3,7 @@
 // A test helper that unwraps fails the test, which is what it is for.
 #![allow(clippy::unwrap_used)]
 
+mod bound;
 mod calibrate;
 mod cli;
 mod compare;

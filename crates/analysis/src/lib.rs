@@ -26,6 +26,7 @@
 // path (`Error::Io { path, source }`), which fs-err's own path would repeat (clippy.toml).
 #![allow(clippy::disallowed_methods)]
 
+pub mod bound;
 pub mod calibrate;
 pub mod connectivity;
 pub mod demo;

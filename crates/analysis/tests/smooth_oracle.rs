@@ -9,83 +9,19 @@
 // A test helper that unwraps fails the test, which is what it is for.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use advland_analysis::flatness::InputHessian;
 use advland_analysis::hessian::FiniteDifferenceHessian;
 use advland_analysis::model_objective::{ModelObjective, ObjectiveSpec, Precision};
 use advland_analysis::{LinearOperator, ObjectiveKind};
 use advland_data::Dataset;
-use advland_schema::{Activation, ModelKind, ModelSpec};
-use advland_train::checkpoint::load_weights;
-use advland_train::{Model, ModelShape};
+use advland_schema::Activation;
+use advland_train::Model;
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use nalgebra::{DMatrix, SymmetricEigen};
-use safetensors::{Dtype, SafeTensors};
 
-const EXAMPLES: usize = 5;
-const DIM: usize = 16;
+mod smooth_fixture;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/smooth")
-        .join(name)
-}
-
-/// The expected values of one activation, as f64.
-struct Expected(Vec<u8>);
-
-impl Expected {
-    fn get(&self, name: &str) -> Vec<f64> {
-        let file = SafeTensors::deserialize(&self.0).unwrap();
-        let t = file.tensor(name).unwrap();
-        let bytes = t.data();
-        match t.dtype() {
-            Dtype::F64 => bytes
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-            Dtype::F32 => bytes
-                .chunks_exact(4)
-                .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
-                .collect(),
-            #[allow(clippy::cast_precision_loss)]
-            Dtype::I64 => bytes
-                .chunks_exact(8)
-                .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
-                .collect(),
-            other => panic!("{name}: unexpected dtype {other:?}"),
-        }
-    }
-}
-
-/// The fixture's weights in an MLP with `activation`, its inputs and labels, its expectations.
-fn load(activation: Activation, stem: &str, device: &Device) -> (Model, Dataset, Expected) {
-    let spec = ModelSpec {
-        kind: ModelKind::Mlp,
-        hidden: vec![8],
-        activation,
-        ..ModelSpec::default()
-    };
-    let shape = ModelShape {
-        input: [1, 4, 4],
-        classes: 3,
-    };
-    let model = Model::build(&spec, shape, device).unwrap();
-    let model = load_weights(model, &fixture(&format!("{stem}.safetensors"))).unwrap();
-    let expected =
-        Expected(fs_err::read(fixture(&format!("{stem}_expected.safetensors"))).unwrap());
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let data = Dataset::new(
-        "smooth",
-        expected.get("x").iter().map(|&v| v as f32).collect(),
-        expected.get("labels").iter().map(|&v| v as u8).collect(),
-        [1, 4, 4],
-        (0..3).map(|i| i.to_string()).collect(),
-    )
-    .unwrap();
-    (model, data, expected)
-}
+use smooth_fixture::{DIM, EXAMPLES, load};
 
 /// Column by column: `apply(e_j)` for every j.
 fn dense(dim: usize, apply: impl Fn(&[f64]) -> Vec<f64>) -> DMatrix<f64> {

@@ -1,5 +1,6 @@
 //! One file per command; each exposes `run`.
 
+pub mod bound;
 pub mod calibrate;
 pub mod compare;
 pub mod connect;

@@ -27,6 +27,7 @@
 //! - [`flatness`]: payloads of input-space flatness reports;
 //! - [`surface`]: payloads of loss-surface reports (grids, shards, directions);
 //! - [`perturbation`]: payloads of perturbation-statistics reports;
+//! - [`bound`]: payloads of implicit-function bound reports (paper.md Props. A/B on a model);
 //! - [`connectivity`]: payloads of mode-connectivity reports (Bézier curve and line);
 //! - [`grid`], [`grid_export`]: a complete surface's arrays, their NPY/CSV encodings, and
 //!   their export into files with a sidecar ([`grid_export::export_grid`]).
@@ -45,6 +46,7 @@
 #![deny(missing_docs)]
 
 pub mod attack;
+pub mod bound;
 pub mod calibrate;
 pub mod compare;
 pub mod connectivity;

@@ -81,6 +81,27 @@ pub struct ModelGradients {
     device: Device,
 }
 
+impl ModelGradients {
+    /// The live network's losses and input gradients for `labels` at inputs of shape `dims`
+    /// (`[b, c, h, w]`) in `dtype` on the autodiff `device`.
+    pub fn new(
+        model: Model,
+        labels: Tensor<1, Int>,
+        dims: [usize; 4],
+        dtype: DType,
+        device: Device,
+    ) -> Self {
+        Self {
+            model,
+            labels,
+            pattern: None,
+            dims,
+            dtype,
+            device,
+        }
+    }
+}
+
 impl InputGradients for ModelGradients {
     fn shape(&self) -> [usize; 2] {
         [self.dims[0], self.dims[1] * self.dims[2] * self.dims[3]]

@@ -524,3 +524,74 @@ impl fmt::Display for TrainLog {
         Ok(())
     }
 }
+
+/// Prop. A/B's quantities (medians over examples), the bound against the measured κ, and the
+/// measured motion of δ* against its bracket.
+impl fmt::Display for crate::bound::BoundReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self;
+        writeln!(
+            f,
+            "{} examples, attack {} eps={} PGD-{}, probe step {:.3e} (|theta| {:.4})",
+            r.examples, r.attack.norm, r.attack.eps, r.attack.steps, r.probe_step, r.theta_norm
+        )?;
+        writeln!(f, "| per example | median | q10 | q90 |")?;
+        writeln!(f, "|---|---|---|---|")?;
+        for (name, d) in [
+            ("mu (Lagrangian concavity on the face)", r.mu.as_ref()),
+            ("mixed Hessian norm", Some(&r.mixed)),
+            ("KKT stationarity residual", Some(&r.stationarity)),
+            (
+                "measured |D delta*| (largest over directions)",
+                Some(&r.motion),
+            ),
+        ] {
+            let Some(d) = d else {
+                writeln!(f, "| {name} | – | – | – |")?;
+                continue;
+            };
+            writeln!(
+                f,
+                "| {name} | {:.4e} | {:.4e} | {:.4e} |",
+                d.median, d.q10, d.q90
+            )?;
+        }
+        let bound = r
+            .kappa_bound
+            .map_or_else(|| "none (some mu <= 0)".to_owned(), |b| format!("{b:.4e}"));
+        writeln!(
+            f,
+            "concave examples (mu > 0): {}/{}; L_thth {:.4e}; kappa bound {bound} \
+             (concave examples only: {:.4e}); measured kappa median {:.4e}, max {:.4e}",
+            r.concave,
+            r.examples,
+            r.hessian_norm,
+            r.kappa_bound_concave,
+            r.kappa.median,
+            r.kappa.max
+        )?;
+        let c = &r.motion_check;
+        writeln!(
+            f,
+            "motion of delta* in its bracket: {:.3} within, {:.3} above ({:.3} of those with a \
+             face change), {:.3} below, over {} pairs; measured/upper median {}",
+            c.within,
+            c.above,
+            c.above_with_face_change,
+            c.below,
+            c.pairs,
+            c.ratio_to_upper
+                .as_ref()
+                .map_or_else(|| "–".to_owned(), |d| format!("{:.3}", d.median))
+        )?;
+        let rho = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:+.3}"));
+        writeln!(
+            f,
+            "Spearman with the motion: mu {}, |grad_x| {}, curvature max {}, bound {}",
+            rho(r.correlations.mu),
+            rho(r.correlations.gradient_norm),
+            rho(r.correlations.curvature_max),
+            rho(r.correlations.motion_bound)
+        )
+    }
+}

@@ -84,6 +84,22 @@ pub trait Constraint: Send + Sync + std::fmt::Debug {
     /// # Panics
     /// If `h` has fewer than (d − 1)·stride + d values.
     fn add_dual_norm_hessian(&self, v: &[f64], c: f64, h: &mut [f64], stride: usize);
+
+    /// The ball's constraints active at δ (one example), within relative tolerance `tol`:
+    /// the coordinates it pins and whether a curved boundary with normal δ is active. The
+    /// second-order analysis of an attack's optimum (paper.md §2.4 Props. B, C) works on the
+    /// face this names: L∞ pins |δ_j| ≥ (1 − tol)ε and bends nowhere, L2 pins nothing and its
+    /// sphere is active where ‖δ‖₂ ≥ (1 − tol)ε.
+    fn active_face(&self, delta: &[f64], tol: f64) -> ActiveFace;
+}
+
+/// The constraints of a ball active at a point (see [`Constraint::active_face`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActiveFace {
+    /// Per coordinate: held at the boundary.
+    pub pinned: Vec<bool>,
+    /// A curved boundary with normal δ is active (its multiplier adds curvature).
+    pub curved: bool,
 }
 
 /// L∞ ball: max_i |δ_i| ≤ ε.
@@ -140,6 +156,13 @@ impl Constraint for Linf {
         None
     }
     fn add_dual_norm_hessian(&self, _v: &[f64], _c: f64, _h: &mut [f64], _stride: usize) {}
+    fn active_face(&self, delta: &[f64], tol: f64) -> ActiveFace {
+        let edge = (1.0 - tol) * self.eps;
+        ActiveFace {
+            pinned: delta.iter().map(|d| d.abs() >= edge).collect(),
+            curved: false,
+        }
+    }
 }
 
 /// sign(v) with sign(0) = 0 (also for −0.0, which `f64::signum` maps to −1), as burn's
@@ -243,6 +266,12 @@ impl Constraint for L2 {
             }
         }
     }
+    fn active_face(&self, delta: &[f64], tol: f64) -> ActiveFace {
+        ActiveFace {
+            pinned: vec![false; delta.len()],
+            curved: euclidean(delta) >= (1.0 - tol) * self.eps,
+        }
+    }
 }
 
 /// One N(0,1) draw (Box–Muller), so every backend sees the same numbers for a seed.
@@ -283,6 +312,35 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// Written once, run for both norms: a projected far point lies on the boundary (every
+    /// coordinate pinned by L∞, L2's sphere active), half of it inside; the pinned
+    /// coordinates of a mixed point are those at ±ε.
+    fn check_face<C: Constraint>(c: &C, pins_all: bool) {
+        let far: Vec<f32> = (0..6).map(|i| 50.0 - 20.0 * i as f32).collect();
+        let p: Vec<f64> = to_host(&c.project(batch(far, 1)).reshape([6]))
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let face = c.active_face(&p, 1e-6);
+        assert_eq!(face.pinned, vec![pins_all; 6]);
+        assert_eq!(face.curved, !pins_all);
+        let half: Vec<f64> = p.iter().map(|v| v / 2.0).collect();
+        let inside = c.active_face(&half, 1e-6);
+        assert_eq!(inside.pinned, vec![false; 6]);
+        assert!(!inside.curved);
+    }
+
+    #[test]
+    fn the_active_face_is_the_boundary_the_projection_reaches() {
+        check_face(&Linf { eps: 0.3 }, true);
+        check_face(&L2 { eps: 0.3 }, false);
+        let mixed = [0.3, -0.1, -0.3, 0.0];
+        assert_eq!(
+            Linf { eps: 0.3 }.active_face(&mixed, 1e-6).pinned,
+            vec![true, false, true, false]
+        );
     }
 
     /// Written once, run for both norms: two far-apart opposite points project onto the

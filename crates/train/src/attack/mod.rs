@@ -13,7 +13,7 @@ pub use apgd::{
     APGD_INITIAL_STEP, APGD_MOMENTUM, APGD_RHO, ApgdOutput, apgd_attack, apgd_checkpoints,
     apgd_class_problem, autoattack_lite, target_classes,
 };
-pub use constraint::{Constraint, L2, Linf, ball, standard_normal};
+pub use constraint::{ActiveFace, Constraint, L2, Linf, ball, standard_normal};
 pub use pgd::{
     Attack, AttackOutput, Start, StepObserver, StepView, pgd_attack, pgd_attack_observed,
     projected_ascent, projected_ascent_from,
