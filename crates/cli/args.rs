@@ -108,6 +108,9 @@ pub struct OptionalAttack {
     /// PGD steps of the attack.
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
+    /// PGD step size (default 2.5·ε/steps; a fixed step lets δ converge to a maximiser).
+    #[arg(long, value_parser = parse_eps)]
+    pub step_size: Option<f64>,
 }
 
 impl OptionalAttack {
@@ -130,6 +133,7 @@ impl OptionalAttack {
             norm: self.norm,
             eps: self.eps,
             steps: self.steps,
+            step_size: self.step_size,
         };
         match request.resolve(trained)? {
             Some(attack) => Ok(Some(attack)),

@@ -31,7 +31,7 @@ from advland._measures import (
     RelateReport,
     SharpnessReport,
 )
-from advland._paths import ConnectivityReport, CosineStats, PerturbationReport
+from advland._paths import BoundReport, ConnectivityReport, CosineStats, PerturbationReport
 from advland._surface import Axis, SurfaceReport
 from advland._training import Epoch, EvalReport, EvalResult, Metrics, RobustMetrics, TrainReport
 from advland._run import AdvlandError, call, run
@@ -57,6 +57,7 @@ __all__ = [
     "AdvlandError",
     "Attack",
     "Axis",
+    "BoundReport",
     "CompareReport",
     "ConnectivityReport",
     "Cost",

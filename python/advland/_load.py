@@ -3,7 +3,8 @@
 :func:`load` reads one into :class:`Report` or, for the kinds researchers use most, a
 subclass with typed fields (:class:`SurfaceReport`, :class:`SharpnessReport`,
 :class:`EvalReport`, :class:`TrainReport`, :class:`FlatnessReport`, :class:`CompareReport`,
-:class:`RelateReport`, :class:`PerturbationReport`, :class:`ConnectivityReport`).
+:class:`RelateReport`, :class:`PerturbationReport`, :class:`BoundReport`,
+:class:`ConnectivityReport`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type
 
 from advland._envelope import SCHEMA_VERSION, PathLike, Report, _numpy
 from advland._measures import CompareReport, FlatnessReport, RelateReport, SharpnessReport
-from advland._paths import ConnectivityReport, PerturbationReport
+from advland._paths import BoundReport, ConnectivityReport, PerturbationReport
 from advland._surface import SurfaceReport
 from advland._training import EvalReport, TrainReport
 
@@ -31,6 +32,7 @@ _KINDS: Dict[str, Type[Report]] = {
     "compare": CompareReport,
     "relate": RelateReport,
     "perturbation": PerturbationReport,
+    "bound": BoundReport,
     "connectivity": ConnectivityReport,
 }
 

@@ -1,4 +1,5 @@
-"""Perturbation statistics and mode connectivity (``advland perturbation``, ``connect``)."""
+"""Perturbation statistics, the inner problem's bounds and mode connectivity (``advland
+perturbation``, ``bound``, ``connect``)."""
 
 from __future__ import annotations
 
@@ -74,6 +75,84 @@ class PerturbationReport(Report):
 
 
 @dataclass
+class BoundReport(Report):
+    """``advland bound``: paper.md's Propositions A/B per example (the face δ* lies on, μ, the
+    mixed-Hessian norm, the bounds on ‖Dδ*‖ and κ) against δ's measured motion and κ under
+    small random steps of θ. Absent values (no bound where μ ≤ 0, no curvature at a vertex)
+    are ``None``."""
+
+    checkpoint: str
+    epoch: int
+    attack: Attack
+    examples: int
+    theta_norm: float
+    probe_step: float
+    hessian_norm: float
+    concave: int
+    kappa_bound: Optional[float]
+    kappa_bound_concave: float
+    kappa: Distribution
+    mu: Optional[Distribution]
+    mixed: Distribution
+    stationarity: Distribution
+    motion: Distribution
+    motion_check: Dict[str, Any]
+    correlations: Dict[str, Optional[float]]
+    per_example: List[Dict[str, Any]] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, raw: Dict[str, Any], path: Optional[Path]) -> BoundReport:
+        d = raw["data"]
+        return cls(
+            **_envelope(raw, path),
+            checkpoint=d["checkpoint"],
+            epoch=d["epoch"],
+            attack=Attack.from_json(d["attack"]),
+            examples=d["examples"],
+            theta_norm=d["theta_norm"],
+            probe_step=d["probe_step"],
+            hessian_norm=d["hessian_norm"],
+            concave=d["concave"],
+            kappa_bound=d.get("kappa_bound"),
+            kappa_bound_concave=d["kappa_bound_concave"],
+            kappa=Distribution(**d["kappa"]),
+            mu=Distribution(**d["mu"]) if "mu" in d else None,
+            mixed=Distribution(**d["mixed"]),
+            stationarity=Distribution(**d["stationarity"]),
+            motion=Distribution(**d["motion"]),
+            motion_check=dict(d["motion_check"]),
+            correlations={
+                k: d["correlations"].get(k)
+                for k in ("mu", "gradient_norm", "curvature_max", "motion_bound")
+            },
+            per_example=[
+                {
+                    k: e.get(k)
+                    for k in (
+                        "face_dim",
+                        "sphere",
+                        "gradient_norm",
+                        "multiplier",
+                        "stationarity",
+                        "curvature_max",
+                        "curvature_min",
+                        "mu",
+                        "mixed",
+                        "motion_bound",
+                        "motion",
+                        "face_changes",
+                    )
+                }
+                for e in d["per_example"]
+            ],
+        )
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """One row per example, in subset order."""
+        return _pandas().DataFrame(self.per_example)
+
+
+@dataclass
 class ConnectivityReport(Report):
     """``advland connect``: loss and accuracy along a trained Bézier curve and along the
     straight line between two checkpoints."""
@@ -119,7 +198,12 @@ class ConnectivityReport(Report):
             scan = self.data[path]
             for i, t in enumerate(scan["t"]):
                 row = {"path": scan["path"], "t": t}
-                for key in ("clean_loss", "clean_accuracy", "adversarial_loss", "adversarial_accuracy"):
+                for key in (
+                    "clean_loss",
+                    "clean_accuracy",
+                    "adversarial_loss",
+                    "adversarial_accuracy",
+                ):
                     if scan.get(key) is not None:
                         row[key] = scan[key][i]
                 rows.append(row)

@@ -75,6 +75,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     out["perturbation"] = advland.run(
         "perturbation", out=d / "perturbation.json", steps=2, gradient_examples=4, **small
     )
+    out["bound"] = advland.run(
+        "bound",
+        out=d / "bound.json",
+        norm="l2",
+        eps=0.5,
+        steps=3,
+        lanczos_steps=3,
+        directions=2,
+        **{**small, "subset": 6},
+    )
     out["connectivity"] = advland.run(
         "connect",
         checkpoint=d / "run/checkpoints/epoch-0001",

@@ -101,6 +101,12 @@ def test_perturbation_and_connectivity(runs, pandas):
     assert p.gradient_examples == 4 and p.adversarial_gradients.vectors == 4
     assert -1.0 <= p.perturbations.mean <= 1.0
     assert list(p.to_pandas()["step"]) == [0, 1, 2]
+    b = runs["bound"]
+    assert isinstance(b, advland.BoundReport)
+    assert b.examples == 6 and b.attack.norm == "l2"
+    assert b.motion_check["pairs"] == 2 * b.concave
+    rows = b.to_pandas()
+    assert len(rows) == 6 and "mu" in rows.columns and "face_changes" in rows.columns
     c = runs["connectivity"]
     assert isinstance(c, advland.ConnectivityReport)
     assert c.objective == "clean" and c.attack is not None

@@ -147,9 +147,14 @@ pub struct AttackRequest {
     /// Its radius (default: the checkpoint's training radius, else 0.1).
     #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_eps))]
     pub eps: Option<f64>,
-    /// PGD steps (step size 2.5·ε/steps).
+    /// PGD steps.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = AttackRequest::default().steps))]
     pub steps: usize,
+    /// PGD step size (default 2.5·ε/steps, whose total path of 2.5ε leaves δ short of a
+    /// maximiser however many steps are taken: give a fixed step to let it converge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_eps))]
+    pub step_size: Option<f64>,
 }
 
 impl Default for AttackRequest {
@@ -159,6 +164,7 @@ impl Default for AttackRequest {
             norm: None,
             eps: None,
             steps: 20,
+            step_size: None,
         }
     }
 }
@@ -179,7 +185,7 @@ impl AttackRequest {
         let (Some(norm), Some(eps)) = (norm, eps) else {
             return Ok(None);
         };
-        let attack = PgdSettings::new(norm, eps, self.steps);
+        let attack = self.settings(norm, eps);
         attack.check("attack")?;
         Ok(Some(attack))
     }
@@ -189,11 +195,20 @@ impl AttackRequest {
     /// name it as their setting).
     pub fn or_standard(&self, trained: Option<&PgdSettings>) -> PgdSettings {
         let (norm, eps) = Self::STANDARD;
-        PgdSettings::new(
+        self.settings(
             self.norm.or(trained.map(|t| t.norm)).unwrap_or(norm),
             self.eps.or(trained.map(|t| t.eps)).unwrap_or(eps),
-            self.steps,
         )
+    }
+
+    /// PGD at `norm`/`eps` with this request's steps and step size.
+    fn settings(&self, norm: Norm, eps: f64) -> PgdSettings {
+        PgdSettings {
+            step_size: self
+                .step_size
+                .unwrap_or_else(|| default_step_size(eps, self.steps)),
+            ..PgdSettings::new(norm, eps, self.steps)
+        }
     }
 
     /// [`Self::or_standard`], checked.
@@ -260,6 +275,7 @@ mod tests {
             norm: None,
             eps: Some(1.0),
             steps: 10,
+            step_size: None,
         };
         assert_eq!(
             eps_only.resolve(Some(&trained)).unwrap(),
@@ -274,10 +290,27 @@ mod tests {
             norm: Some(Norm::Linf),
             eps: Some(1e40),
             steps: 10,
+            step_size: None,
         };
         assert!(bad.resolve(None).is_err());
         assert!(bad.resolve_or_standard(None).is_err());
         assert_eq!(bad.or_standard(None).eps, 1e40);
+        // A given step size replaces the default rule; a non-positive one is refused.
+        let fixed = AttackRequest {
+            step_size: Some(0.05),
+            ..eps_only
+        };
+        assert_eq!(
+            fixed.resolve(Some(&trained)).unwrap().unwrap().step_size,
+            0.05
+        );
+        assert_eq!(fixed.or_standard(None).step_size, 0.05);
+        let zero = AttackRequest {
+            step_size: Some(0.0),
+            ..eps_only
+        };
+        let msg = zero.resolve(Some(&trained)).unwrap_err().to_string();
+        assert!(msg.contains("attack.step_size"), "{msg}");
     }
 
     #[test]

@@ -17,9 +17,23 @@ use crate::vector::{dot, norm};
 /// there exactly; x + δ recomputed from δ can be off by rounding).
 const BOX_TOL: f64 = 1e-9;
 
-/// One example's face: its free coordinates and the sphere's normal among them.
+/// Where one coordinate of x + δ is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Free,
+    /// At the pixel box's 0 or 1.
+    BoxLow,
+    BoxHigh,
+    /// At the ball's +ε or −ε boundary in this coordinate (L∞).
+    BallPlus,
+    BallMinus,
+}
+
+/// One example's face: which bound holds each coordinate, the free ones, and the sphere's
+/// normal among them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Face {
+    sides: Vec<Side>,
     free: Vec<usize>,
     /// Unit u of the reflection I − 2uuᵀ sending the sphere's unit normal (over the free
     /// coordinates) to ±e_last; `None` where no curved boundary is active.
@@ -31,13 +45,29 @@ impl Face {
     /// constraint counting as active within the relative distance `tol`.
     pub fn at(ball: &dyn Constraint, x_adv: &[f64], delta: &[f64], tol: f64) -> Self {
         let ball_face = ball.active_face(delta, tol);
+        let sides: Vec<Side> = (0..delta.len())
+            .map(|j| {
+                if x_adv[j] <= BOX_TOL {
+                    Side::BoxLow
+                } else if x_adv[j] >= 1.0 - BOX_TOL {
+                    Side::BoxHigh
+                } else if !ball_face.pinned[j] {
+                    Side::Free
+                } else if delta[j] > 0.0 {
+                    Side::BallPlus
+                } else {
+                    Side::BallMinus
+                }
+            })
+            .collect();
         let free: Vec<usize> = (0..delta.len())
-            .filter(|&j| !ball_face.pinned[j] && x_adv[j] > BOX_TOL && x_adv[j] < 1.0 - BOX_TOL)
+            .filter(|&j| sides[j] == Side::Free)
             .collect();
         let normal: Vec<f64> = free.iter().map(|&j| delta[j]).collect();
         let length = norm(&normal);
         if !ball_face.curved || length == 0.0 {
             return Self {
+                sides,
                 free,
                 reflection: None,
             };
@@ -49,6 +79,7 @@ impl Face {
         let u_norm = norm(&u);
         u.iter_mut().for_each(|v| *v /= u_norm);
         Self {
+            sides,
             free,
             reflection: Some(u),
         }
@@ -78,9 +109,11 @@ impl Face {
         self.reflection.is_some()
     }
 
-    /// Whether `other` pins the same coordinates and has the same curved boundary active.
+    /// Whether `other` holds the same coordinates at the same bounds (an L∞ coordinate that
+    /// moved from +ε to −ε is a change: Prop. C's sign flip) and has the same curved boundary
+    /// active.
     pub fn same_constraints(&self, other: &Face) -> bool {
-        self.free == other.free && self.curved() == other.curved()
+        self.sides == other.sides && self.curved() == other.curved()
     }
 
     fn reflect(&self, z: &mut [f64]) {
@@ -189,5 +222,10 @@ mod tests {
         let moved = Face::at(&ball, &x_adv, &[0.1, -0.1, 0.08, -0.1], 1e-6);
         assert!(!face.same_constraints(&moved));
         assert_eq!(moved.dim(), 0);
+        // The same pinned set with one coordinate flipped to the other side of the ball.
+        let flipped = Face::at(&ball, &x_adv, &[0.1, -0.05, 0.08, 0.1], 1e-6);
+        assert_eq!(flipped.dim(), face.dim());
+        assert!(!face.same_constraints(&flipped));
+        assert!(face.same_constraints(&Face::at(&ball, &x_adv, &delta, 1e-6)));
     }
 }
