@@ -1,0 +1,248 @@
+"""The tables of README.md from reports/*/*.json (standard library only).
+
+python3 tables.py  (from any directory)
+
+Each `advland bound` report (one model, one attack) gives per example the face δ* lies on, μ (the
+Lagrangian's concavity on it), the mixed-Hessian norm, the KKT stationarity residual and the measured
+motion ‖Δδ‖/ρ of PGD's point under small random steps of θ, with the bracket check and κ. The tables
+give, per model kind, norm and ε, the mean ± standard deviation over the three seeds of each report's
+summary; the within-model table correlates, per model and seed, the four ε of a sweep.
+"""
+
+import glob
+import json
+import os
+import statistics
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KINDS = [("standard", "standard"), ("l2-0.5", "L2-AT 0.5"), ("linf-0.05", "L∞-AT 0.05")]
+NORMS = [("l2", "L2"), ("linf", "L∞")]
+
+
+def load(path):
+    """The payload, with the number of probe directions from the recorded configuration."""
+    with open(path) as f:
+        doc = json.load(f)
+    data = doc["data"]
+    data["directions"] = doc["meta"]["config"]["directions"]
+    return data
+
+
+def spread(values, digits=3):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}g}"
+    return f"{statistics.mean(values):.{digits}g} ± {statistics.stdev(values):.2g}"
+
+
+def reports(kind, norm):
+    """ε → the three seeds' reports of one model kind under one norm."""
+    found = {}
+    for path in sorted(
+        glob.glob(os.path.join(HERE, "reports", f"{kind}-s[0-9]", f"{norm}-*.json"))
+    ):
+        r = load(path)
+        found.setdefault(r["attack"]["eps"], []).append(r)
+    return dict(sorted(found.items()))
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def check(r, field):
+    """A field of the motion check, or None where no pair had a bracket."""
+    return r["motion_check"][field] if r["motion_check"]["pairs"] else None
+
+
+def spearman(a, b):
+    def ranks(v):
+        order = sorted(range(len(v)), key=lambda i: v[i])
+        out = [0.0] * len(v)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in order[i : j + 1]:
+                out[k] = (i + j) / 2 + 1
+            i = j + 1
+        return out
+
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = statistics.mean(ra), statistics.mean(rb)
+    num = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    den = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
+    return num / den if den else None
+
+
+def main():
+    print("### Props. A/B per model and attack (medians over 64 examples; mean ± sd over seeds)\n")
+    print(
+        "| model | attack | concave (μ > 0) | face dim | μ | ‖PH_xθ‖ | stationarity | ‖Δδ‖/ρ | "
+        "in bracket | above | κ bound | κ measured (median) | L_θθ |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for kind, label in KINDS:
+        for norm, norm_label in NORMS:
+            for eps, rs in reports(kind, norm).items():
+                pe = [r["per_example"] for r in rs]
+                row = [
+                    label,
+                    f"{norm_label} {eps:g}",
+                    spread([r["concave"] / r["examples"] for r in rs], 2),
+                    spread([median([e["face_dim"] for e in p]) for p in pe]),
+                    spread([median([e["mu"] for e in p if "mu" in e]) for p in pe]),
+                    spread([r["mixed"]["median"] for r in rs]),
+                    spread([r["stationarity"]["median"] for r in rs], 2),
+                    spread([r["motion"]["median"] for r in rs]),
+                    spread(
+                        [
+                            r["motion_check"]["within"] if r["motion_check"]["pairs"] else None
+                            for r in rs
+                        ],
+                        2,
+                    ),
+                    spread(
+                        [
+                            r["motion_check"]["above"] if r["motion_check"]["pairs"] else None
+                            for r in rs
+                        ],
+                        2,
+                    ),
+                    spread([r.get("kappa_bound") for r in rs]),
+                    spread([r["kappa"]["median"] for r in rs]),
+                    spread([r["hessian_norm"] for r in rs]),
+                ]
+                print("| " + " | ".join(row) + " |")
+
+    print(
+        "\n### δ's measured motion against the bracket, and face changes (mean ± sd over seeds)\n"
+    )
+    print(
+        "| model | attack | pairs in bracket | above it | of those, with a face change | measured / upper (median) | directions that changed the face | ρ(μ, motion) per example | ρ(bound, motion) per example |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for kind, label in KINDS:
+        for norm, norm_label in NORMS:
+            for eps, rs in reports(kind, norm).items():
+                changes = [
+                    sum(e["face_changes"] for e in r["per_example"])
+                    / (len(r["per_example"]) * r["directions"])
+                    for r in rs
+                ]
+                row = [
+                    label,
+                    f"{norm_label} {eps:g}",
+                    spread(
+                        [
+                            r["motion_check"]["within"] if r["motion_check"]["pairs"] else None
+                            for r in rs
+                        ],
+                        2,
+                    ),
+                    spread([check(r, "above") for r in rs], 2),
+                    spread(
+                        [
+                            r["motion_check"]["above_with_face_change"]
+                            if r["motion_check"]["pairs"] and r["motion_check"]["above"]
+                            else None
+                            for r in rs
+                        ],
+                        2,
+                    ),
+                    spread(
+                        [r["motion_check"].get("ratio_to_upper", {}).get("median") for r in rs], 2
+                    ),
+                    spread(changes, 2),
+                    spread([r["correlations"].get("mu") for r in rs], 2),
+                    spread([r["correlations"].get("motion_bound") for r in rs], 2),
+                ]
+                print("| " + " | ".join(row) + " |")
+
+    print("\n### Within one model across its ε sweep (Spearman over the four ε, per seed)\n")
+    print(
+        "| model | attack | ρ(median μ, κ) | ρ(median ‖∇ₓℓ‖, κ) | ρ(median μ, median motion / ε) | ρ(ε, κ) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for kind, label in KINDS:
+        for norm, norm_label in NORMS:
+            sweep = reports(kind, norm)
+            if len(sweep) < 3:
+                continue
+            seeds = min(len(v) for v in sweep.values())
+            cols = {k: [] for k in ("mu_kappa", "grad_kappa", "mu_motion", "eps_kappa")}
+            for s in range(seeds):
+                rs = [sweep[eps][s] for eps in sweep]
+                eps = list(sweep)
+                mus = [median([e["mu"] for e in r["per_example"] if "mu" in e]) for r in rs]
+                relative = [r["motion"]["median"] / e for r, e in zip(rs, eps)]
+                grad = [median([e["gradient_norm"] for e in r["per_example"]]) for r in rs]
+                kappa = [r["kappa"]["median"] for r in rs]
+                if None not in mus:
+                    cols["mu_kappa"].append(spearman(mus, kappa))
+                    cols["mu_motion"].append(spearman(mus, relative))
+                cols["grad_kappa"].append(spearman(grad, kappa))
+                cols["eps_kappa"].append(spearman(eps, kappa))
+            cells = [", ".join(f"{v:+.2f}" for v in cols[k] if v is not None) or "–" for k in cols]
+            print(f"| {label} | {norm_label} | " + " | ".join(cells) + " |")
+
+
+def lipschitz_table(statistic):
+    """κ(r) of the adversarial loss per model and attack, from the `sharpness lipschitz` reports:
+    `statistic` (median or q90) over the directions at each radius."""
+    rows = [
+        ("l2-0.5", "l2-0.5", "L2-AT 0.5", "L2 0.5"),
+        ("standard", "l2-0.5", "standard", "L2 0.5"),
+        ("linf-0.05", "linf-0.05", "L∞-AT 0.05", "L∞ 0.05"),
+        ("standard", "linf-0.05", "standard", "L∞ 0.05"),
+        ("linf-0.05", "l2-0.59", "L∞-AT 0.05", "L2 0.59 (matched)"),
+    ]
+    radii = None
+    lines = []
+    for kind, attack, label, attack_label in rows:
+        paths = sorted(
+            glob.glob(os.path.join(HERE, "reports", f"{kind}-s[0-9]", f"lipschitz-{attack}.json"))
+        )
+        if not paths:
+            continue
+        objs = []
+        for path in paths:
+            with open(path) as f:
+                estimate = json.load(f)["data"]["estimate"]
+            radii = estimate["relative_radii"]
+            objs.append({o["kind"]: o for o in estimate["objectives"]})
+        adv = [o["adversarial"] for o in objs]
+        medians = [
+            spread([a["random"][i]["summary"][statistic] for a in adv]) for i in range(len(radii))
+        ]
+        bounds = []
+        for path in paths:
+            bound = os.path.join(os.path.dirname(path), attack + ".json")
+            bounds.append(load(bound).get("kappa_bound") if os.path.exists(bound) else None)
+        lines.append(
+            [label, attack_label, str(len(paths)), *medians]
+            + [
+                spread([a["scaling"]["slope"] for a in adv], 2),
+                spread([o["adversarial-frozen"]["random"][2]["summary"]["median"] for o in objs]),
+                spread([a["worst_case"]["kappa"] for a in adv]),
+                spread(bounds),
+            ]
+        )
+    print(
+        f"\n### κ(r) of the adversarial loss ({statistic} over 16 directions; mean ± sd over seeds)\n"
+    )
+    head = ["model", "attack", "seeds"] + [f"κ r = {r:g}·‖θ‖" for r in radii or []]
+    head += ["slope of log κ vs log r", "frozen κ r = 1e-4", "worst-case κ", "Props. A/B bound"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for line in lines:
+        print("| " + " | ".join(line) + " |")
+
+
+if __name__ == "__main__":
+    main()
+    lipschitz_table("median")
+    lipschitz_table("q90")
