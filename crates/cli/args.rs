@@ -49,7 +49,7 @@ pub enum Command {
     /// Input-space flatness at clean and adversarial points: input-gradient norms, input-Hessian
     /// top-k eigenvalues, curvature along the gradient, trace, KKT multiplier, 1-D loss curves,
     /// optionally a 2-D loss surface around one example and the logits' local Lipschitz constant.
-    Flatness(crate::commands::flatness::FlatnessArgs),
+    Flatness(crate::model_source::AttackAnalysisArgs<advland_analysis::flatness::FlatnessConfig>),
     /// The radius of the other norm's attack that matches a reference attack's robust
     /// accuracy (or loss) on a model, by bisection between the inscribed and circumscribed
     /// balls: compare norms at matched strength.
@@ -57,11 +57,13 @@ pub enum Command {
     /// Adversarial perturbations and the parameter gradients they reach: mean pairwise cosine
     /// similarity of the perturbations and of per-example gradients (adversarial and clean),
     /// loss, accuracy and attack success per PGD step (Liu et al. 2020).
-    Perturbation(crate::commands::perturbation::PerturbationArgs),
+    Perturbation(
+        crate::model_source::AttackAnalysisArgs<advland_analysis::perturbation::PerturbationConfig>,
+    ),
     /// Paper.md's Props. A/B on a model: per example the face δ* lies on, the Lagrangian's
     /// concavity μ, the mixed Hessian, the bounds on ‖Dδ*‖ and κ they give, against what δ
     /// and the adversarial gradient do under small random steps of θ (claims C5, C7).
-    Bound(crate::commands::bound::BoundArgs),
+    Bound(crate::model_source::AttackAnalysisArgs<advland_analysis::bound::BoundConfig>),
     /// Input flatness next to parameter smoothness κ across checkpoints and attacks, with
     /// Spearman rank correlations (paper.md claim C5).
     Relate(crate::commands::relate::RelateArgs),

@@ -3,57 +3,32 @@
 //! implicit-function bounds on ‖Dδ*‖ and on the adversarial loss's gradient-Lipschitz
 //! constant, next to what δ and ∇L do under small random steps of θ.
 
-use std::path::PathBuf;
-
 use advland_analysis::bound::{self, BoundConfig};
-use advland_analysis::load::ModelSource;
-use advland_schema::{AttackRequest, PgdSettings};
-use anyhow::Result;
+use advland_analysis::{Measured, Subject};
+use advland_schema::{Norm, PgdSettings};
 use burn::tensor::Device;
-use clap::Args;
 
-/// `advland bound`.
-#[derive(Debug, Args)]
-pub struct BoundArgs {
-    /// The model.
-    #[command(flatten)]
-    pub source: ModelSource,
-    /// The attack giving δ*.
-    #[command(flatten)]
-    pub attack: AttackRequest,
-    /// What to measure.
-    #[command(flatten)]
-    pub config: BoundConfig,
-    /// Report path (default: `bound-<norm>.json` in the checkpoint directory).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
+use crate::model_source::AttackAnalysis;
 
-impl BoundArgs {
-    /// The configuration these arguments ask for; `trained` is the checkpoint's training
-    /// attack, the default of whichever of --norm/--eps is not given (else linf, 0.1).
-    fn config(&self, trained: Option<&PgdSettings>) -> Result<BoundConfig> {
-        Ok(BoundConfig {
-            attack: self.attack.resolve_or_standard(trained)?,
-            ..self.config.clone()
-        })
+impl AttackAnalysis for BoundConfig {
+    const KIND: &'static str = "bound";
+    type Payload = advland_schema::bound::BoundReport;
+    fn seed(&self) -> u64 {
+        self.seed
     }
-}
-
-/// Runs `advland bound`.
-pub fn run(args: &BoundArgs, device: &Device, device_name: &str) -> Result<()> {
-    let (report, out) = crate::model_source::run_attack_analysis(
-        &args.source,
-        args.out.as_ref(),
-        "bound",
-        device_name,
-        |trained| args.config(trained),
-        |subject, config| bound::measure(subject, config, device, &mut advland_train::Silent),
-        device,
-    )?;
-    print!("{}", report.data);
-    println!("report: {}", out.display());
-    Ok(())
+    fn norm(&self) -> Norm {
+        self.attack.norm
+    }
+    fn with_attack(self, attack: PgdSettings) -> Self {
+        Self { attack, ..self }
+    }
+    fn measure(
+        &self,
+        subject: &Subject,
+        device: &Device,
+    ) -> advland_analysis::Result<Measured<Self::Payload>> {
+        bound::measure(subject, self, device, &mut advland_train::Silent)
+    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,13 @@ use std::path::PathBuf;
 
 use advland_analysis::calibrate::{CalibrateConfig, calibrate};
 use advland_analysis::load::ModelSource;
+use advland_analysis::{Measured, Subject};
 use advland_schema::{AttackRequest, Norm, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
+
+use crate::model_source::AttackAnalysis;
 
 /// `advland calibrate`.
 #[derive(Debug, Args)]
@@ -49,15 +52,34 @@ pub fn run(args: &CalibrateArgs, device: &Device, device_name: &str) -> Result<(
     let (report, out) = crate::model_source::run_attack_analysis(
         &args.source,
         args.out.as_ref(),
-        "calibrate",
         device_name,
         |trained| Ok(args.config(trained)),
-        |subject, config| calibrate(subject, config, device, &mut advland_train::Silent),
         device,
     )?;
     print!("{}", report.data);
     println!("report: {}", out.display());
     Ok(())
+}
+
+impl AttackAnalysis for CalibrateConfig {
+    const KIND: &'static str = "calibrate";
+    type Payload = advland_schema::calibrate::CalibrateReport;
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+    fn norm(&self) -> Norm {
+        self.norm
+    }
+    fn with_attack(self, reference: PgdSettings) -> Self {
+        Self { reference, ..self }
+    }
+    fn measure(
+        &self,
+        subject: &Subject,
+        device: &Device,
+    ) -> advland_analysis::Result<Measured<Self::Payload>> {
+        calibrate(subject, self, device, &mut advland_train::Silent)
+    }
 }
 
 #[cfg(test)]

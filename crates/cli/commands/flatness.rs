@@ -5,57 +5,32 @@
 //! around one example (`--surface-example`) and a lower bound of the logits' local Lipschitz
 //! constant in the ε-ball (`--lipschitz-steps`).
 
-use std::path::PathBuf;
-
 use advland_analysis::flatness::{self, FlatnessConfig};
-use advland_analysis::load::ModelSource;
-use advland_schema::{AttackRequest, PgdSettings};
-use anyhow::Result;
+use advland_analysis::{Measured, Subject};
+use advland_schema::{Norm, PgdSettings};
 use burn::tensor::Device;
-use clap::Args;
 
-/// `advland flatness`.
-#[derive(Debug, Args)]
-pub struct FlatnessArgs {
-    /// The model.
-    #[command(flatten)]
-    pub source: ModelSource,
-    /// The attack giving the adversarial points.
-    #[command(flatten)]
-    pub attack: AttackRequest,
-    /// What to measure.
-    #[command(flatten)]
-    pub config: FlatnessConfig,
-    /// Report path (default: `flatness-<norm>.json` in the checkpoint directory).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
+use crate::model_source::AttackAnalysis;
 
-impl FlatnessArgs {
-    /// The configuration these arguments ask for; `trained` is the checkpoint's training
-    /// attack, the default of whichever of --norm/--eps is not given (else linf, 0.1).
-    fn config(&self, trained: Option<&PgdSettings>) -> Result<FlatnessConfig> {
-        Ok(FlatnessConfig {
-            attack: self.attack.resolve_or_standard(trained)?,
-            ..self.config.clone()
-        })
+impl AttackAnalysis for FlatnessConfig {
+    const KIND: &'static str = "flatness";
+    type Payload = advland_schema::flatness::FlatnessReport;
+    fn seed(&self) -> u64 {
+        self.seed
     }
-}
-
-/// Runs `advland flatness`.
-pub fn run(args: &FlatnessArgs, device: &Device, device_name: &str) -> Result<()> {
-    let (report, out) = crate::model_source::run_attack_analysis(
-        &args.source,
-        args.out.as_ref(),
-        "flatness",
-        device_name,
-        |trained| args.config(trained),
-        |subject, config| flatness::measure(subject, config, device, &mut advland_train::Silent),
-        device,
-    )?;
-    print!("{}", report.data);
-    println!("report: {}", out.display());
-    Ok(())
+    fn norm(&self) -> Norm {
+        self.attack.norm
+    }
+    fn with_attack(self, attack: PgdSettings) -> Self {
+        Self { attack, ..self }
+    }
+    fn measure(
+        &self,
+        subject: &Subject,
+        device: &Device,
+    ) -> advland_analysis::Result<Measured<Self::Payload>> {
+        flatness::measure(subject, self, device, &mut advland_train::Silent)
+    }
 }
 
 #[cfg(test)]

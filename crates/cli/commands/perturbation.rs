@@ -4,59 +4,32 @@
 //! ∇θ ℓ(xᵢ) for reference), and the mean loss, accuracy and attack success after each PGD
 //! step.
 
-use std::path::PathBuf;
-
-use advland_analysis::load::ModelSource;
 use advland_analysis::perturbation::{self, PerturbationConfig};
-use advland_schema::{AttackRequest, PgdSettings};
-use anyhow::Result;
+use advland_analysis::{Measured, Subject};
+use advland_schema::{Norm, PgdSettings};
 use burn::tensor::Device;
-use clap::Args;
 
-/// `advland perturbation`.
-#[derive(Debug, Args)]
-pub struct PerturbationArgs {
-    /// The model.
-    #[command(flatten)]
-    pub source: ModelSource,
-    /// The attack giving the adversarial points.
-    #[command(flatten)]
-    pub attack: AttackRequest,
-    /// What to measure.
-    #[command(flatten)]
-    pub config: PerturbationConfig,
-    /// Report path (default: `perturbation-<norm>.json` in the checkpoint directory).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
+use crate::model_source::AttackAnalysis;
 
-impl PerturbationArgs {
-    /// The configuration these arguments ask for; `trained` is the checkpoint's training
-    /// attack, the default of whichever of --norm/--eps is not given (else linf, 0.1).
-    fn config(&self, trained: Option<&PgdSettings>) -> Result<PerturbationConfig> {
-        Ok(PerturbationConfig {
-            attack: self.attack.resolve_or_standard(trained)?,
-            ..self.config.clone()
-        })
+impl AttackAnalysis for PerturbationConfig {
+    const KIND: &'static str = "perturbation";
+    type Payload = advland_schema::perturbation::PerturbationReport;
+    fn seed(&self) -> u64 {
+        self.seed
     }
-}
-
-/// Runs `advland perturbation`.
-pub fn run(args: &PerturbationArgs, device: &Device, device_name: &str) -> Result<()> {
-    let (report, out) = crate::model_source::run_attack_analysis(
-        &args.source,
-        args.out.as_ref(),
-        "perturbation",
-        device_name,
-        |trained| args.config(trained),
-        |subject, config| {
-            perturbation::measure(subject, config, device, &mut advland_train::Silent)
-        },
-        device,
-    )?;
-    print!("{}", report.data);
-    println!("report: {}", out.display());
-    Ok(())
+    fn norm(&self) -> Norm {
+        self.attack.norm
+    }
+    fn with_attack(self, attack: PgdSettings) -> Self {
+        Self { attack, ..self }
+    }
+    fn measure(
+        &self,
+        subject: &Subject,
+        device: &Device,
+    ) -> advland_analysis::Result<Measured<Self::Payload>> {
+        perturbation::measure(subject, self, device, &mut advland_train::Silent)
+    }
 }
 
 #[cfg(test)]
