@@ -41,6 +41,34 @@ pub trait AttackAnalysis: serde::Serialize + Clone {
     ) -> advland_analysis::Result<Measured<Self::Payload>>;
 }
 
+/// [`AttackAnalysis`] for a configuration with `attack` and `seed` fields, run by the library
+/// function `$measure(subject, config, device, observer)`, its reports of `$kind`.
+macro_rules! attack_analysis {
+    ($config:ty, $kind:literal, $payload:ty, $measure:path) => {
+        impl $crate::model_source::AttackAnalysis for $config {
+            const KIND: &'static str = $kind;
+            type Payload = $payload;
+            fn seed(&self) -> u64 {
+                self.seed
+            }
+            fn norm(&self) -> advland_schema::Norm {
+                self.attack.norm
+            }
+            fn with_attack(self, attack: advland_schema::PgdSettings) -> Self {
+                Self { attack, ..self }
+            }
+            fn measure(
+                &self,
+                subject: &advland_analysis::Subject,
+                device: &burn::tensor::Device,
+            ) -> advland_analysis::Result<advland_analysis::Measured<Self::Payload>> {
+                $measure(subject, self, device, &mut advland_train::Silent)
+            }
+        }
+    };
+}
+pub(crate) use attack_analysis;
+
 /// The flags of a one-model analysis under one attack (`flatness`, `perturbation`, `bound`).
 #[derive(Debug, Args)]
 pub struct AttackAnalysisArgs<C: Args> {

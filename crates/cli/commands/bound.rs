@@ -4,37 +4,19 @@
 //! constant, next to what δ and ∇L do under small random steps of θ.
 
 use advland_analysis::bound::{self, BoundConfig};
-use advland_analysis::{Measured, Subject};
-use advland_schema::{Norm, PgdSettings};
-use burn::tensor::Device;
 
-use crate::model_source::AttackAnalysis;
-
-impl AttackAnalysis for BoundConfig {
-    const KIND: &'static str = "bound";
-    type Payload = advland_schema::bound::BoundReport;
-    fn seed(&self) -> u64 {
-        self.seed
-    }
-    fn norm(&self) -> Norm {
-        self.attack.norm
-    }
-    fn with_attack(self, attack: PgdSettings) -> Self {
-        Self { attack, ..self }
-    }
-    fn measure(
-        &self,
-        subject: &Subject,
-        device: &Device,
-    ) -> advland_analysis::Result<Measured<Self::Payload>> {
-        bound::measure(subject, self, device, &mut advland_train::Silent)
-    }
-}
+crate::model_source::attack_analysis!(
+    BoundConfig,
+    "bound",
+    advland_schema::bound::BoundReport,
+    bound::measure
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::args::{Command, parse_command};
+    use advland_schema::PgdSettings;
 
     #[test]
     fn default_flags_give_the_library_defaults() {

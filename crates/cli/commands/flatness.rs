@@ -6,37 +6,19 @@
 //! constant in the ε-ball (`--lipschitz-steps`).
 
 use advland_analysis::flatness::{self, FlatnessConfig};
-use advland_analysis::{Measured, Subject};
-use advland_schema::{Norm, PgdSettings};
-use burn::tensor::Device;
 
-use crate::model_source::AttackAnalysis;
-
-impl AttackAnalysis for FlatnessConfig {
-    const KIND: &'static str = "flatness";
-    type Payload = advland_schema::flatness::FlatnessReport;
-    fn seed(&self) -> u64 {
-        self.seed
-    }
-    fn norm(&self) -> Norm {
-        self.attack.norm
-    }
-    fn with_attack(self, attack: PgdSettings) -> Self {
-        Self { attack, ..self }
-    }
-    fn measure(
-        &self,
-        subject: &Subject,
-        device: &Device,
-    ) -> advland_analysis::Result<Measured<Self::Payload>> {
-        flatness::measure(subject, self, device, &mut advland_train::Silent)
-    }
-}
+crate::model_source::attack_analysis!(
+    FlatnessConfig,
+    "flatness",
+    advland_schema::flatness::FlatnessReport,
+    flatness::measure
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::args::{Command, parse_command};
+    use advland_schema::PgdSettings;
 
     #[test]
     fn default_flags_give_the_library_defaults() {

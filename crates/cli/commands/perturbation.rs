@@ -5,37 +5,19 @@
 //! step.
 
 use advland_analysis::perturbation::{self, PerturbationConfig};
-use advland_analysis::{Measured, Subject};
-use advland_schema::{Norm, PgdSettings};
-use burn::tensor::Device;
 
-use crate::model_source::AttackAnalysis;
-
-impl AttackAnalysis for PerturbationConfig {
-    const KIND: &'static str = "perturbation";
-    type Payload = advland_schema::perturbation::PerturbationReport;
-    fn seed(&self) -> u64 {
-        self.seed
-    }
-    fn norm(&self) -> Norm {
-        self.attack.norm
-    }
-    fn with_attack(self, attack: PgdSettings) -> Self {
-        Self { attack, ..self }
-    }
-    fn measure(
-        &self,
-        subject: &Subject,
-        device: &Device,
-    ) -> advland_analysis::Result<Measured<Self::Payload>> {
-        perturbation::measure(subject, self, device, &mut advland_train::Silent)
-    }
-}
+crate::model_source::attack_analysis!(
+    PerturbationConfig,
+    "perturbation",
+    advland_schema::perturbation::PerturbationReport,
+    perturbation::measure
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::args::{Command, parse_command};
+    use advland_schema::PgdSettings;
 
     #[test]
     fn default_flags_give_the_library_defaults() {
