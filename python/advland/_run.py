@@ -22,6 +22,8 @@ _FILE_REPORTS = frozenset(
         "sharpness",
         "flatness",
         "perturbation",
+        "bound",
+        "calibrate",
         "connect",
         "relate",
         "linear",
@@ -141,8 +143,9 @@ def run(
     flag once per item (``attack=["linf:0.1", "l2:1.0"]``). Paths may be ``pathlib.Path``.
 
     The report is loaded (:func:`advland.load`) from ``out``: the file for ``eval``,
-    ``sharpness``, ``flatness``, ``relate``, ``linear``, ``surface`` and ``merge`` (a
-    temporary file, removed after loading, when ``out`` is not given); ``OUT/train.json``,
+    ``sharpness``, ``flatness``, ``perturbation``, ``bound``, ``calibrate``, ``connect``,
+    ``relate``, ``linear``, ``surface`` and ``merge`` (a temporary file, removed after
+    loading, when ``out`` is not given); ``OUT/train.json``,
     ``OUT/demo.json`` or ``OUT/compare.json`` for ``train``, ``demo`` and ``compare``,
     which need ``out``. Other commands (``export``, ``import``, ``export-grid``, ``report``,
     ``experiment``) return ``None``.

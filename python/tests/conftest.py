@@ -85,6 +85,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
         directions=2,
         **{**small, "subset": 6},
     )
+    out["calibrate"] = advland.run("calibrate", steps=2, max_evaluations=3, **small)
     out["connectivity"] = advland.run(
         "connect",
         checkpoint=d / "run/checkpoints/epoch-0001",

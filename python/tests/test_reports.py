@@ -107,6 +107,8 @@ def test_perturbation_and_connectivity(runs, pandas):
     assert b.motion_check["pairs"] == 2 * b.concave
     rows = b.to_pandas()
     assert len(rows) == 6 and "mu" in rows.columns and "face_changes" in rows.columns
+    cal = runs["calibrate"]
+    assert cal.kind == "calibrate" and cal.meta.config["norm"] == "l2"
     c = runs["connectivity"]
     assert isinstance(c, advland.ConnectivityReport)
     assert c.objective == "clean" and c.attack is not None
