@@ -116,7 +116,8 @@ pub fn measure(
     };
 
     observer.progress("faces", 0, n);
-    let passes = Cell::new(2 * n as u64);
+    // The input gradients at x + δ: one pass per example.
+    let passes = Cell::new(n as u64);
     let at_theta: Vec<(AtTheta, u64)> = (0..n)
         .into_par_iter()
         .map(|i| {
