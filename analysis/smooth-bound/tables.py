@@ -242,7 +242,36 @@ def lipschitz_table(statistic):
         print("| " + " | ".join(line) + " |")
 
 
+def radius_table():
+    """The bracket check of one model per norm at several probe steps (`reports/radius/`, and the
+    main reports at 1e-4·‖θ‖)."""
+    print("\n### The bracket at other probe steps (seed 0)\n")
+    print(
+        "| model | attack | ρ/‖θ‖ | pairs in bracket | above | below | measured / upper (median) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for kind, label, attack in [
+        ("l2-0.5", "L2-AT 0.5", "l2-0.5"),
+        ("linf-0.05", "L∞-AT 0.05", "linf-0.05"),
+    ]:
+        paths = glob.glob(os.path.join(HERE, "reports", "radius", f"{kind}-s0-{attack}-r*.json"))
+        paths.append(os.path.join(HERE, "reports", f"{kind}-s0", f"{attack}.json"))
+        rows = []
+        for path in paths:
+            r = load(path)
+            rows.append((r["probe_step"] / r["theta_norm"], r))
+        for step, r in sorted(rows, key=lambda x: x[0]):
+            c = r["motion_check"]
+            ratio = c.get("ratio_to_upper", {}).get("median")
+            ratio = "–" if ratio is None else f"{ratio:.3g}"
+            print(
+                f"| {label} | {attack} | {step:.0e} | {c['within']:.3f} | {c['above']:.3f} | "
+                f"{c['below']:.3f} | {ratio} |"
+            )
+
+
 if __name__ == "__main__":
     main()
     lipschitz_table("median")
     lipschitz_table("q90")
+    radius_table()
