@@ -12,9 +12,13 @@ mean ± standard deviation of those over the three seeds.
 import glob
 import json
 import os
-import statistics
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+sys.path.insert(0, os.path.dirname(HERE))
+from table_stats import spread
+
 MODELS = [
     ("clean-standard", "standard, clean loss"),
     ("lipschitz-linf-0.025", "L∞-AT 0.025"),
@@ -29,12 +33,6 @@ MODELS = [
 def load(path):
     with open(path) as f:
         return json.load(f)
-
-
-def spread(values, digits=3):
-    if len(values) == 1:
-        return f"{values[0]:.{digits}g}"
-    return f"{statistics.mean(values):.{digits}g} ± {statistics.stdev(values):.2g}"
 
 
 def objectives(path):

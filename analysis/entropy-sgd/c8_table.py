@@ -6,9 +6,13 @@ python3 c8_table.py  (standard library only; run from any directory)
 import glob
 import json
 import os
-import statistics
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+sys.path.insert(0, os.path.dirname(HERE))
+from table_stats import spread
+
 GROUPS = [
     ("sgd-linf-", "L∞ 0.1 | SGD"),
     ("esgd-linf-", "L∞ 0.1 | EntropySGD"),
@@ -28,12 +32,6 @@ def measures(path):
         kf, km = probe_f["summary"]["median"], probe_m["summary"]["median"]
         out.append({"raw": kf / km, "rel": kf / grad, "R": (kf / grad) / (km / size)})
     return grad, size, out
-
-
-def spread(values):
-    if len(values) == 1:
-        return f"{values[0]:.3g}"
-    return f"{statistics.mean(values):.3g} ± {statistics.stdev(values):.2g}"
 
 
 def main():

@@ -13,15 +13,14 @@ import json
 import os
 import re
 import statistics
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+sys.path.insert(0, os.path.dirname(HERE))
+from table_stats import spread
+
 NAME = re.compile(r"^(?P<family>.+)-s(?P<seed>\d+)\.json$")
-
-
-def spread(values):
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
 def families():
@@ -45,14 +44,22 @@ def families():
 
 
 def label(family):
-    """(optimizer and rate, threat) of a run family such as `sgd-lr0.1-linf` or `esgd-linf`."""
+    """(optimizer and rate, threat) of a run family such as `sgd-lr0.1-linf` or `esgd-linf`; a
+    schedule of E epochs other than train.toml's 6 (`-eE-`) is part of the threat's group."""
     optimizer, _, rest = family.partition("-")
     name = {"sgd": "SGD", "esgd": "EntropySGD"}[optimizer]
-    default = {"sgd": "0.05", "esgd": "1.0"}[optimizer]
-    rate = f"{default} (the base runs)"
+    rate = {"sgd": "0.05 (train.toml)", "esgd": "1.0 (reference)"}[optimizer]
     if rest.startswith("lr"):
         rate, _, rest = rest[2:].partition("-")
     return f"{name} lr {rate}", rest
+
+
+def shown(threat):
+    """`linf` → `linf, 6 epochs`; `e15-linf` → `linf, 15 epochs`."""
+    epochs, _, norm = threat.partition("-")
+    if norm and epochs.startswith("e"):
+        return f"{norm}, {epochs[1:]} epochs"
+    return f"{threat}, 6 epochs"
 
 
 def best(fams, optimizer, threat):
@@ -63,24 +70,31 @@ def best(fams, optimizer, threat):
 
 def main():
     fams = families()
-    print("| threat | optimizer | seeds | clean | PGD-10 | APGD-CE | APGD-T | worst case |")
+    print(
+        "| threat, schedule | optimizer | seeds | clean | PGD-10 | APGD-CE | APGD-T | worst case |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for family in sorted(fams, key=lambda f: (label(f)[1], label(f)[0])):
         name, threat = label(family)
         rows = list(fams[family].values())
         cells = [
-            spread([r[k] for r in rows]) for k in ("clean", "pgd", "apgd-ce", "apgd-t", "worst")
+            spread([r[k] for r in rows], decimals=3)
+            for k in ("clean", "pgd", "apgd-ce", "apgd-t", "worst")
         ]
-        print(f"| {threat} | {name} | {len(rows)} | " + " | ".join(cells) + " |")
+        print(f"| {shown(threat)} | {name} | {len(rows)} | " + " | ".join(cells) + " |")
 
-    print("\n| threat | EntropySGD | SGD | EntropySGD − SGD, worst case, per seed | mean |")
+    print(
+        "\n| threat, schedule | EntropySGD | SGD | EntropySGD − SGD, worst case, per seed | mean |"
+    )
     print("|---|---|---|---|---|")
     for threat in sorted({label(f)[1] for f in fams}):
-        if f"esgd-{threat}" not in fams:
+        optimizers = {f.partition("-")[0] for f in fams if label(f)[1] == threat}
+        if optimizers != {"esgd", "sgd"}:
             continue
         pairs = [(f"esgd-{threat}", f"sgd-{threat}")]
+        pairs = [p for p in pairs if p[0] in fams and p[1] in fams]
         tuned = (best(fams, "esgd", threat), best(fams, "sgd", threat))
-        if tuned != pairs[0]:
+        if tuned not in pairs:
             pairs.append(tuned)
         for esgd, sgd in pairs:
             seeds = sorted(set(fams[esgd]) & set(fams[sgd]))
@@ -95,7 +109,7 @@ def main():
                 for f in (esgd, sgd)
             ]
             print(
-                f"| {threat} | {names[0]} | {names[1]} | {per_seed} points | "
+                f"| {shown(threat)} | {names[0]} | {names[1]} | {per_seed} points | "
                 f"{statistics.mean(diffs):+.1f} |"
             )
 

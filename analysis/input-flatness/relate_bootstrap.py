@@ -11,9 +11,13 @@ fixed seed.
 import json
 import os
 import random
-import statistics
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+sys.path.insert(0, os.path.dirname(HERE))
+from table_stats import spearman
+
 MEASURES = [
     "hessian_top_adversarial",
     "curvature_adversarial",
@@ -22,28 +26,6 @@ MEASURES = [
 ]
 KAPPAS = ["kappa_adversarial", "kappa_adversarial_random"]
 RESAMPLES = 2000
-
-
-def ranks(v):
-    order = sorted(range(len(v)), key=lambda i: v[i])
-    out = [0.0] * len(v)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
-            j += 1
-        for k in order[i : j + 1]:
-            out[k] = (i + j) / 2 + 1
-        i = j + 1
-    return out
-
-
-def spearman(a, b):
-    ra, rb = ranks(a), ranks(b)
-    ma, mb = statistics.mean(ra), statistics.mean(rb)
-    num = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
-    den = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
-    return num / den if den else None
 
 
 def interval(runs, measure, kappa, norm, rng):

@@ -13,8 +13,13 @@ import glob
 import json
 import os
 import statistics
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+sys.path.insert(0, os.path.dirname(HERE))
+from table_stats import spearman, spread
+
 KINDS = [("standard", "standard"), ("l2-0.5", "L2-AT 0.5"), ("linf-0.05", "L∞-AT 0.05")]
 NORMS = [("l2", "L2"), ("linf", "L∞")]
 
@@ -26,15 +31,6 @@ def load(path):
     data = doc["data"]
     data["directions"] = doc["meta"]["config"]["directions"]
     return data
-
-
-def spread(values, digits=3):
-    values = [v for v in values if v is not None]
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}g}"
-    return f"{statistics.mean(values):.{digits}g} ± {statistics.stdev(values):.2g}"
 
 
 def reports(kind, norm):
@@ -55,27 +51,6 @@ def median(values):
 def check(r, field):
     """A field of the motion check, or None where no pair had a bracket."""
     return r["motion_check"][field] if r["motion_check"]["pairs"] else None
-
-
-def spearman(a, b):
-    def ranks(v):
-        order = sorted(range(len(v)), key=lambda i: v[i])
-        out = [0.0] * len(v)
-        i = 0
-        while i < len(order):
-            j = i
-            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
-                j += 1
-            for k in order[i : j + 1]:
-                out[k] = (i + j) / 2 + 1
-            i = j + 1
-        return out
-
-    ra, rb = ranks(a), ranks(b)
-    ma, mb = statistics.mean(ra), statistics.mean(rb)
-    num = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
-    den = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
-    return num / den if den else None
 
 
 def main():
