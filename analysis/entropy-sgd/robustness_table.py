@@ -62,6 +62,14 @@ def shown(threat):
     return f"{threat}, 6 epochs"
 
 
+def order(threat):
+    """Norm, then schedule length."""
+    epochs, _, norm = threat.partition("-")
+    if norm and epochs.startswith("e"):
+        return (norm, int(epochs[1:]))
+    return (threat, 6)
+
+
 def best(fams, optimizer, threat):
     """The family of `optimizer` under `threat` with the highest mean worst case."""
     mine = [f for f in fams if f.partition("-")[0] == optimizer and label(f)[1] == threat]
@@ -74,7 +82,7 @@ def main():
         "| threat, schedule | optimizer | seeds | clean | PGD-10 | APGD-CE | APGD-T | worst case |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for family in sorted(fams, key=lambda f: (label(f)[1], label(f)[0])):
+    for family in sorted(fams, key=lambda f: (order(label(f)[1]), label(f)[0])):
         name, threat = label(family)
         rows = list(fams[family].values())
         cells = [
@@ -87,7 +95,7 @@ def main():
         "\n| threat, schedule | EntropySGD | SGD | EntropySGD − SGD, worst case, per seed | mean |"
     )
     print("|---|---|---|---|---|")
-    for threat in sorted({label(f)[1] for f in fams}):
+    for threat in sorted({label(f)[1] for f in fams}, key=order):
         optimizers = {f.partition("-")[0] for f in fams if label(f)[1] == threat}
         if optimizers != {"esgd", "sgd"}:
             continue
