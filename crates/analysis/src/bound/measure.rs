@@ -116,8 +116,6 @@ pub fn measure(
     };
 
     observer.progress("faces", 0, n);
-    // The input gradients at x + δ: one pass per example.
-    let passes = Cell::new(n as u64);
     let at_theta: Vec<(AtTheta, u64)> = (0..n)
         .into_par_iter()
         .map(|i| {
@@ -170,13 +168,9 @@ pub fn measure(
             ))
         })
         .collect::<Result<_>>()?;
-    let at_theta: Vec<AtTheta> = at_theta
-        .into_iter()
-        .map(|(e, spent)| {
-            passes.set(passes.get() + spent);
-            e
-        })
-        .collect();
+    // The input gradients at x + δ (one pass per example), then each example's operators.
+    let passes_at_theta = n as u64 + at_theta.iter().map(|(_, spent)| spent).sum::<u64>();
+    let at_theta: Vec<AtTheta> = at_theta.into_iter().map(|(e, _)| e).collect();
 
     observer.progress("hessian", 0, 1);
     let frozen = ModelObjective::new(
@@ -253,7 +247,7 @@ pub fn measure(
             }
         }
     }
-    let passes = passes.get() + whole.passes.get();
+    let passes = passes_at_theta + whole.passes.get();
     let mut cost = adversarial.cost();
     cost += frozen.cost();
     cost += Cost {
