@@ -194,6 +194,21 @@ args = ["report", "{reports}", "--out", "site"]
         .unwrap();
     assert_eq!(before, after);
 
+    // A training step killed before its first checkpoint leaves its resolved settings and lock
+    // file, nothing to resume from: the step starts again.
+    let run_dir = d.join("exp/runs/tiny");
+    fs_err::remove_dir_all(run_dir.join("checkpoints")).unwrap();
+    fs_err::remove_file(run_dir.join("train.json")).unwrap();
+    assert!(run_dir.join("config.resolved.json").exists());
+    let restarted = run();
+    ok(&restarted);
+    let (_, stderr) = crate::text(&restarted);
+    assert!(
+        stderr.contains("restart (no epoch had finished): advland train"),
+        "{stderr}"
+    );
+    assert_eq!(fs_err::read(&weights).unwrap(), trained);
+
     // Variables: another output root and extra flags, the defaults untouched.
     ok(&advland(
         d,

@@ -4,7 +4,9 @@
 //! same binary started in the plan's directory.
 //!
 //! A step whose output already exists is skipped (so an interrupted experiment continues),
-//! unless `--force` is given, which also lets training steps replace their run directories.
+//! unless `--force` is given, which also lets training steps replace their run directories. A
+//! training step whose run directory holds a checkpoint continues that run; one killed before
+//! its first checkpoint starts again.
 //!
 //! `advland experiment FILE --set eps=8/255 --set 'train=--dataset cifar10 --model resnet'`.
 //! A step that no longer parses as a command line is an error, naming the file and the step.
@@ -12,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use advland_schema::ExperimentPlan;
+use advland_train::checkpoint::last_checkpoint;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, ValueEnum};
 
@@ -106,18 +109,22 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
             // there is continued, or returns at once when it is finished.
             if args.force {
                 extra.push("--overwrite");
-            } else if train
-                .out
-                .as_ref()
-                .is_some_and(|out| non_empty(&dir.join(out)))
+            } else if let Some(out) = train.out.as_ref().map(|o| dir.join(o))
+                && non_empty(&out)
             {
-                extra.push("--resume");
+                // A run killed before its first checkpoint holds nothing to continue (and
+                // `--resume` refuses it), so it starts again.
+                extra.push(if last_checkpoint(&out).is_ok() {
+                    "--resume"
+                } else {
+                    "--overwrite"
+                });
             }
         }
-        let verb = if extra == ["--resume"] {
-            "resume: "
-        } else {
-            ""
+        let verb = match (extra.as_slice(), args.force) {
+            (["--resume"], _) => "resume: ",
+            (["--overwrite"], false) => "restart (no epoch had finished): ",
+            _ => "",
         };
         eprintln!("[{}/{}] {verb}advland {line}", i + 1, e.steps.len());
         if args.dry_run {
