@@ -209,6 +209,39 @@ args = ["report", "{reports}", "--out", "site"]
     );
     assert_eq!(fs_err::read(&weights).unwrap(), trained);
 
+    // --only: the steps whose command line matches, no others.
+    let only = advland(
+        d,
+        &[
+            "experiment",
+            "exp/experiment.toml",
+            "--set",
+            "reports=only",
+            "--only",
+            "^linear ",
+        ],
+    );
+    ok(&only);
+    let (_, stderr) = crate::text(&only);
+    assert!(stderr.contains("[1/3] advland linear"), "{stderr}");
+    assert!(!stderr.contains("advland train"), "{stderr}");
+    assert!(!stderr.contains("advland report"), "{stderr}");
+    assert!(d.join("exp/only/linear.json").exists());
+    user_error(
+        &advland(
+            d,
+            &["experiment", "exp/experiment.toml", "--only", "(train"],
+        ),
+        &["--only", "(train"],
+    );
+    user_error(
+        &advland(
+            d,
+            &["experiment", "exp/experiment.toml", "--only", "^eval "],
+        ),
+        &["--only `^eval `", "matches none of the 3 steps"],
+    );
+
     // Variables: another output root and extra flags, the defaults untouched.
     ok(&advland(
         d,

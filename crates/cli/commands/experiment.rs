@@ -31,6 +31,10 @@ pub struct ExperimentArgs {
     /// Print the steps without running them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run only the steps whose command line (variables expanded, without `advland`) matches
+    /// this regular expression, e.g. `'^(train|eval) .*-linf-s'`.
+    #[arg(long, value_name = "REGEX")]
+    pub only: Option<regex::Regex>,
     /// Replace the default of one of the file's `[vars]` (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
     pub set: Vec<(String, String)>,
@@ -88,8 +92,20 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
     if global.quiet {
         globals.push("-q".to_owned());
     }
+    if let Some(only) = &args.only
+        && !e.steps.iter().any(|s| only.is_match(&s.args.join(" ")))
+    {
+        bail!(
+            "--only `{only}`: matches none of the {} steps of {}",
+            e.steps.len(),
+            args.file.display()
+        );
+    }
     for (i, step) in e.steps.iter().enumerate() {
         let line = step.args.join(" ");
+        if args.only.as_ref().is_some_and(|only| !only.is_match(&line)) {
+            continue;
+        }
         if !args.force && step.done_marker().is_some_and(|m| dir.join(m).exists()) {
             eprintln!(
                 "[{}/{}] skip (output exists): advland {line}",
