@@ -1,6 +1,7 @@
 """The tables of README.md from reports/*.json (standard library only).
 
-python3 tables.py  (from any directory)
+python3 tables.py [REPORTS]  (from any directory; REPORTS defaults to reports/, e.g. reports-full/ for
+the run on the full Fashion-MNIST, README "Full data")
 
 Per model (ε level) and seed, each `sharpness lipschitz` report gives, per radius r·‖θ‖, the median
 of κ over its random directions with a 95 % bootstrap interval, for the re-solved adversarial loss
@@ -15,6 +16,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPORTS = os.path.join(HERE, sys.argv[1] if len(sys.argv) > 1 else "reports")
 
 sys.path.insert(0, os.path.dirname(HERE))
 from table_stats import spread
@@ -44,7 +46,7 @@ def objectives(path):
 
 
 def reports(prefix):
-    return sorted(glob.glob(os.path.join(HERE, "reports", f"{prefix}-s[0-9].json")))
+    return sorted(glob.glob(os.path.join(REPORTS, f"{prefix}-s[0-9].json")))
 
 
 def main():
@@ -93,10 +95,7 @@ def main():
         print(f"| {label} | {n} | " + " | ".join(cells + extra) + " |")
 
     print("\n### Matched strength: one L∞-trained model, both norms' losses\n")
-    cal = [
-        load(p)["data"]
-        for p in sorted(glob.glob(os.path.join(HERE, "reports", "calibrate-*.json")))
-    ]
+    cal = [load(p)["data"] for p in sorted(glob.glob(os.path.join(REPORTS, "calibrate-*.json")))]
     if cal:
         print(
             "calibrated ε₂ per seed: "
@@ -108,8 +107,7 @@ def main():
         )
     linf = [objectives(p) for p in reports("lipschitz-linf-0.05")]
     l2 = [
-        objectives(p)
-        for p in sorted(glob.glob(os.path.join(HERE, "reports", "matched-l2-*-s[0-9].json")))
+        objectives(p) for p in sorted(glob.glob(os.path.join(REPORTS, "matched-l2-*-s[0-9].json")))
     ]
     if linf and l2:
         print(

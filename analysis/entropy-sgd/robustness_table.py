@@ -1,21 +1,28 @@
 """The APGD tables of README.md from reports/robustness/*.json (standard library only).
 
-python3 robustness_table.py  (from any directory)
+python3 robustness_table.py [REPORTS]  (from any directory; REPORTS defaults to reports/, e.g. reports-full/
+for the runs on the full Fashion-MNIST, README "Full data")
 
 Each `advland eval` report holds the clean accuracy, each attack's (PGD-10, APGD-CE, APGD-T) and the per-example
 worst case over the clean input and the three. The first table gives the mean ± standard deviation over seeds per
 run family (optimizer and learning rate); the second, EntropySGD minus SGD paired by seed, for the base runs' rates
-and for each optimizer's best rate (the highest mean worst case over its seeds, picked on these same images).
+and for each optimizer's best rate (the highest mean worst case over its seeds, picked on these same images), with
+a 95 % bootstrap interval of the mean difference over the test images: both models of a seed are judged on the same
+images (the reports' per-example worst case), so a resample draws images (2,000 resamples, seed 0) and recomputes
+the mean over seeds of the paired difference. It measures the test sample's share of the uncertainty; the seeds'
+share is in the per-seed column.
 """
 
 import glob
 import json
 import os
+import random
 import re
 import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPORTS = os.path.join(HERE, sys.argv[1] if len(sys.argv) > 1 else "reports")
 
 sys.path.insert(0, os.path.dirname(HERE))
 from table_stats import spread
@@ -26,7 +33,7 @@ NAME = re.compile(r"^(?P<family>.+)-s(?P<seed>\d+)\.json$")
 def families():
     """family (e.g. `sgd-linf`, `sgd-lr0.1-linf`) → seed → accuracies."""
     out = {}
-    for path in sorted(glob.glob(os.path.join(HERE, "reports", "robustness", "*.json"))):
+    for path in sorted(glob.glob(os.path.join(REPORTS, "robustness", "*.json"))):
         m = NAME.match(os.path.basename(path))
         if not m:
             continue
@@ -39,6 +46,7 @@ def families():
             ]
             row[kind] = a["metrics"]["accuracy"]
         row["worst"] = r["worst_case"]["metrics"]["accuracy"]
+        row["robust"] = r["worst_case"]["robust"]
         out.setdefault(m["family"], {})[int(m["seed"])] = row
     return out
 
@@ -76,6 +84,22 @@ def best(fams, optimizer, threat):
     return max(mine, key=lambda f: statistics.mean(r["worst"] for r in fams[f].values()))
 
 
+def paired_interval(pairs, resamples=2000, seed=0):
+    """95 % bootstrap interval, in points, of the mean over seeds of the paired difference in worst-case
+    accuracy; `pairs` holds per seed the two models' per-example robust flags on the same images."""
+    n = len(pairs[0][0])
+    if any(len(a) != n or len(b) != n for a, b in pairs):
+        return None
+    diffs = [[int(x) - int(y) for x, y in zip(a, b)] for a, b in pairs]
+    rng = random.Random(seed)
+    means = []
+    for _ in range(resamples):
+        idx = [rng.randrange(n) for _ in range(n)]
+        means.append(100 * statistics.mean(sum(d[i] for i in idx) / n for d in diffs))
+    means.sort()
+    return means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
+
+
 def main():
     fams = families()
     print(
@@ -92,9 +116,10 @@ def main():
         print(f"| {shown(threat)} | {name} | {len(rows)} | " + " | ".join(cells) + " |")
 
     print(
-        "\n| threat, schedule | EntropySGD | SGD | EntropySGD − SGD, worst case, per seed | mean |"
+        "\n| threat, schedule | EntropySGD | SGD | EntropySGD − SGD, worst case, per seed | mean "
+        "| 95 % interval over images |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for threat in sorted({label(f)[1] for f in fams}, key=order):
         optimizers = {f.partition("-")[0] for f in fams if label(f)[1] == threat}
         if optimizers != {"esgd", "sgd"}:
@@ -116,9 +141,13 @@ def main():
                 label(f)[0] + (" (best)" if f in tuned and rates[f.partition("-")[0]] > 1 else "")
                 for f in (esgd, sgd)
             ]
+            interval = paired_interval(
+                [(fams[esgd][s]["robust"], fams[sgd][s]["robust"]) for s in seeds]
+            )
+            shown_interval = "–" if interval is None else f"{interval[0]:+.1f} … {interval[1]:+.1f}"
             print(
                 f"| {shown(threat)} | {names[0]} | {names[1]} | {per_seed} points | "
-                f"{statistics.mean(diffs):+.1f} |"
+                f"{statistics.mean(diffs):+.1f} | {shown_interval} |"
             )
 
 
