@@ -2,6 +2,7 @@
 """advland against the PyTorch tools on this CPU: one table of seconds, ratios, peak RSS, GFLOP/s.
 
     python3 bench/compare.py [--repeat N] [--threads 2] [--only pgd,hessian,surface,train,gemm,resnet]
+    python3 bench/compare.py --only resnet-pgd --resnet-batch 1000   (the ResNet's PGD row alone)
     python3 bench/compare.py --only resnet-full --device cuda[,wgpu] --torch-device cuda \
         [--resnet-images 1000] [--train-images 5120] [--grid 21]
 
@@ -261,7 +262,8 @@ def main():
     p.add_argument("--surface-workers", type=int, default=1, help="advland surface --workers")
     p.add_argument("--surface-sizes", default="21,51", help="grid points per axis of the 2-D surfaces")
     p.add_argument("--only", default="pgd,hessian,surface,train,gemm",
-                   help="comma-separated groups: pgd, hessian, surface, train, gemm, resnet, resnet-full")
+                   help="comma-separated groups: pgd, hessian, surface, train, gemm, resnet (PGD-10 and one HVP "
+                   "of the PreAct-ResNet-18 on --resnet-batch images), resnet-pgd (its PGD row alone), resnet-full")
     p.add_argument("--json", type=Path, help="every number (default: results.json under --work)")
     p.add_argument("--resnet-batch", type=int, default=128, help="images of the PreAct-ResNet-18 workloads")
     p.add_argument("--device", default="cpu", help="advland's --device, comma-separated for several (cpu, cuda, "
@@ -374,15 +376,15 @@ def run(args, only):
             row(f"Hessian λ1 tol 1e-3, {n} images (advland {prec}, {method})", py, rs, 1.5, grads * n * 3 * FORWARD, note,
                 pytorch_flops=False)
 
-    if "resnet" in only:
+    if only & {"resnet", "resnet-pgd"}:
         # Full-width PreAct-ResNet-18 (robust_overfitting's), PyTorch's default init, batch-norm
         # in eval mode, CIFAR-size random images: the model researchers bring, read by advland
         # from the same .pt file PyTorch loads.
         b = args.resnet_batch
-        rdir = WORK / "resnet"
+        rdir = WORK / f"resnet-{b}"
         pt = rdir / "preact18.pt"
         if not pt.exists():
-            log("writing the PreAct-ResNet-18 weights and random CIFAR-size images (runs/bench/resnet)")
+            log(f"writing the PreAct-ResNet-18 weights and {b} random CIFAR-size images ({rdir})")
             run_child([PYTHON, ROOT / "bench/torch_workloads.py", "resnet-data", "--weights", pt, "--data-dir",
                        rdir / "data", "--subset", str(b)], runner.env)
         source = ["--weights", pt, "--model", "preact-resnet18", "--dataset", "cifar10", "--data-dir", rdir / "data"]
@@ -395,6 +397,7 @@ def run(args, only):
         note = (f"robust acc advland {robust_acc(rs['report']['data']['result']):.3f}, "
                 f"torchattacks {py['report']['robust_accuracy']:.3f}")
         row(f"PreAct-ResNet-18 PGD-10 L∞ 8/255, {b} CIFAR-size images", py, rs, 1.0, None, note)
+    if "resnet" in only:
         log(f"PreAct-ResNet-18: one Hessian-vector product, clean loss, {b} images")
         rep = out / "resnet-hvp.json"
         # One power-iteration step: ∇f(θ₀) plus one central-difference HVP (two gradients) in f32.
