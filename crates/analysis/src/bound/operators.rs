@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::flatness::{InputGradients, ModelGradients};
 use crate::operator::LinearOperator;
 use crate::perturbation::per_example_gradients;
-use crate::vector::norm;
+use crate::vector::central_difference;
 
 /// A batch at its attack points under the model at θ, with the central differences of first
 /// derivatives taken there: what the operators of one example (a batch of one) and the
@@ -61,75 +61,47 @@ impl Point<'_> {
         Ok(source.evaluate(&inputs)?.1)
     }
 
-    /// x ± h·v̂ as two copies of the batch, with ‖v‖ (`None` for v = 0).
-    fn pair(&self, v: &[f64]) -> Option<(Vec<f64>, f64)> {
-        let length = norm(v);
-        (length > 0.0).then(|| {
-            let s = self.h / length;
-            let plus = self.x_adv.iter().zip(v).map(|(x, v)| x + s * v);
-            let minus = self.x_adv.iter().zip(v).map(|(x, v)| x - s * v);
-            (plus.chain(minus).collect(), length)
-        })
-    }
-
-    /// Central difference of two stacked d-vectors, rescaled by `length`.
-    fn difference(&self, stacked: &[f64], length: f64) -> Vec<f64> {
-        let (plus, minus) = stacked.split_at(self.d());
-        let s = length / (2.0 * self.h);
-        plus.iter().zip(minus).map(|(p, m)| (p - m) * s).collect()
-    }
-
     /// H_xθ w: the change of every example's ∇ₓℓ at x + δ when θ moves along `w`.
     pub fn mixed_theta(&self, w: &[f64]) -> Result<Vec<f64>> {
-        let length = norm(w);
-        if length == 0.0 {
-            return Ok(vec![0.0; self.d()]);
-        }
-        let s = self.h / length;
-        let mut stacked = Vec::with_capacity(2 * self.d());
-        for sign in [1.0, -1.0] {
-            let moved: Vec<f64> = self
-                .theta
-                .iter()
-                .zip(w)
-                .map(|(t, w)| t + sign * s * w)
-                .collect();
-            let flat = Tensor::<1>::from_data(
-                TensorData::new(moved, [w.len()]),
-                (&self.device.clone().inner(), self.dtype),
-            );
-            let model = load_flat(self.model.clone(), flat)?;
-            stacked.extend(self.input_gradients(&model, self.x_adv.clone())?);
-        }
-        Ok(self.difference(&stacked, length))
+        let m = self.theta.len();
+        let product = central_difference(self.theta, w, m, self.h, |points| {
+            let mut stacked = Vec::with_capacity(2 * self.d());
+            for moved in points.chunks(m) {
+                let flat = Tensor::<1>::from_data(
+                    TensorData::new(moved.to_vec(), [m]),
+                    (&self.device.clone().inner(), self.dtype),
+                );
+                let model = load_flat(self.model.clone(), flat)?;
+                stacked.extend(self.input_gradients(&model, self.x_adv.clone())?);
+            }
+            Ok(stacked)
+        })?;
+        Ok(product.unwrap_or_else(|| vec![0.0; self.d()]))
     }
 
     /// H_θx v: the change of ∇θ of the batch's summed loss when the inputs move along `v`.
     fn mixed_input(&self, v: &[f64]) -> Result<Option<Vec<f64>>> {
-        let Some((inputs, length)) = self.pair(v) else {
-            return Ok(None);
-        };
         let [b, c, h, w] = self.dims;
-        let x = Tensor::<4>::from_data(
-            TensorData::new(inputs, [2 * b, c, h, w]),
-            (&self.device, self.dtype),
-        );
-        let labels = Tensor::cat(vec![self.labels.clone(); 2], 0);
-        let rows = per_example_gradients(self.model, &x, &labels)?;
-        self.passes.set(self.passes.get() + 2 * b as u64);
-        let m = rows.len() / (2 * b);
-        let summed = |half: &[f64]| -> Vec<f64> {
-            half.chunks_exact(m).fold(vec![0.0; m], |mut acc, row| {
-                acc.iter_mut().zip(row).for_each(|(a, r)| *a += r);
-                acc
-            })
-        };
-        let (plus, minus) = rows.split_at(m * b);
-        let (plus, minus) = (summed(plus), summed(minus));
-        let s = length / (2.0 * self.h);
-        Ok(Some(
-            plus.iter().zip(&minus).map(|(p, q)| (p - q) * s).collect(),
-        ))
+        central_difference(&self.x_adv, v, self.d(), self.h, |points| {
+            let x = Tensor::<4>::from_data(
+                TensorData::new(points, [2 * b, c, h, w]),
+                (&self.device, self.dtype),
+            );
+            let labels = Tensor::cat(vec![self.labels.clone(); 2], 0);
+            let rows = per_example_gradients(self.model, &x, &labels)?;
+            self.passes.set(self.passes.get() + 2 * b as u64);
+            let m = rows.len() / (2 * b);
+            // Each half's rows summed: the gradient of the batch's summed loss.
+            Ok(rows
+                .chunks_exact(m * b)
+                .fold(Vec::with_capacity(2 * m), |mut sums, half| {
+                    sums.extend(half.chunks_exact(m).fold(vec![0.0; m], |mut acc, row| {
+                        acc.iter_mut().zip(row).for_each(|(a, r)| *a += r);
+                        acc
+                    }));
+                    sums
+                }))
+        })
     }
 }
 
@@ -144,11 +116,10 @@ impl LinearOperator for FaceHessian<'_> {
     fn apply(&self, y: &[f64]) -> Result<Vec<f64>> {
         let (e, face) = (self.0, self.1);
         let v = face.embed(y, e.d());
-        let Some((inputs, length)) = e.pair(&v) else {
-            return Ok(vec![0.0; y.len()]);
-        };
-        let gradients = e.input_gradients(e.model, inputs)?;
-        Ok(face.restrict(&e.difference(&gradients, length)))
+        let product = central_difference(&e.x_adv, &v, e.d(), e.h, |points| {
+            e.input_gradients(e.model, points)
+        })?;
+        Ok(product.map_or_else(|| vec![0.0; y.len()], |p| face.restrict(&p)))
     }
 }
 

@@ -9,7 +9,7 @@ use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 
 use crate::error::{Error, Result};
 use crate::operator::BlockOperator;
-use crate::vector::norm;
+use crate::vector::central_difference;
 
 /// Per-example losses and input gradients of a batch at chosen inputs: all that the
 /// input-Hessian estimators ([`InputHessian`], [`estimate_input_flatness`]) need. A model gives
@@ -327,27 +327,13 @@ impl<G: InputGradients> InputHessian<G> {
                 got: v.len(),
             });
         }
-        let norms: Vec<f64> = v.chunks_exact(d).map(norm).collect();
-        let mut plus = self.x.clone();
-        let mut minus = self.x.clone();
-        for (n, &vn) in norms.iter().enumerate() {
-            if vn > 0.0 {
-                let s = self.h / vn;
-                for i in n * d..(n + 1) * d {
-                    plus[i] += s * v[i];
-                    minus[i] -= s * v[i];
-                }
-            }
-        }
-        let (_, gp) = self.gradient_at(&plus)?;
-        let (_, gm) = self.gradient_at(&minus)?;
-        let mut out = vec![0.0; v.len()];
-        for (n, &vn) in norms.iter().enumerate() {
-            let s = vn / (2.0 * self.h);
-            for i in n * d..(n + 1) * d {
-                out[i] = (gp[i] - gm[i]) * s;
-            }
-        }
+        let n = self.x.len();
+        let out = central_difference(&self.x, v, d, self.h, |points| {
+            let (_, mut gradients) = self.gradient_at(&points[..n])?;
+            gradients.extend(self.gradient_at(&points[n..])?.1);
+            Ok(gradients)
+        })?
+        .unwrap_or_else(|| vec![0.0; n]);
         check_finite("input Hessian-vector product", &out, step)?;
         Ok(out)
     }
