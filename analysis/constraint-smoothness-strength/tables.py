@@ -152,6 +152,35 @@ def scattering():
         print(f"| {label} | {len(data)} | " + " | ".join(cells) + " |")
 
 
+def accuracies():
+    """The last epoch's test accuracies of every run (`train.json`, copied to REPORTS/train/)."""
+    runs = [("standard", "standard")] + [
+        (prefix.removeprefix("lipschitz-"), label) for prefix, label in MODELS[1:]
+    ]
+    rows = []
+    for name, label in runs:
+        paths = sorted(glob.glob(os.path.join(REPORTS, "train", f"{name}-s[0-9].json")))
+        tests = [load(p)["data"]["epochs"][-1]["test"] for p in paths]
+        if tests:
+            rows.append((label, tests))
+    if not rows:
+        return
+    attacks = [a["attack"] for a in rows[0][1][0]["robust"]]
+    names = [f"PGD-{a['steps']} {a['norm']} {a['eps']:g}" for a in attacks]
+    print(
+        f"\n### Test accuracy after the last epoch ({rows[0][1][0]['clean']['examples']} test images)\n"
+    )
+    print("| model | seeds | clean | " + " | ".join(names) + " |")
+    print("|---|---|---|" + "---|" * len(names))
+    for label, tests in rows:
+        cells = [spread([t["clean"]["accuracy"] for t in tests], decimals=3)] + [
+            spread([t["robust"][i]["metrics"]["accuracy"] for t in tests], decimals=3)
+            for i in range(len(names))
+        ]
+        print(f"| {label} | {len(tests)} | " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
     main()
     scattering()
+    accuracies()
