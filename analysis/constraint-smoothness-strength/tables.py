@@ -167,8 +167,9 @@ def accuracies():
         return
     attacks = [a["attack"] for a in rows[0][1][0]["robust"]]
     names = [f"PGD-{a['steps']} {a['norm']} {a['eps']:g}" for a in attacks]
+    n = rows[0][1][0]["clean"]["examples"]
     print(
-        f"\n### Test accuracy after the last epoch ({rows[0][1][0]['clean']['examples']} test images)\n"
+        f"\n### Test accuracy after the last epoch ({n} test images, PGD-10; from `reports/train/`)\n"
     )
     print("| model | seeds | clean | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))
