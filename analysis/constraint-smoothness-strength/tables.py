@@ -169,7 +169,7 @@ def accuracies():
     names = [f"PGD-{a['steps']} {a['norm']} {a['eps']:g}" for a in attacks]
     n = rows[0][1][0]["clean"]["examples"]
     print(
-        f"\n### Test accuracy after the last epoch ({n} test images, PGD-10; from `reports/train/`)\n"
+        f"\n### Test accuracy after the last epoch ({n} test images, PGD-10; from `{os.path.basename(REPORTS)}/train/`)\n"
     )
     print("| model | seeds | clean | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))
