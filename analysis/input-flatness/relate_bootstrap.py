@@ -1,6 +1,7 @@
 """Spearman's ρ of reports/relate-strength.json with 95 % intervals by resampling the runs (standard library only).
 
-python3 relate_bootstrap.py  (from any directory)
+python3 relate_bootstrap.py [REPORTS]  (from any directory; REPORTS defaults to reports/, e.g. reports-full/ for the
+models trained on the full Fashion-MNIST)
 
 The report has one row per run (21: 7 levels × 3 seeds) and attack (2). A bootstrap resample draws 21 runs with
 replacement and keeps both attack rows of each, so the interval reflects the spread between trained models, the
@@ -14,6 +15,7 @@ import random
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPORTS = os.path.join(HERE, sys.argv[1] if len(sys.argv) > 1 else "reports")
 
 sys.path.insert(0, os.path.dirname(HERE))
 from table_stats import spearman
@@ -43,7 +45,7 @@ def interval(runs, measure, kappa, norm, rng):
 
 
 def main():
-    with open(os.path.join(HERE, "reports", "relate-strength.json")) as f:
+    with open(os.path.join(REPORTS, "relate-strength.json")) as f:
         rows = json.load(f)["data"]["rows"]
     runs = {}
     for r in rows:
