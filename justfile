@@ -55,8 +55,10 @@ bench-compare *ARGS:
 
 # The binary bench/gpu.sh carries to a GPU machine (no Rust toolchain there): release build with
 # both GPU backends, no debug info, symbols stripped, copied to bench/bin/advland (gitignored).
-gpu-binary:
-    CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --features cuda,wgpu --target-dir target/gpu
+# `cuda` downloads an LLVM bundle from github.com at build time (README, GPUs); where that cannot
+# be reached, `just gpu-binary wgpu` builds the wgpu backend alone.
+gpu-binary features="cuda,wgpu":
+    CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=symbols cargo build --release --features {{features}} --target-dir target/gpu
     mkdir -p bench/bin
     cp target/gpu/release/advland bench/bin/advland
     ls -l bench/bin/advland
