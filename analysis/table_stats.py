@@ -1,7 +1,19 @@
 """What the analyses' table scripts share (standard library only): a value over seeds as mean ± standard
-deviation, and Spearman's rank correlation. Each script puts this directory on its path."""
+deviation, Spearman's rank correlation, and which training runs diverged. Each script puts this directory on its
+path."""
 
+import math
 import statistics
+
+# Every data set of the analyses has 10 classes.
+CLASSES = 10
+
+
+def diverged(train_log):
+    """Whether a run (its `train.json`) ended predicting the uniform distribution: a last-epoch training loss of
+    at least 0.99·ln(classes), where a network whose units all died stays. Such a run is no trained model, and the
+    tables leave it out (and say so)."""
+    return train_log["data"]["epochs"][-1]["train_objective"]["loss"] >= 0.99 * math.log(CLASSES)
 
 
 def spread(values, digits=3, decimals=None):

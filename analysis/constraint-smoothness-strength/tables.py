@@ -13,13 +13,14 @@ mean ± standard deviation of those over the three seeds.
 import glob
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPORTS = os.path.join(HERE, sys.argv[1] if len(sys.argv) > 1 else "reports")
 
 sys.path.insert(0, os.path.dirname(HERE))
-from table_stats import spread
+from table_stats import diverged, spread
 
 MODELS = [
     ("clean-standard", "standard, clean loss"),
@@ -45,11 +46,40 @@ def objectives(path):
     return objs
 
 
-def reports(prefix):
-    return sorted(glob.glob(os.path.join(REPORTS, f"{prefix}-s[0-9].json")))
+RUN = re.compile(r"(standard|linf-[0-9.]+|l2-[0-9.]+)-s[0-9]+$")
+
+
+def run_of(path):
+    """The training run a report is about: `lipschitz-l2-0.25-s2.json` → `l2-0.25-s2`."""
+    return RUN.search(os.path.basename(path).removesuffix(".json")).group(0)
+
+
+def excluded():
+    """The runs whose training diverged (REPORTS/train/<run>.json), with their last training loss."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(REPORTS, "train", "*.json"))):
+        log = load(path)
+        if diverged(log):
+            loss = log["data"]["epochs"][-1]["train_objective"]["loss"]
+            out[os.path.basename(path).removesuffix(".json")] = loss
+    return out
+
+
+def reports(prefix, pattern="{prefix}-s[0-9].json"):
+    paths = sorted(glob.glob(os.path.join(REPORTS, pattern.format(prefix=prefix))))
+    return [p for p in paths if run_of(p) not in EXCLUDED]
+
+
+EXCLUDED = excluded()
 
 
 def main():
+    if EXCLUDED:
+        print(
+            "Left out, training diverged (last training loss at ln 10, uniform predictions): "
+            + ", ".join(f"{run} ({loss:.3f})" for run, loss in EXCLUDED.items())
+            + "\n"
+        )
     radii = None
     print("### κ per radius (median over directions; mean ± sd over seeds)\n")
     rows = []
@@ -95,7 +125,7 @@ def main():
         print(f"| {label} | {n} | " + " | ".join(cells + extra) + " |")
 
     print("\n### Matched strength: one L∞-trained model, both norms' losses\n")
-    cal = [load(p)["data"] for p in sorted(glob.glob(os.path.join(REPORTS, "calibrate-*.json")))]
+    cal = [load(p)["data"] for p in reports("calibrate", "{prefix}-*.json")]
     if cal:
         print(
             "calibrated ε₂ per seed: "
@@ -106,9 +136,7 @@ def main():
             )
         )
     linf = [objectives(p) for p in reports("lipschitz-linf-0.05")]
-    l2 = [
-        objectives(p) for p in sorted(glob.glob(os.path.join(REPORTS, "matched-l2-*-s[0-9].json")))
-    ]
+    l2 = [objectives(p) for p in reports("matched-l2", "{prefix}-*-s[0-9].json")]
     if linf and l2:
         print(
             "\n| radius | κ L∞ 0.05 | κ L2 matched | L∞ / L2 | ‖Δδ*‖/diameter L∞ | ‖Δδ*‖/diameter L2 |"
@@ -159,7 +187,7 @@ def accuracies():
     ]
     rows = []
     for name, label in runs:
-        paths = sorted(glob.glob(os.path.join(REPORTS, "train", f"{name}-s[0-9].json")))
+        paths = reports(name, "train/{prefix}-s[0-9].json")
         tests = [load(p)["data"]["epochs"][-1]["test"] for p in paths]
         if tests:
             rows.append((label, tests))
