@@ -275,7 +275,7 @@ def main():
     p.add_argument("--python", help=f"the Python with torch (default {VENV_PY.relative_to(ROOT)}, else this one)")
     p.add_argument("--work", type=Path, default=WORK, help="models, data and reports (default runs/bench)")
     p.add_argument("--resnet-images", type=int, default=1000, help="resnet-full: test images of PGD, Hessian, surfaces")
-    p.add_argument("--image-batch", type=int, help="resnet-full: batch of PGD and surfaces (default all images at "
+    p.add_argument("--image-batch", type=int, help="resnet-full: batch of PGD and surfaces; resnet, resnet-pgd: of PGD (default all images at "
                    "once; the Hessian always takes them in one batch, as PyHessian does)")
     p.add_argument("--train-images", type=int, default=5120, help="resnet-full: training images of the PGD-AT epoch")
     p.add_argument("--train-batch", type=int, default=128, help="resnet-full: batch of the PGD-AT epoch")
@@ -388,15 +388,18 @@ def run(args, only):
             run_child([PYTHON, ROOT / "bench/torch_workloads.py", "resnet-data", "--weights", pt, "--data-dir",
                        rdir / "data", "--subset", str(b)], runner.env)
         source = ["--weights", pt, "--model", "preact-resnet18", "--dataset", "cifar10", "--data-dir", rdir / "data"]
-        log(f"PreAct-ResNet-18: PGD-10 L∞ 8/255 on {b} images, batch {b}")
+        # The PGD row's batch: --image-batch where all images at once would not fit in memory.
+        pb = args.image_batch or b
+        log(f"PreAct-ResNet-18: PGD-10 L∞ 8/255 on {b} images, batch {pb}")
         rep = out / "resnet-pgd.json"
         rs = runner.advland(["eval", *source, "--test-subset", str(b), "--norm", "linf", "--eps", "8/255",
-                             "--steps", "10", "--batch-size", str(b), "--out", rep], rep)
+                             "--steps", "10", "--batch-size", str(pb), "--out", rep], rep)
         py = runner.torch(["resnet-pgd", "--weights", pt, "--data-dir", rdir / "data", "--eps", str(8 / 255),
-                           "--steps", "10", "--batch-size", str(b)])
+                           "--steps", "10", "--batch-size", str(pb)])
         note = (f"robust acc advland {robust_acc(rs['report']['data']['result']):.3f}, "
                 f"torchattacks {py['report']['robust_accuracy']:.3f}")
-        row(f"PreAct-ResNet-18 PGD-10 L∞ 8/255, {b} CIFAR-size images", py, rs, 1.0, None, note)
+        batch_note = "" if pb == b else f" in batches of {pb}"
+        row(f"PreAct-ResNet-18 PGD-10 L∞ 8/255, {b} CIFAR-size images{batch_note}", py, rs, 1.0, None, note)
     if "resnet" in only:
         log(f"PreAct-ResNet-18: one Hessian-vector product, clean loss, {b} images")
         rep = out / "resnet-hvp.json"
