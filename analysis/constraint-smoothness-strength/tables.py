@@ -27,9 +27,11 @@ MODELS = [
     ("lipschitz-linf-0.025", "L∞-AT 0.025"),
     ("lipschitz-linf-0.05", "L∞-AT 0.05"),
     ("lipschitz-linf-0.1", "L∞-AT 0.1"),
+    ("lipschitz-linf-0.15", "L∞-AT 0.15"),
     ("lipschitz-l2-0.25", "L2-AT 0.25"),
     ("lipschitz-l2-0.5", "L2-AT 0.5"),
     ("lipschitz-l2-1.0", "L2-AT 1.0"),
+    ("lipschitz-l2-1.5", "L2-AT 1.5"),
 ]
 
 
