@@ -92,8 +92,15 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
     if global.quiet {
         globals.push("-q".to_owned());
     }
+    let selected: Vec<(usize, String)> = e
+        .steps
+        .iter()
+        .map(|step| step.args.join(" "))
+        .enumerate()
+        .filter(|(_, line)| args.only.as_ref().is_none_or(|only| only.is_match(line)))
+        .collect();
     if let Some(only) = &args.only
-        && !e.steps.iter().any(|s| only.is_match(&s.args.join(" ")))
+        && selected.is_empty()
     {
         bail!(
             "--only `{only}`: matches none of the {} steps of {}",
@@ -101,11 +108,8 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
             args.file.display()
         );
     }
-    for (i, step) in e.steps.iter().enumerate() {
-        let line = step.args.join(" ");
-        if args.only.as_ref().is_some_and(|only| !only.is_match(&line)) {
-            continue;
-        }
+    for (i, line) in selected {
+        let step = &e.steps[i];
         if !args.force && step.done_marker().is_some_and(|m| dir.join(m).exists()) {
             eprintln!(
                 "[{}/{}] skip (output exists): advland {line}",
