@@ -13,7 +13,12 @@ def diverged(train_log):
     """Whether a run (its `train.json`) ended predicting the uniform distribution: a last-epoch training loss of
     at least 0.99·ln(classes), where a network whose units all died stays. Such a run is no trained model, and the
     tables leave it out (and say so)."""
-    return train_log["data"]["epochs"][-1]["train_objective"]["loss"] >= 0.99 * math.log(CLASSES)
+    return last_loss(train_log) >= 0.99 * math.log(CLASSES)
+
+
+def last_loss(train_log):
+    """The last epoch's training loss of a run's `train.json`."""
+    return train_log["data"]["epochs"][-1]["train_objective"]["loss"]
 
 
 def spread(values, digits=3, decimals=None):

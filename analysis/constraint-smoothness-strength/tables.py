@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPORTS = os.path.join(HERE, sys.argv[1] if len(sys.argv) > 1 else "reports")
 
 sys.path.insert(0, os.path.dirname(HERE))
-from table_stats import diverged, spread
+from table_stats import diverged, last_loss, spread
 
 MODELS = [
     ("clean-standard", "standard, clean loss"),
@@ -62,8 +62,7 @@ def excluded():
     for path in sorted(glob.glob(os.path.join(REPORTS, "train", "*.json"))):
         log = load(path)
         if diverged(log):
-            loss = log["data"]["epochs"][-1]["train_objective"]["loss"]
-            out[os.path.basename(path).removesuffix(".json")] = loss
+            out[os.path.basename(path).removesuffix(".json")] = last_loss(log)
     return out
 
 
