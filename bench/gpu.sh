@@ -103,8 +103,11 @@ pipeline() {
     [[ -z "$ckpt" ]] && ckpt="$dir/train"
     step eval eval --checkpoint "$ckpt" --attack linf:0.1 --attack l2:1.0 --steps 10 \
         --test-subset "$test_n" --out "$dir/eval.json"
-    step hessian sharpness hessian --checkpoint "$ckpt" --k 1 --subset 128 "${precision[@]}" \
-        --out "$dir/hessian.json"
+    # The frozen attack's Hessian on every device: f32 cannot difference the re-solved
+    # attack's gradients (advland refuses it), and under L∞ the two local Hessians are the
+    # same (tests/e2e/sharpness.rs).
+    step hessian sharpness hessian --checkpoint "$ckpt" --objective adversarial-frozen --k 1 \
+        --subset 128 "${precision[@]}" --out "$dir/hessian.json"
     step surface surface --checkpoint "$ckpt" --objective adversarial --norm linf --eps 0.1 \
         --steps 5 --x=-1:1:5 --y=-1:1:5 --subset 128 "${precision[@]}" --out "$dir/surface.json"
     step flatness flatness --checkpoint "$ckpt" --norm linf --eps 0.1 --steps 10 --subset 32 \

@@ -193,3 +193,70 @@ fn lipschitz_probes_the_local_entropy_map() {
     );
     user_error(&bad, &["gamma", "> 0"]);
 }
+
+/// Under L∞, PGD's δ is piecewise constant in θ, so the re-solved adversarial loss's local
+/// Hessian (f64, forward differences at 1e-7) is the frozen attack's: the alternative the f32
+/// refusal names. In f32 the products of the re-solved loss are refused before any work.
+#[test]
+fn adversarial_hessian_is_the_frozen_one_under_linf_and_refused_in_f32() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    train_linf_mlp(d, "8");
+    let top = |objective: &str, out: &str| {
+        ok(&advland(
+            d,
+            &[
+                "sharpness",
+                "hessian",
+                "--checkpoint",
+                "run",
+                "--objective",
+                objective,
+                "--k",
+                "1",
+                "--max-iter",
+                "30",
+                "--subset",
+                "32",
+                "--steps",
+                "3",
+                "--seed",
+                "1",
+                "--out",
+                out,
+            ],
+        ));
+        let r: Report<SharpnessReport> = read_json(&d.join(out)).unwrap();
+        let SharpnessEstimate::Hessian(h) = r.data.estimate else {
+            panic!("not hessian")
+        };
+        h.eigenvalues[0].value
+    };
+    let resolved = top("adversarial", "resolved.json");
+    let frozen = top("adversarial-frozen", "frozen.json");
+    assert!(
+        (resolved - frozen).abs() <= 1e-6 * frozen.abs(),
+        "re-solved {resolved} against frozen {frozen}"
+    );
+
+    for estimator in ["hessian", "trace", "density"] {
+        let out = format!("{estimator}-f32.json");
+        user_error(
+            &advland(
+                d,
+                &[
+                    "sharpness",
+                    estimator,
+                    "--checkpoint",
+                    "run",
+                    "--precision",
+                    "f32",
+                    "--out",
+                    &out,
+                ],
+            ),
+            &["precision", "f32", "adversarial-frozen"],
+        );
+        assert!(!d.join(&out).exists());
+    }
+}

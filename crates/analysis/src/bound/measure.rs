@@ -8,7 +8,7 @@ use advland_schema::bound::{BoundReport, ExampleBound, MotionCheck, MotionCorrel
 use advland_schema::{Cost, Precision};
 use advland_train::Observer;
 use advland_train::attack::Attack;
-use burn::tensor::Device;
+use burn::tensor::{DType, Device};
 use rayon::prelude::*;
 
 use super::config::BoundConfig;
@@ -68,6 +68,15 @@ pub fn measure(
     observer: &mut dyn Observer,
 ) -> Result<Measured<BoundReport>> {
     check(config)?;
+    if !device.supports_dtype(DType::F64) {
+        return Err(Error::InvalidConfig {
+            field: "device",
+            reason: "bound computes in f64 (its probes move θ by 1e-4·‖θ‖ by default, its \
+                     attack runs to a KKT point), and this device has no 64-bit floats (most \
+                     wgpu adapters); use cpu or cuda"
+                .to_owned(),
+        });
+    }
     let attack = Attack::new(config.attack.clone());
     let (test, data) = subject.test_subset(config.subset, "subset")?;
     let spec = |kind| ObjectiveSpec {

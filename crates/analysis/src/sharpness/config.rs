@@ -274,11 +274,17 @@ impl SharpnessConfig {
     /// Smoothness probes and kinks look at the live network, whose gate switches are part of
     /// what they measure, and the adversarial objective's inputs move with θ.
     pub fn freezes_activations(&self) -> bool {
+        self.takes_hessian_products()
+            && !self.live_activations
+            && self.objective != ObjectiveKind::Adversarial
+    }
+
+    /// Whether the estimator works through finite-difference Hessian-vector products.
+    fn takes_hessian_products(&self) -> bool {
         matches!(
             self.estimator,
             Estimator::Hessian | Estimator::Trace | Estimator::Density
-        ) && !self.live_activations
-            && self.objective != ObjectiveKind::Adversarial
+        )
     }
 
     /// Refuses settings no estimator can run with.
@@ -316,6 +322,29 @@ impl SharpnessConfig {
             attack
                 .check("attack")
                 .map_err(|e| Error::rule("attack", e))?;
+        }
+        // A product of the re-solved adversarial loss differences two gradients whose attacks
+        // were solved at θ ± h·v. In f64 at h = 1e-7 both attacks make the same discrete
+        // choices (L∞ sign steps, clipped pixels, ReLU gates) and the difference is the local
+        // Hessian's; f32's rounding needs h ≥ 1e-2, where they differ, and the quotient is
+        // noise (power iteration wanders between 2 and 5 where f64 converges to 3.17, and
+        // smaller steps make it worse: bench/RESULTS.md).
+        if self.takes_hessian_products()
+            && self.objective == ObjectiveKind::Adversarial
+            && self.precision == Precision::F32
+        {
+            return invalid(
+                "precision",
+                format!(
+                    "f32 cannot take the {} of the adversarial objective: its finite \
+                     differences need a step at which the attack re-solved at θ ± h·v makes \
+                     other discrete choices, so the products are not a Hessian's; use f64 \
+                     (cpu, cuda), or --objective adversarial-frozen (attacks solved once at \
+                     θ₀: under L∞ the same local Hessian, since PGD's δ is piecewise \
+                     constant in θ)",
+                    self.estimator.as_str()
+                ),
+            );
         }
         if matches!(
             self.estimator,

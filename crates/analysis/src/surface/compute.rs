@@ -11,7 +11,7 @@ use advland_schema::{
 };
 use advland_train::params::{ParamLayout, flatten};
 use advland_train::{Attack, Model};
-use burn::tensor::Device;
+use burn::tensor::{DType, Device};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "clap")]
@@ -270,17 +270,24 @@ pub fn make_directions(
         }
         DirectionKind::Hessian => {
             let (data, _) = subject.test_subset(config.subset, "subset")?;
-            // The exact local Hessian (θ₀'s activation pattern) of the clean loss in f64: the
-            // finite-difference HVPs of a live ReLU network do not converge.
+            // The exact local Hessian (θ₀'s activation pattern) of the clean loss: the
+            // finite-difference HVPs of a live ReLU network do not converge. In f64, or where
+            // the device has none (most wgpu adapters) in f32 at its central difference's
+            // optimum step (SharpnessConfig::fd_step).
+            let (precision, fd_step) = if device.supports_dtype(DType::F64) {
+                (Precision::F64, 1e-4)
+            } else {
+                (Precision::F32, 1e-2)
+            };
             let objective = config.objective(
                 subject,
                 &data,
                 ObjectiveKind::Clean,
-                Precision::F64,
+                precision,
                 true,
                 device,
             )?;
-            let op = FiniteDifferenceHessian::new(&objective, objective.reference(), 1e-4)?;
+            let op = FiniteDifferenceHessian::new(&objective, objective.reference(), fd_step)?;
             let pairs = top_eigenpairs(
                 &op,
                 &PowerIterationConfig {
