@@ -1,6 +1,7 @@
 """The table of README.md's "C8 on a scale-invariant basis" from reports/c8/*.json.
 
-python3 c8_table.py  (standard library only; run from any directory)
+python3 c8_table.py [REPORTS]  (standard library only; run from any directory; REPORTS: a directory
+of this experiment's reports, default reports/, e.g. reports-full)
 """
 
 import glob
@@ -9,15 +10,17 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPORTS = os.path.join(HERE, sys.argv[1] if len(sys.argv) > 1 else "reports")
 
 sys.path.insert(0, os.path.dirname(HERE))
 from table_stats import spread
 
+# (optimizer, threat, label); a run is `<optimizer>[-lr<rate>]-<threat>-s<seed>`.
 GROUPS = [
-    ("sgd-linf-", "L∞ 0.1 | SGD"),
-    ("esgd-linf-", "L∞ 0.1 | EntropySGD"),
-    ("sgd-l2-", "L2 1.0 | SGD"),
-    ("esgd-l2-", "L2 1.0 | EntropySGD"),
+    ("sgd", "linf", "L∞ 0.1 | SGD"),
+    ("esgd", "linf", "L∞ 0.1 | EntropySGD"),
+    ("sgd", "l2", "L2 1.0 | SGD"),
+    ("esgd", "l2", "L2 1.0 | EntropySGD"),
 ]
 
 
@@ -36,7 +39,7 @@ def measures(path):
 
 def main():
     reports = {}
-    for path in sorted(glob.glob(os.path.join(HERE, "reports", "c8", "*.json"))):
+    for path in sorted(glob.glob(os.path.join(REPORTS, "c8", "*.json"))):
         run, chain = os.path.basename(path)[: -len(".json")].rsplit("-L", 1)
         reports[(run, int(chain))] = measures(path)
     print(
@@ -45,11 +48,11 @@ def main():
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for chain in sorted({c for _, c in reports}):
-        for prefix, label in GROUPS:
+        for optimizer, threat, label in GROUPS:
             runs = [
                 m
                 for (run, c), m in sorted(reports.items())
-                if c == chain and run.startswith(prefix)
+                if c == chain and run.split("-")[0] == optimizer and f"-{threat}-" in run
             ]
             if not runs:
                 continue

@@ -1,6 +1,7 @@
 """The tables of README.md from reports/*/*.json (standard library only).
 
-python3 tables.py  (from any directory)
+python3 tables.py [REPORTS]  (from any directory; REPORTS: a directory of this experiment's reports,
+default reports/, e.g. reports-full)
 
 Each `advland bound` report (one model, one attack) gives per example the face δ* lies on, μ (the
 Lagrangian's concavity on it), the mixed-Hessian norm, the KKT stationarity residual and the measured
@@ -16,6 +17,7 @@ import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPORTS = os.path.join(HERE, sys.argv[1] if len(sys.argv) > 1 else "reports")
 
 sys.path.insert(0, os.path.dirname(HERE))
 from table_stats import spearman, spread
@@ -36,9 +38,7 @@ def load(path):
 def reports(kind, norm):
     """ε → the three seeds' reports of one model kind under one norm."""
     found = {}
-    for path in sorted(
-        glob.glob(os.path.join(HERE, "reports", f"{kind}-s[0-9]", f"{norm}-*.json"))
-    ):
+    for path in sorted(glob.glob(os.path.join(REPORTS, f"{kind}-s[0-9]", f"{norm}-*.json"))):
         r = load(path)
         found.setdefault(r["attack"]["eps"], []).append(r)
     return dict(sorted(found.items()))
@@ -173,13 +173,16 @@ def lipschitz_table(statistic):
         ("standard", "l2-0.5", "standard", "L2 0.5"),
         ("linf-0.05", "linf-0.05", "L∞-AT 0.05", "L∞ 0.05"),
         ("standard", "linf-0.05", "standard", "L∞ 0.05"),
-        ("linf-0.05", "l2-0.59", "L∞-AT 0.05", "L2 0.59 (matched)"),
     ]
+    # The L2 attack at the strength calibrated to L∞ 0.05 (the experiment's `l2_matched`).
+    for path in sorted(glob.glob(os.path.join(REPORTS, "linf-0.05-s0", "lipschitz-l2-*.json"))):
+        attack = os.path.basename(path)[len("lipschitz-") : -len(".json")]
+        rows.append(("linf-0.05", attack, "L∞-AT 0.05", f"L2 {attack[3:]} (matched)"))
     radii = None
     lines = []
     for kind, attack, label, attack_label in rows:
         paths = sorted(
-            glob.glob(os.path.join(HERE, "reports", f"{kind}-s[0-9]", f"lipschitz-{attack}.json"))
+            glob.glob(os.path.join(REPORTS, f"{kind}-s[0-9]", f"lipschitz-{attack}.json"))
         )
         if not paths:
             continue
@@ -229,8 +232,8 @@ def radius_table():
         ("l2-0.5", "L2-AT 0.5", "l2-0.5"),
         ("linf-0.05", "L∞-AT 0.05", "linf-0.05"),
     ]:
-        paths = glob.glob(os.path.join(HERE, "reports", "radius", f"{kind}-s0-{attack}-r*.json"))
-        paths.append(os.path.join(HERE, "reports", f"{kind}-s0", f"{attack}.json"))
+        paths = glob.glob(os.path.join(REPORTS, "radius", f"{kind}-s0-{attack}-r*.json"))
+        paths.append(os.path.join(REPORTS, f"{kind}-s0", f"{attack}.json"))
         rows = []
         for path in paths:
             r = load(path)
