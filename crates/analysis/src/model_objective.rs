@@ -8,7 +8,7 @@ use advland_schema::Cost;
 pub use advland_schema::Precision;
 use advland_train::attack::Attack;
 use advland_train::loss::{correct as correct_count, cross_entropy};
-use advland_train::model::ActivationPattern;
+use advland_train::model::{ActivationPattern, chunk_for};
 use advland_train::params::{flat_gradient, flatten, load_flat};
 use advland_train::{Batch, Model, pgd_attack};
 use burn::module::Module;
@@ -53,8 +53,10 @@ pub struct ModelObjective {
     template: Model,
     batches: Vec<Batch>,
     frozen: Vec<Tensor<4>>,
-    /// θ₀'s activation patterns, per batch and per chunk of [`CHUNK`] examples.
+    /// θ₀'s activation patterns, per batch and per chunk of `chunk` examples.
     patterns: Option<Vec<Vec<ActivationPattern>>>,
+    /// Examples per piece of parallel work on this device.
+    chunk: usize,
     kind: ObjectiveKind,
     attack: Option<Attack>,
     seed: u64,
@@ -170,6 +172,7 @@ impl ModelObjective {
             batches,
             frozen: Vec::new(),
             patterns: None,
+            chunk: chunk_for(device),
             kind,
             attack,
             seed,
@@ -194,7 +197,7 @@ impl ModelObjective {
                 inputs
                     .into_iter()
                     .map(|x| {
-                        chunks(x.dims()[0])
+                        chunks(x.dims()[0], objective.chunk)
                             .map(|rows| model.forward_recording(x.clone().slice([rows])).1)
                             .collect()
                     })
@@ -205,11 +208,11 @@ impl ModelObjective {
     }
 
     /// The inputs cut into the pieces that are evaluated in parallel: each batch in chunks of
-    /// [`CHUNK`] examples, with θ₀'s activation pattern of that chunk when one is frozen.
+    /// `chunk` examples, with θ₀'s activation pattern of that chunk when one is frozen.
     fn pieces(&self, inputs: Vec<Tensor<4>>) -> Vec<Piece<'_>> {
         let mut pieces = Vec::new();
         for (i, (x, batch)) in inputs.into_iter().zip(&self.batches).enumerate() {
-            for (j, rows) in chunks(batch.labels.dims()[0]).enumerate() {
+            for (j, rows) in chunks(batch.labels.dims()[0], self.chunk).enumerate() {
                 pieces.push(Piece {
                     x: x.clone().slice([rows.clone()]),
                     labels: batch.labels.clone().slice([rows]),
@@ -424,15 +427,12 @@ impl ModelObjective {
     }
 }
 
-/// Examples per piece of parallel work: [`advland_train::model::CHUNK`], for the reasons
-/// given there (each piece's elementwise work on its own thread, activations near the L2).
-const CHUNK: usize = advland_train::model::CHUNK;
-
-/// Row ranges of the chunks of a batch of `b` examples.
-fn chunks(b: usize) -> impl Iterator<Item = Range<usize>> {
+/// Row ranges of the chunks of a batch of `b` examples, `chunk` examples each
+/// ([`advland_train::model::chunk_for`] the device, for the reasons given there).
+fn chunks(b: usize, chunk: usize) -> impl Iterator<Item = Range<usize>> {
     (0..b)
-        .step_by(CHUNK)
-        .map(move |start| start..(start + CHUNK).min(b))
+        .step_by(chunk)
+        .map(move |start| start..start.saturating_add(chunk).min(b))
 }
 
 /// A chunk of a batch, evaluated on its own.

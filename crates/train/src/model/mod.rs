@@ -44,6 +44,17 @@ use crate::loss::cross_entropy;
 /// it too.
 pub const CHUNK: usize = 64;
 
+/// Examples per piece of parallel work on `device`: [`CHUNK`] on the CPU device; the whole
+/// batch elsewhere, where a GPU's parallelism is inside each operation and a batch cut into
+/// pieces of 64 would only launch more, smaller kernels from competing threads.
+pub fn chunk_for(device: &Device) -> usize {
+    if device.clone().inner() == Device::flex() {
+        CHUNK
+    } else {
+        usize::MAX
+    }
+}
+
 /// Input and output sizes a model is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -313,3 +313,9 @@ fn input_normalisation_is_a_first_layer_of_every_model() {
         );
     }
 }
+
+#[test]
+fn the_cpu_device_splits_batches_into_chunks_with_or_without_autodiff() {
+    assert_eq!(chunk_for(&Device::flex()), CHUNK);
+    assert_eq!(chunk_for(&Device::flex().autodiff()), CHUNK);
+}
