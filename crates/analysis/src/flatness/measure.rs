@@ -76,6 +76,7 @@ pub fn measure(
         trace_samples: config.trace_samples,
         seed: config.seed,
         freeze_activations: !config.live_activations,
+        fd_step: InputFlatnessConfig::fd_step_for(config.precision),
         ..InputFlatnessConfig::default()
     };
     observer.progress("attack", 0, 1);
