@@ -25,7 +25,25 @@ use crate::objective::{Objective, ObjectiveKind};
 /// # Errors
 /// `precision` f64 on a device without f64 arithmetic.
 pub fn dtype_on(precision: Precision, device: &Device) -> Result<DType> {
-    dtype_if(precision, device.supports_dtype(DType::F64))
+    dtype_if(
+        precision,
+        precision == Precision::F32 || computes_f64(device),
+    )
+}
+
+/// Whether `device` computes in f64. Its own answer is not enough: through burn's wgpu, Mesa's
+/// lavapipe says it supports f64 and then returns non-finite losses. So a square that f32
+/// would round to 1 is computed there and checked; the CPU device always computes in f64.
+pub fn computes_f64(device: &Device) -> bool {
+    if device.clone().inner() == Device::flex() {
+        return true;
+    }
+    if !device.supports_dtype(DType::F64) {
+        return false;
+    }
+    let x = 1.0 + 2f64.powi(-40);
+    let t = Tensor::<1>::from_data(TensorData::new(vec![x], [1]), (device, DType::F64));
+    to_host_f64(&(t.clone() * t)) == [x * x]
 }
 
 fn dtype_if(precision: Precision, f64_supported: bool) -> Result<DType> {
@@ -538,6 +556,7 @@ mod tests {
         assert_eq!(field, "precision");
         assert!(reason.contains("use f32"), "{reason}");
         // The CPU backend computes in f64.
+        assert!(computes_f64(&Device::flex()));
         assert_eq!(
             dtype_on(Precision::F64, &Device::flex().autodiff()).unwrap(),
             DType::F64

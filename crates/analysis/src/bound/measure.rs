@@ -8,7 +8,7 @@ use advland_schema::bound::{BoundReport, ExampleBound, MotionCheck, MotionCorrel
 use advland_schema::{Cost, Precision};
 use advland_train::Observer;
 use advland_train::attack::Attack;
-use burn::tensor::{DType, Device};
+use burn::tensor::Device;
 use rayon::prelude::*;
 
 use super::config::BoundConfig;
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::flatness::{InputGradients, ModelGradients, spearman, summarize};
 use crate::hessian::{FiniteDifferenceHessian, LanczosConfig, lanczos};
 use crate::lipschitz::random_directions;
-use crate::model_objective::{ModelObjective, ObjectiveSpec};
+use crate::model_objective::{ModelObjective, ObjectiveSpec, computes_f64};
 use crate::objective::{Objective, ObjectiveKind};
 use crate::operator::LinearOperator;
 use crate::subject::{Measured, Subject};
@@ -68,7 +68,7 @@ pub fn measure(
     observer: &mut dyn Observer,
 ) -> Result<Measured<BoundReport>> {
     check(config)?;
-    if !device.supports_dtype(DType::F64) {
+    if !computes_f64(device) {
         return Err(Error::InvalidConfig {
             field: "device",
             reason: "bound computes in f64 (its probes move θ by 1e-4·‖θ‖ by default, its \

@@ -11,7 +11,7 @@ use advland_schema::{
 };
 use advland_train::params::{ParamLayout, flatten};
 use advland_train::{Attack, Model};
-use burn::tensor::{DType, Device};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "clap")]
@@ -20,7 +20,7 @@ use advland_schema::flag_values::at_least_one;
 use super::{Directions, Plane, PointValues, RandomSpec, evaluate};
 use crate::error::{Error, Result};
 use crate::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
-use crate::model_objective::{ModelObjective, ObjectiveSpec, to_host_f64};
+use crate::model_objective::{ModelObjective, ObjectiveSpec, computes_f64, to_host_f64};
 use crate::subject::{Measured, Subject};
 use crate::vector::norm;
 
@@ -274,7 +274,7 @@ pub fn make_directions(
             // finite-difference HVPs of a live ReLU network do not converge. In f64, or where
             // the device has none (most wgpu adapters) in f32 at its central difference's
             // optimum step (SharpnessConfig::fd_step).
-            let (precision, fd_step) = if device.supports_dtype(DType::F64) {
+            let (precision, fd_step) = if computes_f64(device) {
                 (Precision::F64, 1e-4)
             } else {
                 (Precision::F32, 1e-2)
