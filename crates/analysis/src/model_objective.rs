@@ -32,18 +32,39 @@ pub fn dtype_on(precision: Precision, device: &Device) -> Result<DType> {
 }
 
 /// Whether `device` computes in f64. Its own answer is not enough: through burn's wgpu, Mesa's
-/// lavapipe says it supports f64 and then returns non-finite losses. So a square that f32
-/// would round to 1 is computed there and checked; the CPU device always computes in f64.
+/// lavapipe says it supports f64, squares exactly, and returns negative cross-entropies (its
+/// f64 exp/log are not). So a small loss made of what the models use (a matrix product,
+/// log-softmax, a sum) is computed there and checked against the host to the last few bits,
+/// at values f32 would round. The CPU device always computes in f64.
 pub fn computes_f64(device: &Device) -> bool {
     if device.clone().inner() == Device::flex() {
         return true;
     }
-    if !device.supports_dtype(DType::F64) {
-        return false;
-    }
-    let x = 1.0 + 2f64.powi(-40);
-    let t = Tensor::<1>::from_data(TensorData::new(vec![x], [1]), (device, DType::F64));
-    to_host_f64(&(t.clone() * t)) == [x * x]
+    device.supports_dtype(DType::F64) && loss_agrees_with_host_f64(device, DType::F64)
+}
+
+/// The probe of [`computes_f64`], computed on `device` in `dtype`.
+fn loss_agrees_with_host_f64(device: &Device, dtype: DType) -> bool {
+    let eps = 2f64.powi(-40);
+    let (x, w) = (
+        [1.0 + eps, -0.5, 0.25, 2.0 - eps],
+        [0.75, -1.5, 1.0 + eps, 0.5, 0.125, -2.0],
+    );
+    let logits: Vec<[f64; 3]> = (0..2)
+        .map(|i| std::array::from_fn(|j| x[2 * i] * w[j] + x[2 * i + 1] * w[3 + j]))
+        .collect();
+    let expected: f64 = logits
+        .iter()
+        .zip([0, 2])
+        .map(|(z, y)| z.iter().map(|v| v.exp()).sum::<f64>().ln() - z[y])
+        .sum();
+    let on_device = |values: &[f64], shape: [usize; 2]| {
+        Tensor::<2>::from_data(TensorData::new(values.to_vec(), shape), (device, dtype))
+    };
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 2], [2]), device);
+    let loss = cross_entropy(on_device(&x, [2, 2]).matmul(on_device(&w, [2, 3])), labels).sum();
+    let computed = to_host_f64(&loss)[0];
+    (computed - expected).abs() <= 1e-13 * expected.abs()
 }
 
 fn dtype_if(precision: Precision, f64_supported: bool) -> Result<DType> {
@@ -555,8 +576,10 @@ mod tests {
         };
         assert_eq!(field, "precision");
         assert!(reason.contains("use f32"), "{reason}");
-        // The CPU backend computes in f64.
+        // The CPU backend computes in f64; the probe tells f64 arithmetic from f32's.
         assert!(computes_f64(&Device::flex()));
+        assert!(loss_agrees_with_host_f64(&Device::flex(), DType::F64));
+        assert!(!loss_agrees_with_host_f64(&Device::flex(), DType::F32));
         assert_eq!(
             dtype_on(Precision::F64, &Device::flex().autodiff()).unwrap(),
             DType::F64
