@@ -196,7 +196,8 @@ fn lipschitz_probes_the_local_entropy_map() {
 
 /// Under L∞, PGD's δ is piecewise constant in θ, so the re-solved adversarial loss's local
 /// Hessian (f64, forward differences at 1e-7) is the frozen attack's: the alternative the f32
-/// refusal names. In f32 the products of the re-solved loss are refused before any work.
+/// refusal names. In f32 the products of the re-solved loss are refused before any work, and
+/// so are lipschitz radii below what f32 resolves.
 #[test]
 fn adversarial_hessian_is_the_frozen_one_under_linf_and_refused_in_f32() {
     let dir = tempfile::tempdir().unwrap();
@@ -259,4 +260,31 @@ fn adversarial_hessian_is_the_frozen_one_under_linf_and_refused_in_f32() {
         );
         assert!(!d.join(&out).exists());
     }
+    // κ in f32 only where f32 resolves the step.
+    let lipschitz = |radii: &str| {
+        advland(
+            d,
+            &[
+                "sharpness",
+                "lipschitz",
+                "--checkpoint",
+                "run",
+                "--objective",
+                "clean",
+                "--precision",
+                "f32",
+                "--subset",
+                "8",
+                "--directions",
+                "1",
+                "--radii",
+                radii,
+                "--out",
+                "lip-f32.json",
+            ],
+        )
+    };
+    user_error(&lipschitz("1e-6,1e-2"), &["--radii", "1e-6", "f32"]);
+    assert!(!d.join("lip-f32.json").exists());
+    ok(&lipschitz("1e-5,1e-2"));
 }
