@@ -43,6 +43,23 @@ pub fn computes_f64(device: &Device) -> bool {
     device.supports_dtype(DType::F64) && loss_agrees_with_host_f64(device, DType::F64)
 }
 
+/// Refuses, before any work, an analysis that computes in f64 without a precision setting
+/// where `device` has none; `what` names it and why it needs f64.
+///
+/// # Errors
+/// A device that does not compute in f64 ([`computes_f64`]).
+pub fn require_f64(device: &Device, what: &str) -> Result<()> {
+    if computes_f64(device) {
+        return Ok(());
+    }
+    Err(Error::InvalidConfig {
+        field: "device",
+        reason: format!(
+            "{what}, and this device has no 64-bit floats (most wgpu adapters); use cpu or cuda"
+        ),
+    })
+}
+
 /// The probe of [`computes_f64`], computed on `device` in `dtype`.
 fn loss_agrees_with_host_f64(device: &Device, dtype: DType) -> bool {
     let eps = 2f64.powi(-40);

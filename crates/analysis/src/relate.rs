@@ -17,6 +17,7 @@ use advland_schema::flag_values::{at_least_one, positive_number};
 
 use crate::error::{Error, Result};
 use crate::flatness::{self, FlatnessConfig, spearman};
+use crate::model_objective::require_f64;
 use crate::sharpness::{self, SharpnessConfig};
 use crate::subject::{Measured, Subject};
 
@@ -96,6 +97,10 @@ where
     I: IntoIterator<Item = std::result::Result<Subject, E>>,
     I::IntoIter: ExactSizeIterator,
 {
+    require_f64(
+        device,
+        "relate computes its κ and input flatness in f64 (it has no precision setting)",
+    )?;
     let subjects = subjects.into_iter();
     let total = subjects.len() * config.attacks.len().max(1);
     let mut rows = Vec::new();

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::flatness::{InputGradients, ModelGradients, spearman, summarize};
 use crate::hessian::{FiniteDifferenceHessian, LanczosConfig, lanczos};
 use crate::lipschitz::random_directions;
-use crate::model_objective::{ModelObjective, ObjectiveSpec, computes_f64};
+use crate::model_objective::{ModelObjective, ObjectiveSpec, require_f64};
 use crate::objective::{Objective, ObjectiveKind};
 use crate::operator::LinearOperator;
 use crate::subject::{Measured, Subject};
@@ -68,15 +68,11 @@ pub fn measure(
     observer: &mut dyn Observer,
 ) -> Result<Measured<BoundReport>> {
     check(config)?;
-    if !computes_f64(device) {
-        return Err(Error::InvalidConfig {
-            field: "device",
-            reason: "bound computes in f64 (its probes move θ by 1e-4·‖θ‖ by default, its \
-                     attack runs to a KKT point), and this device has no 64-bit floats (most \
-                     wgpu adapters); use cpu or cuda"
-                .to_owned(),
-        });
-    }
+    require_f64(
+        device,
+        "bound computes in f64 (its probes move θ by 1e-4·‖θ‖ by default, its attack runs to a \
+         KKT point)",
+    )?;
     let attack = Attack::new(config.attack.clone());
     let (test, data) = subject.test_subset(config.subset, "subset")?;
     let spec = |kind| ObjectiveSpec {

@@ -20,6 +20,7 @@ use serde::Serialize;
 use super::config::EVAL_BATCH;
 use super::{DemoConfig, DemoError, DemoObserver, DemoResult, MetaOf, RUNS, Stage, threats};
 use crate::load::weights_identity;
+use crate::model_objective::require_f64;
 use crate::relate::relate;
 use crate::surface::{self, Directions, make_directions};
 use crate::{Measured, Subject, flatness, sharpness};
@@ -49,6 +50,12 @@ pub fn run(
     observer: &mut dyn DemoObserver,
 ) -> DemoResult<Report<DemoSummary>> {
     config.check()?;
+    // Refused here rather than after training, where its first Hessian would stop it.
+    require_f64(
+        device,
+        "the demo computes its Hessians and flatness in f64 (the adversarial loss's Hessian has \
+         no f32 version)",
+    )?;
     let start = Instant::now();
     let demo = Demo {
         config,
