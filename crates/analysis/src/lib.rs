@@ -42,6 +42,7 @@ pub mod model_objective;
 pub mod objective;
 pub mod operator;
 pub mod perturbation;
+pub mod precision;
 pub mod relate;
 pub mod sharpness;
 pub mod subject;

@@ -17,7 +17,7 @@ use advland_schema::flag_values::{at_least_one, positive_number};
 
 use crate::error::{Error, Result};
 use crate::flatness::{self, FlatnessConfig, spearman};
-use crate::model_objective::require_f64;
+use crate::precision::require_f64;
 use crate::sharpness::{self, SharpnessConfig};
 use crate::subject::{Measured, Subject};
 

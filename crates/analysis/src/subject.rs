@@ -65,7 +65,7 @@ impl Subject {
         device: &Device,
     ) -> Result<(Model, Batch, DataSubset)> {
         let (test, data) = self.test_subset(n, field)?;
-        let dtype = crate::model_objective::dtype_on(precision, device)?;
+        let dtype = crate::precision::dtype_on(precision, device)?;
         let model = self.model.in_dtype(dtype)?;
         let indices: Vec<usize> = (0..test.len()).collect();
         let (pixels, labels) = test.gather(&indices);

@@ -18,9 +18,10 @@ use crate::error::{Error, Result};
 use crate::flatness::{InputGradients, ModelGradients, spearman, summarize};
 use crate::hessian::{FiniteDifferenceHessian, LanczosConfig, lanczos};
 use crate::lipschitz::random_directions;
-use crate::model_objective::{ModelObjective, ObjectiveSpec, require_f64};
+use crate::model_objective::{ModelObjective, ObjectiveSpec};
 use crate::objective::{Objective, ObjectiveKind};
 use crate::operator::LinearOperator;
+use crate::precision::require_f64;
 use crate::subject::{Measured, Subject};
 use crate::vector::norm;
 

@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::config::EVAL_BATCH;
 use super::{DemoConfig, DemoError, DemoObserver, DemoResult, MetaOf, RUNS, Stage, threats};
 use crate::load::weights_identity;
-use crate::model_objective::require_f64;
+use crate::precision::require_f64;
 use crate::relate::relate;
 use crate::surface::{self, Directions, make_directions};
 use crate::{Measured, Subject, flatness, sharpness};

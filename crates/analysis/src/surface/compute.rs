@@ -20,7 +20,8 @@ use advland_schema::flag_values::at_least_one;
 use super::{Directions, Plane, PointValues, RandomSpec, evaluate};
 use crate::error::{Error, Result};
 use crate::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
-use crate::model_objective::{ModelObjective, ObjectiveSpec, computes_f64, to_host_f64};
+use crate::model_objective::{ModelObjective, ObjectiveSpec, to_host_f64};
+use crate::precision::computes_f64;
 use crate::subject::{Measured, Subject};
 use crate::vector::norm;
 
