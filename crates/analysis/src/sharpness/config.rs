@@ -329,8 +329,8 @@ impl SharpnessConfig {
         // A product of the re-solved adversarial loss differences two gradients whose attacks
         // were solved at θ ± h·v. In f64 at h = 1e-7 both attacks make the same discrete
         // choices (L∞ sign steps, clipped pixels, ReLU gates) and the difference is the local
-        // Hessian's; f32's rounding needs h ≥ 1e-2, where they differ, and the quotient is
-        // noise (power iteration wanders between 2 and 5 where f64 converges to 3.17, and
+        // Hessian's; f32's rounding wants h near 1e-2, where they differ, and the quotient is
+        // noise (power iteration wanders between 2 and 6 where f64 converges to 3.17, and
         // smaller steps make it worse: bench/RESULTS.md).
         if self.takes_hessian_products()
             && self.objective == ObjectiveKind::Adversarial
