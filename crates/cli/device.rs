@@ -44,18 +44,25 @@ impl DeviceArg {
                 )
             }
         };
-        if self != DeviceArg::Cpu {
-            started(&device).map_err(|message| {
-                anyhow::anyhow!(
-                    "--device {}: the backend could not start: {}\n{}",
-                    self.to_possible_value()
-                        .map_or_else(String::new, |v| v.get_name().to_owned()),
-                    message.trim(),
-                    self.needs()
-                )
-            })?;
+        if self == DeviceArg::Cpu {
+            return Ok((device.autodiff(), name.to_owned()));
         }
-        Ok((device.autodiff(), name.to_owned()))
+        started(&device).map_err(|message| {
+            anyhow::anyhow!(
+                "--device {}: the backend could not start: {}\n{}",
+                self.to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_owned()),
+                message.trim(),
+                self.needs()
+            )
+        })?;
+        // Reports say whether the analyses could run in f64 there.
+        let f64 = if advland_analysis::precision::computes_f64(&device) {
+            "f64"
+        } else {
+            "no f64"
+        };
+        Ok((device.autodiff(), format!("{name}, {f64}")))
     }
 
     /// What the backend needs at run time, for the message when it does not start.
