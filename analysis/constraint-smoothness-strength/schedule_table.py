@@ -1,7 +1,7 @@
-"""One seed's κ per radius after two training schedules, side by side (README "A longer schedule").
+"""Each seed's κ per radius after two training schedules, side by side (README "A longer schedule").
 
-python3 schedule_table.py SHORT LONG [SEED]  (standard library only; from any directory; SHORT and
-LONG are report directories of this experiment, e.g. reports-full and reports-full10; SEED 0)
+python3 schedule_table.py SHORT LONG [SEED ...]  (standard library only; from any directory; SHORT and
+LONG are report directories of this experiment, e.g. reports-full and reports-full10; seeds: 0)
 
 For the clean standard model and each L∞-AT model, the median κ over the random directions at each
 radius r·‖θ‖ with its 95 % bootstrap interval, from each directory's `sharpness lipschitz` report of
@@ -17,7 +17,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHORT, LONG = (os.path.join(HERE, d) for d in sys.argv[1:3])
-SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+SEEDS = [int(a) for a in sys.argv[3:]] or [0]
+SEED = 0
 
 MODELS = [
     ("clean-standard", "standard", "standard, clean loss", "clean"),
@@ -119,4 +120,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    for SEED in SEEDS:
+        if SEED != SEEDS[0]:
+            print()
+        main()
