@@ -33,6 +33,18 @@ pub fn computes_f64(device: &Device) -> bool {
     device.supports_dtype(DType::F64) && loss_agrees_with_host_f64(device, DType::F64)
 }
 
+/// The step of a central finite difference along a unit direction in `precision`: 1e-4 in
+/// f64; 1e-2 in f32, where f32's rounding and the truncation balance for the Hessians here
+/// (θ₀'s linear piece, where the loss bends only through the softmax: the parameter HVPs'
+/// optimum in the `hessian_oracle` test; the input HVPs' trace summaries 8 % off f64's at 1e-4,
+/// 0.06 % at 1e-2, bench/RESULTS.md).
+pub fn central_difference_step(precision: Precision) -> f64 {
+    match precision {
+        Precision::F64 => 1e-4,
+        Precision::F32 => 1e-2,
+    }
+}
+
 /// Refuses, before any work, an analysis that computes in f64 without a precision setting
 /// where `device` has none; `what` names it and why it needs f64.
 ///

@@ -8,6 +8,7 @@ use advland_analysis::flatness::{
     ExampleFlatness, GradientFn, InputFlatnessConfig, InputHessian, estimate_input_flatness,
     input_flatness, loss_curves,
 };
+use advland_analysis::precision::central_difference_step;
 use advland_schema::{ModelKind, ModelSpec, Precision};
 use advland_train::params::init_seeded;
 use advland_train::{Model, ModelShape};
@@ -299,7 +300,7 @@ fn linear_model_is_unaffected_by_freezing_and_f32_inputs_work() {
     let run = |freeze_activations, dtype, precision| {
         let config = InputFlatnessConfig {
             freeze_activations,
-            fd_step: InputFlatnessConfig::fd_step_for(precision),
+            fd_step: central_difference_step(precision),
             ..InputFlatnessConfig::default()
         };
         let imgs =

@@ -19,6 +19,7 @@ use super::{
     kkt_multiplier, logit_lipschitz, loss_curves, summarize,
 };
 use crate::error::{Error, Result};
+use crate::precision::central_difference_step;
 use crate::subject::{Measured, Subject};
 
 /// Grid points per forward pass of the input surface.
@@ -76,7 +77,7 @@ pub fn measure(
         trace_samples: config.trace_samples,
         seed: config.seed,
         freeze_activations: !config.live_activations,
-        fd_step: InputFlatnessConfig::fd_step_for(config.precision),
+        fd_step: central_difference_step(config.precision),
         ..InputFlatnessConfig::default()
     };
     observer.progress("attack", 0, 1);

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use super::operator::{InputGradients, InputHessian, check_batch, check_finite, model_in, to_host};
 use crate::error::{Error, Result};
 use crate::hessian::{PowerIterationConfig, top_eigenpairs_blocks};
+use crate::precision::central_difference_step;
 use crate::vector::dot;
 
 /// Settings of [`input_flatness`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputFlatnessConfig {
-    /// Finite-difference step h of the input HVP, along unit directions (default 1e-4, the
-    /// f64 step of [`Self::fd_step_for`]).
+    /// Finite-difference step h of the input HVP, along unit directions (default 1e-4, f64's
+    /// [`central_difference_step`]).
     pub fd_step: f64,
     /// Power-iteration steps (HVPs) per eigenvalue, the cap when `power_tol` > 0 (default 20).
     pub power_iterations: usize,
@@ -35,24 +36,10 @@ pub struct InputFlatnessConfig {
     pub freeze_activations: bool,
 }
 
-impl InputFlatnessConfig {
-    /// The input HVP's step in `precision`. f64: 1e-4. f32: 1e-2, where f32's rounding and
-    /// the loss's third derivative balance: through the frozen pattern the logits are affine
-    /// in x and the loss bends only through the softmax. On a CNN checkpoint (32 examples,
-    /// L∞ 0.1) the f32 trace and top-eigenvalue summaries were 8 % off f64's at 1e-4, 0.9 %
-    /// at 1e-3, 0.06 % at 1e-2 (bench/RESULTS.md).
-    pub fn fd_step_for(precision: Precision) -> f64 {
-        match precision {
-            Precision::F64 => 1e-4,
-            Precision::F32 => 1e-2,
-        }
-    }
-}
-
 impl Default for InputFlatnessConfig {
     fn default() -> Self {
         Self {
-            fd_step: Self::fd_step_for(Precision::F64),
+            fd_step: central_difference_step(Precision::F64),
             power_iterations: 20,
             top_k: 1,
             power_tol: 0.0,

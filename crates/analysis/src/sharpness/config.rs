@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use advland_schema::flag_values::{at_least_one, positive_number};
 
 use crate::error::{Error, Result};
+use crate::precision::central_difference_step;
 
 /// A sharpness measurement of one model (paper.md §3.2 E-B). Each estimator reads the fields
 /// it needs; the others are recorded as given. With the `clap` feature these are the flags of
@@ -269,7 +270,7 @@ impl SharpnessConfig {
     pub fn fd_step(&self) -> f64 {
         self.fd_step.unwrap_or(match self.precision {
             Precision::F64 => 1e-7,
-            Precision::F32 => 1e-2,
+            Precision::F32 => central_difference_step(Precision::F32),
         })
     }
 

@@ -21,7 +21,7 @@ use super::{Directions, Plane, PointValues, RandomSpec, evaluate};
 use crate::error::{Error, Result};
 use crate::hessian::{FiniteDifferenceHessian, PowerIterationConfig, top_eigenpairs};
 use crate::model_objective::{ModelObjective, ObjectiveSpec, to_host_f64};
-use crate::precision::computes_f64;
+use crate::precision::{central_difference_step, computes_f64};
 use crate::subject::{Measured, Subject};
 use crate::vector::norm;
 
@@ -272,13 +272,12 @@ pub fn make_directions(
         DirectionKind::Hessian => {
             let (data, _) = subject.test_subset(config.subset, "subset")?;
             // The exact local Hessian (θ₀'s activation pattern) of the clean loss: the
-            // finite-difference HVPs of a live ReLU network do not converge. In f64, or where
-            // the device has none (most wgpu adapters) in f32 at its central difference's
-            // optimum step (SharpnessConfig::fd_step).
-            let (precision, fd_step) = if computes_f64(device) {
-                (Precision::F64, 1e-4)
+            // finite-difference HVPs of a live ReLU network do not converge. In f64, or in f32
+            // where the device has none (most wgpu adapters).
+            let precision = if computes_f64(device) {
+                Precision::F64
             } else {
-                (Precision::F32, 1e-2)
+                Precision::F32
             };
             let objective = config.objective(
                 subject,
@@ -288,7 +287,11 @@ pub fn make_directions(
                 true,
                 device,
             )?;
-            let op = FiniteDifferenceHessian::new(&objective, objective.reference(), fd_step)?;
+            let op = FiniteDifferenceHessian::new(
+                &objective,
+                objective.reference(),
+                central_difference_step(precision),
+            )?;
             let pairs = top_eigenpairs(
                 &op,
                 &PowerIterationConfig {
