@@ -1,12 +1,11 @@
 //! Command-line arguments (clap derive). Help text is the doc comment of each field.
 
-use advland_schema::{AttackRequest, Norm, PgdSettings};
 use clap::{Args, Parser, Subcommand};
 
 pub use advland_schema::DataOverrides as DataArgs;
-pub use advland_schema::flag_values::{at_least_one, parse_eps, parse_threat};
+pub use advland_schema::flag_values::{at_least_one, parse_threat};
 
-use crate::device::DeviceArg;
+use advland_analysis::device::DeviceKind;
 
 /// advland: train adversarially robust models and analyse their loss landscapes.
 #[derive(Debug, Parser)]
@@ -25,7 +24,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Compute device.
     #[arg(long, value_enum, default_value = "cpu", global = true)]
-    pub device: DeviceArg,
+    pub device: DeviceKind,
     /// No progress bars or epoch lines on stderr.
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -95,55 +94,6 @@ pub enum Command {
     /// Train standard, L∞- and L2-adversarial CNNs on the bundled data, evaluate them and write
     /// the report.
     Demo(crate::commands::demo::DemoArgs),
-}
-
-/// The attack of the commands whose adversarial losses are optional (`sharpness`, `surface`,
-/// `connect`).
-#[derive(Clone, Debug, Args)]
-pub struct OptionalAttack {
-    /// Attack norm of the adversarial losses (default: the checkpoint's training norm).
-    #[arg(long, value_enum)]
-    pub norm: Option<Norm>,
-    /// Attack radius (default: the checkpoint's training radius).
-    #[arg(long, value_parser = parse_eps)]
-    pub eps: Option<f64>,
-    /// PGD steps of the attack.
-    #[arg(long, default_value_t = 10)]
-    pub steps: usize,
-    /// PGD step size (default 2.5·ε/steps; a fixed step lets δ converge to a maximiser).
-    #[arg(long, value_parser = parse_eps)]
-    pub step_size: Option<f64>,
-}
-
-impl OptionalAttack {
-    /// The attack when `needed`: each of --norm/--eps not given is taken from the checkpoint's
-    /// training attack `trained` ([`AttackRequest::resolve`]); `needed_by` names what needs it
-    /// in the error when neither gives one.
-    ///
-    /// # Errors
-    /// No norm or radius to be had; settings no attack can run with.
-    pub fn resolve(
-        &self,
-        needed: bool,
-        trained: Option<&PgdSettings>,
-        needed_by: &str,
-    ) -> anyhow::Result<Option<PgdSettings>> {
-        if !needed {
-            return Ok(None);
-        }
-        let request = AttackRequest {
-            norm: self.norm,
-            eps: self.eps,
-            steps: self.steps,
-            step_size: self.step_size,
-        };
-        match request.resolve(trained)? {
-            Some(attack) => Ok(Some(attack)),
-            None => anyhow::bail!(
-                "{needed_by} needs --norm and --eps (the checkpoint was trained without an attack)"
-            ),
-        }
-    }
 }
 
 /// A library error with the setting it names written as its flag (`top_k` → `--top-k`), since

@@ -2,7 +2,6 @@
 
 mod args;
 mod commands;
-mod device;
 mod meta;
 mod model_source;
 mod progress;
@@ -62,7 +61,10 @@ fn message(err: &anyhow::Error) -> String {
 }
 
 pub(crate) fn run(cli: &Cli) -> anyhow::Result<()> {
-    let (device, device_name) = cli.global.device.build()?;
+    let advland_analysis::device::OpenDevice {
+        device,
+        name: device_name,
+    } = cli.global.device.open().map_err(args::flag_error)?;
     let quiet = cli.global.quiet;
     match &cli.command {
         Command::Train(a) => commands::train::run(a, &device, &device_name, quiet),

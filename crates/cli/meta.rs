@@ -1,10 +1,10 @@
 //! Report metadata the CLI knows: versions, command line, device, time.
 
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use advland_analysis::Measured;
-use advland_schema::{Cost, DataSubset, Meta, Payload, Provenance, Report, peak_rss_mib};
+use advland_schema::{DataSubset, Meta, Payload, Provenance, Report, peak_rss_mib};
 use serde::Serialize;
 
 /// The command line reports record, the program named `advland` whatever path started it (an
@@ -16,27 +16,12 @@ pub fn command_line() -> Vec<String> {
         .collect()
 }
 
-/// Metadata with zero duration and cost (filled in by whoever finishes the work).
-///
-/// # Panics
-/// If `config` cannot be represented as JSON (a map with non-string keys): configs are our
-/// own plain structs, so that is a programming error.
+/// Metadata with zero duration and cost (filled in by whoever finishes the work), with this
+/// process's command line and provenance.
 pub fn meta<C: Serialize>(device: &str, seed: u64, config: &C, data: DataSubset) -> Meta {
     Meta {
-        advland_version: env!("CARGO_PKG_VERSION").to_owned(),
-        burn_version: advland_analysis::BURN_VERSION.to_owned(),
-        command: command_line(),
-        device: device.to_owned(),
-        seed,
-        config: serde_json::to_value(config).expect("run configs serialise to JSON"),
-        data,
-        started_unix_s: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        duration_s: 0.0,
-        cost: Cost::default(),
-        weights: Vec::new(),
         provenance: provenance(),
+        ..advland_analysis::subject::meta(config, seed, command_line(), device, data)
     }
 }
 

@@ -1,73 +1,19 @@
-//! The one-model attack analyses (`flatness`, `perturbation`, `bound`, `calibrate`) as the
-//! command line runs them on a [`ModelSource`]: one set of flags ([`AttackAnalysisArgs`]) and
-//! one run for those whose only attack is the one they measure under.
+//! The one-model attack analyses (`flatness`, `perturbation`, `bound`, `calibrate`,
+//! [`AttackAnalysis`]) as the command line runs them on a [`ModelSource`]: one set of flags
+//! ([`AttackAnalysisArgs`]) and one run for those whose only attack is the one they measure
+//! under.
 
-use std::fmt::Display;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use advland_analysis::Measured;
-use advland_analysis::Subject;
+use advland_analysis::attack_analysis::AttackAnalysis;
 use advland_analysis::load::ModelSource;
-use advland_schema::{AttackRequest, Norm, Payload, PgdSettings, Report, write_json};
+use advland_schema::{AttackRequest, PgdSettings, Report, write_json};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
 use crate::args::flag_error;
-
-/// The configuration of a one-model attack analysis, resolved against the model's training
-/// attack: what its report records besides itself, and the library call.
-pub trait AttackAnalysis: serde::Serialize + Clone {
-    /// The command, which names the default report (`<kind>-<norm>.json`).
-    const KIND: &'static str;
-    /// The report's payload.
-    type Payload: Payload + serde::Serialize + Display;
-    /// The seed the report records.
-    fn seed(&self) -> u64;
-    /// The attack's norm, which names the default report.
-    fn norm(&self) -> Norm;
-    /// This configuration under `attack`, the one the analysis measures under.
-    #[must_use]
-    fn with_attack(self, attack: PgdSettings) -> Self;
-    /// The library call.
-    ///
-    /// # Errors
-    /// The analysis's.
-    fn measure(
-        &self,
-        subject: &Subject,
-        device: &Device,
-    ) -> advland_analysis::Result<Measured<Self::Payload>>;
-}
-
-/// [`AttackAnalysis`] for a configuration with `attack` and `seed` fields, run by the library
-/// function `$measure(subject, config, device, observer)`, its reports of `$kind`.
-macro_rules! attack_analysis {
-    ($config:ty, $kind:literal, $payload:ty, $measure:path) => {
-        impl $crate::model_source::AttackAnalysis for $config {
-            const KIND: &'static str = $kind;
-            type Payload = $payload;
-            fn seed(&self) -> u64 {
-                self.seed
-            }
-            fn norm(&self) -> advland_schema::Norm {
-                self.attack.norm
-            }
-            fn with_attack(self, attack: advland_schema::PgdSettings) -> Self {
-                Self { attack, ..self }
-            }
-            fn measure(
-                &self,
-                subject: &advland_analysis::Subject,
-                device: &burn::tensor::Device,
-            ) -> advland_analysis::Result<advland_analysis::Measured<Self::Payload>> {
-                $measure(subject, self, device, &mut advland_train::Silent)
-            }
-        }
-    };
-}
-pub(crate) use attack_analysis;
 
 /// The flags of a one-model analysis under one attack (`flatness`, `perturbation`, `bound`).
 #[derive(Debug, Args)]
@@ -132,10 +78,51 @@ pub fn run_attack_analysis<C: AttackAnalysis>(
     advland_schema::check_output(&probe)?;
     let subject = source.subject(device)?;
     let config = resolve(subject.trained_with.as_ref())?;
-    let measured = config.measure(&subject, device).map_err(flag_error)?;
+    let measured = config
+        .measure(&subject, device, &mut advland_train::Silent)
+        .map_err(flag_error)?;
     let mut report = crate::meta::report(measured, &config, config.seed(), device_name, start);
     report.meta.weights = source.provenance();
     let out = source.out_or(out, &format!("{}-{}.json", C::KIND, config.norm()))?;
     write_json(&out, &report)?;
     Ok((report, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use advland_analysis::bound::BoundConfig;
+    use advland_analysis::flatness::FlatnessConfig;
+    use advland_analysis::perturbation::PerturbationConfig;
+    use advland_schema::{Norm, PgdSettings};
+
+    use crate::args::{Command, parse_command};
+
+    /// A standard model has no attack of its own: L∞ ε = 0.1 with 20 steps stands in, and
+    /// every other flag's default is the library's.
+    #[test]
+    fn default_flags_give_the_library_defaults() {
+        let standard = PgdSettings::new(Norm::Linf, 0.1, 20);
+        let Command::Flatness(args) = parse_command(&["flatness", "--checkpoint", "c"]) else {
+            panic!("not flatness")
+        };
+        assert_eq!(
+            args.config(None).expect("resolves"),
+            FlatnessConfig::new(standard.clone())
+        );
+        let Command::Perturbation(args) = parse_command(&["perturbation", "--checkpoint", "c"])
+        else {
+            panic!("not perturbation")
+        };
+        assert_eq!(
+            args.config(None).expect("resolves"),
+            PerturbationConfig::new(standard.clone())
+        );
+        let Command::Bound(args) = parse_command(&["bound", "--checkpoint", "c"]) else {
+            panic!("not bound")
+        };
+        assert_eq!(
+            args.config(None).expect("resolves"),
+            BoundConfig::new(standard)
+        );
+    }
 }

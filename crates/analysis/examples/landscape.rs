@@ -8,19 +8,20 @@
 use std::path::PathBuf;
 
 use advland_analysis::Subject;
+use advland_analysis::device::DeviceKind;
 use advland_analysis::sharpness::{self, SharpnessConfig};
 use advland_analysis::surface::{self, SurfaceConfig, make_directions};
 use advland_schema::{Estimator, ObjectiveKind, SharpnessEstimate, file_sha256, write_json};
 use advland_train::checkpoint::{WEIGHTS_FILE, checkpoint_dir, load_checkpoint};
 use advland_train::data::checkpoint_test_set;
-use burn::tensor::Device;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1).map(PathBuf::from);
     let (Some(checkpoint), Some(out)) = (args.next(), args.next()) else {
         return Err("usage: landscape CHECKPOINT_DIR OUT_DIR".into());
     };
-    let device = Device::flex().autodiff();
+    // `DeviceKind::Wgpu`/`Cuda` with those features, refused with a reason when they cannot start.
+    let device = DeviceKind::Cpu.open()?.device;
     let (model, info) = load_checkpoint(&checkpoint, &device)?;
     let mut subject = Subject {
         test: checkpoint_test_set(&info, &checkpoint)?,

@@ -61,7 +61,7 @@ pub struct CalibrateConfig {
 /// The flags' defaults, with the attack that stands in for a missing reference.
 #[cfg(feature = "clap")]
 fn defaults() -> CalibrateConfig {
-    CalibrateConfig::new(advland_schema::AttackRequest::default().or_standard(None))
+    CalibrateConfig::new(<advland_schema::AttackRequest>::default().or_standard(None))
 }
 
 impl CalibrateConfig {

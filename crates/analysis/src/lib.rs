@@ -26,10 +26,12 @@
 // path (`Error::Io { path, source }`), which fs-err's own path would repeat (clippy.toml).
 #![allow(clippy::disallowed_methods)]
 
+pub mod attack_analysis;
 pub mod bound;
 pub mod calibrate;
 pub mod connectivity;
 pub mod demo;
+pub mod device;
 pub mod error;
 pub mod eval;
 pub mod flatness;

@@ -138,21 +138,42 @@ impl<T: Payload> Measured<T> {
         duration_s: f64,
     ) -> Report<T> {
         let meta = Meta {
-            advland_version: env!("CARGO_PKG_VERSION").to_owned(),
-            burn_version: crate::BURN_VERSION.to_owned(),
-            command,
-            device: device.to_owned(),
-            seed,
-            config: serde_json::to_value(config).expect("configurations serialise to JSON"),
-            data: self.data,
-            started_unix_s: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
             duration_s,
             cost: self.cost,
-            weights: Vec::new(),
-            provenance: Default::default(),
+            ..meta(config, seed, command, device, self.data)
         };
         Report::of(meta, self.report)
+    }
+}
+
+/// A report's metadata before the work is counted: versions, `command`, `device`, `seed`,
+/// `config` recorded whole, the `data` measured, the time now; zero duration and cost, no
+/// weights files or provenance (filled in by whoever finishes the work).
+///
+/// # Panics
+/// If `config` cannot be represented as JSON (a map with non-string keys): configurations are
+/// plain structs, so that is a programming error.
+pub fn meta<C: Serialize>(
+    config: &C,
+    seed: u64,
+    command: Vec<String>,
+    device: &str,
+    data: DataSubset,
+) -> Meta {
+    Meta {
+        advland_version: env!("CARGO_PKG_VERSION").to_owned(),
+        burn_version: crate::BURN_VERSION.to_owned(),
+        command,
+        device: device.to_owned(),
+        seed,
+        config: serde_json::to_value(config).expect("configurations serialise to JSON"),
+        data,
+        started_unix_s: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        duration_s: 0.0,
+        cost: Cost::default(),
+        weights: Vec::new(),
+        provenance: Default::default(),
     }
 }

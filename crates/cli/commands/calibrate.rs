@@ -4,15 +4,12 @@
 
 use std::path::PathBuf;
 
-use advland_analysis::calibrate::{CalibrateConfig, calibrate};
+use advland_analysis::calibrate::CalibrateConfig;
 use advland_analysis::load::ModelSource;
-use advland_analysis::{Measured, Subject};
 use advland_schema::{AttackRequest, Norm, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
-
-use crate::model_source::AttackAnalysis;
 
 /// `advland calibrate`.
 #[derive(Debug, Args)]
@@ -59,27 +56,6 @@ pub fn run(args: &CalibrateArgs, device: &Device, device_name: &str) -> Result<(
     print!("{}", report.data);
     println!("report: {}", out.display());
     Ok(())
-}
-
-impl AttackAnalysis for CalibrateConfig {
-    const KIND: &'static str = "calibrate";
-    type Payload = advland_schema::calibrate::CalibrateReport;
-    fn seed(&self) -> u64 {
-        self.seed
-    }
-    fn norm(&self) -> Norm {
-        self.norm
-    }
-    fn with_attack(self, reference: PgdSettings) -> Self {
-        Self { reference, ..self }
-    }
-    fn measure(
-        &self,
-        subject: &Subject,
-        device: &Device,
-    ) -> advland_analysis::Result<Measured<Self::Payload>> {
-        calibrate(subject, self, device, &mut advland_train::Silent)
-    }
 }
 
 #[cfg(test)]

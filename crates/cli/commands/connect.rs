@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{OptionalAttack, flag_error};
+use crate::args::flag_error;
 use crate::meta::report;
 
 /// `advland connect`.
@@ -29,7 +29,7 @@ pub struct ConnectArgs {
     pub to: PathBuf,
     /// The attack of adversarial training and the adversarial scan.
     #[command(flatten)]
-    pub attack: OptionalAttack,
+    pub attack: advland_schema::OptionalAttack,
     /// The curve's training and scans.
     #[command(flatten)]
     pub config: ConnectConfig,
@@ -49,7 +49,7 @@ impl ConnectArgs {
         let config = &self.config;
         let needed = config.objective == ObjectiveKind::Adversarial || config.scan_adversarial;
         let needed_by = "--objective adversarial or --scan-adversarial";
-        let attack = self.attack.resolve(needed, trained, needed_by)?;
+        let attack = self.attack.require(needed, trained, needed_by)?;
         Ok(ConnectConfig {
             attack,
             ..config.clone()

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use advland_schema::ExperimentPlan;
 use advland_train::checkpoint::last_checkpoint;
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser};
 
 use crate::args::Cli;
 
@@ -84,11 +84,7 @@ pub fn run(args: &ExperimentArgs, global: &crate::args::GlobalArgs) -> Result<()
         .to_owned();
     let exe = std::env::current_exe().context("locating the advland binary")?;
     // The experiment's own --device and -q apply to every step.
-    let device = global
-        .device
-        .to_possible_value()
-        .context("every device has a name")?;
-    let mut globals = vec!["--device".to_owned(), device.get_name().to_owned()];
+    let mut globals = vec!["--device".to_owned(), global.device.as_str().to_owned()];
     if global.quiet {
         globals.push("-q".to_owned());
     }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use advland_analysis::load::{Imported, ReadAs, SOURCE_FILE, import_checkpoint};
+use advland_analysis::load::{Imported, ReadAs, import_checkpoint};
 use advland_schema::{DataSettings, DatasetName};
 use anyhow::{Result, bail};
 use burn::tensor::Device;
@@ -42,29 +42,20 @@ pub fn run(args: &ImportArgs, device: &Device) -> Result<()> {
             args.file.display()
         );
     }
-    if args.out.exists() {
-        let is_checkpoint = args.out.join("checkpoint.json").is_file();
-        if !args.overwrite || !is_checkpoint {
-            bail!(
-                "--out {}: already exists; {}",
-                args.out.display(),
-                if is_checkpoint {
-                    "give --overwrite to replace this checkpoint"
-                } else {
-                    "not a checkpoint directory, so it is never replaced"
-                }
-            );
-        }
-    }
-    advland_schema::check_output(&args.out.join(SOURCE_FILE))?;
     let defaults = DataSettings::default();
     let data = DataSettings {
         dataset: args.dataset.unwrap_or(defaults.dataset),
         data_dir: args.data_dir.clone(),
         ..defaults
     };
-    let Imported { parameters, source } =
-        import_checkpoint(&args.file, &args.read.request(), &data, &args.out, device)?;
+    let Imported { parameters, source } = import_checkpoint(
+        &args.file,
+        &args.read.request(),
+        &data,
+        (&args.out, args.overwrite),
+        device,
+    )
+    .map_err(crate::args::flag_error)?;
     println!(
         "{} ({} parameters read from {}, sha256 {})",
         args.out.display(),

@@ -1,6 +1,5 @@
 //! One file per command; each exposes `run`.
 
-pub mod bound;
 pub mod calibrate;
 pub mod compare;
 pub mod connect;
@@ -9,11 +8,9 @@ pub mod eval;
 pub mod experiment;
 pub mod export;
 pub mod export_grid;
-pub mod flatness;
 pub mod import;
 pub mod linear;
 pub mod merge;
-pub mod perturbation;
 pub mod relate;
 pub mod report;
 pub mod sharpness;

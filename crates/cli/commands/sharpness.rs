@@ -11,7 +11,7 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::{OptionalAttack, flag_error};
+use crate::args::flag_error;
 use crate::meta::report;
 
 /// `advland sharpness`.
@@ -22,7 +22,7 @@ pub struct SharpnessArgs {
     pub source: ModelSource,
     /// The attack of the adversarial objectives.
     #[command(flatten)]
-    pub attack: OptionalAttack,
+    pub attack: advland_schema::OptionalAttack,
     /// What to measure and how.
     #[command(flatten)]
     pub config: SharpnessConfig,
@@ -39,7 +39,7 @@ impl SharpnessArgs {
         let needed_by = format!("--objective {}", objective.as_str());
         let attack = self
             .attack
-            .resolve(objective != ObjectiveKind::Clean, trained, &needed_by)?;
+            .require(objective != ObjectiveKind::Clean, trained, &needed_by)?;
         Ok(SharpnessConfig {
             attack,
             ..self.config.clone()

@@ -20,7 +20,7 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 
-use crate::args::{OptionalAttack, at_least_one, flag_error};
+use crate::args::{at_least_one, flag_error};
 use crate::meta::report;
 
 /// `advland surface`.
@@ -42,7 +42,7 @@ pub struct SurfaceArgs {
     pub save_directions: Option<PathBuf>,
     /// The attack of the adversarial objectives.
     #[command(flatten)]
-    pub attack: OptionalAttack,
+    pub attack: advland_schema::OptionalAttack,
     /// The grid, its losses and directions.
     #[command(flatten)]
     pub config: SurfaceConfig,
@@ -117,7 +117,7 @@ impl SurfaceArgs {
             .any(|k| *k != ObjectiveKind::Clean);
         let attack = self
             .attack
-            .resolve(adversarial, trained, "an adversarial --objective")?;
+            .require(adversarial, trained, "an adversarial --objective")?;
         Ok(SurfaceConfig {
             attack,
             bn_recompute: (self.bn == BnArg::Recompute).then_some(self.bn_examples),

@@ -51,6 +51,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod connectivity;
 pub mod error;
+pub mod eval_attacks;
 pub mod experiment;
 pub mod flag_values;
 pub mod flatness;
@@ -83,6 +84,7 @@ pub use attack::{
 pub use calibrate::{CalibrateReport, CalibrationStep, MatchOn};
 pub use compare::{CompareReport, CompareRow};
 pub use error::{Error, Result};
+pub use eval_attacks::{EvalAttack, EvalAttacks};
 pub use experiment::{ExperimentPlan, PlanError, PlanStep};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
 pub use metrics::{
@@ -115,7 +117,10 @@ pub use surface::{
     Axis, DirectionKind, DirectionsInfo, IgnoreParams, Normalization, Shard, SurfaceReport,
     SurfaceValues,
 };
-pub use threat::{AttackRequest, Norm, PgdSettings, default_step_size, parse_fraction};
+pub use threat::{
+    AttackRequest, Norm, OptionalAttack, PgdSettings, STANDARD_ATTACK, default_step_size,
+    parse_fraction,
+};
 pub use weight_sharpness::{
     BatchSharpness, MeanStdError, PerturbedParams, WeightBall, WeightSharpnessResult,
 };

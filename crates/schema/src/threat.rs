@@ -137,18 +137,23 @@ impl PgdSettings {
 
 /// An analysis's attack as asked for, its norm and radius possibly left to the model: each
 /// one not given is the model's training attack's (field names are the command line's flags).
+/// `STEPS` is the default number of PGD steps: 20 where the attack is what is measured
+/// (`flatness`, `calibrate`, …), 10 in [`OptionalAttack`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
 #[serde(deny_unknown_fields)]
-pub struct AttackRequest {
-    /// Norm of the attack (default: the checkpoint's training norm, else linf).
+pub struct AttackRequest<const STEPS: usize = 20> {
+    /// Norm of the attack (default: the checkpoint's training norm; where an analysis always
+    /// attacks, linf for a standard model).
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub norm: Option<Norm>,
-    /// Its radius (default: the checkpoint's training radius, else 0.1).
+    /// Its radius (default: the checkpoint's training radius; where an analysis always
+    /// attacks, 0.1 for a standard model).
     #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::parse_eps))]
     pub eps: Option<f64>,
     /// PGD steps.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = AttackRequest::default().steps))]
+    // Not `default_value_t`: clap keeps its text in a static, which every `STEPS` would share.
+    #[cfg_attr(feature = "clap", arg(long, default_value = STEPS.to_string()))]
     pub steps: usize,
     /// PGD step size (default 2.5·ε/steps, whose total path of 2.5ε leaves δ short of a
     /// maximiser however many steps are taken: give a fixed step to let it converge).
@@ -157,22 +162,50 @@ pub struct AttackRequest {
     pub step_size: Option<f64>,
 }
 
-impl Default for AttackRequest {
-    /// The model's own attack with 20 PGD steps.
+/// The attack of the analyses whose adversarial losses are optional (`sharpness`, `surface`,
+/// `connect`): 10 PGD steps, and no attack unless asked for or the model was trained with one
+/// ([`AttackRequest::require`]).
+pub type OptionalAttack = AttackRequest<10>;
+
+impl<const STEPS: usize> Default for AttackRequest<STEPS> {
+    /// The model's own attack with `STEPS` PGD steps.
     fn default() -> Self {
         Self {
             norm: None,
             eps: None,
-            steps: 20,
+            steps: STEPS,
             step_size: None,
         }
     }
 }
 
-impl AttackRequest {
-    /// What stands in for a standard model's missing training attack where an analysis always
-    /// needs one: L∞ at ε = 0.1.
-    pub const STANDARD: (Norm, f64) = (Norm::Linf, 0.1);
+/// What stands in for a standard model's missing training attack where an analysis always
+/// needs one: L∞ at ε = 0.1.
+pub const STANDARD_ATTACK: (Norm, f64) = (Norm::Linf, 0.1);
+
+impl<const STEPS: usize> AttackRequest<STEPS> {
+    /// The attack when `needed`, as [`Self::resolve`]; `needed_by` names what needs it in the
+    /// error when neither the request nor the model's training attack `trained` gives one.
+    ///
+    /// # Errors
+    /// No norm or radius to be had; settings no attack can run with.
+    pub fn require(
+        &self,
+        needed: bool,
+        trained: Option<&PgdSettings>,
+        needed_by: &str,
+    ) -> Result<Option<PgdSettings>> {
+        if !needed {
+            return Ok(None);
+        }
+        match self.resolve(trained)? {
+            Some(attack) => Ok(Some(attack)),
+            None => Err(Error::invalid(
+                needed_by,
+                "needs --norm and --eps (the checkpoint was trained without an attack)",
+            )),
+        }
+    }
 
     /// The attack with whichever of norm and radius is not given taken from `trained`; `None`
     /// when neither gives one of them (a standard model and no attack asked for).
@@ -191,10 +224,10 @@ impl AttackRequest {
     }
 
     /// The attack of an analysis that always has one: as [`Self::resolve`], else
-    /// [`Self::STANDARD`]'s norm and radius; not checked (callers that check it themselves
+    /// [`STANDARD_ATTACK`]'s norm and radius; not checked (callers that check it themselves
     /// name it as their setting).
     pub fn or_standard(&self, trained: Option<&PgdSettings>) -> PgdSettings {
-        let (norm, eps) = Self::STANDARD;
+        let (norm, eps) = STANDARD_ATTACK;
         self.settings(
             self.norm.or(trained.map(|t| t.norm)).unwrap_or(norm),
             self.eps.or(trained.map(|t| t.eps)).unwrap_or(eps),
@@ -271,7 +304,7 @@ mod tests {
     #[test]
     fn an_attack_request_takes_what_it_leaves_open_from_the_training_attack() {
         let trained = PgdSettings::new(Norm::L2, 0.5, 7);
-        let eps_only = AttackRequest {
+        let eps_only = AttackRequest::<10> {
             norm: None,
             eps: Some(1.0),
             steps: 10,
@@ -286,7 +319,7 @@ mod tests {
             eps_only.resolve_or_standard(None).unwrap(),
             PgdSettings::new(Norm::Linf, 1.0, 10)
         );
-        let bad = AttackRequest {
+        let bad = AttackRequest::<10> {
             norm: Some(Norm::Linf),
             eps: Some(1e40),
             steps: 10,
@@ -294,6 +327,29 @@ mod tests {
         };
         assert!(bad.resolve(None).is_err());
         assert!(bad.resolve_or_standard(None).is_err());
+        // `require`: nothing when not needed, else the resolved attack or an error naming
+        // what needs it.
+        assert_eq!(
+            eps_only.require(false, None, "--objective x").unwrap(),
+            None
+        );
+        assert_eq!(
+            eps_only
+                .require(true, Some(&trained), "--objective x")
+                .unwrap(),
+            Some(PgdSettings::new(Norm::L2, 1.0, 10))
+        );
+        let msg = eps_only
+            .require(true, None, "--objective x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("--objective x: needs --norm and --eps"),
+            "{msg}"
+        );
+        assert!(bad.require(true, None, "--objective x").is_err());
+        assert_eq!(OptionalAttack::default().steps, 10);
+        assert_eq!(<AttackRequest>::default().steps, 20);
         assert_eq!(bad.or_standard(None).eps, 1e40);
         // A given step size replaces the default rule; a non-positive one is refused.
         let fixed = AttackRequest {

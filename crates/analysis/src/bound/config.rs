@@ -47,7 +47,7 @@ pub struct BoundConfig {
 /// The flags' defaults, under the attack that stands in for a missing one.
 #[cfg(feature = "clap")]
 fn defaults() -> BoundConfig {
-    BoundConfig::new(advland_schema::AttackRequest::default().or_standard(None))
+    BoundConfig::new(<advland_schema::AttackRequest>::default().or_standard(None))
 }
 
 impl BoundConfig {

@@ -80,7 +80,7 @@ pub struct FlatnessConfig {
 /// The flags' defaults, under the attack that stands in for a missing one.
 #[cfg(feature = "clap")]
 fn defaults() -> FlatnessConfig {
-    FlatnessConfig::new(advland_schema::AttackRequest::default().or_standard(None))
+    FlatnessConfig::new(<advland_schema::AttackRequest>::default().or_standard(None))
 }
 
 impl FlatnessConfig {

@@ -22,7 +22,7 @@ use advland_schema::{
     DataSettings, ModelKind, ModelSpec, TrainSettings, WeightsSource, file_sha256, write_json,
 };
 use advland_train::checkpoint::{
-    CheckpointInfo, WEIGHTS_FILE, checkpoint_dir, load_checkpoint, save_checkpoint,
+    CHECKPOINT_FILE, CheckpointInfo, WEIGHTS_FILE, checkpoint_dir, load_checkpoint, save_checkpoint,
 };
 use advland_train::data::{checkpoint_test_set, load_splits};
 use advland_train::import::{
@@ -260,19 +260,21 @@ pub struct Imported {
 
 /// Reads `path` as `read` says into a model of `data`'s shape and saves it as the checkpoint
 /// directory `out`: epoch 0, with `data` and the architecture as its run's settings (so
-/// analyses find its test split) and the weights' provenance in [`SOURCE_FILE`]. Replaces a
-/// checkpoint already at `out`; whether that may happen is the caller's decision.
+/// analyses find its test split) and the weights' provenance in [`SOURCE_FILE`]. A checkpoint
+/// already at `out` is replaced only with `overwrite`; anything else there never is.
 ///
 /// # Errors
+/// [`Error::InvalidConfig`] on `out` (something already there);
 /// [`Error::LoadData`]: data that cannot be read; as [`ReadWeights::load`]; an unwritable
 /// `out`.
 pub fn import_checkpoint(
     path: &Path,
     read: &ReadWeights,
     data: &DataSettings,
-    out: &Path,
+    (out, overwrite): (&Path, bool),
     device: &Device,
 ) -> Result<Imported> {
+    check_import_target(out, overwrite)?;
     let splits = load_splits(data).map_err(data_error)?;
     let shape = model_shape(&splits);
     let (model, source) = read.load(path, shape, device)?;
@@ -293,6 +295,27 @@ pub fn import_checkpoint(
         parameters: advland_train::params::theta_len(&model),
         source,
     })
+}
+
+/// Refuses an import onto an `out` that holds anything but a checkpoint (always) or a
+/// checkpoint (without `overwrite`), before any work.
+fn check_import_target(out: &Path, overwrite: bool) -> Result<()> {
+    if out.exists() {
+        let is_checkpoint = out.join(CHECKPOINT_FILE).is_file();
+        if !overwrite || !is_checkpoint {
+            let rule = if is_checkpoint {
+                "give --overwrite to replace this checkpoint"
+            } else {
+                "not a checkpoint directory, so it is never replaced"
+            };
+            return Err(Error::InvalidConfig {
+                field: "out",
+                reason: format!("{} already exists; {rule}", out.display()),
+            });
+        }
+    }
+    advland_schema::check_output(&out.join(SOURCE_FILE)).map_err(advland_train::Error::from)?;
+    Ok(())
 }
 
 /// Where all models of one analysis come from: advland checkpoints, or weights files of one
@@ -436,6 +459,23 @@ mod tests {
             }
         ));
         assert_eq!(err.to_string(), "loading weights no/such.pt");
+    }
+
+    #[test]
+    fn an_import_replaces_only_a_checkpoint_and_only_when_asked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let new = dir.path().join("new");
+        assert!(check_import_target(&new, false).is_ok());
+        let other = dir.path().join("other");
+        fs_err::create_dir(&other).expect("mkdir");
+        for overwrite in [false, true] {
+            let err = check_import_target(&other, overwrite).expect_err("not a checkpoint");
+            assert!(err.to_string().contains("never replaced"), "{err}");
+        }
+        fs_err::write(other.join(CHECKPOINT_FILE), "{}").expect("write");
+        let err = check_import_target(&other, false).expect_err("no --overwrite");
+        assert!(err.to_string().starts_with("out: "), "{err}");
+        assert!(check_import_target(&other, true).is_ok());
     }
 
     /// The repository's fixtures: a narrow PreAct-ResNet-18 saved by PyTorch, CIFAR-10 files.

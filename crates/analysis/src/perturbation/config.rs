@@ -32,7 +32,7 @@ pub struct PerturbationConfig {
 /// The flags' defaults, under the attack that stands in for a missing one.
 #[cfg(feature = "clap")]
 fn defaults() -> PerturbationConfig {
-    PerturbationConfig::new(advland_schema::AttackRequest::default().or_standard(None))
+    PerturbationConfig::new(<advland_schema::AttackRequest>::default().or_standard(None))
 }
 
 impl PerturbationConfig {
