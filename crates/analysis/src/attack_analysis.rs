@@ -4,7 +4,7 @@
 
 use std::fmt::Display;
 
-use advland_schema::{Norm, Payload, PgdSettings};
+use advland_schema::{self as schema, Norm, Payload, PgdSettings};
 use advland_train::Observer;
 use burn::tensor::Device;
 
@@ -41,10 +41,11 @@ pub trait AttackAnalysis: serde::Serialize + Clone {
     ) -> Result<Measured<Self::Payload>>;
 }
 
-/// [`AttackAnalysis`] for a configuration whose `$attack` field is the attack and whose
-/// `$norm` field names the report, measured by `$measure(subject, config, device, observer)`.
-macro_rules! attack_analysis {
-    ($config:ty, $kind:literal, $payload:ty, $measure:path, $attack:ident, $norm:expr) => {
+/// [`AttackAnalysis`] for each configuration: `$kind` names its reports, `$payload` is their
+/// payload, `$measure(subject, config, device, observer)` the library call, `$attack` the field
+/// holding the attack and `$norm` the norm that names the report.
+macro_rules! attack_analyses {
+    ($($config:ty: $kind:literal, $payload:ty, $measure:path, $attack:ident, $norm:expr;)+) => {$(
         impl AttackAnalysis for $config {
             const KIND: &'static str = $kind;
             type Payload = $payload;
@@ -67,38 +68,16 @@ macro_rules! attack_analysis {
                 $measure(subject, self, device, observer)
             }
         }
-    };
+    )+};
 }
 
-attack_analysis!(
-    FlatnessConfig,
-    "flatness",
-    advland_schema::flatness::FlatnessReport,
-    crate::flatness::measure,
-    attack,
-    |c| c.attack.norm
-);
-attack_analysis!(
-    PerturbationConfig,
-    "perturbation",
-    advland_schema::perturbation::PerturbationReport,
-    crate::perturbation::measure,
-    attack,
-    |c| c.attack.norm
-);
-attack_analysis!(
-    BoundConfig,
-    "bound",
-    advland_schema::bound::BoundReport,
-    crate::bound::measure,
-    attack,
-    |c| c.attack.norm
-);
-attack_analysis!(
-    CalibrateConfig,
-    "calibrate",
-    advland_schema::calibrate::CalibrateReport,
-    crate::calibrate::calibrate,
-    reference,
-    |c| c.norm
-);
+attack_analyses! {
+    FlatnessConfig: "flatness", schema::flatness::FlatnessReport, crate::flatness::measure,
+        attack, |c| c.attack.norm;
+    PerturbationConfig: "perturbation", schema::perturbation::PerturbationReport,
+        crate::perturbation::measure, attack, |c| c.attack.norm;
+    BoundConfig: "bound", schema::bound::BoundReport, crate::bound::measure,
+        attack, |c| c.attack.norm;
+    CalibrateConfig: "calibrate", schema::calibrate::CalibrateReport, crate::calibrate::calibrate,
+        reference, |c| c.norm;
+}
