@@ -122,7 +122,7 @@ fn started(device: &Device) -> std::result::Result<(), String> {
 }
 
 /// `f`'s panic as a message instead of a crash (and without the panic hook's print).
-fn without_panic_message<F: FnOnce()>(f: F) -> std::result::Result<(), String> {
+pub(crate) fn without_panic_message<T, F: FnOnce() -> T>(f: F) -> std::result::Result<T, String> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));

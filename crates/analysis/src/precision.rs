@@ -1,6 +1,8 @@
 //! What precision a device computes in: f64 checked on the device itself, and refused before
 //! any work where it is missing.
 
+use std::sync::{Mutex, PoisonError};
+
 use advland_schema::Precision;
 use advland_train::loss::cross_entropy;
 use burn::tensor::{DType, Device, Int, Tensor, TensorData};
@@ -26,11 +28,27 @@ pub fn dtype_on(precision: Precision, device: &Device) -> Result<DType> {
 /// f64 exp/log are not). So a small loss made of what the models use (a matrix product,
 /// log-softmax, a sum) is computed there and checked against the host to the last few bits,
 /// at values f32 would round. The CPU device always computes in f64.
+///
+/// The answer is kept per device for the process (every objective asks), and a probe that
+/// panics (an f64 shader that does not compile) answers no.
 pub fn computes_f64(device: &Device) -> bool {
-    if device.clone().inner() == Device::flex() {
+    static KNOWN: Mutex<Vec<(Device, bool)>> = Mutex::new(Vec::new());
+    let inner = device.clone().inner();
+    if inner == Device::flex() {
         return true;
     }
-    device.supports_dtype(DType::F64) && loss_agrees_with_host_f64(device, DType::F64)
+    let known = |list: &Vec<(Device, bool)>| list.iter().find(|(d, _)| *d == inner).map(|k| k.1);
+    if let Some(answer) = known(&KNOWN.lock().unwrap_or_else(PoisonError::into_inner)) {
+        return answer;
+    }
+    let answer = device.supports_dtype(DType::F64)
+        && crate::device::without_panic_message(|| loss_agrees_with_host_f64(device, DType::F64))
+            .unwrap_or(false);
+    KNOWN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push((inner, answer));
+    answer
 }
 
 /// The step of a central finite difference along a unit direction in `precision`: 1e-4 in
