@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::Args;
 
+use crate::args::flag_error;
 use crate::meta::meta;
 use crate::progress::Bars;
 use crate::render::{LogColour, write as render};
@@ -54,6 +55,12 @@ pub fn run(args: &DemoArgs, device: &Device, device_name: &str, quiet: bool) -> 
             DemoError::Analysis(advland_analysis::Error::Train(
                 e @ advland_train::Error::RunDir { .. },
             )) => advise(e, &args.out),
+            // The one setting of the library's the demo shares with every command.
+            DemoError::Analysis(
+                e @ advland_analysis::Error::InvalidConfig {
+                    field: "device", ..
+                },
+            ) => flag_error(e),
             e => e.into(),
         })?;
     let path = args.out.join("demo.json");

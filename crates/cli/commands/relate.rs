@@ -11,7 +11,7 @@ use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
-use crate::args::parse_threat;
+use crate::args::{flag_error, parse_threat};
 use crate::meta::report;
 use crate::progress::Bars;
 
@@ -54,7 +54,13 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str, quiet: bool) -
     let mut bars = Bars::new("relate", quiet);
     let measured = relate(args.source.subjects(device), &config, device, &mut bars);
     bars.finish();
-    let mut report = report(measured?, &config, config.seed, device_name, start);
+    let mut report = report(
+        measured.map_err(flag_error)?,
+        &config,
+        config.seed,
+        device_name,
+        start,
+    );
     report.meta.weights = args.source.provenance();
     write_json(&args.out, &report)?;
     print!("{}", report.data);
