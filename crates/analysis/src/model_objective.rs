@@ -185,6 +185,35 @@ impl ModelObjective {
         Ok(objective)
     }
 
+    /// This adversarial objective with its attack frozen at θ₀: the adversarial-frozen kind
+    /// of the same model, data and attack, built from the attack already made at θ₀ when
+    /// the last evaluation was there (an analysis that needs both kinds attacks θ₀ once). Its
+    /// cost starts at zero.
+    ///
+    /// # Errors
+    /// An objective that is not the adversarial kind.
+    pub fn frozen_at_reference(&self) -> Result<Self> {
+        if self.kind != ObjectiveKind::Adversarial {
+            return Err(Error::InvalidConfig {
+                field: "objective",
+                reason: format!(
+                    "only the adversarial objective freezes, not {:?}",
+                    self.kind
+                ),
+            });
+        }
+        let theta = self.reference();
+        let frozen = self.inputs(&theta, &self.model_at(&theta)?);
+        Ok(Self {
+            kind: ObjectiveKind::AdversarialFrozen,
+            frozen,
+            cost: Cell::new(Cost::default()),
+            evaluations: Cell::new(0),
+            last_attack: RefCell::new(None),
+            ..self.clone()
+        })
+    }
+
     /// The inputs cut into the pieces that are evaluated in parallel: each batch in chunks of
     /// `chunk` examples, with θ₀'s activation pattern of that chunk when one is frozen.
     fn pieces(&self, inputs: Vec<Tensor<4>>) -> Vec<Piece<'_>> {

@@ -135,6 +135,36 @@ fn adversarial_inputs_are_reused_at_the_same_theta() {
     );
 }
 
+/// Freezing the adversarial objective's own attack at θ₀ gives the adversarial-frozen
+/// objective, to the last bit, without attacking θ₀ again.
+#[test]
+fn the_adversarial_objective_freezes_into_the_frozen_one_without_a_second_attack() {
+    for norm in [Norm::Linf, Norm::L2] {
+        let (adversarial, _) = objective(ObjectiveKind::Adversarial, norm);
+        let (built, _) = objective(ObjectiveKind::AdversarialFrozen, norm);
+        let theta = adversarial.reference();
+        adversarial.loss_and_gradient(&theta).unwrap();
+        let attacked = adversarial.cost();
+        let frozen = adversarial.frozen_at_reference().unwrap();
+        assert_eq!(adversarial.cost(), attacked, "{norm:?}: θ₀ attacked again");
+        assert_eq!(frozen.kind(), ObjectiveKind::AdversarialFrozen);
+        let moved: Vec<f64> = theta.iter().map(|t| t + 1e-3).collect();
+        for at in [&theta, &moved] {
+            assert_eq!(
+                frozen.loss_and_gradient(at).unwrap(),
+                built.loss_and_gradient(at).unwrap(),
+                "{norm:?}"
+            );
+        }
+        assert_eq!(
+            frozen.perturbation(&moved).unwrap(),
+            built.perturbation(&moved).unwrap()
+        );
+    }
+    let (clean, _) = objective(ObjectiveKind::Clean, Norm::Linf);
+    assert!(clean.frozen_at_reference().is_err());
+}
+
 #[test]
 fn chunked_gradients_equal_the_full_batch_gradient_whatever_the_thread_count() {
     use advland_train::loss::cross_entropy;

@@ -179,12 +179,8 @@ pub fn measure(
     let at_theta: Vec<AtTheta> = at_theta.into_iter().map(|(e, _)| e).collect();
 
     observer.progress("hessian", 0, 1);
-    let frozen = ModelObjective::new(
-        &subject.model,
-        &test,
-        &spec(ObjectiveKind::AdversarialFrozen),
-        device,
-    )?;
+    // δ*(θ₀) is the adversarial objective's attack at θ₀, made above.
+    let frozen = adversarial.frozen_at_reference()?;
     let hessian = lanczos(
         &FiniteDifferenceHessian::new(&frozen, theta.clone(), config.fd_step)?,
         &LanczosConfig {
