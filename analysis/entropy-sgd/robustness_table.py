@@ -10,7 +10,9 @@ and for each optimizer's best rate (the highest mean worst case over its seeds, 
 a 95 % bootstrap interval of the mean difference over the test images: both models of a seed are judged on the same
 images (the reports' per-example worst case), so a resample draws images (2,000 resamples, seed 0) and recomputes
 the mean over seeds of the paired difference. It measures the test sample's share of the uncertainty; the seeds'
-share is in the per-seed column.
+share is in the per-seed column. The third table, from the training logs (`train/*.json`), gives per family the
+training objective's loss in the last epoch and how much it fell in that epoch (range over seeds; runs that
+diverged to chance, a last loss above 2, are counted apart): how far from converged the runs stopped.
 """
 
 import glob
@@ -149,6 +151,39 @@ def main():
                 f"| {shown(threat)} | {names[0]} | {names[1]} | {per_seed} points | "
                 f"{statistics.mean(diffs):+.1f} | {shown_interval} |"
             )
+
+    training_table()
+
+
+def training_table():
+    """Last-epoch training loss and its fall in that epoch, per family, from the training logs."""
+    logs = {}
+    for path in sorted(glob.glob(os.path.join(REPORTS, "robustness", "train", "*.json"))):
+        m = NAME.match(os.path.basename(path))
+        if not m:
+            continue
+        with open(path) as f:
+            losses = [e["train_objective"]["loss"] for e in json.load(f)["data"]["epochs"]]
+        logs.setdefault(m["family"], []).append(losses)
+    if not logs:
+        return
+    print(
+        "\n| threat, schedule | optimizer | seeds | diverged | last-epoch loss | fall in the last epoch |"
+    )
+    print("|---|---|---|---|---|---|")
+    for family in sorted(logs, key=lambda f: (order(label(f)[1]), label(f)[0])):
+        name, threat = label(family)
+        runs = logs[family]
+        kept = [r for r in runs if r[-1] <= 2.0]
+        if kept:
+            last = f"{min(r[-1] for r in kept):.3f} … {max(r[-1] for r in kept):.3f}"
+            falls = [r[-2] - r[-1] for r in kept if len(r) > 1]
+            fall = f"{min(falls):.3f} … {max(falls):.3f}" if falls else "–"
+        else:
+            last, fall = "–", "–"
+        print(
+            f"| {shown(threat)} | {name} | {len(runs)} | {len(runs) - len(kept)} | {last} | {fall} |"
+        )
 
 
 if __name__ == "__main__":
