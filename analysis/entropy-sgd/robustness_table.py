@@ -155,6 +155,12 @@ def main():
     training_table()
 
 
+def span(values):
+    """`min … max` to 3 decimals (a rounded −0 shown as 0)."""
+    shown = [f"{v:.3f}".replace("-0.000", "0.000") for v in (min(values), max(values))]
+    return " … ".join(shown)
+
+
 def training_table():
     """Last-epoch training loss and its fall in that epoch, per family, from the training logs."""
     logs = {}
@@ -176,9 +182,9 @@ def training_table():
         runs = logs[family]
         kept = [r for r in runs if r[-1] <= 2.0]
         if kept:
-            last = f"{min(r[-1] for r in kept):.3f} … {max(r[-1] for r in kept):.3f}"
+            last = span([r[-1] for r in kept])
             falls = [r[-2] - r[-1] for r in kept if len(r) > 1]
-            fall = f"{min(falls):.3f} … {max(falls):.3f}" if falls else "–"
+            fall = span(falls) if falls else "–"
         else:
             last, fall = "–", "–"
         print(
