@@ -3,12 +3,14 @@
 //! ([`AttackAnalysisArgs`]) and one run for those whose only attack is the one they measure
 //! under.
 
-use std::path::PathBuf;
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use advland_analysis::Measured;
 use advland_analysis::attack_analysis::AttackAnalysis;
 use advland_analysis::load::ModelSource;
-use advland_schema::{AttackRequest, PgdSettings, Report, write_json};
+use advland_schema::{AttackRequest, Payload, PgdSettings, Report, write_json};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
@@ -44,15 +46,13 @@ impl<C: Args + AttackAnalysis> AttackAnalysisArgs<C> {
 
     /// Runs the command: the report written, its summary printed.
     pub fn run(&self, device: &Device, device_name: &str) -> Result<()> {
-        let (report, out) = run_attack_analysis(
+        run_attack_analysis(
             &self.source,
             self.out.as_ref(),
             device_name,
             |trained| self.config(trained),
             device,
         )?;
-        print!("{}", report.data);
-        println!("report: {}", out.display());
         Ok(())
     }
 }
@@ -71,7 +71,7 @@ pub fn run_attack_analysis<C: AttackAnalysis>(
     device_name: &str,
     resolve: impl FnOnce(Option<&PgdSettings>) -> Result<C>,
     device: &Device,
-) -> Result<(Report<C::Payload>, PathBuf)> {
+) -> Result<Report<C::Payload>> {
     let start = Instant::now();
     // The default name depends on the resolved norm; its directory is what can fail.
     let probe = source.out_or(out, &format!("{}.json", C::KIND))?;
@@ -81,11 +81,31 @@ pub fn run_attack_analysis<C: AttackAnalysis>(
     let measured = config
         .measure(&subject, device, &mut advland_train::Silent)
         .map_err(flag_error)?;
-    let mut report = crate::meta::report(measured, &config, config.seed(), device_name, start);
-    report.meta.weights = source.provenance();
     let out = source.out_or(out, &format!("{}-{}.json", C::KIND, config.norm()))?;
-    write_json(&out, &report)?;
-    Ok((report, out))
+    let seed = config.seed();
+    write_report(measured, &config, seed, (device_name, start), source, &out)
+}
+
+/// What every analysis of a [`ModelSource`] does last: the report of `measured` under
+/// `config` (on the device named `device_name`, started at `start`), with the weights'
+/// provenance, written to `out`, its summary printed. Returns the report.
+///
+/// # Errors
+/// An unwritable `out`.
+pub fn write_report<T: Payload + serde::Serialize + Display, C: serde::Serialize>(
+    measured: Measured<T>,
+    config: &C,
+    seed: u64,
+    (device_name, start): (&str, Instant),
+    source: &ModelSource,
+    out: &Path,
+) -> Result<Report<T>> {
+    let mut report = crate::meta::report(measured, config, seed, device_name, start);
+    report.meta.weights = source.provenance();
+    write_json(out, &report)?;
+    print!("{}", report.data);
+    println!("report: {}", out.display());
+    Ok(report)
 }
 
 #[cfg(test)]

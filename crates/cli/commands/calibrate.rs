@@ -46,15 +46,13 @@ impl CalibrateArgs {
 
 /// Runs `advland calibrate`.
 pub fn run(args: &CalibrateArgs, device: &Device, device_name: &str) -> Result<()> {
-    let (report, out) = crate::model_source::run_attack_analysis(
+    crate::model_source::run_attack_analysis(
         &args.source,
         args.out.as_ref(),
         device_name,
         |trained| Ok(args.config(trained)),
         device,
     )?;
-    print!("{}", report.data);
-    println!("report: {}", out.display());
     Ok(())
 }
 

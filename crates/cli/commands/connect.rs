@@ -8,14 +8,14 @@ use std::time::Instant;
 
 use advland_analysis::connectivity::{self, ConnectConfig};
 use advland_analysis::load::ModelSource;
-use advland_schema::{ObjectiveKind, write_json};
+use advland_schema::ObjectiveKind;
 use advland_train::checkpoint::CHECKPOINT_FILE;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
 
 use crate::args::flag_error;
-use crate::meta::report;
+use crate::model_source::write_report;
 
 /// `advland connect`.
 #[derive(Debug, Args)]
@@ -89,11 +89,14 @@ pub fn run(args: &ConnectArgs, device: &Device, device_name: &str) -> Result<()>
             .save_control_point(args.source.path()?, &subject.model, dir, device)
             .with_context(|| format!("--save-curve {}", dir.display()))?;
     }
-    let mut report = report(measured, &config, config.seed, device_name, start);
-    report.meta.weights = args.source.provenance();
-    write_json(&out, &report)?;
-    print!("{}", report.data);
-    println!("report: {}", out.display());
+    write_report(
+        measured,
+        &config,
+        config.seed,
+        (device_name, start),
+        &args.source,
+        &out,
+    )?;
     Ok(())
 }
 

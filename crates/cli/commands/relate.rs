@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use advland_analysis::load::ModelSource;
 use advland_analysis::relate::{DEFAULT_ATTACK_STEPS, RelateConfig, relate};
-use advland_schema::{ThreatSpec, write_json};
+use advland_schema::ThreatSpec;
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
 use crate::args::{flag_error, parse_threat};
-use crate::meta::report;
+use crate::model_source::write_report;
 use crate::progress::Bars;
 
 /// `advland relate`.
@@ -54,17 +54,14 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str, quiet: bool) -
     let mut bars = Bars::new("relate", quiet);
     let measured = relate(args.source.subjects(device), &config, device, &mut bars);
     bars.finish();
-    let mut report = report(
+    write_report(
         measured.map_err(flag_error)?,
         &config,
         config.seed,
-        device_name,
-        start,
-    );
-    report.meta.weights = args.source.provenance();
-    write_json(&args.out, &report)?;
-    print!("{}", report.data);
-    println!("report: {}", args.out.display());
+        (device_name, start),
+        &args.source,
+        &args.out,
+    )?;
     Ok(())
 }
 

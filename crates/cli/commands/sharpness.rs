@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use advland_analysis::load::ModelSource;
 use advland_analysis::sharpness::{self, SharpnessConfig};
-use advland_schema::{ObjectiveKind, PgdSettings, write_json};
+use advland_schema::{ObjectiveKind, PgdSettings};
 use anyhow::Result;
 use burn::tensor::Device;
 use clap::Args;
 
 use crate::args::flag_error;
-use crate::meta::report;
+use crate::model_source::write_report;
 
 /// `advland sharpness`.
 #[derive(Debug, Args)]
@@ -78,17 +78,14 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
         &mut advland_train::Silent,
     );
     spinner.finish_and_clear();
-    let mut report = report(
+    write_report(
         measured.map_err(flag_error)?,
         &config,
         config.seed,
-        device_name,
-        start,
-    );
-    report.meta.weights = args.source.provenance();
-    write_json(&out, &report)?;
-    print!("{}", report.data);
-    println!("report: {}", out.display());
+        (device_name, start),
+        &args.source,
+        &out,
+    )?;
     Ok(())
 }
 
