@@ -89,14 +89,8 @@ pub fn run(args: &ConnectArgs, device: &Device, device_name: &str) -> Result<()>
             .save_control_point(args.source.path()?, &subject.model, dir, device)
             .with_context(|| format!("--save-curve {}", dir.display()))?;
     }
-    write_report(
-        measured,
-        &config,
-        config.seed,
-        (device_name, start),
-        &args.source,
-        &out,
-    )?;
+    let run = (device_name, start);
+    write_report(measured, &config, config.seed, run, &args.source, &out)?;
     Ok(())
 }
 

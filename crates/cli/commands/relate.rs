@@ -54,14 +54,9 @@ pub fn run(args: &RelateArgs, device: &Device, device_name: &str, quiet: bool) -
     let mut bars = Bars::new("relate", quiet);
     let measured = relate(args.source.subjects(device), &config, device, &mut bars);
     bars.finish();
-    write_report(
-        measured.map_err(flag_error)?,
-        &config,
-        config.seed,
-        (device_name, start),
-        &args.source,
-        &args.out,
-    )?;
+    let measured = measured.map_err(flag_error)?;
+    let run = (device_name, start);
+    write_report(measured, &config, config.seed, run, &args.source, &args.out)?;
     Ok(())
 }
 

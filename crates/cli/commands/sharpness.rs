@@ -78,14 +78,9 @@ pub fn run(args: &SharpnessArgs, device: &Device, device_name: &str, quiet: bool
         &mut advland_train::Silent,
     );
     spinner.finish_and_clear();
-    write_report(
-        measured.map_err(flag_error)?,
-        &config,
-        config.seed,
-        (device_name, start),
-        &args.source,
-        &out,
-    )?;
+    let measured = measured.map_err(flag_error)?;
+    let run = (device_name, start);
+    write_report(measured, &config, config.seed, run, &args.source, &out)?;
     Ok(())
 }
 
