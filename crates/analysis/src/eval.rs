@@ -55,18 +55,6 @@ impl Serialize for EvalConfig {
 }
 
 impl EvalConfig {
-    /// Checks every attack (`attack[i]` names the i-th in messages).
-    ///
-    /// # Errors
-    /// Settings an attack cannot run with.
-    pub fn check_attacks(attacks: &[AttackSpec]) -> Result<()> {
-        for (i, a) in attacks.iter().enumerate() {
-            a.check(&format!("attack[{i}]"))
-                .map_err(advland_train::Error::from)?;
-        }
-        Ok(())
-    }
-
     /// The attacks' PGD settings when all are PGD.
     fn pgd_only(&self) -> Option<Vec<&PgdSettings>> {
         self.attacks
@@ -95,6 +83,7 @@ pub fn evaluate_model(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<Measured<EvalReport>> {
+    AttackSpec::check_each(&config.attacks).map_err(advland_train::Error::from)?;
     let splits = load_splits(&config.data).map_err(|source| Error::LoadData {
         source: Box::new(source),
     })?;

@@ -271,6 +271,17 @@ impl AttackSpec {
         Ok(spec)
     }
 
+    /// Checks each attack of a list, `attack[i]` naming the i-th in messages.
+    ///
+    /// # Errors
+    /// The first attack that breaks a rule ([`Self::check`]).
+    pub fn check_each(attacks: &[AttackSpec]) -> Result<()> {
+        for (i, a) in attacks.iter().enumerate() {
+            a.check(&format!("attack[{i}]"))?;
+        }
+        Ok(())
+    }
+
     /// Checks every rule; `prefix` is the dotted path used in messages.
     ///
     /// # Errors

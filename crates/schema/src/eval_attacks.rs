@@ -106,9 +106,7 @@ impl EvalAttacks {
             EvalAttack::Pgd(t) => pgd(t),
             EvalAttack::Other(spec) => spec.clone(),
         }));
-        for (i, a) in list.iter().enumerate() {
-            a.check(&format!("attack[{i}]"))?;
-        }
+        AttackSpec::check_each(&list)?;
         Ok(list)
     }
 }
