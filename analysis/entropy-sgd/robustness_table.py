@@ -1,7 +1,8 @@
 """The APGD tables of README.md from reports/robustness/*.json (standard library only).
 
-python3 robustness_table.py [REPORTS]  (from any directory; REPORTS defaults to reports/, e.g. reports-full/
-for the runs on the full Fashion-MNIST, README "Full data")
+python3 robustness_table.py [REPORTS [KIND]]  (from any directory; REPORTS defaults to reports/, e.g. reports-full/
+for the runs on the full Fashion-MNIST, README "Full data"; KIND is `robustness`, the last checkpoints, by default,
+or `robustness-best`, the runs' best checkpoints, README "Best checkpoints")
 
 Each `advland eval` report holds the clean accuracy, each attack's (PGD-10, APGD-CE, APGD-T) and the per-example
 worst case over the clean input and the three. The first table gives the mean ± standard deviation over seeds per
@@ -12,7 +13,9 @@ images (the reports' per-example worst case), so a resample draws images (2,000 
 the mean over seeds of the paired difference. It measures the test sample's share of the uncertainty; the seeds'
 share is in the per-seed column. The third table, from the training logs (`train/*.json`), gives per family the
 training objective's loss in the last epoch and how much it fell in that epoch (range over seeds; runs that
-diverged to chance, a last loss above 2, are counted apart): how far from converged the runs stopped.
+diverged to chance, a last loss above 2, are counted apart): how far from converged the runs stopped. With
+`robustness-best` the third table instead gives, per family, the epoch each seed's best checkpoint is from and its
+worst case against the last checkpoint's of the same run (`robustness/`).
 """
 
 import glob
@@ -25,6 +28,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPORTS = os.path.join(HERE, sys.argv[1] if len(sys.argv) > 1 else "reports")
+KIND = sys.argv[2] if len(sys.argv) > 2 else "robustness"
 
 sys.path.insert(0, os.path.dirname(HERE))
 from table_stats import spread
@@ -32,16 +36,17 @@ from table_stats import spread
 NAME = re.compile(r"^(?P<family>.+)-s(?P<seed>\d+)\.json$")
 
 
-def families():
-    """family (e.g. `sgd-linf`, `sgd-lr0.1-linf`) → seed → accuracies."""
+def families(kind=KIND):
+    """family (e.g. `sgd-linf`, `sgd-lr0.1-linf`) → seed → accuracies and the checkpoint's epoch."""
     out = {}
-    for path in sorted(glob.glob(os.path.join(REPORTS, "robustness", "*.json"))):
+    for path in sorted(glob.glob(os.path.join(REPORTS, kind, "*.json"))):
         m = NAME.match(os.path.basename(path))
         if not m:
             continue
         with open(path) as f:
-            r = json.load(f)["data"]["result"]
-        row = {"clean": r["clean"]["accuracy"]}
+            data = json.load(f)["data"]
+        r = data["result"]
+        row = {"clean": r["clean"]["accuracy"], "epoch": data["epoch"]}
         for a in r["attacks"]:
             kind = {"pgd": "pgd", "ce": "apgd-ce", "targeted-dlr": "apgd-t"}[
                 a["attack"].get("loss", a["attack"]["kind"])
@@ -152,7 +157,36 @@ def main():
                 f"{statistics.mean(diffs):+.1f} | {shown_interval} |"
             )
 
-    training_table()
+    if KIND == "robustness":
+        training_table()
+    else:
+        against_last(fams)
+
+
+def against_last(fams):
+    """Per family: the best checkpoints' epochs and worst case against the last checkpoints'."""
+    last = families("robustness")
+    print(
+        "\n| threat, schedule | optimizer | epoch per seed | worst case, best | worst case, last "
+        "| best − last per seed |"
+    )
+    print("|---|---|---|---|---|---|")
+    for family in sorted(fams, key=lambda f: (order(label(f)[1]), label(f)[0])):
+        name, threat = label(family)
+        seeds = sorted(set(fams[family]) & set(last.get(family, {})))
+        if not seeds:
+            continue
+        best_runs = [fams[family][s] for s in seeds]
+        last_runs = [last[family][s] for s in seeds]
+        epochs = ", ".join(str(r["epoch"]) for r in best_runs)
+        diffs = ", ".join(
+            f"{100 * (b['worst'] - a['worst']):+.1f}" for b, a in zip(best_runs, last_runs)
+        )
+        print(
+            f"| {shown(threat)} | {name} | {epochs} | "
+            f"{spread([r['worst'] for r in best_runs], decimals=3)} | "
+            f"{spread([r['worst'] for r in last_runs], decimals=3)} | {diffs} points |"
+        )
 
 
 def span(values):

@@ -369,3 +369,64 @@ fn trades_with_awp_after_a_warm_up_killed_mid_epoch_resumes_to_the_uninterrupted
         "1",
     ]);
 }
+
+#[test]
+fn run_slash_best_evaluates_the_epoch_the_log_ranks_first_under_the_training_threat() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::train_mlp(d, "8", "4", ["300", "100"], &crate::LINF_AT);
+    let log: Report<TrainLog> = read_json(&d.join("run/train.json")).unwrap();
+    let under_linf = |e: &advland_schema::EpochRecord| {
+        let r = e.test.robust.iter().find(|r| {
+            r.attack.norm == advland_schema::Norm::Linf && (r.attack.eps - 0.1).abs() < 1e-12
+        });
+        r.expect("the run evaluates its own threat")
+            .metrics
+            .accuracy
+    };
+    // The earliest of the highest, as robust_overfitting keeps model_best.pth.
+    let expected = log
+        .data
+        .epochs
+        .iter()
+        .rev()
+        .max_by(|a, b| under_linf(a).total_cmp(&under_linf(b)))
+        .unwrap()
+        .epoch;
+    let out = ok(&advland(
+        d,
+        &[
+            "eval",
+            "-q",
+            "--checkpoint",
+            "run/best",
+            "--test-subset",
+            "100",
+        ],
+    ));
+    let r: Report<advland_schema::EvalReport> = serde_json::from_str(&out).unwrap();
+    assert_eq!(r.data.epoch, expected);
+    assert_eq!(r.data.model_path, "run/best");
+
+    // A run evaluated only under another threat than it trained at has no best by that rule.
+    let other = tempfile::tempdir().unwrap();
+    let mut args = quick("run", "1");
+    args.extend(
+        [
+            "--norm",
+            "l2",
+            "--eps",
+            "0.5",
+            "--steps",
+            "1",
+            "--eval-attack",
+            "linf:0.1:1",
+        ]
+        .map(str::to_owned),
+    );
+    ok(&run(other.path(), &args));
+    user_error(
+        &advland(other.path(), &["eval", "--checkpoint", "run/best"]),
+        &["train.json", "training threat (l2 ε=0.5)", "[linf ε=0.1]"],
+    );
+}

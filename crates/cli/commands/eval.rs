@@ -19,8 +19,9 @@ use crate::progress::Bars;
 /// `advland eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Checkpoint directory (or its checkpoint.json / model.safetensors), or a training run
-    /// directory for its last checkpoint.
+    /// Checkpoint directory (or its checkpoint.json / model.safetensors), a training run
+    /// directory for its last checkpoint, or RUN/best for its best (highest per-epoch test
+    /// accuracy under its training threat, as robust_overfitting's model_best).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Another program's weights instead.

@@ -11,7 +11,8 @@ use clap::Args;
 /// `advland export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Checkpoint directory, or a training run directory for its last checkpoint.
+    /// Checkpoint directory, a training run directory for its last checkpoint, or RUN/best for
+    /// its best.
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// Output safetensors file.

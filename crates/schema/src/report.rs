@@ -12,7 +12,7 @@ use crate::output::write_atomic;
 use crate::settings::SCHEMA_VERSION;
 
 /// Provenance of a report: enough to re-run it and to know what it cost.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
     /// advland's version.

@@ -11,9 +11,13 @@
 //! evaluation and the analyses. A checkpoint directory is built under a temporary name and
 //! renamed into place, so `epoch-NNNN/` is complete or absent, never half-written.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use advland_schema::{ModelSpec, TrainLog, TrainSettings, read_json, write_atomic, write_json};
+use advland_schema::{
+    EpochRecord, ModelSpec, Payload, PgdSettings, Report, TrainLog, TrainSettings, read_json,
+    read_report, write_atomic, write_json,
+};
 use burn::tensor::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
@@ -27,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::model::{Model, ModelShape};
 use crate::optim::{RuleCounts, RuleState};
 use crate::params::{from_host, to_host};
+use crate::trainer::TRAIN_LOG_FILE;
 
 /// Suffix of PyTorch's batch-norm batch counter, which advland neither keeps nor writes (it
 /// only matters to `momentum=None` layers); accepted and ignored on load.
@@ -213,41 +218,151 @@ fn checkpoint_epoch(name: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
-/// The last checkpoint of a training run directory (`run/checkpoints/epoch-NNNN`, highest
-/// epoch), so that commands can name a run without knowing how long it trained. Directories
-/// being written (temporary names) and without `checkpoint.json` are not checkpoints.
+/// The checkpoints of a training run directory (`run/checkpoints/epoch-NNNN`) by epoch.
+/// Directories being written (temporary names) and without `checkpoint.json` are not
+/// checkpoints.
 ///
 /// # Errors
-/// A run without checkpoints.
-pub fn last_checkpoint(run_dir: &Path) -> Result<PathBuf> {
+/// An unreadable `checkpoints/` directory.
+fn run_checkpoints(run_dir: &Path) -> Result<BTreeMap<usize, PathBuf>> {
     let checkpoints = run_dir.join(CHECKPOINTS_DIR);
-    let last = std::fs::read_dir(&checkpoints)
+    Ok(std::fs::read_dir(&checkpoints)
         .map_err(|e| weights_error(run_dir, format!("{}: {e}", checkpoints.display())))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.join(CHECKPOINT_FILE).exists())
         .filter_map(|p| Some((checkpoint_epoch(p.file_name()?.to_str()?)?, p)))
-        .max_by_key(|(epoch, _)| *epoch)
-        .map(|(_, p)| p);
-    last.ok_or_else(|| {
-        weights_error(
-            run_dir,
-            format!("no checkpoint (epoch-NNNN) in {}", checkpoints.display()),
+        .collect())
+}
+
+/// The last checkpoint of a training run directory (highest epoch of [`run_checkpoints`]), so
+/// that commands can name a run without knowing how long it trained.
+///
+/// # Errors
+/// A run without checkpoints.
+pub fn last_checkpoint(run_dir: &Path) -> Result<PathBuf> {
+    run_checkpoints(run_dir)?
+        .pop_last()
+        .map(|(_, p)| p)
+        .ok_or_else(|| {
+            weights_error(
+                run_dir,
+                format!(
+                    "no checkpoint (epoch-NNNN) in {}",
+                    run_dir.join(CHECKPOINTS_DIR).display()
+                ),
+            )
+        })
+}
+
+/// The name that, after a run directory, stands for its best checkpoint: `RUN/best`.
+pub const BEST_CHECKPOINT: &str = "best";
+
+/// The epoch among `saved` with the highest test accuracy in `log` under the run's training
+/// threat `threat` (its norm and radius; the lowest of several attacks there; the clean
+/// accuracy for standard training, `None`). The earliest of equal epochs, as
+/// robust_overfitting replaces `model_best.pth` only on an improvement.
+///
+/// # Errors
+/// Why no epoch qualifies: the log has no accuracy under the threat, or no logged epoch was
+/// saved.
+pub fn best_epoch(
+    log: &TrainLog,
+    threat: Option<&PgdSettings>,
+    saved: &BTreeSet<usize>,
+) -> std::result::Result<usize, String> {
+    let accuracy = |e: &EpochRecord| match threat {
+        None => Some(e.test.clean.accuracy),
+        Some(t) => e
+            .test
+            .robust
+            .iter()
+            .filter(|r| r.attack.norm == t.norm && (r.attack.eps - t.eps).abs() <= 1e-12 * t.eps)
+            .map(|r| r.metrics.accuracy)
+            .reduce(f64::min),
+    };
+    let scored: Vec<(usize, f64)> = log
+        .epochs
+        .iter()
+        .filter_map(|e| Some((e.epoch, accuracy(e)?)))
+        .collect();
+    if scored.is_empty()
+        && let Some(t) = threat
+    {
+        let evaluated: Vec<String> = log
+            .epochs
+            .first()
+            .map(|e| {
+                e.test
+                    .robust
+                    .iter()
+                    .map(|r| threat_name(&r.attack))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Err(format!(
+            "the best checkpoint is the one with the highest test accuracy under the run's \
+             training threat ({}), but the run was evaluated only under [{}]: name a checkpoint \
+             (RUN/checkpoints/epoch-NNNN) instead",
+            threat_name(t),
+            evaluated.join(", ")
+        ));
+    }
+    scored
+        .into_iter()
+        .filter(|(epoch, _)| saved.contains(epoch))
+        .fold(
+            None,
+            |best: Option<(usize, f64)>, (epoch, acc)| match best {
+                Some((_, b)) if b >= acc => best,
+                _ => Some((epoch, acc)),
+            },
         )
-    })
+        .map(|(epoch, _)| epoch)
+        .ok_or_else(|| "no epoch of the log has a checkpoint".to_owned())
+}
+
+fn threat_name(a: &PgdSettings) -> String {
+    format!("{} ε={}", a.norm, a.eps)
+}
+
+/// The best checkpoint of a training run directory ([`best_epoch`] of its `train.json`, under
+/// the training threat its last checkpoint records).
+///
+/// # Errors
+/// A run without checkpoints or log, a log without accuracy under the training threat.
+pub fn best_checkpoint(run_dir: &Path) -> Result<PathBuf> {
+    let mut saved = run_checkpoints(run_dir)?;
+    let last = last_checkpoint(run_dir)?;
+    let info: CheckpointInfo = read_json(&last.join(CHECKPOINT_FILE))?;
+    let log_path = run_dir.join(TRAIN_LOG_FILE);
+    let log: Report<TrainLog> = read_report(&log_path, TrainLog::KIND)?;
+    let epochs = saved.keys().copied().collect();
+    let epoch = best_epoch(&log.data, info.settings.adversarial.as_ref(), &epochs)
+        .map_err(|reason| weights_error(&log_path, reason))?;
+    saved
+        .remove(&epoch)
+        .ok_or_else(|| weights_error(run_dir, format!("no checkpoint of epoch {epoch}")))
 }
 
 /// The checkpoint directory `path` names: itself, the directory of its `checkpoint.json` or
-/// `model.safetensors`, or a run directory's last checkpoint.
+/// `model.safetensors`, a run directory's last checkpoint, or for `RUN/best` (when no such
+/// file exists) the run's [`best_checkpoint`].
 ///
 /// # Errors
 /// A run directory without checkpoints.
 pub fn checkpoint_dir(path: &Path) -> Result<PathBuf> {
     if std::fs::symlink_metadata(path).is_err() {
+        if let Some(run) = path.parent()
+            && path.file_name() == Some(BEST_CHECKPOINT.as_ref())
+            && run.join(CHECKPOINTS_DIR).is_dir()
+        {
+            return best_checkpoint(run);
+        }
         // Otherwise the parent's checkpoint.json would be reported missing, not the path given.
         return Err(weights_error(
             path,
-            "does not exist (give a checkpoint directory, its checkpoint.json, or a run \
-             directory)",
+            "does not exist (give a checkpoint directory, its checkpoint.json, a run directory, \
+             or RUN/best for a run's best checkpoint)",
         ));
     }
     Ok(if path.is_dir() {

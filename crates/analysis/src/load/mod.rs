@@ -136,7 +136,7 @@ pub struct LoadedCheckpoint {
 }
 
 /// Loads the checkpoint at `path` (a checkpoint directory, its `checkpoint.json` or weights
-/// file, or a run directory for its last checkpoint), without its data.
+/// file, a run directory for its last checkpoint, `RUN/best` for its best), without its data.
 ///
 /// # Errors
 /// [`Error::LoadModel`] naming `path`: missing or malformed files.

@@ -28,8 +28,9 @@ fn none_given() -> Error {
 /// The model(s) a command measures.
 #[derive(Clone, Debug, Args)]
 pub struct ModelSource {
-    /// Checkpoint directory (or its checkpoint.json / model.safetensors), or a training run
-    /// directory for its last checkpoint. `sharpness lipschitz` and `relate` take several
+    /// Checkpoint directory (or its checkpoint.json / model.safetensors), a training run
+    /// directory for its last checkpoint, or RUN/best for its best (highest per-epoch test
+    /// accuracy under its training threat). `sharpness lipschitz` and `relate` take several
     /// (sharpness: in training order, for trajectory secants).
     #[arg(long, required_unless_present = "weights")]
     pub checkpoint: Vec<PathBuf>,

@@ -274,3 +274,119 @@ fn half_conversion_matches_known_values() {
     assert_eq!(half_to_f32(0xc000), -2.0);
     assert_eq!(half_to_f32(0x3555), 0.333_251_95);
 }
+
+/// A log whose epoch `e` (1-based) has `clean[e-1]` clean accuracy and, per attack of
+/// `robust`, `(norm, ε, accuracies)`'s accuracy.
+fn log_of(clean: &[f64], robust: &[(&str, f64, &[f64])]) -> TrainLog {
+    let metrics =
+        |accuracy: f64| serde_json::json!({"loss": 1.0, "accuracy": accuracy, "examples": 500});
+    let epochs = clean
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let robust: Vec<_> = robust
+                .iter()
+                .map(|(norm, eps, acc)| {
+                    serde_json::json!({
+                        "attack": {"norm": norm, "eps": eps, "step_size": eps / 4.0, "steps": 10,
+                                   "random_start": true, "restarts": 1},
+                        "metrics": metrics(acc[i]),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "epoch": i + 1, "lr": 0.1, "train_objective": metrics(0.5), "train_clean": metrics(0.5),
+                "test": {"clean": metrics(c), "robust": robust},
+                "duration_s": 1.0, "cost": {"forward": 0, "backward": 0},
+            })
+        })
+        .collect::<Vec<_>>();
+    serde_json::from_value(serde_json::json!({
+        "parameters": 1, "epochs": epochs, "checkpoints": [],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn the_best_epoch_is_the_earliest_highest_under_the_training_threat() {
+    use advland_schema::Norm;
+    let log = log_of(
+        &[0.5, 0.6, 0.7, 0.65],
+        &[
+            ("linf", 0.1, &[0.3, 0.5, 0.5, 0.45]),
+            ("l2", 1.0, &[0.4, 0.3, 0.5, 0.2]),
+            // A stronger attack at the same threat: the lower accuracy counts.
+            ("linf", 0.1, &[0.3, 0.5, 0.48, 0.45]),
+        ],
+    );
+    let all: BTreeSet<usize> = (1..=4).collect();
+    let linf = PgdSettings::new(Norm::Linf, 0.1, 5);
+    let l2 = PgdSettings::new(Norm::L2, 1.0, 5);
+    // Epochs 2 and 3 tie at 0.5 under the first L∞ attack; the second breaks it towards 2.
+    assert_eq!(best_epoch(&log, Some(&linf), &all), Ok(2));
+    assert_eq!(best_epoch(&log, Some(&l2), &all), Ok(3));
+    assert_eq!(best_epoch(&log, None, &all), Ok(3));
+    // Only saved epochs count.
+    assert_eq!(best_epoch(&log, Some(&linf), &[1, 3, 4].into()), Ok(3));
+    assert_eq!(best_epoch(&log, Some(&linf), &[1, 4].into()), Ok(4));
+    let tie = log_of(&[0.5, 0.6, 0.6], &[]);
+    assert_eq!(best_epoch(&tie, None, &(1..=3).collect()), Ok(2));
+    let err = best_epoch(&log, Some(&PgdSettings::new(Norm::Linf, 0.2, 5)), &all).unwrap_err();
+    assert!(
+        err.contains("(linf ε=0.2)") && err.contains("[linf ε=0.1, l2 ε=1, linf ε=0.1]"),
+        "{err}"
+    );
+    let err = best_epoch(&log, Some(&linf), &BTreeSet::new()).unwrap_err();
+    assert!(
+        err.contains("no epoch of the log has a checkpoint"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_slash_best_names_the_best_checkpoint() {
+    use advland_schema::{Meta, Norm};
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path();
+    let best = run.join(BEST_CHECKPOINT);
+    // Without checkpoints, `RUN/best` is a path that does not exist.
+    let err = checkpoint_dir(&best).unwrap_err().to_string();
+    assert!(err.contains("RUN/best"), "{err}");
+    let mut info = cnn_info(0);
+    info.settings.adversarial = Some(PgdSettings::new(Norm::L2, 1.0, 5));
+    for epoch in 1..=3 {
+        info.epoch = epoch;
+        let ckpt = run.join(format!("checkpoints/epoch-{epoch:04}"));
+        save_checkpoint(&ckpt, &cnn(epoch as u64), &info, None).unwrap();
+    }
+    let err = checkpoint_dir(&best).unwrap_err().to_string();
+    assert!(err.contains("train.json"), "{err}");
+    let log = log_of(
+        &[0.9, 0.8, 0.7],
+        &[
+            ("linf", 0.1, &[0.3, 0.2, 0.1]),
+            ("l2", 1.0, &[0.1, 0.4, 0.3]),
+        ],
+    );
+    write_json(
+        &run.join(TRAIN_LOG_FILE),
+        &Report::of(
+            Meta {
+                config: serde_json::json!({}),
+                ..Meta::default()
+            },
+            log,
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        checkpoint_dir(&best).unwrap(),
+        run.join("checkpoints/epoch-0002")
+    );
+    let (model, loaded) = load_checkpoint(&best, &Device::flex()).unwrap();
+    assert_eq!(loaded.epoch, 2);
+    assert_eq!(to_host(&flatten(&model)), to_host(&flatten(&cnn(2))));
+    // A real entry named `best` is itself, not the best checkpoint.
+    std::fs::create_dir(&best).unwrap();
+    assert_eq!(checkpoint_dir(&best).unwrap(), best);
+}
