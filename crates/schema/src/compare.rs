@@ -19,7 +19,6 @@ use crate::perturbation::PerturbationReport;
 use crate::report::{DataSubset, Report, read_json};
 use crate::sharpness::{SharpnessEstimate, SharpnessReport};
 use crate::surface::SurfaceReport;
-use crate::threat::PgdSettings;
 
 /// One checkpoint of one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,10 +47,6 @@ pub struct CompareReport {
     /// The surface directions hash the runs share, when they have surfaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directions: Option<String>,
-}
-
-fn label(a: &PgdSettings) -> String {
-    format!("{} ε={}", a.norm, a.eps)
 }
 
 /// Data and attacks a run's per-epoch evaluation used: must agree across compared runs.
@@ -119,7 +114,7 @@ pub fn compare_runs(runs: &[PathBuf]) -> Result<CompareReport> {
             v.insert("train objective loss".into(), e.train_objective.loss);
             for r in &e.test.robust {
                 v.insert(
-                    format!("test {} accuracy", label(&r.attack)),
+                    format!("test {} accuracy", r.attack.threat()),
                     r.metrics.accuracy,
                 );
             }
@@ -192,7 +187,7 @@ fn add_report(
                 .map_err(|e| Error::format(path, format!("not a sharpness report: {e}")))?;
             let o = &r.objective;
             let suffix = match &o.attack {
-                Some(a) => format!("{} {}", o.kind.as_str(), label(a)),
+                Some(a) => format!("{} {}", o.kind.as_str(), a.threat()),
                 None => o.kind.as_str().to_owned(),
             };
             let v = by_epoch.entry(o.epoch).or_default();
@@ -214,7 +209,7 @@ fn add_report(
                     }
                     for s in &l.objectives {
                         let name = match &o.attack {
-                            Some(a) => format!("κ {} {}", s.kind.as_str(), label(a)),
+                            Some(a) => format!("κ {} {}", s.kind.as_str(), a.threat()),
                             None => format!("κ {}", s.kind.as_str()),
                         };
                         v.insert(name, s.kappa_max);
@@ -249,7 +244,7 @@ fn add_report(
             let r: FlatnessReport = serde_json::from_value(data)
                 .map_err(|e| Error::format(path, format!("not a flatness report: {e}")))?;
             let v = by_epoch.entry(r.epoch).or_default();
-            let attack = label(&r.attack);
+            let attack = r.attack.threat();
             for p in &r.points {
                 let at = match p.point {
                     InputPoint::Clean => "x",
@@ -269,7 +264,7 @@ fn add_report(
             v.insert("eval clean accuracy".into(), r.result.clean.accuracy);
             for m in &r.result.robust {
                 v.insert(
-                    format!("eval {} accuracy", label(&m.attack)),
+                    format!("eval {} accuracy", m.attack.threat()),
                     m.metrics.accuracy,
                 );
             }

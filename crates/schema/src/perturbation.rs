@@ -71,7 +71,7 @@ impl PerturbationReport {
     /// The measures `compare` lists at the report's epoch: the three mean cosines and the
     /// attack's final success rate.
     pub fn compare_measures(&self) -> Vec<(String, f64)> {
-        let attack = format!("{} ε={}", self.attack.norm, self.attack.eps);
+        let attack = self.attack.threat();
         let mut out = vec![
             (format!("cos δ {attack}"), self.perturbations.mean),
             (

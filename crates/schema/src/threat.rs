@@ -84,6 +84,11 @@ pub struct PgdSettings {
 }
 
 impl PgdSettings {
+    /// The threat in words, `linf ε=0.1`: how reports and messages name it.
+    pub fn threat(&self) -> String {
+        format!("{} ε={}", self.norm, self.eps)
+    }
+
     /// Settings with the default step size 2.5·ε/steps, random start and one restart.
     pub fn new(norm: Norm, eps: f64, steps: usize) -> Self {
         Self {

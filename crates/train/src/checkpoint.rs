@@ -291,19 +291,13 @@ pub fn best_epoch(
         let evaluated: Vec<String> = log
             .epochs
             .first()
-            .map(|e| {
-                e.test
-                    .robust
-                    .iter()
-                    .map(|r| threat_name(&r.attack))
-                    .collect()
-            })
+            .map(|e| e.test.robust.iter().map(|r| r.attack.threat()).collect())
             .unwrap_or_default();
         return Err(format!(
             "the best checkpoint is the one with the highest test accuracy under the run's \
              training threat ({}), but the run was evaluated only under [{}]: name a checkpoint \
              (RUN/checkpoints/epoch-NNNN) instead",
-            threat_name(t),
+            t.threat(),
             evaluated.join(", ")
         ));
     }
@@ -319,10 +313,6 @@ pub fn best_epoch(
         )
         .map(|(epoch, _)| epoch)
         .ok_or_else(|| "no epoch of the log has a checkpoint".to_owned())
-}
-
-fn threat_name(a: &PgdSettings) -> String {
-    format!("{} ε={}", a.norm, a.eps)
 }
 
 /// The best checkpoint of a training run directory ([`best_epoch`] of its `train.json`, under
