@@ -243,15 +243,17 @@ pub fn last_checkpoint(run_dir: &Path) -> Result<PathBuf> {
     run_checkpoints(run_dir)?
         .pop_last()
         .map(|(_, p)| p)
-        .ok_or_else(|| {
-            weights_error(
-                run_dir,
-                format!(
-                    "no checkpoint (epoch-NNNN) in {}",
-                    run_dir.join(CHECKPOINTS_DIR).display()
-                ),
-            )
-        })
+        .ok_or_else(|| no_checkpoint(run_dir))
+}
+
+fn no_checkpoint(run_dir: &Path) -> Error {
+    weights_error(
+        run_dir,
+        format!(
+            "no checkpoint (epoch-NNNN) in {}",
+            run_dir.join(CHECKPOINTS_DIR).display()
+        ),
+    )
 }
 
 /// The name that, after a run directory, stands for its best checkpoint: `RUN/best`.
@@ -322,7 +324,9 @@ pub fn best_epoch(
 /// A run without checkpoints or log, a log without accuracy under the training threat.
 pub fn best_checkpoint(run_dir: &Path) -> Result<PathBuf> {
     let mut saved = run_checkpoints(run_dir)?;
-    let last = last_checkpoint(run_dir)?;
+    let (_, last) = saved
+        .last_key_value()
+        .ok_or_else(|| no_checkpoint(run_dir))?;
     let info: CheckpointInfo = read_json(&last.join(CHECKPOINT_FILE))?;
     let log_path = run_dir.join(TRAIN_LOG_FILE);
     let log: Report<TrainLog> = read_report(&log_path, TrainLog::KIND)?;
