@@ -74,25 +74,29 @@ impl Observer for Bars {
     }
 
     fn epoch(&mut self, r: &EpochRecord) {
-        let robust = r
-            .test
-            .robust
-            .iter()
-            .map(|m| {
-                format!(
-                    " | {} eps={:.3}: acc {:.3}",
-                    m.attack.norm, m.attack.eps, m.metrics.accuracy
-                )
+        let evaluations = r
+            .evaluations()
+            .map(|(split, e)| {
+                let robust = e
+                    .robust
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            " | {} eps={:.3}: acc {:.3}",
+                            m.attack.norm, m.attack.eps, m.metrics.accuracy
+                        )
+                    })
+                    .collect::<String>();
+                format!(" | {split} clean acc {:.3}{robust}", e.clean.accuracy)
             })
             .collect::<String>();
         self.println(&format!(
-            "{} epoch {:>3} lr {:.4} | objective loss {:.4} acc {:.3} | test clean acc {:.3}{robust} | {:.1}s",
+            "{} epoch {:>3} lr {:.4} | objective loss {:.4} acc {:.3}{evaluations} | {:.1}s",
             self.label,
             r.epoch,
             r.lr,
             r.train_objective.loss,
             r.train_objective.accuracy,
-            r.test.clean.accuracy,
             r.duration_s
         ));
     }

@@ -107,6 +107,9 @@ class Epoch:
     #: ``(min, max)`` radius of the epoch's training attacks; ``None`` under standard
     #: training and in logs written before ε schedules.
     eps: Optional[Tuple[float, float]] = None
+    #: Clean and attacked performance on the run's validation split (``validation_subset``,
+    #: held out of the training data); ``None`` when the run held none out.
+    validation: Optional[EvalResult] = None
 
 
 @dataclass
@@ -134,6 +137,9 @@ class TrainReport(Report):
                     duration_s=e["duration_s"],
                     lr_last=e.get("lr_last"),
                     eps=(e["eps"]["min"], e["eps"]["max"]) if "eps" in e else None,
+                    validation=(
+                        EvalResult.from_json(e["validation"]) if "validation" in e else None
+                    ),
                 )
                 for e in d["epochs"]
             ],
@@ -143,19 +149,20 @@ class TrainReport(Report):
     def to_pandas(self) -> pandas.DataFrame:
         """One row per epoch: lr (first and last step), the training attack's ε range,
         training objective and clean metrics, test clean and
-        robust metrics (``test_linf:0.1_accuracy``), seconds, and the checkpoint saved after
-        it (``None`` when none was)."""
+        robust metrics (``test_linf:0.1_accuracy``), the same for the validation split when
+        the run held one out (``validation_clean_accuracy``), seconds, and the checkpoint
+        saved after it (``None`` when none was)."""
         saved = dict(self.checkpoints)
         rows = []
         for e in self.epochs:
             row: Dict[str, Any] = {"epoch": e.epoch, "lr": e.lr, "lr_last": e.lr_last}
             row["eps_min"], row["eps_max"] = e.eps if e.eps is not None else (None, None)
-            for prefix, m in [
-                ("train_objective", e.train_objective),
-                ("train_clean", e.train_clean),
-                ("test_clean", e.test.clean),
-                *((f"test_{r.attack.label}", r.metrics) for r in e.test.robust),
-            ]:
+            metrics = [("train_objective", e.train_objective), ("train_clean", e.train_clean)]
+            for split, result in [("test", e.test), ("validation", e.validation)]:
+                if result is not None:
+                    metrics.append((f"{split}_clean", result.clean))
+                    metrics.extend((f"{split}_{r.attack.label}", r.metrics) for r in result.robust)
+            for prefix, m in metrics:
                 row[f"{prefix}_loss"] = m.loss
                 row[f"{prefix}_accuracy"] = m.accuracy
             row["duration_s"] = e.duration_s

@@ -35,6 +35,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
         train_subset=300,
         test_subset=100,
         eval_subset=50,
+        validation_subset=60,
         quiet=True,
         **attack,
     )

@@ -34,16 +34,23 @@ def test_train_log(runs):
     # Constant ε and the default per-epoch cosine rate: one radius, one rate per epoch.
     assert [e.eps for e in t.epochs] == [(0.1, 0.1), (0.1, 0.1)]
     assert [e.lr_last for e in t.epochs] == [e.lr for e in t.epochs]
+    # The held-out split is evaluated under the test's attacks, on its own examples.
+    v = t.epochs[0].validation
+    assert v.clean.examples == 60 and [r.attack.label for r in v.robust] == ["linf:0.1"]
+    frame = t.to_pandas()
+    assert frame["validation_linf:0.1_accuracy"].tolist() == [
+        e.validation.robust[0].metrics.accuracy for e in t.epochs
+    ]
 
 
 def test_train_log_without_schedule_fields_still_loads(runs, tmp_path):
     raw = json.loads((runs["dir"] / "run" / "train.json").read_text())
     for e in raw["data"]["epochs"]:
-        del e["lr_last"], e["eps"]
+        del e["lr_last"], e["eps"], e["validation"]
     old = tmp_path / "train.json"
     old.write_text(json.dumps(raw))
     t = advland.load(old)
-    assert [(e.lr_last, e.eps) for e in t.epochs] == [(None, None), (None, None)]
+    assert [(e.lr_last, e.eps, e.validation) for e in t.epochs] == [(None, None, None)] * 2
     assert t.epochs[0].lr == runs["train"].epochs[0].lr
 
 

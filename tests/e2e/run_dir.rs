@@ -430,3 +430,73 @@ fn run_slash_best_evaluates_the_epoch_the_log_ranks_first_under_the_training_thr
         &["train.json", "training threat (l2 ε=0.5)", "[linf ε=0.1]"],
     );
 }
+
+/// `--val-subset N` holds N training examples out, evaluates them after every epoch under the
+/// test's attacks, and RUN/best ranks the epochs by them instead of by the test split.
+#[test]
+fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let extra: Vec<&str> = crate::LINF_AT
+        .iter()
+        .copied()
+        .chain(["--val-subset", "150"])
+        .collect();
+    let summary = crate::train_mlp(d, "8", "3", ["300", "100"], &extra);
+    assert!(
+        summary.contains("validation robust accuracy (linf eps=0.1"),
+        "{summary}"
+    );
+    let config: Value = read_json(&d.join("run/config.resolved.json")).unwrap();
+    assert_eq!(config["data"]["validation_subset"], 150);
+    let log_path = d.join("run/train.json");
+    let log: Report<TrainLog> = read_json(&log_path).unwrap();
+    let linf = |r: &advland_schema::EvalResult| r.robust[0].metrics.accuracy;
+    for e in &log.data.epochs {
+        let v = e.validation.as_ref().expect("every epoch is validated");
+        // All of it, where the test split's per-epoch evaluation takes --eval-subset's 50.
+        assert_eq!((v.clean.examples, e.test.clean.examples), (150, 50));
+        assert_eq!(v.robust[0].attack.threat(), "linf ε=0.1");
+    }
+    let earliest_best = |score: &dyn Fn(&advland_schema::EpochRecord) -> f64| {
+        log.data
+            .epochs
+            .iter()
+            .rev()
+            .max_by(|a, b| score(a).total_cmp(&score(b)))
+            .unwrap()
+            .epoch
+    };
+    let best_epoch = || -> usize {
+        let out = ok(&advland(
+            d,
+            &[
+                "eval",
+                "-q",
+                "--checkpoint",
+                "run/best",
+                "--test-subset",
+                "20",
+            ],
+        ));
+        serde_json::from_str::<Report<advland_schema::EvalReport>>(&out)
+            .unwrap()
+            .data
+            .epoch
+    };
+    assert_eq!(
+        best_epoch(),
+        earliest_best(&|e| linf(e.validation.as_ref().unwrap()))
+    );
+
+    // The log decides: an epoch the test split does not rank first, made the validation's best.
+    let by_test = earliest_best(&|e| linf(&e.test));
+    let chosen = if by_test == 1 { 2 } else { 1 };
+    let mut raw: Value = read_json(&log_path).unwrap();
+    for e in raw["data"]["epochs"].as_array_mut().unwrap() {
+        let acc = if e["epoch"] == chosen { 1.0 } else { 0.0 };
+        e["validation"]["robust"][0]["metrics"]["accuracy"] = acc.into();
+    }
+    fs_err::write(&log_path, serde_json::to_string(&raw).unwrap()).unwrap();
+    assert_eq!(best_epoch(), chosen);
+}

@@ -20,8 +20,9 @@ use crate::progress::Bars;
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Checkpoint directory (or its checkpoint.json / model.safetensors), a training run
-    /// directory for its last checkpoint, or RUN/best for its best (highest per-epoch test
-    /// accuracy under its training threat, as robust_overfitting's model_best).
+    /// directory for its last checkpoint, or RUN/best for its best (highest per-epoch
+    /// validation accuracy, else test accuracy, under its training threat, as
+    /// robust_overfitting's model_best).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Another program's weights instead.
@@ -50,6 +51,8 @@ fn data_settings(base: DataSettings, args: &DataArgs) -> DataSettings {
         data_dir: args.data_dir.clone().or(base.data_dir),
         train_subset: args.train_subset,
         test_subset: args.test_subset.or(base.test_subset),
+        // eval measures the test split; what training held out does not change it.
+        validation_subset: None,
     }
 }
 

@@ -54,6 +54,7 @@ pub fn fashion_mnist_bundled() -> Result<Splits> {
     Ok(Splits {
         train: load(TRAIN_IMAGES, TRAIN_LABELS, "fashion-mnist-bundled/train")?,
         test: load(TEST_IMAGES, TEST_LABELS, "fashion-mnist-bundled/test")?,
+        validation: None,
     })
 }
 
@@ -199,6 +200,7 @@ mod tests {
         let full = Splits {
             train: ds.clone(),
             test: ds,
+            validation: None,
         };
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));

@@ -135,6 +135,7 @@ pub fn cifar10_splits(dir: &Path) -> Result<Splits> {
     Ok(Splits {
         train: version.load(&train, variant, "cifar-10/train")?,
         test: version.load(&test, variant, "cifar-10/test")?,
+        validation: None,
     })
 }
 
@@ -152,6 +153,7 @@ pub fn cifar100_splits(dir: &Path, coarse: bool) -> Result<Splits> {
     Ok(Splits {
         train: version.load(&file("train"), variant, &format!("{prefix}/train"))?,
         test: version.load(&file("test"), variant, &format!("{prefix}/test"))?,
+        validation: None,
     })
 }
 

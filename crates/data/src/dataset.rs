@@ -27,6 +27,9 @@ pub struct Splits {
     pub train: Dataset,
     /// The held-out test split.
     pub test: Dataset,
+    /// Examples held out of the training split to select checkpoints on
+    /// (`data.validation_subset`), never trained on; `None` when none are.
+    pub validation: Option<Dataset>,
 }
 
 impl Dataset {
@@ -159,6 +162,32 @@ impl Dataset {
         Ok(self.select(&evenly_spaced(self.len(), n)))
     }
 
+    /// `n` examples evenly spaced as in [`Dataset::subset_evenly`], and the rest in their
+    /// order: a held-out split and what remains to train on. The held-out part is named
+    /// `NAME:validation`.
+    ///
+    /// Errors if `n == 0` or `n >= len` (nothing would be left).
+    pub fn split_evenly(&self, n: usize) -> Result<(Dataset, Dataset)> {
+        if n == 0 || n >= self.len() {
+            return Err(Error::invalid(
+                &self.name,
+                format!(
+                    "holding out {n} examples needs 1..{} (some must remain)",
+                    self.len()
+                ),
+            ));
+        }
+        let held = evenly_spaced(self.len(), n);
+        let mut is_held = vec![false; self.len()];
+        for &i in &held {
+            is_held[i] = true;
+        }
+        let rest: Vec<usize> = (0..self.len()).filter(|&i| !is_held[i]).collect();
+        let mut out = self.select(&held);
+        out.name = format!("{}:validation", self.name);
+        Ok((out, self.select(&rest)))
+    }
+
     /// Keeps only the given classes, relabelled `0..k` in the given order (used for binary
     /// linear experiments); `class_names` follow the new order.
     ///
@@ -264,6 +293,27 @@ pub(crate) mod tests {
         let ds = toy(5, 2);
         assert!(ds.subset_evenly(0).unwrap_err().to_string().contains("toy"));
         assert!(ds.subset_evenly(6).is_err());
+    }
+
+    #[test]
+    fn split_evenly_holds_out_the_evenly_spaced_examples_and_keeps_the_rest_in_order() {
+        let ds = toy(10, 3);
+        let (held, rest) = ds.split_evenly(4).unwrap();
+        let firsts = |d: &Dataset| (0..d.len()).map(|i| d.image(i)[0]).collect::<Vec<f32>>();
+        assert_eq!(firsts(&held), firsts(&ds.subset_evenly(4).unwrap()));
+        assert_eq!(firsts(&rest), vec![1.0, 3.0, 4.0, 6.0, 8.0, 9.0]);
+        assert_eq!(rest.labels, vec![1, 0, 1, 0, 2, 0]);
+        assert_eq!(
+            (held.name.as_str(), rest.name.as_str()),
+            ("toy:validation", "toy")
+        );
+        assert!(ds.split_evenly(0).is_err());
+        assert!(
+            ds.split_evenly(10)
+                .unwrap_err()
+                .to_string()
+                .contains("some must remain")
+        );
     }
 
     #[test]

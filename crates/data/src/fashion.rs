@@ -60,6 +60,7 @@ fn load_mnist_family(dir: &Path, prefix: &str, classes: &[&str], hint: &str) -> 
             &format!("{prefix}/test"),
             class_names(classes),
         )?,
+        validation: None,
     })
 }
 

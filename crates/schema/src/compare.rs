@@ -109,14 +109,16 @@ pub fn compare_runs(runs: &[PathBuf]) -> Result<CompareReport> {
         for e in &log.data.epochs {
             examples = e.test.clean.examples;
             let v = by_epoch.entry(e.epoch).or_default();
-            v.insert("test clean accuracy".into(), e.test.clean.accuracy);
-            v.insert("test clean loss".into(), e.test.clean.loss);
             v.insert("train objective loss".into(), e.train_objective.loss);
-            for r in &e.test.robust {
-                v.insert(
-                    format!("test {} accuracy", r.attack.threat()),
-                    r.metrics.accuracy,
-                );
+            for (split, result) in e.evaluations() {
+                v.insert(format!("{split} clean accuracy"), result.clean.accuracy);
+                v.insert(format!("{split} clean loss"), result.clean.loss);
+                for r in &result.robust {
+                    v.insert(
+                        format!("{split} {} accuracy", r.attack.threat()),
+                        r.metrics.accuracy,
+                    );
+                }
             }
         }
         for path in reports_under(run)? {

@@ -70,6 +70,10 @@ pub struct EpochRecord {
     pub train_clean: Metrics,
     /// Clean and robust test performance after the epoch.
     pub test: EvalResult,
+    /// Clean and robust performance on the validation split (`data.validation_subset`) after
+    /// the epoch, under the test's attacks; absent when the run holds none out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<EvalResult>,
     /// Wall-clock seconds of the epoch, evaluation included.
     pub duration_s: f64,
     /// Work done in the epoch, evaluation included.
@@ -77,6 +81,15 @@ pub struct EpochRecord {
     /// What the update rule did and spent in the epoch (evaluation excluded).
     #[serde(default)]
     pub updates: UpdateCost,
+}
+
+impl EpochRecord {
+    /// The epoch's evaluations by split name: `test`, then `validation` when the run holds one
+    /// out.
+    pub fn evaluations(&self) -> impl Iterator<Item = (&'static str, &EvalResult)> {
+        std::iter::once(("test", &self.test))
+            .chain(self.validation.iter().map(|v| ("validation", v)))
+    }
 }
 
 /// The radii a scheduled training attack took within an epoch (0: clean minibatches).

@@ -116,6 +116,11 @@ pub struct TrainOverrides {
     /// Evaluate on this many test examples after every epoch.
     #[cfg_attr(feature = "clap", arg(long, value_parser = crate::flag_values::at_least_one))]
     pub eval_subset: Option<usize>,
+    /// Hold out this many training examples (evenly spaced, before --train-subset takes its
+    /// share of the rest) as a validation split: evaluated after every epoch under the same
+    /// attacks as the test set, and what RUN/best picks the epoch on.
+    #[cfg_attr(feature = "clap", arg(long, visible_alias = "val-subset", value_parser = crate::flag_values::at_least_one))]
+    pub validation_subset: Option<usize>,
     /// Save a checkpoint every N epochs (the last is always saved).
     #[cfg_attr(feature = "clap", arg(long))]
     pub checkpoint_every: Option<usize>,
@@ -380,6 +385,7 @@ impl TrainOverrides {
             robust,
             eval_attacks,
             eval_subset,
+            validation_subset,
             checkpoint_every,
         } = self;
         set(&mut s.seed, *seed);
@@ -395,6 +401,7 @@ impl TrainOverrides {
         }
         s.data.train_subset = train_subset.or(s.data.train_subset);
         s.data.test_subset = test_subset.or(s.data.test_subset);
+        s.data.validation_subset = validation_subset.or(s.data.validation_subset);
         s.model = model.apply(std::mem::take(&mut s.model));
         set(&mut s.training.epochs, *epochs);
         set(&mut s.training.batch_size, *batch_size);

@@ -72,6 +72,11 @@ pub struct DataSettings {
     /// Use only this many test examples, evenly spaced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_subset: Option<usize>,
+    /// Hold out this many training examples, evenly spaced and before `train_subset` is
+    /// taken from the rest, as a validation split: never trained on, evaluated after every
+    /// epoch like the test set, and what a run's best checkpoint is chosen on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_subset: Option<usize>,
 }
 
 impl Default for DataSettings {
@@ -81,6 +86,7 @@ impl Default for DataSettings {
             data_dir: None,
             train_subset: None,
             test_subset: None,
+            validation_subset: None,
         }
     }
 }
@@ -339,6 +345,7 @@ impl TrainSettings {
         for (name, n) in [
             ("data.train_subset", self.data.train_subset),
             ("data.test_subset", self.data.test_subset),
+            ("data.validation_subset", self.data.validation_subset),
             ("eval.subset", self.eval.subset),
         ] {
             if n == Some(0) {

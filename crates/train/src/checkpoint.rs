@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use advland_schema::{
-    EpochRecord, ModelSpec, Payload, PgdSettings, Report, TrainLog, TrainSettings, read_json,
-    read_report, write_atomic, write_json,
+    EpochRecord, EvalResult, ModelSpec, Payload, PgdSettings, Report, TrainLog, TrainSettings,
+    read_json, read_report, write_atomic, write_json,
 };
 use burn::tensor::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
@@ -259,9 +259,10 @@ fn no_checkpoint(run_dir: &Path) -> Error {
 /// The name that, after a run directory, stands for its best checkpoint: `RUN/best`.
 pub const BEST_CHECKPOINT: &str = "best";
 
-/// The epoch among `saved` with the highest test accuracy in `log` under the run's training
+/// The epoch among `saved` with the highest accuracy in `log` under the run's training
 /// threat `threat` (its norm and radius; the lowest of several attacks there; the clean
-/// accuracy for standard training, `None`). The earliest of equal epochs, as
+/// accuracy for standard training, `None`), on the validation split when the run held one out
+/// (`data.validation_subset`), else on the test split. The earliest of equal epochs, as
 /// robust_overfitting replaces `model_best.pth` only on an improvement.
 ///
 /// # Errors
@@ -272,10 +273,17 @@ pub fn best_epoch(
     threat: Option<&PgdSettings>,
     saved: &BTreeSet<usize>,
 ) -> std::result::Result<usize, String> {
+    let on_validation = log.epochs.iter().any(|e| e.validation.is_some());
+    fn split(e: &EpochRecord, on_validation: bool) -> Option<&EvalResult> {
+        if on_validation {
+            e.validation.as_ref()
+        } else {
+            Some(&e.test)
+        }
+    }
     let accuracy = |e: &EpochRecord| match threat {
-        None => Some(e.test.clean.accuracy),
-        Some(t) => e
-            .test
+        None => Some(split(e, on_validation)?.clean.accuracy),
+        Some(t) => split(e, on_validation)?
             .robust
             .iter()
             .filter(|r| r.attack.norm == t.norm && (r.attack.eps - t.eps).abs() <= 1e-12 * t.eps)
@@ -296,9 +304,10 @@ pub fn best_epoch(
             .map(|e| e.test.robust.iter().map(|r| r.attack.threat()).collect())
             .unwrap_or_default();
         return Err(format!(
-            "the best checkpoint is the one with the highest test accuracy under the run's \
+            "the best checkpoint is the one with the highest {} accuracy under the run's \
              training threat ({}), but the run was evaluated only under [{}]: name a checkpoint \
              (RUN/checkpoints/epoch-NNNN) instead",
+            if on_validation { "validation" } else { "test" },
             t.threat(),
             evaluated.join(", ")
         ));

@@ -48,10 +48,45 @@ pub fn load_splits(settings: &DataSettings) -> Result<Splits> {
             ),
         ));
     }
+    let (validation, train) = match settings.validation_subset {
+        None => (None, splits.train),
+        Some(n) => {
+            let total = splits.train.len();
+            let (held, rest) = hold_out(splits.train, n)?;
+            if let Some(wanted) = settings.train_subset.filter(|&w| w > rest.len()) {
+                return Err(Error::invalid(
+                    "data.train_subset",
+                    format!(
+                        "asks for {wanted} examples but {} of {}'s {total} remain after the \
+                         {n} held out by data.validation_subset",
+                        rest.len(),
+                        rest.name
+                    ),
+                ));
+            }
+            (Some(held), rest)
+        }
+    };
     Ok(Splits {
-        train: subset(splits.train, settings.train_subset, "data.train_subset")?,
+        train: subset(train, settings.train_subset, "data.train_subset")?,
         test: subset(splits.test, settings.test_subset, "data.test_subset")?,
+        validation,
     })
+}
+
+/// The validation split (`n` evenly spaced training examples) and the training examples left.
+fn hold_out(train: Dataset, n: usize) -> Result<(Dataset, Dataset)> {
+    if n >= train.len() {
+        return Err(Error::invalid(
+            "data.validation_subset",
+            format!(
+                "holds out {n} examples but {} has {}, and some must remain to train on",
+                train.name,
+                train.len()
+            ),
+        ));
+    }
+    Ok(train.split_evenly(n)?)
 }
 
 fn shape_words(shape: [usize; 3], classes: usize) -> String {
@@ -149,6 +184,48 @@ mod tests {
             err.starts_with("run/ckpt:")
                 && err.contains("3×32×32 images")
                 && err.contains("1×28×28 images"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_validation_split_is_held_out_before_the_training_subset_is_taken() {
+        let full = fashion_mnist_bundled().unwrap().train;
+        let settings = |validation, train| DataSettings {
+            validation_subset: validation,
+            train_subset: train,
+            ..DataSettings::default()
+        };
+        let splits = load_splits(&settings(Some(800), Some(500))).unwrap();
+        let (train, validation) = (splits.train, splits.validation.unwrap());
+        assert_eq!((train.len(), validation.len()), (500, 800));
+        let held: Vec<usize> = (0..800).map(|i| i * full.len() / 800).collect();
+        for (k, &i) in held.iter().enumerate() {
+            assert_eq!(validation.image(k), full.image(i));
+        }
+        let rest: Vec<usize> = (0..full.len()).filter(|i| !held.contains(i)).collect();
+        for k in 0..train.len() {
+            assert_eq!(train.image(k), full.image(rest[k * rest.len() / 500]));
+        }
+        assert!(
+            load_splits(&settings(None, None))
+                .unwrap()
+                .validation
+                .is_none()
+        );
+
+        let err = load_splits(&settings(Some(full.len()), None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("data.validation_subset") && err.contains("some must remain"),
+            "{err}"
+        );
+        let err = load_splits(&settings(Some(1000), Some(full.len() - 500)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("data.train_subset") && err.contains("remain after the 1000 held out"),
             "{err}"
         );
     }

@@ -29,8 +29,8 @@ fn none_given() -> Error {
 #[derive(Clone, Debug, Args)]
 pub struct ModelSource {
     /// Checkpoint directory (or its checkpoint.json / model.safetensors), a training run
-    /// directory for its last checkpoint, or RUN/best for its best (highest per-epoch test
-    /// accuracy under its training threat). `sharpness lipschitz` and `relate` take several
+    /// directory for its last checkpoint, or RUN/best for its best (highest per-epoch
+    /// validation accuracy, else test accuracy, under its training threat). `sharpness lipschitz` and `relate` take several
     /// (sharpness: in training order, for trajectory secants).
     #[arg(long, required_unless_present = "weights")]
     pub checkpoint: Vec<PathBuf>,

@@ -100,6 +100,8 @@ fn each_flag_sets_its_override() {
         "linf:0.1",
         "--eval-subset",
         "9",
+        "--val-subset",
+        "40",
         "--checkpoint-every",
         "2",
         "--model",
@@ -132,6 +134,7 @@ fn each_flag_sets_its_override() {
     assert_eq!(o.robust.trades_beta, Some(6.0));
     assert_eq!(o.eval_attacks.len(), 1);
     assert_eq!((o.eval_subset, o.checkpoint_every), (Some(9), Some(2)));
+    assert_eq!(o.validation_subset, Some(40));
 }
 
 /// A bare boolean flag means true (what the Python wrapper's `nesterov=True` sends); a

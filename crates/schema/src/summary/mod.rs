@@ -511,12 +511,15 @@ impl fmt::Display for TrainLog {
             "training gradients: {} ({} discarded), outer steps: {}, inner steps: {}",
             u.gradient_evaluations, u.discarded_gradient_evaluations, u.outer_steps, u.inner_steps
         )?;
-        if let Some(last) = self.epochs.last() {
-            writeln!(f, "test clean accuracy: {:.4}", last.test.clean.accuracy)?;
-            for r in &last.test.robust {
+        let Some(last) = self.epochs.last() else {
+            return Ok(());
+        };
+        for (split, result) in last.evaluations() {
+            writeln!(f, "{split} clean accuracy: {:.4}", result.clean.accuracy)?;
+            for r in &result.robust {
                 writeln!(
                     f,
-                    "test robust accuracy ({} eps={} PGD-{}): {:.4}",
+                    "{split} robust accuracy ({} eps={} PGD-{}): {:.4}",
                     r.attack.norm, r.attack.eps, r.attack.steps, r.metrics.accuracy
                 )?;
             }

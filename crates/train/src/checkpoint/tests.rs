@@ -343,6 +343,23 @@ fn the_best_epoch_is_the_earliest_highest_under_the_training_threat() {
     );
 }
 
+/// With a validation split the ranking is the validation accuracy's, whatever the test says.
+#[test]
+fn the_best_epoch_is_chosen_on_the_validation_split_when_the_run_holds_one_out() {
+    use advland_schema::Norm;
+    let mut log = log_of(&[0.5, 0.6, 0.7], &[("linf", 0.1, &[0.3, 0.5, 0.4])]);
+    let validation = log_of(&[0.9, 0.5, 0.6], &[("linf", 0.1, &[0.2, 0.3, 0.35])]);
+    for (e, v) in log.epochs.iter_mut().zip(validation.epochs) {
+        e.validation = Some(v.test);
+    }
+    let all: BTreeSet<usize> = (1..=3).collect();
+    let linf = PgdSettings::new(Norm::Linf, 0.1, 5);
+    assert_eq!(best_epoch(&log, Some(&linf), &all), Ok(3));
+    assert_eq!(best_epoch(&log, None, &all), Ok(1));
+    let err = best_epoch(&log, Some(&PgdSettings::new(Norm::L2, 1.0, 5)), &all).unwrap_err();
+    assert!(err.contains("highest validation accuracy"), "{err}");
+}
+
 #[test]
 fn run_slash_best_names_the_best_checkpoint() {
     use advland_schema::{Meta, Norm};

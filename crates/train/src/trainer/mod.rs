@@ -270,6 +270,22 @@ pub fn train(
         )?;
         cost += c1;
         cost += c2;
+        let validation = match &splits.validation {
+            None => None,
+            Some(v) => {
+                let (result, c3) = evaluate(
+                    &model,
+                    v,
+                    &eval_attacks,
+                    settings.eval.batch_size,
+                    settings.seed,
+                    device,
+                    observer,
+                )?;
+                cost += c3;
+                Some(result)
+            }
+        };
         total_cost += cost;
         let record = EpochRecord {
             epoch: epoch + 1,
@@ -279,6 +295,7 @@ pub fn train(
             train_objective,
             train_clean: train_eval.clean,
             test,
+            validation,
             duration_s: epoch_start.elapsed().as_secs_f64(),
             cost,
             updates,
