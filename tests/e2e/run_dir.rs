@@ -489,6 +489,16 @@ fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
         earliest_best(&|e| linf(e.validation.as_ref().unwrap()))
     );
 
+    ok(&advland(d, &["compare", "run", "--out", "cmp"]));
+    let cmp: Report<advland_schema::CompareReport> =
+        read_json(&d.join("cmp/compare.json")).unwrap();
+    for (row, e) in cmp.data.rows.iter().zip(&log.data.epochs) {
+        let v = e.validation.as_ref().unwrap();
+        assert_eq!(row.values["validation linf ε=0.1 accuracy"], linf(v));
+        assert_eq!(row.values["validation clean accuracy"], v.clean.accuracy);
+        assert_eq!(row.values["test linf ε=0.1 accuracy"], linf(&e.test));
+    }
+
     // The log decides: an epoch the test split does not rank first, made the validation's best.
     let by_test = earliest_best(&|e| linf(&e.test));
     let chosen = if by_test == 1 { 2 } else { 1 };
