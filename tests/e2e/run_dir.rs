@@ -447,6 +447,18 @@ fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
         summary.contains("validation robust accuracy (linf eps=0.1"),
         "{summary}"
     );
+    let used = &read_json::<Report<TrainLog>>(&d.join("run/train.json"))
+        .unwrap()
+        .meta
+        .data;
+    assert_eq!(
+        (used.examples, used.total, used.selection.as_str()),
+        (
+            300,
+            8000,
+            "evenly-spaced among those the 150 held out for validation leave"
+        )
+    );
     let config: Value = read_json(&d.join("run/config.resolved.json")).unwrap();
     assert_eq!(config["data"]["validation_subset"], 150);
     let log_path = d.join("run/train.json");
@@ -479,10 +491,14 @@ fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
                 "20",
             ],
         ));
-        serde_json::from_str::<Report<advland_schema::EvalReport>>(&out)
-            .unwrap()
-            .data
-            .epoch
+        let r: Report<advland_schema::EvalReport> = serde_json::from_str(&out).unwrap();
+        // 20 of the bundled 2,000 test images, as the report says.
+        let data = &r.meta.data;
+        assert_eq!(
+            (data.examples, data.total, data.selection.as_str()),
+            (20, 2000, "evenly-spaced")
+        );
+        r.data.epoch
     };
     assert_eq!(
         best_epoch(),

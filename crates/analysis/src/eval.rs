@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use advland_schema::{AttackSpec, DataSettings, EvalReport, PgdSettings};
-use advland_train::data::{check_fits, describe, load_splits};
+use advland_train::data::{check_fits, load_described};
 use advland_train::{Attack, Model, ModelShape, Observer, evaluate, evaluate_attacks};
 use burn::tensor::Device;
 use serde::{Serialize, Serializer};
@@ -84,7 +84,7 @@ pub fn evaluate_model(
     observer: &mut dyn Observer,
 ) -> Result<Measured<EvalReport>> {
     AttackSpec::check_each(&config.attacks).map_err(advland_train::Error::from)?;
-    let splits = load_splits(&config.data).map_err(|source| Error::LoadData {
+    let (splits, used) = load_described(&config.data).map_err(|source| Error::LoadData {
         source: Box::new(source),
     })?;
     let test = &splits.test;
@@ -121,7 +121,7 @@ pub fn evaluate_model(
             result,
         },
         cost,
-        data: describe(test, test.len()),
+        data: used.test,
     })
 }
 

@@ -17,6 +17,24 @@ use crate::model::ModelShape;
 /// # Errors
 /// Missing or malformed files (named), a subset larger than the split.
 pub fn load_splits(settings: &DataSettings) -> Result<Splits> {
+    Ok(load_described(settings)?.0)
+}
+
+/// What reports record of the data a run or an evaluation used: each split's examples out of
+/// the whole split's, and how they were chosen.
+#[derive(Clone, Debug)]
+pub struct SplitsUsed {
+    /// The training examples (after the validation split, if any, was held out).
+    pub train: DataSubset,
+    /// The test examples.
+    pub test: DataSubset,
+}
+
+/// [`load_splits`], with the description of the subsets taken.
+///
+/// # Errors
+/// As [`load_splits`].
+pub fn load_described(settings: &DataSettings) -> Result<(Splits, SplitsUsed)> {
     let dir = |default: Option<&str>| -> Result<PathBuf> {
         match (&settings.data_dir, default) {
             (Some(d), _) => Ok(d.clone()),
@@ -67,11 +85,29 @@ pub fn load_splits(settings: &DataSettings) -> Result<Splits> {
             (Some(held), rest)
         }
     };
-    Ok(Splits {
+    let totals = (
+        train.len() + validation.as_ref().map_or(0, Dataset::len),
+        splits.test.len(),
+    );
+    let splits = Splits {
         train: subset(train, settings.train_subset, "data.train_subset")?,
         test: subset(splits.test, settings.test_subset, "data.test_subset")?,
         validation,
-    })
+    };
+    let mut used = SplitsUsed {
+        train: describe(&splits.train, totals.0),
+        test: describe(&splits.test, totals.1),
+    };
+    if let Some(held) = &splits.validation {
+        used.train.selection = match settings.train_subset {
+            None => format!("all but the {} held out for validation", held.len()),
+            Some(_) => format!(
+                "evenly-spaced among those the {} held out for validation leave",
+                held.len()
+            ),
+        };
+    }
+    Ok((splits, used))
 }
 
 /// The validation split (`n` evenly spaced training examples) and the training examples left.
@@ -189,14 +225,34 @@ mod tests {
     }
 
     #[test]
-    fn the_validation_split_is_held_out_before_the_training_subset_is_taken() {
+    fn the_validation_split_is_held_out_before_the_training_subset_is_taken_and_reports_say_so() {
         let full = fashion_mnist_bundled().unwrap().train;
         let settings = |validation, train| DataSettings {
             validation_subset: validation,
             train_subset: train,
             ..DataSettings::default()
         };
-        let splits = load_splits(&settings(Some(800), Some(500))).unwrap();
+        let (splits, used) = load_described(&settings(Some(800), Some(500))).unwrap();
+        assert_eq!(
+            (
+                used.train.examples,
+                used.train.total,
+                used.train.selection.as_str()
+            ),
+            (
+                500,
+                8000,
+                "evenly-spaced among those the 800 held out for validation leave"
+            )
+        );
+        assert_eq!(
+            (
+                used.test.examples,
+                used.test.total,
+                used.test.selection.as_str()
+            ),
+            (2000, 2000, "all")
+        );
         let (train, validation) = (splits.train, splits.validation.unwrap());
         assert_eq!((train.len(), validation.len()), (500, 800));
         let held: Vec<usize> = (0..800).map(|i| i * full.len() / 800).collect();
@@ -207,11 +263,28 @@ mod tests {
         for k in 0..train.len() {
             assert_eq!(train.image(k), full.image(rest[k * rest.len() / 500]));
         }
-        assert!(
-            load_splits(&settings(None, None))
-                .unwrap()
-                .validation
-                .is_none()
+        let (splits, used) = load_described(&DataSettings {
+            test_subset: Some(300),
+            ..settings(None, None)
+        })
+        .unwrap();
+        assert!(splits.validation.is_none());
+        assert_eq!(
+            (used.train.total, used.train.selection.as_str()),
+            (8000, "all")
+        );
+        assert_eq!(
+            (
+                used.test.examples,
+                used.test.total,
+                used.test.selection.as_str()
+            ),
+            (300, 2000, "evenly-spaced")
+        );
+        let used = load_described(&settings(Some(800), None)).unwrap().1;
+        assert_eq!(
+            (used.train.examples, used.train.selection.as_str()),
+            (7200, "all but the 800 held out for validation")
         );
 
         let err = load_splits(&settings(Some(full.len()), None))

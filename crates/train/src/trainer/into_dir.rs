@@ -9,7 +9,7 @@ use burn::tensor::Device;
 
 use super::{CONFIG_FILE, Observer, RunDir, RunDirMode, RunWriter, train};
 use crate::checkpoint::{Resume, last_checkpoint, load_resume};
-use crate::data::{describe, load_splits};
+use crate::data::load_described;
 use crate::error::{Error, Result, RunDirIssue};
 use crate::model::Model;
 
@@ -32,9 +32,8 @@ pub fn train_into(
     meta: impl FnOnce(DataSubset) -> Meta,
     progress: &mut dyn Observer,
 ) -> Result<(Model, TrainLog)> {
-    let splits = load_splits(&settings.data)?;
-    let total = splits.train.len();
-    let meta = meta(describe(&splits.train, total));
+    let (splits, used) = load_described(&settings.data)?;
+    let meta = meta(used.train);
     write_json(&run.path().join(CONFIG_FILE), settings)?;
     let mut writer = RunWriter::new(run.path(), meta, progress);
     let trained = train(settings, &splits, device, resume, &mut writer)?;
