@@ -139,7 +139,7 @@ def main():
         for esgd, sgd in pairs:
             seeds = sorted(set(fams[esgd]) & set(fams[sgd]))
             diffs = [100 * (fams[esgd][s]["worst"] - fams[sgd][s]["worst"]) for s in seeds]
-            per_seed = ", ".join(f"{d:+.1f}" for d in diffs)
+            per_seed = ", ".join(points(d) for d in diffs)
             rates = {
                 o: sum(f.startswith(f"{o}-") and label(f)[1] == threat for f in fams)
                 for o in ("esgd", "sgd")
@@ -180,13 +180,20 @@ def against_last(fams):
         last_runs = [last[family][s] for s in seeds]
         epochs = ", ".join(str(r["epoch"]) for r in best_runs)
         diffs = ", ".join(
-            f"{100 * (b['worst'] - a['worst']):+.1f}" for b, a in zip(best_runs, last_runs)
+            points(100 * (b["worst"] - a["worst"])) for b, a in zip(best_runs, last_runs)
         )
         print(
             f"| {shown(threat)} | {name} | {epochs} | "
             f"{spread([r['worst'] for r in best_runs], decimals=3)} | "
             f"{spread([r['worst'] for r in last_runs], decimals=3)} | {diffs} points |"
         )
+
+
+def points(difference):
+    """A difference in accuracy points to 2 decimals, the resolution of 2,000 images (0.05); a
+    rounded zero shown as 0.00."""
+    shown = f"{difference:+.2f}"
+    return "0.00" if shown in ("+0.00", "-0.00") else shown
 
 
 def span(values):
