@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use advland_schema::{Report, TrainLog, read_json};
+use advland_schema::{EpochRecord, EvalReport, EvalResult, Report, TrainLog, read_json};
 use serde_json::Value;
 
 use crate::{advland, ok, snapshot, text, user_error};
@@ -370,29 +370,19 @@ fn trades_with_awp_after_a_warm_up_killed_mid_epoch_resumes_to_the_uninterrupted
     ]);
 }
 
-#[test]
-fn run_slash_best_evaluates_the_epoch_the_log_ranks_first_under_the_training_threat() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    crate::train_mlp(d, "8", "4", ["300", "100"], &crate::LINF_AT);
-    let log: Report<TrainLog> = read_json(&d.join("run/train.json")).unwrap();
-    let under_linf = |e: &advland_schema::EpochRecord| {
-        let r = e.test.robust.iter().find(|r| {
-            r.attack.norm == advland_schema::Norm::Linf && (r.attack.eps - 0.1).abs() < 1e-12
-        });
-        r.expect("the run evaluates its own threat")
-            .metrics
-            .accuracy
-    };
-    // The earliest of the highest, as robust_overfitting keeps model_best.pth.
-    let expected = log
-        .data
-        .epochs
+/// The epoch the log ranks first by `score`, the earliest of equals (robust_overfitting keeps
+/// `model_best.pth` on an improvement only).
+fn earliest_best(log: &TrainLog, score: impl Fn(&EpochRecord) -> f64) -> usize {
+    log.epochs
         .iter()
         .rev()
-        .max_by(|a, b| under_linf(a).total_cmp(&under_linf(b)))
+        .max_by(|a, b| score(a).total_cmp(&score(b)))
         .unwrap()
-        .epoch;
+        .epoch
+}
+
+/// `eval --checkpoint run/best` on `test_subset` test images in `d`.
+fn eval_best(d: &Path, test_subset: &str) -> Report<EvalReport> {
     let out = ok(&advland(
         d,
         &[
@@ -401,11 +391,28 @@ fn run_slash_best_evaluates_the_epoch_the_log_ranks_first_under_the_training_thr
             "--checkpoint",
             "run/best",
             "--test-subset",
-            "100",
+            test_subset,
         ],
     ));
-    let r: Report<advland_schema::EvalReport> = serde_json::from_str(&out).unwrap();
-    assert_eq!(r.data.epoch, expected);
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn run_slash_best_evaluates_the_epoch_the_log_ranks_first_under_the_training_threat() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::train_mlp(d, "8", "4", ["300", "100"], &crate::LINF_AT);
+    let log: Report<TrainLog> = read_json(&d.join("run/train.json")).unwrap();
+    let under_linf = |e: &EpochRecord| {
+        let r = e.test.robust.iter().find(|r| {
+            r.attack.norm == advland_schema::Norm::Linf && (r.attack.eps - 0.1).abs() < 1e-12
+        });
+        r.expect("the run evaluates its own threat")
+            .metrics
+            .accuracy
+    };
+    let r = eval_best(d, "100");
+    assert_eq!(r.data.epoch, earliest_best(&log.data, under_linf));
     assert_eq!(r.data.model_path, "run/best");
 
     // A run evaluated only under another threat than it trained at has no best by that rule.
@@ -463,35 +470,15 @@ fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
     assert_eq!(config["data"]["validation_subset"], 150);
     let log_path = d.join("run/train.json");
     let log: Report<TrainLog> = read_json(&log_path).unwrap();
-    let linf = |r: &advland_schema::EvalResult| r.robust[0].metrics.accuracy;
+    let linf = |r: &EvalResult| r.robust[0].metrics.accuracy;
     for e in &log.data.epochs {
         let v = e.validation.as_ref().expect("every epoch is validated");
         // All of it, where the test split's per-epoch evaluation takes --eval-subset's 50.
         assert_eq!((v.clean.examples, e.test.clean.examples), (150, 50));
         assert_eq!(v.robust[0].attack.threat(), "linf ε=0.1");
     }
-    let earliest_best = |score: &dyn Fn(&advland_schema::EpochRecord) -> f64| {
-        log.data
-            .epochs
-            .iter()
-            .rev()
-            .max_by(|a, b| score(a).total_cmp(&score(b)))
-            .unwrap()
-            .epoch
-    };
-    let best_epoch = || -> usize {
-        let out = ok(&advland(
-            d,
-            &[
-                "eval",
-                "-q",
-                "--checkpoint",
-                "run/best",
-                "--test-subset",
-                "20",
-            ],
-        ));
-        let r: Report<advland_schema::EvalReport> = serde_json::from_str(&out).unwrap();
+    let best_epoch = || {
+        let r = eval_best(d, "20");
         // 20 of the bundled 2,000 test images, as the report says.
         let data = &r.meta.data;
         assert_eq!(
@@ -502,7 +489,7 @@ fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
     };
     assert_eq!(
         best_epoch(),
-        earliest_best(&|e| linf(e.validation.as_ref().unwrap()))
+        earliest_best(&log.data, |e| linf(e.validation.as_ref().unwrap()))
     );
 
     ok(&advland(d, &["compare", "run", "--out", "cmp"]));
@@ -516,7 +503,7 @@ fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
     }
 
     // The log decides: an epoch the test split does not rank first, made the validation's best.
-    let by_test = earliest_best(&|e| linf(&e.test));
+    let by_test = earliest_best(&log.data, |e| linf(&e.test));
     let chosen = if by_test == 1 { 2 } else { 1 };
     let mut raw: Value = read_json(&log_path).unwrap();
     for e in raw["data"]["epochs"].as_array_mut().unwrap() {

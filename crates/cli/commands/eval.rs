@@ -28,7 +28,8 @@ pub struct EvalArgs {
     /// Another program's weights instead.
     #[command(flatten)]
     pub weights: WeightsArgs,
-    /// Data (default: the checkpoint's data set, all test examples).
+    /// Data (default: the checkpoint's data set and the test subset its run used;
+    /// `--test-subset` overrides it).
     #[command(flatten)]
     pub data: DataArgs,
     /// The attacks.

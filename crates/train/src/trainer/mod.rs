@@ -20,8 +20,10 @@ pub use run_writer::RunWriter;
 
 use std::time::Instant;
 
-use advland_data::{Splits, epoch_batches};
-use advland_schema::{CheckpointEntry, Cost, EpochRecord, TrainLog, TrainSettings, UpdateCost};
+use advland_data::{Dataset, Splits, epoch_batches};
+use advland_schema::{
+    CheckpointEntry, Cost, EpochRecord, EvalResult, TrainLog, TrainSettings, UpdateCost,
+};
 use burn::tensor::Device;
 
 use crate::attack::Attack;
@@ -250,41 +252,24 @@ pub fn train(
             .is_some_and(|b| log.updates.gradient_evaluations >= b);
         let train_objective = oracle.tally.metrics("training loss")?;
         let mut cost = oracle.cost;
-        let (train_eval, c1) = evaluate(
-            &model,
-            &eval_train,
-            &[],
-            settings.eval.batch_size,
-            settings.seed,
-            device,
-            observer,
-        )?;
-        let (test, c2) = evaluate(
-            &model,
-            &eval_test,
-            &eval_attacks,
-            settings.eval.batch_size,
-            settings.seed,
-            device,
-            observer,
-        )?;
-        cost += c1;
-        cost += c2;
+        let mut eval_on = |data: &Dataset, attacks: &[Attack]| -> Result<EvalResult> {
+            let (result, spent) = evaluate(
+                &model,
+                data,
+                attacks,
+                settings.eval.batch_size,
+                settings.seed,
+                device,
+                observer,
+            )?;
+            cost += spent;
+            Ok(result)
+        };
+        let train_eval = eval_on(&eval_train, &[])?;
+        let test = eval_on(&eval_test, &eval_attacks)?;
         let validation = match &splits.validation {
+            Some(v) => Some(eval_on(v, &eval_attacks)?),
             None => None,
-            Some(v) => {
-                let (result, c3) = evaluate(
-                    &model,
-                    v,
-                    &eval_attacks,
-                    settings.eval.batch_size,
-                    settings.seed,
-                    device,
-                    observer,
-                )?;
-                cost += c3;
-                Some(result)
-            }
         };
         total_cost += cost;
         let record = EpochRecord {
