@@ -502,6 +502,15 @@ fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
         assert_eq!(row.values["test linf ε=0.1 accuracy"], linf(&e.test));
     }
 
+    ok(&advland(d, &["report", "run", "--out", "site"]));
+    let page = fs_err::read_to_string(d.join("site/index.html")).unwrap();
+    assert!(
+        page.contains("<th>validation acc, L∞ ε=0.1"),
+        "no validation column"
+    );
+    let figure = fs_err::read_to_string(d.join("site/figures/run-train--training.svg")).unwrap();
+    assert!(figure.contains("validation, clean"), "no validation curve");
+
     // The log decides: an epoch the test split does not rank first, made the validation's best.
     let by_test = earliest_best(&log.data, |e| linf(&e.test));
     let chosen = if by_test == 1 { 2 } else { 1 };

@@ -1,88 +1,62 @@
 //! Training curves and the demo's summary figures.
 
-use advland_schema::{DemoSummary, TrainLog};
+use advland_schema::{DemoSummary, EpochRecord, Metrics, TrainLog};
 
 use crate::label;
 use crate::line::{Legend, LineChart, Series, Style};
 use crate::plot::{Chart, FigureSpec, Plot};
 
-/// Loss and accuracy per epoch: the training objective, clean train, clean test and every
-/// robust test attack.
+/// Loss and accuracy per epoch: the training objective, clean train, then per evaluated split
+/// (test, and validation when the run held one out) its clean inputs and every attack.
 pub fn train_figures(log: &TrainLog) -> Vec<FigureSpec> {
-    if log.epochs.is_empty() {
+    let Some(first) = log.epochs.first() else {
         return Vec::new();
-    }
-    let ep = |f: &dyn Fn(&advland_schema::EpochRecord) -> f64| -> Vec<(f64, f64)> {
+    };
+    let ep = |f: &dyn Fn(&EpochRecord) -> f64| -> Vec<(f64, f64)> {
         log.epochs.iter().map(|e| (e.epoch as f64, f(e))).collect()
     };
-    let mut loss = vec![
-        Series::new(
-            "training objective",
-            ep(&|e| e.train_objective.loss),
-            0,
+    // Per series: legend, the epoch's metrics, style.
+    type Pick = Box<dyn Fn(&EpochRecord) -> Option<Metrics>>;
+    let mut curves: Vec<(String, Pick, Style)> = vec![
+        (
+            "training objective".to_owned(),
+            Box::new(|e| Some(e.train_objective)),
             Style::LineMarkers,
         ),
-        Series::new(
-            "train, clean",
-            ep(&|e| e.train_clean.loss),
-            1,
-            Style::LineMarkers,
-        ),
-        Series::new(
-            "test, clean",
-            ep(&|e| e.test.clean.loss),
-            2,
+        (
+            "train, clean".to_owned(),
+            Box::new(|e| Some(e.train_clean)),
             Style::LineMarkers,
         ),
     ];
-    let mut acc = vec![
-        Series::new(
-            "training objective",
-            ep(&|e| e.train_objective.accuracy),
-            0,
+    for (k, (split, result)) in first.evaluations().enumerate() {
+        curves.push((
+            format!("{split}, clean"),
+            Box::new(move |e| e.evaluations().nth(k).map(|(_, r)| r.clean)),
             Style::LineMarkers,
-        ),
-        Series::new(
-            "train, clean",
-            ep(&|e| e.train_clean.accuracy),
-            1,
-            Style::LineMarkers,
-        ),
-        Series::new(
-            "test, clean",
-            ep(&|e| e.test.clean.accuracy),
-            2,
-            Style::LineMarkers,
-        ),
-    ];
-    let attacks = log.epochs[0].test.robust.len();
-    for a in 0..attacks {
-        let name = format!(
-            "test, {}",
-            label::attack(&log.epochs[0].test.robust[a].attack)
-        );
-        let get = |e: &advland_schema::EpochRecord, accuracy: bool| {
-            e.test.robust.get(a).map_or(f64::NAN, |r| {
-                if accuracy {
-                    r.metrics.accuracy
-                } else {
-                    r.metrics.loss
-                }
-            })
-        };
-        loss.push(Series::new(
-            &name,
-            ep(&|e| get(e, false)),
-            3 + a,
-            Style::Dashed,
         ));
-        acc.push(Series::new(
-            &name,
-            ep(&|e| get(e, true)),
-            3 + a,
-            Style::Dashed,
-        ));
+        for (a, attack) in result.robust.iter().enumerate() {
+            curves.push((
+                format!("{split}, {}", label::attack(&attack.attack)),
+                Box::new(move |e| {
+                    let (_, r) = e.evaluations().nth(k)?;
+                    Some(r.robust.get(a)?.metrics)
+                }),
+                Style::Dashed,
+            ));
+        }
     }
+    let series = |value: fn(&Metrics) -> f64| -> Vec<Series> {
+        curves
+            .iter()
+            .enumerate()
+            .map(|(colour, (name, pick, style))| {
+                let points = ep(&|e| pick(e).as_ref().map_or(f64::NAN, value));
+                Series::new(name, points, colour, *style)
+            })
+            .collect()
+    };
+    let (loss, acc) = (series(|m| m.loss), series(|m| m.accuracy));
     vec![FigureSpec::new(
         "training",
         Plot::grid(

@@ -38,15 +38,17 @@ fn train(log: &TrainLog) -> Vec<Table> {
         "objective loss",
         "objective acc",
         "train clean acc",
-        "test clean loss",
-        "test clean acc",
     ]
     .into_iter()
     .map(str::to_owned)
     .collect::<Vec<_>>();
     if let Some(e) = log.epochs.first() {
-        for r in &e.test.robust {
-            head.push(format!("test acc, {}", label::attack(&r.attack)));
+        for (split, result) in e.evaluations() {
+            head.push(format!("{split} clean loss"));
+            head.push(format!("{split} clean acc"));
+            for r in &result.robust {
+                head.push(format!("{split} acc, {}", label::attack(&r.attack)));
+            }
         }
     }
     head.push("duration (s)".to_owned());
@@ -62,10 +64,12 @@ fn train(log: &TrainLog) -> Vec<Table> {
             num(e.train_objective.loss),
             num(e.train_objective.accuracy),
             num(e.train_clean.accuracy),
-            num(e.test.clean.loss),
-            num(e.test.clean.accuracy),
         ];
-        row.extend(e.test.robust.iter().map(|r| num(r.metrics.accuracy)));
+        for (_, result) in e.evaluations() {
+            row.push(num(result.clean.loss));
+            row.push(num(result.clean.accuracy));
+            row.extend(result.robust.iter().map(|r| num(r.metrics.accuracy)));
+        }
         row.push(num(e.duration_s));
         t.row(row);
     }
