@@ -1,8 +1,10 @@
 """The APGD tables of README.md from reports/robustness/*.json (standard library only).
 
 python3 robustness_table.py [REPORTS [KIND]]  (from any directory; REPORTS defaults to reports/, e.g. reports-full/
-for the runs on the full Fashion-MNIST, README "Full data"; KIND is `robustness`, the last checkpoints, by default,
-or `robustness-best`, the runs' best checkpoints, README "Best checkpoints")
+for the runs on the full Fashion-MNIST, README "Full data", or reports-full-test/ for their evaluation on the whole
+test set, README "The whole test set"; KIND is `robustness`, the last checkpoints, by default,
+or `robustness-best`, the runs' best checkpoints, README "Best checkpoints"; `robustness-val` and
+`robustness-val-best` are the same for the runs that held a validation split out)
 
 Each `advland eval` report holds the clean accuracy, each attack's (PGD-10, APGD-CE, APGD-T) and the per-example
 worst case over the clean input and the three. The first table gives the mean ± standard deviation over seeds per
@@ -11,11 +13,11 @@ and for each optimizer's best rate (the highest mean worst case over its seeds, 
 a 95 % bootstrap interval of the mean difference over the test images: both models of a seed are judged on the same
 images (the reports' per-example worst case), so a resample draws images (2,000 resamples, seed 0) and recomputes
 the mean over seeds of the paired difference. It measures the test sample's share of the uncertainty; the seeds'
-share is in the per-seed column. The third table, from the training logs (`train/*.json`), gives per family the
+share is in the per-seed column. The third table, from the training logs (`KIND/train/*.json`), gives per family the
 training objective's loss in the last epoch and how much it fell in that epoch (range over seeds; runs that
 diverged to chance, a last loss above 2, are counted apart): how far from converged the runs stopped. With
 `robustness-best` the third table instead gives, per family, the epoch each seed's best checkpoint is from and its
-worst case against the last checkpoint's of the same run (`robustness/`).
+worst case against the last checkpoint's of the same run (`robustness/`, or `robustness-val/`).
 """
 
 import glob
@@ -157,15 +159,16 @@ def main():
                 f"{statistics.mean(diffs):+.1f} | {shown_interval} |"
             )
 
-    if KIND == "robustness":
+    if not KIND.endswith("-best"):
         training_table()
     else:
         against_last(fams)
 
 
 def against_last(fams):
-    """Per family: the best checkpoints' epochs and worst case against the last checkpoints'."""
-    last = families("robustness")
+    """Per family: the best checkpoints' epochs and worst case against the last checkpoints' of the
+    same runs (`robustness-val` for `robustness-val-best`)."""
+    last = families(KIND.removesuffix("-best"))
     print(
         "\n| threat, schedule | optimizer | epoch per seed | worst case, best | worst case, last "
         "| best − last per seed |"
@@ -190,8 +193,8 @@ def against_last(fams):
 
 
 def points(difference):
-    """A difference in accuracy points to 2 decimals, the resolution of 2,000 images (0.05); a
-    rounded zero shown as 0.00."""
+    """A difference in accuracy points to 2 decimals (one image of 2,000 is 0.05 points, of 10,000
+    0.01); a rounded zero shown as 0.00."""
     shown = f"{difference:+.2f}"
     return "0.00" if shown in ("+0.00", "-0.00") else shown
 
@@ -205,7 +208,7 @@ def span(values):
 def training_table():
     """Last-epoch training loss and its fall in that epoch, per family, from the training logs."""
     logs = {}
-    for path in sorted(glob.glob(os.path.join(REPORTS, "robustness", "train", "*.json"))):
+    for path in sorted(glob.glob(os.path.join(REPORTS, KIND, "train", "*.json"))):
         m = NAME.match(os.path.basename(path))
         if not m:
             continue
