@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use advland_schema::{
-    EpochRecord, EvalResult, ModelSpec, Payload, PgdSettings, Report, TrainLog, TrainSettings,
-    read_json, read_report, write_atomic, write_json,
+    EpochRecord, ModelSpec, Payload, PgdSettings, Report, TrainLog, TrainSettings, read_json,
+    read_report, write_atomic, write_json,
 };
 use burn::tensor::{Device, Tensor};
 use safetensors::tensor::{Dtype, TensorView};
@@ -273,22 +273,24 @@ pub fn best_epoch(
     threat: Option<&PgdSettings>,
     saved: &BTreeSet<usize>,
 ) -> std::result::Result<usize, String> {
-    let on_validation = log.epochs.iter().any(|e| e.validation.is_some());
-    fn split(e: &EpochRecord, on_validation: bool) -> Option<&EvalResult> {
-        if on_validation {
-            e.validation.as_ref()
-        } else {
-            Some(&e.test)
+    let ranked_on = if log.epochs.iter().any(|e| e.validation.is_some()) {
+        "validation"
+    } else {
+        "test"
+    };
+    let accuracy = |e: &EpochRecord| {
+        let (_, result) = e.evaluations().find(|(split, _)| *split == ranked_on)?;
+        match threat {
+            None => Some(result.clean.accuracy),
+            Some(t) => result
+                .robust
+                .iter()
+                .filter(|r| {
+                    r.attack.norm == t.norm && (r.attack.eps - t.eps).abs() <= 1e-12 * t.eps
+                })
+                .map(|r| r.metrics.accuracy)
+                .reduce(f64::min),
         }
-    }
-    let accuracy = |e: &EpochRecord| match threat {
-        None => Some(split(e, on_validation)?.clean.accuracy),
-        Some(t) => split(e, on_validation)?
-            .robust
-            .iter()
-            .filter(|r| r.attack.norm == t.norm && (r.attack.eps - t.eps).abs() <= 1e-12 * t.eps)
-            .map(|r| r.metrics.accuracy)
-            .reduce(f64::min),
     };
     let scored: Vec<(usize, f64)> = log
         .epochs
@@ -307,7 +309,7 @@ pub fn best_epoch(
             "the best checkpoint is the one with the highest {} accuracy under the run's \
              training threat ({}), but the run was evaluated only under [{}]: name a checkpoint \
              (RUN/checkpoints/epoch-NNNN) instead",
-            if on_validation { "validation" } else { "test" },
+            ranked_on,
             t.threat(),
             evaluated.join(", ")
         ));

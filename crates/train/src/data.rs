@@ -66,29 +66,26 @@ pub fn load_described(settings: &DataSettings) -> Result<(Splits, SplitsUsed)> {
             ),
         ));
     }
+    let totals = (splits.train.len(), splits.test.len());
     let (validation, train) = match settings.validation_subset {
         None => (None, splits.train),
         Some(n) => {
-            let total = splits.train.len();
             let (held, rest) = hold_out(splits.train, n)?;
             if let Some(wanted) = settings.train_subset.filter(|&w| w > rest.len()) {
                 return Err(Error::invalid(
                     "data.train_subset",
                     format!(
-                        "asks for {wanted} examples but {} of {}'s {total} remain after the \
+                        "asks for {wanted} examples but {} of {}'s {} remain after the \
                          {n} held out by data.validation_subset",
                         rest.len(),
-                        rest.name
+                        rest.name,
+                        totals.0
                     ),
                 ));
             }
             (Some(held), rest)
         }
     };
-    let totals = (
-        train.len() + validation.as_ref().map_or(0, Dataset::len),
-        splits.test.len(),
-    );
     let splits = Splits {
         train: subset(train, settings.train_subset, "data.train_subset")?,
         test: subset(splits.test, settings.test_subset, "data.test_subset")?,
