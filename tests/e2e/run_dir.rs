@@ -299,7 +299,8 @@ fn check_kill_and_resume_matches_uninterrupted(extra: &[&str]) {
     longer[epochs + 1] = "4".into();
     longer.push("--resume".into());
     let before = snapshot(&d.join("b"));
-    user_error(&run(d, &longer), &["b", "training.epochs: 3 → 4"]);
+    let stderr = user_error(&run(d, &longer), &["b", "training.epochs: 3 → 4"]);
+    assert_eq!(stderr.matches("resuming b").count(), 1, "{stderr}");
     assert!(snapshot(&d.join("b")) == before);
 
     let resumed = advland(d, &["train", "--out", "b", "--resume"]);

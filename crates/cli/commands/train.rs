@@ -79,6 +79,8 @@ fn resume(args: &TrainArgs, device: &Device, device_name: &str, quiet: bool) -> 
     };
     let resumed = resume_run(&run_dir, given.as_ref(), device).map_err(|e| match e {
         e @ advland_train::Error::RunDir { .. } => advise(e, &run_dir),
+        // Names the run itself.
+        e @ advland_train::Error::Schema(advland_schema::Error::SettingsDiffer { .. }) => e.into(),
         e => anyhow::Error::new(e).context(format!("resuming {}", run_dir.display())),
     })?;
     let (run, from) = match resumed {
