@@ -172,7 +172,8 @@ impl Dataset {
             return Err(Error::invalid(
                 &self.name,
                 format!(
-                    "holding out {n} examples needs 1..{} (some must remain)",
+                    "holding out {n} examples needs 1 to {} of its {} (some must remain)",
+                    self.len().saturating_sub(1),
                     self.len()
                 ),
             ));

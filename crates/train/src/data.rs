@@ -70,7 +70,11 @@ pub fn load_described(settings: &DataSettings) -> Result<(Splits, SplitsUsed)> {
     let (validation, train) = match settings.validation_subset {
         None => (None, splits.train),
         Some(n) => {
-            let (held, rest) = hold_out(splits.train, n)?;
+            // The data set's own refusal, under the setting's name.
+            let (held, rest) = splits
+                .train
+                .split_evenly(n)
+                .map_err(|e| Error::invalid("data.validation_subset", e.to_string()))?;
             if let Some(wanted) = settings.train_subset.filter(|&w| w > rest.len()) {
                 return Err(Error::invalid(
                     "data.train_subset",
@@ -105,21 +109,6 @@ pub fn load_described(settings: &DataSettings) -> Result<(Splits, SplitsUsed)> {
         };
     }
     Ok((splits, used))
-}
-
-/// The validation split (`n` evenly spaced training examples) and the training examples left.
-fn hold_out(train: Dataset, n: usize) -> Result<(Dataset, Dataset)> {
-    if n >= train.len() {
-        return Err(Error::invalid(
-            "data.validation_subset",
-            format!(
-                "holds out {n} examples but {} has {}, and some must remain to train on",
-                train.name,
-                train.len()
-            ),
-        ));
-    }
-    Ok(train.split_evenly(n)?)
 }
 
 fn shape_words(shape: [usize; 3], classes: usize) -> String {
