@@ -3,11 +3,12 @@
 python3 schedule_table.py SHORT LONG [SEED ...]  (standard library only; from any directory; SHORT and
 LONG are report directories of this experiment, e.g. reports-full and reports-full10; seeds: 0)
 
-For the clean standard model and each L∞-AT model, the median κ over the random directions at each
+For the clean standard model and each L∞-AT and L2-AT model, the median κ over the random directions at each
 radius r·‖θ‖ with its 95 % bootstrap interval, from each directory's `sharpness lipschitz` report of
 that seed; then the re-solved / frozen ratio at 1e-3·‖θ‖, and L∞ 0.05 against the matched L2 radius
 on the same model. Each directory's training logs (train/<run>.json) give the last epoch's training
-loss, its fall in that epoch and the test accuracy.
+loss, its fall in that epoch and the test accuracy; a run whose training diverged (a last loss at ln 10)
+keeps its training row and is left out of the κ table, which names it.
 """
 
 import glob
@@ -16,6 +17,9 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from table_stats import diverged
+
 SHORT, LONG = (os.path.join(HERE, d) for d in sys.argv[1:3])
 SEEDS = [int(a) for a in sys.argv[3:]] or [0]
 SEED = 0
@@ -26,6 +30,10 @@ MODELS = [
     ("lipschitz-linf-0.05", "linf-0.05", "L∞-AT 0.05", "adversarial"),
     ("lipschitz-linf-0.1", "linf-0.1", "L∞-AT 0.1", "adversarial"),
     ("lipschitz-linf-0.15", "linf-0.15", "L∞-AT 0.15", "adversarial"),
+    ("lipschitz-l2-0.25", "l2-0.25", "L2-AT 0.25", "adversarial"),
+    ("lipschitz-l2-0.5", "l2-0.5", "L2-AT 0.5", "adversarial"),
+    ("lipschitz-l2-1.0", "l2-1.0", "L2-AT 1.0", "adversarial"),
+    ("lipschitz-l2-1.5", "l2-1.5", "L2-AT 1.5", "adversarial"),
 ]
 
 
@@ -44,12 +52,17 @@ def cell(summary):
     return f"{summary['median']:.3g} [{lo:.3g}, {hi:.3g}]"
 
 
+def training_log(directory, run):
+    path = os.path.join(directory, "train", f"{run}-s{SEED}.json")
+    return load(path) if os.path.exists(path) else None
+
+
 def training(directory, run):
     """Last epoch of a run's training log: (epochs, training loss, its fall, clean and robust accuracy)."""
-    path = os.path.join(directory, "train", f"{run}-s{SEED}.json")
-    if not os.path.exists(path):
+    log = training_log(directory, run)
+    if log is None:
         return None
-    epochs = load(path)["data"]["epochs"]
+    epochs = log["data"]["epochs"]
     last, before = epochs[-1], epochs[-2]
     test = last["test"]
     return (
@@ -76,11 +89,15 @@ def main():
 
     radii = None
     print(f"\n### Seed {SEED}: κ per radius (median over directions [95 % interval])\n")
-    rows = []
-    for name, _, label, kind in MODELS:
+    rows, left_out = [], []
+    for name, run, label, kind in MODELS:
         for directory in (SHORT, LONG):
             e = estimate(directory, name)
             if e is None:
+                continue
+            log = training_log(directory, run)
+            if log is not None and diverged(log):
+                left_out.append(f"{label}, {len(log['data']['epochs'])} epochs")
                 continue
             radii = radii or e["relative_radii"]
             objs = {o["kind"]: o for o in e["objectives"]}
@@ -91,13 +108,18 @@ def main():
                 resolved = objs[kind]["random"][i]["summary"]["median"]
                 frozen = objs["adversarial-frozen"]["random"][i]["summary"]["median"]
                 ratio = f"{resolved / frozen:.2f}"
-            epochs = training(directory, name.split("-", 1)[1])
+            epochs = training(directory, run)
             rows.append([label, str(epochs[0]) if epochs else "?", *cells, ratio])
     head = " | ".join(f"κ r = {r:.0e}·‖θ‖" for r in radii)
     print(f"| model | epochs | {head} | re-solved / frozen r = 1e-3 |")
     print("|---|---|" + "---|" * (len(radii) + 1))
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    if left_out:
+        print(
+            "\nLeft out, training diverged (last training loss at ln 10, uniform predictions): "
+            + "; ".join(left_out)
+        )
 
     print(f"\n### Seed {SEED}: L∞ 0.05 against the matched L2 radius on the L∞-AT 0.05 model\n")
     print("| epochs | matched ε₂ | " + " | ".join(f"L∞ / L2 r = {r:.0e}" for r in radii) + " |")
