@@ -523,3 +523,53 @@ fn a_validation_split_is_evaluated_every_epoch_and_ranks_run_slash_best() {
     fs_err::write(&log_path, serde_json::to_string(&raw).unwrap()).unwrap();
     assert_eq!(best_epoch(), chosen);
 }
+
+/// `--train-subset all` trains on everything a validation hold-out leaves, though the training
+/// file sets a subset; `eval --test-subset all` measures the whole test split, though the run
+/// kept a subset of it.
+#[test]
+fn subset_all_undoes_the_files_and_the_runs_subsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs_err::write(
+        d.join("train.toml"),
+        "[data]\ntrain_subset = 300\ntest_subset = 100\n[model]\nkind = \"mlp\"\nhidden = [4]\n\
+         [training]\nepochs = 1\n",
+    )
+    .unwrap();
+    let train = ["train", "-q", "--config", "train.toml", "--out", "run"];
+    let all: Vec<&str> = train
+        .iter()
+        .copied()
+        .chain(["--val-subset", "7900", "--train-subset", "all"])
+        .collect();
+    ok(&advland(d, &all));
+    let log: Report<TrainLog> = read_json(&d.join("run/train.json")).unwrap();
+    let used = &log.meta.data;
+    assert_eq!(
+        (used.examples, used.total, used.selection.as_str()),
+        (100, 8000, "all but the 7900 held out for validation")
+    );
+    let config: Value = read_json(&d.join("run/config.resolved.json")).unwrap();
+    assert_eq!(config["data"]["train_subset"], Value::Null);
+    assert_eq!(log.data.epochs[0].test.clean.examples, 100);
+
+    let eval = |subset: &str| {
+        let out = ok(&advland(
+            d,
+            &["eval", "-q", "--checkpoint", "run", "--test-subset", subset],
+        ));
+        serde_json::from_str::<Report<EvalReport>>(&out).unwrap()
+    };
+    let whole = eval("all");
+    assert_eq!(
+        (whole.meta.data.examples, whole.meta.data.total),
+        (2000, 2000)
+    );
+    assert_eq!(whole.data.result.clean.examples, 2000);
+    assert_eq!(eval("40").data.result.clean.examples, 40);
+    user_error(
+        &advland(d, &["eval", "--checkpoint", "run", "--test-subset", "none"]),
+        &["--test-subset", "(or `all`)"],
+    );
+}

@@ -7,7 +7,7 @@ use std::time::Instant;
 use advland_analysis::Subject;
 use advland_analysis::eval::{EvalConfig, evaluate_model};
 use advland_analysis::load::{LoadedCheckpoint, WeightsArgs, load_checkpoint_model};
-use advland_schema::{DataSettings, EvalAttacks, write_json};
+use advland_schema::{DataSettings, EvalAttacks, SubsetSize, write_json};
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::Args;
@@ -50,8 +50,8 @@ fn data_settings(base: DataSettings, args: &DataArgs) -> DataSettings {
     DataSettings {
         dataset: args.dataset.unwrap_or(base.dataset),
         data_dir: args.data_dir.clone().or(base.data_dir),
-        train_subset: args.train_subset,
-        test_subset: args.test_subset.or(base.test_subset),
+        train_subset: SubsetSize::over(args.train_subset, None),
+        test_subset: SubsetSize::over(args.test_subset, base.test_subset),
         // eval measures the test split; what training held out does not change it.
         validation_subset: None,
     }

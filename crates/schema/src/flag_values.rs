@@ -17,6 +17,14 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A subset size: a whole number of at least 1, or `all`.
+///
+/// # Errors
+/// Neither `all` nor a whole number of at least 1.
+pub fn subset_size(text: &str) -> Result<crate::overrides::SubsetSize, String> {
+    text.parse()
+}
+
 /// A finite number above 0.
 ///
 /// # Errors

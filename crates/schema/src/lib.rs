@@ -94,7 +94,7 @@ pub use metrics::{
 pub use output::{LockFile, check_output, create_dir, resolve_output, write_atomic};
 pub use overrides::{
     DataOverrides, EntropySgdOverrides, EpsScheduleKind, LrScheduleKind, ModelOverrides,
-    OptimizerKind, RobustOverrides, ScheduleOverrides, TrainOverrides,
+    OptimizerKind, RobustOverrides, ScheduleOverrides, SubsetSize, TrainOverrides,
 };
 pub use report::{
     Cost, DataSubset, Meta, Payload, Provenance, Report, WeightsSource, finite, peak_rss_mib,

@@ -60,6 +60,37 @@ fn flags_resolve_over_the_file() {
     assert!(train_args(&["--awp-warmup", "1"]).settings_given());
 }
 
+/// `--train-subset all` undoes the file's subset (so a validation hold-out can leave the rest
+/// to training); a number replaces it; nothing else parses, and the refusal says what would.
+#[test]
+fn a_subset_flag_takes_a_count_or_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("train.toml");
+    fs_err::write(&file, "[data]\ntrain_subset = 4000\ntest_subset = 1000\n").unwrap();
+    let config = file.to_str().unwrap();
+    let data = |args: &[&str]| {
+        let all: Vec<&str> = ["--config", config].iter().chain(args).copied().collect();
+        let s = train_args(&all).resolve().unwrap().data;
+        (s.train_subset, s.test_subset)
+    };
+    assert_eq!(data(&[]), (Some(4000), Some(1000)));
+    assert_eq!(
+        data(&["--train-subset", "all", "--val-subset", "500"]),
+        (None, Some(1000))
+    );
+    assert_eq!(
+        data(&["--train-subset", "300", "--test-subset", "all"]),
+        (Some(300), None)
+    );
+    for bad in ["0", "most", "2.5"] {
+        let err = try_train_args(&["--train-subset", bad]).unwrap_err();
+        assert!(
+            err.contains("--train-subset") && err.contains("(or `all`)"),
+            "{err}"
+        );
+    }
+}
+
 /// Every flag lands in the override of its name.
 #[test]
 fn each_flag_sets_its_override() {
@@ -118,7 +149,7 @@ fn each_flag_sets_its_override() {
     assert_eq!((o.model.depth, o.model.widen), (Some(28), Some(4)));
     assert_eq!(o.model.activation, Some(crate::Activation::Gelu));
     assert_eq!(o.data.dataset, Some(crate::DatasetName::Mnist));
-    assert_eq!(o.data.train_subset, Some(5));
+    assert_eq!(o.data.train_subset, Some(crate::SubsetSize::Count(5)));
     assert_eq!(
         (o.epochs, o.batch_size, o.lr),
         (Some(2), Some(7), Some(0.5))

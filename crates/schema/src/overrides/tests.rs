@@ -269,6 +269,33 @@ fn optimizer_overrides_switch_kinds_and_name_misplaced_flags() {
     assert_eq!(flags, ["--gamma0", "--noise"]);
 }
 
+/// A subset size in JSON is a number or "all", as on the command line; 0 and other words are
+/// refused.
+#[test]
+fn subset_sizes_deserialise_as_a_count_or_all() {
+    let o: TrainOverrides =
+        serde_json::from_str(r#"{"data": {"train_subset": "all", "test_subset": 20}}"#).unwrap();
+    assert_eq!(
+        (o.data.train_subset, o.data.test_subset),
+        (Some(SubsetSize::All), Some(SubsetSize::Count(20)))
+    );
+    assert_eq!(
+        serde_json::to_value(&o.data).unwrap()["train_subset"],
+        serde_json::json!("all")
+    );
+    for bad in [r#"0"#, r#""most""#, r#"-1"#] {
+        let text = format!(r#"{{"data": {{"train_subset": {bad}}}}}"#);
+        assert!(
+            serde_json::from_str::<TrainOverrides>(&text).is_err(),
+            "{text}"
+        );
+    }
+    let mut base = TrainSettings::default();
+    base.data.train_subset = Some(4000);
+    let s = o.apply(base).unwrap();
+    assert_eq!((s.data.train_subset, s.data.test_subset), (None, Some(20)));
+}
+
 /// Overrides read from JSON with the flags' names (what another program sends).
 #[test]
 fn overrides_deserialise_by_flag_name_and_refuse_unknown_ones() {
