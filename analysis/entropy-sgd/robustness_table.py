@@ -17,7 +17,9 @@ share is in the per-seed column. The third table, from the training logs (`KIND/
 training objective's loss in the last epoch and how much it fell in that epoch (range over seeds; runs that
 diverged to chance, a last loss above 2, are counted apart): how far from converged the runs stopped. With
 `robustness-best` the third table instead gives, per family, the epoch each seed's best checkpoint is from and its
-worst case against the last checkpoint's of the same run (`robustness/`, or `robustness-val/`).
+worst case against the last checkpoint's of the same run (`robustness/`, or `robustness-val/`); for runs that
+held a validation split out (whose best checkpoints it ranks), also the epoch the per-epoch test subset would have
+picked instead (from `robustness-val/train/`).
 """
 
 import glob
@@ -169,11 +171,16 @@ def against_last(fams):
     """Per family: the best checkpoints' epochs and worst case against the last checkpoints' of the
     same runs (`robustness-val` for `robustness-val-best`)."""
     last = families(KIND.removesuffix("-best"))
+    logs = train_logs(KIND.removesuffix("-best"))
+    validated = any(
+        "validation" in e for runs in logs.values() for log in runs.values() for e in log
+    )
+    extra = " test subset's pick per seed |" if validated else ""
     print(
         "\n| threat, schedule | optimizer | epoch per seed | worst case, best | worst case, last "
-        "| best − last per seed |"
+        f"| best − last per seed |{extra}"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|" + ("---|" if validated else ""))
     for family in sorted(fams, key=lambda f: (order(label(f)[1]), label(f)[0])):
         name, threat = label(family)
         seeds = sorted(set(fams[family]) & set(last.get(family, {})))
@@ -185,11 +192,51 @@ def against_last(fams):
         diffs = ", ".join(
             points(100 * (b["worst"] - a["worst"])) for b, a in zip(best_runs, last_runs)
         )
+        picks = ""
+        if validated:
+            runs = logs.get(family, {})
+            picks = (
+                " " + ", ".join(str(test_pick(runs[s])) if s in runs else "?" for s in seeds) + " |"
+            )
         print(
             f"| {shown(threat)} | {name} | {epochs} | "
             f"{spread([r['worst'] for r in best_runs], decimals=3)} | "
-            f"{spread([r['worst'] for r in last_runs], decimals=3)} | {diffs} points |"
+            f"{spread([r['worst'] for r in last_runs], decimals=3)} | {diffs} points |{picks}"
         )
+
+
+def train_logs(kind):
+    """family → seed → the epochs of its training log (`kind/train/*.json`)."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(REPORTS, kind, "train", "*.json"))):
+        m = NAME.match(os.path.basename(path))
+        if m:
+            with open(path) as f:
+                log = json.load(f)
+            threat = log["meta"]["config"]["adversarial"]
+            epochs = log["data"]["epochs"]
+            for e in epochs:
+                e["threat"] = (threat["norm"], threat["eps"])
+            out.setdefault(m["family"], {})[int(m["seed"])] = epochs
+    return out
+
+
+def test_pick(epochs):
+    """The epoch the per-epoch test subset ranks first under the training threat (the earliest of
+    equals), as `RUN/best` picks without a validation split."""
+
+    def accuracy(e):
+        norm, eps = e["threat"]
+        robust = e["test"]["robust"]
+        hit = [
+            r
+            for r in robust
+            if r["attack"]["norm"] == norm and abs(r["attack"]["eps"] - eps) < 1e-12
+        ]
+        return hit[0]["metrics"]["accuracy"]
+
+    top = max(accuracy(e) for e in epochs)
+    return next(e["epoch"] for e in epochs if accuracy(e) == top)
 
 
 def points(difference):
