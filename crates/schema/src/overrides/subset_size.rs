@@ -54,11 +54,11 @@ impl<'de> Deserialize<'de> for SubsetSize {
             Count(usize),
             Word(String),
         }
-        let size = match Given::deserialize(d)? {
-            Given::Count(0) => Err("must be at least 1 (or `all`)".to_owned()),
-            Given::Count(n) => Ok(Self::Count(n)),
-            Given::Word(w) => w.parse(),
+        // Through the flag's parser, so a number in JSON obeys the same rule as on the command line.
+        let text = match Given::deserialize(d)? {
+            Given::Count(n) => n.to_string(),
+            Given::Word(w) => w,
         };
-        size.map_err(serde::de::Error::custom)
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
