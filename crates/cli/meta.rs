@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use advland_analysis::Measured;
-use advland_schema::{DataSubset, Meta, Payload, Provenance, Report, peak_rss_mib};
+use advland_schema::{DataSubset, Host, Meta, Payload, Provenance, Report, peak_rss_mib};
 use serde::Serialize;
 
 /// The command line reports record, the program named `advland` whatever path started it (an
@@ -45,10 +45,12 @@ pub fn report<T: Payload, C: Serialize>(
     report
 }
 
-/// The revision this binary was built from (recorded by `build.rs`), its SHA-256 (read once
-/// per process), and the process's peak memory now.
+/// The revision this binary was built from (recorded by `build.rs`), its SHA-256 and the
+/// processor with the thread pool's size (both read once per process), and the process's peak
+/// memory now.
 pub fn provenance() -> Provenance {
     static BINARY: OnceLock<Option<String>> = OnceLock::new();
+    static HOST: OnceLock<Host> = OnceLock::new();
     let binary = BINARY.get_or_init(|| {
         let path = std::env::current_exe().ok()?;
         advland_schema::file_sha256(&path).ok()
@@ -57,5 +59,9 @@ pub fn provenance() -> Provenance {
         source_revision: option_env!("ADVLAND_SOURCE_REVISION").map(str::to_owned),
         binary_sha256: binary.clone(),
         peak_rss_mib: peak_rss_mib(),
+        host: Some(
+            HOST.get_or_init(|| Host::detect(rayon::current_num_threads()))
+                .clone(),
+        ),
     }
 }

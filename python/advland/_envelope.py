@@ -112,7 +112,9 @@ class Meta:
     #: sha256, format, renamed, notes, extras (the file's ``epoch``, ``test_robust_acc``, …).
     weights: List[Dict[str, Any]] = field(default_factory=list)
     #: The build and process: ``source_revision`` (git commit, ``-dirty`` with uncommitted
-    #: changes), ``binary_sha256``, ``peak_rss_mib``; each key absent where unknown.
+    #: changes), ``binary_sha256``, ``peak_rss_mib``, ``host`` (the processor: ``cpu``, ``simd``,
+    #: ``cache_kib``, ``threads``; results differ across processors at rounding level); each key
+    #: absent where unknown.
     provenance: Dict[str, Any] = field(default_factory=dict)
 
     @classmethod

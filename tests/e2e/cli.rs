@@ -43,10 +43,19 @@ fn train_eval_export_round_trip() {
         "{revision}"
     );
     assert!(p.peak_rss_mib.is_some_and(|m| m > 1.0), "{p:?}");
+    let host = p.host.as_ref().expect("the processor");
+    assert!(host.threads >= 1, "{host:?}");
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    assert!(
+        host.cpu.as_ref().is_some_and(|c| !c.is_empty()) && !host.cache_kib.is_empty(),
+        "{host:?}"
+    );
 
+    // Evaluated on 1 thread here and on 3 below: the results must not differ.
     let ckpt = "run/checkpoints/epoch-0001";
-    ok(&advland(
+    ok(&on_threads(
         d,
+        1,
         &[
             "eval",
             "-q",
@@ -70,8 +79,9 @@ fn train_eval_export_round_trip() {
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(st.tensor("fc1.weight").unwrap().shape(), &[32, 784]);
     assert_eq!(st.tensor("fc2.bias").unwrap().shape(), &[10]);
-    ok(&advland(
+    ok(&on_threads(
         d,
+        3,
         &[
             "eval",
             "-q",
@@ -97,11 +107,63 @@ fn train_eval_export_round_trip() {
     let b: Report<EvalReport> = read_json(&d.join("eval-weights.json")).unwrap();
     assert_eq!(
         a.data.result, b.data.result,
-        "exported weights evaluate differently"
+        "exported weights evaluate differently (or 1 and 3 threads do)"
     );
+    let threads = |r: &Report<EvalReport>| r.meta.provenance.host.as_ref().map(|h| h.threads);
+    assert_eq!((threads(&a), threads(&b)), (Some(1), Some(3)));
     assert!((a.data.result.robust[0].attack.eps - 8.0 / 255.0).abs() < 1e-12);
     assert!(a.data.result.robust[0].metrics.accuracy <= a.data.result.clean.accuracy);
     assert_eq!(a.meta.provenance.binary_sha256, p.binary_sha256);
+}
+
+/// Runs `advland` with `args` in `dir` on a pool of `threads` threads.
+fn on_threads(dir: &Path, threads: usize, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_advland"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .current_dir(dir)
+        .output()
+        .expect("the advland binary runs")
+}
+
+/// The README's promise: on one machine a run's weights do not depend on the thread count
+/// (the CNN's batches are split into fixed chunks, not by the pool's size).
+#[test]
+fn training_gives_the_same_weights_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let weights = |threads: usize| {
+        let out = format!("run-{threads}");
+        ok(&on_threads(
+            d,
+            threads,
+            &[
+                "train",
+                "-q",
+                "--model",
+                "cnn",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "100",
+                "--train-subset",
+                "200",
+                "--test-subset",
+                "50",
+                "--norm",
+                "linf",
+                "--eps",
+                "0.1",
+                "--steps",
+                "2",
+                "--out",
+                &out,
+            ],
+        ));
+        fs_err::read(d.join(out).join("checkpoints/epoch-0001/model.safetensors")).unwrap()
+    };
+    let one = weights(1);
+    assert_eq!(one, weights(3), "1 and 3 threads train different weights");
 }
 
 #[test]

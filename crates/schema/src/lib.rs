@@ -58,6 +58,7 @@ pub mod flatness;
 pub mod grid;
 pub mod grid_export;
 pub mod hash;
+pub mod host;
 pub mod linear;
 pub mod merge;
 pub mod metrics;
@@ -87,6 +88,7 @@ pub use error::{Error, Result};
 pub use eval_attacks::{EvalAttack, EvalAttacks};
 pub use experiment::{ExperimentPlan, PlanError, PlanStep};
 pub use hash::{file_sha256, sha256_f32, sha256_hex};
+pub use host::Host;
 pub use metrics::{
     CheckpointEntry, DemoFlatness, DemoModel, DemoSharpness, DemoSummary, EpochRecord, EpsRange,
     EvalReport, EvalResult, Metrics, RobustMetrics, TrainLog, UpdateCost,

@@ -61,6 +61,10 @@ pub struct Provenance {
     /// `VmHWM`; host memory only, a GPU's is not included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_mib: Option<f64>,
+    /// The processor the numbers were computed on: results are bitwise the same on one
+    /// processor, not across processors ([`crate::host`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<crate::host::Host>,
 }
 
 impl Provenance {
