@@ -4,7 +4,7 @@ use std::path::Path;
 
 use advland_schema::{EvalReport, Report, TrainLog, file_sha256, read_json};
 
-use crate::{advland, ok, train_mlp};
+use crate::{LINF_AT, advland, ok, train_mlp};
 
 #[test]
 fn train_eval_export_round_trip() {
@@ -134,32 +134,13 @@ fn training_gives_the_same_weights_on_any_thread_count() {
     let d = dir.path();
     let weights = |threads: usize| {
         let out = format!("run-{threads}");
-        ok(&on_threads(
-            d,
-            threads,
-            &[
-                "train",
-                "-q",
-                "--model",
-                "cnn",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "100",
-                "--train-subset",
-                "200",
-                "--test-subset",
-                "50",
-                "--norm",
-                "linf",
-                "--eps",
-                "0.1",
-                "--steps",
-                "2",
-                "--out",
-                &out,
-            ],
-        ));
+        let mut args: Vec<&str> =
+            "train -q --model cnn --epochs 1 --batch-size 100 --train-subset 200 --test-subset 50"
+                .split(' ')
+                .collect();
+        args.extend(["--out", &out]);
+        args.extend(LINF_AT);
+        ok(&on_threads(d, threads, &args));
         fs_err::read(d.join(out).join("checkpoints/epoch-0001/model.safetensors")).unwrap()
     };
     let one = weights(1);
