@@ -4,7 +4,7 @@ use std::path::Path;
 
 use advland_schema::{EvalReport, Report, TrainLog, file_sha256, read_json};
 
-use crate::{LINF_AT, advland, ok, train_mlp};
+use crate::{LINF_AT, advland, advland_on_threads, ok, train_mlp};
 
 #[test]
 fn train_eval_export_round_trip() {
@@ -53,7 +53,7 @@ fn train_eval_export_round_trip() {
 
     // Evaluated on 1 thread here and on 3 below: the results must not differ.
     let ckpt = "run/checkpoints/epoch-0001";
-    ok(&on_threads(
+    ok(&advland_on_threads(
         d,
         1,
         &[
@@ -79,7 +79,7 @@ fn train_eval_export_round_trip() {
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(st.tensor("fc1.weight").unwrap().shape(), &[32, 784]);
     assert_eq!(st.tensor("fc2.bias").unwrap().shape(), &[10]);
-    ok(&on_threads(
+    ok(&advland_on_threads(
         d,
         3,
         &[
@@ -116,16 +116,6 @@ fn train_eval_export_round_trip() {
     assert_eq!(a.meta.provenance.binary_sha256, p.binary_sha256);
 }
 
-/// Runs `advland` with `args` in `dir` on a pool of `threads` threads.
-fn on_threads(dir: &Path, threads: usize, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_advland"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", threads.to_string())
-        .current_dir(dir)
-        .output()
-        .expect("the advland binary runs")
-}
-
 /// The README's promise: on one machine a run's weights do not depend on the thread count
 /// (the CNN's batches are split into fixed chunks, not by the pool's size).
 #[test]
@@ -140,7 +130,7 @@ fn training_gives_the_same_weights_on_any_thread_count() {
                 .collect();
         args.extend(["--out", &out]);
         args.extend(LINF_AT);
-        ok(&on_threads(d, threads, &args));
+        ok(&advland_on_threads(d, threads, &args));
         fs_err::read(d.join(out).join("checkpoints/epoch-0001/model.safetensors")).unwrap()
     };
     let one = weights(1);

@@ -31,11 +31,24 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `advland` with `args`, to run in `dir`.
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_advland"));
+    c.args(args).current_dir(dir);
+    c
+}
+
 /// Runs `advland` with `args` in `dir`.
 pub fn advland(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_advland"))
-        .args(args)
-        .current_dir(dir)
+    command(dir, args)
+        .output()
+        .expect("the advland binary runs")
+}
+
+/// Runs `advland` with `args` in `dir` on a pool of `threads` threads.
+pub fn advland_on_threads(dir: &Path, threads: usize, args: &[&str]) -> Output {
+    command(dir, args)
+        .env("RAYON_NUM_THREADS", threads.to_string())
         .output()
         .expect("the advland binary runs")
 }
